@@ -1,0 +1,254 @@
+// Package redistest starts real redis-server processes for tests.
+//
+// Every test package that touches Redis gets its own server on a free
+// loopback port, so packages run in parallel without sharing state. The
+// server can be stopped, killed with SIGKILL and restarted on the same port,
+// with or without an append-only file, which is what crash and restart tests
+// are built on. When redis-server is missing the test fails and names the
+// command that installs it: core behaviour is never skipped.
+package redistest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// InstallHint is the command that installs the server these tests need.
+const InstallHint = "apt-get install -y redis-server"
+
+// Options configure a Server. The zero value starts a server without
+// persistence in a fresh temporary directory.
+type Options struct {
+	// AOF turns on the append-only file with fsync on every write, so a
+	// SIGKILLed server loses nothing that it acknowledged.
+	AOF bool
+}
+
+// Server is one redis-server process owned by a test.
+type Server struct {
+	Addr string // host:port on loopback
+	Port int
+	Dir  string // working directory holding the AOF or RDB files
+
+	opts Options
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+	logf func(format string, args ...any)
+}
+
+// Start launches a redis-server for t and stops it when t ends.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s, err := Launch(opts, t.TempDir())
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	s.logf = t.Logf
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// Launch starts a server outside of a test (TestMain, benchmarks, the load
+// generator). The caller must call Stop.
+func Launch(opts Options, dir string) (*Server, error) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		return nil, fmt.Errorf("redis-server not found on PATH; install it with: %s", InstallHint)
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, Dir: dir, opts: opts}
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// URL is the redis:// URL of the server, for code configured by REDIS_URL.
+func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
+
+// Client returns a new go-redis client connected to the server. The caller
+// closes it.
+func (s *Server) Client() *redis.Client {
+	return redis.NewClient(&redis.Options{Addr: s.Addr})
+}
+
+// NewClient returns a client that is closed when t ends.
+func (s *Server) NewClient(t testing.TB) *redis.Client {
+	c := s.Client()
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func (s *Server) start() error {
+	args := []string{
+		"--port", strconv.Itoa(s.Port),
+		"--bind", "127.0.0.1",
+		"--dir", s.Dir,
+		"--save", "",
+		"--daemonize", "no",
+		"--protected-mode", "yes",
+		"--loglevel", "warning",
+		"--logfile", filepath.Join(s.Dir, "redis.log"),
+	}
+	if s.opts.AOF {
+		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
+	} else {
+		args = append(args, "--appendonly", "no")
+	}
+	cmd := exec.Command("redis-server", args...)
+	// Own process group: a SIGINT to the test binary must not take the
+	// server down before the test has checked what it wanted to.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	if err := waitReady(s.Addr, done, 10*time.Second); err != nil {
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("redis-server on %s: %w (log: %s)", s.Addr, err, s.logTail())
+	}
+	return nil
+}
+
+// Stop shuts the server down cleanly (SIGTERM, which also flushes the AOF)
+// and waits for it to exit. Stopping a stopped server does nothing.
+func (s *Server) Stop() { s.signal(syscall.SIGTERM) }
+
+// Kill sends SIGKILL, as a crash would, and waits for the process to go.
+func (s *Server) Kill() { s.signal(syscall.SIGKILL) }
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// Restart starts the server again on the same port and directory, with the
+// persistence given by opts, after a Stop or Kill. With AOF on both before
+// and after, the data set is loaded back from the append-only file.
+func (s *Server) Restart(opts Options) error {
+	s.Stop()
+	s.opts = opts
+	var err error
+	// The port was ours a moment ago; another process may grab it in between,
+	// which is rare enough on loopback that a few retries cover it.
+	for i := 0; i < 20; i++ {
+		if err = s.start(); err == nil {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
+// Running reports whether the process is alive.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return false
+	}
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+func (s *Server) logTail() string {
+	b, err := os.ReadFile(filepath.Join(s.Dir, "redis.log"))
+	if err != nil {
+		return "no log"
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 5 {
+		lines = lines[len(lines)-5:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitReady pings until the server answers PONG; loading a large AOF can
+// take a moment, during which it answers LOADING.
+func waitReady(addr string, exited <-chan struct{}, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return errors.New("exited during start")
+		default:
+		}
+		if ping(addr) == nil {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("not ready after %s", limit)
+}
+
+func ping(addr string) error {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(time.Second))
+	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return fmt.Errorf("ping answered %q", strings.TrimSpace(line))
+	}
+	return nil
+}
+
+// Flush empties every database; tests sharing one server per package call
+// it between cases or use distinct key prefixes instead.
+func Flush(ctx context.Context, c redis.UniversalClient) error {
+	return c.FlushAll(ctx).Err()
+}
