@@ -1,0 +1,110 @@
+// Package app wires one Switchboard gateway together from a Config: the
+// store, routing, conversations, channels, console and HTTP server. It is
+// the process logic behind cmd/switchboard, kept in a package so tests can
+// start a whole gateway in-process.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/httpserver"
+	"github.com/switchboard/switchboard/internal/store"
+)
+
+// App is one running gateway.
+type App struct {
+	cfg      *config.Config
+	log      *slog.Logger
+	store    *store.Store
+	http     *httpserver.Server
+	listener net.Listener
+
+	// background components run until the serve context ends.
+	background []func(ctx context.Context) error
+}
+
+// New builds the gateway and binds its listener, so Addr is known before
+// Run; nothing is served until Run.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	a := &App{cfg: cfg, log: log}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	st, err := store.Open(store.Options{URL: cfg.RedisURL, Logger: log, Registerer: reg})
+	if err != nil {
+		return nil, err
+	}
+	a.store = st
+
+	srv, err := httpserver.New(httpserver.Params{Logger: log, Registry: reg, Ready: st.Ping, TrustProxy: cfg.TrustProxy})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	a.http = srv
+
+	if err := a.wire(ctx, reg); err != nil {
+		st.Close()
+		return nil, err
+	}
+
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("app: listen on %s: %w", cfg.Listen, err)
+	}
+	a.listener = l
+	return a, nil
+}
+
+// wire builds the product's components on the store and registers their
+// routes and background loops.
+func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
+	_ = ctx
+	_ = reg
+	return nil
+}
+
+// Addr is the address the gateway listens on.
+func (a *App) Addr() string { return a.listener.Addr().String() }
+
+// Run serves until ctx ends, then shuts down gracefully and closes the
+// store. Background components stop with the context.
+func (a *App) Run(ctx context.Context) error {
+	defer a.store.Close()
+	bgCtx, stopBackground := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, run := range a.background {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := run(bgCtx); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("background component stopped", "err", err)
+			}
+		}()
+	}
+	a.log.Info("switchboard listening", "addr", a.Addr(), "public_url", a.cfg.BaseURL(),
+		"console", a.cfg.BaseURL()+"/agent/", "embedded_store", a.store.Embedded)
+	err := a.http.Serve(ctx, a.listener, a.cfg.ShutdownTimeout)
+	// Background loops stop after the HTTP drain, so in-flight requests can
+	// still reach them.
+	stopBackground()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(a.cfg.ShutdownTimeout):
+		a.log.Warn("background components did not stop in time")
+	}
+	return err
+}
