@@ -1,0 +1,99 @@
+package realtime
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// benchDialer keeps the client end small, so the memory figures are mostly
+// the hub's side of each connection.
+var benchDialer = websocket.Dialer{ReadBufferSize: 256, WriteBufferSize: 256, WriteBufferPool: &sync.Pool{}}
+
+// BenchmarkConnections opens b.N websocket connections, each subscribed to
+// its own topic, and reports the heap and goroutines they hold. Run with
+// -benchtime=2000x to measure 2,000 connections; both ends live in this
+// process, so heap-B/conn includes the small client end too.
+func BenchmarkConnections(b *testing.B) {
+	h := newHub(b, Config{})
+	_, url := serve(b, h, UpgradeOptions{})
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	goroutines := runtime.NumGoroutine()
+	clients := make([]*websocket.Conn, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		ws, _, err := benchDialer.Dial(url, nil)
+		if err != nil {
+			b.Fatalf("dial %d: %v", i, err)
+		}
+		clients = append(clients, ws)
+		if err := ws.WriteMessage(websocket.TextMessage, fmt.Appendf(nil, "sub visitor:%d", i)); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := ws.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/float64(b.N), "heap-B/conn")
+	b.ReportMetric(float64(runtime.NumGoroutine()-goroutines)/float64(b.N), "goroutines/conn")
+	b.ReportMetric(float64(after.StackInuse-before.StackInuse)/float64(b.N), "stack-B/conn")
+	for _, ws := range clients {
+		_ = ws.Close()
+	}
+}
+
+// BenchmarkFanout publishes b.N messages of 256 bytes to one topic with
+// 100 websocket subscribers and reports deliveries per second, counted when
+// every subscriber has read every message.
+func BenchmarkFanout(b *testing.B) {
+	const subscribers = 100
+	h := newHub(b, Config{MaxQueueBytes: 16 << 20})
+	_, url := serve(b, h, UpgradeOptions{})
+	var wg sync.WaitGroup
+	for i := range subscribers {
+		ws, _, err := benchDialer.Dial(url, nil)
+		if err != nil {
+			b.Fatalf("dial %d: %v", i, err)
+		}
+		b.Cleanup(func() { _ = ws.Close() })
+		if err := ws.WriteMessage(websocket.TextMessage, []byte("sub supervisor")); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := ws.ReadMessage(); err != nil {
+			b.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; n < b.N; n++ {
+				if _, _, err := ws.ReadMessage(); err != nil {
+					b.Errorf("subscriber read %d: %v", n, err)
+					return
+				}
+			}
+		}()
+	}
+	payload := make([]byte, 256)
+	ctx := context.Background()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if err := h.Publish(ctx, "supervisor", payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+	wg.Wait()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*subscribers)/time.Since(start).Seconds(), "deliveries/s")
+}

@@ -1,0 +1,153 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// healthInterval is how long the receiver waits for a Redis message before
+// it pings, so a connection that died quietly is noticed.
+const healthInterval = 15 * time.Second
+
+// broker moves publishes between gateways over Redis pub/sub. One PubSub
+// connection per process carries every subscribed channel.
+//
+// Each message is the publishing node's id followed by the payload, so a
+// node skips its own publishes: it has already delivered them locally,
+// without the Redis round trip.
+type broker struct {
+	hub    *Hub
+	rdb    redis.UniversalClient
+	node   string
+	ps     *redis.PubSub
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	waiters map[string]chan struct{} // channel -> closed on its subscribe confirmation
+}
+
+func newBroker(h *Hub, rdb redis.UniversalClient, node string) *broker {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &broker{
+		hub:     h,
+		rdb:     rdb,
+		node:    node,
+		ps:      rdb.Subscribe(ctx),
+		ctx:     ctx,
+		cancel:  cancel,
+		waiters: make(map[string]chan struct{}),
+	}
+}
+
+func (b *broker) publish(ctx context.Context, ch string, payload []byte) error {
+	msg := make([]byte, 0, len(b.node)+len(payload))
+	msg = append(msg, b.node...)
+	msg = append(msg, payload...)
+	return b.rdb.Publish(ctx, ch, msg).Err()
+}
+
+// subscribe subscribes ch and waits for Redis to confirm it, because only
+// from then on are publishes to ch delivered here.
+func (b *broker) subscribe(ctx context.Context, ch string) error {
+	wait := make(chan struct{})
+	b.mu.Lock()
+	b.waiters[ch] = wait
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		if b.waiters[ch] == wait {
+			delete(b.waiters, ch)
+		}
+		b.mu.Unlock()
+	}()
+	if err := b.ps.Subscribe(ctx, ch); err != nil {
+		return fmt.Errorf("redis subscribe: %w", err)
+	}
+	select {
+	case <-wait:
+		return nil
+	case <-ctx.Done():
+		// Leave no half-made subscription behind for a caller that failed.
+		_ = b.ps.Unsubscribe(context.WithoutCancel(ctx), ch)
+		return fmt.Errorf("redis subscribe confirmation: %w", ctx.Err())
+	case <-b.ctx.Done():
+		return ErrShuttingDown
+	}
+}
+
+// unsubscribe does not wait for the confirmation: messages that arrive for
+// ch meanwhile find no local subscriber and are dropped.
+func (b *broker) unsubscribe(ctx context.Context, ch string) error {
+	if b.ctx.Err() != nil {
+		return nil // the whole PubSub is closing
+	}
+	if err := b.ps.Unsubscribe(ctx, ch); err != nil {
+		return fmt.Errorf("redis unsubscribe: %w", err)
+	}
+	return nil
+}
+
+func (b *broker) stop() {
+	b.cancel()
+	_ = b.ps.Close()
+}
+
+func (b *broker) run() {
+	backoff := 50 * time.Millisecond
+	for {
+		msg, err := b.ps.ReceiveTimeout(b.ctx, healthInterval)
+		if b.ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				_ = b.ps.Ping(b.ctx)
+				continue
+			}
+			b.hub.cfg.Logger.Warn("realtime: redis pub/sub receive failed", "err", err)
+			// go-redis reconnects and resubscribes on the next receive, but
+			// what was published meanwhile is gone for good.
+			b.hub.gap()
+			select {
+			case <-time.After(backoff):
+			case <-b.ctx.Done():
+				return
+			}
+			backoff = min(2*backoff, 2*time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" {
+				b.mu.Lock()
+				if w, ok := b.waiters[m.Channel]; ok {
+					close(w)
+					delete(b.waiters, m.Channel)
+				}
+				b.mu.Unlock()
+			}
+		case *redis.Message:
+			b.receive(m)
+		}
+	}
+}
+
+func (b *broker) receive(m *redis.Message) {
+	if len(m.Payload) < len(b.node) || len(m.Channel) <= len(b.hub.prefix) {
+		return // not ours: some other writer used our channel name
+	}
+	if m.Payload[:len(b.node)] == b.node {
+		return
+	}
+	topic := m.Channel[len(b.hub.prefix):]
+	b.hub.deliver(topic, []byte(m.Payload[len(b.node):]))
+}

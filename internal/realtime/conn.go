@@ -1,0 +1,233 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// ConnOptions are a protocol's hooks into one connection.
+type ConnOptions struct {
+	// OnMessage handles one text message from the client. It runs on the
+	// connection's reader goroutine, one message at a time, so a slow
+	// handler slows only its own client. A returned *CloseError closes the
+	// connection with its code; any other error closes it with
+	// CloseBadMessage. A panic closes it with CloseInternalError.
+	OnMessage func(c *Conn, msg []byte) error
+	// OnClose runs once after the connection closed and left its topics,
+	// with the code it was closed with.
+	OnClose func(c *Conn, code int, reason string)
+	// OnGap runs when messages for the connection's topics may have been
+	// lost (the gateway's Redis subscription broke). Nil closes the
+	// connection with CloseResync so the client reconnects and resumes.
+	OnGap func(c *Conn)
+	// Label names the connection in logs, e.g. "agent:ana".
+	Label string
+}
+
+// Conn is one client connection held by a Hub.
+type Conn struct {
+	id   uint64
+	hub  *Hub
+	t    Transport
+	opts ConnOptions
+
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	queue   [][]byte
+	pending int // bytes queued plus the frame being written
+	closed  bool
+	code    int
+	reason  string
+	wake    chan struct{}
+	done    chan struct{} // closed by Close: the writer stops
+
+	// topics and detached are guarded by hub.mu.
+	topics   map[string]struct{}
+	detached bool
+}
+
+// ID is unique among the connections of one hub.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Label is the label given in ConnOptions.
+func (c *Conn) Label() string { return c.opts.Label }
+
+// Context is cancelled when the connection closes, so work a protocol
+// starts for this client (a stream read for resume) ends with it.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// Send queues msg for the client and returns at once. The slice must not be
+// changed afterwards: one published payload is shared by every subscriber.
+// When the queue would pass Config.MaxQueueBytes the connection is closed
+// with CloseSlowConsumer and ErrSlowConsumer returned; nobody waits for a
+// slow client.
+func (c *Conn) Send(msg []byte) error {
+	limit := c.hub.cfg.MaxQueueBytes
+	if len(msg) > limit {
+		return fmt.Errorf("%w: %d bytes, cap %d", ErrTooLarge, len(msg), limit)
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if c.pending+len(msg) > limit {
+		c.mu.Unlock()
+		c.Close(CloseSlowConsumer, "slow consumer: reconnect and resume")
+		return ErrSlowConsumer
+	}
+	c.queue = append(c.queue, msg)
+	c.pending += len(msg)
+	c.mu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default: // the writer is already due to look at the queue
+	}
+	return nil
+}
+
+// Queued reports the bytes waiting for the client, counting the frame being
+// written.
+func (c *Conn) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pending
+}
+
+// Subscribe adds the connection to topic. It returns once this gateway
+// receives the topic's publishes from every gateway, so a protocol that then
+// reads its stream backlog misses nothing in between.
+func (c *Conn) Subscribe(ctx context.Context, topic string) error {
+	return c.hub.subscribe(ctx, c, topic)
+}
+
+// Unsubscribe removes the connection from topic.
+func (c *Conn) Unsubscribe(topic string) { c.hub.unsubscribe(c, topic) }
+
+// Close closes the connection with code and reason. It returns at once:
+// the close frame is sent, and topics left, by other goroutines. Only the
+// first call counts.
+func (c *Conn) Close(code int, reason string) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.code, c.reason = code, reason
+	c.queue, c.pending = nil, 0
+	close(c.done)
+	c.mu.Unlock()
+	c.cancel()
+	c.hub.wg.Add(1)
+	go func() {
+		defer c.hub.wg.Done()
+		// Close on the transport unblocks the reader and a writer stuck on
+		// a slow socket; it is bounded by closeFrameWait.
+		_ = c.t.Close(code, reason)
+		c.hub.detach(c)
+		if c.opts.OnClose != nil {
+			c.opts.OnClose(c, code, reason)
+		}
+	}()
+}
+
+// CloseCode reports the code the connection was closed with, and whether it
+// is closed.
+func (c *Conn) CloseCode() (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.code, c.closed
+}
+
+func (c *Conn) writeLoop() {
+	cfg := c.hub.cfg
+	ping := time.NewTicker(cfg.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-ping.C:
+			if err := c.t.WritePing(time.Now().Add(cfg.WriteTimeout)); err != nil {
+				c.fail("ping", err)
+				return
+			}
+			continue
+		case <-c.wake:
+		}
+		c.mu.Lock()
+		batch := c.queue
+		c.queue = nil
+		c.mu.Unlock()
+		for _, msg := range batch {
+			if err := c.t.WriteMessage(msg, time.Now().Add(cfg.WriteTimeout)); err != nil {
+				c.fail("write", err)
+				return
+			}
+			c.mu.Lock()
+			if !c.closed { // Close already zeroed the count
+				c.pending -= len(msg)
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+func (c *Conn) readLoop() {
+	for {
+		msg, err := c.t.ReadMessage()
+		if err != nil {
+			var ce *CloseError
+			if errors.As(err, &ce) {
+				c.Close(ce.Code, ce.Reason)
+			} else {
+				c.fail("read", err)
+			}
+			return
+		}
+		if c.opts.OnMessage == nil {
+			continue
+		}
+		if err := c.handle(msg); err != nil {
+			var ce *CloseError
+			if !errors.As(err, &ce) {
+				c.hub.cfg.Logger.Debug("realtime: bad message", "conn", c.id, "label", c.opts.Label, "err", err)
+				ce = &CloseError{Code: CloseBadMessage, Reason: "bad message"}
+			}
+			c.Close(ce.Code, ce.Reason)
+			return
+		}
+	}
+}
+
+// handle runs OnMessage and turns a panic into a closed connection: one
+// client's bad frame must not take down every other client of the process.
+func (c *Conn) handle(msg []byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.hub.cfg.Logger.Error("realtime: message handler panicked",
+				"conn", c.id, "label", c.opts.Label, "panic", p, "stack", string(debug.Stack()))
+			err = &CloseError{Code: CloseInternalError, Reason: "internal error"}
+		}
+	}()
+	return c.opts.OnMessage(c, msg)
+}
+
+// fail closes a connection whose socket broke. Errors after Close are the
+// expected result of closing the transport and are not worth a log line.
+func (c *Conn) fail(op string, err error) {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if !closed && !errIsClosed(err) {
+		c.hub.cfg.Logger.Debug("realtime: connection failed", "conn", c.id, "label", c.opts.Label, "op", op, "err", err)
+	}
+	c.Close(CloseAbnormal, op+" failed")
+}

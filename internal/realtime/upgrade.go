@@ -1,0 +1,75 @@
+package realtime
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gorilla/websocket"
+)
+
+// UpgradeOptions configure one websocket upgrade.
+type UpgradeOptions struct {
+	ConnOptions
+	// AllowedOrigins lists the origins ("https://console.example.com")
+	// whose pages may open this socket. Empty allows only the request's own
+	// host. A request without an Origin header is not from a browser page
+	// and is allowed: cross-site websocket hijacking needs a browser, and
+	// browsers always send Origin.
+	AllowedOrigins []string
+	// ResponseHeader is added to the 101 response (e.g. a Set-Cookie).
+	ResponseHeader http.Header
+}
+
+// Upgrade checks the Origin, upgrades the request to a websocket and
+// attaches it to the hub. Authentication is the caller's job and comes
+// first. On a refused Origin it writes 403 and returns ErrOriginRejected;
+// while shutting down it writes 503 and returns ErrShuttingDown.
+func (h *Hub) Upgrade(w http.ResponseWriter, r *http.Request, opts UpgradeOptions) (*Conn, error) {
+	if !originAllowed(r, opts.AllowedOrigins) {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return nil, fmt.Errorf("%w: %q", ErrOriginRejected, r.Header.Get("Origin"))
+	}
+	h.mu.RLock()
+	stopping := h.stopping
+	h.mu.RUnlock()
+	if stopping {
+		http.Error(w, "server shutting down", http.StatusServiceUnavailable)
+		return nil, ErrShuttingDown
+	}
+	up := websocket.Upgrader{
+		ReadBufferSize:  1024,
+		WriteBufferSize: 4096,
+		WriteBufferPool: h.bufPool,
+		// The Origin was checked above, with our own rules and status.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	ws, err := up.Upgrade(w, r, opts.ResponseHeader)
+	if err != nil {
+		// The upgrader has already answered with an HTTP error.
+		return nil, fmt.Errorf("realtime: upgrade: %w", err)
+	}
+	return h.Attach(newWSTransport(ws, h.cfg), opts.ConnOptions)
+}
+
+func originAllowed(r *http.Request, allowed []string) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if len(allowed) == 0 {
+		return strings.EqualFold(u.Host, r.Host)
+	}
+	got := strings.ToLower(u.Scheme + "://" + u.Host)
+	for _, a := range allowed {
+		if strings.ToLower(strings.TrimRight(a, "/")) == got {
+			return true
+		}
+	}
+	return false
+}
