@@ -1,0 +1,196 @@
+package conversation
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Conversation returns the record of one conversation.
+func (s *Service) Conversation(ctx context.Context, id string) (Conversation, error) {
+	h, err := s.rdb.HGetAll(ctx, s.k.conv(id)).Result()
+	if err != nil {
+		return Conversation{}, fmt.Errorf("conversation: get %s: %w", id, err)
+	}
+	if len(h) == 0 {
+		return Conversation{}, fmt.Errorf("conversation: %s: %w", id, ErrNotFound)
+	}
+	return convFromHash(h), nil
+}
+
+// update runs update.lua: set fields, set-if-empty fields, append a system
+// entry (unless flags hold q), and notify. It returns the appended entry,
+// or a zero Entry when nothing changed.
+func (s *Service) update(ctx context.Context, convID, flags, agentID string, at time.Time, set, setIfEmpty, entry []string) (Entry, error) {
+	now := ms(at)
+	args := []any{s.k.prefix(), convID, flags, agentID, now, len(set) / 2}
+	for _, v := range set {
+		args = append(args, v)
+	}
+	args = append(args, len(setIfEmpty)/2)
+	for _, v := range setIfEmpty {
+		args = append(args, v)
+	}
+	entry = append(entry, "at", fmt.Sprint(now))
+	args = append(args, len(entry)/2)
+	for _, v := range entry {
+		args = append(args, v)
+	}
+	res, err := scriptUpdate.Run(ctx, s.rdb, []string{s.k.conv(convID), s.k.convLog(convID), s.k.unrouted()}, args...).Slice()
+	if err != nil {
+		return Entry{}, fmt.Errorf("conversation: update %s: %w", convID, err)
+	}
+	code, _ := res[0].(int64)
+	switch code {
+	case 1:
+		return Entry{}, fmt.Errorf("conversation: %s: %w", convID, ErrNotFound)
+	case 2:
+		return Entry{}, fmt.Errorf("conversation: %s: %w", convID, ErrClosed)
+	case 3:
+		return Entry{}, nil
+	}
+	sid, _ := res[1].(string)
+	if sid == "" {
+		return Entry{}, nil
+	}
+	fields := map[string]any{}
+	for i := 0; i+1 < len(entry); i += 2 {
+		fields[entry[i]] = entry[i+1]
+	}
+	e := entryFromStream(sid, fields)
+	s.notify(ctx, convID, e)
+	return e, nil
+}
+
+// OnOffered records that routing offered the conversation to an agent.
+// The wiring calls it for every offer routing makes.
+func (s *Service) OnOffered(ctx context.Context, convID, agentID string, at time.Time) error {
+	_, err := s.update(ctx, convID, "o", agentID, at,
+		[]string{"state", string(StateOffered), "agent", agentID},
+		[]string{"first_offered_at", fmt.Sprint(ms(at))},
+		[]string{"type", string(EntrySystem), "event", "offered", "agent", agentID, "text", "offered to " + agentID})
+	return err
+}
+
+// OnOfferLapsed records that an offer was declined or timed out and the
+// conversation is waiting again at its place. reason is "declined" or
+// "timeout".
+func (s *Service) OnOfferLapsed(ctx context.Context, convID, agentID, reason string, at time.Time) error {
+	_, err := s.update(ctx, convID, "o", agentID, at,
+		[]string{"state", string(StateQueued), "agent", ""}, nil,
+		[]string{"type", string(EntrySystem), "event", "offer_" + reason, "agent", agentID, "text", "offer to " + agentID + " " + reason})
+	return err
+}
+
+// OnAccepted records that an agent accepted the conversation; the agent
+// becomes the customer's last agent.
+func (s *Service) OnAccepted(ctx context.Context, convID, agentID string, at time.Time) error {
+	_, err := s.update(ctx, convID, "oa", agentID, at,
+		[]string{"state", string(StateActive), "agent", agentID},
+		[]string{"answered_at", fmt.Sprint(ms(at))},
+		[]string{"type", string(EntrySystem), "event", "accepted", "agent", agentID, "text", agentID + " accepted"})
+	return err
+}
+
+// OnTransferred records a transfer that routing made on its own (overflow
+// to another queue). Transfers requested through Transfer are recorded by
+// it and must not be reported again.
+func (s *Service) OnTransferred(ctx context.Context, convID, fromAgent, toQueue, toAgent string, at time.Time) error {
+	set := []string{"state", string(StateQueued), "agent", toAgent}
+	if toQueue != "" {
+		set = append(set, "queue", toQueue)
+	}
+	if toAgent != "" {
+		set[1] = string(StateOffered)
+	}
+	text := "transferred"
+	if fromAgent != "" {
+		text += " by " + fromAgent
+	}
+	if toQueue != "" {
+		text += " to queue " + toQueue
+	}
+	if toAgent != "" {
+		text += " to " + toAgent
+	}
+	_, err := s.update(ctx, convID, "o", fromAgent, at, set, nil,
+		[]string{"type", string(EntrySystem), "event", "transferred", "agent", toAgent, "queue", toQueue, "text", text})
+	return err
+}
+
+// OnClosed records that the conversation is closed with a disposition
+// (resolved, spam, no_answer…). Closing a closed conversation does nothing,
+// so the wiring may forward routing's close events for closes made through
+// Close.
+func (s *Service) OnClosed(ctx context.Context, convID, agentID, disposition string, at time.Time) error {
+	text := "closed"
+	if agentID != "" {
+		text += " by " + agentID
+	}
+	if disposition != "" {
+		text += ": " + disposition
+	}
+	_, err := s.update(ctx, convID, "c", agentID, at,
+		[]string{"state", string(StateClosed), "closed_at", fmt.Sprint(ms(at)), "disposition", disposition}, nil,
+		[]string{"type", string(EntrySystem), "event", "closed", "agent", agentID, "text", text})
+	return err
+}
+
+// OnAbandoned records that the customer left before an agent answered.
+// Like OnClosed it is a no-op on a closed conversation.
+func (s *Service) OnAbandoned(ctx context.Context, convID string, at time.Time) error {
+	_, err := s.update(ctx, convID, "c", "", at,
+		[]string{"state", string(StateAbandoned), "closed_at", fmt.Sprint(ms(at)), "disposition", "abandoned"}, nil,
+		[]string{"type", string(EntrySystem), "event", "abandoned", "text", "customer left before an answer"})
+	return err
+}
+
+// Close ends a conversation on an agent's request: routing frees the agent,
+// then the record is closed with the disposition.
+func (s *Service) Close(ctx context.Context, convID, agentID, disposition string) (Conversation, error) {
+	conv, err := s.Conversation(ctx, convID)
+	if err != nil {
+		return Conversation{}, err
+	}
+	if !conv.Open() {
+		return conv, nil
+	}
+	if err := s.router.Close(ctx, convID, agentID); err != nil {
+		return Conversation{}, fmt.Errorf("conversation: close %s: routing: %w", convID, err)
+	}
+	if err := s.OnClosed(ctx, convID, agentID, disposition, s.now()); err != nil {
+		return Conversation{}, err
+	}
+	return s.Conversation(ctx, convID)
+}
+
+// Abandon ends a conversation whose customer left (a caller hung up in the
+// queue, a chat visitor closed the window before an answer).
+func (s *Service) Abandon(ctx context.Context, convID string) error {
+	if err := s.router.Abandon(ctx, convID); err != nil {
+		return fmt.Errorf("conversation: abandon %s: routing: %w", convID, err)
+	}
+	return s.OnAbandoned(ctx, convID, s.now())
+}
+
+// Transfer moves a conversation to another queue and/or agent through
+// routing and records it.
+func (s *Service) Transfer(ctx context.Context, req TransferRequest) (Conversation, error) {
+	conv, err := s.Conversation(ctx, req.ConversationID)
+	if err != nil {
+		return Conversation{}, err
+	}
+	if !conv.Open() {
+		return Conversation{}, fmt.Errorf("conversation: transfer %s: %w", req.ConversationID, ErrClosed)
+	}
+	if req.ToQueue == "" && req.ToAgentID == "" {
+		return Conversation{}, fmt.Errorf("conversation: transfer: %w", &FieldError{Field: "queue", Reason: "a queue or an agent is required"})
+	}
+	if err := s.router.Transfer(ctx, req); err != nil {
+		return Conversation{}, fmt.Errorf("conversation: transfer %s: routing: %w", req.ConversationID, err)
+	}
+	if err := s.OnTransferred(ctx, req.ConversationID, req.FromAgentID, req.ToQueue, req.ToAgentID, s.now()); err != nil {
+		return Conversation{}, err
+	}
+	return s.Conversation(ctx, req.ConversationID)
+}

@@ -1,0 +1,51 @@
+package conversation
+
+// Every Redis key this package touches is built here. All keys of one
+// workspace share the hash tag {<workspace>}, so the multi-key Lua scripts
+// stay valid on Redis Cluster: the scripts derive further keys from the
+// prefix (see prefix), and those land in the same slot by construction.
+//
+//	sb:{ws}:conv:<id>                     hash   the conversation record
+//	sb:{ws}:conv:<id>:log                 stream the transcript
+//	sb:{ws}:cust:<id>                     hash   the customer (name, notes, last agent, merged_into)
+//	sb:{ws}:cust:<id>:idents              set    "<kind>:<address>" identities of the customer
+//	sb:{ws}:cust:<id>:tags                set    tags (e.g. vip)
+//	sb:{ws}:cust:<id>:convs               zset   conversation ids scored by creation time (ms)
+//	sb:{ws}:ident:<kind>:<address>        string customer id; kind is phone (sms and voice
+//	                                             share a number), email or chat
+//	sb:{ws}:open:<customer>:<channel>     string the customer's open conversation on a channel
+//	sb:{ws}:thread:<channel>:<hint>       string conversation id for a thread hint or a provider id
+//	sb:{ws}:dedup:<channel>:<provider id> string "conv|msg|cust" of a delivery already stored
+//	sb:{ws}:msg:<id>                      hash   an outbound message and its send/delivery state
+//	sb:{ws}:provmsg:<channel>:<provider>  string message id of a sent message, for status callbacks
+//	sb:{ws}:outbox                        zset   outbound message ids scored by next attempt (ms)
+//	sb:{ws}:unrouted                      zset   conversations stored but not yet accepted by routing
+
+// keys builds the keys of one workspace.
+type keys struct {
+	ws string
+}
+
+// prefix is "sb:{ws}:"; the Lua scripts get it to derive per-record keys.
+func (k keys) prefix() string { return "sb:{" + k.ws + "}:" }
+
+func (k keys) conv(id string) string    { return k.prefix() + "conv:" + id }
+func (k keys) convLog(id string) string { return k.prefix() + "conv:" + id + ":log" }
+func (k keys) cust(id string) string    { return k.prefix() + "cust:" + id }
+func (k keys) custIdents(id string) string {
+	return k.prefix() + "cust:" + id + ":idents"
+}
+func (k keys) custTags(id string) string  { return k.prefix() + "cust:" + id + ":tags" }
+func (k keys) custConvs(id string) string { return k.prefix() + "cust:" + id + ":convs" }
+func (k keys) ident(kind, addr string) string {
+	return k.prefix() + "ident:" + kind + ":" + addr
+}
+func (k keys) dedup(ch Channel, providerID string) string {
+	return k.prefix() + "dedup:" + string(ch) + ":" + providerID
+}
+func (k keys) msg(id string) string { return k.prefix() + "msg:" + id }
+func (k keys) provMsg(ch Channel, providerID string) string {
+	return k.prefix() + "provmsg:" + string(ch) + ":" + providerID
+}
+func (k keys) outbox() string   { return k.prefix() + "outbox" }
+func (k keys) unrouted() string { return k.prefix() + "unrouted" }

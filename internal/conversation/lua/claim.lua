@@ -1,0 +1,25 @@
+-- claim.lua: lease due outbound messages to this process.
+--
+-- KEYS[1] outbox zset (member: message id, score: next attempt, ms)
+-- ARGV[1] prefix "sb:{ws}:"   ARGV[2] now (ms)   ARGV[3] lease deadline (ms)
+-- ARGV[4] at most this many
+--
+-- Each claimed message gets its score moved to the lease deadline, so a
+-- process that dies mid-send leaves it to be claimed again once the lease
+-- lapses, and its attempts counter is incremented. Returns a flat list
+-- {id, attempt, id, attempt, ...}. Ids whose message hash is gone are dropped.
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
+local out = {}
+for _, id in ipairs(ids) do
+  local mk = ARGV[1] .. 'msg:' .. id
+  if redis.call('EXISTS', mk) == 0 then
+    redis.call('ZREM', KEYS[1], id)
+  else
+    redis.call('ZADD', KEYS[1], ARGV[3], id)
+    local n = redis.call('HINCRBY', mk, 'attempts', 1)
+    redis.call('HSET', mk, 'status', 'sending', 'claimed_at', ARGV[2])
+    table.insert(out, id)
+    table.insert(out, tostring(n))
+  end
+end
+return out

@@ -1,0 +1,27 @@
+-- delivery.lua: land a provider's delivery status on the message it names.
+--
+-- KEYS[1] provider id → message id   sb:{ws}:provmsg:<channel>:<provider id>
+-- ARGV[1] prefix "sb:{ws}:"   ARGV[2] now (ms)   ARGV[3] status word
+-- ARGV[4] status rank   ARGV[5] error code   ARGV[6] error text   ARGV[7] status time (ms)
+--
+-- Statuses only move forward (queued < sending < sent < delivered < read,
+-- failed/undelivered last): providers deliver callbacks out of order, and a
+-- late "sent" must not hide an earlier "delivered".
+--
+-- Returns {code, stream id, conversation id, message id}: 0 recorded,
+-- 1 unknown provider id, 3 ignored (not newer than what is recorded).
+local id = redis.call('GET', KEYS[1])
+if not id then return {1, '', '', ''} end
+local mk = ARGV[1] .. 'msg:' .. id
+local f = redis.call('HMGET', mk, 'conv', 'status_rank')
+if not f[1] then return {1, '', '', ''} end
+if tonumber(ARGV[4]) <= tonumber(f[2] or '0') then return {3, '', f[1], id} end
+redis.call('HSET', mk, 'status', ARGV[3], 'status_rank', ARGV[4], 'status_at', ARGV[7])
+local entry = {'type', 'status', 'id', id, 'at', ARGV[2], 'status', ARGV[3]}
+if ARGV[5] ~= '' or ARGV[6] ~= '' then
+  redis.call('HSET', mk, 'error_code', ARGV[5], 'error_text', ARGV[6])
+  table.insert(entry, 'error_code'); table.insert(entry, ARGV[5])
+  table.insert(entry, 'error_text'); table.insert(entry, ARGV[6])
+end
+local sid = redis.call('XADD', ARGV[1] .. 'conv:' .. f[1] .. ':log', '*', unpack(entry))
+return {0, sid, f[1], id}

@@ -1,0 +1,56 @@
+-- finish.lua: record the outcome of one send attempt.
+--
+-- KEYS[1] outbox zset   KEYS[2] message hash
+-- ARGV[1] prefix "sb:{ws}:"   ARGV[2] now (ms)   ARGV[3] attempt that finished
+-- ARGV[4] outcome: "sent", "retry" or "failed"
+-- ARGV[5] next attempt (ms, retry only)
+-- ARGV[6] provider id (sent)   ARGV[7] status word   ARGV[8] status rank
+-- ARGV[9] error code   ARGV[10] error text   ARGV[11] provider-id ttl (s)
+--
+-- A retry or failure from an attempt that is no longer the latest (its lease
+-- lapsed and another process claimed the message) is ignored: the newer
+-- attempt decides. A success is always recorded: the message did go out.
+--
+-- Returns {code, stream id, conversation id}: 0 recorded, 1 no such message,
+-- 3 ignored (stale attempt or already final).
+local mk = KEYS[2]
+local f = redis.call('HMGET', mk, 'attempts', 'conv', 'channel', 'status', 'id')
+if not f[1] then return {1, '', ''} end
+local outcome = ARGV[4]
+local final = f[4] == 'failed' or (redis.call('HGET', mk, 'sent_at') or '') ~= ''
+if outcome ~= 'sent' and (tonumber(f[1]) ~= tonumber(ARGV[3]) or final) then
+  return {3, '', f[2]}
+end
+local p, now, id, conv, ch = ARGV[1], ARGV[2], f[5], f[2], f[3]
+local entry = {'type', 'status', 'id', id, 'at', now, 'attempt', ARGV[3]}
+if outcome == 'sent' then
+  redis.call('ZREM', KEYS[1], id)
+  if final then
+    -- Recorded already by an earlier success: keep the first provider id.
+    return {3, '', conv}
+  end
+  redis.call('HSET', mk, 'status', ARGV[7], 'status_rank', ARGV[8], 'sent_at', now,
+    'provider_id', ARGV[6], 'error_code', '', 'error_text', '')
+  if ARGV[6] ~= '' then
+    redis.call('SET', p .. 'provmsg:' .. ch .. ':' .. ARGV[6], id, 'EX', ARGV[11])
+    -- The customer's answer to this message (In-Reply-To) finds the conversation.
+    redis.call('SET', p .. 'thread:' .. ch .. ':' .. ARGV[6], conv, 'EX', ARGV[11])
+    table.insert(entry, 'provider_id'); table.insert(entry, ARGV[6])
+  end
+  table.insert(entry, 'status'); table.insert(entry, ARGV[7])
+elseif outcome == 'retry' then
+  redis.call('ZADD', KEYS[1], ARGV[5], id)
+  redis.call('HSET', mk, 'status', 'retrying', 'error_code', ARGV[9], 'error_text', ARGV[10],
+    'next_attempt_at', ARGV[5])
+  table.insert(entry, 'status'); table.insert(entry, 'retrying')
+  table.insert(entry, 'error_text'); table.insert(entry, ARGV[10])
+else
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HSET', mk, 'status', 'failed', 'status_rank', '9', 'failed_at', now,
+    'error_code', ARGV[9], 'error_text', ARGV[10])
+  table.insert(entry, 'status'); table.insert(entry, 'failed')
+  if ARGV[9] ~= '' then table.insert(entry, 'error_code'); table.insert(entry, ARGV[9]) end
+  table.insert(entry, 'error_text'); table.insert(entry, ARGV[10])
+end
+local sid = redis.call('XADD', p .. 'conv:' .. conv .. ':log', '*', unpack(entry))
+return {0, sid, conv}

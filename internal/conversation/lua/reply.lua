@@ -1,0 +1,44 @@
+-- reply.lua: append an agent reply or an internal note to the transcript;
+-- a reply is also written as an outbound message and queued in the outbox,
+-- in the same step, so a reply is never in the transcript without being
+-- queued nor queued without being in the transcript.
+--
+-- KEYS[1] conversation hash  KEYS[2] transcript stream
+-- KEYS[3] message hash       KEYS[4] outbox zset
+--
+-- ARGV[1] kind: "agent" (reply to the customer) or "note" (internal)
+-- ARGV[2] message id   ARGV[3] agent id   ARGV[4] text
+-- ARGV[5] attachments (JSON, may be empty)   ARGV[6] now (ms)
+--
+-- Returns {code, stream id}: 0 ok, 1 no such conversation,
+-- 2 conversation closed (replies only; notes may be added after close).
+local f = redis.call('HMGET', KEYS[1], 'state', 'channel', 'our_address',
+  'customer_address', 'thread_hint', 'last_inbound_provider_id')
+if not f[1] then return {1, ''} end
+local kind, id, agent, text, att, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local entry = {'type', kind, 'id', id, 'author', agent, 'at', now}
+if text ~= '' then table.insert(entry, 'text'); table.insert(entry, text) end
+if att ~= '' then table.insert(entry, 'attachments'); table.insert(entry, att) end
+
+if kind == 'agent' then
+  if f[1] == 'closed' or f[1] == 'abandoned' then return {2, ''} end
+  local ch = f[2]
+  -- Email answers the customer's last message (In-Reply-To); other channels
+  -- keep the conversation's own thread (chat session, call).
+  local thread = f[5] or ''
+  if ch == 'email' and (f[6] or '') ~= '' then thread = f[6] end
+  local conv = redis.call('HGET', KEYS[1], 'id')
+  redis.call('HSET', KEYS[3], 'id', id, 'conv', conv, 'channel', ch,
+    'from', f[3] or '', 'to', f[4] or '', 'text', text, 'attachments', att,
+    'thread_hint', thread, 'agent', agent, 'status', 'queued', 'status_rank', '1',
+    'attempts', '0', 'created_at', now)
+  redis.call('ZADD', KEYS[4], now, id)
+  if (redis.call('HGET', KEYS[1], 'first_reply_at') or '') == '' then
+    redis.call('HSET', KEYS[1], 'first_reply_at', now)
+  end
+  table.insert(entry, 'status'); table.insert(entry, 'queued')
+end
+redis.call('HSET', KEYS[1], 'last_message_at', now)
+redis.call('HINCRBY', KEYS[1], 'message_count', 1)
+local sid = redis.call('XADD', KEYS[2], '*', unpack(entry))
+return {0, sid}

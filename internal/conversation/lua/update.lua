@@ -1,0 +1,75 @@
+-- update.lua: change a conversation record and append a system event to its
+-- transcript in one step. Used for everything routing reports (offered,
+-- accepted, transferred, closed, abandoned) and for routing hand-off.
+--
+-- KEYS[1] conversation hash  sb:{ws}:conv:<id>
+-- KEYS[2] transcript stream  sb:{ws}:conv:<id>:log
+-- KEYS[3] unrouted zset      sb:{ws}:unrouted
+--
+-- ARGV[1] prefix "sb:{ws}:"
+-- ARGV[2] conversation id
+-- ARGV[3] flags, any of:
+--           o  refuse when the conversation is closed or abandoned (code 2)
+--           c  this closes the conversation: no-op (code 3) when already
+--              closed, else release the customer's open-conversation slot
+--           a  record ARGV[4] as the customer's last agent, at ARGV[5]
+--           r  routing has the conversation: drop it from the unrouted set;
+--              no-op (code 3) when it was marked routed already
+--           q  silent: change the record, append nothing
+-- ARGV[4] agent id   ARGV[5] now (ms)
+-- ARGV[6] n1, then n1 field/value pairs to HSET
+-- then    n2, then n2 field/value pairs to set only when the field is empty
+-- then    n3, then n3 field/value pairs for the transcript entry
+--
+-- Returns {code, stream id}: 0 ok, 1 no such conversation, 2 closed,
+-- 3 nothing to do (already closed).
+local ck = KEYS[1]
+local flags = ARGV[3]
+local state = redis.call('HGET', ck, 'state')
+if not state then return {1, ''} end
+local closed = state == 'closed' or state == 'abandoned'
+if closed and string.find(flags, 'c', 1, true) then return {3, ''} end
+if closed and string.find(flags, 'o', 1, true) then return {2, ''} end
+if string.find(flags, 'r', 1, true) and redis.call('HGET', ck, 'routed') == '1' then return {3, ''} end
+
+local i = 6
+local n = tonumber(ARGV[i]); i = i + 1
+if n > 0 then
+  local set = {}
+  for j = 0, n - 1 do
+    table.insert(set, ARGV[i + 2 * j]); table.insert(set, ARGV[i + 2 * j + 1])
+  end
+  redis.call('HSET', ck, unpack(set))
+end
+i = i + 2 * n
+n = tonumber(ARGV[i]); i = i + 1
+for j = 0, n - 1 do
+  local f, v = ARGV[i + 2 * j], ARGV[i + 2 * j + 1]
+  if (redis.call('HGET', ck, f) or '') == '' then redis.call('HSET', ck, f, v) end
+end
+i = i + 2 * n
+
+local p = ARGV[1]
+local conv = ARGV[2]
+if string.find(flags, 'c', 1, true) then
+  local f = redis.call('HMGET', ck, 'customer', 'channel')
+  local ok = p .. 'open:' .. (f[1] or '') .. ':' .. (f[2] or '')
+  if redis.call('GET', ok) == conv then redis.call('DEL', ok) end
+  redis.call('ZREM', KEYS[3], conv)
+end
+if string.find(flags, 'r', 1, true) then
+  redis.call('ZREM', KEYS[3], conv)
+end
+if string.find(flags, 'a', 1, true) and ARGV[4] ~= '' then
+  local cust = redis.call('HGET', ck, 'customer')
+  if cust then
+    redis.call('HSET', p .. 'cust:' .. cust, 'last_agent', ARGV[4], 'last_agent_at', ARGV[5])
+  end
+end
+
+if string.find(flags, 'q', 1, true) then return {0, ''} end
+n = tonumber(ARGV[i]); i = i + 1
+local entry = {}
+for j = 0, 2 * n - 1 do table.insert(entry, ARGV[i + j]) end
+local sid = redis.call('XADD', KEYS[2], '*', unpack(entry))
+return {0, sid}

@@ -1,0 +1,305 @@
+package conversation
+
+// The outbox. What is guaranteed:
+//
+//   - A reply is in the transcript if and only if it is in the outbox: one
+//     Lua script writes both (reply.lua).
+//   - Every reply is eventually handed to its channel's Sender, by whichever
+//     gateway claims it first, as long as some gateway runs Run: a claim is a
+//     lease (the message's score in the outbox set moves to the lease
+//     deadline), so a gateway that dies mid-send leaves the message to be
+//     claimed again when the lease lapses. Nothing is lost by a crash or a
+//     restart, of the gateway or of an AOF-persisted Redis.
+//   - A reply is sent at least once, not exactly once. It is sent twice only
+//     when a gateway dies (or loses Redis) after the provider accepted the
+//     message and before finish.lua recorded that, or when one Send outlives
+//     the lease. Outbound.Attempt counts claims from 1, so a Sender whose
+//     provider takes an idempotency key can derive it from MessageID and
+//     skip the second delivery; Twilio's Messages API takes none, so for SMS
+//     that window remains (it is the time of one HTTP round trip).
+//   - Once one attempt has been recorded as sent, later outcomes of older
+//     attempts are ignored, and the first provider id is kept.
+//   - A temporary failure (ErrTemporary) is retried with exponential backoff
+//     (BaseBackoff doubling up to MaxBackoff, 20% jitter) up to MaxAttempts;
+//     any other error fails the message for good, with a PermanentError's
+//     code and text kept on it and shown in the transcript.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Reply appends an agent's reply to the transcript and queues it for the
+// channel's Sender. Attachments must have been stored with StoreAttachment.
+func (s *Service) Reply(ctx context.Context, convID, agentID, text string, atts []Attachment) (Entry, error) {
+	return s.appendAgent(ctx, EntryAgent, convID, agentID, text, atts)
+}
+
+// Note appends an internal note, which customers never see. Notes may be
+// added to closed conversations.
+func (s *Service) Note(ctx context.Context, convID, agentID, text string) (Entry, error) {
+	return s.appendAgent(ctx, EntryNote, convID, agentID, text, nil)
+}
+
+func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agentID, text string, atts []Attachment) (Entry, error) {
+	if text == "" && len(atts) == 0 {
+		return Entry{}, fmt.Errorf("conversation: %s: %w", kind, &FieldError{Field: "text", Reason: "text or an attachment is required"})
+	}
+	if err := s.checkAttachments(atts); err != nil {
+		return Entry{}, fmt.Errorf("conversation: %s: %w", kind, err)
+	}
+	var att string
+	if len(atts) > 0 {
+		b, err := json.Marshal(atts)
+		if err != nil {
+			return Entry{}, fmt.Errorf("conversation: %s: attachments: %w", kind, err)
+		}
+		att = string(b)
+	}
+	id := newID("m_")
+	now := s.now()
+	res, err := scriptReply.Run(ctx, s.rdb,
+		[]string{s.k.conv(convID), s.k.convLog(convID), s.k.msg(id), s.k.outbox()},
+		string(kind), id, agentID, text, att, ms(now)).Slice()
+	if err != nil {
+		return Entry{}, fmt.Errorf("conversation: %s on %s: %w", kind, convID, err)
+	}
+	switch code, _ := res[0].(int64); code {
+	case 1:
+		return Entry{}, fmt.Errorf("conversation: %s: %w", convID, ErrNotFound)
+	case 2:
+		return Entry{}, fmt.Errorf("conversation: reply on %s: %w", convID, ErrClosed)
+	}
+	sid, _ := res[1].(string)
+	e := Entry{ID: sid, Type: kind, MessageID: id, Author: agentID, Text: text, Attachments: atts, At: now.UTC().Truncate(time.Millisecond)}
+	if kind == EntryAgent {
+		e.Status = "queued"
+		s.kick()
+	}
+	s.notify(ctx, convID, e)
+	return e, nil
+}
+
+// kick wakes this process's outbox loop so a reply leaves at once instead
+// of at the next poll.
+func (s *Service) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Message returns an agent reply with its send and delivery state.
+func (s *Service) Message(ctx context.Context, id string) (Message, error) {
+	h, err := s.rdb.HGetAll(ctx, s.k.msg(id)).Result()
+	if err != nil {
+		return Message{}, fmt.Errorf("conversation: message %s: %w", id, err)
+	}
+	if len(h) == 0 {
+		return Message{}, fmt.Errorf("conversation: message %s: %w", id, ErrNotFound)
+	}
+	n, _ := strconv.Atoi(h["attempts"])
+	m := Message{
+		ID: h["id"], ConversationID: h["conv"], Channel: Channel(h["channel"]), AgentID: h["agent"],
+		Text: h["text"], Status: h["status"], Attempts: n, ProviderID: h["provider_id"],
+		ErrorCode: h["error_code"], ErrorText: h["error_text"],
+		CreatedAt: fromMS(h["created_at"]), SentAt: fromMS(h["sent_at"]),
+	}
+	if h["attachments"] != "" {
+		if err := json.Unmarshal([]byte(h["attachments"]), &m.Attachments); err != nil {
+			return Message{}, fmt.Errorf("conversation: message %s: attachments: %w", id, err)
+		}
+	}
+	return m, nil
+}
+
+// Run sends queued replies and re-enqueues conversations routing has not
+// taken, until ctx ends. Run it in every gateway: claims are leases, so
+// several loops share the work and a dead one's messages are picked up.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.ob.Poll)
+	defer t.Stop()
+	lastRoute := time.Time{}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	sem := make(chan struct{}, s.ob.Workers)
+	for {
+		if time.Since(lastRoute) >= s.ob.RouteRetry/2 {
+			s.retryUnrouted(ctx)
+			lastRoute = time.Now()
+		}
+		for {
+			n, err := s.claimAndSend(ctx, sem, &wg)
+			if err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "conversation: outbox claim", "err", err)
+			}
+			if n < cap(sem) || err != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-s.wake:
+		}
+	}
+}
+
+// claimAndSend claims as many due messages as there are free workers and
+// starts sending them. It returns how many it claimed.
+func (s *Service) claimAndSend(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) (int, error) {
+	free := cap(sem) - len(sem)
+	if free == 0 {
+		return 0, nil
+	}
+	now := s.now()
+	res, err := scriptClaim.Run(ctx, s.rdb, []string{s.k.outbox()},
+		s.k.prefix(), ms(now), ms(now.Add(s.ob.Lease)), free).StringSlice()
+	if err != nil {
+		return 0, fmt.Errorf("conversation: claim: %w", err)
+	}
+	for i := 0; i+1 < len(res); i += 2 {
+		id := res[i]
+		attempt, _ := strconv.Atoi(res[i+1])
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := s.sendOne(ctx, id, attempt); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "conversation: send", "message", id, "attempt", attempt, "err", err)
+			}
+		}()
+	}
+	return len(res) / 2, nil
+}
+
+// sendOne makes one attempt and records its outcome. When ctx ends during
+// the send nothing is recorded: the lease lapses and another claim decides,
+// because the provider may or may not have taken the message.
+func (s *Service) sendOne(ctx context.Context, id string, attempt int) error {
+	h, err := s.rdb.HGetAll(ctx, s.k.msg(id)).Result()
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	out := Outbound{
+		ConversationID: h["conv"], MessageID: id, Channel: Channel(h["channel"]),
+		From: h["from"], To: h["to"], Text: h["text"], ThreadHint: h["thread_hint"], Attempt: attempt,
+	}
+	if h["attachments"] != "" {
+		if err := json.Unmarshal([]byte(h["attachments"]), &out.Attachments); err != nil {
+			return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "bad_attachments", text: err.Error()})
+		}
+	}
+	snd := s.senders[out.Channel]
+	if snd == nil {
+		return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "no_sender", text: "no sender for channel " + string(out.Channel)})
+	}
+	sctx, cancel := context.WithTimeout(ctx, s.ob.SendTimeout)
+	res, err := snd.Send(sctx, out)
+	cancel()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var pe *PermanentError
+	switch {
+	case err == nil:
+		st := res.Status
+		if st == "" {
+			st = "sent"
+		}
+		return s.finish(ctx, id, attempt, outcome{kind: "sent", providerID: res.ProviderID, status: st})
+	case errors.Is(err, ErrTemporary) || errors.Is(err, context.DeadlineExceeded):
+		if attempt >= s.ob.MaxAttempts {
+			return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "attempts", text: fmt.Sprintf("gave up after %d attempts: %v", attempt, err)})
+		}
+		return s.finish(ctx, id, attempt, outcome{kind: "retry", text: err.Error(), next: s.now().Add(s.backoff(attempt))})
+	case errors.As(err, &pe):
+		return s.finish(ctx, id, attempt, outcome{kind: "failed", code: pe.Code, text: pe.Message})
+	default:
+		return s.finish(ctx, id, attempt, outcome{kind: "failed", text: err.Error()})
+	}
+}
+
+// backoff is BaseBackoff·2^(attempt-1), capped at MaxBackoff, less up to
+// 20% jitter so that a burst of failures does not retry in lockstep.
+func (s *Service) backoff(attempt int) time.Duration {
+	d := s.ob.BaseBackoff
+	for i := 1; i < attempt && d < s.ob.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, s.ob.MaxBackoff)
+	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+type outcome struct {
+	kind       string // sent, retry, failed
+	providerID string
+	status     string
+	code, text string
+	next       time.Time
+}
+
+func (s *Service) finish(ctx context.Context, id string, attempt int, o outcome) error {
+	now := s.now()
+	res, err := scriptFinish.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.msg(id)},
+		s.k.prefix(), ms(now), attempt, o.kind, ms(o.next), o.providerID, o.status,
+		statusRank(o.status), o.code, o.text, int64(s.thrTTL/time.Second)).Slice()
+	if err != nil {
+		return fmt.Errorf("record %s: %w", o.kind, err)
+	}
+	if code, _ := res[0].(int64); code != 0 {
+		return nil
+	}
+	sid, _ := res[1].(string)
+	conv, _ := res[2].(string)
+	e := Entry{ID: sid, Type: EntryStatus, MessageID: id, Attempt: attempt, ProviderID: o.providerID,
+		ErrorCode: o.code, ErrorText: o.text, At: now.UTC().Truncate(time.Millisecond)}
+	switch o.kind {
+	case "sent":
+		e.Status, e.ErrorText = o.status, ""
+	case "retry":
+		e.Status = "retrying"
+	default:
+		e.Status = "failed"
+	}
+	s.notify(ctx, conv, e)
+	return nil
+}
+
+// UpdateDelivery lands a provider's delivery status on the reply it names.
+// A status older than the one recorded is ignored. An unknown provider id
+// returns ErrUnknownMessage; channels acknowledge such callbacks anyway.
+func (s *Service) UpdateDelivery(ctx context.Context, st DeliveryStatus) error {
+	if st.ProviderID == "" {
+		return fmt.Errorf("conversation: delivery: %w", &FieldError{Field: "provider_id", Reason: "required"})
+	}
+	now := s.now()
+	at := st.At
+	if at.IsZero() {
+		at = now
+	}
+	res, err := scriptDelivery.Run(ctx, s.rdb, []string{s.k.provMsg(st.Channel, st.ProviderID)},
+		s.k.prefix(), ms(now), st.Status, statusRank(st.Status), st.ErrorCode, st.ErrorText, ms(at)).Slice()
+	if err != nil {
+		return fmt.Errorf("conversation: delivery %s %s: %w", st.Channel, st.ProviderID, err)
+	}
+	switch code, _ := res[0].(int64); code {
+	case 1:
+		return fmt.Errorf("conversation: delivery %s %s: %w", st.Channel, st.ProviderID, ErrUnknownMessage)
+	case 3:
+		return nil
+	}
+	sid, _ := res[1].(string)
+	conv, _ := res[2].(string)
+	msg, _ := res[3].(string)
+	s.notify(ctx, conv, Entry{ID: sid, Type: EntryStatus, MessageID: msg, Status: st.Status,
+		ErrorCode: st.ErrorCode, ErrorText: st.ErrorText, At: now.UTC().Truncate(time.Millisecond)})
+	return nil
+}

@@ -1,0 +1,166 @@
+package conversation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Receive stores one inbound message: it drops a duplicate delivery (same
+// channel and provider id) with success, resolves the customer by address,
+// joins the open conversation for the thread or opens one, and appends the
+// message to the transcript, all in one Lua script so nothing is half
+// written. A new conversation is then handed to the Router; if routing
+// fails the message is still stored (Receive succeeds, the provider must not
+// retry) and Run enqueues the conversation again later.
+func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
+	from, err := NormalizeAddress(in.Channel, in.From)
+	if err != nil {
+		if fe, ok := err.(*FieldError); ok && fe.Field == "address" {
+			fe.Field = "from"
+		}
+		return Receipt{}, fmt.Errorf("conversation: receive: %w", err)
+	}
+	if len(in.ProviderID) > 998 || len(in.ThreadHint) > 998 {
+		return Receipt{}, fmt.Errorf("conversation: receive: %w", &FieldError{Field: "provider_id", Reason: "provider id and thread hint are limited to 998 bytes"})
+	}
+	at := in.ReceivedAt
+	if at.IsZero() {
+		at = s.now()
+	}
+	var att string
+	if len(in.Attachments) > 0 {
+		b, err := json.Marshal(in.Attachments)
+		if err != nil {
+			return Receipt{}, fmt.Errorf("conversation: receive: attachments: %w", err)
+		}
+		att = string(b)
+	}
+	rt := s.route(in.To)
+	strict := "0"
+	if in.Channel == ChannelVoice {
+		strict = "1"
+	}
+	keys := []string{s.k.dedup(in.Channel, in.ProviderID), s.k.ident(identKind(in.Channel), from), s.k.unrouted()}
+	args := []any{
+		s.k.prefix(), string(in.Channel), from, strings.TrimSpace(in.To), in.ProviderID, in.ThreadHint,
+		identKind(in.Channel), ms(at), newID("cv_"), newID("cu_"), newID("m_"), rt.Queue, strings.TrimSpace(in.Name),
+		in.Text, att, int64(s.dedupTTL / time.Second), strict, int64(s.thrTTL / time.Second),
+		strings.Join(rt.Skills, ","),
+	}
+	res, err := scriptReceive.Run(ctx, s.rdb, keys, args...).StringSlice()
+	if err != nil {
+		return Receipt{}, fmt.Errorf("conversation: receive %s from %s: %w", in.Channel, from, err)
+	}
+	if len(res) != 7 {
+		return Receipt{}, fmt.Errorf("conversation: receive: script returned %d values", len(res))
+	}
+	r := Receipt{
+		ConversationID:  res[1],
+		MessageID:       res[2],
+		CustomerID:      res[3],
+		Duplicate:       res[0] == "dup",
+		NewConversation: res[0] == "new",
+		Returning:       res[5] == "1",
+	}
+	if !r.Duplicate {
+		e := Entry{ID: res[4], Type: EntryCustomer, MessageID: r.MessageID, Author: r.CustomerID,
+			Channel: in.Channel, Text: in.Text, Attachments: in.Attachments, ProviderID: in.ProviderID, At: at.UTC().Truncate(time.Millisecond)}
+		s.notify(ctx, r.ConversationID, e)
+	}
+	// Only the delivery that opened the conversation enqueues it; if that
+	// fails or the process dies first, Run enqueues it after RouteRetry.
+	// (Duplicates do not try: they arrive while the first is still routing.)
+	if r.NewConversation {
+		if err := s.enqueue(ctx, r.ConversationID); err != nil {
+			s.log.WarnContext(ctx, "conversation: enqueue failed; will retry", "conversation", r.ConversationID, "err", err)
+		}
+	}
+	return r, nil
+}
+
+// enqueue hands a stored conversation to the Router and marks it routed.
+// Safe to repeat: Router.Enqueue is idempotent by contract.
+func (s *Service) enqueue(ctx context.Context, convID string) error {
+	req, err := s.routeRequest(ctx, convID)
+	if errors.Is(err, ErrClosed) {
+		// Closed before routing took it (the caller hung up): nothing to route.
+		return s.rdb.ZRem(ctx, s.k.unrouted(), convID).Err()
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.router.Enqueue(ctx, req); err != nil {
+		return fmt.Errorf("conversation: enqueue %s: %w", convID, err)
+	}
+	_, err = s.update(ctx, convID, "r", "", s.now(),
+		[]string{"routed", "1"}, nil,
+		[]string{"type", string(EntrySystem), "event", "enqueued", "queue", req.Queue})
+	return err
+}
+
+// routeRequest builds the request from the stored records, so a retry long
+// after the inbound sees the same (or newer) facts.
+func (s *Service) routeRequest(ctx context.Context, convID string) (RouteRequest, error) {
+	conv, err := s.Conversation(ctx, convID)
+	if err != nil {
+		return RouteRequest{}, err
+	}
+	if !conv.Open() {
+		return RouteRequest{}, fmt.Errorf("conversation: route %s: %w", convID, ErrClosed)
+	}
+	pipe := s.rdb.Pipeline()
+	cust := pipe.HMGet(ctx, s.k.cust(conv.CustomerID), "last_agent", "last_agent_at")
+	vip := pipe.SIsMember(ctx, s.k.custTags(conv.CustomerID), VIPTag)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return RouteRequest{}, fmt.Errorf("conversation: route request %s: %w", convID, err)
+	}
+	req := RouteRequest{
+		ConversationID: conv.ID,
+		Queue:          conv.Queue,
+		Channel:        conv.Channel,
+		CustomerID:     conv.CustomerID,
+		Priority:       s.route(conv.OurAddress).Priority,
+		Skills:         conv.Skills,
+		EnqueuedAt:     conv.EnqueuedAt,
+		Returning:      conv.Returning,
+		VIP:            vip.Val(),
+	}
+	if v := cust.Val(); len(v) == 2 {
+		req.LastAgentID, _ = v[0].(string)
+		if at, ok := v[1].(string); ok {
+			req.LastServedAt = fromMS(at)
+		}
+	}
+	if req.Returning {
+		req.Priority += ReturningPriority
+	}
+	if req.VIP {
+		req.Priority += VIPPriority
+	}
+	return req, nil
+}
+
+// retryUnrouted enqueues conversations that have waited longer than
+// RouteRetry for routing to take them.
+func (s *Service) retryUnrouted(ctx context.Context) {
+	cutoff := ms(s.now().Add(-s.ob.RouteRetry))
+	ids, err := s.rdb.ZRangeByScore(ctx, s.k.unrouted(), &redis.ZRangeBy{
+		Min: "-inf", Max: strconv.FormatInt(cutoff, 10), Count: 100,
+	}).Result()
+	if err != nil {
+		s.log.WarnContext(ctx, "conversation: list unrouted", "err", err)
+		return
+	}
+	for _, id := range ids {
+		if err := s.enqueue(ctx, id); err != nil {
+			s.log.WarnContext(ctx, "conversation: enqueue retry failed", "conversation", id, "err", err)
+		}
+	}
+}

@@ -1,0 +1,42 @@
+package conversation
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+)
+
+var streamIDPattern = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)
+
+// Transcript returns up to limit entries (1..500; zero means 100) after
+// the entry id after, oldest first. An empty after starts at the beginning;
+// a client that reconnects passes the last id it saw and misses nothing.
+func (s *Service) Transcript(ctx context.Context, convID, after string, limit int) ([]Entry, error) {
+	if after != "" && !streamIDPattern.MatchString(after) {
+		return nil, fmt.Errorf("conversation: transcript: %w", &FieldError{Field: "after", Reason: "must be an entry id like 1700000000000-0"})
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 500)
+	n, err := s.rdb.Exists(ctx, s.k.conv(convID)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("conversation: transcript %s: %w", convID, err)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("conversation: %s: %w", convID, ErrNotFound)
+	}
+	start := "-"
+	if after != "" {
+		start = "(" + after
+	}
+	msgs, err := s.rdb.XRangeN(ctx, s.k.convLog(convID), start, "+", int64(limit)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("conversation: transcript %s: %w", convID, err)
+	}
+	out := make([]Entry, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, entryFromStream(m.ID, m.Values))
+	}
+	return out, nil
+}
