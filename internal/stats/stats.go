@@ -1,0 +1,395 @@
+// Package stats folds the routing event stream into the figures supervisors
+// watch: waiting, answered, abandoned, average speed of answer, service
+// level, handle time, missed offers and whether the wait we promised was
+// kept. Folding is deterministic, so every gateway that reads the same
+// events shows the same numbers, and a restarted gateway rebuilds them by
+// reading the stream again.
+package stats
+
+import (
+	"sort"
+	"time"
+)
+
+// EventType is the kind of routing event a Folder understands. The names
+// match the routing package's event types; others are ignored.
+type EventType string
+
+// The event types that move the figures.
+const (
+	Enqueued    EventType = "enqueued"
+	Offered     EventType = "offered"
+	Accepted    EventType = "accepted"
+	Declined    EventType = "declined"
+	Expired     EventType = "expired"
+	Abandoned   EventType = "abandoned"
+	Closed      EventType = "closed"
+	Transferred EventType = "transferred"
+	Estimated   EventType = "estimated"
+)
+
+// Event is one routing event as the folder needs it.
+type Event struct {
+	Type           EventType
+	ConversationID string
+	Queue          string
+	Channel        string
+	AgentID        string
+	At             time.Time
+	// EnqueuedAt is the conversation's original enqueue time when the event
+	// carries it (transfers keep it); zero means "use what was seen".
+	EnqueuedAt time.Time
+	// EstimateLow and EstimateHigh are the wait range promised to the
+	// customer, on Estimated events.
+	EstimateLow, EstimateHigh time.Duration
+	// ToQueue is the destination of a transfer.
+	ToQueue string
+}
+
+// Thresholds say what "on time" means for one queue.
+type Thresholds struct {
+	// ServiceLevel is the answer-time target (e.g. 20 s).
+	ServiceLevel time.Duration
+	// ShortAbandon is the wait below which an abandon is not held against
+	// the queue (a misdial, a customer who changed their mind). Zero counts
+	// every abandon.
+	ShortAbandon time.Duration
+}
+
+// Key names one row of figures.
+type Key struct {
+	Queue   string
+	Channel string
+}
+
+// Counts are the raw sums a figure is computed from; they add up across
+// intervals and gateways.
+type Counts struct {
+	Entered           int
+	Offered           int
+	Answered          int
+	AnsweredInSL      int
+	Abandoned         int // excluding short abandons
+	AbandonedInSL     int // abandoned (not short) within the service-level threshold
+	ShortAbandoned    int
+	TransferredOut    int
+	MissedOffers      int // declined or expired
+	Closed            int
+	TotalWait         time.Duration // over answered
+	TotalHandle       time.Duration // over closed
+	EstimatesGiven    int           // answered conversations that were promised a range
+	EstimatesKept     int           // ... and answered within its upper bound
+	LongestAnswerWait time.Duration
+}
+
+// Add sums o into c.
+func (c *Counts) Add(o Counts) {
+	c.Entered += o.Entered
+	c.Offered += o.Offered
+	c.Answered += o.Answered
+	c.AnsweredInSL += o.AnsweredInSL
+	c.Abandoned += o.Abandoned
+	c.AbandonedInSL += o.AbandonedInSL
+	c.ShortAbandoned += o.ShortAbandoned
+	c.TransferredOut += o.TransferredOut
+	c.MissedOffers += o.MissedOffers
+	c.Closed += o.Closed
+	c.TotalWait += o.TotalWait
+	c.TotalHandle += o.TotalHandle
+	c.EstimatesGiven += o.EstimatesGiven
+	c.EstimatesKept += o.EstimatesKept
+	if o.LongestAnswerWait > c.LongestAnswerWait {
+		c.LongestAnswerWait = o.LongestAnswerWait
+	}
+}
+
+// ASA is the average speed of answer: total wait of answered ÷ answered.
+func (c Counts) ASA() time.Duration {
+	if c.Answered == 0 {
+		return 0
+	}
+	return c.TotalWait / time.Duration(c.Answered)
+}
+
+// ServiceLevel is answered within the threshold ÷ answered; ok is false
+// when nothing was answered (no figure, rather than a fake 100 %).
+func (c Counts) ServiceLevel() (float64, bool) {
+	if c.Answered == 0 {
+		return 0, false
+	}
+	return float64(c.AnsweredInSL) / float64(c.Answered), true
+}
+
+// ServiceLevelWithAbandons is (answered within threshold + abandoned within
+// threshold) ÷ (answered + abandoned), short abandons excluded.
+func (c Counts) ServiceLevelWithAbandons() (float64, bool) {
+	d := c.Answered + c.Abandoned
+	if d == 0 {
+		return 0, false
+	}
+	return float64(c.AnsweredInSL+c.AbandonedInSL) / float64(d), true
+}
+
+// AbandonRate is abandoned (short ones excluded) ÷ entered.
+func (c Counts) AbandonRate() (float64, bool) {
+	if c.Entered == 0 {
+		return 0, false
+	}
+	return float64(c.Abandoned) / float64(c.Entered), true
+}
+
+// AHT is the average handle time (accept to close) of closed conversations.
+func (c Counts) AHT() time.Duration {
+	if c.Closed == 0 {
+		return 0
+	}
+	return c.TotalHandle / time.Duration(c.Closed)
+}
+
+// EstimateAccuracy is the share of promised customers answered within the
+// range's upper bound.
+func (c Counts) EstimateAccuracy() (float64, bool) {
+	if c.EstimatesGiven == 0 {
+		return 0, false
+	}
+	return float64(c.EstimatesKept) / float64(c.EstimatesGiven), true
+}
+
+// convState is what the folder remembers of one live conversation.
+type convState struct {
+	key        Key
+	enqueuedAt time.Time
+	acceptedAt time.Time
+	estimate   time.Duration // upper bound promised; 0 = none
+	promised   bool
+}
+
+// Folder accumulates events into per-interval counts. It is not safe for
+// concurrent use; the owner serializes Apply calls.
+type Folder struct {
+	interval   time.Duration
+	thresholds func(queue string) Thresholds
+	convs      map[string]*convState
+	buckets    map[time.Time]map[Key]*Counts
+}
+
+// NewFolder returns a Folder bucketing by interval (e.g. time.Minute);
+// thresholds gives each queue's targets.
+func NewFolder(interval time.Duration, thresholds func(queue string) Thresholds) *Folder {
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	return &Folder{interval: interval, thresholds: thresholds,
+		convs: map[string]*convState{}, buckets: map[time.Time]map[Key]*Counts{}}
+}
+
+func (f *Folder) counts(at time.Time, k Key) *Counts {
+	b := at.Truncate(f.interval)
+	m := f.buckets[b]
+	if m == nil {
+		m = map[Key]*Counts{}
+		f.buckets[b] = m
+	}
+	c := m[k]
+	if c == nil {
+		c = &Counts{}
+		m[k] = c
+	}
+	return c
+}
+
+// Apply folds one event. Events must come in stream order; one that refers
+// to a conversation never seen enqueued (its enqueue fell before the window
+// read) still counts, with the wait it carries or none.
+func (f *Folder) Apply(e Event) {
+	k := Key{Queue: e.Queue, Channel: e.Channel}
+	cs := f.convs[e.ConversationID]
+	switch e.Type {
+	case Enqueued:
+		at := e.EnqueuedAt
+		if at.IsZero() {
+			at = e.At
+		}
+		f.convs[e.ConversationID] = &convState{key: k, enqueuedAt: at}
+		f.counts(e.At, k).Entered++
+	case Estimated:
+		if cs != nil {
+			cs.estimate, cs.promised = e.EstimateHigh, true
+		}
+	case Offered:
+		f.counts(e.At, f.keyOf(cs, k)).Offered++
+	case Declined, Expired:
+		f.counts(e.At, f.keyOf(cs, k)).MissedOffers++
+	case Accepted:
+		key := f.keyOf(cs, k)
+		c := f.counts(e.At, key)
+		c.Answered++
+		wait := f.waitOf(cs, e)
+		c.TotalWait += wait
+		if wait > c.LongestAnswerWait {
+			c.LongestAnswerWait = wait
+		}
+		if wait <= f.thresholds(key.Queue).ServiceLevel {
+			c.AnsweredInSL++
+		}
+		if cs != nil {
+			cs.acceptedAt = e.At
+			if cs.promised {
+				c.EstimatesGiven++
+				if wait <= cs.estimate {
+					c.EstimatesKept++
+				}
+			}
+		}
+	case Abandoned:
+		key := f.keyOf(cs, k)
+		c := f.counts(e.At, key)
+		wait := f.waitOf(cs, e)
+		th := f.thresholds(key.Queue)
+		switch {
+		case wait < th.ShortAbandon:
+			c.ShortAbandoned++
+		default:
+			c.Abandoned++
+			if wait <= th.ServiceLevel {
+				c.AbandonedInSL++
+			}
+		}
+		delete(f.convs, e.ConversationID)
+	case Transferred:
+		key := f.keyOf(cs, k)
+		if e.ToQueue != "" && e.ToQueue != key.Queue {
+			f.counts(e.At, key).TransferredOut++
+			to := Key{Queue: e.ToQueue, Channel: key.Channel}
+			f.counts(e.At, to).Entered++
+			if cs != nil {
+				// The customer's wait goes on from the original enqueue:
+				// a transfer must not make the queue look faster.
+				cs.key, cs.acceptedAt = to, time.Time{}
+			}
+		}
+	case Closed:
+		c := f.counts(e.At, f.keyOf(cs, k))
+		c.Closed++
+		if cs != nil && !cs.acceptedAt.IsZero() {
+			c.TotalHandle += e.At.Sub(cs.acceptedAt)
+		}
+		delete(f.convs, e.ConversationID)
+	}
+}
+
+func (f *Folder) keyOf(cs *convState, k Key) Key {
+	if cs != nil {
+		return cs.key
+	}
+	return k
+}
+
+func (f *Folder) waitOf(cs *convState, e Event) time.Duration {
+	start := e.EnqueuedAt
+	if start.IsZero() && cs != nil {
+		start = cs.enqueuedAt
+	}
+	if start.IsZero() || e.At.Before(start) {
+		return 0
+	}
+	return e.At.Sub(start)
+}
+
+// Sum adds the counts of every interval in [from, to) per key; an empty
+// queue or channel matches all.
+func (f *Folder) Sum(from, to time.Time, queue, channel string) map[Key]Counts {
+	out := map[Key]Counts{}
+	for b, m := range f.buckets {
+		if b.Before(from.Truncate(f.interval)) || !b.Before(to) {
+			continue
+		}
+		for k, c := range m {
+			if (queue != "" && k.Queue != queue) || (channel != "" && k.Channel != channel) {
+				continue
+			}
+			acc := out[k]
+			acc.Add(*c)
+			out[k] = acc
+		}
+	}
+	return out
+}
+
+// Row is one interval's counts for one key, for history reports.
+type Row struct {
+	Start time.Time
+	Key   Key
+	Counts
+}
+
+// Series lists per-interval rows in [from, to), oldest first, re-bucketed
+// to step (a multiple of the folder's interval).
+func (f *Folder) Series(from, to time.Time, step time.Duration, queue string) []Row {
+	if step < f.interval {
+		step = f.interval
+	}
+	acc := map[time.Time]map[Key]*Counts{}
+	for b, m := range f.buckets {
+		if b.Before(from.Truncate(f.interval)) || !b.Before(to) {
+			continue
+		}
+		s := b.Truncate(step)
+		for k, c := range m {
+			if queue != "" && k.Queue != queue {
+				continue
+			}
+			if acc[s] == nil {
+				acc[s] = map[Key]*Counts{}
+			}
+			if acc[s][k] == nil {
+				acc[s][k] = &Counts{}
+			}
+			acc[s][k].Add(*c)
+		}
+	}
+	var rows []Row
+	for s, m := range acc {
+		for k, c := range m {
+			rows = append(rows, Row{Start: s, Key: k, Counts: *c})
+		}
+	}
+	sort.Slice(rows, func(i, j int) bool {
+		if !rows[i].Start.Equal(rows[j].Start) {
+			return rows[i].Start.Before(rows[j].Start)
+		}
+		if rows[i].Key.Queue != rows[j].Key.Queue {
+			return rows[i].Key.Queue < rows[j].Key.Queue
+		}
+		return rows[i].Key.Channel < rows[j].Key.Channel
+	})
+	return rows
+}
+
+// Waiting is a conversation still in queue at the moment of asking, for
+// "waiting now" and "longest current wait".
+type Waiting struct {
+	Key        Key
+	EnqueuedAt time.Time
+}
+
+// Waiting lists the conversations enqueued and not yet answered, abandoned
+// or closed.
+func (f *Folder) Waiting() []Waiting {
+	var out []Waiting
+	for _, cs := range f.convs {
+		if cs.acceptedAt.IsZero() {
+			out = append(out, Waiting{Key: cs.key, EnqueuedAt: cs.enqueuedAt})
+		}
+	}
+	return out
+}
+
+// Prune forgets intervals that end before cutoff, bounding memory.
+func (f *Folder) Prune(cutoff time.Time) {
+	for b := range f.buckets {
+		if b.Add(f.interval).Before(cutoff) {
+			delete(f.buckets, b)
+		}
+	}
+}
