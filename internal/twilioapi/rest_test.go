@@ -1,0 +1,212 @@
+package twilioapi_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/switchboard/switchboard/internal/twilioapi"
+	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
+)
+
+func params(from, to, body string) *openapi.CreateMessageParams {
+	p := &openapi.CreateMessageParams{}
+	p.SetFrom(from)
+	p.SetTo(to)
+	p.SetBody(body)
+	return p
+}
+
+func TestRestClientAgainstFake(t *testing.T) {
+	t.Parallel()
+	creds := twiliotest.Credentials()
+	fake := twiliotest.New(t, creds)
+	rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: creds, BaseURL: fake.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := "Ünïcödé ✓ 👍🏽 مرحبا こんにちは"
+	m, err := rc.Api.CreateMessage(params("+14155550199", "+14155550100", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Sid == nil || !strings.HasPrefix(*m.Sid, "SM") || *m.Status != "queued" {
+		t.Fatalf("answer %+v", m)
+	}
+	got := fake.Messages()
+	if len(got) != 1 || got[0].Body != body || got[0].From != "+14155550199" || got[0].To != "+14155550100" {
+		t.Fatalf("fake recorded %+v", got)
+	}
+	if reqs := fake.Requests(); !reqs[0].Authorized {
+		t.Fatal("basic auth did not reach the fake")
+	}
+}
+
+func TestExplain(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc          string
+		fail          twiliotest.Failure
+		wantStatus    int
+		wantCode      int
+		wantTemporary bool
+	}{
+		{desc: "rate limited", fail: twiliotest.Failure{HTTPStatus: 429, Code: 20429, Message: "Too Many Requests"},
+			wantStatus: 429, wantCode: 20429, wantTemporary: true},
+		{desc: "server error", fail: twiliotest.Failure{HTTPStatus: 503, Code: 20503, Message: "Service Unavailable"},
+			wantStatus: 503, wantCode: 20503, wantTemporary: true},
+		{desc: "proxy page without JSON", fail: twiliotest.Failure{HTTPStatus: 502, RawBody: "<html>Bad Gateway</html>"},
+			wantStatus: 502, wantTemporary: true},
+		{desc: "invalid To", fail: twiliotest.Failure{HTTPStatus: 400, Code: 21211, Message: "Invalid 'To' Phone Number"},
+			wantStatus: 400, wantCode: 21211},
+		{desc: "unsubscribed recipient", fail: twiliotest.Failure{HTTPStatus: 400, Code: 21610, Message: "Attempt to send to unsubscribed recipient"},
+			wantStatus: 400, wantCode: 21610},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			creds := twiliotest.Credentials()
+			fake := twiliotest.New(t, creds)
+			fake.FailNext(tc.fail)
+			rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: creds, BaseURL: fake.URL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = rc.Api.CreateMessage(params("+14155550199", "+14155550100", "hi"))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			f := creds.Explain(err)
+			if f.Status != tc.wantStatus || f.Code != tc.wantCode || f.Temporary != tc.wantTemporary {
+				t.Fatalf("Explain = %+v", f)
+			}
+			assertNoSecrets(t, creds, f.Error())
+		})
+	}
+}
+
+func TestNoAnswerIsTemporaryAndSecretFree(t *testing.T) {
+	t.Parallel()
+	creds := twiliotest.Credentials()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	_ = l.Close() // nobody listens there now: connection refused
+	rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: creds, BaseURL: "http://" + addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rc.Api.CreateMessage(params("+14155550199", "+14155550100", "hi"))
+	f := creds.Explain(err)
+	if !f.Temporary || f.Status != 0 {
+		t.Fatalf("Explain = %+v", f)
+	}
+	assertNoSecrets(t, creds, f.Error())
+}
+
+func TestWrongCredentialsArePermanent(t *testing.T) {
+	t.Parallel()
+	creds := twiliotest.Credentials()
+	fake := twiliotest.New(t, creds)
+	other := twiliotest.Credentials()
+	other.AccountSID = creds.AccountSID
+	rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: other, BaseURL: fake.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = rc.Api.CreateMessage(params("+14155550199", "+14155550100", "hi"))
+	f := other.Explain(err)
+	if f.Temporary || f.Code != 20003 {
+		t.Fatalf("Explain = %+v", f)
+	}
+	assertNoSecrets(t, other, f.Error())
+}
+
+func TestCredentialsNeverPrinted(t *testing.T) {
+	t.Parallel()
+	creds := twiliotest.Credentials()
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	log.Info("starting", "twilio", creds)
+	out := fmt.Sprintf("%v %+v %#v %s", creds, creds, creds, creds) + logs.String()
+	if strings.Contains(out, creds.AuthToken) || strings.Contains(out, creds.AccountSID) {
+		t.Fatalf("credentials printed: %s", out)
+	}
+	if !strings.Contains(out, creds.AccountSID[len(creds.AccountSID)-4:]) {
+		t.Fatalf("the SID's last four should remain for telling accounts apart: %s", out)
+	}
+}
+
+func TestCredentialsValidate(t *testing.T) {
+	t.Parallel()
+	good := twiliotest.Credentials()
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := (twilioapi.Credentials{}).Validate(); !errors.Is(err, twilioapi.ErrNoCredentials) {
+		t.Fatalf("empty credentials: %v", err)
+	}
+	for _, c := range []twilioapi.Credentials{
+		{AccountSID: good.AccountSID},
+		{AccountSID: "XX" + good.AccountSID[2:], AuthToken: good.AuthToken},
+		{AccountSID: good.AccountSID, AuthToken: "has-dash"},
+	} {
+		err := c.Validate()
+		if err == nil || errors.Is(err, twilioapi.ErrNoCredentials) {
+			t.Errorf("Validate(%v) = %v", c, err)
+			continue
+		}
+		assertNoSecrets(t, c, err.Error())
+	}
+}
+
+func TestRestClientRejectsBadBaseURL(t *testing.T) {
+	t.Parallel()
+	if _, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: twiliotest.Credentials(), BaseURL: "localhost:4010"}); err == nil {
+		t.Fatal("accepted a base URL without scheme")
+	}
+}
+
+func TestRestClientUsesInjectedTransport(t *testing.T) {
+	t.Parallel()
+	creds := twiliotest.Credentials()
+	fake := twiliotest.New(t, creds)
+	var seen []string
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		seen = append(seen, r.URL.Host)
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: creds, BaseURL: fake.URL, HTTPClient: hc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.Api.CreateMessage(params("+14155550199", "+14155550100", "hi")); err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || "http://"+seen[0] != fake.URL {
+		t.Fatalf("transport saw %v", seen)
+	}
+	if hc.CheckRedirect != nil {
+		t.Fatal("the caller's client was changed")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func assertNoSecrets(t *testing.T, c twilioapi.Credentials, s string) {
+	t.Helper()
+	if (c.AuthToken != "" && strings.Contains(s, c.AuthToken)) || (c.AccountSID != "" && strings.Contains(s, c.AccountSID)) {
+		t.Fatalf("credentials leaked: %s", s)
+	}
+}
