@@ -1,0 +1,102 @@
+package routing
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// MinEstimateSamples is how many recently measured waits an estimate needs
+// before it claims to say anything (Estimate.Enough).
+const MinEstimateSamples = 10
+
+// Estimate is an expected wait for a new conversation in a queue.
+type Estimate struct {
+	// Low and High bound the expected wait.
+	Low, High time.Duration
+	// Enough is false when there were too few measured waits or no agent
+	// online: the range is then a guess and should not be told to customers.
+	Enough bool
+	// Samples is how many recent waits the estimate used.
+	Samples int
+	// AgentsOnline and Waiting are what the queue looked like.
+	AgentsOnline, Waiting int
+}
+
+// estimate combines what recent customers actually waited with what the
+// queue in front of a new customer implies. Recent waits (median to 90th
+// percentile) describe a steady queue; a queue that just grew is described
+// by the model: conversations ahead times the mean handle time, divided by
+// the agents online (not by all agents, a mistake that makes estimates too
+// rosy when half the team is away). The range spans both.
+func estimate(waits, handles []time.Duration, agents, waiting int) Estimate {
+	est := Estimate{Samples: len(waits), AgentsOnline: agents, Waiting: waiting}
+	if agents == 0 {
+		return est
+	}
+	var p50, p90 time.Duration
+	if len(waits) > 0 {
+		w := slices.Clone(waits)
+		slices.Sort(w)
+		p50 = w[(len(w)-1)*50/100]
+		p90 = w[(len(w)-1)*90/100]
+	}
+	low, high := p50, p90
+	if len(handles) > 0 {
+		var sum time.Duration
+		for _, h := range handles {
+			sum += h
+		}
+		model := time.Duration(waiting) * (sum / time.Duration(len(handles))) / time.Duration(agents)
+		low, high = min(low, model), max(high, model)
+		if len(waits) == 0 {
+			low = model
+		}
+	}
+	est.Low, est.High = low, high
+	est.Enough = len(waits) >= MinEstimateSamples
+	return est
+}
+
+// Estimate returns the expected wait for a conversation entering queue now,
+// from the last waits and handle times measured in that queue and the
+// agents online for it.
+func (e *Engine) Estimate(ctx context.Context, queue string) (Estimate, error) {
+	if _, ok := e.queues[queue]; !ok {
+		return Estimate{}, fmt.Errorf("routing: estimate %q: %w", queue, ErrUnknownQueue)
+	}
+	var waits, handles *redis.StringSliceCmd
+	var online *redis.IntCmd
+	sizes := make([]*redis.IntCmd, len(Channels))
+	_, err := e.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		waits = p.LRange(ctx, e.k.waits(queue), 0, -1)
+		handles = p.LRange(ctx, e.k.handles(queue), 0, -1)
+		online = p.SCard(ctx, e.k.online(queue))
+		for i, ch := range Channels {
+			sizes[i] = p.ZCard(ctx, e.k.queue(queue, ch))
+		}
+		return nil
+	})
+	if err != nil {
+		return Estimate{}, fmt.Errorf("routing: estimate %s: %w", queue, err)
+	}
+	waiting := 0
+	for _, s := range sizes {
+		waiting += int(s.Val())
+	}
+	return estimate(durations(waits.Val()), durations(handles.Val()), int(online.Val()), waiting), nil
+}
+
+func durations(ss []string) []time.Duration {
+	out := make([]time.Duration, 0, len(ss))
+	for _, s := range ss {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			out = append(out, time.Duration(n)*time.Millisecond)
+		}
+	}
+	return out
+}

@@ -1,0 +1,186 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// EventType names a state change.
+type EventType string
+
+// Event types. Fields set besides ID, Type and At are listed for each.
+const (
+	// EventEnqueued: ConversationID, Queue, Channel, CustomerID, Priority, EnqueuedAt.
+	EventEnqueued EventType = "enqueued"
+	// EventOffered: ConversationID, AgentID, Queue, Channel, Wait, Deadline;
+	// Reason "sticky" (customer's last agent) or "transfer" (named agent).
+	EventOffered EventType = "offered"
+	// EventAccepted: ConversationID, AgentID, Queue, Channel, Wait (enqueue
+	// to accept), EstimateLow/High when one was recorded; Reason "auto" for
+	// auto-accepted channels.
+	EventAccepted EventType = "accepted"
+	// EventDeclined: ConversationID, AgentID, Queue, Channel, Until (the
+	// agent is not offered it again before).
+	EventDeclined EventType = "declined"
+	// EventExpired: an offer lapsed or was withdrawn: ConversationID,
+	// AgentID, Queue, Channel, Until; Reason "timeout", "agent away",
+	// "agent offline".
+	EventExpired EventType = "expired"
+	// EventAbandoned: ConversationID, AgentID (if it was offered), Queue,
+	// Channel, Wait; Reason is the state it left ("waiting", "offered").
+	EventAbandoned EventType = "abandoned"
+	// EventClosed: ConversationID, AgentID, Queue, Channel, Handle; Reason
+	// "wrapup" with Until when wrap-up started.
+	EventClosed EventType = "closed"
+	// EventWrapUpDone: ConversationID, AgentID, Queue, Channel.
+	EventWrapUpDone EventType = "wrapup_done"
+	// EventTransferred: ConversationID, Queue (new), Channel, AgentID
+	// (target agent, if any), FromQueue, FromAgent, Priority, EnqueuedAt.
+	EventTransferred EventType = "transferred"
+	// EventOverflowed: ConversationID, Queue, Channel, ToQueue, Wait.
+	EventOverflowed EventType = "overflowed"
+	// EventAgentState: AgentID, State, Reason, PrevState.
+	EventAgentState EventType = "agent_state"
+	// EventAgentAwayMissedOffers: AgentID, Missed; for supervisors.
+	EventAgentAwayMissedOffers EventType = "agent_away_missed_offers"
+	// EventEstimated: ConversationID, Queue, Channel, EstimateLow/High;
+	// Reason "few samples" when the estimate had too little data.
+	EventEstimated EventType = "estimated"
+)
+
+// Event is one state change, from the capped stream (Events) or live
+// (Subscribe). Fields that do not apply to a type are zero.
+type Event struct {
+	ID             string // stream id; resume with Events(ctx, ID, n)
+	Type           EventType
+	At             time.Time
+	ConversationID string
+	AgentID        string
+	Queue          string
+	Channel        string
+	CustomerID     string
+	Reason         string
+	Wait           time.Duration
+	Handle         time.Duration
+	Deadline       time.Time
+	Until          time.Time
+	Priority       int
+	EnqueuedAt     time.Time
+	FromQueue      string
+	FromAgent      string
+	ToQueue        string
+	State          AgentState
+	PrevState      AgentState
+	Missed         int
+	EstimateLow    time.Duration
+	EstimateHigh   time.Duration
+}
+
+func dur(s string) time.Duration {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return time.Duration(n) * time.Millisecond
+}
+
+// eventFrom decodes the stream's field map (also the live message's JSON).
+func eventFrom(id string, f map[string]string) Event {
+	return Event{
+		ID: id, Type: EventType(f["type"]), At: ms(f["at"]),
+		ConversationID: f["conv"], AgentID: f["agent"], Queue: f["queue"], Channel: f["channel"],
+		CustomerID: f["customer"], Reason: f["reason"],
+		Wait: dur(f["wait_ms"]), Handle: dur(f["handle_ms"]),
+		Deadline: ms(f["deadline"]), Until: ms(f["until"]),
+		Priority: atoi(f["prio"]), EnqueuedAt: ms(f["enq"]),
+		FromQueue: f["from_queue"], FromAgent: f["from_agent"], ToQueue: f["to_queue"],
+		State: AgentState(f["state"]), PrevState: AgentState(f["prev"]), Missed: atoi(f["missed"]),
+		EstimateLow: dur(f["est_low_ms"]), EstimateHigh: dur(f["est_high_ms"]),
+	}
+}
+
+// Events reads the capped event stream after afterID ("" for the start),
+// at most count events, oldest first. Statistics fold from it, on any
+// gateway; a subscriber that missed live events resumes from here.
+func (e *Engine) Events(ctx context.Context, afterID string, count int) ([]Event, error) {
+	start := "-"
+	if afterID != "" {
+		start = "(" + afterID
+	}
+	msgs, err := e.c.XRangeN(ctx, e.k.events(), start, "+", int64(count)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("routing: read events after %q: %w", afterID, err)
+	}
+	out := make([]Event, 0, len(msgs))
+	for _, m := range msgs {
+		f := make(map[string]string, len(m.Values))
+		for k, v := range m.Values {
+			if s, ok := v.(string); ok {
+				f[k] = s
+			}
+		}
+		out = append(out, eventFrom(m.ID, f))
+	}
+	return out, nil
+}
+
+// SubscribeBuffer is how many live events a subscription holds for a slow
+// reader before it starts dropping them.
+const SubscribeBuffer = 4096
+
+// Subscription delivers live events from every gateway.
+type Subscription struct {
+	// C receives events in the order Redis recorded them. It is closed when
+	// the subscription's context ends.
+	C       <-chan Event
+	dropped atomic.Int64
+}
+
+// Dropped counts events not delivered because C was full. Pub/sub is
+// at-most-once anyway: a reader that falls behind reads Events from the last
+// ID it saw, and a lost offer simply lapses and is offered again.
+func (s *Subscription) Dropped() int64 { return s.dropped.Load() }
+
+// Subscribe delivers every event of the workspace, from every gateway, as it
+// happens, until ctx ends. A gateway subscribes once and hands offered events
+// to the agents connected to it (match Event.AgentID). When Subscribe
+// returns, the subscription is active: no later event is missed for lack of
+// it.
+func (e *Engine) Subscribe(ctx context.Context) (*Subscription, error) {
+	ps := e.c.Subscribe(ctx, e.k.live())
+	if _, err := ps.Receive(ctx); err != nil {
+		_ = ps.Close()
+		return nil, fmt.Errorf("routing: subscribe: %w", err)
+	}
+	out := make(chan Event, SubscribeBuffer)
+	sub := &Subscription{C: out}
+	msgs := ps.Channel(redis.WithChannelSize(SubscribeBuffer))
+	go func() {
+		defer close(out)
+		defer ps.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m, ok := <-msgs:
+				if !ok {
+					return
+				}
+				var f map[string]string
+				if err := json.Unmarshal([]byte(m.Payload), &f); err != nil {
+					e.log.Warn("routing: undecodable live event", "err", err)
+					continue
+				}
+				select {
+				case out <- eventFrom(f["id"], f):
+				default:
+					sub.dropped.Add(1)
+				}
+			}
+		}
+	}()
+	return sub, nil
+}

@@ -1,0 +1,18 @@
+-- abandon.lua: the customer left before being served. The conversation
+-- leaves its queue (or the agent it was offered to) and is recorded.
+-- KEYS[1] events stream (see lib.lua)   KEYS[2] the conversation hash
+-- ARGV[4] conversation id
+-- Returns {0, offers made} | {1} no such conversation | {7} already active or finished
+local id = ARGV[4]
+local c = conv_get(id)
+if not c then return {1} end
+if c.state ~= 'waiting' and c.state ~= 'offered' then return {7} end
+local aid = c.agent
+unqueue(c)
+redis.call('ZREM', KOFFERS, id)
+finish(id, 'abandoned')
+if c.state == 'offered' then release(c, aid) end
+emit('abandoned', {'conv', id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
+  'wait_ms', itoa(NOW - num(c.enq)), 'reason', c.state})
+if c.state == 'offered' then return {0, serve_agent(aid)} end
+return {0, 0}

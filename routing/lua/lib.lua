@@ -1,0 +1,401 @@
+-- lib.lua: helpers shared by every routing script. It is not a script of its
+-- own: scripts.go prepends the key segments from keys.go and this file to each
+-- operation's file, so every script is self-contained on the server.
+--
+-- Conventions shared by all scripts:
+--   KEYS[1]   sb:{ws}:events, the event stream. Its prefix sb:{ws}: names
+--             every other key, so all keys a script touches share the
+--             workspace's hash slot (valid on Redis Cluster).
+--   ARGV[1]   now, unix milliseconds, from the calling gateway's clock
+--   ARGV[2]   MAXLEN of the event stream (approximate trimming)
+--   ARGV[3]   how long a finished conversation's hash is kept, milliseconds
+--   ARGV[4..] the operation's own arguments
+-- Every script returns an array whose first element is a code:
+--   0 ok                      5 conversation already live (enqueue)
+--   1 conversation not found  6 agent cannot take it now (transfer)
+--   2 not offered to agent    7 conversation in the wrong state
+--   3 not assigned to agent   8 agent not found
+--   4 queue not configured (the gateway writes its queue config and retries)
+
+local P = string.sub(KEYS[1], 1, #KEYS[1] - #S_EVENTS)
+local NOW = tonumber(ARGV[1])
+local MAXLEN = ARGV[2]
+local RETAIN = tonumber(ARGV[3])
+local CHANNELS = {'voice', 'chat', 'sms', 'email'}
+-- Scans of a sorted set stop after this many entries: a head full of
+-- conversations nobody can serve must not make every decision slow.
+local SCAN = 64
+-- Bound on offers one script call makes, so a script never runs long.
+local MAXOFFERS = 16
+
+local function kconv(id) return P .. S_CONV .. id end
+local function kagent(id) return P .. S_AGENT .. id end
+local function kaconvs(id) return P .. S_AGENT .. id .. S_CONVS end
+local function kq(q, ch) return P .. S_QUEUE .. q .. ':' .. ch end
+local function kovf(q, ch) return P .. S_OVERFLOW .. q .. ':' .. ch end
+local function kavail(q, ch) return P .. S_AVAIL .. q .. ':' .. ch end
+local function konline(q) return P .. S_ONLINE .. q end
+local function kqcfg(q) return P .. S_QCFG .. q end
+local function kwaits(q) return P .. S_WAITS .. q end
+local function khandles(q) return P .. S_HANDLES .. q end
+local KOFFERS = P .. S_OFFERS
+local KWRAP = P .. S_WRAPUPS
+local KSEEN = P .. S_SEEN
+local KOVFDUE = P .. S_OVFDUE
+local KAGENTS = P .. S_AGENTS
+local LIVE = P .. S_LIVE
+-- How many recent waits and handle times are kept per queue for estimates.
+local SAMPLES = 200
+
+local function itoa(x) return string.format('%d', x) end
+local function num(x) return tonumber(x) or 0 end
+
+-- score orders a queue: higher priority first, then earlier enqueue time.
+-- Priority is clamped to 0..99 so the score stays an exact double.
+local function score_of(prio, enq)
+  if prio < 0 then prio = 0 end
+  if prio > 99 then prio = 99 end
+  return (99 - prio) * 1e13 + enq
+end
+
+-- emit appends an event to the capped stream and publishes it live. kv is a
+-- flat list of field, value; empty values are left out.
+local function emit(typ, kv)
+  local args = {'XADD', KEYS[1], 'MAXLEN', '~', MAXLEN, '*', 'type', typ, 'at', itoa(NOW)}
+  local obj = {type = typ, at = itoa(NOW)}
+  for i = 1, #kv, 2 do
+    local v = kv[i + 1]
+    if v ~= nil and v ~= false and v ~= '' then
+      args[#args + 1] = kv[i]
+      args[#args + 1] = v
+      obj[kv[i]] = v
+    end
+  end
+  obj.id = redis.call(unpack(args))
+  redis.call('PUBLISH', LIVE, cjson.encode(obj))
+end
+
+-- qcfg reads a queue's settings written by the gateway (see config.go).
+local function qcfg(q)
+  if q == nil or q == '' then return nil end
+  local raw = redis.call('HGETALL', kqcfg(q))
+  if #raw == 0 then return nil end
+  local c = {}
+  for i = 1, #raw, 2 do c[raw[i]] = raw[i + 1] end
+  return c
+end
+
+local function split(s)
+  local out = {}
+  if s then for x in string.gmatch(s, '[^,]+') do out[#out + 1] = x end end
+  return out
+end
+
+-- has_skills: every skill the conversation needs ("a,b") is among the
+-- agent's (",a,b,", commas around each so find is exact).
+local function has_skills(as, cs)
+  if cs == nil or cs == false or cs == '' then return true end
+  for s in string.gmatch(cs, '[^,]+') do
+    if not string.find(as or '', ',' .. s .. ',', 1, true) then return false end
+  end
+  return true
+end
+
+-- agent_take returns the agent's skills when the agent may get an offer on
+-- channel ch now, nil otherwise. This is the one capacity rule.
+local function agent_take(aid, ch)
+  local a = redis.call('HMGET', kagent(aid), 'state', 'load:' .. ch, 'cap:' .. ch,
+    'load:voice', 'excl', 'wrap_until', 'skills')
+  if a[1] ~= 'available' then return nil end
+  if num(a[2]) >= num(a[3]) then return nil end
+  -- Voice is exclusive: an agent on a call gets nothing else.
+  if ch ~= 'voice' and a[5] == '1' and num(a[4]) > 0 then return nil end
+  -- Wrap-up: no call is offered until the agent has finished notes.
+  if ch == 'voice' and num(a[6]) > NOW then return nil end
+  return a[7] or ''
+end
+
+-- refresh recomputes where an agent appears: the per queue and channel sets
+-- of agents able to take an offer now (scored by idle-since, so the lowest
+-- score is the longest idle) and the per queue set of agents online.
+local function refresh(aid)
+  local a = redis.call('HMGET', kagent(aid), 'state', 'queues', 'idle_since')
+  if not a[2] then return end
+  local online = a[1] == 'available'
+  local idle = num(a[3])
+  local ok = {}
+  for _, ch in ipairs(CHANNELS) do ok[ch] = online and agent_take(aid, ch) ~= nil end
+  for _, q in ipairs(split(a[2])) do
+    if online then redis.call('SADD', konline(q), aid) else redis.call('SREM', konline(q), aid) end
+    for _, ch in ipairs(CHANNELS) do
+      if ok[ch] then
+        redis.call('ZADD', kavail(q, ch), idle, aid)
+      else
+        redis.call('ZREM', kavail(q, ch), aid)
+      end
+    end
+  end
+end
+
+-- unlist removes an agent from every availability set of the given queues
+-- (used before the agent's queue list changes or the agent is removed).
+local function unlist(aid, queues)
+  for _, q in ipairs(split(queues)) do
+    redis.call('SREM', konline(q), aid)
+    for _, ch in ipairs(CHANNELS) do redis.call('ZREM', kavail(q, ch), aid) end
+  end
+end
+
+local CONV_FIELDS = {'state', 'queue', 'channel', 'skills', 'score', 'enq', 'agent',
+  'last_agent', 'last_served', 'decl_agent', 'decl_until', 'ovfq', 'customer'}
+
+local function conv_get(id)
+  local v = redis.call('HMGET', kconv(id), unpack(CONV_FIELDS))
+  if not v[1] then return nil end
+  local c = {id = id}
+  for i, f in ipairs(CONV_FIELDS) do c[f] = v[i] or '' end
+  return c
+end
+
+-- unqueue takes a waiting conversation out of its queue (and the overflow
+-- queue it also waits in, if any).
+local function unqueue(c)
+  redis.call('ZREM', kq(c.queue, c.channel), c.id)
+  if c.ovfq ~= '' then redis.call('ZREM', kovf(c.ovfq, c.channel), c.id) end
+end
+
+-- enqueue_at puts a conversation back at its place: its score keeps its
+-- original enqueue time, so a requeued conversation is not sent to the back.
+local function enqueue_at(c)
+  redis.call('ZADD', kq(c.queue, c.channel), c.score, c.id)
+  if c.ovfq ~= '' then redis.call('ZADD', kovf(c.ovfq, c.channel), c.score, c.id) end
+end
+
+local function timeout_of(q, ch)
+  local qc = qcfg(q)
+  if qc and qc['to:' .. ch] then return num(qc['to:' .. ch]) end
+  return 30000
+end
+
+local function push_sample(key, v)
+  redis.call('LPUSH', key, itoa(v))
+  redis.call('LTRIM', key, 0, SAMPLES - 1)
+end
+
+-- accept_now makes an offered conversation active.
+local function accept_now(c, aid, reason)
+  redis.call('ZREM', KOFFERS, c.id)
+  local wait = NOW - num(c.enq)
+  redis.call('HSET', kconv(c.id), 'state', 'active', 'accepted_at', itoa(NOW), 'deadline', '')
+  redis.call('HSET', kagent(aid), 'missed', '0')
+  push_sample(kwaits(c.queue), wait)
+  local est = redis.call('HMGET', kconv(c.id), 'est_low', 'est_high')
+  emit('accepted', {'conv', c.id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
+    'wait_ms', itoa(wait), 'reason', reason or '', 'est_low_ms', est[1] or '', 'est_high_ms', est[2] or ''})
+end
+
+-- offer hands conversation c to agent aid: it leaves the queue, the agent's
+-- load rises, the offer gets a deadline in the offers set, and the event is
+-- recorded, all in the calling script, so no other gateway can see half of it.
+local function offer(c, aid, reason)
+  unqueue(c)
+  local deadline = NOW + timeout_of(c.queue, c.channel)
+  redis.call('HSET', kconv(c.id), 'state', 'offered', 'agent', aid, 'offered_at', itoa(NOW),
+    'deadline', itoa(deadline), 'decl_agent', '', 'decl_until', '')
+  redis.call('HINCRBY', kagent(aid), 'load:' .. c.channel, 1)
+  redis.call('HSET', kagent(aid), 'idle_since', itoa(NOW))
+  redis.call('SADD', kaconvs(aid), c.id)
+  redis.call('ZADD', KOFFERS, deadline, c.id)
+  refresh(aid)
+  emit('offered', {'conv', c.id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
+    'wait_ms', itoa(NOW - num(c.enq)), 'deadline', itoa(deadline), 'reason', reason or ''})
+  local qc = qcfg(c.queue)
+  if qc and qc['aa:' .. c.channel] == '1' then
+    accept_now(c, aid, 'auto')
+  end
+end
+
+-- release gives back the agent's slot for conversation c.
+local function release(c, aid)
+  if aid == nil or aid == '' then return end
+  local l = redis.call('HINCRBY', kagent(aid), 'load:' .. c.channel, -1)
+  if l < 0 then redis.call('HSET', kagent(aid), 'load:' .. c.channel, '0') end
+  redis.call('SREM', kaconvs(aid), c.id)
+  refresh(aid)
+end
+
+-- requeue returns an offered conversation to its place and records why
+-- (typ is 'declined' or 'expired'). The agent it was offered to is not
+-- offered it again until the cooldown passes, so it goes to someone else.
+local function requeue(c, typ, reason)
+  local aid = c.agent
+  redis.call('ZREM', KOFFERS, c.id)
+  local cool = NOW + timeout_of(c.queue, c.channel)
+  redis.call('HSET', kconv(c.id), 'state', 'waiting', 'agent', '', 'deadline', '',
+    'decl_agent', aid, 'decl_until', itoa(cool))
+  c.state, c.agent, c.decl_agent, c.decl_until = 'waiting', '', aid, itoa(cool)
+  release(c, aid)
+  enqueue_at(c)
+  emit(typ, {'conv', c.id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
+    'reason', reason or '', 'until', itoa(cool)})
+end
+
+local function declined_by(c, aid)
+  return c.decl_agent == aid and num(c.decl_until) > NOW
+end
+
+local function sticky_agent(c)
+  if c.last_agent == '' then return nil end
+  local qc = qcfg(c.queue)
+  local win = qc and num(qc.sticky) or -1
+  if win < 0 or NOW - num(c.last_served) > win then return nil end
+  if declined_by(c, c.last_agent) then return nil end
+  local sk = agent_take(c.last_agent, c.channel)
+  if sk and has_skills(sk, c.skills) then return c.last_agent end
+  return nil
+end
+
+-- longest_idle finds the longest-idle agent able to take conversation c:
+-- from its queue's agents and, once it overflowed, the overflow queue's.
+local function longest_idle(c)
+  local sets = {kavail(c.queue, c.channel)}
+  if c.ovfq ~= '' then sets[2] = kavail(c.ovfq, c.channel) end
+  local best, bestScore = nil, nil
+  for _, set in ipairs(sets) do
+    local start = 0
+    local done = false
+    while not done do
+      local r = redis.call('ZRANGE', set, start, start + SCAN - 1, 'WITHSCORES')
+      if #r == 0 then break end
+      for i = 1, #r, 2 do
+        local aid, sc = r[i], tonumber(r[i + 1])
+        if bestScore and sc >= bestScore then done = true; break end
+        if not declined_by(c, aid) then
+          local sk = agent_take(aid, c.channel)
+          if sk and has_skills(sk, c.skills) then
+            best, bestScore = aid, sc
+            done = true
+            break
+          end
+        end
+      end
+      start = start + SCAN
+      if start >= 1024 then break end
+    end
+  end
+  return best
+end
+
+-- pick_for_agent finds the best waiting conversation for agent aid over every
+-- channel it has room on and every queue it serves (plus conversations that
+-- overflowed into those queues): the lowest score, meaning highest priority,
+-- then longest waiting. Returns the conversation table or nil.
+local function pick_for_agent(aid)
+  local a = redis.call('HMGET', kagent(aid), 'state', 'queues')
+  if a[1] ~= 'available' or not a[2] then return nil end
+  local queues = split(a[2])
+  local best, bestScore = nil, nil
+  for _, ch in ipairs(CHANNELS) do
+    local sk = agent_take(aid, ch)
+    if sk then
+      for _, q in ipairs(queues) do
+        for _, set in ipairs({kq(q, ch), kovf(q, ch)}) do
+          local r = redis.call('ZRANGE', set, 0, SCAN - 1, 'WITHSCORES')
+          for i = 1, #r, 2 do
+            local sc = tonumber(r[i + 1])
+            if bestScore and sc >= bestScore then break end
+            local c = conv_get(r[i])
+            if c and c.state == 'waiting' and not declined_by(c, aid) and has_skills(sk, c.skills) then
+              best, bestScore = c, sc
+              break
+            end
+          end
+        end
+      end
+    end
+  end
+  return best
+end
+
+-- serve_agent offers agent aid the best conversations for it until it is
+-- full or nothing fits. A conversation whose customer's last agent is free
+-- within the sticky window goes to that agent instead. Returns offers made.
+local function serve_agent(aid, n)
+  n = n or 0
+  while n < MAXOFFERS do
+    local c = pick_for_agent(aid)
+    if not c then break end
+    local st = sticky_agent(c)
+    if st and st ~= aid then
+      offer(c, st, 'sticky')
+    else
+      offer(c, aid, st and 'sticky' or '')
+    end
+    n = n + 1
+  end
+  return n
+end
+
+-- serve_conv finds an agent for waiting conversation id. The customer's last
+-- agent wins within the sticky window; otherwise the longest-idle able agent
+-- is found, and that agent takes the best conversation for it, which is this
+-- one unless an older or more urgent one waits for the same agent (FIFO).
+-- Returns the number of offers made.
+local function serve_conv(id)
+  local n = 0
+  while n < MAXOFFERS do
+    local c = conv_get(id)
+    if not c or c.state ~= 'waiting' then return n end
+    local st = sticky_agent(c)
+    if st then
+      offer(c, st, 'sticky')
+      return n + 1
+    end
+    local aid = longest_idle(c)
+    if not aid then return n end
+    local best = pick_for_agent(aid)
+    if not best or best.id == id then
+      offer(c, aid, '')
+      return n + 1
+    end
+    local st2 = sticky_agent(best)
+    offer(best, st2 or aid, st2 and 'sticky' or '')
+    n = n + 1
+  end
+  return n
+end
+
+-- requeue_agent_offers sends every open offer of an agent back to its place
+-- (the agent went away or offline) and tries to place them elsewhere.
+local function requeue_agent_offers(aid, reason)
+  local back = {}
+  for _, id in ipairs(redis.call('SMEMBERS', kaconvs(aid))) do
+    local c = conv_get(id)
+    if c and c.state == 'offered' and c.agent == aid then
+      requeue(c, 'expired', reason)
+      back[#back + 1] = id
+    end
+  end
+  for _, id in ipairs(back) do serve_conv(id) end
+  return #back
+end
+
+-- finish marks a conversation closed or abandoned and lets its hash expire.
+local function finish(id, state)
+  redis.call('HSET', kconv(id), 'state', state, 'agent', '', 'deadline', '', 'ended_at', itoa(NOW))
+  redis.call('ZREM', KOVFDUE, id)
+  if RETAIN > 0 then redis.call('PEXPIRE', kconv(id), RETAIN) end
+end
+
+-- set_state changes an agent's state and records it.
+local function set_state(aid, st, reason)
+  local prev = redis.call('HGET', kagent(aid), 'state')
+  redis.call('HSET', kagent(aid), 'state', st, 'reason', reason or '', 'state_since', itoa(NOW))
+  if st == 'available' and prev ~= 'available' then
+    redis.call('HSET', kagent(aid), 'idle_since', itoa(NOW), 'missed', '0')
+  end
+  if st == 'offline' then redis.call('ZREM', KSEEN, aid) end
+  if st ~= 'offline' and prev == 'offline' then redis.call('ZADD', KSEEN, NOW, aid) end
+  refresh(aid)
+  emit('agent_state', {'agent', aid, 'state', st, 'reason', reason or '', 'prev', prev or ''})
+end
