@@ -38,9 +38,9 @@ func TestMain(m *testing.M) {
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
 
-// workspace is unique per test.
+// workspace is unique per test and per run (-count=N reuses names).
 func workspace(t *testing.T) string {
-	return nonWord.ReplaceAllString(t.Name(), "_")
+	return nonWord.ReplaceAllString(t.Name(), "_") + "_" + newID("")
 }
 
 // fakeRouter records what the service asks of routing.

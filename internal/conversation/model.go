@@ -114,7 +114,7 @@ type Entry struct {
 	AgentID string `json:"agent_id,omitempty"`
 	// Queue is the queue a system event concerns (transfers).
 	Queue string `json:"queue,omitempty"`
-	// Status is a reply's status (status entries, and "queued" on the reply).
+	// Status is a reply's status (status entries, and "pending" on the reply).
 	Status    string    `json:"status,omitempty"`
 	ErrorCode string    `json:"error_code,omitempty"`
 	ErrorText string    `json:"error_text,omitempty"`
@@ -170,8 +170,9 @@ type Message struct {
 	AgentID        string       `json:"agent_id"`
 	Text           string       `json:"text"`
 	Attachments    []Attachment `json:"attachments,omitempty"`
-	// Status is queued, sending, retrying, failed, or the provider's word
-	// (queued, sent, delivered, undelivered, read…) once it has taken it.
+	// Status is pending (in the outbox), sending, retrying, failed, or the
+	// provider's word (queued, sent, delivered, undelivered, read…) once it
+	// has taken the message.
 	Status     string    `json:"status"`
 	Attempts   int       `json:"attempts"`
 	ProviderID string    `json:"provider_id,omitempty"`

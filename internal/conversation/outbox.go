@@ -79,7 +79,7 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 	sid, _ := res[1].(string)
 	e := Entry{ID: sid, Type: kind, MessageID: id, Author: agentID, Text: text, Attachments: atts, At: now.UTC().Truncate(time.Millisecond)}
 	if kind == EntryAgent {
-		e.Status = "queued"
+		e.Status = "pending"
 		s.kick()
 	}
 	s.notify(ctx, convID, e)

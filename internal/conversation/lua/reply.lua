@@ -30,13 +30,13 @@ if kind == 'agent' then
   local conv = redis.call('HGET', KEYS[1], 'id')
   redis.call('HSET', KEYS[3], 'id', id, 'conv', conv, 'channel', ch,
     'from', f[3] or '', 'to', f[4] or '', 'text', text, 'attachments', att,
-    'thread_hint', thread, 'agent', agent, 'status', 'queued', 'status_rank', '1',
+    'thread_hint', thread, 'agent', agent, 'status', 'pending', 'status_rank', '0',
     'attempts', '0', 'created_at', now)
   redis.call('ZADD', KEYS[4], now, id)
   if (redis.call('HGET', KEYS[1], 'first_reply_at') or '') == '' then
     redis.call('HSET', KEYS[1], 'first_reply_at', now)
   end
-  table.insert(entry, 'status'); table.insert(entry, 'queued')
+  table.insert(entry, 'status'); table.insert(entry, 'pending')
 end
 redis.call('HSET', KEYS[1], 'last_message_at', now)
 redis.call('HINCRBY', KEYS[1], 'message_count', 1)

@@ -1,0 +1,216 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func openConv(t *testing.T, e *env) Receipt {
+	t.Helper()
+	r, err := e.svc.Receive(context.Background(), sms("+14155550101", "hi", "SM-in-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func waitStatus(t *testing.T, e *env, id, status string) Message {
+	t.Helper()
+	var m Message
+	eventually(t, "message "+id+" "+status, func() bool {
+		var err error
+		m, err = e.svc.Message(context.Background(), id)
+		return err == nil && m.Status == status
+	})
+	return m
+}
+
+func TestOutboxRetryThenSent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	temp := func(Outbound) (SendResult, error) { return SendResult{}, fmt.Errorf("twilio 503: %w", ErrTemporary) }
+	e.sender.script = []func(Outbound) (SendResult, error){temp, temp}
+	ctx := context.Background()
+	r := openConv(t, e)
+	e.run(t)
+	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "on it", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := waitStatus(t, e, en.MessageID, "queued") // the provider's first word, after "pending"
+	if m.Attempts != 3 || m.ProviderID != "SM"+en.MessageID || m.SentAt.IsZero() {
+		t.Fatalf("message = %+v", m)
+	}
+	calls := e.sender.sent()
+	if len(calls) != 3 || calls[2].Attempt != 3 || calls[0].To != "+14155550101" || calls[0].From != "+14155550000" {
+		t.Fatalf("sends = %+v", calls)
+	}
+	// Delivery statuses land on the message, never backwards.
+	for _, st := range []string{"delivered", "sent"} {
+		if err := e.svc.UpdateDelivery(ctx, DeliveryStatus{Channel: ChannelSMS, ProviderID: m.ProviderID, Status: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m, _ := e.svc.Message(ctx, en.MessageID); m.Status != "delivered" {
+		t.Fatalf("status = %s, want delivered", m.Status)
+	}
+	if err := e.svc.UpdateDelivery(ctx, DeliveryStatus{Channel: ChannelSMS, ProviderID: "SMnope", Status: "sent"}); !errors.Is(err, ErrUnknownMessage) {
+		t.Fatalf("unknown provider id: %v", err)
+	}
+	tr, _ := e.svc.Transcript(ctx, r.ConversationID, "", 0)
+	var statuses []string
+	for _, x := range tr {
+		if x.Type == EntryStatus {
+			statuses = append(statuses, x.Status)
+		}
+	}
+	if strings.Join(statuses, ",") != "retrying,retrying,queued,delivered" {
+		t.Fatalf("status entries = %v", statuses)
+	}
+	c, _ := e.svc.Conversation(ctx, r.ConversationID)
+	if c.FirstReplyAt.IsZero() {
+		t.Fatal("first reply time not recorded")
+	}
+}
+
+func TestOutboxPermanentFailures(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(p *Params) {
+		p.Outbox.MaxAttempts = 2
+		delete(p.Senders, ChannelEmail)
+	})
+	ctx := context.Background()
+	cases := []struct {
+		desc     string
+		send     func(Outbound) (SendResult, error)
+		code     string
+		text     string
+		attempts int
+	}{
+		{"provider refusal", func(Outbound) (SendResult, error) {
+			return SendResult{}, fmt.Errorf("twilio: %w", &PermanentError{Code: "21610", Message: "unsubscribed recipient"})
+		}, "21610", "unsubscribed recipient", 1},
+		{"plain error", func(Outbound) (SendResult, error) { return SendResult{}, errors.New("bad request") }, "", "bad request", 1},
+		{"temporary too often", func(Outbound) (SendResult, error) { return SendResult{}, ErrTemporary }, "attempts", "gave up after 2 attempts", 2},
+	}
+	r := openConv(t, e)
+	e.run(t)
+	for _, c := range cases {
+		e.sender.mu.Lock()
+		e.sender.calls = nil
+		e.sender.script = []func(Outbound) (SendResult, error){c.send, c.send}
+		e.sender.mu.Unlock()
+		en, err := e.svc.Reply(ctx, r.ConversationID, "ana", c.desc, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := waitStatus(t, e, en.MessageID, "failed")
+		if m.ErrorCode != c.code || !strings.Contains(m.ErrorText, c.text) || m.Attempts != c.attempts {
+			t.Fatalf("%s: message = %+v", c.desc, m)
+		}
+	}
+	// No sender for the channel fails for good, visibly.
+	mail, _ := e.svc.Receive(ctx, Inbound{Channel: ChannelEmail, From: "bo@example.com", To: "help@x.example", Text: "q", ProviderID: "<m1@x>"})
+	en, err := e.svc.Reply(ctx, mail.ConversationID, "ana", "answer", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := waitStatus(t, e, en.MessageID, "failed"); m.ErrorCode != "no_sender" {
+		t.Fatalf("no sender: %+v", m)
+	}
+	tr, _ := e.svc.Transcript(ctx, mail.ConversationID, "", 0)
+	if last := tr[len(tr)-1]; last.Type != EntryStatus || last.Status != "failed" || last.ErrorCode != "no_sender" {
+		t.Fatalf("last entry = %+v", last)
+	}
+}
+
+func TestReplyNoteClosed(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r := openConv(t, e)
+	if _, err := e.svc.Reply(ctx, "cv_nope", "ana", "x", nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown conversation: %v", err)
+	}
+	if _, err := e.svc.Reply(ctx, r.ConversationID, "ana", "", nil); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("empty reply: %v", err)
+	}
+	if _, err := e.svc.Close(ctx, r.ConversationID, "ana", "resolved"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Reply(ctx, r.ConversationID, "ana", "late", nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("reply after close: %v", err)
+	}
+	n, err := e.svc.Note(ctx, r.ConversationID, "ana", "called back by phone")
+	if err != nil || n.Type != EntryNote {
+		t.Fatalf("note after close: %+v %v", n, err)
+	}
+	if c, _ := e.rdb.ZCard(ctx, e.svc.k.outbox()).Result(); c != 0 {
+		t.Fatalf("outbox holds %d after a note", c)
+	}
+}
+
+// A gateway dies mid-send (its Send never returns); a new Service on the
+// same Redis, after the lease, sends the message with the next attempt
+// number, and a reply queued while no gateway ran is sent as well.
+func TestOutboxRestartMidSend(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r := openConv(t, e)
+	e.sender.block = true
+	stop := e.run(t)
+	first, err := e.svc.Reply(ctx, r.ConversationID, "ana", "first", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "send started", func() bool { return len(e.sender.sent()) == 1 })
+	stop() // the process is gone; its Send never reported back
+
+	second, err := e.svc.Reply(ctx, r.ConversationID, "ana", "second", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := e.svc.Message(ctx, first.MessageID); m.Status != "sending" {
+		t.Fatalf("before restart: %+v", m)
+	}
+
+	// A new process: new Service, new client, same Redis and workspace.
+	sender2 := &fakeSender{}
+	p := e.params
+	p.Redis = server.NewClient(t)
+	p.Senders = map[Channel]Sender{ChannelSMS: sender2}
+	svc2, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = svc2.Run(ctx2); close(done) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, "both sent", func() bool {
+		a, _ := svc2.Message(ctx, first.MessageID)
+		b, _ := svc2.Message(ctx, second.MessageID)
+		return a.SentAt.After(time.Time{}) && b.SentAt.After(time.Time{})
+	})
+	calls := sender2.sent()
+	if len(calls) != 2 {
+		t.Fatalf("second process sent %d messages, want 2: %+v", len(calls), calls)
+	}
+	for _, c := range calls {
+		want := 1
+		if c.MessageID == first.MessageID {
+			want = 2 // the dead process's claim counted as attempt 1
+		}
+		if c.Attempt != want {
+			t.Fatalf("%s sent as attempt %d, want %d", c.MessageID, c.Attempt, want)
+		}
+	}
+	if n, _ := e.rdb.ZCard(ctx, e.svc.k.outbox()).Result(); n != 0 {
+		t.Fatalf("outbox still holds %d", n)
+	}
+}
