@@ -82,7 +82,9 @@ func newEnv(t *testing.T, queues []QueueConfig, mod ...func(*Params)) *env {
 	t.Helper()
 	rc := shared.NewClient(t)
 	clock := newFakeClock()
-	p := Params{Client: rc, Workspace: workspace(t), Queues: queues, Clock: clock, EventsMaxLen: 1_000_000}
+	p := Params{Client: rc, Workspace: workspace(t), Queues: queues, Clock: clock, EventsMaxLen: 1_000_000,
+		// Tests that jump the clock are not about presence unless they say so.
+		PresenceGrace: 24 * time.Hour}
 	for _, f := range mod {
 		f(&p)
 	}
