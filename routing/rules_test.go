@@ -127,12 +127,12 @@ func TestAgentChoice(t *testing.T) {
 		{desc: "voice is exclusive", agents: []AgentConfig{{ID: "a1"}, {ID: "a2"}},
 			pre: func(v *env) {
 				v.enqueue(Request{ConversationID: "call", Channel: ChannelVoice}) // to a1
-				v.enqueue(Request{ConversationID: "c0"})                         // to a2
+				v.enqueue(Request{ConversationID: "c0"})                          // to a2
 			}, req: Request{ConversationID: "c"}, want: "a2"},
 		{desc: "voice shared when configured", agents: []AgentConfig{{ID: "a1", VoiceShared: true}, {ID: "a2"}},
 			pre: func(v *env) {
 				v.enqueue(Request{ConversationID: "call", Channel: ChannelVoice}) // to a1
-				v.enqueue(Request{ConversationID: "c0"})                         // to a2
+				v.enqueue(Request{ConversationID: "c0"})                          // to a2
 			}, req: Request{ConversationID: "c"}, want: "a1"},
 		{desc: "sticky: last agent within the window", agents: []AgentConfig{{ID: "a1"}, {ID: "a2"}},
 			req: Request{ConversationID: "c", LastAgentID: "a2", LastServedAt: now.Add(-30 * time.Minute)}, want: "a2"},

@@ -1,0 +1,65 @@
+package routing
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestSubscribeAcrossGateways(t *testing.T) {
+	t.Parallel()
+	ws := workspace(t)
+	mk := func() *Engine {
+		e, err := New(Params{Client: shared.NewClient(t), Workspace: ws})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	gw1, gw2 := mk(), mk()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sub, err := gw2.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gw1.UpsertAgent(ctx, AgentConfig{ID: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := gw1.SetAgentState(ctx, "a", StateAvailable, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := gw1.Enqueue(ctx, Request{ConversationID: "c", Channel: ChannelSMS, CustomerID: "cust"}); err != nil {
+		t.Fatal(err)
+	}
+	want := []EventType{EventAgentState, EventEnqueued, EventOffered}
+	var got []Event
+	for len(got) < len(want) {
+		select {
+		case e := <-sub.C:
+			got = append(got, e)
+		case <-ctx.Done():
+			t.Fatalf("got %v before timeout", got)
+		}
+	}
+	for i, w := range want {
+		if got[i].Type != w {
+			t.Fatalf("event %d is %s; want %s", i, got[i].Type, w)
+		}
+	}
+	off := got[2]
+	if off.AgentID != "a" || off.ConversationID != "c" || off.Channel != ChannelSMS || off.Deadline.IsZero() || off.ID == "" {
+		t.Fatalf("offered event %+v", off)
+	}
+	// The stream holds the same events with the same ids, for resuming.
+	ev, err := gw2.Events(ctx, got[0].ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev) != 2 || ev[1].ID != off.ID || ev[1].Deadline != off.Deadline || ev[0].CustomerID != "cust" {
+		t.Fatalf("stream after %s: %+v", got[0].ID, ev)
+	}
+	cancel()
+	for range sub.C { // closed when the context ends
+	}
+}
