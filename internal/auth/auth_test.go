@@ -1,0 +1,581 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+const (
+	anaPassword = "ana-secret-1"
+	bobPassword = "bob-secret-2"
+	admPassword = "adm-secret-3"
+)
+
+// app is an echo server with the auth handlers and one route per access
+// rule, as the gateway wires them.
+type app struct {
+	svc *Service
+	srv *httptest.Server
+}
+
+func newApp(t *testing.T, svc *Service) *app {
+	t.Helper()
+	e := echo.New()
+	g := e.Group("/api/v1")
+	NewHandler(svc).Register(g)
+	who := func(c echo.Context) error {
+		p, ok := PrincipalFrom(c)
+		if !ok {
+			return c.String(http.StatusInternalServerError, "no principal")
+		}
+		if q, ok := FromContext(c.Request().Context()); !ok || q.AccountID != p.AccountID {
+			return c.String(http.StatusInternalServerError, "no principal in request context")
+		}
+		return c.String(http.StatusOK, p.AccountID)
+	}
+	g.GET("/conversations", who, svc.Middleware(RoleAgent))
+	g.POST("/conversations", who, svc.Middleware())
+	g.GET("/stats", who, svc.Middleware(RoleSupervisor))
+	g.DELETE("/accounts/x", who, svc.Middleware(RoleAdmin))
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return &app{svc: svc, srv: srv}
+}
+
+// client is one browser: a cookie jar and the CSRF token it was given.
+type client struct {
+	t    *testing.T
+	app  *app
+	hc   *http.Client
+	csrf string
+}
+
+func (a *app) client(t *testing.T) *client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &client{t: t, app: a, hc: &http.Client{Jar: jar}}
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (c *client) do(method, path string, body any, header map[string]string) reply {
+	c.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.app.srv.URL+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{status: resp.StatusCode, header: resp.Header, body: string(b)}
+}
+
+func (c *client) login(id, password string, header map[string]string) reply {
+	c.t.Helper()
+	r := c.do(http.MethodPost, "/api/v1/login", map[string]string{"id": id, "password": password}, header)
+	if r.status == http.StatusOK {
+		var lr struct {
+			Principal Principal `json:"principal"`
+			CSRF      string    `json:"csrf_token"`
+		}
+		if err := json.Unmarshal([]byte(r.body), &lr); err != nil {
+			c.t.Fatalf("login body %q: %v", r.body, err)
+		}
+		if lr.Principal.AccountID != id || lr.CSRF == "" {
+			c.t.Fatalf("login body %q", r.body)
+		}
+		c.csrf = lr.CSRF
+	}
+	return r
+}
+
+func wantStatus(t *testing.T, what string, r reply, want int) {
+	t.Helper()
+	if r.status != want {
+		t.Fatalf("%s: status %d, want %d (body %q)", what, r.status, want, r.body)
+	}
+}
+
+func assertNoSecret(t *testing.T, what, text string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			t.Fatalf("%s leaks a secret: %q", what, text)
+		}
+	}
+}
+
+// seed creates ana (agent), bob (supervisor) and root (admin).
+func seed(t *testing.T, s *Service) {
+	t.Helper()
+	ctx := context.Background()
+	for _, a := range []struct {
+		acct Account
+		pw   string
+	}{
+		{Account{ID: "ana", Name: "Ana", Role: RoleAgent, Skills: []string{"es"}, Queues: []string{"support"}}, anaPassword},
+		{Account{ID: "bob", Name: "Bob", Role: RoleSupervisor}, bobPassword},
+		{Account{ID: "root", Name: "Root", Role: RoleAdmin}, admPassword},
+	} {
+		if err := s.CreateAccount(ctx, a.acct, a.pw); err != nil {
+			t.Fatalf("create %s: %v", a.acct.ID, err)
+		}
+	}
+}
+
+func TestLoginLogout(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := newService(t, testWorkspace(t), nil)
+	seed(t, svc)
+	a := newApp(t, svc)
+	c := a.client(t)
+
+	r := c.login("ana", "wrong-password", nil)
+	wantStatus(t, "wrong password", r, http.StatusUnauthorized)
+	assertNoSecret(t, "401 body", r.body, "wrong-password")
+	if r.header.Get("Set-Cookie") != "" {
+		t.Fatal("failed login set a cookie")
+	}
+	wantStatus(t, "unknown account", c.login("nobody", "whatever-pw", nil), http.StatusUnauthorized)
+	wantStatus(t, "empty body", c.do(http.MethodPost, "/api/v1/login", map[string]string{}, nil), http.StatusBadRequest)
+	wantStatus(t, "me before login", c.do(http.MethodGet, "/api/v1/me", nil, nil), http.StatusUnauthorized)
+
+	r = c.login("ana", anaPassword, nil)
+	wantStatus(t, "login", r, http.StatusOK)
+	assertNoSecret(t, "login body", r.body, anaPassword)
+	ck := r.header.Get("Set-Cookie")
+	for _, want := range []string{"sb_session=", "HttpOnly", "SameSite=Lax", "Path=/"} {
+		if !strings.Contains(ck, want) {
+			t.Fatalf("cookie %q lacks %s", ck, want)
+		}
+	}
+	if strings.Contains(ck, "Secure") {
+		t.Fatalf("cookie %q is Secure over plain HTTP", ck)
+	}
+	r = c.do(http.MethodGet, "/api/v1/me", nil, nil)
+	wantStatus(t, "me", r, http.StatusOK)
+	if !strings.Contains(r.body, `"id":"ana"`) || !strings.Contains(r.body, c.csrf) || !strings.Contains(r.body, `"queues":["support"]`) {
+		t.Fatalf("me body %q", r.body)
+	}
+	wantStatus(t, "logout without CSRF", c.do(http.MethodPost, "/api/v1/logout", nil, nil), http.StatusForbidden)
+	wantStatus(t, "logout", c.do(http.MethodPost, "/api/v1/logout", nil, map[string]string{"X-CSRF-Token": c.csrf}), http.StatusNoContent)
+	wantStatus(t, "me after logout", c.do(http.MethodGet, "/api/v1/me", nil, nil), http.StatusUnauthorized)
+}
+
+func TestSecureCookie(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc       string
+		trustProxy bool
+		secure     bool
+	}{
+		{desc: "trusted proxy says https", trustProxy: true, secure: true},
+		{desc: "untrusted header ignored", trustProxy: false, secure: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			svc, _, _ := newService(t, testWorkspace(t), func(c *Config) { c.TrustProxy = tc.trustProxy })
+			seed(t, svc)
+			r := newApp(t, svc).client(t).login("ana", anaPassword, map[string]string{"X-Forwarded-Proto": "https"})
+			wantStatus(t, "login", r, http.StatusOK)
+			if got := strings.Contains(r.header.Get("Set-Cookie"), "Secure"); got != tc.secure {
+				t.Fatalf("Secure %v, want %v: %q", got, tc.secure, r.header.Get("Set-Cookie"))
+			}
+		})
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	t.Parallel()
+	ws := testWorkspace(t)
+	trust := func(c *Config) { c.TrustProxy = true }
+	svc, _, _ := newService(t, ws, trust)
+	seed(t, svc)
+	// A second gateway on the same Redis.
+	svc2, _, _ := newService(t, ws, trust)
+	a1, a2 := newApp(t, svc), newApp(t, svc2)
+	from := func(ip string) map[string]string { return map[string]string{"X-Forwarded-For": ip} }
+
+	// Per account: five failures from five addresses, spread over both
+	// gateways, lock the account even for the right password.
+	for i := range 5 {
+		app := a1
+		if i%2 == 1 {
+			app = a2
+		}
+		wantStatus(t, "failure", app.client(t).login("ana", "guess-"+strconv.Itoa(i), from("203.0.113."+strconv.Itoa(i+1))), http.StatusUnauthorized)
+	}
+	r := a2.client(t).login("ana", anaPassword, from("203.0.113.100"))
+	wantStatus(t, "account locked", r, http.StatusTooManyRequests)
+	ra, err := strconv.Atoi(r.header.Get("Retry-After"))
+	if err != nil || ra < 1 || ra > 900 {
+		t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
+	}
+	wantStatus(t, "other account unaffected", a1.client(t).login("bob", bobPassword, from("203.0.113.100")), http.StatusOK)
+
+	// Per IP: one address failing at five accounts is locked out of all.
+	for i := range 5 {
+		wantStatus(t, "spray", a1.client(t).login("user"+strconv.Itoa(i), "password1", from("198.51.100.7")), http.StatusUnauthorized)
+	}
+	wantStatus(t, "IP locked", a2.client(t).login("root", admPassword, from("198.51.100.7")), http.StatusTooManyRequests)
+	wantStatus(t, "same account, other IP", a2.client(t).login("root", admPassword, from("198.51.100.8")), http.StatusOK)
+
+	// A success clears the account's count.
+	for range 4 {
+		wantStatus(t, "failure", a1.client(t).login("bob", "nope-nope", from("192.0.2.1")), http.StatusUnauthorized)
+	}
+	wantStatus(t, "success", a1.client(t).login("bob", bobPassword, from("192.0.2.2")), http.StatusOK)
+	wantStatus(t, "count restarted", a1.client(t).login("bob", "nope-nope", from("192.0.2.3")), http.StatusUnauthorized)
+	wantStatus(t, "still allowed", a1.client(t).login("bob", bobPassword, from("192.0.2.4")), http.StatusOK)
+}
+
+func TestCSRF(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := newService(t, testWorkspace(t), nil)
+	seed(t, svc)
+	c := newApp(t, svc).client(t)
+	wantStatus(t, "login", c.login("ana", anaPassword, nil), http.StatusOK)
+	wantStatus(t, "GET needs no token", c.do(http.MethodGet, "/api/v1/conversations", nil, nil), http.StatusOK)
+	wantStatus(t, "POST without token", c.do(http.MethodPost, "/api/v1/conversations", nil, nil), http.StatusForbidden)
+	wantStatus(t, "POST with wrong token", c.do(http.MethodPost, "/api/v1/conversations", nil, map[string]string{"X-CSRF-Token": "forged"}), http.StatusForbidden)
+	wantStatus(t, "POST with token", c.do(http.MethodPost, "/api/v1/conversations", nil, map[string]string{"X-CSRF-Token": c.csrf}), http.StatusOK)
+	// Another session's token does not fit this one.
+	other := c.app.client(t)
+	wantStatus(t, "login again", other.login("ana", anaPassword, nil), http.StatusOK)
+	wantStatus(t, "token of another session", c.do(http.MethodPost, "/api/v1/conversations", nil, map[string]string{"X-CSRF-Token": other.csrf}), http.StatusForbidden)
+}
+
+func TestBearerTokens(t *testing.T) {
+	t.Parallel()
+	svc, _, rdb := newService(t, testWorkspace(t), nil)
+	a := newApp(t, svc)
+	ctx := context.Background()
+	tok, err := svc.CreateToken(ctx, "crm", RoleSupervisor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tok, "sbt_") {
+		t.Fatalf("token %q", tok)
+	}
+	if _, err := svc.CreateToken(ctx, "crm", RoleAgent); !errors.Is(err, ErrExists) {
+		t.Fatalf("duplicate name: %v", err)
+	}
+	c := a.client(t)
+	bearer := map[string]string{"Authorization": "Bearer " + tok}
+	wantStatus(t, "supervisor route", c.do(http.MethodGet, "/api/v1/stats", nil, bearer), http.StatusOK)
+	wantStatus(t, "POST needs no CSRF with a bearer token", c.do(http.MethodPost, "/api/v1/conversations", nil, bearer), http.StatusOK)
+	wantStatus(t, "admin route", c.do(http.MethodDelete, "/api/v1/accounts/x", nil, bearer), http.StatusForbidden)
+	r := c.do(http.MethodGet, "/api/v1/me", nil, bearer)
+	if !strings.Contains(r.body, `"id":"token:crm"`) || !strings.Contains(r.body, `"via":"token"`) {
+		t.Fatalf("me body %q", r.body)
+	}
+
+	// Only the hash is stored.
+	keys, err := rdb.Keys(ctx, "sb:{"+svc.cfg.Workspace+"}:*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		assertNoSecret(t, "key name", k, tok)
+		if rdb.Type(ctx, k).Val() == "hash" {
+			for f, v := range rdb.HGetAll(ctx, k).Val() {
+				assertNoSecret(t, "stored field "+f, v, tok, strings.TrimPrefix(tok, "sbt_"))
+			}
+		}
+	}
+
+	infos, err := svc.Tokens(ctx)
+	if err != nil || len(infos) != 1 || infos[0].Name != "crm" || infos[0].Role != RoleSupervisor {
+		t.Fatalf("Tokens: %v %+v", err, infos)
+	}
+	if err := svc.RevokeToken(ctx, "crm"); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "revoked token", c.do(http.MethodGet, "/api/v1/stats", nil, bearer), http.StatusUnauthorized)
+	if err := svc.RevokeToken(ctx, "crm"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("second revoke: %v", err)
+	}
+	wantStatus(t, "made-up token", c.do(http.MethodGet, "/api/v1/stats", nil, map[string]string{"Authorization": "Bearer sbt_madeup"}), http.StatusUnauthorized)
+	wantStatus(t, "basic auth", c.do(http.MethodGet, "/api/v1/stats", nil, map[string]string{"Authorization": "Basic YTpi"}), http.StatusUnauthorized)
+}
+
+func TestIdleExpiry(t *testing.T) {
+	t.Parallel()
+	svc, clock, _ := newService(t, testWorkspace(t), nil)
+	seed(t, svc)
+	c := newApp(t, svc).client(t)
+	wantStatus(t, "login", c.login("ana", anaPassword, nil), http.StatusOK)
+	// Used every 7 h 59 m the session lives on past its first 8 h.
+	for i := range 3 {
+		clock.Advance(DefaultIdleTimeout - time.Minute)
+		wantStatus(t, "use "+strconv.Itoa(i), c.do(http.MethodGet, "/api/v1/me", nil, nil), http.StatusOK)
+	}
+	clock.Advance(DefaultIdleTimeout + time.Second)
+	wantStatus(t, "after 8 h idle", c.do(http.MethodGet, "/api/v1/me", nil, nil), http.StatusUnauthorized)
+
+	// However busy, a session ends 7 days after login.
+	wantStatus(t, "login again", c.login("ana", anaPassword, nil), http.StatusOK)
+	for elapsed := time.Duration(0); elapsed < DefaultAbsoluteTimeout-8*time.Hour; elapsed += 7 * time.Hour {
+		clock.Advance(7 * time.Hour)
+		wantStatus(t, "busy session", c.do(http.MethodGet, "/api/v1/me", nil, nil), http.StatusOK)
+	}
+	clock.Advance(8*time.Hour + time.Minute)
+	wantStatus(t, "after 7 days", c.do(http.MethodGet, "/api/v1/me", nil, nil), http.StatusUnauthorized)
+}
+
+func TestRoles(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := newService(t, testWorkspace(t), nil)
+	seed(t, svc)
+	a := newApp(t, svc)
+	tests := []struct {
+		desc    string
+		id, pw  string
+		agent   int
+		super   int
+		admin   int
+		isAgent bool
+	}{
+		{desc: "agent", id: "ana", pw: anaPassword, agent: 200, super: 403, admin: 403, isAgent: true},
+		{desc: "supervisor", id: "bob", pw: bobPassword, agent: 200, super: 200, admin: 403},
+		{desc: "admin", id: "root", pw: admPassword, agent: 200, super: 200, admin: 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			c := a.client(t)
+			wantStatus(t, "login", c.login(tc.id, tc.pw, nil), http.StatusOK)
+			csrf := map[string]string{"X-CSRF-Token": c.csrf}
+			wantStatus(t, "agent route", c.do(http.MethodGet, "/api/v1/conversations", nil, nil), tc.agent)
+			wantStatus(t, "supervisor route", c.do(http.MethodGet, "/api/v1/stats", nil, nil), tc.super)
+			wantStatus(t, "admin route", c.do(http.MethodDelete, "/api/v1/accounts/x", nil, csrf), tc.admin)
+			req := httptest.NewRequest(http.MethodGet, "/ws", nil)
+			for _, ck := range c.hc.Jar.Cookies(mustURL(t, a.srv.URL)) {
+				req.AddCookie(ck)
+			}
+			p, err := svc.Check(req)
+			if err != nil || p.AccountID != tc.id || p.IsAgentOnly() != tc.isAgent {
+				t.Fatalf("Check: %+v %v", p, err)
+			}
+		})
+	}
+
+	// Disabling an account ends its sessions and refuses its logins.
+	c := a.client(t)
+	wantStatus(t, "login", c.login("ana", anaPassword, nil), http.StatusOK)
+	if err := svc.SetDisabled(context.Background(), "ana", true); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "disabled session", c.do(http.MethodGet, "/api/v1/me", nil, nil), http.StatusUnauthorized)
+	wantStatus(t, "disabled login", c.login("ana", anaPassword, nil), http.StatusUnauthorized)
+	if err := svc.SetDisabled(context.Background(), "nobody", true); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("disable unknown: %v", err)
+	}
+	if _, err := svc.Check(httptest.NewRequest(http.MethodGet, "/ws", nil)); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("Check without credentials: %v", err)
+	}
+}
+
+func TestEnsureAdmin(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	svc, _, _ := newService(t, testWorkspace(t), nil)
+	gen, err := svc.EnsureAdmin(ctx, "")
+	if err != nil || len(gen) < 20 {
+		t.Fatalf("EnsureAdmin: %q %v", gen, err)
+	}
+	if again, err := svc.EnsureAdmin(ctx, ""); err != nil || again != "" {
+		t.Fatalf("second EnsureAdmin: %q %v", again, err)
+	}
+	c := newApp(t, svc).client(t)
+	wantStatus(t, "admin login with generated password", c.login(AdminID, gen, nil), http.StatusOK)
+
+	svc2, _, _ := newService(t, testWorkspace(t), nil)
+	if gen, err := svc2.EnsureAdmin(ctx, "from-the-env-1"); err != nil || gen != "" {
+		t.Fatalf("EnsureAdmin with password: %q %v", gen, err)
+	}
+	if _, err := svc2.Login(ctx, AdminID, "from-the-env-1", "192.0.2.1"); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+
+	// Gateways starting together: one account, one printed password.
+	ws := testWorkspace(t)
+	var wg sync.WaitGroup
+	results := make([]string, 4)
+	for i := range results {
+		s, _, _ := newService(t, ws, nil)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			if results[i], err = s.EnsureAdmin(ctx, ""); err != nil {
+				t.Errorf("EnsureAdmin: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	printed := 0
+	for _, r := range results {
+		if r != "" {
+			printed++
+		}
+	}
+	if printed != 1 {
+		t.Fatalf("%d gateways printed a password, want 1", printed)
+	}
+}
+
+func TestSecretsNeverInErrors(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := newService(t, testWorkspace(t), nil)
+	seed(t, svc)
+	ctx := context.Background()
+	short, long := "tiny7", strings.Repeat("L0ngSecret", 8)
+	for _, pw := range []string{short, long} {
+		err := svc.CreateAccount(ctx, Account{ID: "eve", Role: RoleAgent}, pw)
+		if !errors.Is(err, ErrBadInput) {
+			t.Fatalf("password of %d bytes: %v", len(pw), err)
+		}
+		assertNoSecret(t, "CreateAccount error", err.Error(), pw)
+		err = svc.SetPassword(ctx, "ana", pw)
+		assertNoSecret(t, "SetPassword error", err.Error(), pw)
+	}
+	_, err := svc.Login(ctx, "ana", "Hunter2-wrong", "192.0.2.9")
+	if !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	assertNoSecret(t, "Login error", err.Error(), "Hunter2-wrong")
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer sbt_secret-value-123")
+	_, err = svc.Check(req)
+	assertNoSecret(t, "Check error", err.Error(), "sbt_secret-value-123", "secret-value")
+	req = httptest.NewRequest(http.MethodGet, "/", nil)
+	req.AddCookie(&http.Cookie{Name: DefaultCookieName, Value: "cookie-secret-xyz"})
+	_, err = svc.Check(req)
+	assertNoSecret(t, "Check error", err.Error(), "cookie-secret-xyz")
+	for range 5 {
+		_, _ = svc.Login(ctx, "bob", "Wrong-guess-9", "192.0.2.10")
+	}
+	_, err = svc.Login(ctx, "bob", bobPassword, "192.0.2.11")
+	var rl *RateLimitError
+	if !errors.As(err, &rl) {
+		t.Fatalf("want rate limit, got %v", err)
+	}
+	assertNoSecret(t, "rate limit error", err.Error(), bobPassword, "Wrong-guess-9")
+}
+
+func TestAccountValidation(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := newService(t, testWorkspace(t), nil)
+	ctx := context.Background()
+	tests := []struct {
+		desc string
+		acct Account
+		want error
+	}{
+		{desc: "ok", acct: Account{ID: "ana.r@example", Role: RoleAgent, Skills: []string{"es", "billing"}}},
+		{desc: "duplicate", acct: Account{ID: "ana.r@example", Role: RoleAgent}, want: ErrExists},
+		{desc: "empty id", acct: Account{Role: RoleAgent}, want: ErrBadInput},
+		{desc: "colon in id", acct: Account{ID: "token:x", Role: RoleAgent}, want: ErrBadInput},
+		{desc: "unknown role", acct: Account{ID: "x", Role: "root"}, want: ErrBadInput},
+		{desc: "comma in a skill", acct: Account{ID: "y", Role: RoleAgent, Skills: []string{"a,b"}}, want: ErrBadInput},
+	}
+	for _, tc := range tests {
+		err := svc.CreateAccount(ctx, tc.acct, "good-password")
+		if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+			t.Fatalf("%s: %v, want %v", tc.desc, err, tc.want)
+		}
+	}
+	a, err := svc.Account(ctx, "ana.r@example")
+	if err != nil || a.Name != "ana.r@example" || len(a.Skills) != 2 || a.Created.IsZero() {
+		t.Fatalf("Account: %+v %v", a, err)
+	}
+	if _, err := ParseRole("owner"); err == nil {
+		t.Fatal("ParseRole accepted owner")
+	}
+}
+
+func TestCLI(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := newService(t, testWorkspace(t), nil)
+	ctx := context.Background()
+	var out bytes.Buffer
+	acct := Account{ID: "ana", Name: "Ana Ruiz", Role: RoleAgent, Skills: SplitList("es, billing,"), Queues: SplitList("support")}
+	if err := AgentAdd(ctx, svc, acct, strings.NewReader("pass-from-stdin\r\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Login(ctx, "ana", "pass-from-stdin", "192.0.2.1"); err != nil {
+		t.Fatalf("login with the stdin password: %v", err)
+	}
+	if err := AgentAdd(ctx, svc, Account{ID: "x", Role: RoleAgent}, strings.NewReader(""), &out); !errors.Is(err, ErrBadInput) {
+		t.Fatalf("empty stdin: %v", err)
+	}
+	if err := AgentDisable(ctx, svc, "ana", &out); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := AgentList(ctx, svc, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Ana Ruiz") || !strings.Contains(out.String(), "es,billing") || !strings.Contains(out.String(), "disabled") {
+		t.Fatalf("agent list:\n%s", out.String())
+	}
+	assertNoSecret(t, "agent list", out.String(), "pass-from-stdin", "$2a$")
+
+	out.Reset()
+	if err := TokenCreate(ctx, svc, "crm", "supervisor", &out); err != nil {
+		t.Fatal(err)
+	}
+	tok := strings.TrimSpace(out.String())
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if p, err := svc.Check(req); err != nil || p.Role != RoleSupervisor {
+		t.Fatalf("created token: %+v %v", p, err)
+	}
+	if err := TokenCreate(ctx, svc, "bad", "owner", &out); err == nil {
+		t.Fatal("token with unknown role created")
+	}
+	out.Reset()
+	if err := TokenList(ctx, svc, &out); err != nil || !strings.Contains(out.String(), "crm") {
+		t.Fatalf("token list %v:\n%s", err, out.String())
+	}
+	assertNoSecret(t, "token list", out.String(), tok)
+	if err := TokenRevoke(ctx, svc, "crm", &out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Check(req); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("revoked token: %v", err)
+	}
+}
