@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/switchboard/switchboard/internal/redistest"
 )
 
 // benchDialer keeps the client end small, so the memory figures are mostly
@@ -54,11 +56,24 @@ func BenchmarkConnections(b *testing.B) {
 }
 
 // BenchmarkFanout publishes b.N messages of 256 bytes to one topic with
-// 100 websocket subscribers and reports deliveries per second, counted when
-// every subscriber has read every message.
+// 100 websocket subscribers on the same hub and reports deliveries per
+// second, counted when every subscriber has read every message.
 func BenchmarkFanout(b *testing.B) {
-	const subscribers = 100
 	h := newHub(b, Config{MaxQueueBytes: 16 << 20})
+	benchFanout(b, h, h)
+}
+
+// BenchmarkFanoutAcrossGateways is BenchmarkFanout with the publisher on
+// one hub and the subscribers on another, through a real redis-server.
+func BenchmarkFanoutAcrossGateways(b *testing.B) {
+	s := redistest.Start(b, redistest.Options{})
+	pub := newHub(b, Config{Redis: s.NewClient(b), MaxQueueBytes: 16 << 20})
+	sub := newHub(b, Config{Redis: s.NewClient(b), MaxQueueBytes: 16 << 20})
+	benchFanout(b, pub, sub)
+}
+
+func benchFanout(b *testing.B, pub, h *Hub) {
+	const subscribers = 100
 	_, url := serve(b, h, UpgradeOptions{})
 	var wg sync.WaitGroup
 	for i := range subscribers {
@@ -89,7 +104,7 @@ func BenchmarkFanout(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for range b.N {
-		if err := h.Publish(ctx, "supervisor", payload); err != nil {
+		if err := pub.Publish(ctx, "supervisor", payload); err != nil {
 			b.Fatal(err)
 		}
 	}
