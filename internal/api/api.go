@@ -1,0 +1,200 @@
+// Package api serves the REST API under /api/v1 that the agent console and
+// integrations use: conversations and their transcripts, agent replies and
+// internal notes, customers (profile, identities, merge, history) and stored
+// attachments. It is a thin layer over conversation.Service; docs/api.md and
+// docs/openapi.yaml describe it.
+//
+// Authentication is not decided here: every route runs behind the
+// middleware given in Params.Auth, and the wiring must pass the real one
+// (a nil Auth lets every request through, which is only for tests).
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/conversation"
+)
+
+// Access decides what a caller may see. The auth work plugs its rules in
+// here (an agent sees conversations offered or assigned to them and those
+// customers; supervisors see everything). Denied objects answer 404, so
+// their existence does not leak.
+type Access interface {
+	CanSeeConversation(c echo.Context, conv conversation.Conversation) bool
+	CanSeeCustomer(c echo.Context, cust conversation.Customer) bool
+}
+
+// AllowAll is the Access used when Params.Access is nil.
+type AllowAll struct{}
+
+// CanSeeConversation allows every conversation.
+func (AllowAll) CanSeeConversation(echo.Context, conversation.Conversation) bool { return true }
+
+// CanSeeCustomer allows every customer.
+func (AllowAll) CanSeeCustomer(echo.Context, conversation.Customer) bool { return true }
+
+// Params build a Handler. Service is required.
+type Params struct {
+	Service *conversation.Service
+	// Auth runs before every route. Nil lets every request through: the
+	// application wiring must pass the session/token middleware.
+	Auth echo.MiddlewareFunc
+	// Access filters what the caller sees. Nil: AllowAll.
+	Access Access
+	// Principal names the calling agent (author of replies and notes, the
+	// agent closing or transferring). Nil, or an empty answer: "api".
+	Principal func(c echo.Context) string
+	// MaxBodyBytes limits JSON bodies. Zero: 64 KiB. Uploads are limited by
+	// the service's attachment limit instead.
+	MaxBodyBytes int64
+	// Logger receives server errors (answered 500). Nil: discard.
+	Logger *slog.Logger
+}
+
+// Handler serves the API.
+type Handler struct {
+	svc       *conversation.Service
+	auth      echo.MiddlewareFunc
+	access    Access
+	principal func(echo.Context) string
+	maxBody   int64
+	log       *slog.Logger
+}
+
+// New builds a Handler.
+func New(p Params) (*Handler, error) {
+	if p.Service == nil {
+		return nil, errors.New("api: Params.Service is required")
+	}
+	h := &Handler{svc: p.Service, auth: p.Auth, access: p.Access, principal: p.Principal, maxBody: p.MaxBodyBytes, log: p.Logger}
+	if h.access == nil {
+		h.access = AllowAll{}
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = 64 << 10
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return h, nil
+}
+
+// Register adds the routes to g, which the caller mounts at /api/v1. The
+// auth middleware is attached to each route rather than to g, so routes
+// other packages add to the same group are not affected.
+func (h *Handler) Register(g *echo.Group) {
+	var mw []echo.MiddlewareFunc
+	if h.auth != nil {
+		mw = append(mw, h.auth)
+	}
+	g.GET("/conversations/:id", h.getConversation, mw...)
+	g.GET("/conversations/:id/messages", h.listMessages, mw...)
+	g.POST("/conversations/:id/messages", h.reply, mw...)
+	g.POST("/conversations/:id/notes", h.note, mw...)
+	g.POST("/conversations/:id/close", h.closeConversation, mw...)
+	g.POST("/conversations/:id/transfer", h.transfer, mw...)
+	g.POST("/conversations/:id/attachments", h.upload, mw...)
+	g.GET("/messages/:id", h.getMessage, mw...)
+	g.GET("/attachments/*", h.download, mw...)
+	g.GET("/customers", h.findCustomer, mw...)
+	g.GET("/customers/:id", h.getCustomer, mw...)
+	g.PATCH("/customers/:id", h.updateCustomer, mw...)
+	g.POST("/customers/:id/merge", h.merge, mw...)
+	g.POST("/customers/:id/identities", h.link, mw...)
+	g.GET("/customers/:id/conversations", h.history, mw...)
+}
+
+func (h *Handler) agent(c echo.Context) string {
+	if h.principal != nil {
+		if p := h.principal(c); p != "" {
+			return p
+		}
+	}
+	return "api"
+}
+
+// errorBody is every error answer: a message, and the offending field for
+// a 400.
+type errorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+// fail maps service errors to statuses. Only client errors carry the
+// service's message; a 500 says nothing about internals.
+func (h *Handler) fail(c echo.Context, err error) error {
+	var fe *conversation.FieldError
+	var mbe *http.MaxBytesError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &fe):
+		return c.JSON(http.StatusBadRequest, errorBody{Error: fe.Error(), Field: fe.Field})
+	case errors.As(err, &mbe), errors.Is(err, conversation.ErrTooLarge):
+		return c.JSON(http.StatusRequestEntityTooLarge, errorBody{Error: "request too large"})
+	case errors.Is(err, conversation.ErrNotFound):
+		return c.JSON(http.StatusNotFound, errorBody{Error: "not found"})
+	case errors.Is(err, conversation.ErrClosed):
+		return c.JSON(http.StatusConflict, errorBody{Error: "conversation is closed"})
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return c.JSON(http.StatusBadRequest, errorBody{Error: "body is not valid JSON"})
+	case errors.As(err, &te):
+		return c.JSON(http.StatusBadRequest, errorBody{Error: "wrong type for field " + te.Field, Field: te.Field})
+	case errors.Is(err, errUnknownField), errors.Is(err, errTrailing):
+		return c.JSON(http.StatusBadRequest, errorBody{Error: err.Error()})
+	case errors.Is(err, context.Canceled):
+		return c.NoContent(499)
+	}
+	h.log.ErrorContext(c.Request().Context(), "api: request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
+	return c.JSON(http.StatusInternalServerError, errorBody{Error: "internal error"})
+}
+
+var (
+	errUnknownField = errors.New("unknown field")
+	errTrailing     = errors.New("body has data after the JSON value")
+)
+
+// bind decodes a JSON body of at most maxBody bytes into v. Unknown fields
+// and trailing data are refused so a misspelt field does not silently do
+// nothing.
+func (h *Handler) bind(c echo.Context, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, h.maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+			return fmt.Errorf("%w %s", errUnknownField, strings.TrimPrefix(msg, "json: unknown field "))
+		}
+		return err
+	}
+	if err := dec.Decode(&json.RawMessage{}); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		return errTrailing
+	}
+	return nil
+}
+
+// intParam reads an optional integer query parameter.
+func intParam(c echo.Context, name string) (int64, error) {
+	s := c.QueryParam(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, &conversation.FieldError{Field: name, Reason: "must be a non-negative integer"}
+	}
+	return n, nil
+}

@@ -1,0 +1,275 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/redistest"
+)
+
+var server *redistest.Server
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "api-redis-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	server, err = redistest.Launch(redistest.Options{}, dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	server.Stop()
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type nopRouter struct{}
+
+func (nopRouter) Enqueue(context.Context, conversation.RouteRequest) error     { return nil }
+func (nopRouter) Abandon(context.Context, string) error                        { return nil }
+func (nopRouter) Close(context.Context, string, string) error                  { return nil }
+func (nopRouter) Transfer(context.Context, conversation.TransferRequest) error { return nil }
+
+// denyCustomer hides one customer and its conversations.
+type denyCustomer struct{ id string }
+
+func (d *denyCustomer) CanSeeConversation(_ echo.Context, c conversation.Conversation) bool {
+	return c.CustomerID != d.id
+}
+func (d *denyCustomer) CanSeeCustomer(_ echo.Context, c conversation.Customer) bool {
+	return c.ID != d.id
+}
+
+type fixture struct {
+	svc    *conversation.Service
+	e      *echo.Echo
+	access *denyCustomer
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	rdb := server.NewClient(t)
+	svc, err := conversation.New(conversation.Params{
+		Redis: rdb, Workspace: strings.NewReplacer("/", "_").Replace(t.Name()) + "_" + fmt.Sprint(os.Getpid()),
+		Router: nopRouter{}, AttachmentDir: t.TempDir(), MaxAttachmentBytes: 1000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{svc: svc, e: echo.New(), access: &denyCustomer{}}
+	// A stand-in for the real auth: requests need X-Agent.
+	auth := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Request().Header.Get("X-Agent") == "" {
+				return c.JSON(http.StatusUnauthorized, map[string]string{"error": "login required"})
+			}
+			return next(c)
+		}
+	}
+	h, err := New(Params{Service: svc, Auth: auth, Access: f.access, MaxBodyBytes: 4096,
+		Principal: func(c echo.Context) string { return c.Request().Header.Get("X-Agent") }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Register(f.e.Group("/api/v1"))
+	return f
+}
+
+func (f *fixture) do(t *testing.T, method, path, body string, out any) int {
+	t.Helper()
+	req := httptest.NewRequest(method, "/api/v1"+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Agent", "ana")
+	rec := httptest.NewRecorder()
+	f.e.ServeHTTP(rec, req)
+	if out != nil {
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+			t.Fatalf("%s %s: %d %q: %v", method, path, rec.Code, rec.Body.String(), err)
+		}
+	}
+	return rec.Code
+}
+
+func (f *fixture) receive(t *testing.T, in conversation.Inbound) conversation.Receipt {
+	t.Helper()
+	r, err := f.svc.Receive(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550101", To: "+1", Text: "hi", ProviderID: "SM1"})
+	big := `{"text":"` + strings.Repeat("x", 5000) + `"}`
+	cases := []struct {
+		desc   string
+		method string
+		path   string
+		body   string
+		status int
+		field  string
+	}{
+		{"unknown conversation", "GET", "/conversations/cv_nope", "", 404, ""},
+		{"unknown conversation transcript", "GET", "/conversations/cv_nope/messages", "", 404, ""},
+		{"reply to unknown conversation", "POST", "/conversations/cv_nope/messages", `{"text":"x"}`, 404, ""},
+		{"unknown customer", "GET", "/customers/cu_nope", "", 404, ""},
+		{"unknown customer history", "GET", "/customers/cu_nope/conversations", "", 404, ""},
+		{"unknown message", "GET", "/messages/m_nope", "", 404, ""},
+		{"unknown attachment", "GET", "/attachments/2026/01/x", "", 404, ""},
+		{"escaping attachment path", "GET", "/attachments/../../etc/passwd", "", 404, ""},
+		{"reply over body limit", "POST", "/conversations/" + r.ConversationID + "/messages", big, 413, ""},
+		{"note over body limit", "POST", "/conversations/" + r.ConversationID + "/notes", big, 413, ""},
+		{"invalid phone in lookup", "GET", "/customers?channel=sms&address=555-0101", "", 400, "address"},
+		{"invalid channel in lookup", "GET", "/customers?channel=fax&address=x", "", 400, "channel"},
+		{"invalid email to link", "POST", "/customers/" + r.CustomerID + "/identities", `{"channel":"email","address":"not-an-email"}`, 400, "address"},
+		{"bad cursor", "GET", "/conversations/" + r.ConversationID + "/messages?after=zz", "", 400, "after"},
+		{"bad limit", "GET", "/conversations/" + r.ConversationID + "/messages?limit=-1", "", 400, "limit"},
+		{"empty reply", "POST", "/conversations/" + r.ConversationID + "/messages", `{"text":""}`, 400, "text"},
+		{"unknown field", "PATCH", "/customers/" + r.CustomerID, `{"nmae":"x"}`, 400, ""},
+		{"malformed JSON", "POST", "/conversations/" + r.ConversationID + "/notes", `{"text":`, 400, ""},
+		{"merge without id", "POST", "/customers/" + r.CustomerID + "/merge", `{}`, 400, "customer_id"},
+		{"merge unknown", "POST", "/customers/" + r.CustomerID + "/merge", `{"customer_id":"cu_nope"}`, 404, ""},
+		{"transfer nowhere", "POST", "/conversations/" + r.ConversationID + "/transfer", `{}`, 400, "queue"},
+	}
+	for _, c := range cases {
+		var body struct {
+			Error string `json:"error"`
+			Field string `json:"field"`
+		}
+		got := f.do(t, c.method, c.path, c.body, &body)
+		if got != c.status || body.Error == "" || body.Field != c.field {
+			t.Errorf("%s: %d %+v, want %d field %q", c.desc, got, body, c.status, c.field)
+		}
+	}
+}
+
+func TestAuthAndAccess(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	r := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550101", To: "+1", Text: "hi", ProviderID: "SM1"})
+	req := httptest.NewRequest("GET", "/api/v1/conversations/"+r.ConversationID, nil)
+	rec := httptest.NewRecorder()
+	f.e.ServeHTTP(rec, req)
+	if rec.Code != http.StatusUnauthorized {
+		t.Fatalf("without auth: %d", rec.Code)
+	}
+	if code := f.do(t, "GET", "/conversations/"+r.ConversationID, "", nil); code != 200 {
+		t.Fatalf("with auth: %d", code)
+	}
+	f.access.id = r.CustomerID
+	for _, p := range []string{"/conversations/" + r.ConversationID, "/conversations/" + r.ConversationID + "/messages", "/customers/" + r.CustomerID} {
+		if code := f.do(t, "GET", p, "", nil); code != 404 {
+			t.Fatalf("hidden %s: %d", p, code)
+		}
+	}
+}
+
+func TestConversationFlow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	phone := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550101", To: "+1", Name: "Bo", Text: "hi", ProviderID: "SM1"})
+	mail := f.receive(t, conversation.Inbound{Channel: conversation.ChannelEmail, From: "bo@example.com", To: "help@x.io", Text: "hello", ProviderID: "<1@x>"})
+	cid := phone.ConversationID
+
+	var entry conversation.Entry
+	if code := f.do(t, "POST", "/conversations/"+cid+"/messages", `{"text":"on it"}`, &entry); code != 202 || entry.Author != "ana" || entry.Status != "pending" {
+		t.Fatalf("reply: %d %+v", code, entry)
+	}
+	var m conversation.Message
+	if code := f.do(t, "GET", "/messages/"+entry.MessageID, "", &m); code != 200 || m.Status != "pending" {
+		t.Fatalf("message: %d %+v", code, m)
+	}
+	if code := f.do(t, "POST", "/conversations/"+cid+"/notes", `{"text":"asked for a refund"}`, &entry); code != 201 || entry.Type != conversation.EntryNote {
+		t.Fatalf("note: %d %+v", code, entry)
+	}
+	var page transcriptPage
+	if code := f.do(t, "GET", "/conversations/"+cid+"/messages?limit=2", "", &page); code != 200 || len(page.Entries) != 2 {
+		t.Fatalf("transcript: %d %+v", code, page)
+	}
+	var rest transcriptPage
+	f.do(t, "GET", "/conversations/"+cid+"/messages?after="+page.Next, "", &rest)
+	if len(rest.Entries) == 0 || rest.Entries[len(rest.Entries)-1].Type != conversation.EntryNote {
+		t.Fatalf("resume: %+v", rest)
+	}
+
+	// Upload, attach, download; an oversized upload is refused.
+	a := f.upload(t, cid, "report.pdf", bytes.Repeat([]byte("x"), 600), 201)
+	body, _ := json.Marshal(map[string]any{"text": "see attached", "attachments": []conversation.Attachment{a}})
+	if code := f.do(t, "POST", "/conversations/"+cid+"/messages", string(body), &entry); code != 202 || len(entry.Attachments) != 1 || entry.Attachments[0].Size != 600 {
+		t.Fatalf("reply with attachment: %d %+v", code, entry)
+	}
+	req := httptest.NewRequest("GET", "/api/v1/attachments/"+a.StoredPath, nil)
+	req.Header.Set("X-Agent", "ana")
+	rec := httptest.NewRecorder()
+	f.e.ServeHTTP(rec, req)
+	if rec.Code != 200 || rec.Body.Len() != 600 || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("download: %d %d %v", rec.Code, rec.Body.Len(), rec.Header())
+	}
+	f.upload(t, cid, "big.bin", bytes.Repeat([]byte("x"), 1001), 413)
+
+	// Customer: update, merge the email identity in, history across channels.
+	var cu conversation.Customer
+	if code := f.do(t, "PATCH", "/customers/"+phone.CustomerID, `{"tags":["VIP"],"notes":"likes email"}`, &cu); code != 200 || cu.Tags[0] != "vip" || cu.Notes != "likes email" {
+		t.Fatalf("patch: %d %+v", code, cu)
+	}
+	if code := f.do(t, "POST", "/customers/"+phone.CustomerID+"/merge", `{"customer_id":"`+mail.CustomerID+`"}`, &cu); code != 200 || len(cu.Identities) != 2 {
+		t.Fatalf("merge: %d %+v", code, cu)
+	}
+	if code := f.do(t, "GET", "/customers?channel=email&address=BO@example.com", "", &cu); code != 200 || cu.ID != phone.CustomerID {
+		t.Fatalf("lookup: %d %+v", code, cu)
+	}
+	var hist conversation.HistoryPage
+	if code := f.do(t, "GET", "/customers/"+mail.CustomerID+"/conversations?limit=1", "", &hist); code != 200 || hist.Total != 2 || len(hist.Conversations) != 1 || hist.Conversations[0].ID != mail.ConversationID || hist.Next != 1 {
+		t.Fatalf("history: %d %+v", code, hist)
+	}
+
+	var conv conversation.Conversation
+	if code := f.do(t, "POST", "/conversations/"+cid+"/transfer", `{"queue":"billing"}`, &conv); code != 200 || conv.Queue != "billing" {
+		t.Fatalf("transfer: %d %+v", code, conv)
+	}
+	if code := f.do(t, "POST", "/conversations/"+cid+"/close", `{"disposition":"resolved"}`, &conv); code != 200 || conv.State != conversation.StateClosed || conv.Disposition != "resolved" {
+		t.Fatalf("close: %d %+v", code, conv)
+	}
+	if code := f.do(t, "POST", "/conversations/"+cid+"/messages", `{"text":"late"}`, nil); code != 409 {
+		t.Fatalf("reply after close: %d", code)
+	}
+}
+
+func (f *fixture) upload(t *testing.T, convID, name string, data []byte, want int) conversation.Attachment {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	w, _ := mw.CreateFormFile("file", name)
+	_, _ = w.Write(data)
+	_ = mw.Close()
+	req := httptest.NewRequest("POST", "/api/v1/conversations/"+convID+"/attachments", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("X-Agent", "ana")
+	rec := httptest.NewRecorder()
+	f.e.ServeHTTP(rec, req)
+	if rec.Code != want {
+		b, _ := io.ReadAll(rec.Body)
+		t.Fatalf("upload %s: %d %s, want %d", name, rec.Code, b, want)
+	}
+	var a conversation.Attachment
+	_ = json.Unmarshal(rec.Body.Bytes(), &a)
+	return a
+}

@@ -1,0 +1,216 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/conversation"
+)
+
+// visibleConversation loads a conversation the caller may see; one it may
+// not see is reported as not found.
+func (h *Handler) visibleConversation(c echo.Context, id string) (conversation.Conversation, error) {
+	conv, err := h.svc.Conversation(c.Request().Context(), id)
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	if !h.access.CanSeeConversation(c, conv) {
+		return conversation.Conversation{}, fmt.Errorf("api: conversation %s: %w", id, conversation.ErrNotFound)
+	}
+	return conv, nil
+}
+
+func (h *Handler) getConversation(c echo.Context) error {
+	conv, err := h.visibleConversation(c, c.Param("id"))
+	if err != nil {
+		return h.fail(c, err)
+	}
+	return c.JSON(http.StatusOK, conv)
+}
+
+// transcriptPage is one page of a transcript; a client passes Next as
+// ?after= to continue, and keeps it to resume after a reconnect.
+type transcriptPage struct {
+	Entries []conversation.Entry `json:"entries"`
+	Next    string               `json:"next"`
+}
+
+func (h *Handler) listMessages(c echo.Context) error {
+	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
+		return h.fail(c, err)
+	}
+	limit, err := intParam(c, "limit")
+	if err != nil {
+		return h.fail(c, err)
+	}
+	after := c.QueryParam("after")
+	entries, err := h.svc.Transcript(c.Request().Context(), c.Param("id"), after, int(min(limit, 500)))
+	if err != nil {
+		return h.fail(c, err)
+	}
+	next := after
+	if len(entries) > 0 {
+		next = entries[len(entries)-1].ID
+	}
+	return c.JSON(http.StatusOK, transcriptPage{Entries: entries, Next: next})
+}
+
+type replyBody struct {
+	Text        string                    `json:"text"`
+	Attachments []conversation.Attachment `json:"attachments"`
+}
+
+func (h *Handler) reply(c echo.Context) error {
+	var b replyBody
+	if err := h.bind(c, &b); err != nil {
+		return h.fail(c, err)
+	}
+	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
+		return h.fail(c, err)
+	}
+	// Only files uploaded through this API may be attached; provider URLs
+	// are for inbound media.
+	for _, a := range b.Attachments {
+		if a.StoredPath == "" || a.URL != "" {
+			return h.fail(c, &conversation.FieldError{Field: "attachments", Reason: "attach files uploaded to /conversations/{id}/attachments by stored_path"})
+		}
+	}
+	e, err := h.svc.Reply(c.Request().Context(), c.Param("id"), h.agent(c), b.Text, b.Attachments)
+	if err != nil {
+		return h.fail(c, err)
+	}
+	return c.JSON(http.StatusAccepted, e)
+}
+
+type noteBody struct {
+	Text string `json:"text"`
+}
+
+func (h *Handler) note(c echo.Context) error {
+	var b noteBody
+	if err := h.bind(c, &b); err != nil {
+		return h.fail(c, err)
+	}
+	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
+		return h.fail(c, err)
+	}
+	e, err := h.svc.Note(c.Request().Context(), c.Param("id"), h.agent(c), b.Text)
+	if err != nil {
+		return h.fail(c, err)
+	}
+	return c.JSON(http.StatusCreated, e)
+}
+
+type closeBody struct {
+	Disposition string `json:"disposition"`
+}
+
+func (h *Handler) closeConversation(c echo.Context) error {
+	var b closeBody
+	if err := h.bind(c, &b); err != nil {
+		return h.fail(c, err)
+	}
+	if len(b.Disposition) > 64 {
+		return h.fail(c, &conversation.FieldError{Field: "disposition", Reason: "at most 64 characters"})
+	}
+	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
+		return h.fail(c, err)
+	}
+	conv, err := h.svc.Close(c.Request().Context(), c.Param("id"), h.agent(c), b.Disposition)
+	if err != nil {
+		return h.fail(c, err)
+	}
+	return c.JSON(http.StatusOK, conv)
+}
+
+type transferBody struct {
+	Queue   string `json:"queue"`
+	AgentID string `json:"agent_id"`
+}
+
+func (h *Handler) transfer(c echo.Context) error {
+	var b transferBody
+	if err := h.bind(c, &b); err != nil {
+		return h.fail(c, err)
+	}
+	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
+		return h.fail(c, err)
+	}
+	conv, err := h.svc.Transfer(c.Request().Context(), conversation.TransferRequest{
+		ConversationID: c.Param("id"), FromAgentID: h.agent(c), ToQueue: b.Queue, ToAgentID: b.AgentID,
+	})
+	if err != nil {
+		return h.fail(c, err)
+	}
+	return c.JSON(http.StatusOK, conv)
+}
+
+// upload stores one multipart file ("file") for a later reply. The request
+// is cut off past the per-file limit plus room for the multipart framing.
+func (h *Handler) upload(c echo.Context) error {
+	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
+		return h.fail(c, err)
+	}
+	limit := h.svc.MaxAttachmentBytes() + 64<<10
+	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit)
+	mr, err := c.Request().MultipartReader()
+	if err != nil {
+		return h.fail(c, &conversation.FieldError{Field: "file", Reason: "expected a multipart/form-data body"})
+	}
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return h.fail(c, err)
+			}
+			return h.fail(c, &conversation.FieldError{Field: "file", Reason: "no file part in the body"})
+		}
+		if part.FormName() != "file" {
+			continue
+		}
+		a, err := h.svc.StoreAttachment(c.Request().Context(), part.FileName(), part.Header.Get("Content-Type"), part)
+		if err != nil {
+			return h.fail(c, err)
+		}
+		return c.JSON(http.StatusCreated, a)
+	}
+}
+
+func (h *Handler) getMessage(c echo.Context) error {
+	m, err := h.svc.Message(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return h.fail(c, err)
+	}
+	if _, err := h.visibleConversation(c, m.ConversationID); err != nil {
+		return h.fail(c, err)
+	}
+	return c.JSON(http.StatusOK, m)
+}
+
+// download serves a stored attachment to an authenticated caller, always
+// as a download and never sniffed, so a customer's HTML file cannot run in
+// the console's origin.
+func (h *Handler) download(c echo.Context) error {
+	p := strings.TrimPrefix(path.Clean("/"+c.Param("*")), "/")
+	f, err := h.svc.OpenAttachment(p)
+	if err != nil {
+		return h.fail(c, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return h.fail(c, err)
+	}
+	hd := c.Response().Header()
+	hd.Set("Content-Type", "application/octet-stream")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", path.Base(p)))
+	http.ServeContent(c.Response(), c.Request(), "", st.ModTime(), f)
+	return nil
+}
