@@ -16,7 +16,8 @@ type EventType string
 
 // Event types. Fields set besides ID, Type and At are listed for each.
 const (
-	// EventEnqueued: ConversationID, Queue, Channel, CustomerID, Priority, EnqueuedAt.
+	// EventEnqueued: ConversationID, Queue, Channel, CustomerID, Priority,
+	// EnqueuedAt, Skills.
 	EventEnqueued EventType = "enqueued"
 	// EventOffered: ConversationID, AgentID, Queue, Channel, Wait, Deadline;
 	// Reason "sticky" (customer's last agent) or "transfer" (named agent).
@@ -65,6 +66,7 @@ type Event struct {
 	Queue          string
 	Channel        string
 	CustomerID     string
+	Skills         []string
 	Reason         string
 	Wait           time.Duration
 	Handle         time.Duration
@@ -92,7 +94,7 @@ func eventFrom(id string, f map[string]string) Event {
 	return Event{
 		ID: id, Type: EventType(f["type"]), At: ms(f["at"]),
 		ConversationID: f["conv"], AgentID: f["agent"], Queue: f["queue"], Channel: f["channel"],
-		CustomerID: f["customer"], Reason: f["reason"],
+		CustomerID: f["customer"], Skills: splitList(f["skills"]), Reason: f["reason"],
 		Wait: dur(f["wait_ms"]), Handle: dur(f["handle_ms"]),
 		Deadline: ms(f["deadline"]), Until: ms(f["until"]),
 		Priority: atoi(f["prio"]), EnqueuedAt: ms(f["enq"]),

@@ -26,5 +26,5 @@ redis.call('HSET', KEYS[2], 'state', 'waiting', 'queue', q, 'channel', ch, 'cust
 redis.call('ZADD', kq(q, ch), score, id)
 if (qc.ovf or '') ~= '' then redis.call('ZADD', KOVFDUE, enq + num(qc.ovf_after), id) end
 emit('enqueued', {'conv', id, 'queue', q, 'channel', ch, 'prio', itoa(prio), 'enq', itoa(enq),
-  'customer', ARGV[7]})
+  'customer', ARGV[7], 'skills', ARGV[9]})
 return {0, serve_conv(id)}
