@@ -579,3 +579,34 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("revoked token: %v", err)
 	}
 }
+
+func TestLoginRateLimitParallelBurst(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := newService(t, testWorkspace(t), nil)
+	seed(t, svc)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = svc.Login(ctx, "ana", "parallel-guess", "192.0.2."+strconv.Itoa(i+1))
+		}()
+	}
+	wg.Wait()
+	tried := 0
+	for _, err := range errs {
+		var rl *RateLimitError
+		switch {
+		case errors.Is(err, ErrInvalidCredentials):
+			tried++
+		case errors.As(err, &rl):
+		default:
+			t.Fatalf("unexpected: %v", err)
+		}
+	}
+	if tried != DefaultMaxFailures {
+		t.Fatalf("%d guesses checked, want %d", tried, DefaultMaxFailures)
+	}
+}

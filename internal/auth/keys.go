@@ -8,7 +8,7 @@ package auth
 //	sb:{ws}:sess:<sha256 hex>   hash   acct, csrf, created, seen (ms); PEXPIRE = idle timeout
 //	sb:{ws}:tok:<sha256 hex>    hash   name, role, created
 //	sb:{ws}:toks                hash   token name -> sha256 hex
-//	sb:{ws}:lf:acct:<id>        string failed logins of an account in the window; PEXPIRE = window
+//	sb:{ws}:lf:acct:<id>        string failed (and in-flight) logins of an account in the window; PEXPIRE = window
 //	sb:{ws}:lf:ip:<ip>          string failed logins from an IP in the window
 //
 // Sessions and tokens are stored under the SHA-256 of the secret, so a copy

@@ -23,7 +23,8 @@ type Service struct {
 	keys keys
 
 	createAccount *redis.Script
-	loginFailed   *redis.Script
+	loginAttempt  *redis.Script
+	loginOK       *redis.Script
 	session       *redis.Script
 
 	// dummyHash is compared against when the account does not exist, so
@@ -43,7 +44,8 @@ func New(cfg Config) (*Service, error) {
 		name string
 	}{
 		{&s.createAccount, "create_account"},
-		{&s.loginFailed, "login_failed"},
+		{&s.loginAttempt, "login_attempt"},
+		{&s.loginOK, "login_ok"},
 		{&s.session, "session"},
 	} {
 		src, err := luaFS.ReadFile("lua/" + sc.name + ".lua")

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -22,20 +21,14 @@ type Session struct {
 // Login checks the rate limit for id and ip, then the password, and opens
 // a session. Errors: *RateLimitError, ErrInvalidCredentials.
 func (s *Service) Login(ctx context.Context, id, password, ip string) (Session, error) {
-	if err := s.checkLimit(ctx, id, ip); err != nil {
+	if err := s.admit(ctx, id, ip); err != nil {
 		return Session{}, err
 	}
 	a, err := s.verify(ctx, id, password)
-	if errors.Is(err, ErrInvalidCredentials) {
-		if ferr := s.recordFailure(ctx, id, ip); ferr != nil {
-			return Session{}, ferr
-		}
-		return Session{}, err
-	}
 	if err != nil {
-		return Session{}, err
+		return Session{}, err // counted as a failure by admit
 	}
-	if err := s.clearAccountFailures(ctx, id); err != nil {
+	if err := s.succeeded(ctx, id, ip); err != nil {
 		return Session{}, err
 	}
 	sid, err := randomString(32)

@@ -442,7 +442,7 @@ func TestOrigin(t *testing.T) {
 
 func TestPongWaitDropsSilentClient(t *testing.T) {
 	t.Parallel()
-	h := newHub(t, Config{PingInterval: 30 * time.Millisecond, PongWait: 120 * time.Millisecond})
+	h := newHub(t, Config{PingInterval: 50 * time.Millisecond, PongWait: 400 * time.Millisecond})
 	_, url := serve(t, h, UpgradeOptions{})
 	live := dial(t, url, nil)
 	silent := dial(t, url, nil)
@@ -452,7 +452,7 @@ func TestPongWaitDropsSilentClient(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = live.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
+		_ = live.SetReadDeadline(time.Now().Add(1200 * time.Millisecond))
 		_, _, _ = live.ReadMessage()
 	}()
 	eventually(t, "silent client dropped", func() bool { return h.Len() == 1 })
