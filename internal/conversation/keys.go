@@ -18,6 +18,8 @@ package conversation
 //	sb:{ws}:dedup:<channel>:<provider id> string "conv|msg|cust" of a delivery already stored
 //	sb:{ws}:msg:<id>                      hash   an outbound message and its send/delivery state
 //	sb:{ws}:provmsg:<channel>:<provider>  string message id of a sent message, for status callbacks
+//	sb:{ws}:early:<channel>:<provider>    string a delivery status that arrived before the send
+//	                                             was recorded ("rank|status|at|code|text"), 10 min
 //	sb:{ws}:outbox                        zset   outbound message ids scored by next attempt (ms)
 //	sb:{ws}:unrouted                      zset   conversations stored but not yet accepted by routing
 
@@ -47,5 +49,6 @@ func (k keys) msg(id string) string { return k.prefix() + "msg:" + id }
 func (k keys) provMsg(ch Channel, providerID string) string {
 	return k.prefix() + "provmsg:" + string(ch) + ":" + providerID
 }
+func (k keys) early(ch Channel) string { return k.prefix() + "early:" + string(ch) + ":" }
 func (k keys) outbox() string   { return k.prefix() + "outbox" }
 func (k keys) unrouted() string { return k.prefix() + "unrouted" }

@@ -214,7 +214,7 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int) error {
 		if st == "" {
 			st = "sent"
 		}
-		return s.finish(ctx, id, attempt, outcome{kind: "sent", providerID: res.ProviderID, status: st})
+		return s.finish(ctx, id, attempt, outcome{kind: "sent", channel: out.Channel, providerID: res.ProviderID, status: st})
 	case errors.Is(err, ErrTemporary) || errors.Is(err, context.DeadlineExceeded):
 		if attempt >= s.ob.MaxAttempts {
 			return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "attempts", text: fmt.Sprintf("gave up after %d attempts: %v", attempt, err)})
@@ -240,6 +240,7 @@ func (s *Service) backoff(attempt int) time.Duration {
 
 type outcome struct {
 	kind       string // sent, retry, failed
+	channel    Channel
 	providerID string
 	status     string
 	code, text string
@@ -250,7 +251,7 @@ func (s *Service) finish(ctx context.Context, id string, attempt int, o outcome)
 	now := s.now()
 	res, err := scriptFinish.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.msg(id)},
 		s.k.prefix(), ms(now), attempt, o.kind, ms(o.next), o.providerID, o.status,
-		statusRank(o.status), o.code, o.text, int64(s.thrTTL/time.Second)).Slice()
+		statusRank(o.status), o.code, o.text, int64(s.thrTTL/time.Second), s.k.early(o.channel)).Slice()
 	if err != nil {
 		return fmt.Errorf("record %s: %w", o.kind, err)
 	}
@@ -259,23 +260,25 @@ func (s *Service) finish(ctx context.Context, id string, attempt int, o outcome)
 	}
 	sid, _ := res[1].(string)
 	conv, _ := res[2].(string)
-	e := Entry{ID: sid, Type: EntryStatus, MessageID: id, Attempt: attempt, ProviderID: o.providerID,
-		ErrorCode: o.code, ErrorText: o.text, At: now.UTC().Truncate(time.Millisecond)}
-	switch o.kind {
-	case "sent":
-		e.Status, e.ErrorText = o.status, ""
-	case "retry":
-		e.Status = "retrying"
-	default:
-		e.Status = "failed"
+	fields := map[string]any{}
+	for i := 3; i+1 < len(res); i += 2 {
+		k, _ := res[i].(string)
+		fields[k] = res[i+1]
 	}
+	e := entryFromStream(sid, fields)
 	s.notify(ctx, conv, e)
 	return nil
 }
 
+// earlyStatusTTL (seconds) is how long a status for a not-yet-recorded
+// provider id waits for the send to be recorded.
+const earlyStatusTTL = 600
+
 // UpdateDelivery lands a provider's delivery status on the reply it names.
 // A status older than the one recorded is ignored. An unknown provider id
-// returns ErrUnknownMessage; channels acknowledge such callbacks anyway.
+// returns ErrUnknownMessage, and the status is kept for ten minutes in case
+// the send that produced the id is still being recorded (a fast callback
+// can overtake it); channels acknowledge such callbacks anyway.
 func (s *Service) UpdateDelivery(ctx context.Context, st DeliveryStatus) error {
 	if st.ProviderID == "" {
 		return fmt.Errorf("conversation: delivery: %w", &FieldError{Field: "provider_id", Reason: "required"})
@@ -285,8 +288,8 @@ func (s *Service) UpdateDelivery(ctx context.Context, st DeliveryStatus) error {
 	if at.IsZero() {
 		at = now
 	}
-	res, err := scriptDelivery.Run(ctx, s.rdb, []string{s.k.provMsg(st.Channel, st.ProviderID)},
-		s.k.prefix(), ms(now), st.Status, statusRank(st.Status), st.ErrorCode, st.ErrorText, ms(at)).Slice()
+	res, err := scriptDelivery.Run(ctx, s.rdb, []string{s.k.provMsg(st.Channel, st.ProviderID), s.k.early(st.Channel) + st.ProviderID},
+		s.k.prefix(), ms(now), st.Status, statusRank(st.Status), st.ErrorCode, st.ErrorText, ms(at), earlyStatusTTL).Slice()
 	if err != nil {
 		return fmt.Errorf("conversation: delivery %s %s: %w", st.Channel, st.ProviderID, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/redistest"
 )
 
 func openConv(t *testing.T, e *env) Receipt {
@@ -212,5 +214,70 @@ func TestOutboxRestartMidSend(t *testing.T) {
 	}
 	if n, _ := e.rdb.ZCard(ctx, e.svc.k.outbox()).Result(); n != 0 {
 		t.Fatalf("outbox still holds %d", n)
+	}
+}
+
+// A delivery callback that overtakes the recording of the send is applied
+// once the send is recorded.
+func TestDeliveryStatusBeforeSendRecorded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r := openConv(t, e)
+	e.sender.script = []func(Outbound) (SendResult, error){func(o Outbound) (SendResult, error) {
+		err := e.svc.UpdateDelivery(ctx, DeliveryStatus{Channel: ChannelSMS, ProviderID: "SM-fast", Status: "delivered"})
+		if !errors.Is(err, ErrUnknownMessage) {
+			t.Errorf("early status: %v", err)
+		}
+		return SendResult{ProviderID: "SM-fast", Status: "queued"}, nil
+	}}
+	n := &recNotifier{}
+	e.svc.notifier = n
+	e.run(t)
+	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "hi", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, e, en.MessageID, "delivered")
+	n.mu.Lock()
+	last := n.entries[len(n.entries)-1]
+	n.mu.Unlock()
+	if last.Status != "delivered" {
+		t.Fatalf("last notification = %+v", last)
+	}
+}
+
+// Redis itself is killed (SIGKILL) with replies queued; with the
+// append-only file nothing acknowledged is lost, and a new Service sends it.
+func TestOutboxSurvivesRedisKill(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.Options{AOF: true})
+	e := newEnv(t, func(p *Params) { p.Redis = srv.NewClient(t) })
+	ctx := context.Background()
+	r := openConv(t, e)
+	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "survive", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill()
+	if err := srv.Restart(redistest.Options{AOF: true}); err != nil {
+		t.Fatal(err)
+	}
+	p := e.params
+	p.Redis = srv.NewClient(t)
+	svc2, err := New(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = svc2.Run(ctx2); close(done) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, "sent after redis restart", func() bool {
+		m, err := svc2.Message(ctx, en.MessageID)
+		return err == nil && !m.SentAt.IsZero()
+	})
+	if tr, err := svc2.Transcript(ctx, r.ConversationID, "", 0); err != nil || len(tr) < 3 {
+		t.Fatalf("transcript after restart: %d entries, %v", len(tr), err)
 	}
 }

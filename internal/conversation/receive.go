@@ -19,6 +19,12 @@ import (
 // written. A new conversation is then handed to the Router; if routing
 // fails the message is still stored (Receive succeeds, the provider must not
 // retry) and Run enqueues the conversation again later.
+//
+// Attachments a channel stored with StoreAttachment are checked: they must
+// exist below the attachment directory, and all of one message must stay
+// within MaxMessageAttachmentBytes (ErrTooLarge); channels stop storing a
+// message's files once the limit is reached and keep the rest by URL.
+// Without a ProviderID there is no deduplication.
 func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
 	from, err := NormalizeAddress(in.Channel, in.From)
 	if err != nil {
@@ -36,6 +42,12 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
 	}
 	var att string
 	if len(in.Attachments) > 0 {
+		// Sizes of stored files are taken from disk; the caller's slice is
+		// left alone.
+		in.Attachments = append([]Attachment(nil), in.Attachments...)
+		if err := s.checkAttachments(in.Attachments); err != nil {
+			return Receipt{}, fmt.Errorf("conversation: receive: %w", err)
+		}
 		b, err := json.Marshal(in.Attachments)
 		if err != nil {
 			return Receipt{}, fmt.Errorf("conversation: receive: attachments: %w", err)

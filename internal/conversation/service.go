@@ -285,6 +285,9 @@ func (s *Service) AttachmentDir() string { return s.attDir }
 // MaxAttachmentBytes is the per-file attachment limit.
 func (s *Service) MaxAttachmentBytes() int64 { return s.maxFile }
 
+// MaxMessageAttachmentBytes is the limit on all stored files of a message.
+func (s *Service) MaxMessageAttachmentBytes() int64 { return s.maxMsg }
+
 func (s *Service) route(to string) Route {
 	r := s.routes[strings.ToLower(strings.TrimSpace(to))]
 	if r.Queue == "" {

@@ -8,10 +8,25 @@
 -- failed/undelivered last): providers deliver callbacks out of order, and a
 -- late "sent" must not hide an earlier "delivered".
 --
+-- KEYS[2] early status  sb:{ws}:early:<channel>:<provider id>
+-- ARGV[8] early-status ttl (s)
+--
+-- A callback can beat finish.lua, which records the provider id right after
+-- the provider answered: an unknown provider id's status is kept in KEYS[2]
+-- for ARGV[8] seconds and finish.lua applies it.
+--
 -- Returns {code, stream id, conversation id, message id}: 0 recorded,
--- 1 unknown provider id, 3 ignored (not newer than what is recorded).
+-- 1 unknown provider id (kept as early status), 3 ignored (not newer than
+-- what is recorded).
 local id = redis.call('GET', KEYS[1])
-if not id then return {1, '', '', ''} end
+if not id then
+  local prev = redis.call('GET', KEYS[2])
+  local prank = prev and tonumber(string.match(prev, '^(%d+)|')) or -1
+  if tonumber(ARGV[4]) > prank then
+    redis.call('SET', KEYS[2], ARGV[4] .. '|' .. ARGV[3] .. '|' .. ARGV[7] .. '|' .. ARGV[5] .. '|' .. ARGV[6], 'EX', ARGV[8])
+  end
+  return {1, '', '', ''}
+end
 local mk = ARGV[1] .. 'msg:' .. id
 local f = redis.call('HMGET', mk, 'conv', 'status_rank')
 if not f[1] then return {1, '', '', ''} end

@@ -6,13 +6,16 @@
 -- ARGV[5] next attempt (ms, retry only)
 -- ARGV[6] provider id (sent)   ARGV[7] status word   ARGV[8] status rank
 -- ARGV[9] error code   ARGV[10] error text   ARGV[11] provider-id ttl (s)
+-- ARGV[12] early-status key prefix "sb:{ws}:early:<channel>:" (a delivery
+--          callback that arrived before this success is applied here)
 --
 -- A retry or failure from an attempt that is no longer the latest (its lease
 -- lapsed and another process claimed the message) is ignored: the newer
 -- attempt decides. A success is always recorded: the message did go out.
 --
--- Returns {code, stream id, conversation id}: 0 recorded, 1 no such message,
--- 3 ignored (stale attempt or already final).
+-- Returns {code, stream id, conversation id, entry fields...}: 0 recorded
+-- (the fields are those of the last transcript entry written), 1 no such
+-- message, 3 ignored (stale attempt or already final).
 local mk = KEYS[2]
 local f = redis.call('HMGET', mk, 'attempts', 'conv', 'channel', 'status', 'id')
 if not f[1] then return {1, '', ''} end
@@ -38,6 +41,24 @@ if outcome == 'sent' then
     table.insert(entry, 'provider_id'); table.insert(entry, ARGV[6])
   end
   table.insert(entry, 'status'); table.insert(entry, ARGV[7])
+  if ARGV[6] ~= '' then
+    local early = redis.call('GET', ARGV[12] .. ARGV[6])
+    if early then
+      redis.call('DEL', ARGV[12] .. ARGV[6])
+      local rank, st, at, code, text = string.match(early, '^(%d+)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+      if rank and tonumber(rank) > tonumber(ARGV[8]) then
+        -- The send's own entry first, then the status that overtook it.
+        redis.call('XADD', p .. 'conv:' .. conv .. ':log', '*', unpack(entry))
+        redis.call('HSET', mk, 'status', st, 'status_rank', rank, 'status_at', at,
+          'error_code', code, 'error_text', text)
+        entry = {'type', 'status', 'id', id, 'at', now, 'status', st}
+        if code ~= '' or text ~= '' then
+          table.insert(entry, 'error_code'); table.insert(entry, code)
+          table.insert(entry, 'error_text'); table.insert(entry, text)
+        end
+      end
+    end
+  end
 elseif outcome == 'retry' then
   redis.call('ZADD', KEYS[1], ARGV[5], id)
   redis.call('HSET', mk, 'status', 'retrying', 'error_code', ARGV[9], 'error_text', ARGV[10],
@@ -53,4 +74,4 @@ else
   table.insert(entry, 'error_text'); table.insert(entry, ARGV[10])
 end
 local sid = redis.call('XADD', p .. 'conv:' .. conv .. ':log', '*', unpack(entry))
-return {0, sid, conv}
+return {0, sid, conv, unpack(entry)}
