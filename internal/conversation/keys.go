@@ -50,5 +50,5 @@ func (k keys) provMsg(ch Channel, providerID string) string {
 	return k.prefix() + "provmsg:" + string(ch) + ":" + providerID
 }
 func (k keys) early(ch Channel) string { return k.prefix() + "early:" + string(ch) + ":" }
-func (k keys) outbox() string   { return k.prefix() + "outbox" }
-func (k keys) unrouted() string { return k.prefix() + "unrouted" }
+func (k keys) outbox() string          { return k.prefix() + "outbox" }
+func (k keys) unrouted() string        { return k.prefix() + "unrouted" }
