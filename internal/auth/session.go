@@ -66,7 +66,9 @@ func (s *Service) Logout(ctx context.Context, p Principal) error {
 // Check authenticates r by its bearer token or else its session cookie,
 // and slides the session's idle expiry. It checks no CSRF token and no
 // role: websocket handlers call it before upgrading, and Middleware adds
-// the rest for HTTP. ErrUnauthenticated when neither is valid.
+// the rest for HTTP. A browser's websocket carries the cookie but cannot
+// carry a CSRF header; the Origin check of the upgrade stands in for it.
+// ErrUnauthenticated when neither credential is valid.
 func (s *Service) Check(r *http.Request) (Principal, error) {
 	ctx := r.Context()
 	if h := r.Header.Get(echo.HeaderAuthorization); h != "" {

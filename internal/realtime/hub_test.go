@@ -552,3 +552,39 @@ func TestConfigValidation(t *testing.T) {
 		t.Fatal("PongWait below PingInterval accepted")
 	}
 }
+
+// TestPipeProtocol drives a protocol through a Pipe, the way protocol
+// packages test themselves without sockets.
+func TestPipeProtocol(t *testing.T) {
+	t.Parallel()
+	h := newHub(t, Config{})
+	p := NewPipe()
+	if _, err := h.Attach(p, ConnOptions{OnMessage: testProtocol, Label: "agent:ana"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	recv := func(want string) {
+		t.Helper()
+		got, err := p.ClientRecv(ctx)
+		if err != nil || string(got) != want {
+			t.Fatalf("ClientRecv: %q %v, want %q", got, err, want)
+		}
+	}
+	if err := p.ClientSend([]byte("sub agent:ana")); err != nil {
+		t.Fatal(err)
+	}
+	recv("ok agent:ana")
+	if err := h.Publish(ctx, "agent:ana", []byte(`{"type":"offer"}`)); err != nil {
+		t.Fatal(err)
+	}
+	recv(`{"type":"offer"}`)
+	if err := p.ClientSend([]byte("nonsense")); err != nil {
+		t.Fatal(err)
+	}
+	<-p.Done()
+	if code, _, _ := p.CloseCode(); code != CloseBadMessage {
+		t.Fatalf("close code %d, want %d", code, CloseBadMessage)
+	}
+	eventually(t, "topic left", func() bool { return h.Subscribers("agent:ana") == 0 })
+}
