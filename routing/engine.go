@@ -138,8 +138,8 @@ func (e *Engine) Queues() []QueueConfig {
 // wrap-ups, sets agents without heartbeats offline, overflows long waits and
 // retries matching. It returns nil when ctx ends.
 func (e *Engine) Run(ctx context.Context) error {
-	if err := e.writeQueues(ctx); err != nil && ctx.Err() == nil {
-		e.log.Warn("routing: write queue settings", "err", err)
+	if err := e.Prepare(ctx); err != nil && ctx.Err() == nil {
+		e.log.Warn("routing: prepare", "err", err)
 	}
 	t := time.NewTicker(e.sweep)
 	defer t.Stop()
@@ -190,6 +190,21 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("routing: sweep: %w", err)
+	}
+	return nil
+}
+
+// Prepare writes the queue settings and loads every script into Redis, so
+// the first decisions do not pay for it. Run calls it; calling it earlier is
+// optional (scripts and settings are also loaded on first use).
+func (e *Engine) Prepare(ctx context.Context) error {
+	if err := e.writeQueues(ctx); err != nil {
+		return err
+	}
+	for _, sc := range e.s.all() {
+		if err := sc.Load(ctx, e.c).Err(); err != nil {
+			return fmt.Errorf("routing: load scripts: %w", err)
+		}
 	}
 	return nil
 }
