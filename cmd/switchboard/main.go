@@ -34,6 +34,8 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 	switch cmd {
 	case "serve":
 		return serve(args, getenv, stderr)
+	case "agent", "token":
+		return admin(cmd, args, getenv, stdin, stdout, stderr)
 	case "help":
 		fmt.Fprintln(stdout, usage)
 		return 0
@@ -46,8 +48,16 @@ func run(args []string, getenv func(string) string, stdin io.Reader, stdout, std
 const usage = `Usage: switchboard [command] [flags]
 
 Commands:
-  serve    run the gateway (the default); see 'switchboard serve -h'
-  help     show this text`
+  serve                       run the gateway (the default); see 'switchboard serve -h'
+  agent add --id ID --name NAME --role agent|supervisor|admin --skills a,b --queues q1,q2 --password-stdin
+  agent list
+  agent disable --id ID
+  token create --name NAME --role ROLE    prints the token once
+  token list
+  token revoke --name NAME
+  help                        show this text
+
+The agent and token commands act on the Redis in REDIS_URL (and SWITCHBOARD_WORKSPACE).`
 
 func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 	cfg, err := config.Load(args, getenv, stderr)
