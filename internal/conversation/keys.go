@@ -7,6 +7,7 @@ package conversation
 //
 //	sb:{ws}:conv:<id>                     hash   the conversation record
 //	sb:{ws}:conv:<id>:log                 stream the transcript
+//	sb:{ws}:conv:<id>:outq                list   replies waiting for the one in the outbox
 //	sb:{ws}:cust:<id>                     hash   the customer (name, notes, last agent, merged_into)
 //	sb:{ws}:cust:<id>:idents              set    "<kind>:<address>" identities of the customer
 //	sb:{ws}:cust:<id>:tags                set    tags (e.g. vip)
@@ -20,7 +21,8 @@ package conversation
 //	sb:{ws}:provmsg:<channel>:<provider>  string message id of a sent message, for status callbacks
 //	sb:{ws}:early:<channel>:<provider>    string a delivery status that arrived before the send
 //	                                             was recorded ("rank|status|at|code|text"), 10 min
-//	sb:{ws}:outbox                        zset   outbound message ids scored by next attempt (ms)
+//	sb:{ws}:outbox                        zset   outbound message ids scored by next attempt (ms);
+//	                                             at most one per conversation (conv field outbox_head)
 //	sb:{ws}:unrouted                      zset   conversations stored but not yet accepted by routing
 
 // keys builds the keys of one workspace.

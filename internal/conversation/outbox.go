@@ -17,6 +17,10 @@ package conversation
 //     provider takes an idempotency key can derive it from MessageID and
 //     skip the second delivery; Twilio's Messages API takes none, so for SMS
 //     that window remains (it is the time of one HTTP round trip).
+//   - Replies of one conversation are sent in the order they were written:
+//     only the oldest unfinished reply of a conversation is in the outbox;
+//     the next enters when it is sent or has failed for good. A reply that
+//     keeps failing temporarily holds back the ones after it.
 //   - Once one attempt has been recorded as sent, later outcomes of older
 //     attempts are ignored, and the first provider id is kept.
 //   - A temporary failure (ErrTemporary) is retried with exponential backoff

@@ -281,3 +281,40 @@ func TestOutboxSurvivesRedisKill(t *testing.T) {
 		t.Fatalf("transcript after restart: %d entries, %v", len(tr), err)
 	}
 }
+
+// Replies leave in the order agents wrote them, even when the first one
+// needs retries and several workers are free.
+func TestOutboxKeepsOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	temp := func(Outbound) (SendResult, error) { return SendResult{}, ErrTemporary }
+	e.sender.script = []func(Outbound) (SendResult, error){temp, temp}
+	ctx := context.Background()
+	r := openConv(t, e)
+	var ids []string
+	for i := range 4 {
+		en, err := e.svc.Reply(ctx, r.ConversationID, "ana", fmt.Sprint("part ", i), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, en.MessageID)
+	}
+	e.run(t)
+	eventually(t, "all sent", func() bool {
+		m, _ := e.svc.Message(ctx, ids[3])
+		return !m.SentAt.IsZero()
+	})
+	var order []string
+	for _, c := range e.sender.sent() {
+		if len(order) == 0 || order[len(order)-1] != c.MessageID {
+			order = append(order, c.MessageID)
+		}
+	}
+	if strings.Join(order, ",") != strings.Join(ids, ",") {
+		t.Fatalf("send order %v, want %v", order, ids)
+	}
+	c, _ := e.svc.Conversation(ctx, r.ConversationID)
+	if n, _ := e.rdb.HGet(ctx, e.svc.k.conv(c.ID), "outbox_head").Result(); n != "" {
+		t.Fatalf("outbox head left: %q", n)
+	}
+}

@@ -25,11 +25,26 @@ if outcome ~= 'sent' and (tonumber(f[1]) ~= tonumber(ARGV[3]) or final) then
   return {3, '', f[2]}
 end
 local p, now, id, conv, ch = ARGV[1], ARGV[2], f[5], f[2], f[3]
+
+-- advance lets the conversation's next waiting reply into the outbox once
+-- this one is done (sent or failed for good); see reply.lua.
+local function advance()
+  local ck = p .. 'conv:' .. conv
+  if redis.call('HGET', ck, 'outbox_head') ~= id then return end
+  local nxt = redis.call('LPOP', ck .. ':outq')
+  if nxt then
+    redis.call('HSET', ck, 'outbox_head', nxt)
+    redis.call('ZADD', KEYS[1], now, nxt)
+  else
+    redis.call('HDEL', ck, 'outbox_head')
+  end
+end
 local entry = {'type', 'status', 'id', id, 'at', now, 'attempt', ARGV[3]}
 if outcome == 'sent' then
   redis.call('ZREM', KEYS[1], id)
   if final then
     -- Recorded already by an earlier success: keep the first provider id.
+    advance()
     return {3, '', conv}
   end
   redis.call('HSET', mk, 'status', ARGV[7], 'status_rank', ARGV[8], 'sent_at', now,
@@ -74,4 +89,5 @@ else
   table.insert(entry, 'error_text'); table.insert(entry, ARGV[10])
 end
 local sid = redis.call('XADD', p .. 'conv:' .. conv .. ':log', '*', unpack(entry))
+if outcome ~= 'retry' then advance() end
 return {0, sid, conv, unpack(entry)}

@@ -5,6 +5,8 @@
 --
 -- KEYS[1] conversation hash  KEYS[2] transcript stream
 -- KEYS[3] message hash       KEYS[4] outbox zset
+-- (the conversation's waiting replies, list KEYS[1] .. ':outq' =
+-- sb:{ws}:conv:<id>:outq, is derived and shares the hash tag)
 --
 -- ARGV[1] kind: "agent" (reply to the customer) or "note" (internal)
 -- ARGV[2] message id   ARGV[3] agent id   ARGV[4] text
@@ -32,7 +34,15 @@ if kind == 'agent' then
     'from', f[3] or '', 'to', f[4] or '', 'text', text, 'attachments', att,
     'thread_hint', thread, 'agent', agent, 'status', 'pending', 'status_rank', '0',
     'attempts', '0', 'created_at', now)
-  redis.call('ZADD', KEYS[4], now, id)
+  -- One reply per conversation is in the outbox at a time, so a customer
+  -- gets replies in the order agents wrote them even when sends retry or
+  -- run on several gateways; the others wait in the conversation's queue.
+  if (redis.call('HGET', KEYS[1], 'outbox_head') or '') == '' then
+    redis.call('HSET', KEYS[1], 'outbox_head', id)
+    redis.call('ZADD', KEYS[4], now, id)
+  else
+    redis.call('RPUSH', KEYS[1] .. ':outq', id)
+  end
   if (redis.call('HGET', KEYS[1], 'first_reply_at') or '') == '' then
     redis.call('HSET', KEYS[1], 'first_reply_at', now)
   end
