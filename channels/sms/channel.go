@@ -1,0 +1,224 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/twilio/twilio-go"
+
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/twilioapi"
+)
+
+// Routes the channel serves; Twilio must be configured with PublicURL +
+// these paths.
+const (
+	InboundPath = "/twilio/sms"
+	StatusPath  = "/twilio/sms/status"
+)
+
+// ErrDisabled is returned by New when no Twilio credentials are configured.
+// The wiring logs it and runs without SMS.
+var ErrDisabled = fmt.Errorf("sms: channel off: %w", twilioapi.ErrNoCredentials)
+
+// Deps are the collaborators New needs.
+type Deps struct {
+	// Receiver stores each inbound message durably (deduplicating by
+	// MessageSid) before the webhook is answered. Required.
+	Receiver conversation.Receiver
+	// Status takes delivery status callbacks. Required.
+	Status conversation.StatusReceiver
+	// OptOuts remembers STOP and START. Required; NewRedisOptOuts serves.
+	OptOuts OptOuts
+	// Estimator gives the wait range for the first acknowledgement. Nil
+	// means no estimate is ever promised.
+	Estimator Estimator
+	// Promises learns every acknowledgement sent. Nil means nobody does.
+	Promises PromiseRecorder
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// HTTPClient carries REST calls to Twilio. Nil means a client with
+	// twilioapi.DefaultTimeout.
+	HTTPClient *http.Client
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Channel is the SMS channel. It implements conversation.Sender.
+type Channel struct {
+	cfg       Config
+	creds     twilioapi.Credentials
+	rest      *twilio.RestClient
+	validator *twilioapi.Validator
+	receiver  conversation.Receiver
+	status    conversation.StatusReceiver
+	optOuts   OptOuts
+	estimator Estimator
+	promises  PromiseRecorder
+	log       *slog.Logger
+	now       func() time.Time
+
+	numbers        map[string]string // normalized number → queue
+	replies        map[string]replyTemplates
+	hours          *schedule
+	statusCallback string
+
+	// acks tracks acknowledgements being sent after their webhook was
+	// answered; Close waits for them.
+	mu       sync.Mutex // guards closed and acks.Add
+	closed   bool
+	acks     sync.WaitGroup
+	ackCtx   context.Context
+	stopAcks context.CancelFunc
+}
+
+var _ conversation.Sender = (*Channel)(nil)
+
+// New checks cfg and builds the channel. It returns ErrDisabled when no
+// credentials are configured, and a descriptive error (never containing
+// the credentials) when something is misconfigured.
+func New(cfg Config, deps Deps) (*Channel, error) {
+	if err := cfg.Credentials.Validate(); errors.Is(err, twilioapi.ErrNoCredentials) {
+		return nil, ErrDisabled
+	} else if err != nil {
+		return nil, fmt.Errorf("sms: %w", err)
+	}
+	if deps.Receiver == nil || deps.Status == nil || deps.OptOuts == nil {
+		return nil, errors.New("sms: Receiver, Status and OptOuts are required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if cfg.DefaultQueue == "" {
+		cfg.DefaultQueue = DefaultQueue
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	if cfg.ReceiveTimeout <= 0 {
+		cfg.ReceiveTimeout = DefaultReceiveTimeout
+	}
+	validator, err := twilioapi.NewValidator(twilioapi.ValidatorOptions{
+		AuthToken: cfg.Credentials.AuthToken, PublicURL: cfg.PublicURL,
+		TrustProxy: cfg.TrustProxy, Logger: deps.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sms: %w", err)
+	}
+	rest, err := twilioapi.NewRestClient(twilioapi.ClientOptions{
+		Credentials: cfg.Credentials, BaseURL: cfg.APIBaseURL, HTTPClient: deps.HTTPClient,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sms: %w", err)
+	}
+	c := &Channel{
+		cfg: cfg, creds: cfg.Credentials, rest: rest, validator: validator,
+		receiver: deps.Receiver, status: deps.Status, optOuts: deps.OptOuts,
+		estimator: deps.Estimator, promises: deps.Promises, log: deps.Logger, now: deps.Now,
+		numbers:        map[string]string{},
+		replies:        map[string]replyTemplates{},
+		statusCallback: strings.TrimSuffix(cfg.PublicURL, "/") + StatusPath,
+	}
+	for num, queue := range cfg.Numbers {
+		n, err := normalizeNumber(num, true)
+		if err != nil {
+			return nil, fmt.Errorf("sms: numbers: %q: %w", num, err)
+		}
+		if queue == "" {
+			return nil, fmt.Errorf("sms: numbers: %q maps to no queue", num)
+		}
+		c.numbers[n] = queue
+	}
+	if c.replies["*"], err = compileReply("*", cfg.Replies["*"]); err != nil {
+		return nil, err
+	}
+	for queue, r := range cfg.Replies {
+		if c.replies[queue], err = compileReply(queue, r); err != nil {
+			return nil, err
+		}
+	}
+	if c.hours, err = compileHours(cfg.BusinessHours); err != nil {
+		return nil, err
+	}
+	// Acknowledgements outlive the webhook request that caused them, so
+	// they hang off the channel's own lifetime, which Close ends.
+	c.ackCtx, c.stopAcks = context.WithCancel(context.Background())
+	return c, nil
+}
+
+// Describe is the log line the wiring prints when the channel starts.
+func (c *Channel) Describe() string {
+	return fmt.Sprintf("sms: channel on for %d configured number(s), default queue %q; Twilio must call %s%s and %s",
+		len(c.numbers), c.cfg.DefaultQueue, strings.TrimSuffix(c.cfg.PublicURL, "/"), InboundPath, c.statusCallback)
+}
+
+// QueueFor is the queue texts to our number go to: its mapping, or the
+// default queue. to may be in any form Config.Numbers accepts. The
+// conversation service uses it to enqueue new SMS conversations.
+func (c *Channel) QueueFor(to string) string {
+	if n, err := normalizeNumber(to, true); err == nil {
+		if q, ok := c.numbers[n]; ok {
+			return q
+		}
+	}
+	return c.cfg.DefaultQueue
+}
+
+// Router is where the channel registers its routes: an *echo.Echo or an
+// *echo.Group mounted at the root of the public URL.
+type Router interface {
+	POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route
+}
+
+// Register adds POST InboundPath and POST StatusPath, both behind the
+// body limit and the Twilio signature check.
+func (c *Channel) Register(r Router) {
+	guard := c.validator.Middleware(c.cfg.BodyLimit)
+	r.POST(InboundPath, c.handleInbound, guard)
+	r.POST(StatusPath, c.handleStatus, guard)
+}
+
+// Close stops sending acknowledgements: it waits for those under way until
+// ctx ends, then abandons the rest.
+func (c *Channel) Close(ctx context.Context) error {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	done := make(chan struct{})
+	go func() { c.acks.Wait(); close(done) }()
+	select {
+	case <-done:
+		c.stopAcks()
+		return nil
+	case <-ctx.Done():
+		c.stopAcks()
+		<-done
+		return fmt.Errorf("sms: close: acknowledgements abandoned: %w", ctx.Err())
+	}
+}
+
+// background runs fn after the webhook has been answered, unless the
+// channel is closing.
+func (c *Channel) background(fn func(ctx context.Context)) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.acks.Add(1)
+	go func() {
+		defer c.acks.Done()
+		fn(c.ackCtx)
+	}()
+	return true
+}

@@ -1,0 +1,128 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+
+	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+
+	"github.com/switchboard/switchboard/internal/conversation"
+)
+
+// MaxBodyChars is the longest body Twilio takes, counted in UTF-16 code
+// units to be safe (an emoji counts twice). Twilio sends up to that as one
+// concatenated message, split into segments the phone reassembles; we do
+// not split further ourselves, because separate messages can arrive out of
+// order and a retry after a partial send would repeat parts.
+const MaxBodyChars = 1600
+
+// Twilio's error codes for the conditions the Sender refuses before
+// calling Twilio, so the console shows one code per cause whoever noticed.
+const (
+	codeOptedOut    = "21610" // attempt to send to unsubscribed recipient
+	codeInvalidTo   = "21211" // invalid 'To' phone number
+	codeNoFrom      = "21603" // 'From' phone number is required
+	codeNoBody      = "21602" // message body is required
+	codeTooLong     = "21617" // concatenated body exceeds 1600 characters
+	codeBadMediaURL = "21620" // invalid media URL
+)
+
+// Send texts out.Text (and media by URL) from our number out.From to the
+// customer out.To, with a status callback to StatusPath. It refuses
+// customers who opted out. Failures worth retrying (429, 5xx, no answer,
+// opt-out store unreachable) wrap conversation.ErrTemporary; Twilio's
+// refusals are *conversation.PermanentError with Twilio's code.
+//
+// Twilio's Messages API takes no idempotency key, so a send whose answer
+// was lost (timeout) and is retried may reach the customer twice; that is
+// preferred to losing a reply.
+func (c *Channel) Send(ctx context.Context, out conversation.Outbound) (conversation.SendResult, error) {
+	var media []string
+	for _, a := range out.Attachments {
+		if a.URL == "" {
+			return conversation.SendResult{}, &conversation.PermanentError{Code: codeBadMediaURL,
+				Message: "attachment " + a.Name + " has no public URL Twilio could fetch; SMS can only carry media by URL"}
+		}
+		media = append(media, a.URL)
+	}
+	return c.send(ctx, out.From, out.To, out.Text, media, true)
+}
+
+// send is Send's work, shared with the acknowledgement.
+func (c *Channel) send(ctx context.Context, from, to, body string, media []string, callback bool) (conversation.SendResult, error) {
+	var res conversation.SendResult
+	to, err := normalizeNumber(to, false)
+	if err != nil {
+		return res, &conversation.PermanentError{Code: codeInvalidTo, Message: "the customer's address is not a phone number in E.164 form"}
+	}
+	if from == "" {
+		return res, &conversation.PermanentError{Code: codeNoFrom, Message: "the conversation has no Twilio number to send from"}
+	}
+	if body == "" && len(media) == 0 {
+		return res, &conversation.PermanentError{Code: codeNoBody, Message: "the message is empty"}
+	}
+	if n := len(utf16.Encode([]rune(body))); n > MaxBodyChars {
+		return res, &conversation.PermanentError{Code: codeTooLong,
+			Message: fmt.Sprintf("the message is %d characters long; SMS takes at most %d, please shorten or split it", n, MaxBodyChars)}
+	}
+	optedOut, err := c.optOuts.IsOptedOut(ctx, conversation.ChannelSMS, to)
+	if err != nil {
+		return res, fmt.Errorf("sms: send: %w: %w", conversation.ErrTemporary, err)
+	}
+	if optedOut {
+		return res, optedOutError()
+	}
+	// twilio-go's calls take no context; stop here at least when the
+	// caller has given up before the call starts.
+	if err := ctx.Err(); err != nil {
+		return res, fmt.Errorf("sms: send: %w: %w", conversation.ErrTemporary, err)
+	}
+	p := &openapi.CreateMessageParams{}
+	p.SetFrom(from)
+	p.SetTo(to)
+	if body != "" {
+		p.SetBody(body)
+	}
+	if len(media) > 0 {
+		p.SetMediaUrl(media)
+	}
+	if callback {
+		p.SetStatusCallback(c.statusCallback)
+	}
+	m, err := c.rest.Api.CreateMessage(p)
+	if err != nil {
+		f := c.creds.Explain(err)
+		if f.Temporary {
+			return res, fmt.Errorf("sms: send: %w: %w", conversation.ErrTemporary, f)
+		}
+		code := ""
+		if f.Code != 0 {
+			code = strconv.Itoa(f.Code)
+		}
+		if code == codeOptedOut {
+			// Twilio knew of a STOP we missed (sent before Switchboard ran);
+			// remember it so the console says why next time without a call.
+			if err := c.optOuts.SetOptOut(ctx, conversation.ChannelSMS, to, true); err != nil {
+				c.log.Warn("sms: Twilio reports an opt-out we could not record", "err", err)
+			}
+			return res, optedOutError()
+		}
+		return res, &conversation.PermanentError{Code: code, Message: f.Message}
+	}
+	if m.Sid == nil {
+		return res, errors.New("sms: send: Twilio answered without a message SID")
+	}
+	res.ProviderID = *m.Sid
+	if m.Status != nil {
+		res.Status = *m.Status
+	}
+	return res, nil
+}
+
+func optedOutError() *conversation.PermanentError {
+	return &conversation.PermanentError{Code: codeOptedOut,
+		Message: "the customer opted out of SMS by texting STOP (or a synonym); they must text START before we may text them again"}
+}

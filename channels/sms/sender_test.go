@@ -1,0 +1,217 @@
+package sms
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
+)
+
+func TestSendGoesToTwilioWithStatusCallback(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	res, err := h.ch.Send(t.Context(), conversation.Outbound{ConversationID: "c1", MessageID: "m1",
+		Channel: conversation.ChannelSMS, From: ourNumber, To: customerFrom, Text: "Your parcel ships today.", Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := h.fake.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("sent %d", len(msgs))
+	}
+	m := msgs[0]
+	if m.From != ourNumber || m.To != customer || m.Body != "Your parcel ships today." || m.StatusCallback != publicURL+StatusPath {
+		t.Fatalf("sent %+v", m)
+	}
+	if res.ProviderID != m.Sid || res.Status != "queued" {
+		t.Fatalf("result %+v", res)
+	}
+	if !h.fake.Requests()[0].Authorized {
+		t.Fatal("not authenticated")
+	}
+}
+
+func TestSendRoundTripsTextByteExact(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	for _, text := range []string{
+		"emoji 👩🏽‍💻🇩🇪❤️‍🔥 and ZWJ sequences",
+		"Ελληνικά, русский, עברית, العربية, हिन्दी, 日本語, 한국어, ไทย",
+		"combining e\u0301 vs é, NBSP\u00a0here, tab\tand\r\nCRLF",
+		"GSM specials: @£$¥èéùìòÇØøÅå_^{}\\[~]|€",
+		"+&=%20 not an escape; <b>not html</b>",
+		strings.Repeat("ü", 1600),
+		strings.Repeat("🙂", 800), // 1600 UTF-16 units
+	} {
+		if _, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: text}); err != nil {
+			t.Fatalf("send %q: %v", text[:20], err)
+		}
+		msgs := h.fake.Messages()
+		if got := msgs[len(msgs)-1].Body; got != text {
+			t.Fatalf("body changed in transit:\n got %q\nwant %q", got, text)
+		}
+	}
+}
+
+func TestSendFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		desc          string
+		fail          *twiliotest.Failure
+		out           conversation.Outbound
+		wantTemporary bool
+		wantCode      string
+		wantCalls     int
+	}{
+		{desc: "rate limited", fail: &twiliotest.Failure{HTTPStatus: 429, Code: 20429, Message: "Too Many Requests"},
+			wantTemporary: true, wantCalls: 1},
+		{desc: "Twilio down", fail: &twiliotest.Failure{HTTPStatus: 503, Code: 20503, Message: "Service Unavailable"},
+			wantTemporary: true, wantCalls: 1},
+		{desc: "proxy error page", fail: &twiliotest.Failure{HTTPStatus: 502, RawBody: "<h1>Bad Gateway</h1>"},
+			wantTemporary: true, wantCalls: 1},
+		{desc: "invalid To", fail: &twiliotest.Failure{HTTPStatus: 400, Code: 21211, Message: "Invalid 'To' Phone Number: +1415555010"},
+			wantCode: "21211", wantCalls: 1},
+		{desc: "From not ours", fail: &twiliotest.Failure{HTTPStatus: 400, Code: 21606, Message: "The 'From' phone number provided is not a valid message-capable Twilio phone number for this destination."},
+			wantCode: "21606", wantCalls: 1},
+		{desc: "too long, refused before calling", out: conversation.Outbound{From: ourNumber, To: customer, Text: strings.Repeat("🙂", 801)},
+			wantCode: "21617"},
+		{desc: "customer address not a number", out: conversation.Outbound{From: ourNumber, To: "maria@example.com", Text: "hi"},
+			wantCode: "21211"},
+		{desc: "no number to send from", out: conversation.Outbound{To: customer, Text: "hi"}, wantCode: "21603"},
+		{desc: "empty", out: conversation.Outbound{From: ourNumber, To: customer}, wantCode: "21602"},
+		{desc: "attachment without URL", out: conversation.Outbound{From: ourNumber, To: customer, Text: "see file",
+			Attachments: []conversation.Attachment{{Name: "invoice.pdf", StoredPath: "a/b"}}}, wantCode: "21620"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, nil)
+			if tc.fail != nil {
+				h.fake.FailNext(*tc.fail)
+			}
+			out := tc.out
+			if out.To == "" && out.From == "" {
+				out = conversation.Outbound{From: ourNumber, To: customer, Text: "hi"}
+			}
+			_, err := h.ch.Send(t.Context(), out)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := errors.Is(err, conversation.ErrTemporary); got != tc.wantTemporary {
+				t.Fatalf("temporary = %v: %v", got, err)
+			}
+			if code, _ := permanentCode(err); code != tc.wantCode {
+				t.Fatalf("permanent code %q, want %q: %v", code, tc.wantCode, err)
+			}
+			if n := len(h.fake.Requests()); n != tc.wantCalls {
+				t.Fatalf("%d calls to Twilio, want %d", n, tc.wantCalls)
+			}
+			assertNoSecrets(t, h.creds, err.Error())
+		})
+	}
+}
+
+func TestSendLearnsOptOutFromTwilio(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.fake.FailNext(twiliotest.Failure{HTTPStatus: 400, Code: 21610, Message: "Attempt to send to unsubscribed recipient"})
+	_, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"})
+	if code, _ := permanentCode(err); code != "21610" {
+		t.Fatalf("err %v", err)
+	}
+	if out, _ := h.optOuts.IsOptedOut(t.Context(), conversation.ChannelSMS, customer); !out {
+		t.Fatal("Twilio's opt-out not recorded")
+	}
+	if _, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"}); err == nil {
+		t.Fatal("second send went out")
+	}
+	if n := len(h.fake.Requests()); n != 1 {
+		t.Fatalf("Twilio called %d times", n)
+	}
+}
+
+func TestSendWithoutAnswerIsTemporaryAndSecretFree(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	_ = l.Close()
+	h := newHarness(t, func(c *Config, _ *Deps) { c.APIBaseURL = dead })
+	_, err = h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"})
+	if !errors.Is(err, conversation.ErrTemporary) {
+		t.Fatalf("err %v", err)
+	}
+	assertNoSecrets(t, h.creds, err.Error())
+}
+
+func TestStatusCallbackUpdatesDelivery(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	res, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct{ status, code string }{{"sent", ""}, {"delivered", ""}, {"undelivered", "30007"}} {
+		cbURL, form, sig, err := h.fake.StatusCallback(res.ProviderID, step.status, step.code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(cbURL)
+		w := h.postSigned(u.Path, form.Encode(), "", "", nil)
+		if w.Code != http.StatusForbidden {
+			t.Fatalf("unsigned status callback answered %d", w.Code)
+		}
+		r := h.postRaw(u.Path, form.Encode(), sig)
+		if r.Code != http.StatusNoContent {
+			t.Fatalf("status callback answered %d: %s", r.Code, r.Body.String())
+		}
+	}
+	got := h.status.Got()
+	if len(got) != 3 {
+		t.Fatalf("updates %+v", got)
+	}
+	if got[1].Status != "delivered" || got[1].ProviderID != res.ProviderID || got[1].Channel != conversation.ChannelSMS || got[1].At.IsZero() {
+		t.Fatalf("delivered update %+v", got[1])
+	}
+	if got[2].Status != "undelivered" || got[2].ErrorCode != "30007" || !strings.Contains(got[2].ErrorText, "spam") {
+		t.Fatalf("undelivered update %+v", got[2])
+	}
+}
+
+func TestStatusCallbackRefusals(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	sid := "SM" + strings.Repeat("ab", 16)
+	base := func() url.Values {
+		return url.Values{"MessageSid": {sid}, "MessageStatus": {"delivered"}, "AccountSid": {h.creds.AccountSID}}
+	}
+	for _, tc := range []struct {
+		desc string
+		edit func(url.Values)
+		want int
+	}{
+		{"future status word accepted", func(f url.Values) { f.Set("MessageStatus", "partially_delivered") }, 204},
+		{"unknown extra parameters ignored", func(f url.Values) { f.Set("RawDlrDoneDate", "2511221905") }, 204},
+		{"no sid", func(f url.Values) { f.Del("MessageSid") }, 400},
+		{"no status", func(f url.Values) { f.Del("MessageStatus") }, 400},
+		{"odd status", func(f url.Values) { f.Set("MessageStatus", "DELIVERED<script>") }, 400},
+		{"odd error code", func(f url.Values) { f.Set("ErrorCode", "30x") }, 400},
+		{"another account", func(f url.Values) { f.Set("AccountSid", "AC"+strings.Repeat("1", 32)) }, 403},
+	} {
+		f := base()
+		tc.edit(f)
+		if w := h.post(StatusPath, f); w.Code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.desc, w.Code, tc.want)
+		}
+	}
+	if n := len(h.status.Got()); n != 2 {
+		t.Fatalf("%d updates passed on, want 2", n)
+	}
+}

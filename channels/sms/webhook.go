@@ -1,0 +1,153 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/conversation"
+)
+
+// emptyTwiML tells Twilio we reply later (or not at all) through the REST
+// API: answering in TwiML would bypass the opt-out check and the record.
+const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response/>`
+
+// ackTimeout bounds one acknowledgement: estimate, send (with retries) and
+// promise record.
+const ackTimeout = 30 * time.Second
+
+// readForm parses the body the signature middleware already read and
+// checked; the form is taken from the body only, never from the query.
+func readForm(c echo.Context) (url.Values, error) {
+	body, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return nil, err
+	}
+	return url.ParseQuery(string(body))
+}
+
+// handleInbound is Twilio's inbound message webhook. By the time it runs,
+// size and signature are checked. It answers only after the Receiver has
+// stored the message, so a 200 means the message is durable; everything
+// slow (estimate, acknowledgement) happens after the answer.
+func (c *Channel) handleInbound(ec echo.Context) error {
+	form, err := readForm(ec)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "malformed form body")
+	}
+	in, err := parseInbound(form, c.creds.AccountSID, c.now())
+	if errors.Is(err, errOtherAccount) {
+		c.log.Warn("sms: inbound webhook for another Twilio account refused")
+		return echo.NewHTTPError(http.StatusForbidden, "wrong account")
+	}
+	if err != nil {
+		c.log.Warn("sms: inbound webhook refused", "reason", err.Error(), "message_sid", form.Get("MessageSid"))
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	ctx, cancel := context.WithTimeout(ec.Request().Context(), c.cfg.ReceiveTimeout)
+	defer cancel()
+
+	kw := parseKeyword(in.Text)
+	// The opt-out is recorded before the message: a Twilio retry of a STOP
+	// whose message was stored still records it, and SetOptOut is
+	// idempotent.
+	switch kw {
+	case keywordStop, keywordStart:
+		if err := c.optOuts.SetOptOut(ctx, conversation.ChannelSMS, in.From, kw == keywordStop); err != nil {
+			c.log.Error("sms: recording opt-out failed; Twilio gets 503", "message_sid", in.ProviderID, "err", err)
+			return echo.NewHTTPError(http.StatusServiceUnavailable, "try again")
+		}
+	}
+	receipt, err := c.receiver.Receive(ctx, in)
+	if err != nil {
+		// Twilio does not retry an SMS webhook unless a fallback URL is
+		// configured; 503 makes it try that fallback, and the error shows
+		// in Twilio's debugger.
+		c.log.Error("sms: storing inbound message failed; Twilio gets 503", "message_sid", in.ProviderID, "err", err)
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "try again")
+	}
+	c.log.Debug("sms: inbound message stored", "message_sid", in.ProviderID,
+		"conversation", receipt.ConversationID, "duplicate", receipt.Duplicate, "new", receipt.NewConversation)
+
+	// Keywords get no acknowledgement: Twilio itself answers STOP, START
+	// and HELP on numbers with default opt-out handling, and someone who
+	// just texted STOP must not hear from us again.
+	if receipt.NewConversation && !receipt.Duplicate && kw == keywordNone {
+		queue := c.QueueFor(in.To)
+		c.background(func(base context.Context) { c.acknowledge(base, in, receipt, queue) })
+	}
+	return ec.Blob(http.StatusOK, "text/xml; charset=utf-8", []byte(emptyTwiML))
+}
+
+// acknowledge sends the first reply of a new conversation and records what
+// it promised.
+func (c *Channel) acknowledge(base context.Context, in conversation.Inbound, receipt conversation.Receipt, queue string) {
+	ctx, cancel := context.WithTimeout(base, ackTimeout)
+	defer cancel()
+	text, promise, err := c.composeAck(ctx, queue, c.now())
+	if err != nil {
+		c.log.Error("sms: acknowledgement not composed", "conversation", receipt.ConversationID, "err", err)
+		return
+	}
+	if text == "" {
+		return
+	}
+	var res conversation.SendResult
+	for attempt, wait := 1, time.Second; ; attempt, wait = attempt+1, wait*2 {
+		// No status callback: an acknowledgement is not an outbox message,
+		// so there is no message its status could land on.
+		res, err = c.send(ctx, in.To, in.From, text, nil, false)
+		if err == nil || !errors.Is(err, conversation.ErrTemporary) || attempt == 3 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	var perm *conversation.PermanentError
+	switch {
+	case errors.As(err, &perm) && perm.Code == codeOptedOut:
+		c.log.Info("sms: acknowledgement not sent: customer opted out", "conversation", receipt.ConversationID)
+		return
+	case err != nil:
+		c.log.Warn("sms: acknowledgement not sent", "conversation", receipt.ConversationID, "err", err)
+		return
+	}
+	if c.promises == nil {
+		return
+	}
+	promise.ConversationID, promise.CustomerID = receipt.ConversationID, receipt.CustomerID
+	promise.Text, promise.ProviderID = text, res.ProviderID
+	if err := c.promises.RecordPromise(ctx, promise); err != nil {
+		c.log.Warn("sms: acknowledgement sent but not recorded", "conversation", receipt.ConversationID, "err", err)
+	}
+}
+
+// handleStatus is the status callback of messages we sent.
+func (c *Channel) handleStatus(ec echo.Context) error {
+	form, err := readForm(ec)
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, "malformed form body")
+	}
+	st, err := parseStatus(form, c.creds.AccountSID, c.now())
+	if errors.Is(err, errOtherAccount) {
+		return echo.NewHTTPError(http.StatusForbidden, "wrong account")
+	}
+	if err != nil {
+		c.log.Warn("sms: status callback refused", "reason", err.Error())
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error())
+	}
+	ctx, cancel := context.WithTimeout(ec.Request().Context(), c.cfg.ReceiveTimeout)
+	defer cancel()
+	if err := c.status.UpdateDelivery(ctx, st); err != nil {
+		c.log.Error("sms: delivery status not recorded", "message_sid", st.ProviderID, "status", st.Status, "err", err)
+		return echo.NewHTTPError(http.StatusServiceUnavailable, "try again")
+	}
+	return ec.NoContent(http.StatusNoContent)
+}
