@@ -1,0 +1,152 @@
+package agentui
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/realtime"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// Defaults applied to zero fields of Config.
+const (
+	DefaultMaxFrameBytes     = 32 << 10
+	DefaultMaxTextBytes      = 16 << 10
+	DefaultRequestTimeout    = 10 * time.Second
+	DefaultHeartbeatInterval = 20 * time.Second
+)
+
+// Config builds a Handler. Every zero field takes the default in its comment.
+type Config struct {
+	// Backend is the core; required.
+	Backend Backend
+	// Hub holds the console websockets; required.
+	Hub *realtime.Hub
+	// Authenticate returns the account behind a request (session cookie or
+	// bearer token) or an error for an anonymous one; required. The wiring
+	// passes auth.Check converted to Principal.
+	Authenticate func(*http.Request) (Principal, error)
+	// AllowedOrigins lists the page origins allowed to open the console
+	// websocket. Empty: only the request's own host.
+	AllowedOrigins []string
+	// MaxFrameBytes is the largest client frame the protocol reads; a larger
+	// one is answered with an error frame ("too_large") and dropped. Frames
+	// above the hub's ReadLimit close the socket with 1009 instead.
+	// Zero: 32 KiB.
+	MaxFrameBytes int
+	// MaxTextBytes caps a reply or note. Zero: 16 KiB.
+	MaxTextBytes int
+	// RequestTimeout bounds each Backend call made for a client frame.
+	// Zero: 10 s.
+	RequestTimeout time.Duration
+	// HeartbeatInterval is how often consoles are told to send heartbeat.
+	// Zero: 20 s.
+	HeartbeatInterval time.Duration
+	// Logger receives backend failures. Nil discards them.
+	Logger *slog.Logger
+}
+
+// Handler serves the agent console's page and websocket.
+type Handler struct {
+	cfg    Config
+	static fs.FS
+}
+
+// New checks cfg and builds a Handler.
+func New(cfg Config) (*Handler, error) {
+	switch {
+	case cfg.Backend == nil:
+		return nil, errors.New("agentui: Config.Backend is required")
+	case cfg.Hub == nil:
+		return nil, errors.New("agentui: Config.Hub is required")
+	case cfg.Authenticate == nil:
+		return nil, errors.New("agentui: Config.Authenticate is required")
+	}
+	if cfg.MaxFrameBytes <= 0 {
+		cfg.MaxFrameBytes = DefaultMaxFrameBytes
+	}
+	if cfg.MaxTextBytes <= 0 {
+		cfg.MaxTextBytes = DefaultMaxTextBytes
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	sub, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		return nil, fmt.Errorf("agentui: static files: %w", err)
+	}
+	return &Handler{cfg: cfg, static: sub}, nil
+}
+
+// Register adds the console routes: GET /agent (redirect), GET /agent/ and
+// its assets, and GET /agent/ws. /supervisor/ stays free for the
+// supervisor view.
+func (h *Handler) Register(e *echo.Echo) {
+	e.GET("/agent", func(c echo.Context) error {
+		return c.Redirect(http.StatusMovedPermanently, "/agent/")
+	})
+	e.GET("/agent/ws", h.serveWS)
+	files := http.StripPrefix("/agent/", http.FileServer(http.FS(h.static)))
+	e.GET("/agent/*", func(c echo.Context) error {
+		setPageHeaders(c.Response().Header())
+		files.ServeHTTP(c.Response(), c.Request())
+		return nil
+	})
+}
+
+// setPageHeaders makes the browser refuse anything but our own scripts and
+// styles: customer text is always set as text, and the policy makes a slip
+// in that rule a visible bug instead of a script running in an agent's
+// session. Assets are small and change with each release, hence no-cache
+// (revalidate) rather than long-lived caching without a build step to
+// fingerprint names.
+func setPageHeaders(hd http.Header) {
+	hd.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; "+
+		"img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "+
+		"form-action 'self'; frame-ancestors 'none'")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	hd.Set("Cache-Control", "no-cache")
+}
+
+// serveWS authenticates the request, then upgrades it and starts a
+// session. Authentication comes before the upgrade so that an anonymous
+// client gets a plain 401 its page can act on.
+func (h *Handler) serveWS(c echo.Context) error {
+	p, err := h.cfg.Authenticate(c.Request())
+	if err != nil || p.AccountID == "" {
+		return echo.NewHTTPError(http.StatusUnauthorized, "login required")
+	}
+	s := newSession(h, p)
+	conn, err := h.cfg.Hub.Upgrade(c.Response(), c.Request(), realtime.UpgradeOptions{
+		ConnOptions: realtime.ConnOptions{
+			OnMessage: s.onMessage,
+			Label:     AgentTopic(p.AccountID),
+		},
+		AllowedOrigins: h.cfg.AllowedOrigins,
+	})
+	if err != nil {
+		// Upgrade has answered (403 for a bad Origin, 503 when stopping, 400
+		// for a non-websocket request); nothing more to write.
+		h.cfg.Logger.Debug("agentui: upgrade refused", "agent", p.AccountID, "err", err)
+		return nil
+	}
+	s.start(conn)
+	return nil
+}

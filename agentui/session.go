@@ -1,0 +1,390 @@
+package agentui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/switchboard/switchboard/internal/realtime"
+)
+
+// Client frame types. docs/protocol.md describes each.
+const (
+	ReqState     = "state"
+	ReqHeartbeat = "heartbeat"
+	ReqAccept    = "accept"
+	ReqDecline   = "decline"
+	ReqReply     = "reply"
+	ReqNote      = "note"
+	ReqClose     = "close"
+	ReqTransfer  = "transfer"
+	ReqTyping    = "typing"
+	ReqResume    = "resume"
+	ReqLeave     = "leave"
+	ReqSync      = "sync"
+	ReqCustomer  = "customer"
+	ReqDirectory = "directory"
+)
+
+// Error codes sent in ack and error frames.
+const (
+	CodeBadFrame    = "bad_frame"
+	CodeTooLarge    = "too_large"
+	CodeUnknownType = "unknown_type"
+	CodeInvalid     = "invalid"
+	CodeForbidden   = "forbidden"
+	CodeNotFound    = "not_found"
+	CodeOfferGone   = "offer_gone"
+	CodeClosed      = "closed"
+	CodeInternal    = "internal"
+)
+
+// maxRequestID bounds the id a client chooses, which we echo back.
+const maxRequestID = 64
+
+// request is one client frame. Unused fields stay empty.
+type request struct {
+	Type        string `json:"type"`
+	ID          string `json:"id"`
+	Conv        string `json:"conv"`
+	State       string `json:"state"`
+	Reason      string `json:"reason"`
+	Text        string `json:"text"`
+	Disposition string `json:"disposition"`
+	Queue       string `json:"queue"`
+	Agent       string `json:"agent"`
+	AfterID     string `json:"after_id"`
+	On          bool   `json:"on"`
+}
+
+type ackFrame struct {
+	Type    string `json:"type"`
+	ID      string `json:"id"`
+	OK      bool   `json:"ok"`
+	Data    any    `json:"data,omitempty"`
+	Code    string `json:"code,omitempty"`
+	Message string `json:"error,omitempty"`
+}
+
+type errorFrame struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"error"`
+}
+
+type helloFrame struct {
+	Type              string   `json:"type"`
+	Snapshot          Snapshot `json:"snapshot"`
+	HeartbeatInterval int      `json:"heartbeat_ms"`
+	MaxTextBytes      int      `json:"max_text_bytes"`
+}
+
+// session is the protocol state of one console connection.
+type session struct {
+	h     *Handler
+	agent Principal
+	conn  *realtime.Conn
+
+	// mu guards convs: the conversations this connection was allowed to
+	// see (resumed or accepted), hence subscribed to. Typing is checked
+	// against it because it needs no Backend call otherwise.
+	mu    sync.Mutex
+	convs map[string]struct{}
+}
+
+func newSession(h *Handler, p Principal) *session {
+	return &session{h: h, agent: p, convs: make(map[string]struct{})}
+}
+
+// start subscribes the agent's topic before reading the snapshot, so no
+// event falls between the two, then greets the client. Conversation topics
+// follow when the client resumes each conversation.
+func (s *session) start(conn *realtime.Conn) {
+	s.mu.Lock()
+	s.conn = conn
+	s.mu.Unlock()
+	ctx, cancel := context.WithTimeout(conn.Context(), s.h.cfg.RequestTimeout)
+	defer cancel()
+	if err := conn.Subscribe(ctx, AgentTopic(s.agent.AccountID)); err != nil {
+		s.h.cfg.Logger.Warn("agentui: subscribe agent topic", "agent", s.agent.AccountID, "err", err)
+		conn.Close(realtime.CloseInternalError, "subscribe failed: reconnect")
+		return
+	}
+	snap, err := s.h.cfg.Backend.Snapshot(ctx, s.agent.AccountID)
+	if err != nil {
+		s.h.cfg.Logger.Warn("agentui: snapshot", "agent", s.agent.AccountID, "err", err)
+		conn.Close(realtime.CloseInternalError, "snapshot failed: reconnect")
+		return
+	}
+	if snap.Agent.AccountID == "" {
+		snap.Agent = s.agent
+	}
+	if err := s.h.cfg.Backend.Heartbeat(ctx, s.agent.AccountID); err != nil {
+		s.h.cfg.Logger.Warn("agentui: heartbeat", "agent", s.agent.AccountID, "err", err)
+	}
+	_ = conn.Send(encode(helloFrame{
+		Type:              FrameHello,
+		Snapshot:          nonNil(snap),
+		HeartbeatInterval: int(s.h.cfg.HeartbeatInterval / time.Millisecond),
+		MaxTextBytes:      s.h.cfg.MaxTextBytes,
+	}))
+}
+
+// nonNil turns nil lists into empty ones so clients need no null checks.
+func nonNil(s Snapshot) Snapshot {
+	if s.Offers == nil {
+		s.Offers = []Offer{}
+	}
+	if s.Conversations == nil {
+		s.Conversations = []Conversation{}
+	}
+	return s
+}
+
+// onMessage handles one client frame. It returns an error only when the
+// connection cannot go on; a bad frame gets an error frame and the
+// connection stays, because a console with a bug should show it, not
+// loop through reconnects.
+func (s *session) onMessage(conn *realtime.Conn, msg []byte) error {
+	if len(msg) > s.h.cfg.MaxFrameBytes {
+		return conn.Send(encode(errorFrame{FrameError, CodeTooLarge, "frame too large"}))
+	}
+	var req request
+	dec := json.NewDecoder(bytes.NewReader(msg))
+	if err := dec.Decode(&req); err != nil || dec.More() {
+		return conn.Send(encode(errorFrame{FrameError, CodeBadFrame, "frame is not a JSON object"}))
+	}
+	if req.ID == "" || len(req.ID) > maxRequestID {
+		return conn.Send(encode(errorFrame{FrameError, CodeBadFrame, "frame needs an id of 1 to 64 bytes"}))
+	}
+	ctx, cancel := context.WithTimeout(conn.Context(), s.h.cfg.RequestTimeout)
+	defer cancel()
+	data, err := s.dispatch(ctx, conn, req)
+	if err != nil {
+		code, text := classify(err)
+		if code == CodeInternal {
+			s.h.cfg.Logger.Warn("agentui: request failed", "agent", s.agent.AccountID, "type", req.Type, "err", err)
+		}
+		return sendIfOpen(conn, encode(ackFrame{Type: FrameAck, ID: req.ID, Code: code, Message: text}))
+	}
+	return sendIfOpen(conn, encode(ackFrame{Type: FrameAck, ID: req.ID, OK: true, Data: data}))
+}
+
+// sendIfOpen sends, treating a connection closed meanwhile as done.
+func sendIfOpen(conn *realtime.Conn, b []byte) error {
+	if err := conn.Send(b); err != nil && !errors.Is(err, realtime.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// invalidError is a request the handler refuses before the Backend sees it.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string { return e.msg }
+
+func invalid(msg string) error { return &invalidError{msg} }
+
+// classify maps an error to the code and text a client sees. Internal
+// errors are not shown: they may name Redis keys or addresses.
+func classify(err error) (code, text string) {
+	var inv *invalidError
+	switch {
+	case errors.As(err, &inv):
+		return CodeInvalid, inv.msg
+	case errors.Is(err, errUnknownType):
+		return CodeUnknownType, "unknown frame type"
+	case errors.Is(err, ErrForbidden):
+		return CodeForbidden, "not your conversation"
+	case errors.Is(err, ErrNotFound):
+		return CodeNotFound, "not found"
+	case errors.Is(err, ErrOfferGone):
+		return CodeOfferGone, "the offer is no longer open"
+	case errors.Is(err, ErrClosed):
+		return CodeClosed, "the conversation is closed"
+	case errors.Is(err, ErrInvalid):
+		return CodeInvalid, "refused: " + strings.TrimPrefix(err.Error(), "agentui: ")
+	}
+	return CodeInternal, "something went wrong; try again"
+}
+
+var errUnknownType = errors.New("unknown frame type")
+
+func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request) (any, error) {
+	b, id := s.h.cfg.Backend, s.agent.AccountID
+	needsConv := map[string]bool{
+		ReqAccept: true, ReqDecline: true, ReqReply: true, ReqNote: true, ReqClose: true,
+		ReqTransfer: true, ReqTyping: true, ReqResume: true, ReqLeave: true, ReqCustomer: true,
+	}
+	if needsConv[req.Type] && (req.Conv == "" || len(req.Conv) > 128) {
+		return nil, invalid("conv is required")
+	}
+	switch req.Type {
+	case ReqHeartbeat:
+		return nil, b.Heartbeat(ctx, id)
+	case ReqState:
+		switch req.State {
+		case StateAvailable, StateOffline:
+			req.Reason = ""
+		case StateAway:
+			if len(req.Reason) > 100 {
+				return nil, invalid("reason is too long")
+			}
+		default:
+			return nil, invalid("state must be available, away or offline")
+		}
+		return nil, b.SetState(ctx, id, req.State, req.Reason)
+	case ReqAccept:
+		if err := b.Accept(ctx, id, req.Conv); err != nil {
+			return nil, err
+		}
+		// Subscribe before the client asks for the transcript, so that a
+		// customer message sent right after the accept reaches it.
+		return nil, s.follow(ctx, conn, req.Conv)
+	case ReqDecline:
+		return nil, b.Decline(ctx, id, req.Conv)
+	case ReqReply, ReqNote:
+		text := strings.TrimSpace(req.Text)
+		if text == "" {
+			return nil, invalid("text is empty")
+		}
+		if len(req.Text) > s.h.cfg.MaxTextBytes {
+			return nil, invalid("text is too long")
+		}
+		if req.Type == ReqReply {
+			return b.Reply(ctx, id, req.Conv, req.Text)
+		}
+		return b.Note(ctx, id, req.Conv, req.Text)
+	case ReqClose:
+		if len(req.Disposition) > 64 {
+			return nil, invalid("disposition is too long")
+		}
+		if err := b.Close(ctx, id, req.Conv, req.Disposition); err != nil {
+			return nil, err
+		}
+		s.unfollow(conn, req.Conv)
+		return nil, nil
+	case ReqTransfer:
+		if req.Queue == "" && req.Agent == "" {
+			return nil, invalid("queue or agent is required")
+		}
+		if err := b.Transfer(ctx, id, req.Conv, req.Queue, req.Agent); err != nil {
+			return nil, err
+		}
+		s.unfollow(conn, req.Conv)
+		return nil, nil
+	case ReqTyping:
+		if !s.following(req.Conv) {
+			return nil, ErrForbidden
+		}
+		return nil, b.Typing(ctx, id, req.Conv, req.On)
+	case ReqResume:
+		if !utf8.ValidString(req.AfterID) || len(req.AfterID) > 64 {
+			return nil, invalid("bad after_id")
+		}
+		return s.resume(ctx, conn, req.Conv, req.AfterID)
+	case ReqLeave:
+		s.unfollow(conn, req.Conv)
+		return nil, nil
+	case ReqSync:
+		snap, err := b.Snapshot(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return nonNil(snap), nil
+	case ReqCustomer:
+		return b.Customer(ctx, id, req.Conv)
+	case ReqDirectory:
+		return s.directory(ctx)
+	}
+	return nil, errUnknownType
+}
+
+// resume reads the backlog, which is also the access check, then
+// subscribes, then reads what arrived in between. Subscribing only after the
+// check keeps a refused client from hearing the live feed even briefly; the
+// second read closes the gap so nothing is missed. The client drops the
+// duplicates a live frame and the second read may share, by message id.
+func (s *session) resume(ctx context.Context, conn *realtime.Conn, convID, afterID string) (any, error) {
+	b, id := s.h.cfg.Backend, s.agent.AccountID
+	msgs, err := b.Transcript(ctx, id, convID, afterID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.follow(ctx, conn, convID); err != nil {
+		return nil, err
+	}
+	last := afterID
+	if len(msgs) > 0 {
+		last = msgs[len(msgs)-1].ID
+	}
+	more, err := b.Transcript(ctx, id, convID, last)
+	if err != nil {
+		s.unfollow(conn, convID)
+		return nil, err
+	}
+	msgs = append(msgs, more...)
+	if msgs == nil {
+		msgs = []Message{}
+	}
+	return map[string]any{"conv": convID, "messages": msgs}, nil
+}
+
+func (s *session) directory(ctx context.Context) (any, error) {
+	b := s.h.cfg.Backend
+	queues, err := b.Queues(ctx)
+	if err != nil {
+		return nil, err
+	}
+	agents, err := b.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	canned, err := b.CannedReplies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// One's own name is no transfer target.
+	others := make([]AgentSummary, 0, len(agents))
+	for _, a := range agents {
+		if a.ID != s.agent.AccountID {
+			others = append(others, a)
+		}
+	}
+	if queues == nil {
+		queues = []string{}
+	}
+	if canned == nil {
+		canned = []Canned{}
+	}
+	return map[string]any{"queues": queues, "agents": others, "canned": canned}, nil
+}
+
+func (s *session) follow(ctx context.Context, conn *realtime.Conn, convID string) error {
+	if err := conn.Subscribe(ctx, ConvTopic(convID)); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.convs[convID] = struct{}{}
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *session) unfollow(conn *realtime.Conn, convID string) {
+	s.mu.Lock()
+	delete(s.convs, convID)
+	s.mu.Unlock()
+	conn.Unsubscribe(ConvTopic(convID))
+}
+
+func (s *session) following(convID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.convs[convID]
+	return ok
+}

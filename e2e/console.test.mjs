@@ -1,0 +1,264 @@
+// The agent console in a real browser, against the console's Go handler,
+// a real realtime hub and the in-memory fake backend.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeConsole, launch, fake, shot, login, waitFor } from './lib/harness.mjs';
+
+const XSS = '<img src=x onerror=window.__xss=1>';
+let server;
+let browser;
+
+before(async () => {
+  server = await startFakeConsole();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+/** newPage opens a page that records its websockets and console errors. */
+async function newPage(viewport) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  // Keep a handle on the console's sockets so a test can cut the line.
+  await page.addInitScript(() => {
+    const Native = window.WebSocket;
+    window.__sockets = [];
+    window.WebSocket = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__sockets.push(this);
+      }
+    };
+  });
+  return { context, page, errors };
+}
+
+/**
+ * unexpected drops the errors a console logs by design: the 401 of the
+ * session check before signing in, a refused password, and a socket cut
+ * on purpose.
+ */
+function unexpected(errors) {
+  return errors.filter((e) => !/status of 401|WebSocket|favicon/.test(e));
+}
+
+test('an agent signs in, takes an offer, replies, notes, transfers and closes', async () => {
+  const { context, page, errors } = await newPage({ width: 1280, height: 800 });
+  const base = server.url;
+
+  // A wrong password is refused on the form.
+  await page.goto(`${base}/agent/`);
+  await page.locator('#login-form').waitFor();
+  await shot(page, 'login-1280');
+  await page.locator('#login-id').fill('ana');
+  await page.locator('#login-password').fill('nope');
+  await page.locator('#login-submit').click();
+  await page.getByText('Wrong account or password.').waitFor();
+
+  await login(page, base);
+  assert.equal(await page.locator('#me-name').textContent(), 'Ana Lima');
+  await page.locator('#state-available').click();
+  await page.locator('#state-available[aria-pressed="true"]').waitFor();
+
+  // A customer writes by SMS, with a script in the text: an offer rings.
+  const { conv } = await fake(base, 'POST', '/_fake/inbound',
+    { channel: 'sms', customer: 'Maria Svensson', text: `Hi, I was charged twice ${XSS}`, agent: 'ana' });
+  const offer = page.locator(`.offer[data-conv="${conv}"]`);
+  await offer.waitFor();
+  assert.match(await offer.textContent(), /Maria Svensson/);
+  assert.match(await offer.locator('.offer-left').textContent(), /^\d+s$/);
+  assert.match(await page.title(), /Incoming offer/);
+  await shot(page, 'offer-1280');
+
+  // A accepts.
+  await page.keyboard.press('a');
+  await offer.waitFor({ state: 'detached' });
+  await page.locator('#conv-name', { hasText: 'Maria Svensson' }).waitFor();
+  const first = page.locator('.msg-customer .bubble').first();
+  await first.waitFor();
+  assert.equal(await first.textContent(), `Hi, I was charged twice ${XSS}`);
+  assert.equal(await page.locator('#transcript img, .offer img, #conv-list img').count(), 0);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  await page.locator('.msg-system', { hasText: 'Ana Lima joined' }).waitFor();
+
+  // The customer types; the indicator shows.
+  await fake(base, 'POST', '/_fake/typing', { conv, on: true });
+  await page.locator('#typing', { hasText: 'Maria Svensson is typing' }).waitFor();
+
+  // Enter sends on the conversation's channel; Shift+Enter makes a new line.
+  const box = page.locator('#reply-text');
+  assert.equal(await page.locator('#send').textContent(), 'Send SMS');
+  await box.focus();
+  await box.pressSequentially('Sorry about that, Maria.');
+  await page.keyboard.down('Shift');
+  await page.keyboard.press('Enter');
+  await page.keyboard.up('Shift');
+  await box.pressSequentially('I am refunding the duplicate now.');
+  await page.keyboard.press('Enter');
+  const mine = page.locator('.msg-agent').last();
+  await mine.locator('.status[data-status="delivered"]').waitFor();
+  assert.equal(await mine.locator('.bubble').textContent(), 'Sorry about that, Maria.\nI am refunding the duplicate now.');
+  assert.equal(await box.inputValue(), '');
+  let state = await fake(base, 'GET', `/_fake/conv/${conv}`);
+  assert.ok(state.messages.some((m) => m.kind === 'agent' && m.text.startsWith('Sorry about that, Maria.\n')));
+
+  // "/" searches canned replies; Enter picks one.
+  await box.pressSequentially('/refu');
+  await page.locator('#canned .canned-item', { hasText: 'Refund on its way' }).waitFor();
+  await page.keyboard.press('Enter');
+  assert.match(await box.inputValue(), /issued the refund/);
+  await page.keyboard.press('Enter');
+  await page.locator('.msg-agent .bubble', { hasText: 'issued the refund' }).waitFor();
+
+  // A failed delivery shows its reason.
+  await box.pressSequentially('Test message #fail');
+  await page.keyboard.press('Enter');
+  await page.locator('.msg-agent .status[data-status="failed"]').waitFor();
+  await page.locator('.msg-error', { hasText: 'carrier rejected' }).waitFor();
+
+  // An internal note.
+  await page.locator('#mode-note').click();
+  await box.pressSequentially('Refund ref R-1042, check tomorrow.');
+  await page.keyboard.press('Enter');
+  await page.locator('.msg-note .bubble', { hasText: 'R-1042' }).waitFor();
+  state = await fake(base, 'GET', `/_fake/conv/${conv}`);
+  assert.ok(state.messages.some((m) => m.kind === 'note' && m.text.includes('R-1042')));
+  await page.locator('#mode-reply').click();
+
+  // The customer panel: tags and earlier conversations on other channels.
+  await page.locator('#cust-tags .tag', { hasText: 'vip' }).waitFor();
+  assert.equal(await page.locator('#cust-history .past').count(), 2);
+  assert.match(await page.locator('#cust-history').textContent(), /Invoice sent twice/);
+
+  // A second offer, declined with D.
+  const { conv: declined } = await fake(base, 'POST', '/_fake/inbound',
+    { channel: 'email', customer: 'Jonas Berg', text: 'Where is my order?', agent: 'ana' });
+  await page.locator(`.offer[data-conv="${declined}"]`).waitFor();
+  await box.blur();
+  await page.keyboard.press('d');
+  await page.locator(`.offer[data-conv="${declined}"]`).waitFor({ state: 'detached' });
+
+  // A third, from web chat, accepted with the button.
+  const { conv: tom } = await fake(base, 'POST', '/_fake/inbound',
+    { channel: 'chat', customer: 'Tom Chen', text: 'Can I change my plan?', agent: 'ana' });
+  await page.locator(`.offer[data-conv="${tom}"] .btn-accept`).click();
+  await page.locator('#conv-name', { hasText: 'Tom Chen' }).waitFor();
+  assert.equal(await page.locator('.conv-item').count(), 2);
+
+  // Maria writes while Tom is in view: her unread count rises.
+  await fake(base, 'POST', '/_fake/inbound', { channel: 'sms', customer: 'Maria Svensson', text: 'Thanks! And the other invoice?' });
+  await page.locator(`.conv-item[data-conv="${conv}"] .unread`, { hasText: '1' }).waitFor();
+
+  // J/K and Alt+Down move between conversations.
+  await page.locator('#reply-text').blur();
+  await page.keyboard.press('k');
+  await page.locator('#conv-name', { hasText: 'Maria Svensson' }).waitFor();
+  assert.equal(await page.locator(`.conv-item[data-conv="${conv}"] .unread`).count(), 0);
+  await page.keyboard.press('j');
+  await page.locator('#conv-name', { hasText: 'Tom Chen' }).waitFor();
+  await page.locator('#reply-text').focus();
+  await page.keyboard.press('Alt+ArrowDown');
+  await page.locator('#conv-name', { hasText: 'Maria Svensson' }).waitFor();
+  await shot(page, 'console-1280');
+
+  // Transfer Tom to the billing queue.
+  await page.locator(`.conv-item[data-conv="${tom}"]`).click();
+  await page.locator('#open-transfer').click();
+  await page.locator('#transfer-queue').selectOption('billing');
+  await page.locator('#transfer-form button[type="submit"]').click();
+  await page.locator(`.conv-item[data-conv="${tom}"]`).waitFor({ state: 'detached' });
+
+  // Close Maria's conversation with a disposition.
+  await page.locator('#conv-name', { hasText: 'Maria Svensson' }).waitFor();
+  await page.locator('#open-close').click();
+  await page.locator('#close-disposition').selectOption('follow_up');
+  await shot(page, 'close-dialog-1280');
+  await page.locator('#close-form button[type="submit"]').click();
+  await page.locator('#empty-state').waitFor();
+  state = await fake(base, 'GET', `/_fake/conv/${conv}`);
+  assert.equal(state.state, 'closed');
+  assert.equal(state.disposition, 'follow_up');
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+
+  assert.deepEqual(unexpected(errors), []);
+  await context.close();
+});
+
+test('a dropped connection resumes without losing or doubling messages', async () => {
+  const { context, page, errors } = await newPage({ width: 1280, height: 800 });
+  const base = server.url;
+  await login(page, base, 'ben');
+  await page.locator('#state-available').click();
+  const { conv } = await fake(base, 'POST', '/_fake/inbound', { channel: 'chat', customer: 'Lea Park', text: 'hello?', agent: 'ben' });
+  await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
+  await page.locator('.msg-customer .bubble', { hasText: 'hello?' }).waitFor();
+
+  // Cut the line, let the customer write meanwhile, and wait for the
+  // console to come back on its own.
+  await page.evaluate(() => window.__sockets.at(-1).close());
+  await page.locator('#conn:not([data-state="online"])').waitFor();
+  for (const text of ['one', 'two', 'three']) {
+    await fake(base, 'POST', '/_fake/inbound', { channel: 'chat', customer: 'Lea Park', text });
+  }
+  await page.locator('#conn[data-state="online"]').waitFor({ timeout: 20_000 });
+  await page.locator('.msg-customer .bubble', { hasText: 'three' }).waitFor();
+  const texts = await page.locator('.msg-customer .bubble').allTextContents();
+  assert.deepEqual(texts, ['hello?', 'one', 'two', 'three']);
+
+  // Live messages still arrive after the resume, once.
+  await fake(base, 'POST', '/_fake/inbound', { channel: 'chat', customer: 'Lea Park', text: 'four' });
+  await waitFor(async () => (await page.locator('.msg-customer .bubble').count()) === 5, 'message four');
+  assert.deepEqual(await page.locator('.msg-customer .bubble').allTextContents(), ['hello?', 'one', 'two', 'three', 'four']);
+
+  // A reload keeps the session and the conversation.
+  await page.reload();
+  await page.locator('#conn[data-state="online"]').waitFor();
+  await page.locator('.msg-customer .bubble', { hasText: 'four' }).waitFor();
+  assert.equal(await page.locator('.msg-customer .bubble').count(), 5);
+
+  // Signing out ends the session: the login form comes back.
+  await page.locator('#logout').click();
+  await page.locator('#login-form').waitFor();
+  await page.reload();
+  await page.locator('#login-form').waitFor();
+  assert.deepEqual(unexpected(errors), []);
+  await context.close();
+});
+
+test('the console works on a 768-px-wide tablet', async () => {
+  const { context, page, errors } = await newPage({ width: 768, height: 1024 });
+  const base = server.url;
+  await login(page, base, 'ana');
+  await page.locator('#state-available').click();
+  const { conv } = await fake(base, 'POST', '/_fake/inbound',
+    { channel: 'email', customer: 'Maria Svensson', text: `About my invoice: ${XSS}\n\nThanks, Maria`, agent: 'ana' });
+  await page.locator(`.offer[data-conv="${conv}"]`).waitFor();
+  await shot(page, 'offer-768');
+  await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
+  await page.locator('#conv-name', { hasText: 'Maria Svensson' }).waitFor();
+
+  // Nothing overflows the viewport sideways.
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `page is ${overflow}px wider than the viewport`);
+  // The customer panel is a drawer here: closed until asked for.
+  assert.equal(await page.locator('#customer').isVisible(), false);
+  await page.locator('#reply-text').pressSequentially('Hello Maria, I am on it.');
+  await page.keyboard.press('Enter');
+  await page.locator('.msg-agent .status[data-status="delivered"]').waitFor();
+  await shot(page, 'console-768');
+  await page.locator('#toggle-customer').click();
+  await page.locator('#cust-tags .tag', { hasText: 'vip' }).waitFor();
+  await shot(page, 'customer-768');
+  await page.locator('#close-customer').click();
+  assert.equal(await page.locator('#customer').isVisible(), false);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.deepEqual(unexpected(errors), []);
+  await context.close();
+});

@@ -1,0 +1,103 @@
+// Test harness: starts the console on a fake backend (a Go test that
+// serves until stopped), launches headless Chromium, and plays customers
+// through the fake's control API.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, '..', '..');
+export const shotsDir = path.resolve(here, '..', 'screenshots');
+
+/**
+ * startFakeConsole runs `go test -run TestServeFakeConsole ./agentui/` and
+ * resolves with its base URL once it listens. Compiling can take a while on
+ * a busy machine, hence the long wait.
+ */
+export function startFakeConsole({ offerSeconds = 30 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('go', ['test', '-v', '-count=1', '-run', '^TestServeFakeConsole$', './agentui/'], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        AGENTUI_DEMO_ADDR: '127.0.0.1:0',
+        AGENTUI_DEMO_SECONDS: '900',
+        AGENTUI_DEMO_OFFER_SECONDS: String(offerSeconds),
+      },
+      // Its own process group, so stop() ends go and the test binary together.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`fake console did not start in time\n${out}\n${err}`));
+    }, 240_000);
+    const stop = () => {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    };
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/LISTENING (http:\/\/\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ url: m[1], stop });
+      }
+    });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`fake console exited (${code})\n${out}\n${err}`));
+    });
+  });
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run',
+      '--autoplay-policy=no-user-gesture-required'],
+  });
+}
+
+/** fake calls the fake backend's control API as a customer would act. */
+export async function fake(base, method, pathname, body) {
+  const res = await fetch(base + pathname, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${pathname}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? null : res.json();
+}
+
+export async function shot(page, name) {
+  mkdirSync(shotsDir, { recursive: true });
+  await page.screenshot({ path: path.join(shotsDir, `${name}.png`) });
+}
+
+/** login signs in through the form and waits for the live connection. */
+export async function login(page, base, id = 'ana', password = `${id}-password`) {
+  await page.goto(`${base}/agent/`);
+  await page.locator('#login-id').fill(id);
+  await page.locator('#login-password').fill(password);
+  await page.locator('#login-submit').click();
+  await page.locator('#conn[data-state="online"]').waitFor();
+}
+
+/** waitFor polls fn until it returns a truthy value. */
+export async function waitFor(fn, what, timeout = 10_000) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    last = await fn();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}`);
+}
