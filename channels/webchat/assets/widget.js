@@ -1,0 +1,599 @@
+// Switchboard chat widget. Embed with
+//   <script src="https://HOST/chat/widget.js" data-queue="support" async></script>
+// It adds a launcher button and a chat panel inside a shadow root, so the
+// host page's styles cannot break it and its styles cannot leak out. Every
+// piece of text is set with textContent: customer and agent text is never
+// parsed as HTML. The protocol is described in docs/protocol.md ("Web chat").
+(() => {
+  'use strict';
+
+  // Written by the server when it serves this file: site name, message
+  // limit, default queue and the stylesheet.
+  const CONFIG = /*SWITCHBOARD_CONFIG*/null;
+
+  const script = document.currentScript;
+  if (!script || !CONFIG) return;
+  const src = new URL(script.src, location.href);
+  // One widget per gateway per page, even if the snippet is pasted twice.
+  const instanceKey = '__switchboardChat:' + src.host;
+  if (window[instanceKey]) return;
+  window[instanceKey] = true;
+
+  const WS_URL = (src.protocol === 'https:' ? 'wss://' : 'ws://') + src.host + '/chat/ws';
+  const QUEUE = script.dataset.queue || CONFIG.queue;
+  const MAX = CONFIG.maxLength;
+  const STORE_KEY = 'switchboard-chat:' + src.host;
+
+  // ---- persistent state (localStorage, or memory when storage is blocked)
+
+  let memoryStore = null;
+  function load() {
+    try {
+      const raw = localStorage.getItem(STORE_KEY);
+      if (raw) return JSON.parse(raw);
+    } catch (_) {
+      if (memoryStore) return memoryStore;
+    }
+    return memoryStore || {};
+  }
+  const state = Object.assign({
+    token: '',      // signed visitor token
+    conv: '',       // current conversation id
+    session: '',    // chat session (thread hint), new for every chat
+    name: '', email: '',
+    agent: '',      // agent who joined conv
+    closed: false,  // conv is over
+    pending: [],    // [{id, text}] sent but not yet acknowledged
+  }, load());
+  // The resume cursor lives only as long as the page: a new page has
+  // nothing on screen and asks for the whole conversation.
+  let cursor = '';
+  function save() {
+    memoryStore = state;
+    try { localStorage.setItem(STORE_KEY, JSON.stringify(state)); } catch (_) { /* storage blocked */ }
+  }
+
+  function randomID(prefix) {
+    const b = new Uint8Array(12);
+    crypto.getRandomValues(b);
+    return prefix + Array.from(b, (x) => x.toString(36).padStart(2, '0')).join('');
+  }
+
+  // ---- DOM helpers: elements are built, never parsed from strings
+
+  function el(tag, props, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(props || {})) {
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else if (v === true) e.setAttribute(k, '');
+      else if (v !== false && v != null) e.setAttribute(k, v);
+    }
+    for (const c of children) if (c) e.append(c);
+    return e;
+  }
+
+  function chatIcon() {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    const p = document.createElementNS(ns, 'path');
+    p.setAttribute('d', 'M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z');
+    svg.append(p);
+    return svg;
+  }
+
+  const ordinal = (n) => {
+    const s = ['th', 'st', 'nd', 'rd'], v = n % 100;
+    return n + (s[(v - 20) % 10] || s[v] || s[0]);
+  };
+  const fmtTime = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const chars = (s) => Array.from(s).length; // code points, as the server counts
+  const num = (n) => n.toLocaleString();
+
+  // "about 3–5 min", "less than a minute", or null with no estimate.
+  function waitText(est) {
+    if (!est) return null;
+    if (est.high < 60) return 'less than a minute';
+    const lo = Math.max(1, Math.floor(est.low / 60)), hi = Math.max(1, Math.ceil(est.high / 60));
+    if (lo >= hi) return 'about ' + hi + ' min';
+    return 'about ' + lo + '\u2013' + hi + ' min';
+  }
+
+  // ---- build the UI
+
+  const host = el('div', { id: 'switchboard-chat' });
+  const root = host.attachShadow({ mode: 'open' });
+  try {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CONFIG.css);
+    root.adoptedStyleSheets = [sheet];
+  } catch (_) {
+    root.append(el('style', { text: CONFIG.css }));
+  }
+
+  const badge = el('span', { class: 'badge', hidden: true });
+  const launcher = el('button', {
+    class: 'launcher', type: 'button', 'aria-label': 'Chat with us', 'aria-expanded': 'false',
+    onclick: () => (panel.hidden ? openPanel() : closePanel()),
+  }, chatIcon(), badge);
+
+  const statusLine = el('div', { class: 'status', text: 'We usually answer in minutes' });
+  const endBtn = el('button', { type: 'button', class: 'end', text: 'End chat', hidden: true, onclick: () => { confirmBar.hidden = false; } });
+  const header = el('div', { class: 'header' },
+    el('div', { class: 'titles' }, el('div', { class: 'title', text: CONFIG.site }), statusLine),
+    endBtn,
+    el('button', { type: 'button', class: 'minimize', 'aria-label': 'Minimize chat', text: '\u2013', onclick: () => closePanel() }));
+
+  const confirmBar = el('div', { class: 'confirm', hidden: true },
+    el('span', { text: 'End this chat?' }),
+    el('button', { type: 'button', class: 'secondary', text: 'Cancel', onclick: () => { confirmBar.hidden = true; } }),
+    el('button', { type: 'button', class: 'primary', text: 'End chat', onclick: () => { confirmBar.hidden = true; endChat(); } }));
+
+  const bannerMain = el('span');
+  const bannerSub = el('span', { class: 'sub' });
+  const banner = el('div', { class: 'banner', role: 'status', hidden: true }, bannerMain, bannerSub);
+
+  // Pre-chat form: name and email are optional, the first message is not.
+  const nameIn = el('input', { type: 'text', name: 'name', autocomplete: 'name', maxlength: '100' });
+  const emailIn = el('input', { type: 'email', name: 'email', autocomplete: 'email', maxlength: '254' });
+  const firstIn = el('textarea', { name: 'message', rows: '4', required: true, placeholder: 'How can we help?' });
+  const preNotice = el('div', { class: 'notice error', role: 'alert' });
+  const prechat = el('form', { class: 'prechat', novalidate: true, onsubmit: (e) => { e.preventDefault(); startChat(); } },
+    el('p', { text: 'Hi! Ask us anything \u2014 a person will answer.' }),
+    el('label', {}, 'Name (optional)', nameIn),
+    el('label', {}, 'Email (optional)', emailIn),
+    el('label', {}, 'Message', firstIn),
+    preNotice,
+    el('button', { type: 'submit', class: 'primary', text: 'Start chat' }));
+
+  const log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
+  const typingLine = el('div', { class: 'typing', 'aria-live': 'polite' });
+  const input = el('textarea', { rows: '1', placeholder: 'Write a message\u2026', 'aria-label': 'Message' });
+  const sendBtn = el('button', { type: 'button', class: 'primary', text: 'Send', onclick: () => sendFromComposer() });
+  const notice = el('div', { class: 'notice', 'aria-live': 'polite' });
+  const composer = el('div', { class: 'composer' }, el('div', { class: 'row' }, input, sendBtn), notice);
+  const ended = el('div', { class: 'ended', hidden: true },
+    el('p', { class: 'ended-text', text: 'This chat has ended.' }),
+    el('button', { type: 'button', class: 'primary', text: 'Start a new chat', onclick: () => newChat() }));
+  const chatView = el('div', { style: 'display:contents' }, log, typingLine, composer, ended);
+
+  const panel = el('div', { class: 'panel', role: 'dialog', 'aria-label': CONFIG.site + ' chat', hidden: true },
+    header, confirmBar, banner, prechat, chatView, el('div', { class: 'powered', text: 'Chat by Switchboard' }));
+
+  root.append(launcher, panel);
+
+  // ---- view state
+
+  const shown = new Set();       // message ids on screen
+  const byFrame = new Map();     // frame id -> element of our own message
+  let typingTimer = null;
+
+  function showView() {
+    const inChat = Boolean(state.conv) || state.pending.length > 0;
+    prechat.hidden = inChat;
+    chatView.hidden = !inChat;
+    chatView.style.display = inChat ? 'contents' : 'none';
+    endBtn.hidden = !inChat || state.closed;
+    composer.hidden = state.closed;
+    ended.hidden = !state.closed;
+    if (state.closed) banner.hidden = true;
+  }
+
+  function openPanel() {
+    panel.hidden = false;
+    launcher.setAttribute('aria-expanded', 'true');
+    launcher.classList.add('open');
+    badge.hidden = true;
+    showView();
+    (chatView.hidden ? (nameIn.value ? firstIn : nameIn) : input).focus();
+    log.scrollTop = log.scrollHeight;
+  }
+  function closePanel() {
+    panel.hidden = true;
+    launcher.setAttribute('aria-expanded', 'false');
+    launcher.classList.remove('open');
+  }
+
+  function setBanner(main, sub) {
+    bannerMain.textContent = main;
+    bannerSub.textContent = sub || '';
+    bannerSub.hidden = !sub;
+    banner.hidden = false;
+  }
+
+  function systemLine(text) {
+    log.append(el('div', { class: 'system', text }));
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function renderMessage(m) {
+    const mine = m.from === 'customer';
+    const who = mine ? 'You' : (m.name || state.agent || 'Agent');
+    const meta = el('div', { class: 'meta', text: who + ' \u00b7 ' + fmtTime(m.at || Date.now()) });
+    const node = el('div', { class: 'msg ' + (mine ? 'customer' : 'agent') },
+      el('div', { class: 'bubble', text: m.text }), meta);
+    log.append(node);
+    log.scrollTop = log.scrollHeight;
+    return node;
+  }
+
+  // A message of ours shown before the server has it.
+  function renderPending(p) {
+    const node = renderMessage({ from: 'customer', text: p.text, at: p.at });
+    node.classList.add('pending');
+    node.querySelector('.meta').textContent = 'Sending\u2026';
+    byFrame.set(p.id, node);
+    return node;
+  }
+
+  function markFailed(frameID, reason) {
+    state.pending = state.pending.filter((p) => p.id !== frameID);
+    save();
+    const node = byFrame.get(frameID);
+    if (!node) return;
+    node.classList.remove('pending');
+    node.classList.add('failed');
+    node.querySelector('.meta').textContent = 'Not sent: ' + reason;
+  }
+
+  // ---- connection
+
+  let ws = null;
+  let ready = false;     // welcome received on this socket
+  let attempt = 0;
+  let retryTimer = null;
+  let wantOnline = false;
+
+  function connect() {
+    wantOnline = true;
+    if (ws || retryTimer) return;
+    let sock;
+    try {
+      sock = new WebSocket(WS_URL);
+    } catch (_) {
+      scheduleReconnect();
+      return;
+    }
+    ws = sock;
+    sock.onopen = () => hello(sock);
+    sock.onmessage = (ev) => {
+      let f;
+      try { f = JSON.parse(ev.data); } catch (_) { return; }
+      if (f && typeof f.type === 'string') handle(f, sock);
+    };
+    sock.onclose = (ev) => {
+      if (ws !== sock) return;
+      ws = null;
+      ready = false;
+      if (ev.code === 4401) {
+        // The token was refused (forged, expired or from another
+        // secret): start over as a new visitor rather than retry forever.
+        state.token = '';
+        state.conv = '';
+        cursor = '';
+        state.closed = false;
+        save();
+      }
+      if (wantOnline) {
+        statusLine.textContent = 'Reconnecting\u2026';
+        scheduleReconnect();
+      }
+    };
+  }
+
+  function scheduleReconnect() {
+    // Exponential backoff with jitter, so a gateway restart is not met by
+    // every visitor at the same instant.
+    const base = Math.min(15000, 500 * 2 ** attempt);
+    attempt++;
+    const delay = base / 2 + Math.random() * base / 2;
+    retryTimer = setTimeout(() => { retryTimer = null; connect(); }, delay);
+  }
+
+  function send(f) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(f));
+    return true;
+  }
+
+  function hello(sock) {
+    const f = {
+      type: state.token ? 'resume' : 'hello', queue: QUEUE,
+      name: state.name || undefined, email: state.email || undefined,
+      session: state.session || undefined,
+    };
+    if (state.token) {
+      f.token = state.token;
+      if (state.conv) { f.conversation = state.conv; if (cursor) f.after = cursor; }
+    }
+    sock.send(JSON.stringify(f));
+  }
+
+  // Cursors are stream ids "<ms>-<seq>"; compare them as numbers.
+  function later(a, b) {
+    if (!b) return true;
+    const [am, as] = a.split('-').map(Number), [bm, bs] = b.split('-').map(Number);
+    return am > bm || (am === bm && as > bs);
+  }
+
+  function switchConversation(id) {
+    if (state.conv === id) return;
+    if (state.conv) {
+      // Another chat: clear what belongs to the old one.
+      log.replaceChildren();
+      shown.clear();
+      byFrame.clear();
+      for (const p of state.pending) renderPending(p);
+    }
+    state.conv = id;
+    cursor = '';
+    state.agent = '';
+    state.closed = false;
+    save();
+  }
+
+  function handle(f, sock) {
+    switch (f.type) {
+      case 'welcome': {
+        attempt = 0;
+        ready = true;
+        state.token = f.visitor_token;
+        if (f.conversation) {
+          switchConversation(f.conversation.id);
+          state.closed = f.conversation.state === 'closed';
+        } else if (state.conv) {
+          // Our chat is no longer the visitor's current one: it ended.
+          state.closed = true;
+        }
+        save();
+        statusLine.textContent = state.agent ? 'Chatting with ' + state.agent : 'Connected';
+        showView();
+        // Anything not acknowledged is sent again with its own id; the
+        // server stores each id once.
+        for (const p of state.pending) sock.send(JSON.stringify({ type: 'message', id: p.id, text: p.text }));
+        break;
+      }
+      case 'message': {
+        if (f.conversation && f.conversation !== state.conv) {
+          if (f.from !== 'customer' || !byFrame.has(f.frame_id)) {
+            // A chat started in another tab: catch up with it.
+            switchConversation(f.conversation);
+            send({ type: 'resume', token: state.token, conversation: f.conversation });
+            break;
+          }
+          switchConversation(f.conversation);
+          showView();
+        }
+        if (f.cursor && later(f.cursor, cursor)) cursor = f.cursor;
+        if (f.from === 'customer' && f.frame_id && byFrame.has(f.frame_id)) {
+          const node = byFrame.get(f.frame_id);
+          byFrame.delete(f.frame_id);
+          node.classList.remove('pending', 'failed');
+          node.querySelector('.meta').textContent = 'You \u00b7 ' + fmtTime(f.at);
+          shown.add(f.id);
+          state.pending = state.pending.filter((p) => p.id !== f.frame_id);
+          save();
+          break;
+        }
+        if (shown.has(f.id)) break;
+        shown.add(f.id);
+        if (f.from === 'agent') {
+          typingLine.textContent = '';
+          if (panel.hidden) badge.hidden = false;
+        }
+        renderMessage(f);
+        break;
+      }
+      case 'queue': {
+        if (f.conversation !== state.conv || state.agent || state.closed) break;
+        const place = f.position <= 1 ? "You're next in line" : "You're " + ordinal(f.position) + ' in line';
+        const wait = waitText(f.estimate);
+        setBanner(wait ? place + ' \u2014 ' + wait : place,
+          wait ? '' : "We can't estimate the wait right now; you'll be answered as soon as someone is free.");
+        statusLine.textContent = 'Waiting for an agent';
+        break;
+      }
+      case 'agent_joined': {
+        if (f.conversation !== state.conv) break;
+        banner.hidden = true;
+        if (state.agent !== f.name || !log.querySelector('.system.joined')) {
+          const line = el('div', { class: 'system joined', text: f.name + ' has joined' });
+          log.append(line);
+          log.scrollTop = log.scrollHeight;
+        }
+        state.agent = f.name;
+        save();
+        statusLine.textContent = 'Chatting with ' + f.name;
+        break;
+      }
+      case 'typing': {
+        if (f.conversation !== state.conv) break;
+        clearTimeout(typingTimer);
+        typingLine.textContent = f.typing ? (f.name || state.agent || 'Agent') + ' is typing\u2026' : '';
+        // A lost "stopped typing" must not leave the line up for ever.
+        if (f.typing) typingTimer = setTimeout(() => { typingLine.textContent = ''; }, 8000);
+        break;
+      }
+      case 'closed': {
+        if (f.conversation !== state.conv) break;
+        if (!state.closed) {
+          systemLine(f.reason === 'customer' ? 'You ended the chat.' : 'This chat has ended.');
+        }
+        state.closed = true;
+        state.pending = [];
+        save();
+        typingLine.textContent = '';
+        statusLine.textContent = 'Chat ended';
+        showView();
+        break;
+      }
+      case 'error':
+        handleError(f);
+        break;
+    }
+  }
+
+  function handleError(f) {
+    switch (f.code) {
+      case 'too_large':
+        if (f.frame_id) markFailed(f.frame_id, 'the message is longer than ' + num(f.limit || MAX) + ' characters.');
+        break;
+      case 'rejected':
+        if (f.frame_id) markFailed(f.frame_id, 'the message was refused.');
+        break;
+      case 'unavailable':
+        // Kept pending: resent with the same id on the next welcome, or now
+        // after a pause.
+        if (f.frame_id) {
+          setTimeout(() => {
+            const p = state.pending.find((x) => x.id === f.frame_id);
+            if (p) send({ type: 'message', id: p.id, text: p.text });
+          }, 3000);
+        }
+        break;
+      case 'token_expired':
+      case 'unauthorized':
+        break; // the socket closes with 4401 and we start over
+      case 'no_chat':
+        state.closed = true;
+        save();
+        showView();
+        break;
+      default:
+        console.warn('switchboard chat:', f.code, f.message);
+    }
+  }
+
+  // ---- actions
+
+  function queueMessage(text) {
+    const p = { id: randomID('f_'), text, at: Date.now() };
+    state.pending.push(p);
+    save();
+    renderPending(p);
+    if (ready) send({ type: 'message', id: p.id, text: p.text });
+    else connect();
+  }
+
+  function tooLong(text) {
+    const n = chars(text);
+    return n > MAX ? 'Your message is ' + num(n) + ' characters; the limit is ' + num(MAX) + '. Please shorten it.' : '';
+  }
+
+  function startChat() {
+    const text = firstIn.value.trim();
+    if (!text) { preNotice.textContent = 'Please write a message.'; firstIn.focus(); return; }
+    const long = tooLong(text);
+    if (long) { preNotice.textContent = long; return; }
+    if (emailIn.value && !emailIn.checkValidity()) { preNotice.textContent = 'That email address does not look right.'; emailIn.focus(); return; }
+    preNotice.textContent = '';
+    state.name = nameIn.value.trim();
+    state.email = emailIn.value.trim();
+    state.session = randomID('s_');
+    state.closed = false;
+    save();
+    firstIn.value = '';
+    setBanner('Connecting you with the team\u2026', '');
+    showView();
+    chatView.hidden = false;
+    chatView.style.display = 'contents';
+    prechat.hidden = true;
+    endBtn.hidden = false;
+    if (ready) {
+      // Already connected: tell the server who we are before the message.
+      send({ type: 'hello', token: state.token, queue: QUEUE, session: state.session,
+        name: state.name || undefined, email: state.email || undefined });
+    }
+    queueMessage(text);
+    input.focus();
+  }
+
+  function sendFromComposer() {
+    const text = input.value.trim();
+    if (!text) return;
+    const long = tooLong(text);
+    if (long) {
+      notice.textContent = long;
+      notice.classList.add('error');
+      return;
+    }
+    input.value = '';
+    updateCounter();
+    stopTyping();
+    queueMessage(text);
+  }
+
+  function endChat() {
+    if (!send({ type: 'end' })) {
+      notice.textContent = 'Not connected \u2014 try again in a moment.';
+      notice.classList.add('error');
+    }
+  }
+
+  function newChat() {
+    state.conv = '';
+    cursor = '';
+    state.agent = '';
+    state.closed = false;
+    state.pending = [];
+    state.session = '';
+    save();
+    log.replaceChildren();
+    shown.clear();
+    byFrame.clear();
+    banner.hidden = true;
+    statusLine.textContent = 'We usually answer in minutes';
+    showView();
+    firstIn.focus();
+  }
+
+  // Typing: "started" at most every 3 s while keys come, "stopped" after 4 s
+  // of quiet or on send.
+  let typingSentAt = 0;
+  let typingIdle = null;
+  function noteTyping() {
+    if (!ready || !state.conv || state.closed) return;
+    const now = Date.now();
+    if (now - typingSentAt > 3000) { send({ type: 'typing', typing: true }); typingSentAt = now; }
+    clearTimeout(typingIdle);
+    typingIdle = setTimeout(stopTyping, 4000);
+  }
+  function stopTyping() {
+    clearTimeout(typingIdle);
+    if (typingSentAt) { send({ type: 'typing', typing: false }); typingSentAt = 0; }
+  }
+
+  function updateCounter() {
+    const n = chars(input.value);
+    notice.classList.toggle('error', n > MAX);
+    if (n > MAX) notice.textContent = 'Too long: ' + num(n) + ' of ' + num(MAX) + ' characters.';
+    else if (n > MAX * 0.8) notice.textContent = num(n) + ' / ' + num(MAX) + ' characters';
+    else notice.textContent = '';
+  }
+
+  input.addEventListener('input', () => { updateCounter(); noteTyping(); });
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendFromComposer(); }
+  });
+  firstIn.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); startChat(); }
+  });
+  nameIn.value = state.name || '';
+  emailIn.value = state.email || '';
+
+  // Show what we have, then resume an open chat at once so its replies and
+  // place in line are live even before the panel is opened.
+  for (const p of state.pending) renderPending(p);
+  showView();
+  if (state.conv && !state.closed) connect();
+  else if (state.pending.length) connect();
+
+  // Tabs share localStorage: another tab may take the visitor further.
+  window.addEventListener('online', () => { if (wantOnline && !ws) { clearTimeout(retryTimer); retryTimer = null; attempt = 0; connect(); } });
+
+  const mount = () => document.body.append(host);
+  if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
+})();

@@ -1,0 +1,57 @@
+package webchat
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParseClientFrame feeds arbitrary bytes to the frame parser: it must
+// never panic, must refuse with errBadFrame only, and whatever it accepts
+// must survive a round trip through JSON with the same meaning. The seed
+// corpus lives in testdata/fuzz/FuzzParseClientFrame.
+func FuzzParseClientFrame(f *testing.F) {
+	for _, seed := range []string{
+		`{"type":"hello","queue":"support","session":"s_abc"}`,
+		`{"type":"message","id":"f_12345678","text":"hi"}`,
+		`{"type":"typing","typing":true}`,
+		`{"type":"end"}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fr, err := parseClientFrame(data)
+		if err != nil {
+			if !errors.Is(err, errBadFrame) {
+				t.Fatalf("error %v does not wrap errBadFrame", err)
+			}
+			return
+		}
+		switch fr.Type {
+		case frameHello, frameResume, frameMessage, frameTyping, frameEnd:
+		default:
+			t.Fatalf("accepted type %q", fr.Type)
+		}
+		if fr.Type == frameMessage && (!validID(fr.ID, 64) || len(fr.ID) < 8) {
+			t.Fatalf("accepted message id %q", fr.ID)
+		}
+		if fr.Session != "" && !validID(fr.Session, 64) {
+			t.Fatalf("accepted session %q", fr.Session)
+		}
+		b, err := json.Marshal(fr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := parseClientFrame(b)
+		if err != nil {
+			if !utf8.Valid(data) {
+				return // invalid UTF-8 became U+FFFD; the hub refuses such frames anyway
+			}
+			t.Fatalf("re-encoded frame %s refused: %v", b, err)
+		}
+		if again != fr {
+			t.Fatalf("round trip changed the frame: %+v != %+v", again, fr)
+		}
+	})
+}

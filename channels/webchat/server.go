@@ -1,0 +1,246 @@
+package webchat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/realtime"
+)
+
+// Routes the channel serves.
+const (
+	PathWidget = "/chat/widget.js"
+	PathSocket = "/chat/ws"
+	PathDemo   = "/demo"
+)
+
+// callTimeout bounds each call to the conversation service or routing made
+// for one frame, so a stuck Redis does not pin a visitor's reader forever.
+const callTimeout = 10 * time.Second
+
+// Server is the web chat channel of one gateway. It serves the widget, the
+// demo page and the customer websocket, implements conversation.Sender for
+// agent replies, and offers the frame helpers the wiring calls on routing
+// events. Any number of gateways may run one; the hub carries frames to the
+// gateway that holds the visitor's socket.
+type Server struct {
+	cfg    Config
+	deps   Deps
+	tokens *Tokens
+	log    *slog.Logger
+	now    func() time.Time
+
+	widget     []byte
+	widgetETag string
+	demo       []byte
+	maxFrame   int
+}
+
+var _ conversation.Sender = (*Server)(nil)
+
+// New builds the channel. It fails on a missing dependency or a token
+// secret shorter than 32 bytes.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case deps.Hub == nil:
+		return nil, errors.New("webchat: Deps.Hub is required")
+	case deps.Receiver == nil:
+		return nil, errors.New("webchat: Deps.Receiver is required")
+	case deps.Transcript == nil:
+		return nil, errors.New("webchat: Deps.Transcript is required")
+	}
+	tokens, err := NewTokens(cfg.TokenSecret, cfg.TokenMaxAge, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		deps:     deps,
+		tokens:   tokens,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		maxFrame: cfg.MaxMessageLength*12 + maxFrameOverhead,
+	}
+	if err := s.loadAssets(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Register adds the channel's routes: GET /chat/widget.js, GET /chat/ws and
+// GET /demo.
+func (s *Server) Register(e *echo.Echo) {
+	e.GET(PathWidget, func(c echo.Context) error {
+		s.serveWidget(c.Response(), c.Request())
+		return nil
+	})
+	e.GET(PathSocket, func(c echo.Context) error {
+		s.serveSocket(c.Response(), c.Request())
+		return nil
+	})
+	e.GET(PathDemo, func(c echo.Context) error {
+		s.serveDemo(c.Response(), c.Request())
+		return nil
+	})
+}
+
+// Handler returns the channel's routes as a plain http.Handler, for tests
+// and for wiring without echo.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+PathWidget, s.serveWidget)
+	mux.HandleFunc("GET "+PathSocket, s.serveSocket)
+	mux.HandleFunc("GET "+PathDemo, s.serveDemo)
+	return mux
+}
+
+// serveSocket checks the Origin and hands the socket to the hub. The
+// visitor authenticates in its first frame, not in the URL: the token would
+// otherwise end up in access logs.
+func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
+	origin, ok := s.originAllowed(r)
+	if !ok {
+		http.Error(w, "origin not allowed", http.StatusForbidden)
+		return
+	}
+	v := &visitorConn{s: s}
+	opts := realtime.UpgradeOptions{
+		ConnOptions: realtime.ConnOptions{
+			OnMessage: v.onMessage,
+			OnClose:   v.onClose,
+			Label:     "chat",
+		},
+	}
+	if origin != "" {
+		// Already checked against our rules above; tell the hub the same.
+		opts.AllowedOrigins = []string{origin}
+	}
+	c, err := s.deps.Hub.Upgrade(w, r, opts)
+	if err != nil {
+		s.log.Debug("webchat: upgrade failed", "err", err)
+		return
+	}
+	v.start(c)
+}
+
+// originAllowed applies Config.AllowedOrigins and returns the normalized
+// origin to pass to the hub ("" when the request has none or it is our own).
+func (s *Server) originAllowed(r *http.Request) (string, bool) {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		// Not a browser page: cross-site hijacking needs a browser.
+		return "", true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return "", true
+	}
+	norm := strings.ToLower(u.Scheme + "://" + u.Host)
+	for _, a := range s.cfg.AllowedOrigins {
+		if a == "*" || a == norm {
+			return norm, true
+		}
+	}
+	return "", false
+}
+
+func visitorTopic(visitorID string) string { return "visitor:" + visitorID }
+func convTopic(convID string) string       { return "chatconv:" + convID }
+
+// publish sends one frame to a topic on every gateway.
+func (s *Server) publish(ctx context.Context, topic string, v any) error {
+	if err := s.deps.Hub.Publish(ctx, topic, encode(v)); err != nil {
+		return fmt.Errorf("webchat: publish to %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Send delivers an agent's reply to the visitor's open widgets on any
+// gateway. The reply is already in the transcript, so a visitor who is
+// offline gets it when the widget resumes; Send therefore succeeds without
+// anyone listening. A failed cross-gateway publish is temporary: the outbox
+// retries and the widget shows each message id once.
+func (s *Server) Send(ctx context.Context, out conversation.Outbound) (conversation.SendResult, error) {
+	if out.Channel != "" && out.Channel != conversation.ChannelChat {
+		return conversation.SendResult{}, &conversation.PermanentError{Code: "wrong_channel", Message: "webchat sends only chat replies"}
+	}
+	if out.ConversationID == "" || out.MessageID == "" {
+		return conversation.SendResult{}, &conversation.PermanentError{Code: "incomplete", Message: "conversation and message id are required"}
+	}
+	f := messageFrame{Type: frameMessage, ID: out.MessageID, Conversation: out.ConversationID, From: FromAgent,
+		Text: out.Text, At: s.now().UnixMilli()}
+	if err := s.publish(ctx, convTopic(out.ConversationID), f); err != nil {
+		return conversation.SendResult{}, fmt.Errorf("%w: %w", conversation.ErrTemporary, err)
+	}
+	return conversation.SendResult{ProviderID: out.MessageID, Status: "sent"}, nil
+}
+
+// AgentJoined tells the conversation's visitor that agentName accepted it
+// ("Ana has joined").
+func (s *Server) AgentJoined(ctx context.Context, convID, agentName string) error {
+	return s.publish(ctx, convTopic(convID), agentJoinedFrame{Type: "agent_joined", Conversation: convID, Name: agentName})
+}
+
+// AgentTyping shows or hides "Ana is typing…" in the visitor's widget.
+func (s *Server) AgentTyping(ctx context.Context, convID, agentName string, typing bool) error {
+	return s.publish(ctx, convTopic(convID), typingFrame{Type: frameTyping, Conversation: convID, Name: agentName, Typing: typing})
+}
+
+// Closed tells the visitor the chat is over; reason is ClosedByAgent,
+// ClosedByCustomer or ClosedAbandoned.
+func (s *Server) Closed(ctx context.Context, convID, reason string) error {
+	return s.publish(ctx, convTopic(convID), closedFrame{Type: "closed", Conversation: convID, Reason: reason})
+}
+
+// QueuePosition tells a waiting visitor their place in line and the wait
+// estimate range; estimateOK false says there is no honest estimate.
+func (s *Server) QueuePosition(ctx context.Context, convID string, pos int, low, high time.Duration, estimateOK bool) error {
+	return s.publish(ctx, convTopic(convID), queueFrameOf(convID, pos, low, high, estimateOK))
+}
+
+// QueueChanged looks up the conversation's place in line and queue's wait
+// estimate and tells the visitor, for the wiring to call when a queue moves.
+// It does nothing when the conversation is not waiting or no Queue is set.
+func (s *Server) QueueChanged(ctx context.Context, convID, queue string) error {
+	f, ok, err := s.lookupQueue(ctx, convID, queue)
+	if err != nil || !ok {
+		return err
+	}
+	return s.publish(ctx, convTopic(convID), f)
+}
+
+func (s *Server) lookupQueue(ctx context.Context, convID, queue string) (queueFrame, bool, error) {
+	if s.deps.Queue == nil {
+		return queueFrame{}, false, nil
+	}
+	pos, ok, err := s.deps.Queue.Position(ctx, convID)
+	if err != nil {
+		return queueFrame{}, false, fmt.Errorf("webchat: queue position of %s: %w", convID, err)
+	}
+	if !ok {
+		return queueFrame{}, false, nil
+	}
+	low, high, estOK, err := s.deps.Queue.Estimate(ctx, queue)
+	if err != nil {
+		// A position without an estimate is still worth telling.
+		s.log.Warn("webchat: wait estimate failed", "queue", queue, "err", err)
+		estOK = false
+	}
+	return queueFrameOf(convID, pos, low, high, estOK), true, nil
+}
