@@ -64,13 +64,13 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
 		s.k.prefix(), string(in.Channel), from, strings.TrimSpace(in.To), in.ProviderID, in.ThreadHint,
 		identKind(in.Channel), ms(at), newID("cv_"), newID("cu_"), newID("m_"), rt.Queue, strings.TrimSpace(in.Name),
 		in.Text, att, int64(s.dedupTTL / time.Second), strict, int64(s.thrTTL / time.Second),
-		strings.Join(rt.Skills, ","),
+		strings.Join(rt.Skills, ","), VIPTag,
 	}
 	res, err := scriptReceive.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
 		return Receipt{}, fmt.Errorf("conversation: receive %s from %s: %w", in.Channel, from, err)
 	}
-	if len(res) != 7 {
+	if len(res) != 10 {
 		return Receipt{}, fmt.Errorf("conversation: receive: script returned %d values", len(res))
 	}
 	r := Receipt{
@@ -90,7 +90,13 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
 	// fails or the process dies first, Run enqueues it after RouteRetry.
 	// (Duplicates do not try: they arrive while the first is still routing.)
 	if r.NewConversation {
-		if err := s.enqueue(ctx, r.ConversationID); err != nil {
+		req := RouteRequest{
+			ConversationID: r.ConversationID, Queue: rt.Queue, Channel: in.Channel, CustomerID: r.CustomerID,
+			Skills: rt.Skills, EnqueuedAt: at.UTC().Truncate(time.Millisecond), Returning: r.Returning,
+			VIP: res[7] == "1", LastAgentID: res[8], LastServedAt: fromMS(res[9]),
+		}
+		req.Priority = priority(rt, req)
+		if err := s.enqueueReq(ctx, req); err != nil {
 			s.log.WarnContext(ctx, "conversation: enqueue failed; will retry", "conversation", r.ConversationID, "err", err)
 		}
 	}
@@ -108,10 +114,15 @@ func (s *Service) enqueue(ctx context.Context, convID string) error {
 	if err != nil {
 		return err
 	}
+	return s.enqueueReq(ctx, req)
+}
+
+func (s *Service) enqueueReq(ctx context.Context, req RouteRequest) error {
+	convID := req.ConversationID
 	if err := s.router.Enqueue(ctx, req); err != nil {
 		return fmt.Errorf("conversation: enqueue %s: %w", convID, err)
 	}
-	_, err = s.update(ctx, convID, "r", "", s.now(),
+	_, err := s.update(ctx, convID, "r", "", s.now(),
 		[]string{"routed", "1"}, nil,
 		[]string{"type", string(EntrySystem), "event", "enqueued", "queue", req.Queue})
 	return err
@@ -138,7 +149,6 @@ func (s *Service) routeRequest(ctx context.Context, convID string) (RouteRequest
 		Queue:          conv.Queue,
 		Channel:        conv.Channel,
 		CustomerID:     conv.CustomerID,
-		Priority:       s.route(conv.OurAddress).Priority,
 		Skills:         conv.Skills,
 		EnqueuedAt:     conv.EnqueuedAt,
 		Returning:      conv.Returning,
@@ -150,13 +160,20 @@ func (s *Service) routeRequest(ctx context.Context, convID string) (RouteRequest
 			req.LastServedAt = fromMS(at)
 		}
 	}
+	req.Priority = priority(s.route(conv.OurAddress), req)
+	return req, nil
+}
+
+// priority is the route's base plus the boosts that apply to the customer.
+func priority(rt Route, req RouteRequest) int {
+	p := rt.Priority
 	if req.Returning {
-		req.Priority += ReturningPriority
+		p += ReturningPriority
 	}
 	if req.VIP {
-		req.Priority += VIPPriority
+		p += VIPPriority
 	}
-	return req, nil
+	return p
 }
 
 // retryUnrouted enqueues conversations that have waited longer than

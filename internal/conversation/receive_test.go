@@ -3,8 +3,11 @@ package conversation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/switchboard/switchboard/internal/redistest"
 )
 
 func TestReceiveDedupConcurrent(t *testing.T) {
@@ -301,5 +304,25 @@ func TestRoutingEvents(t *testing.T) {
 	defer n.mu.Unlock()
 	if len(n.entries) != len(tr) {
 		t.Fatalf("notified %d entries, transcript has %d", len(n.entries), len(tr))
+	}
+}
+
+// BenchmarkReceive measures one inbound that opens a conversation (store,
+// enqueue, mark routed): two round trips. It uses a server without the
+// append-only file, whose fsync per write would dominate.
+func BenchmarkReceive(b *testing.B) {
+	srv := redistest.Start(b, redistest.Options{})
+	rdb := srv.NewClient(b)
+	svc, err := New(Params{Redis: rdb, Workspace: "bench_" + newID(""), Router: &fakeRouter{}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := range b.N {
+		in := Inbound{Channel: ChannelSMS, From: fmt.Sprintf("+1415%07d", i%10000000), To: "+14155550000", Text: "hi", ProviderID: fmt.Sprint("SM", i)}
+		if _, err := svc.Receive(ctx, in); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -16,8 +16,10 @@
 -- ARGV[16] dedup ttl (s)      ARGV[17] "1": a thread hint that matches nothing opens
 --                                      a new conversation (voice: every call is its own)
 -- ARGV[18] thread ttl (s)     ARGV[19] skills (comma separated)
+-- ARGV[20] the VIP tag
 --
--- Returns {status, conv, msg, cust, stream id, returning, routed}
+-- Returns {status, conv, msg, cust, stream id, returning, routed, vip,
+--          last agent, last agent at (ms)}
 --   status "dup": the provider id was seen; conv/msg/cust are the stored ones,
 --                 stream id is empty, routed says whether routing has it.
 --   status "new": a conversation was opened (and must be enqueued).
@@ -40,7 +42,7 @@ if pid ~= '' then
   if seen then
     local conv, msg, cust = string.match(seen, '^([^|]*)|([^|]*)|([^|]*)$')
     local routed = redis.call('HGET', p .. 'conv:' .. conv, 'routed') or '1'
-    return {'dup', conv, msg, resolve(cust), '', '0', routed}
+    return {'dup', conv, msg, resolve(cust), '', '0', routed, '0', '', ''}
   end
 end
 
@@ -116,4 +118,7 @@ if pid ~= '' then
   redis.call('SET', p .. 'thread:' .. ch .. ':' .. pid, conv, 'EX', ARGV[18])
   redis.call('SET', KEYS[1], conv .. '|' .. ARGV[11] .. '|' .. cust, 'EX', ARGV[16])
 end
-return {status, conv, ARGV[11], cust, sid, returning, routed}
+-- What routing needs about the customer, saving the caller a round trip.
+local cf = redis.call('HMGET', p .. 'cust:' .. cust, 'last_agent', 'last_agent_at')
+local vip = tostring(redis.call('SISMEMBER', p .. 'cust:' .. cust .. ':tags', ARGV[20]))
+return {status, conv, ARGV[11], cust, sid, returning, routed, vip, cf[1] or '', cf[2] or ''}
