@@ -120,29 +120,33 @@ func (s *Service) UpdateCustomer(ctx context.Context, id string, u CustomerUpdat
 // keeps existing as a pointer to id. Merging a customer with itself is a
 // no-op.
 func (s *Service) Merge(ctx context.Context, id, other string) (Customer, error) {
-	w, err := s.resolveCustomer(ctx, id)
-	if err != nil {
-		return Customer{}, err
-	}
-	l, err := s.resolveCustomer(ctx, other)
-	if err != nil {
-		return Customer{}, err
-	}
-	if w != l {
+	// A concurrent merge can move either customer between resolving and
+	// the script; resolving again settles it.
+	for range 3 {
+		w, err := s.resolveCustomer(ctx, id)
+		if err != nil {
+			return Customer{}, err
+		}
+		l, err := s.resolveCustomer(ctx, other)
+		if err != nil {
+			return Customer{}, err
+		}
+		if w == l {
+			return s.Customer(ctx, w)
+		}
 		code, err := scriptMerge.Run(ctx, s.rdb, []string{s.k.cust(w), s.k.cust(l)},
 			s.k.prefix(), w, l, ms(s.now()), string(ChannelSMS), string(ChannelVoice), string(ChannelEmail), string(ChannelChat)).Int()
 		if err != nil {
 			return Customer{}, fmt.Errorf("conversation: merge %s into %s: %w", l, w, err)
 		}
 		switch code {
+		case 0, 4:
+			return s.Customer(ctx, w)
 		case 1:
 			return Customer{}, fmt.Errorf("conversation: merge %s into %s: %w", l, w, ErrNotFound)
-		case 2:
-			// A concurrent merge moved one of them; the caller may retry.
-			return Customer{}, fmt.Errorf("conversation: merge %s into %s: merged concurrently, retry", l, w)
 		}
 	}
-	return s.Customer(ctx, w)
+	return Customer{}, fmt.Errorf("conversation: merge %s into %s: customers kept changing", other, id)
 }
 
 // LinkIdentity tells the service that an address belongs to a customer. An

@@ -326,3 +326,62 @@ func BenchmarkReceive(b *testing.B) {
 		}
 	}
 }
+
+// Merges racing each other (in a cycle) and inbound messages: in the end
+// one customer holds every identity and every conversation.
+func TestConcurrentMerges(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	addrs := []Inbound{
+		{Channel: ChannelSMS, From: "+14155550101", To: "x", ProviderID: "a"},
+		{Channel: ChannelEmail, From: "bo@example.com", To: "x", ProviderID: "b"},
+		{Channel: ChannelChat, From: "v-1", To: "x", ProviderID: "c"},
+	}
+	var ids []string
+	for _, in := range addrs {
+		r, err := e.svc.Receive(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.CustomerID)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 10)
+	for i := range ids {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			if _, err := e.svc.Merge(ctx, ids[i], ids[(i+1)%len(ids)]); err != nil {
+				errs <- err
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			in := addrs[i]
+			in.ProviderID += "-2"
+			if _, err := e.svc.Receive(ctx, in); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	c, err := e.svc.Customer(ctx, ids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := e.svc.History(ctx, ids[2], 0, 0)
+	if len(c.Identities) != 3 || h.CustomerID != c.ID || h.Total != 3 {
+		t.Fatalf("customer %+v, history %+v", c, h)
+	}
+	for _, in := range addrs {
+		f, err := e.svc.FindCustomer(ctx, in.Channel, in.From)
+		if err != nil || f.ID != c.ID {
+			t.Fatalf("%s resolves to %+v, %v", in.From, f, err)
+		}
+	}
+}
