@@ -1,0 +1,357 @@
+package agentui_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard/switchboard/agentui"
+	"github.com/switchboard/switchboard/agentui/internal/fakebackend"
+)
+
+// frame is any server frame, decoded loosely for assertions.
+type frame map[string]any
+
+func (f frame) str(k string) string { s, _ := f[k].(string); return s }
+
+type client struct {
+	t  *testing.T
+	ws *websocket.Conn
+}
+
+func startServer(t *testing.T) (*httptest.Server, *fakebackend.Fake) {
+	t.Helper()
+	e, f, _ := newFakeConsole(t, nil)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	return srv, f
+}
+
+// sessionCookie signs in as id through the fake's login.
+func sessionCookie(t *testing.T, f *fakebackend.Fake, id string) string {
+	t.Helper()
+	_, tok, _, ok := f.Login(id, id+"-password")
+	if !ok {
+		t.Fatalf("login %s failed", id)
+	}
+	return fakebackend.CookieName + "=" + tok
+}
+
+func dialAs(t *testing.T, srv *httptest.Server, f *fakebackend.Fake, id string) *client {
+	t.Helper()
+	h := http.Header{"Cookie": {sessionCookie(t, f, id)}, "Origin": {srv.URL}}
+	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/agent/ws", h)
+	if err != nil {
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.Fatalf("dial as %s: %v (status %d)", id, err, status)
+	}
+	t.Cleanup(func() { _ = ws.Close() })
+	c := &client{t: t, ws: ws}
+	if hello := c.next(); hello.str("type") != agentui.FrameHello {
+		t.Fatalf("first frame = %v, want hello", hello)
+	}
+	return c
+}
+
+func (c *client) sendRaw(s string) {
+	c.t.Helper()
+	if err := c.ws.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+func (c *client) send(v map[string]any) {
+	c.t.Helper()
+	b, _ := json.Marshal(v)
+	c.sendRaw(string(b))
+}
+
+func (c *client) next() frame {
+	c.t.Helper()
+	_ = c.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, b, err := c.ws.ReadMessage()
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	var f frame
+	if err := json.Unmarshal(b, &f); err != nil {
+		c.t.Fatalf("server frame %q is not JSON: %v", b, err)
+	}
+	return f
+}
+
+// until reads frames until one matches, returning it and those skipped.
+func (c *client) until(match func(frame) bool) (frame, []frame) {
+	c.t.Helper()
+	var skipped []frame
+	for i := 0; i < 50; i++ {
+		f := c.next()
+		if match(f) {
+			return f, skipped
+		}
+		skipped = append(skipped, f)
+	}
+	c.t.Fatalf("no matching frame; got %v", skipped)
+	return nil, nil
+}
+
+// request sends a frame with id and returns its ack and frames before it.
+func (c *client) request(v map[string]any) (frame, []frame) {
+	c.t.Helper()
+	id := v["type"].(string) + "-1"
+	v["id"] = id
+	c.send(v)
+	return c.until(func(f frame) bool { return f.str("type") == agentui.FrameAck && f.str("id") == id })
+}
+
+func mustOK(t *testing.T, ack frame) {
+	t.Helper()
+	if ack["ok"] != true {
+		t.Fatalf("ack = %v, want ok", ack)
+	}
+}
+
+func TestUpgradeRefusals(t *testing.T) {
+	srv, f := startServer(t)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http") + "/agent/ws"
+	tests := []struct {
+		desc   string
+		header http.Header
+		want   int
+	}{
+		{"no session", http.Header{"Origin": {srv.URL}}, http.StatusUnauthorized},
+		{"unknown session", http.Header{"Origin": {srv.URL}, "Cookie": {fakebackend.CookieName + "=nope"}}, http.StatusUnauthorized},
+		{"foreign origin", http.Header{"Origin": {"https://evil.example"}, "Cookie": {sessionCookie(t, f, "ana")}}, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			ws, resp, err := websocket.DefaultDialer.Dial(url, tt.header)
+			if err == nil {
+				_ = ws.Close()
+				t.Fatal("upgrade succeeded")
+			}
+			if resp == nil || resp.StatusCode != tt.want {
+				t.Fatalf("status = %v, want %d", resp, tt.want)
+			}
+		})
+	}
+}
+
+func TestOfferAcceptReplyClose(t *testing.T) {
+	srv, f := startServer(t)
+	f.StatusDelay = 10 * time.Millisecond
+	ana := dialAs(t, srv, f, "ana")
+
+	ack, _ := ana.request(map[string]any{"type": "state", "state": "available"})
+	mustOK(t, ack)
+	conv := f.Inbound("sms", "Maria Svensson", "<b>hi</b>", "ana")
+	offer, _ := ana.until(func(fr frame) bool { return fr.str("type") == agentui.FrameOffer })
+	if o := offer["offer"].(map[string]any); o["conv"] != conv || o["preview"] != "<b>hi</b>" || o["deadline"] == "" {
+		t.Fatalf("offer = %v", offer)
+	}
+
+	ack, _ = ana.request(map[string]any{"type": "accept", "conv": conv})
+	mustOK(t, ack)
+	ack, _ = ana.request(map[string]any{"type": "resume", "conv": conv, "after_id": ""})
+	mustOK(t, ack)
+	msgs := ack["data"].(map[string]any)["messages"].([]any)
+	if len(msgs) != 2 || msgs[0].(map[string]any)["text"] != "<b>hi</b>" {
+		t.Fatalf("resume messages = %v", msgs)
+	}
+	last := msgs[1].(map[string]any)["id"].(string)
+
+	// Live: the customer writes, the agent replies and sees its delivery.
+	f.Inbound("sms", "Maria Svensson", "still there?", "")
+	m, _ := ana.until(func(fr frame) bool { return fr.str("type") == agentui.FrameMessage })
+	if m["message"].(map[string]any)["text"] != "still there?" {
+		t.Fatalf("message frame = %v", m)
+	}
+	ack, _ = ana.request(map[string]any{"type": "reply", "conv": conv, "text": "yes!"})
+	mustOK(t, ack)
+	reply := ack["data"].(map[string]any)
+	if reply["kind"] != agentui.KindAgent || reply["status"] != agentui.StatusQueued {
+		t.Fatalf("reply = %v", reply)
+	}
+	st, _ := ana.until(func(fr frame) bool {
+		return fr.str("type") == agentui.FrameMessageStatus && fr.str("status") == agentui.StatusDelivered
+	})
+	if st.str("message_id") != reply["id"] {
+		t.Fatalf("status frame = %v, want message %v", st, reply["id"])
+	}
+
+	// A resume after the last id returns only what came later.
+	ack, _ = ana.request(map[string]any{"type": "resume", "conv": conv, "after_id": last})
+	mustOK(t, ack)
+	if got := len(ack["data"].(map[string]any)["messages"].([]any)); got != 2 {
+		t.Fatalf("resume after %s: %d messages, want 2", last, got)
+	}
+
+	ack, _ = ana.request(map[string]any{"type": "close", "conv": conv, "disposition": "resolved"})
+	mustOK(t, ack)
+	if state, _, disp := f.ConvState(conv); state != "closed" || disp != "resolved" {
+		t.Fatalf("conversation %s %s, want closed resolved", state, disp)
+	}
+}
+
+func TestAgentCannotReachAnotherAgentsConversation(t *testing.T) {
+	srv, f := startServer(t)
+	ana := dialAs(t, srv, f, "ana")
+	ben := dialAs(t, srv, f, "ben")
+	ack, _ := ana.request(map[string]any{"type": "state", "state": "available"})
+	mustOK(t, ack)
+	conv := f.Inbound("chat", "Lea Park", "private", "ana")
+	ack, _ = ana.request(map[string]any{"type": "accept", "conv": conv})
+	mustOK(t, ack)
+
+	for _, req := range []map[string]any{
+		{"type": "resume", "conv": conv},
+		{"type": "customer", "conv": conv},
+		{"type": "reply", "conv": conv, "text": "hijack"},
+		{"type": "note", "conv": conv, "text": "hijack"},
+		{"type": "typing", "conv": conv, "on": true},
+		{"type": "accept", "conv": conv},
+		{"type": "close", "conv": conv},
+		{"type": "transfer", "conv": conv, "queue": "billing"},
+	} {
+		ack, skipped := ben.request(req)
+		if ack["ok"] != false || ack.str("code") != agentui.CodeForbidden {
+			t.Errorf("%v: ack = %v, want forbidden", req["type"], ack)
+		}
+		for _, fr := range skipped {
+			if fr.str("type") == agentui.FrameMessage {
+				t.Errorf("ben received %v", fr)
+			}
+		}
+	}
+	for _, m := range f.Messages(conv) {
+		if m.Text == "hijack" {
+			t.Fatalf("ben's text reached the transcript: %v", m)
+		}
+	}
+}
+
+func TestBadFramesAreAnsweredNotFatal(t *testing.T) {
+	srv, f := startServer(t)
+	ana := dialAs(t, srv, f, "ana")
+	tests := []struct {
+		desc, raw, wantType, wantCode string
+	}{
+		{"not json", "hello there", agentui.FrameError, agentui.CodeBadFrame},
+		{"json array", `[1,2]`, agentui.FrameError, agentui.CodeBadFrame},
+		{"two objects", `{"type":"heartbeat","id":"a"}{"type":"heartbeat","id":"b"}`, agentui.FrameError, agentui.CodeBadFrame},
+		{"no id", `{"type":"heartbeat"}`, agentui.FrameError, agentui.CodeBadFrame},
+		{"oversized", `{"type":"reply","id":"x","conv":"c1","text":"` + strings.Repeat("a", 40<<10) + `"}`, agentui.FrameError, agentui.CodeTooLarge},
+		{"unknown type", `{"type":"explode","id":"u"}`, agentui.FrameAck, agentui.CodeUnknownType},
+		{"missing conv", `{"type":"accept","id":"m"}`, agentui.FrameAck, agentui.CodeInvalid},
+		{"bad state", `{"type":"state","id":"s","state":"asleep"}`, agentui.FrameAck, agentui.CodeInvalid},
+		{"empty reply", `{"type":"reply","id":"r","conv":"c1","text":"  "}`, agentui.FrameAck, agentui.CodeInvalid},
+		{"wrong field type", `{"type":"typing","id":"t","conv":"c1","on":"yes"}`, agentui.FrameError, agentui.CodeBadFrame},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			ana.sendRaw(tt.raw)
+			got := ana.next()
+			if got.str("type") != tt.wantType || got.str("code") != tt.wantCode {
+				t.Fatalf("answer = %v, want %s %s", got, tt.wantType, tt.wantCode)
+			}
+		})
+	}
+	// The connection is still fine.
+	ack, _ := ana.request(map[string]any{"type": "heartbeat"})
+	mustOK(t, ack)
+}
+
+func TestDirectoryLeavesOutTheAgent(t *testing.T) {
+	srv, f := startServer(t)
+	ana := dialAs(t, srv, f, "ana")
+	ack, _ := ana.request(map[string]any{"type": "directory"})
+	mustOK(t, ack)
+	d := ack["data"].(map[string]any)
+	agents := d["agents"].([]any)
+	if len(agents) != 1 || agents[0].(map[string]any)["id"] != "ben" {
+		t.Fatalf("agents = %v, want only ben", agents)
+	}
+	if len(d["queues"].([]any)) == 0 || len(d["canned"].([]any)) == 0 {
+		t.Fatalf("directory = %v", d)
+	}
+}
+
+func TestStaticFiles(t *testing.T) {
+	srv, _ := startServer(t)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(srv.URL + "/agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "/agent/" {
+		t.Fatalf("/agent: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	for path, ctype := range map[string]string{
+		"/agent/":            "text/html",
+		"/agent/console.css": "text/css",
+		"/agent/js/main.js":  "javascript",
+	} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), ctype) || len(body) == 0 {
+			t.Errorf("%s: %d %q", path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("%s: CSP %q", path, csp)
+		}
+	}
+}
+
+func TestFrameHelpers(t *testing.T) {
+	at := time.Date(2026, 11, 22, 19, 0, 0, 0, time.UTC)
+	tests := []struct {
+		desc  string
+		frame []byte
+		want  map[string]any
+	}{
+		{"offer", agentui.OfferFrame(agentui.Offer{ConversationID: "c1", Channel: "sms", Deadline: at}),
+			map[string]any{"type": "offer"}},
+		{"revoked", agentui.OfferRevokedFrame("c1", agentui.RevokedTimeout),
+			map[string]any{"type": "offer_revoked", "conv": "c1", "reason": "timeout"}},
+		{"unassigned", agentui.UnassignedFrame("c1", "transferred"),
+			map[string]any{"type": "unassigned", "conv": "c1", "reason": "transferred"}},
+		{"assigned", agentui.AssignedFrame(agentui.Conversation{ID: "c1"}), map[string]any{"type": "assigned"}},
+		{"state", agentui.StateFrame(agentui.AgentState{State: "away", Reason: "Lunch", Since: at}),
+			map[string]any{"type": "state", "state": "away", "reason": "Lunch", "since": "2026-11-22T19:00:00Z"}},
+		{"message", agentui.MessageFrame(agentui.Message{ID: "1-1", Text: "<script>"}), map[string]any{"type": "message"}},
+		{"status", agentui.MessageStatusFrame("c1", "1-1", agentui.StatusFailed, "blocked"),
+			map[string]any{"type": "message_status", "conv": "c1", "message_id": "1-1", "status": "failed", "error": "blocked"}},
+		{"typing", agentui.TypingFrame("c1", "customer", "Maria", true),
+			map[string]any{"type": "typing", "conv": "c1", "who": "customer", "name": "Maria", "on": true}},
+		{"closed", agentui.ConversationClosedFrame("c1", "customer", "", at),
+			map[string]any{"type": "conversation_closed", "conv": "c1", "by": "customer", "at": "2026-11-22T19:00:00Z"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.desc, func(t *testing.T) {
+			t.Parallel()
+			var got map[string]any
+			if err := json.Unmarshal(tt.frame, &got); err != nil {
+				t.Fatalf("not JSON: %v", err)
+			}
+			for k, v := range tt.want {
+				if got[k] != v {
+					t.Errorf("%s = %v, want %v (frame %s)", k, got[k], v, tt.frame)
+				}
+			}
+		})
+	}
+}
