@@ -146,7 +146,7 @@ func (h *Handler) fail(c echo.Context, err error) error {
 		return c.JSON(http.StatusNotFound, errorBody{Error: "not found"})
 	case errors.Is(err, conversation.ErrClosed):
 		return c.JSON(http.StatusConflict, errorBody{Error: "conversation is closed"})
-	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
 		return c.JSON(http.StatusBadRequest, errorBody{Error: "body is not valid JSON"})
 	case errors.As(err, &te):
 		return c.JSON(http.StatusBadRequest, errorBody{Error: "wrong type for field " + te.Field, Field: te.Field})
@@ -171,6 +171,11 @@ func (h *Handler) bind(c echo.Context, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, h.maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			// An empty body is an empty object; required fields are checked
+			// by the handlers, naming them.
+			return nil
+		}
 		if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
 			return fmt.Errorf("%w %s", errUnknownField, strings.TrimPrefix(msg, "json: unknown field "))
 		}

@@ -148,6 +148,9 @@ func TestErrors(t *testing.T) {
 		{"merge without id", "POST", "/customers/" + r.CustomerID + "/merge", `{}`, 400, "customer_id"},
 		{"merge unknown", "POST", "/customers/" + r.CustomerID + "/merge", `{"customer_id":"cu_nope"}`, 404, ""},
 		{"transfer nowhere", "POST", "/conversations/" + r.ConversationID + "/transfer", `{}`, 400, "queue"},
+		{"note without body", "POST", "/conversations/" + r.ConversationID + "/notes", ``, 400, "text"},
+		{"two JSON values", "POST", "/conversations/" + r.ConversationID + "/notes", `{"text":"a"} {}`, 400, ""},
+		{"wrong type", "PATCH", "/customers/" + r.CustomerID, `{"tags":"vip"}`, 400, "tags"},
 	}
 	for _, c := range cases {
 		var body struct {
