@@ -213,7 +213,16 @@ func (e *Engine) Prepare(ctx context.Context) error {
 func (e *Engine) writeQueues(ctx context.Context) error {
 	_, err := e.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, q := range e.queues {
-			p.HSet(ctx, e.k.qcfg(q.Name), q.scriptFields())
+			f := q.scriptFields()
+			// ovf_in tells the scripts to look at the queue's overflow set
+			// at all: most queues receive no overflow.
+			f["ovf_in"] = "0"
+			for _, o := range e.queues {
+				if o.OverflowQueue == q.Name {
+					f["ovf_in"] = "1"
+				}
+			}
+			p.HSet(ctx, e.k.qcfg(q.Name), f)
 		}
 		return nil
 	})

@@ -10,7 +10,7 @@ if c.state ~= 'waiting' and c.state ~= 'offered' then return {7} end
 local aid = c.agent
 unqueue(c)
 redis.call('ZREM', KOFFERS, id)
-finish(id, 'abandoned')
+finish(c, 'abandoned', true)
 if c.state == 'offered' then release(c, aid) end
 emit('abandoned', {'conv', id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
   'wait_ms', itoa(NOW - num(c.enq)), 'reason', c.state})

@@ -9,25 +9,24 @@ local c = conv_get(id)
 if not c then return {1} end
 if c.state ~= 'active' or (aid ~= '' and c.agent ~= aid) then return {3} end
 aid = c.agent
-local acc = num(redis.call('HGET', KEYS[2], 'accepted_at'))
+local acc = num(c.accepted_at)
 push_sample(khandles(c.queue), NOW - acc)
 local qc = qcfg(c.queue)
 local wrap = qc and num(qc.wrap) or 0
-redis.call('HSET', kagent(aid), 'last_closed', itoa(NOW))
 if wrap > 0 then
   redis.call('HSET', KEYS[2], 'state', 'wrapup', 'closed_at', itoa(NOW))
   local wu = NOW + wrap
   if num(redis.call('HGET', kagent(aid), 'wrap_until')) < wu then
     redis.call('HSET', kagent(aid), 'wrap_until', itoa(wu))
   end
+  agent_dirty(aid)
   redis.call('ZADD', KWRAP, wu, id)
   refresh(aid)
   emit('closed', {'conv', id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
     'handle_ms', itoa(NOW - acc), 'reason', 'wrapup', 'until', itoa(wu)})
   return {0, serve_agent(aid)}
 end
-redis.call('HSET', KEYS[2], 'closed_at', itoa(NOW))
-finish(id, 'closed')
+finish(c, 'closed', true)
 release(c, aid)
 emit('closed', {'conv', id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
   'handle_ms', itoa(NOW - acc)})

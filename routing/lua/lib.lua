@@ -75,13 +75,17 @@ local function emit(typ, kv)
   redis.call('PUBLISH', LIVE, cjson.encode(obj))
 end
 
--- qcfg reads a queue's settings written by the gateway (see config.go).
+-- qcfg reads a queue's settings written by the gateway (see config.go),
+-- once per script call.
+local QC = {}
 local function qcfg(q)
   if q == nil or q == '' then return nil end
+  if QC[q] ~= nil then return QC[q] or nil end
   local raw = redis.call('HGETALL', kqcfg(q))
-  if #raw == 0 then return nil end
+  if #raw == 0 then QC[q] = false; return nil end
   local c = {}
   for i = 1, #raw, 2 do c[raw[i]] = raw[i + 1] end
+  QC[q] = c
   return c
 end
 
@@ -101,53 +105,98 @@ local function has_skills(as, cs)
   return true
 end
 
+-- Agents are read once per script call with every field routing needs and
+-- kept in AG; any write to an agent's hash drops its entry (agent_dirty).
+local AF = {'state', 'queues', 'idle_since', 'skills', 'excl', 'wrap_until', 'listed', 'onl',
+  'load:voice', 'load:chat', 'load:sms', 'load:email', 'cap:voice', 'cap:chat', 'cap:sms', 'cap:email'}
+local AG = {}
+local function agent_get(aid)
+  local a = AG[aid]
+  if a then return a end
+  local v = redis.call('HMGET', kagent(aid), unpack(AF))
+  a = {}
+  for i, f in ipairs(AF) do a[f] = v[i] end
+  AG[aid] = a
+  return a
+end
+local function agent_dirty(aid) AG[aid] = nil end
+
+-- agent_hset writes fields of an agent (flat list) and keeps AG current.
+local function agent_hset(aid, kv)
+  redis.call('HSET', kagent(aid), unpack(kv))
+  local a = AG[aid]
+  if a then
+    for i = 1, #kv, 2 do a[kv[i]] = tostring(kv[i + 1]) end
+  end
+end
+
 -- agent_take returns the agent's skills when the agent may get an offer on
 -- channel ch now, nil otherwise. This is the one capacity rule.
 local function agent_take(aid, ch)
-  local a = redis.call('HMGET', kagent(aid), 'state', 'load:' .. ch, 'cap:' .. ch,
-    'load:voice', 'excl', 'wrap_until', 'skills')
-  if a[1] ~= 'available' then return nil end
-  if num(a[2]) >= num(a[3]) then return nil end
+  local a = agent_get(aid)
+  if a.state ~= 'available' then return nil end
+  if num(a['load:' .. ch]) >= num(a['cap:' .. ch]) then return nil end
   -- Voice is exclusive: an agent on a call gets nothing else.
-  if ch ~= 'voice' and a[5] == '1' and num(a[4]) > 0 then return nil end
+  if ch ~= 'voice' and a.excl == '1' and num(a['load:voice']) > 0 then return nil end
   -- Wrap-up: no call is offered until the agent has finished notes.
-  if ch == 'voice' and num(a[6]) > NOW then return nil end
-  return a[7] or ''
+  if ch == 'voice' and num(a.wrap_until) > NOW then return nil end
+  return a.skills or ''
 end
 
 -- refresh recomputes where an agent appears: the per queue and channel sets
 -- of agents able to take an offer now (scored by idle-since, so the lowest
--- score is the longest idle) and the per queue set of agents online.
-local function refresh(aid)
-  local a = redis.call('HMGET', kagent(aid), 'state', 'queues', 'idle_since')
-  if not a[2] then return end
-  local online = a[1] == 'available'
-  local idle = num(a[3])
-  local ok = {}
-  for _, ch in ipairs(CHANNELS) do ok[ch] = online and agent_take(aid, ch) ~= nil end
-  for _, q in ipairs(split(a[2])) do
-    if online then redis.call('SADD', konline(q), aid) else redis.call('SREM', konline(q), aid) end
+-- score is the longest idle) and the per queue set of agents online. The
+-- agent's hash remembers where it is listed ('listed', 'onl'), so only
+-- changes are written; listed channels are re-scored as idle-since moves.
+local function refresh(aid, rescore)
+  local a = agent_get(aid)
+  if not a.queues then return end
+  local online = a.state == 'available'
+  local idle = num(a.idle_since)
+  local want, prev = {}, {}
+  local listed = {}
+  for _, ch in ipairs(CHANNELS) do
+    if online and agent_take(aid, ch) ~= nil then
+      want[ch] = true
+      listed[#listed + 1] = ch
+    end
+  end
+  for ch in string.gmatch(a.listed or '', '[^,]+') do prev[ch] = true end
+  local onl = online and '1' or '0'
+  local queues = split(a.queues)
+  for _, q in ipairs(queues) do
+    if onl ~= (a.onl or '0') then
+      if online then redis.call('SADD', konline(q), aid) else redis.call('SREM', konline(q), aid) end
+    end
     for _, ch in ipairs(CHANNELS) do
-      if ok[ch] then
-        redis.call('ZADD', kavail(q, ch), idle, aid)
-      else
+      if want[ch] then
+        -- Already listed with the same idle-since: nothing to write.
+        if rescore or not prev[ch] then redis.call('ZADD', kavail(q, ch), idle, aid) end
+      elseif prev[ch] then
         redis.call('ZREM', kavail(q, ch), aid)
       end
     end
   end
+  local l = table.concat(listed, ',')
+  if l ~= (a.listed or '') or onl ~= (a.onl or '0') then
+    agent_hset(aid, {'listed', l, 'onl', onl})
+  end
 end
 
 -- unlist removes an agent from every availability set of the given queues
--- (used before the agent's queue list changes or the agent is removed).
+-- (used before the agent's queue list changes).
 local function unlist(aid, queues)
   for _, q in ipairs(split(queues)) do
     redis.call('SREM', konline(q), aid)
     for _, ch in ipairs(CHANNELS) do redis.call('ZREM', kavail(q, ch), aid) end
   end
+  redis.call('HSET', kagent(aid), 'listed', '', 'onl', '0')
+  agent_dirty(aid)
 end
 
 local CONV_FIELDS = {'state', 'queue', 'channel', 'skills', 'score', 'enq', 'agent',
-  'last_agent', 'last_served', 'decl_agent', 'decl_until', 'ovfq', 'customer'}
+  'last_agent', 'last_served', 'decl_agent', 'decl_until', 'ovfq', 'customer', 'prio',
+  'accepted_at', 'est_low', 'est_high'}
 
 local function conv_get(id)
   local v = redis.call('HMGET', kconv(id), unpack(CONV_FIELDS))
@@ -177,9 +226,11 @@ local function timeout_of(q, ch)
   return 30000
 end
 
+-- push_sample keeps the last SAMPLES values, trimming in batches.
 local function push_sample(key, v)
-  redis.call('LPUSH', key, itoa(v))
-  redis.call('LTRIM', key, 0, SAMPLES - 1)
+  if redis.call('LPUSH', key, itoa(v)) > SAMPLES + 50 then
+    redis.call('LTRIM', key, 0, SAMPLES - 1)
+  end
 end
 
 -- accept_now makes an offered conversation active.
@@ -189,9 +240,8 @@ local function accept_now(c, aid, reason)
   redis.call('HSET', kconv(c.id), 'state', 'active', 'accepted_at', itoa(NOW), 'deadline', '')
   redis.call('HSET', kagent(aid), 'missed', '0')
   push_sample(kwaits(c.queue), wait)
-  local est = redis.call('HMGET', kconv(c.id), 'est_low', 'est_high')
   emit('accepted', {'conv', c.id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
-    'wait_ms', itoa(wait), 'reason', reason or '', 'est_low_ms', est[1] or '', 'est_high_ms', est[2] or ''})
+    'wait_ms', itoa(wait), 'reason', reason or '', 'est_low_ms', c.est_low, 'est_high_ms', c.est_high})
 end
 
 -- offer hands conversation c to agent aid: it leaves the queue, the agent's
@@ -202,11 +252,11 @@ local function offer(c, aid, reason)
   local deadline = NOW + timeout_of(c.queue, c.channel)
   redis.call('HSET', kconv(c.id), 'state', 'offered', 'agent', aid, 'offered_at', itoa(NOW),
     'deadline', itoa(deadline), 'decl_agent', '', 'decl_until', '')
-  redis.call('HINCRBY', kagent(aid), 'load:' .. c.channel, 1)
-  redis.call('HSET', kagent(aid), 'idle_since', itoa(NOW))
+  local a = agent_get(aid)
+  agent_hset(aid, {'load:' .. c.channel, num(a['load:' .. c.channel]) + 1, 'idle_since', itoa(NOW)})
   redis.call('SADD', kaconvs(aid), c.id)
   redis.call('ZADD', KOFFERS, deadline, c.id)
-  refresh(aid)
+  refresh(aid, true)
   emit('offered', {'conv', c.id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
     'wait_ms', itoa(NOW - num(c.enq)), 'deadline', itoa(deadline), 'reason', reason or ''})
   local qc = qcfg(c.queue)
@@ -218,8 +268,8 @@ end
 -- release gives back the agent's slot for conversation c.
 local function release(c, aid)
   if aid == nil or aid == '' then return end
-  local l = redis.call('HINCRBY', kagent(aid), 'load:' .. c.channel, -1)
-  if l < 0 then redis.call('HSET', kagent(aid), 'load:' .. c.channel, '0') end
+  local a = agent_get(aid)
+  agent_hset(aid, {'load:' .. c.channel, math.max(num(a['load:' .. c.channel]) - 1, 0)})
   redis.call('SREM', kaconvs(aid), c.id)
   refresh(aid)
 end
@@ -287,30 +337,43 @@ local function longest_idle(c)
 end
 
 -- pick_for_agent finds the best waiting conversation for agent aid over every
--- channel it has room on and every queue it serves (plus conversations that
--- overflowed into those queues): the lowest score, meaning highest priority,
--- then longest waiting. Returns the conversation table or nil.
-local function pick_for_agent(aid)
-  local a = redis.call('HMGET', kagent(aid), 'state', 'queues')
-  if a[1] ~= 'available' or not a[2] then return nil end
-  local queues = split(a[2])
-  local best, bestScore = nil, nil
-  for _, ch in ipairs(CHANNELS) do
+-- channel it has room on (or only channel only, if given) and every queue it
+-- serves (plus conversations that overflowed into those queues): the lowest
+-- score, meaning highest priority, then longest waiting. Returns the
+-- conversation table or nil.
+local function pick_for_agent(aid, only, known)
+  local a = agent_get(aid)
+  if a.state ~= 'available' or not a.queues then return nil end
+  local queues = split(a.queues)
+  -- Gather the sets worth reading; one EXISTS tells whether any holds
+  -- anything (after a close there usually is nothing waiting).
+  local sets, skills = {}, {}
+  for _, ch in ipairs(only and {only} or CHANNELS) do
     local sk = agent_take(aid, ch)
     if sk then
       for _, q in ipairs(queues) do
-        for _, set in ipairs({kq(q, ch), kovf(q, ch)}) do
-          local r = redis.call('ZRANGE', set, 0, SCAN - 1, 'WITHSCORES')
-          for i = 1, #r, 2 do
-            local sc = tonumber(r[i + 1])
-            if bestScore and sc >= bestScore then break end
-            local c = conv_get(r[i])
-            if c and c.state == 'waiting' and not declined_by(c, aid) and has_skills(sk, c.skills) then
-              best, bestScore = c, sc
-              break
-            end
-          end
+        sets[#sets + 1] = kq(q, ch)
+        skills[#sets] = sk
+        local qc = qcfg(q)
+        if qc and qc.ovf_in == '1' then
+          sets[#sets + 1] = kovf(q, ch)
+          skills[#sets] = sk
         end
+      end
+    end
+  end
+  if #sets == 0 or redis.call('EXISTS', unpack(sets)) == 0 then return nil end
+  local best, bestScore = nil, nil
+  for si, set in ipairs(sets) do
+    local r = redis.call('ZRANGE', set, 0, SCAN - 1, 'WITHSCORES')
+    for i = 1, #r, 2 do
+      local sc = tonumber(r[i + 1])
+      if bestScore and sc >= bestScore then break end
+      local c
+      if known and r[i] == known.id then c = known else c = conv_get(r[i]) end
+      if c and c.state == 'waiting' and not declined_by(c, aid) and has_skills(skills[si], c.skills) then
+        best, bestScore = c, sc
+        break
       end
     end
   end
@@ -341,10 +404,11 @@ end
 -- is found, and that agent takes the best conversation for it, which is this
 -- one unless an older or more urgent one waits for the same agent (FIFO).
 -- Returns the number of offers made.
-local function serve_conv(id)
+local function serve_conv(id, known)
   local n = 0
   while n < MAXOFFERS do
-    local c = conv_get(id)
+    local c = known or conv_get(id)
+    known = nil
     if not c or c.state ~= 'waiting' then return n end
     local st = sticky_agent(c)
     if st then
@@ -353,7 +417,9 @@ local function serve_conv(id)
     end
     local aid = longest_idle(c)
     if not aid then return n end
-    local best = pick_for_agent(aid)
+    -- Only the same channel matters for fairness; other channels have
+    -- their own capacity.
+    local best = pick_for_agent(aid, c.channel, c)
     if not best or best.id == id then
       offer(c, aid, '')
       return n + 1
@@ -380,11 +446,15 @@ local function requeue_agent_offers(aid, reason)
   return #back
 end
 
--- finish marks a conversation closed or abandoned and lets its hash expire.
-local function finish(id, state)
-  redis.call('HSET', kconv(id), 'state', state, 'agent', '', 'deadline', '', 'ended_at', itoa(NOW))
-  redis.call('ZREM', KOVFDUE, id)
-  if RETAIN > 0 then redis.call('PEXPIRE', kconv(id), RETAIN) end
+-- finish marks a conversation closed or abandoned and lets its hash expire;
+-- closed stamps closed_at (a wrap-up's end keeps the time the agent closed).
+local function finish(c, state, closed)
+  local kv = {'state', state, 'agent', '', 'deadline', '', 'ended_at', itoa(NOW)}
+  if closed then kv[#kv + 1] = 'closed_at'; kv[#kv + 1] = itoa(NOW) end
+  redis.call('HSET', kconv(c.id), unpack(kv))
+  local qc = qcfg(c.queue)
+  if qc and (qc.ovf or '') ~= '' then redis.call('ZREM', KOVFDUE, c.id) end
+  if RETAIN > 0 then redis.call('PEXPIRE', kconv(c.id), RETAIN) end
 end
 
 -- set_state changes an agent's state and records it.
@@ -394,8 +464,9 @@ local function set_state(aid, st, reason)
   if st == 'available' and prev ~= 'available' then
     redis.call('HSET', kagent(aid), 'idle_since', itoa(NOW), 'missed', '0')
   end
+  agent_dirty(aid)
   if st == 'offline' then redis.call('ZREM', KSEEN, aid) end
   if st ~= 'offline' and prev == 'offline' then redis.call('ZADD', KSEEN, NOW, aid) end
-  refresh(aid)
+  refresh(aid, true)
   emit('agent_state', {'agent', aid, 'state', st, 'reason', reason or '', 'prev', prev or ''})
 end

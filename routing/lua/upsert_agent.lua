@@ -17,5 +17,6 @@ if not old then
   redis.call('HSET', KEYS[2], 'state', 'offline', 'state_since', itoa(NOW), 'idle_since', itoa(NOW), 'missed', '0')
   redis.call('SADD', KAGENTS, aid)
 end
-refresh(aid)
+agent_dirty(aid)
+refresh(aid, true)
 return {0, serve_agent(aid)}

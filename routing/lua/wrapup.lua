@@ -10,7 +10,7 @@ for _, id in ipairs(due) do
   local c = conv_get(id)
   if c and c.state == 'wrapup' then
     local aid = c.agent
-    finish(id, 'closed')
+    finish(c, 'closed')
     release(c, aid)
     emit('wrapup_done', {'conv', id, 'agent', aid, 'queue', c.queue, 'channel', c.channel})
     offers = offers + serve_agent(aid)

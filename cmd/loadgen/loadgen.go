@@ -1,0 +1,327 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard/switchboard/internal/redistest"
+	"github.com/switchboard/switchboard/routing"
+)
+
+// Bounds that keep one run small whatever the flags say.
+const (
+	maxDuration      = 5 * time.Minute
+	maxConversations = 2_000_000
+)
+
+// Config is one load run.
+type Config struct {
+	RedisURL string // "" starts a private redis-server
+	Rate     float64
+	Duration time.Duration
+	Agents   int
+	Gateways int
+	Channel  string
+	Handle   time.Duration
+	Drain    time.Duration
+}
+
+func defaultConfig() Config {
+	return Config{Rate: 1000, Duration: 10 * time.Second, Agents: 200, Gateways: 1,
+		Channel: routing.ChannelChat, Handle: 100 * time.Millisecond, Drain: 5 * time.Second}
+}
+
+// Result is what a run measured.
+type Result struct {
+	Enqueued, Routed int
+	Rate             float64 // routed per second of enqueuing
+	P50, P99, P999   time.Duration
+	Lost, Duplicated int
+	Waiting          int // still waiting at the end (agents saturated), not lost
+	RoundTrips       int64
+	EnqueueErrors    int
+}
+
+// Line is the result in the one-line form the issue fixes.
+func (r Result) Line() string {
+	f := func(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+	return fmt.Sprintf("routed=%d rate=%.0f/s p50=%s p99=%s p999=%s lost=%d duplicated=%d",
+		r.Routed, r.Rate, f(r.P50), f(r.P99), f(r.P999), r.Lost, r.Duplicated)
+}
+
+// counter counts Redis round trips: one per command, one per pipeline.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
+}
+func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
+}
+
+type convTrack struct {
+	sched    time.Time
+	offers   atomic.Int32
+	requeued atomic.Int32
+	latency  atomic.Int64 // ns, first offer
+}
+
+// Run performs one load run, printing progress to out.
+func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
+	if cfg.Rate <= 0 || cfg.Agents <= 0 || cfg.Gateways <= 0 || cfg.Duration <= 0 {
+		return Result{}, errors.New("-rate, -duration, -agents and -gateways must be positive")
+	}
+	cfg.Duration = min(cfg.Duration, maxDuration)
+	total := int(math.Min(cfg.Rate*cfg.Duration.Seconds(), maxConversations))
+
+	url := cfg.RedisURL
+	if url == "" {
+		dir, err := os.MkdirTemp("", "loadgen-redis-")
+		if err != nil {
+			return Result{}, err
+		}
+		defer os.RemoveAll(dir)
+		srv, err := redistest.Launch(redistest.Options{}, dir)
+		if err != nil {
+			return Result{}, fmt.Errorf("start redis-server: %w", err)
+		}
+		defer srv.Stop()
+		url = srv.URL()
+		fmt.Fprintf(out, "started redis-server on %s\n", srv.Addr)
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return Result{}, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	if err := loopbackOnly(opts.Addr); err != nil {
+		return Result{}, err
+	}
+	opts.PoolSize = 256
+
+	ws := fmt.Sprintf("loadgen-%d", time.Now().UnixNano())
+	var rts counter
+	engines := make([]*routing.Engine, cfg.Gateways)
+	clients := make([]*redis.Client, cfg.Gateways)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	queue := routing.QueueConfig{Name: "support", OfferTimeoutSeconds: map[string]int{cfg.Channel: 30}}
+	for i := range engines {
+		c := redis.NewClient(opts)
+		c.AddHook(&rts)
+		defer c.Close()
+		clients[i] = c
+		e, err := routing.New(routing.Params{Client: c, Workspace: ws, Queues: []routing.QueueConfig{queue},
+			PresenceGrace: time.Hour})
+		if err != nil {
+			return Result{}, err
+		}
+		if err := e.Prepare(ctx); err != nil {
+			return Result{}, err
+		}
+		engines[i] = e
+	}
+	defer cleanup(clients[0], ws)
+
+	tracks := make([]convTrack, total)
+	idOf := func(i int) string { return fmt.Sprintf("lg-%d", i) }
+	indexOf := func(id string) (int, bool) {
+		var n int
+		if _, err := fmt.Sscanf(id, "lg-%d", &n); err != nil || n < 0 || n >= total {
+			return 0, false
+		}
+		return n, true
+	}
+	var routed atomic.Int64
+	var agentWork sync.WaitGroup
+
+	// Agents: agent i is connected to gateway i % gateways, which delivers
+	// its offers; the agent accepts at once and closes after -handle.
+	for gi, e := range engines {
+		sub, err := e.Subscribe(runCtx)
+		if err != nil {
+			return Result{}, err
+		}
+		agentWork.Go(func() {
+			for ev := range sub.C {
+				switch ev.Type {
+				case routing.EventOffered:
+				case routing.EventExpired, routing.EventDeclined:
+					if n, ok := indexOf(ev.ConversationID); ok && gi == 0 {
+						tracks[n].requeued.Add(1)
+					}
+					continue
+				default:
+					continue
+				}
+				var ai int
+				if _, err := fmt.Sscanf(ev.AgentID, "agent-%d", &ai); err != nil || ai%cfg.Gateways != gi {
+					continue
+				}
+				n, ok := indexOf(ev.ConversationID)
+				if !ok {
+					continue
+				}
+				tr := &tracks[n]
+				if tr.offers.Add(1) == 1 {
+					tr.latency.Store(int64(time.Since(tr.sched)))
+					routed.Add(1)
+				}
+				go func(conv, agent string) {
+					if err := e.Accept(runCtx, conv, agent); err != nil {
+						return
+					}
+					time.AfterFunc(cfg.Handle, func() { _ = e.Close(runCtx, conv, agent) })
+				}(ev.ConversationID, ev.AgentID)
+			}
+		})
+	}
+	for ai := range cfg.Agents {
+		e := engines[ai%cfg.Gateways]
+		id := fmt.Sprintf("agent-%d", ai)
+		if err := e.UpsertAgent(ctx, routing.AgentConfig{ID: id}); err != nil {
+			return Result{}, err
+		}
+		if err := e.SetAgentState(ctx, id, routing.StateAvailable, ""); err != nil {
+			return Result{}, err
+		}
+	}
+	for _, e := range engines {
+		go func() { _ = e.Run(runCtx) }()
+	}
+
+	fmt.Fprintf(out, "workspace %s: %d conversations at %.0f/s over %s, %d agents, %d gateways, channel %s, handle %s\n",
+		ws, total, cfg.Rate, cfg.Duration, cfg.Agents, cfg.Gateways, cfg.Channel, cfg.Handle)
+	rts.n.Store(0)
+	// Open loop: conversation i is due at start + i/rate whatever happened
+	// to earlier ones; a pool of senders per gateway issues them.
+	jobs := make(chan int, total)
+	var enqErrs atomic.Int64
+	var senders sync.WaitGroup
+	for gi, e := range engines {
+		for range 32 {
+			senders.Go(func() {
+				for i := range jobs {
+					_ = gi
+					err := e.Enqueue(runCtx, routing.Request{ConversationID: idOf(i), Channel: cfg.Channel,
+						CustomerID: idOf(i), EnqueuedAt: tracks[i].sched})
+					if err != nil {
+						enqErrs.Add(1)
+					}
+				}
+			})
+		}
+	}
+	start := time.Now()
+	for i := range total {
+		due := start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+		if d := time.Until(due); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+			}
+		}
+		if ctx.Err() != nil {
+			total = i
+			break
+		}
+		tracks[i].sched = due
+		jobs <- i
+	}
+	close(jobs)
+	senders.Wait()
+	sendTime := time.Since(start)
+	deadline := time.Now().Add(cfg.Drain)
+	for time.Now().Before(deadline) && int(routed.Load()) < total && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+	trips := rts.n.Load()
+	cancel()
+	agentWork.Wait()
+
+	res := Result{Enqueued: total, EnqueueErrors: int(enqErrs.Load()), RoundTrips: trips}
+	lat := make([]time.Duration, 0, total)
+	var unrouted []string
+	for i := range total {
+		tr := &tracks[i]
+		switch o := tr.offers.Load(); {
+		case o == 0:
+			unrouted = append(unrouted, idOf(i))
+		default:
+			lat = append(lat, time.Duration(tr.latency.Load()))
+			if o > 1+tr.requeued.Load() {
+				res.Duplicated++
+			}
+		}
+	}
+	res.Routed = len(lat)
+	res.Rate = float64(res.Routed) / sendTime.Seconds()
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+	}
+	res.P50, res.P99, res.P999 = pct(0.50), pct(0.99), pct(0.999)
+	// A conversation never offered is lost unless Redis still has it waiting
+	// (the agents were saturated).
+	statusCtx, statusCancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer statusCancel()
+	for _, id := range unrouted {
+		c, err := engines[0].Conversation(statusCtx, id)
+		if err == nil && (c.State == routing.ConvWaiting || c.State == routing.ConvOffered ||
+			c.State == routing.ConvActive || c.State == routing.ConvClosed) {
+			res.Waiting++
+			continue
+		}
+		res.Lost++
+	}
+	fmt.Fprintf(out, "enqueued=%d enqueue_errors=%d not_yet_offered=%d round_trips=%d per_routed=%.2f (enqueue+accept+close, sweeps, heartbeats)\n",
+		res.Enqueued, res.EnqueueErrors, res.Waiting, res.RoundTrips, float64(res.RoundTrips)/math.Max(1, float64(res.Routed)))
+	return res, nil
+}
+
+// loopbackOnly refuses to load anything but a local Redis.
+func loopbackOnly(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("REDIS_URL must point to loopback, not %s", host)
+}
+
+// cleanup deletes the run's workspace.
+func cleanup(c *redis.Client, ws string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	iter := c.Scan(ctx, 0, "sb:{"+ws+"}:*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			c.Unlink(ctx, batch...)
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		c.Unlink(ctx, batch...)
+	}
+}

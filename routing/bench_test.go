@@ -1,0 +1,160 @@
+package routing
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"testing"
+)
+
+var (
+	evalshaStat = regexp.MustCompile(`cmdstat_evalsha:calls=(\d+),usec=(\d+)`)
+	allStats    = regexp.MustCompile(`cmdstat_([a-z|]+):calls=(\d+)`)
+	cpuStat     = regexp.MustCompile(`used_cpu_(?:sys|user):([0-9.]+)`)
+)
+
+// redisCPU is the server's CPU time so far, in µs. Unlike wall time it does
+// not grow when other processes crowd the machine.
+func redisCPU(b *testing.B, e *Engine) float64 {
+	b.Helper()
+	info, err := e.c.Info(context.Background(), "cpu").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sum float64
+	for _, m := range cpuStat.FindAllStringSubmatch(info, 2) {
+		f, _ := strconv.ParseFloat(m[1], 64)
+		sum += f
+	}
+	return sum * 1e6
+}
+
+// reportScriptTime adds what the work cost Redis: CPU per operation (all
+// commands, network handling included) and time per script call (from INFO
+// commandstats, which resetStats cleared).
+func reportScriptTime(b *testing.B, e *Engine, cpu0 float64) {
+	b.Helper()
+	b.ReportMetric((redisCPU(b, e)-cpu0)/float64(b.N), "redis-cpu-µs/op")
+	info, err := e.c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Commands run inside scripts count in commandstats too: calls per
+	// operation is a measure of the Lua's work that load cannot blur.
+	var inner float64
+	for _, m := range allStats.FindAllStringSubmatch(info, -1) {
+		if m[1] != "evalsha" && m[1] != "info" && m[1] != "config|resetstat" {
+			n, _ := strconv.ParseFloat(m[2], 64)
+			inner += n
+		}
+	}
+	b.ReportMetric(inner/float64(b.N), "redis-calls/op")
+	m := evalshaStat.FindStringSubmatch(info)
+	if m == nil {
+		return
+	}
+	calls, _ := strconv.ParseFloat(m[1], 64)
+	usec, _ := strconv.ParseFloat(m[2], 64)
+	b.ReportMetric(usec/calls, "redis-µs/script")
+}
+
+func resetStats(b *testing.B, e *Engine) float64 {
+	b.Helper()
+	if err := e.c.ConfigResetStat(context.Background()).Err(); err != nil {
+		b.Fatal(err)
+	}
+	return redisCPU(b, e)
+}
+
+// benchEngine is an engine with n available agents on the shared server.
+func benchEngine(b *testing.B, n int) *Engine {
+	b.Helper()
+	e, err := New(Params{Client: shared.NewClient(b), Workspace: workspace(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := e.Prepare(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		id := fmt.Sprintf("a%d", i)
+		if err := e.UpsertAgent(ctx, AgentConfig{ID: id}); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.SetAgentState(ctx, id, StateAvailable, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return e
+}
+
+// BenchmarkEnqueueOffer is one routing decision: enqueue, match and offer in
+// one script call, with 200 agents available.
+func BenchmarkEnqueueOffer(b *testing.B) {
+	e := benchEngine(b, 200)
+	ctx := context.Background()
+	// 200 agents × 3 chats: recycle the slots by closing every conversation.
+	cpu0 := resetStats(b, e)
+	b.ResetTimer()
+	for i := range b.N {
+		id := fmt.Sprintf("c%d", i)
+		if err := e.Enqueue(ctx, Request{ConversationID: id, Channel: ChannelChat}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		c, err := e.Conversation(ctx, id)
+		if err != nil || c.State != ConvOffered {
+			b.Fatalf("%s: %+v %v", id, c, err)
+		}
+		if err := e.Accept(ctx, id, c.AgentID); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.Close(ctx, id, c.AgentID); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	reportScriptTime(b, e, cpu0)
+}
+
+// BenchmarkLifecycle is a conversation's whole routing life: enqueue (with
+// offer), accept and close (which refills the slot): three round trips.
+func BenchmarkLifecycle(b *testing.B) {
+	e := benchEngine(b, 200)
+	ctx := context.Background()
+	cpu0 := resetStats(b, e)
+	b.ResetTimer()
+	for i := range b.N {
+		id := fmt.Sprintf("c%d", i)
+		if err := e.Enqueue(ctx, Request{ConversationID: id, Channel: ChannelChat}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		c, _ := e.Conversation(ctx, id)
+		b.StartTimer()
+		if err := e.Accept(ctx, id, c.AgentID); err != nil {
+			b.Fatal(err)
+		}
+		if err := e.Close(ctx, id, c.AgentID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportScriptTime(b, e, cpu0)
+}
+
+// BenchmarkEnqueueBacklog enqueues with every agent busy: the script only
+// queues (and finds nobody free).
+func BenchmarkEnqueueBacklog(b *testing.B) {
+	e := benchEngine(b, 0)
+	ctx := context.Background()
+	cpu0 := resetStats(b, e)
+	b.ResetTimer()
+	for i := range b.N {
+		if err := e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i), Channel: ChannelChat}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportScriptTime(b, e, cpu0)
+}
