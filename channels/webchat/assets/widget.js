@@ -180,6 +180,8 @@
     composer.hidden = state.closed;
     ended.hidden = !state.closed;
     if (state.closed) banner.hidden = true;
+    // The log's height just changed: keep the newest line in view.
+    log.scrollTop = log.scrollHeight;
   }
 
   function openPanel() {
@@ -401,7 +403,11 @@
         banner.hidden = true;
         if (state.agent !== f.name || !log.querySelector('.system.joined')) {
           const line = el('div', { class: 'system joined', text: f.name + ' has joined' });
-          log.append(line);
+          // On resume the agent's replies are already on screen: the line
+          // belongs before the first of them, not after the last.
+          const first = f.conversation === state.conv && !log.querySelector('.system.joined') && log.querySelector('.msg.agent');
+          if (first) log.insertBefore(line, first);
+          else log.append(line);
           log.scrollTop = log.scrollHeight;
         }
         state.agent = f.name;

@@ -1,0 +1,158 @@
+package webchat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/internal/redistest"
+)
+
+// TestServeDemo is not a test but the server the browser test
+// e2e/webchat.test.mjs drives until the gateway's wiring serves the widget.
+// It runs only when WEBCHAT_DEMO_ADDR is set (e.g. 127.0.0.1:0): the channel
+// on a real hub over a real redis-server, with the fake backend playing
+// conversations and routing, and a control API under /_fake/ that plays the
+// agent. It prints "LISTENING <url>" and serves until SIGINT/SIGTERM or
+// WEBCHAT_DEMO_SECONDS pass (default 600).
+func TestServeDemo(t *testing.T) {
+	addr := os.Getenv("WEBCHAT_DEMO_ADDR")
+	if addr == "" {
+		t.Skip("WEBCHAT_DEMO_ADDR not set: this is the e2e demo server, not a test")
+	}
+	seconds, _ := strconv.Atoi(os.Getenv("WEBCHAT_DEMO_SECONDS"))
+	if seconds <= 0 {
+		seconds = 600
+	}
+	rs := redistest.Start(t, redistest.Options{})
+	hub, err := realtime.New(realtime.Config{Redis: rs.NewClient(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = hub.Shutdown(ctx)
+	}()
+	b := newFakeBackend()
+	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500, QueueInterval: time.Second},
+		Deps{Hub: hub, Receiver: b, Transcript: b, Queue: b, Typing: b, Contacts: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	srv.Register(e)
+	registerFake(e, srv, b)
+
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	hs := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = hs.Serve(l) }()
+	fmt.Printf("LISTENING http://%s\n", l.Addr())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	select {
+	case <-ctx.Done():
+	case <-time.After(time.Duration(seconds) * time.Second):
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = hs.Shutdown(sctx)
+}
+
+// registerFake adds the control API the browser test plays the agent with.
+func registerFake(e *echo.Echo, srv *Server, b *fakeBackend) {
+	type req struct {
+		Conv     string `json:"conv"`
+		Agent    string `json:"agent"`
+		Text     string `json:"text"`
+		Typing   bool   `json:"typing"`
+		Position int    `json:"position"`
+	}
+	bind := func(c echo.Context) (req, error) {
+		var r req
+		err := json.NewDecoder(c.Request().Body).Decode(&r)
+		if r.Agent == "" {
+			r.Agent = "Ana"
+		}
+		return r, err
+	}
+	e.GET("/_fake/state", func(c echo.Context) error {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		type conv struct {
+			ID       string    `json:"id"`
+			Visitor  string    `json:"visitor"`
+			State    string    `json:"state"`
+			Messages []Message `json:"messages"`
+		}
+		out := struct {
+			Conversations []conv `json:"conversations"`
+			Inbound       int    `json:"inbound"`
+		}{Inbound: len(b.inbound)}
+		for i := 1; i <= b.seq; i++ {
+			if cv := b.convs[fmt.Sprintf("cv_%d", i)]; cv != nil {
+				out.Conversations = append(out.Conversations, conv{cv.id, cv.visitor, cv.state, cv.msgs})
+			}
+		}
+		return c.JSON(http.StatusOK, out)
+	})
+	e.POST("/_fake/accept", func(c echo.Context) error {
+		r, err := bind(c)
+		if err != nil {
+			return err
+		}
+		b.accept(r.Conv, r.Agent)
+		return srv.AgentJoined(c.Request().Context(), r.Conv, r.Agent)
+	})
+	e.POST("/_fake/reply", func(c echo.Context) error {
+		r, err := bind(c)
+		if err != nil {
+			return err
+		}
+		_, err = srv.Send(c.Request().Context(), b.agentReply(r.Conv, r.Agent, r.Text))
+		return err
+	})
+	e.POST("/_fake/typing", func(c echo.Context) error {
+		r, err := bind(c)
+		if err != nil {
+			return err
+		}
+		return srv.AgentTyping(c.Request().Context(), r.Conv, r.Agent, r.Typing)
+	})
+	e.POST("/_fake/position", func(c echo.Context) error {
+		r, err := bind(c)
+		if err != nil {
+			return err
+		}
+		b.mu.Lock()
+		b.position = r.Position
+		b.mu.Unlock()
+		return srv.QueueChanged(c.Request().Context(), r.Conv, "support")
+	})
+	e.POST("/_fake/close", func(c echo.Context) error {
+		r, err := bind(c)
+		if err != nil {
+			return err
+		}
+		if err := b.End(c.Request().Context(), r.Conv); err != nil {
+			return err
+		}
+		return srv.Closed(c.Request().Context(), r.Conv, ClosedByAgent)
+	})
+}
