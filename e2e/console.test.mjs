@@ -75,11 +75,13 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
   assert.match(await offer.textContent(), /Maria Svensson/);
   assert.match(await offer.locator('.offer-left').textContent(), /^\d+s$/);
   assert.match(await page.title(), /Incoming offer/);
+  assert.equal(await page.locator('html').getAttribute('data-ringing'), 'sound');
   await shot(page, 'offer-1280');
 
   // A accepts.
   await page.keyboard.press('a');
   await offer.waitFor({ state: 'detached' });
+  assert.equal(await page.locator('html').getAttribute('data-ringing'), null);
   await page.locator('#conv-name', { hasText: 'Maria Svensson' }).waitFor();
   const first = page.locator('.msg-customer .bubble').first();
   await first.waitFor();
@@ -187,6 +189,14 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
   assert.equal(state.disposition, 'follow_up');
   assert.equal(await page.evaluate(() => window.__xss), undefined);
 
+  // Away with a reason, then back.
+  await page.locator('#state-away').click();
+  await page.locator('#away-reason').selectOption('Lunch');
+  await page.locator('#away-form button[type="submit"]').click();
+  await page.locator('#state-away[aria-pressed="true"]', { hasText: 'Away · Lunch' }).waitFor();
+  await page.locator('#state-available').click();
+  await page.locator('#state-available[aria-pressed="true"]').waitFor();
+
   assert.deepEqual(unexpected(errors), []);
   await context.close();
 });
@@ -258,6 +268,15 @@ test('the console works on a 768-px-wide tablet', async () => {
   await shot(page, 'customer-768');
   await page.locator('#close-customer').click();
   assert.equal(await page.locator('#customer').isVisible(), false);
+
+  // The customer leaves: replies stop, a note and the close still work.
+  await fake(base, 'POST', '/_fake/leave', { conv });
+  await page.locator('#conv-closed').waitFor();
+  assert.equal(await page.locator('#send').isDisabled(), true);
+  await page.locator(`.conv-item[data-conv="${conv}"]`, { hasText: 'Customer left' }).waitFor();
+  await page.locator('#open-close').click();
+  await page.locator('#close-form button[type="submit"]').click();
+  await page.locator('#empty-state').waitFor();
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.deepEqual(unexpected(errors), []);
   await context.close();

@@ -574,6 +574,7 @@ function renderOffers() {
       h('div', { class: 'offer-pulse', 'aria-hidden': 'true' }),
       h('div', { class: 'offer-main' },
         h('div', { class: 'offer-top' },
+          h('span', { class: 'offer-label' }, 'Incoming'),
           badge(o.channel),
           h('strong', { class: 'offer-name' }, o.customer.name || 'Unknown customer'),
           h('span', { class: 'offer-queue' }, o.queue ? `· ${o.queue}` : ''),

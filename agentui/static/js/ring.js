@@ -36,8 +36,15 @@ function ringOnce() {
   beep(660, t + 0.2, 0.22);
 }
 
-/** setRinging starts or stops the repeating ring. */
+/**
+ * setRinging starts or stops the repeating ring. html[data-ringing] mirrors
+ * it ("sound", or "silent" while the browser still blocks audio), for
+ * styles and for tests, which cannot hear.
+ */
 export function setRinging(on) {
+  const root = document.documentElement;
+  if (on) root.setAttribute('data-ringing', ctx && ctx.state === 'running' ? 'sound' : 'silent');
+  else root.removeAttribute('data-ringing');
   if (on && !timer) {
     ringOnce();
     timer = setInterval(ringOnce, 2500);
