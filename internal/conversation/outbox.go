@@ -84,9 +84,13 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 	e := Entry{ID: sid, Type: kind, MessageID: id, Author: agentID, Text: text, Attachments: atts, At: now.UTC().Truncate(time.Millisecond)}
 	if kind == EntryAgent {
 		e.Status = "pending"
+	}
+	// Notify before waking the sender, so this process reports the reply
+	// before its status entries.
+	s.notify(ctx, convID, e)
+	if kind == EntryAgent {
 		s.kick()
 	}
-	s.notify(ctx, convID, e)
 	return e, nil
 }
 

@@ -239,12 +239,17 @@ func TestDeliveryStatusBeforeSendRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitStatus(t, e, en.MessageID, "delivered")
-	n.mu.Lock()
-	last := n.entries[len(n.entries)-1]
-	n.mu.Unlock()
-	if last.Status != "delivered" {
-		t.Fatalf("last notification = %+v", last)
-	}
+	// The notification follows the write; clients order by entry id.
+	eventually(t, "delivered notification", func() bool {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		for _, x := range n.entries {
+			if x.Type == EntryStatus && x.Status == "delivered" && x.MessageID == en.MessageID {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // Redis itself is killed (SIGKILL) with replies queued; with the
