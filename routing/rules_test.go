@@ -125,15 +125,14 @@ func TestAgentChoice(t *testing.T) {
 		{desc: "agent not serving the queue", agents: []AgentConfig{{ID: "a1", Queues: []string{"support"}}, {ID: "a2", Skills: []string{"billing"}}},
 			req: Request{ConversationID: "c", Queue: "billing"}, want: "a2"},
 		{desc: "voice is exclusive", agents: []AgentConfig{{ID: "a1"}, {ID: "a2"}},
-			pre: func(v *env) {
-				v.enqueue(Request{ConversationID: "call", Channel: ChannelVoice}) // to a1
-				v.enqueue(Request{ConversationID: "c0"})                          // to a2
-			}, req: Request{ConversationID: "c"}, want: "a2"},
+			pre: func(v *env) { v.enqueue(Request{ConversationID: "call", Channel: ChannelVoice}) }, // to a1
+			req: Request{ConversationID: "c"}, want: "a2"},
 		{desc: "voice shared when configured", agents: []AgentConfig{{ID: "a1", VoiceShared: true}, {ID: "a2"}},
-			pre: func(v *env) {
-				v.enqueue(Request{ConversationID: "call", Channel: ChannelVoice}) // to a1
-				v.enqueue(Request{ConversationID: "c0"})                          // to a2
-			}, req: Request{ConversationID: "c"}, want: "a1"},
+			pre: func(v *env) { v.enqueue(Request{ConversationID: "call", Channel: ChannelVoice}) }, // to a1
+			req: Request{ConversationID: "c"}, want: "a1"},
+		{desc: "idle time is per channel", agents: []AgentConfig{{ID: "a1"}, {ID: "a2"}},
+			pre: func(v *env) { v.enqueue(Request{ConversationID: "mail", Channel: ChannelEmail}) }, // to a1
+			req: Request{ConversationID: "c"}, want: "a1"},
 		{desc: "sticky: last agent within the window", agents: []AgentConfig{{ID: "a1"}, {ID: "a2"}},
 			req: Request{ConversationID: "c", LastAgentID: "a2", LastServedAt: now.Add(-30 * time.Minute)}, want: "a2"},
 		{desc: "sticky: window passed", agents: []AgentConfig{{ID: "a1"}, {ID: "a2"}},

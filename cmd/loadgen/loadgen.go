@@ -76,6 +76,7 @@ type convTrack struct {
 	offers   atomic.Int32
 	requeued atomic.Int32
 	latency  atomic.Int64 // ns, first offer
+	enqueued atomic.Int64 // ns, Enqueue returned
 }
 
 // Run performs one load run, printing progress to out.
@@ -219,6 +220,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 					if err != nil {
 						enqErrs.Add(1)
 					}
+					tracks[i].enqueued.Store(int64(time.Since(tracks[i].sched)))
 				}
 			})
 		}
@@ -275,6 +277,15 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 		return lat[min(len(lat)-1, int(float64(len(lat))*p))]
 	}
 	res.P50, res.P99, res.P999 = pct(0.50), pct(0.99), pct(0.999)
+	enqLat := make([]time.Duration, 0, total)
+	for i := range total {
+		enqLat = append(enqLat, time.Duration(tracks[i].enqueued.Load()))
+	}
+	slices.Sort(enqLat)
+	if len(enqLat) > 0 {
+		fmt.Fprintf(out, "enqueue call returned (from scheduled time): p50=%s p99=%s\n",
+			enqLat[len(enqLat)/2].Round(10*time.Microsecond), enqLat[len(enqLat)*99/100].Round(10*time.Microsecond))
+	}
 	// A conversation never offered is lost unless Redis still has it waiting
 	// (the agents were saturated).
 	statusCtx, statusCancel := context.WithTimeout(context.Background(), 30*time.Second)

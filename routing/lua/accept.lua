@@ -8,7 +8,6 @@ local id, aid = ARGV[4], ARGV[5]
 local c = conv_get(id)
 if not c then return {1} end
 if c.state ~= 'offered' or c.agent ~= aid then return {2} end
-local dl = redis.call('ZSCORE', KOFFERS, id)
-if not dl or tonumber(dl) < NOW then return {2} end
+if num(c.deadline) < NOW then return {2} end
 accept_now(c, aid, '')
 return {0}

@@ -27,4 +27,9 @@ redis.call('ZADD', kq(q, ch), score, id)
 if (qc.ovf or '') ~= '' then redis.call('ZADD', KOVFDUE, enq + num(qc.ovf_after), id) end
 emit('enqueued', {'conv', id, 'queue', q, 'channel', ch, 'prio', itoa(prio), 'enq', itoa(enq),
   'customer', ARGV[7], 'skills', ARGV[9]})
-return {0, serve_conv(id)}
+-- The conversation as conv_get would read it, to spare the read.
+local c = {id = id, state = 'waiting', queue = q, channel = ch, skills = ARGV[9], score = score,
+  enq = itoa(enq), agent = '', last_agent = ARGV[11], last_served = ARGV[12], decl_agent = '',
+  decl_until = '', ovfq = '', customer = ARGV[7], prio = itoa(prio), accepted_at = '',
+  est_low = '', est_high = '', deadline = ''}
+return {0, serve_conv(id, c)}

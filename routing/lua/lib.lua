@@ -107,7 +107,8 @@ end
 
 -- Agents are read once per script call with every field routing needs and
 -- kept in AG; any write to an agent's hash drops its entry (agent_dirty).
-local AF = {'state', 'queues', 'idle_since', 'skills', 'excl', 'wrap_until', 'listed', 'onl',
+local AF = {'state', 'queues', 'idle:voice', 'idle:chat', 'idle:sms', 'idle:email', 'skills', 'excl',
+  'wrap_until', 'listed', 'onl',
   'load:voice', 'load:chat', 'load:sms', 'load:email', 'cap:voice', 'cap:chat', 'cap:sms', 'cap:email'}
 local AG = {}
 local function agent_get(aid)
@@ -144,15 +145,16 @@ local function agent_take(aid, ch)
 end
 
 -- refresh recomputes where an agent appears: the per queue and channel sets
--- of agents able to take an offer now (scored by idle-since, so the lowest
--- score is the longest idle) and the per queue set of agents online. The
+-- of agents able to take an offer now, scored by the agent's idle-since on
+-- that channel (its last offer there, or becoming available), so the lowest
+-- score is the longest idle; and the per queue set of agents online. The
 -- agent's hash remembers where it is listed ('listed', 'onl'), so only
--- changes are written; listed channels are re-scored as idle-since moves.
+-- changes are written. rescore is true (every channel) or a channel whose
+-- idle-since moved.
 local function refresh(aid, rescore)
   local a = agent_get(aid)
   if not a.queues then return end
   local online = a.state == 'available'
-  local idle = num(a.idle_since)
   local want, prev = {}, {}
   local listed = {}
   for _, ch in ipairs(CHANNELS) do
@@ -171,7 +173,9 @@ local function refresh(aid, rescore)
     for _, ch in ipairs(CHANNELS) do
       if want[ch] then
         -- Already listed with the same idle-since: nothing to write.
-        if rescore or not prev[ch] then redis.call('ZADD', kavail(q, ch), idle, aid) end
+        if rescore == true or rescore == ch or not prev[ch] then
+          redis.call('ZADD', kavail(q, ch), num(a['idle:' .. ch]), aid)
+        end
       elseif prev[ch] then
         redis.call('ZREM', kavail(q, ch), aid)
       end
@@ -196,7 +200,7 @@ end
 
 local CONV_FIELDS = {'state', 'queue', 'channel', 'skills', 'score', 'enq', 'agent',
   'last_agent', 'last_served', 'decl_agent', 'decl_until', 'ovfq', 'customer', 'prio',
-  'accepted_at', 'est_low', 'est_high'}
+  'accepted_at', 'est_low', 'est_high', 'deadline'}
 
 local function conv_get(id)
   local v = redis.call('HMGET', kconv(id), unpack(CONV_FIELDS))
@@ -253,10 +257,11 @@ local function offer(c, aid, reason)
   redis.call('HSET', kconv(c.id), 'state', 'offered', 'agent', aid, 'offered_at', itoa(NOW),
     'deadline', itoa(deadline), 'decl_agent', '', 'decl_until', '')
   local a = agent_get(aid)
-  agent_hset(aid, {'load:' .. c.channel, num(a['load:' .. c.channel]) + 1, 'idle_since', itoa(NOW)})
+  agent_hset(aid, {'load:' .. c.channel, num(a['load:' .. c.channel]) + 1, 'idle_since', itoa(NOW),
+    'idle:' .. c.channel, itoa(NOW)})
   redis.call('SADD', kaconvs(aid), c.id)
   redis.call('ZADD', KOFFERS, deadline, c.id)
-  refresh(aid, true)
+  refresh(aid, c.channel)
   emit('offered', {'conv', c.id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
     'wait_ms', itoa(NOW - num(c.enq)), 'deadline', itoa(deadline), 'reason', reason or ''})
   local qc = qcfg(c.queue)
@@ -362,7 +367,8 @@ local function pick_for_agent(aid, only, known)
       end
     end
   end
-  if #sets == 0 or redis.call('EXISTS', unpack(sets)) == 0 then return nil end
+  if #sets == 0 then return nil end
+  if #sets > 1 and redis.call('EXISTS', unpack(sets)) == 0 then return nil end
   local best, bestScore = nil, nil
   for si, set in ipairs(sets) do
     local r = redis.call('ZRANGE', set, 0, SCAN - 1, 'WITHSCORES')
@@ -462,7 +468,9 @@ local function set_state(aid, st, reason)
   local prev = redis.call('HGET', kagent(aid), 'state')
   redis.call('HSET', kagent(aid), 'state', st, 'reason', reason or '', 'state_since', itoa(NOW))
   if st == 'available' and prev ~= 'available' then
-    redis.call('HSET', kagent(aid), 'idle_since', itoa(NOW), 'missed', '0')
+    local t = itoa(NOW)
+    redis.call('HSET', kagent(aid), 'idle_since', t, 'missed', '0',
+      'idle:voice', t, 'idle:chat', t, 'idle:sms', t, 'idle:email', t)
   end
   agent_dirty(aid)
   if st == 'offline' then redis.call('ZREM', KSEEN, aid) end

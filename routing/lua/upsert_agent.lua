@@ -14,7 +14,9 @@ for ch, n in string.gmatch(ARGV[8], '([^,=]+)=(%d+)') do
   redis.call('HSET', KEYS[2], 'cap:' .. ch, n)
 end
 if not old then
-  redis.call('HSET', KEYS[2], 'state', 'offline', 'state_since', itoa(NOW), 'idle_since', itoa(NOW), 'missed', '0')
+  local t = itoa(NOW)
+  redis.call('HSET', KEYS[2], 'state', 'offline', 'state_since', t, 'idle_since', t, 'missed', '0',
+    'idle:voice', t, 'idle:chat', t, 'idle:sms', t, 'idle:email', t)
   redis.call('SADD', KAGENTS, aid)
 end
 agent_dirty(aid)
