@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -65,7 +66,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	rdb := server.NewClient(t)
 	svc, err := conversation.New(conversation.Params{
-		Redis: rdb, Workspace: strings.NewReplacer("/", "_").Replace(t.Name()) + "_" + fmt.Sprint(os.Getpid()),
+		Redis: rdb, Workspace: strings.NewReplacer("/", "_").Replace(t.Name()) + "_" + rand.Text()[:12],
 		Router: nopRouter{}, AttachmentDir: t.TempDir(), MaxAttachmentBytes: 1000,
 	})
 	if err != nil {
