@@ -19,6 +19,14 @@ import (
 // client that should not keep a reader busy.
 const maxBadFrames = 20
 
+// A socket may send messageBurst messages at once (a widget resending what
+// it wrote while offline), then one per messageEvery: far above what a
+// person types, far below what would load the conversation service.
+const (
+	messageBurst = 10
+	messageEvery = time.Second
+)
+
 // maxResumePages bounds the transcript pages sent on resume; a chat longer
 // than this many pages is not a chat a widget can show anyway.
 const maxResumePages = 50
@@ -47,6 +55,9 @@ type visitorConn struct {
 	badFrames int
 
 	refused bool // closing after an error frame: ignore further frames
+
+	allowance float64 // messages that may be sent now, up to messageBurst
+	allowedAt time.Time
 
 	lastTyping   bool
 	lastTypingAt time.Time
@@ -337,8 +348,22 @@ func (v *visitorConn) message(c *realtime.Conn, f clientFrame) error {
 		return nil
 	}
 	v.mu.Lock()
+	now := s.now()
+	if v.allowedAt.IsZero() {
+		v.allowance = messageBurst
+	} else {
+		v.allowance = min(messageBurst, v.allowance+float64(now.Sub(v.allowedAt))/float64(messageEvery))
+	}
+	v.allowedAt = now
+	limited := v.allowance < 1
+	if !limited {
+		v.allowance--
+	}
 	visitor, to, name, session, email := v.visitor, v.to, v.name, v.session, v.email
 	v.mu.Unlock()
+	if limited {
+		return v.fail(c, ErrCodeRateLimited, "too many messages; slow down", f.ID)
+	}
 	ctx, cancel := context.WithTimeout(c.Context(), callTimeout)
 	defer cancel()
 	at := s.now()

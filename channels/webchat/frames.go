@@ -28,6 +28,7 @@ const (
 	ErrCodeNoChat       = "no_chat"       // end or typing without an open conversation
 	ErrCodeUnavailable  = "unavailable"   // the message was not stored; resend the same frame id later
 	ErrCodeRejected     = "rejected"      // the message was refused for good
+	ErrCodeRateLimited  = "rate_limited"  // too many messages; resend the same frame id later
 )
 
 // maxFrameOverhead is what a message frame may carry besides its text: the

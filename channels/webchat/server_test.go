@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -590,5 +591,24 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		if _, err := New(tc.cfg, tc.deps); err == nil {
 			t.Errorf("%s: New succeeded", tc.desc)
 		}
+	}
+}
+
+func TestMessageRateLimit(t *testing.T) {
+	t.Parallel()
+	// A stopped clock: however slow this machine, no allowance comes back.
+	stopped := time.Now()
+	h := newHarness(t, func(c *Config) { c.Now = func() time.Time { return stopped } })
+	c := h.dial(t)
+	c.hello("", nil)
+	for i := range messageBurst + 1 {
+		c.send(map[string]any{"type": "message", "id": fmt.Sprintf("f_burst%03d", i), "text": "spam"})
+	}
+	f := c.await("error")
+	if f["code"] != ErrCodeRateLimited || f["frame_id"] != fmt.Sprintf("f_burst%03d", messageBurst) {
+		t.Fatalf("error %v", f)
+	}
+	if n := h.backend.storedCount(); n != messageBurst {
+		t.Fatalf("stored %d, want %d", n, messageBurst)
 	}
 }

@@ -451,6 +451,7 @@
         if (f.frame_id) markFailed(f.frame_id, 'the message was refused.');
         break;
       case 'unavailable':
+      case 'rate_limited':
         // Kept pending: resent with the same id on the next welcome, or now
         // after a pause.
         if (f.frame_id) {
