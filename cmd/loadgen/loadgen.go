@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -138,8 +140,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 	tracks := make([]convTrack, total)
 	idOf := func(i int) string { return fmt.Sprintf("lg-%d", i) }
 	indexOf := func(id string) (int, bool) {
-		var n int
-		if _, err := fmt.Sscanf(id, "lg-%d", &n); err != nil || n < 0 || n >= total {
+		n, err := strconv.Atoi(strings.TrimPrefix(id, "lg-"))
+		if err != nil || n < 0 || n >= total {
 			return 0, false
 		}
 		return n, true
@@ -166,8 +168,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 				default:
 					continue
 				}
-				var ai int
-				if _, err := fmt.Sscanf(ev.AgentID, "agent-%d", &ai); err != nil || ai%cfg.Gateways != gi {
+				ai, err := strconv.Atoi(strings.TrimPrefix(ev.AgentID, "agent-"))
+				if err != nil || ai%cfg.Gateways != gi {
 					continue
 				}
 				n, ok := indexOf(ev.ConversationID)
@@ -210,11 +212,10 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 	jobs := make(chan int, total)
 	var enqErrs atomic.Int64
 	var senders sync.WaitGroup
-	for gi, e := range engines {
+	for _, e := range engines {
 		for range 32 {
 			senders.Go(func() {
 				for i := range jobs {
-					_ = gi
 					err := e.Enqueue(runCtx, routing.Request{ConversationID: idOf(i), Channel: cfg.Channel,
 						CustomerID: idOf(i), EnqueuedAt: tracks[i].sched})
 					if err != nil {

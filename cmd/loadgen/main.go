@@ -16,17 +16,19 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
+func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	cfg := defaultConfig()
 	fs.Float64Var(&cfg.Rate, "rate", cfg.Rate, "conversations enqueued per second")
 	fs.DurationVar(&cfg.Duration, "duration", cfg.Duration, "how long to enqueue (at most "+maxDuration.String()+")")
@@ -61,11 +63,11 @@ Flags:
 	cfg.RedisURL = os.Getenv("REDIS_URL")
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := Run(ctx, cfg, os.Stdout)
+	res, err := Run(ctx, cfg, stdout)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		fmt.Fprintln(stderr, "loadgen:", err)
 		return 1
 	}
-	fmt.Println(res.Line())
+	fmt.Fprintln(stdout, res.Line())
 	return 0
 }
