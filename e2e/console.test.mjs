@@ -114,6 +114,7 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
   // "/" searches canned replies; Enter picks one.
   await box.pressSequentially('/refu');
   await page.locator('#canned .canned-item', { hasText: 'Refund on its way' }).waitFor();
+  await shot(page, 'canned-1280');
   await page.keyboard.press('Enter');
   assert.match(await box.inputValue(), /issued the refund/);
   await page.keyboard.press('Enter');
@@ -165,6 +166,7 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
   assert.equal(await page.locator(`.conv-item[data-conv="${conv}"] .unread`).count(), 0);
   await page.keyboard.press('j');
   await page.locator('#conv-name', { hasText: 'Tom Chen' }).waitFor();
+  await shot(page, 'keyboard-focus-1280');
   await page.locator('#reply-text').focus();
   await page.keyboard.press('Alt+ArrowDown');
   await page.locator('#conv-name', { hasText: 'Maria Svensson' }).waitFor();

@@ -200,6 +200,7 @@ function onFrame(f) {
       const c = S.convs.get(f.conv);
       if (c) {
         removeConv(c.id);
+        S.socket.request('leave', { conv: c.id }).catch(() => {});
         toast(`${c.customer.name || 'A conversation'} was moved away from you.`);
       }
       return;
@@ -678,12 +679,18 @@ function renderComposer() {
   const box = $('reply-text');
   const replyBlocked = closed && S.mode === 'reply';
   box.disabled = replyBlocked;
+  const who = c.customer.name || 'the customer';
   box.placeholder = S.mode === 'note' ? 'Write an internal note — the customer never sees it'
     : closed ? 'The customer has left; add a note or close the conversation'
-    : `Reply by ${channelLabel(c.channel)} to ${c.customer.name || 'the customer'}…`;
-  $('send').textContent = S.mode === 'note' ? 'Add note' : `Send ${channelLabel(c.channel)}`;
+    : `Reply to ${who} by ${channelPhrase(c.channel)}…`;
+  $('send').textContent = S.mode === 'note' ? 'Add note' : SEND_LABEL[c.channel] || 'Send';
   $('send').disabled = replyBlocked;
 }
+
+// The send button names the channel the reply leaves on.
+const SEND_LABEL = { sms: 'Send SMS', email: 'Send email', chat: 'Send message', whatsapp: 'Send WhatsApp' };
+const PHRASE = { sms: 'SMS', email: 'email', chat: 'web chat', voice: 'voice', whatsapp: 'WhatsApp' };
+const channelPhrase = (ch) => PHRASE[ch] || channelLabel(ch);
 
 const STATUS_TEXT = { queued: 'Queued', sent: 'Sent', delivered: 'Delivered', failed: 'Failed' };
 
@@ -951,6 +958,13 @@ function onKey(ev) {
   }
   const o = firstOffer();
   switch (ev.key) {
+    case 'Escape':
+      if (S.customerOpen && !window.matchMedia('(min-width: 1100px)').matches) {
+        S.customerOpen = false;
+        renderCustomer();
+        $('toggle-customer').focus();
+      }
+      break;
     case 'a': case 'A':
       if (o) { ev.preventDefault(); accept(o.conv); }
       break;
