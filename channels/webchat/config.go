@@ -32,7 +32,9 @@ type Config struct {
 	AllowedOrigins []string
 	// MaxMessageLength is the longest customer message, in characters
 	// (Unicode code points). Longer ones are refused with a reason shown to
-	// the customer. Zero: 2000.
+	// the customer. Zero: 2000. The hub's ReadLimit (64 KiB by default)
+	// still bounds a whole frame; the widget sends UTF-8, at most 4 bytes a
+	// character, so keep 4×MaxMessageLength well under it.
 	MaxMessageLength int
 	// DefaultQueue is the queue (Inbound.To) for a widget without
 	// data-queue, or whose data-queue is not listed in Queues. Zero: "default".

@@ -612,3 +612,62 @@ func TestMessageRateLimit(t *testing.T) {
 		t.Fatalf("stored %d, want %d", n, messageBurst)
 	}
 }
+
+func TestResumeActiveChatAndSecondTab(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	tab1 := h.dial(t)
+	token := tab1.hello("", nil)["visitor_token"].(string)
+	tab1.send(map[string]any{"type": "message", "id": "f_tabone01", "text": "from tab one"})
+	conv := tab1.await("message")["conversation"].(string)
+	h.backend.accept(conv, "Ana")
+
+	// A second tab of the same visitor resumes the active chat: backlog,
+	// then who is serving it.
+	tab2 := h.dial(t)
+	w := tab2.hello(token, map[string]any{"type": "resume"})
+	if got := w["conversation"].(map[string]any); got["id"] != conv || got["state"] != "active" {
+		t.Fatalf("welcome %v", w)
+	}
+	if f := tab2.await("message"); f["text"] != "from tab one" || f["frame_id"] != "f_tabone01" {
+		t.Fatalf("backlog %v", f)
+	}
+	if f := tab2.await("agent_joined"); f["name"] != "Ana" {
+		t.Fatalf("agent_joined %v", f)
+	}
+	// What one tab writes shows in the other.
+	tab2.send(map[string]any{"type": "message", "id": "f_tabtwo01", "text": "from tab two"})
+	for _, c := range []*client{tab1, tab2} {
+		if f := c.await("message"); f["text"] != "from tab two" {
+			t.Fatalf("echo %v", f)
+		}
+	}
+	if n := h.backend.storedCount(); n != 2 {
+		t.Fatalf("stored %d, want 2", n)
+	}
+}
+
+func TestReceiverFailureIsRetryable(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	c := h.dial(t)
+	c.hello("", nil)
+	h.backend.mu.Lock()
+	h.backend.failNext = errors.New("redis: connection refused")
+	h.backend.mu.Unlock()
+	c.send(map[string]any{"type": "message", "id": "f_retry001", "text": "first try"})
+	if f := c.await("error"); f["code"] != ErrCodeUnavailable || f["frame_id"] != "f_retry001" {
+		t.Fatalf("error %v", f)
+	}
+	c.send(map[string]any{"type": "message", "id": "f_retry001", "text": "first try"})
+	if f := c.await("message"); f["frame_id"] != "f_retry001" {
+		t.Fatalf("retry %v", f)
+	}
+	h.backend.mu.Lock()
+	h.backend.failNext = fmt.Errorf("conversation: receive: %w", conversation.ErrInvalid)
+	h.backend.mu.Unlock()
+	c.send(map[string]any{"type": "message", "id": "f_invalid1", "text": "bad"})
+	if f := c.await("error"); f["code"] != ErrCodeRejected {
+		t.Fatalf("error %v", f)
+	}
+}
