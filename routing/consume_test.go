@@ -1,0 +1,100 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestConsumeHandsEachEventToOneGateway(t *testing.T) {
+	t.Parallel()
+	ws := workspace(t)
+	mk := func() *Engine {
+		e, err := New(Params{Client: shared.NewClient(t), Workspace: ws})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	gw1, gw2 := mk(), mk()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	var mu sync.Mutex
+	seen := map[string][]string{} // event id -> consumers that handled it
+	failOnce := map[string]bool{}
+	handler := func(name string, failFirst bool) func(context.Context, Event) error {
+		return func(_ context.Context, ev Event) error {
+			mu.Lock()
+			defer mu.Unlock()
+			// The first gateway fails its first event, as a crash mid-event
+			// would: another consumer must claim and handle it.
+			if failFirst && !failOnce[name] {
+				failOnce[name] = true
+				return errors.New("boom")
+			}
+			seen[ev.ID] = append(seen[ev.ID], name)
+			return nil
+		}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i, gw := range []*Engine{gw1, gw2} {
+		name := fmt.Sprintf("gw%d", i+1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := gw.Consume(runCtx, ConsumeParams{Group: "test", Consumer: name,
+				Handle: handler(name, name == "gw1"), ClaimAfter: 300 * time.Millisecond, Batch: 4})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	// Let both create or join the group before events are written.
+	time.Sleep(200 * time.Millisecond)
+	const n = 40
+	for i := 0; i < n; i++ {
+		if err := gw1.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i), Channel: ChannelChat}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := gw1.Events(ctx, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		done := len(seen) >= len(all)
+		mu.Unlock()
+		if done || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	wg.Wait()
+	if len(all) < n {
+		t.Fatalf("only %d events written", len(all))
+	}
+	for _, ev := range all {
+		if got := seen[ev.ID]; len(got) != 1 {
+			t.Errorf("event %s (%s) handled by %v; want exactly one consumer", ev.ID, ev.Type, got)
+		}
+	}
+}
+
+func TestConsumeNeedsGroupConsumerAndHandler(t *testing.T) {
+	t.Parallel()
+	e, err := New(Params{Client: shared.NewClient(t), Workspace: workspace(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Consume(context.Background(), ConsumeParams{Group: "g"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("err = %v; want ErrInvalid", err)
+	}
+}
