@@ -109,6 +109,11 @@ test('a visitor chats from the demo page: queue, agent, typing, XSS as text, rec
   // Moving up in line shows at once.
   await agent('position', { conv, position: 1 });
   await banner.getByText("You're next in line \u2014 about 3\u20135 min").waitFor();
+  // Without an estimate, the widget says so rather than guess.
+  await agent('position', { conv, position: 1, no_estimate: true });
+  await banner.getByText("We can't estimate the wait right now").waitFor();
+  assert.equal((await banner.textContent()).includes('about'), false);
+  await shot(page, 'webchat-3b-no-estimate');
 
   // The agent joins, types and replies.
   await agent('accept', { conv, agent: 'Ana' });

@@ -83,6 +83,8 @@ func registerFake(e *echo.Echo, srv *Server, b *fakeBackend) {
 		Text     string `json:"text"`
 		Typing   bool   `json:"typing"`
 		Position int    `json:"position"`
+		// NoEstimate makes routing have no honest wait estimate.
+		NoEstimate bool `json:"no_estimate"`
 	}
 	bind := func(c echo.Context) (req, error) {
 		var r req
@@ -142,6 +144,7 @@ func registerFake(e *echo.Echo, srv *Server, b *fakeBackend) {
 		}
 		b.mu.Lock()
 		b.position = r.Position
+		b.estOK = !r.NoEstimate
 		b.mu.Unlock()
 		return srv.QueueChanged(c.Request().Context(), r.Conv, "support")
 	})
