@@ -206,7 +206,7 @@ type AgentConfig struct {
 	// false (the default) keeps voice exclusive.
 	VoiceShared bool `yaml:"voice_shared"`
 	// MaxMissedOffers is how many offers in a row may lapse before the agent
-	// is set away; 0 means AgentDefaults.MaxMissedOffers.
+	// is set away; 0 means AgentDefaults.MaxMissedOffers, negative never.
 	MaxMissedOffers int `yaml:"max_missed_offers"`
 }
 

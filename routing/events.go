@@ -105,9 +105,13 @@ func eventFrom(id string, f map[string]string) Event {
 }
 
 // Events reads the capped event stream after afterID ("" for the start),
-// at most count events, oldest first. Statistics fold from it, on any
-// gateway; a subscriber that missed live events resumes from here.
+// at most count events (count <= 0 means 1000), oldest first. Statistics
+// fold from it, on any gateway; a subscriber that missed live events
+// resumes from here.
 func (e *Engine) Events(ctx context.Context, afterID string, count int) ([]Event, error) {
+	if count <= 0 {
+		count = 1000
+	}
 	start := "-"
 	if afterID != "" {
 		start = "(" + afterID
