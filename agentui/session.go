@@ -78,17 +78,19 @@ type errorFrame struct {
 }
 
 type helloFrame struct {
-	Type              string   `json:"type"`
-	Snapshot          Snapshot `json:"snapshot"`
-	HeartbeatInterval int      `json:"heartbeat_ms"`
-	MaxTextBytes      int      `json:"max_text_bytes"`
+	Type     string   `json:"type"`
+	Snapshot Snapshot `json:"snapshot"`
+	// ServerTime lets the console count offer deadlines down on the
+	// server's clock, whatever its own clock says.
+	ServerTime        time.Time `json:"server_time"`
+	HeartbeatInterval int       `json:"heartbeat_ms"`
+	MaxTextBytes      int       `json:"max_text_bytes"`
 }
 
 // session is the protocol state of one console connection.
 type session struct {
 	h     *Handler
 	agent Principal
-	conn  *realtime.Conn
 
 	// mu guards convs: the conversations this connection was allowed to
 	// see (resumed or accepted), hence subscribed to. Typing is checked
@@ -105,9 +107,6 @@ func newSession(h *Handler, p Principal) *session {
 // event falls between the two, then greets the client. Conversation topics
 // follow when the client resumes each conversation.
 func (s *session) start(conn *realtime.Conn) {
-	s.mu.Lock()
-	s.conn = conn
-	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(conn.Context(), s.h.cfg.RequestTimeout)
 	defer cancel()
 	if err := conn.Subscribe(ctx, AgentTopic(s.agent.AccountID)); err != nil {
@@ -130,6 +129,7 @@ func (s *session) start(conn *realtime.Conn) {
 	_ = conn.Send(encode(helloFrame{
 		Type:              FrameHello,
 		Snapshot:          nonNil(snap),
+		ServerTime:        time.Now().UTC(),
 		HeartbeatInterval: int(s.h.cfg.HeartbeatInterval / time.Millisecond),
 		MaxTextBytes:      s.h.cfg.MaxTextBytes,
 	}))
@@ -208,19 +208,22 @@ func classify(err error) (code, text string) {
 	case errors.Is(err, ErrClosed):
 		return CodeClosed, "the conversation is closed"
 	case errors.Is(err, ErrInvalid):
-		return CodeInvalid, "refused: " + strings.TrimPrefix(err.Error(), "agentui: ")
+		// The Backend's own text may name keys or internals: not shown.
+		return CodeInvalid, "the server refused this request"
 	}
 	return CodeInternal, "something went wrong; try again"
 }
 
 var errUnknownType = errors.New("unknown frame type")
 
+// needsConv lists the requests about one conversation.
+var needsConv = map[string]bool{
+	ReqAccept: true, ReqDecline: true, ReqReply: true, ReqNote: true, ReqClose: true,
+	ReqTransfer: true, ReqTyping: true, ReqResume: true, ReqLeave: true, ReqCustomer: true,
+}
+
 func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request) (any, error) {
 	b, id := s.h.cfg.Backend, s.agent.AccountID
-	needsConv := map[string]bool{
-		ReqAccept: true, ReqDecline: true, ReqReply: true, ReqNote: true, ReqClose: true,
-		ReqTransfer: true, ReqTyping: true, ReqResume: true, ReqLeave: true, ReqCustomer: true,
-	}
 	if needsConv[req.Type] && (req.Conv == "" || len(req.Conv) > 128) {
 		return nil, invalid("conv is required")
 	}

@@ -25,6 +25,7 @@ const S = {
   maxText: 16384,
   heartbeat: null,
   customerOpen: window.matchMedia('(min-width: 1100px)').matches,
+  skew: 0, // server clock minus ours, from hello.server_time
 };
 
 // ---------- boot and login ----------
@@ -173,8 +174,11 @@ function onFrame(f) {
   switch (f.type) {
     case 'hello': return onHello(f);
     case 'offer': {
-      S.offers.set(f.offer.conv, f.offer);
+      const o = f.offer;
+      S.offers.set(o.conv, o);
       renderOffers();
+      announce(`Incoming ${channelLabel(o.channel)} conversation from ${o.customer.name || 'a customer'}. `
+        + 'Press A to accept or D to decline.');
       return;
     }
     case 'offer_revoked': {
@@ -257,6 +261,8 @@ function onFrame(f) {
 function onHello(f) {
   const snap = f.snapshot;
   S.maxText = f.max_text_bytes || S.maxText;
+  const serverNow = Date.parse(f.server_time);
+  S.skew = Number.isNaN(serverNow) ? 0 : serverNow - Date.now();
   if (snap.agent && snap.agent.id) S.me = { ...S.me, ...snap.agent };
   S.agentState = snap.state || { state: 'offline' };
   S.offers = new Map(snap.offers.map((o) => [o.conv, o]));
@@ -348,6 +354,7 @@ function addMessages(c, msgs, countUnread) {
     if (m.kind === 'customer') {
       c.typing = null;
       if (countUnread && (S.selected !== c.id || document.hidden)) c.unread++;
+      if (countUnread) announce(`${m.author || c.customer.name}: ${m.text}`);
     }
     changed = true;
   }
@@ -571,7 +578,7 @@ function renderOffers() {
   const items = [...S.offers.values()].map((o) => {
     const left = h('span', { class: 'offer-left' });
     const bar = h('span', { class: 'offer-bar' });
-    const card = h('div', { class: 'offer', 'data-conv': o.conv, role: 'alertdialog', 'aria-label': `Incoming ${channelLabel(o.channel)} conversation` },
+    const card = h('div', { class: 'offer', 'data-conv': o.conv, role: 'group', 'aria-label': `Incoming ${channelLabel(o.channel)} conversation` },
       h('div', { class: 'offer-pulse', 'aria-hidden': 'true' }),
       h('div', { class: 'offer-main' },
         h('div', { class: 'offer-top' },
@@ -582,7 +589,9 @@ function renderOffers() {
         ),
         h('p', { class: 'offer-preview' }, o.preview || ''),
       ),
-      h('div', { class: 'offer-timer' }, left, h('span', { class: 'offer-track' }, bar)),
+      // Hidden from screen readers: a number changing every second would
+      // be read out every second.
+      h('div', { class: 'offer-timer', 'aria-hidden': 'true' }, left, h('span', { class: 'offer-track' }, bar)),
       h('div', { class: 'offer-actions' },
         h('button', { type: 'button', class: 'btn btn-accept', onClick: () => accept(o.conv) }, 'Accept ', h('kbd', {}, 'A')),
         h('button', { type: 'button', class: 'btn btn-ghost', onClick: () => decline(o.conv) }, 'Decline ', h('kbd', {}, 'D')),
@@ -599,7 +608,7 @@ function renderOffers() {
 }
 
 function tickOffers() {
-  const now = Date.now();
+  const now = Date.now() + S.skew;
   for (const card of document.querySelectorAll('.offer')) {
     const o = card._offer;
     const total = Math.max(1, Date.parse(o.deadline) - Date.parse(o.offered_at));
@@ -774,6 +783,14 @@ function updateTitle() {
   for (const c of S.convs.values()) unread += c.unread;
   document.title = n ? `(${n}) Incoming offer — Switchboard`
     : unread ? `(${unread}) Switchboard — Agent console` : 'Switchboard — Agent console';
+}
+
+/** announce tells screen readers about an event outside the focus. */
+function announce(text) {
+  const el = $('announce');
+  el.textContent = '';
+  // A fresh text node after a tick makes repeated texts be read again.
+  setTimeout(() => { el.textContent = text; }, 50);
 }
 
 let toastSeq = 0;
