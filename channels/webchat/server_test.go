@@ -395,6 +395,7 @@ func TestAgentSideHelpers(t *testing.T) {
 	c.hello("", nil)
 	c.send(map[string]any{"type": "message", "id": "f_helpme01", "text": "help"})
 	conv := c.await("message")["conversation"].(string)
+	c.await("queue") // the place in line, before the agent takes the chat
 	ctx := context.Background()
 
 	h.backend.accept(conv, "Ana")
