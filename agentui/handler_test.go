@@ -355,3 +355,46 @@ func TestFrameHelpers(t *testing.T) {
 		})
 	}
 }
+
+func TestAssignedConversationsAreLiveAfterReconnect(t *testing.T) {
+	srv, f := startServer(t)
+	ana := dialAs(t, srv, f, "ana")
+	ack, _ := ana.request(map[string]any{"type": "state", "state": "available"})
+	mustOK(t, ack)
+	conv := f.Inbound("email", "Jonas Berg", "first", "ana")
+	ack, _ = ana.request(map[string]any{"type": "accept", "conv": conv})
+	mustOK(t, ack)
+	_ = ana.ws.Close()
+
+	// A new connection hears the conversation without asking for it.
+	again := dialAs(t, srv, f, "ana")
+	f.Inbound("email", "Jonas Berg", "second", "")
+	m, _ := again.until(func(fr frame) bool { return fr.str("type") == agentui.FrameMessage })
+	if m["message"].(map[string]any)["text"] != "second" {
+		t.Fatalf("message = %v", m)
+	}
+}
+
+func TestTransferToAgentOffersIt(t *testing.T) {
+	srv, f := startServer(t)
+	ana := dialAs(t, srv, f, "ana")
+	ben := dialAs(t, srv, f, "ben")
+	ack, _ := ana.request(map[string]any{"type": "state", "state": "available"})
+	mustOK(t, ack)
+	conv := f.Inbound("chat", "Lea Park", "billing question", "ana")
+	ack, _ = ana.request(map[string]any{"type": "accept", "conv": conv})
+	mustOK(t, ack)
+	ack, _ = ana.request(map[string]any{"type": "transfer", "conv": conv, "agent": "ben"})
+	mustOK(t, ack)
+	offer, _ := ben.until(func(fr frame) bool { return fr.str("type") == agentui.FrameOffer })
+	if offer["offer"].(map[string]any)["conv"] != conv {
+		t.Fatalf("ben's offer = %v", offer)
+	}
+	// Ana left the conversation: her reply is refused.
+	ack, _ = ana.request(map[string]any{"type": "reply", "conv": conv, "text": "still mine?"})
+	if ack["ok"] != false || ack.str("code") != agentui.CodeForbidden {
+		t.Fatalf("reply after transfer: %v", ack)
+	}
+	ack, _ = ben.request(map[string]any{"type": "accept", "conv": conv})
+	mustOK(t, ack)
+}

@@ -104,8 +104,8 @@ func newSession(h *Handler, p Principal) *session {
 }
 
 // start subscribes the agent's topic before reading the snapshot, so no
-// event falls between the two, then greets the client. Conversation topics
-// follow when the client resumes each conversation.
+// event falls between the two, then the snapshot's conversations, then
+// greets the client.
 func (s *session) start(conn *realtime.Conn) {
 	ctx, cancel := context.WithTimeout(conn.Context(), s.h.cfg.RequestTimeout)
 	defer cancel()
@@ -122,6 +122,17 @@ func (s *session) start(conn *realtime.Conn) {
 	}
 	if snap.Agent.AccountID == "" {
 		snap.Agent = s.agent
+	}
+	// The assigned conversations are followed at once, so that even a
+	// client that never sends resume hears them live. The console still
+	// resumes each, which also covers what was written between the
+	// snapshot and these subscriptions.
+	for _, c := range snap.Conversations {
+		if err := s.follow(ctx, conn, c.ID); err != nil {
+			s.h.cfg.Logger.Warn("agentui: subscribe conversation", "agent", s.agent.AccountID, "conv", c.ID, "err", err)
+			conn.Close(realtime.CloseInternalError, "subscribe failed: reconnect")
+			return
+		}
 	}
 	if err := s.h.cfg.Backend.Heartbeat(ctx, s.agent.AccountID); err != nil {
 		s.h.cfg.Logger.Warn("agentui: heartbeat", "agent", s.agent.AccountID, "err", err)

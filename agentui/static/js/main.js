@@ -312,15 +312,23 @@ function removeConv(id) {
   render();
 }
 
-/** resume subscribes to a conversation and fetches what we have not seen. */
+/**
+ * resume subscribes to a conversation and fetches what we have not seen.
+ * An accept and its "assigned" frame both ask; one request is enough.
+ */
 async function resume(c) {
+  if (c.resuming) return;
+  c.resuming = true;
   try {
     const data = await S.socket.request('resume', { conv: c.id, after_id: c.lastId });
     const wasLoaded = c.loaded;
     c.loaded = true;
     addMessages(c, data.messages, wasLoaded);
+    if (!wasLoaded && S.selected === c.id) renderTranscript(true);
   } catch (e) {
     if (e.code === 'forbidden' || e.code === 'not_found') removeConv(c.id);
+  } finally {
+    c.resuming = false;
   }
 }
 
