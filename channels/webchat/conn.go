@@ -35,8 +35,7 @@ const maxResumePages = 50
 // on the hub's reader goroutine, one frame at a time; the queue poller and
 // the hello timer run beside it, hence the mutex.
 type visitorConn struct {
-	s    *Server
-	conn *realtime.Conn
+	s *Server
 
 	helloTimer *time.Timer
 
@@ -65,7 +64,6 @@ type visitorConn struct {
 
 func (v *visitorConn) start(c *realtime.Conn) {
 	v.mu.Lock()
-	v.conn = c
 	v.helloTimer = time.AfterFunc(v.s.cfg.HelloTimeout, func() {
 		v.mu.Lock()
 		ok := v.helloed
@@ -203,9 +201,10 @@ func (v *visitorConn) hello(c *realtime.Conn, f clientFrame) error {
 	if f.Session != "" {
 		v.session = f.Session
 	}
+	timer := v.helloTimer
 	v.mu.Unlock()
-	if first && v.helloTimer != nil {
-		v.helloTimer.Stop()
+	if first && timer != nil {
+		timer.Stop()
 	}
 
 	ctx, cancel := context.WithTimeout(c.Context(), callTimeout)

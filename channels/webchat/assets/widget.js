@@ -211,21 +211,24 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  function renderMessage(m) {
+  function renderMessage(m, pending) {
     const mine = m.from === 'customer';
     const who = mine ? 'You' : (m.name || state.agent || 'Agent');
     const meta = el('div', { class: 'meta', text: who + ' \u00b7 ' + fmtTime(m.at || Date.now()) });
-    const node = el('div', { class: 'msg ' + (mine ? 'customer' : 'agent') },
+    const node = el('div', { class: 'msg ' + (mine ? 'customer' : 'agent') + (pending ? ' pending' : '') },
       el('div', { class: 'bubble', text: m.text }), meta);
-    log.append(node);
+    // Messages not yet acknowledged are the newest we know of: what the
+    // server sends goes above them.
+    const firstPending = pending ? null : log.querySelector('.msg.pending');
+    if (firstPending) log.insertBefore(node, firstPending);
+    else log.append(node);
     log.scrollTop = log.scrollHeight;
     return node;
   }
 
   // A message of ours shown before the server has it.
   function renderPending(p) {
-    const node = renderMessage({ from: 'customer', text: p.text, at: p.at });
-    node.classList.add('pending');
+    const node = renderMessage({ from: 'customer', text: p.text, at: p.at }, true);
     node.querySelector('.meta').textContent = 'Sending\u2026';
     byFrame.set(p.id, node);
     return node;
@@ -374,6 +377,10 @@
           const node = byFrame.get(f.frame_id);
           byFrame.delete(f.frame_id);
           node.classList.remove('pending', 'failed');
+          // Stored now: it takes its place after what the server sent before it.
+          const firstPending = log.querySelector('.msg.pending');
+          if (firstPending) log.insertBefore(node, firstPending);
+          else log.append(node);
           node.querySelector('.meta').textContent = 'You \u00b7 ' + fmtTime(f.at);
           shown.add(f.id);
           state.pending = state.pending.filter((p) => p.id !== f.frame_id);
@@ -384,7 +391,7 @@
         shown.add(f.id);
         if (f.from === 'agent') {
           typingLine.textContent = '';
-          if (panel.hidden) badge.hidden = false;
+          if (panel.hidden && !f.resumed) badge.hidden = false;
         }
         renderMessage(f);
         break;
