@@ -200,8 +200,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 			return Result{}, err
 		}
 	}
+	var sweepers sync.WaitGroup
 	for _, e := range engines {
-		go func() { _ = e.Run(runCtx) }()
+		sweepers.Go(func() { _ = e.Run(runCtx) })
 	}
 
 	fmt.Fprintf(out, "workspace %s: %d conversations at %.0f/s over %s, %d agents, %d gateways, channel %s, handle %s\n",
@@ -252,6 +253,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 	trips := rts.n.Load()
 	cancel()
 	agentWork.Wait()
+	sweepers.Wait() // before cleanup deletes the workspace under them
 
 	res := Result{Enqueued: total, EnqueueErrors: int(enqErrs.Load()), RoundTrips: trips}
 	lat := make([]time.Duration, 0, total)

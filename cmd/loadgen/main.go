@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -37,6 +38,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Channel, "channel", cfg.Channel, "channel of every conversation (voice, chat, sms, email)")
 	fs.DurationVar(&cfg.Handle, "handle", cfg.Handle, "how long an agent keeps a conversation before closing it")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "how long to wait for the last offers after enqueuing stops")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: loadgen [flags]
 
@@ -61,6 +63,19 @@ Flags:
 		return 2
 	}
 	cfg.RedisURL = os.Getenv("REDIS_URL")
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadgen:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "loadgen:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := Run(ctx, cfg, stdout)
