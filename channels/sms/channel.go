@@ -69,6 +69,9 @@ type Channel struct {
 	replies        map[string]replyTemplates
 	hours          *schedule
 	statusCallback string
+	// ackRetryWait is the first pause before retrying an acknowledgement;
+	// it doubles per attempt. Tests shorten it.
+	ackRetryWait time.Duration
 
 	// acks tracks acknowledgements being sent after their webhook was
 	// answered; Close waits for them.
@@ -128,6 +131,7 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 		numbers:        map[string]string{},
 		replies:        map[string]replyTemplates{},
 		statusCallback: strings.TrimSuffix(cfg.PublicURL, "/") + StatusPath,
+		ackRetryWait:   time.Second,
 	}
 	for num, queue := range cfg.Numbers {
 		n, err := normalizeNumber(num, true)

@@ -214,6 +214,7 @@ func newHarness(t *testing.T, edit func(*Config, *Deps)) *harness {
 		t.Fatal(err)
 	}
 	h.ch = ch
+	ch.ackRetryWait = time.Millisecond
 	h.e = echo.New()
 	ch.Register(h.e)
 	t.Cleanup(func() {
@@ -278,4 +279,8 @@ func (h *harness) postRaw(path, body, sig string) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.e.ServeHTTP(w, r)
 	return w
+}
+
+func failure429() twiliotest.Failure {
+	return twiliotest.Failure{HTTPStatus: 429, Code: 20429, Message: "Too Many Requests"}
 }

@@ -98,7 +98,7 @@ func (c *Channel) acknowledge(base context.Context, in conversation.Inbound, rec
 		return
 	}
 	var res conversation.SendResult
-	for attempt, wait := 1, time.Second; ; attempt, wait = attempt+1, wait*2 {
+	for attempt, wait := 1, c.ackRetryWait; ; attempt, wait = attempt+1, wait*2 {
 		// No status callback: an acknowledgement is not an outbox message,
 		// so there is no message its status could land on.
 		res, err = c.send(ctx, in.To, in.From, text, nil, false)

@@ -1,0 +1,126 @@
+package sms
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestWaitPhrase(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		low, high time.Duration
+		want      string
+	}{
+		{0, 40 * time.Second, "in under a minute"},
+		{30 * time.Second, 90 * time.Second, "in up to 2 minutes"},
+		{3 * time.Minute, 5 * time.Minute, "in about 3–5 minutes"},
+		{3*time.Minute + 50*time.Second, 4*time.Minute + 10*time.Second, "in about 3–5 minutes"},
+		{4 * time.Minute, 4 * time.Minute, "in about 4 minutes"},
+		{time.Minute, time.Minute + time.Second, "in about 1–2 minutes"},
+		{20 * time.Minute, 80 * time.Minute, "in about 20–80 minutes"},
+		{45 * time.Minute, 2 * time.Hour, "in up to 2 hours"},
+		{2 * time.Hour, 3*time.Hour + time.Minute, "in about 2–4 hours"},
+		{2 * time.Hour, 2 * time.Hour, "in about 2 hours"},
+	}
+	for _, tc := range tests {
+		if got := waitPhrase(tc.low, tc.high); got != tc.want {
+			t.Errorf("waitPhrase(%v, %v) = %q, want %q", tc.low, tc.high, got, tc.want)
+		}
+	}
+}
+
+func TestAcknowledgementTexts(t *testing.T) {
+	t.Parallel()
+	// Sunday 22 November 2026, 19:05 UTC.
+	sunday := time.Date(2026, 11, 22, 19, 5, 0, 0, time.UTC)
+	monday := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	hours := &BusinessHours{TimeZone: "UTC", Open: []OpenSpan{{Days: "mon-fri", From: "09:00", To: "17:00"}}}
+	tests := []struct {
+		desc      string
+		est       *fakeEstimator
+		noEst     bool
+		hours     *BusinessHours
+		replies   map[string]Reply
+		now       time.Time
+		want      string // "" means no acknowledgement
+		wantRange bool
+	}{
+		{desc: "estimate", est: &fakeEstimator{low: 3 * time.Minute, high: 5 * time.Minute, ok: true},
+			want: "Thanks for your message. A person will reply in about 3–5 minutes.", wantRange: true},
+		{desc: "no estimator: no time promised", noEst: true, want: DefaultWithoutEstimate},
+		{desc: "estimator has none", est: &fakeEstimator{ok: false}, want: DefaultWithoutEstimate},
+		{desc: "estimator fails", est: &fakeEstimator{err: errors.New("redis down"), ok: true, high: time.Minute}, want: DefaultWithoutEstimate},
+		{desc: "closed: says when", est: &fakeEstimator{low: time.Minute, high: 2 * time.Minute, ok: true}, hours: hours, now: sunday,
+			want: "Thanks for your message. We are closed right now; a person will reply after we open tomorrow at 09:00 UTC."},
+		{desc: "open: estimate", est: &fakeEstimator{low: time.Minute, high: 2 * time.Minute, ok: true}, hours: hours, now: monday,
+			want: "Thanks for your message. A person will reply in about 1–2 minutes.", wantRange: true},
+		{desc: "custom per queue", est: &fakeEstimator{low: 3 * time.Minute, high: 5 * time.Minute, ok: true},
+			replies: map[string]Reply{"support": {WithEstimate: "Hi from {{.Queue}}! Someone replies {{.Wait}}."}},
+			want:    "Hi from support! Someone replies in about 3–5 minutes.", wantRange: true},
+		{desc: "star applies to other queues", noEst: true,
+			replies: map[string]Reply{"*": {WithoutEstimate: "Got it."}, "sales": {Off: true}}, want: "Got it."},
+		{desc: "off for the queue", noEst: true, replies: map[string]Reply{"support": {Off: true}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, func(c *Config, d *Deps) {
+				c.BusinessHours, c.Replies = tc.hours, tc.replies
+				if tc.noEst {
+					d.Estimator = nil
+				} else {
+					d.Estimator = tc.est
+				}
+				if !tc.now.IsZero() {
+					d.Now = func() time.Time { return tc.now }
+				}
+			})
+			h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+			h.settle()
+			msgs := h.fake.Messages()
+			if tc.want == "" {
+				if len(msgs) != 0 {
+					t.Fatalf("sent %q", msgs[0].Body)
+				}
+				return
+			}
+			if len(msgs) != 1 || msgs[0].Body != tc.want {
+				t.Fatalf("sent %+v, want %q", msgs, tc.want)
+			}
+			ps := h.promises.Got()
+			if len(ps) != 1 || (ps[0].High > 0) != tc.wantRange || ps[0].Closed != (tc.hours != nil && tc.now == sunday) {
+				t.Fatalf("promise %+v", ps)
+			}
+		})
+	}
+}
+
+func TestAcknowledgementRetriesTemporaryFailures(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.fake.FailNext(failure429())
+	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+	h.settle()
+	if n := len(h.fake.Messages()); n != 1 {
+		t.Fatalf("acknowledgements after one 429: %d", n)
+	}
+	if n := len(h.fake.Requests()); n != 2 {
+		t.Fatalf("calls: %d", n)
+	}
+}
+
+func TestAcknowledgementSkipsOptedOutCustomer(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	_ = h.optOuts.SetOptOut(t.Context(), "sms", customer, true)
+	h.post(InboundPath, h.inbound(customer, ourNumber, "hi again"))
+	h.settle()
+	if n := len(h.fake.Requests()); n != 0 {
+		t.Fatalf("texted an opted-out customer: %d calls", n)
+	}
+	if !strings.Contains(h.logs.String(), "opted out") {
+		t.Fatalf("no log line says why: %s", h.logs.String())
+	}
+}
