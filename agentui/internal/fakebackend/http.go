@@ -31,9 +31,10 @@ type loginBody struct {
 	Password string `json:"password"`
 }
 
+// meBody is the shape internal/auth answers login and me with.
 type meBody struct {
-	agentui.Principal
-	CSRF string `json:"csrf_token"`
+	Principal agentui.Principal `json:"principal"`
+	CSRF      string            `json:"csrf_token"`
 }
 
 // Register adds the login endpoints (the shape internal/auth serves) and
