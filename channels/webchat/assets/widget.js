@@ -436,7 +436,8 @@
           systemLine(f.reason === 'customer' ? 'You ended the chat.' : 'This chat has ended.');
         }
         state.closed = true;
-        state.pending = [];
+        // Not resent into a chat that is over; shown as not sent instead.
+        for (const p of [...state.pending]) markFailed(p.id, 'the chat had ended.');
         save();
         typingLine.textContent = '';
         statusLine.textContent = 'Chat ended';
