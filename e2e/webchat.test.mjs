@@ -125,8 +125,12 @@ test('a visitor chats from the demo page: queue, agent, typing, XSS as text, rec
   await page.locator('.msg.agent .bubble', { hasText: "It's on its way" }).waitFor();
   assert.equal(await page.getByText('Ana is typing\u2026').count(), 0);
 
-  // A script in the customer's text is shown as text and runs nothing.
+  // The customer typing reaches the agent's side.
   const input = page.locator('.composer textarea');
+  await input.pressSequentially('Thanks');
+  await waitFor(async () => (await backend()).typing?.includes(true), 'customer typing passed on');
+
+  // A script in the customer's text is shown as text and runs nothing.
   await input.fill(XSS);
   await input.press('Enter');
   await page.locator('.msg.customer:not(.pending) .bubble', { hasText: XSS }).waitFor();

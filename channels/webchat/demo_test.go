@@ -106,7 +106,8 @@ func registerFake(e *echo.Echo, srv *Server, b *fakeBackend) {
 		out := struct {
 			Conversations []conv `json:"conversations"`
 			Inbound       int    `json:"inbound"`
-		}{Inbound: len(b.inbound)}
+			Typing        []bool `json:"typing"`
+		}{Inbound: len(b.inbound), Typing: b.typing}
 		for i := 1; i <= b.seq; i++ {
 			if cv := b.convs[fmt.Sprintf("cv_%d", i)]; cv != nil {
 				out.Conversations = append(out.Conversations, conv{cv.id, cv.visitor, cv.state, cv.msgs})
