@@ -566,6 +566,7 @@ function renderConn() {
 }
 
 function renderAvailability() {
+  renderList();
   for (const b of document.querySelectorAll('.availability .seg')) {
     const on = b.dataset.state === S.agentState.state;
     b.setAttribute('aria-pressed', String(on));
@@ -656,7 +657,10 @@ function renderList() {
   });
   replace(list, items);
   $('conv-count').textContent = String(S.convs.size);
-  $('conv-empty').hidden = S.convs.size > 0;
+  const empty = $('conv-empty');
+  empty.hidden = S.convs.size > 0;
+  if (S.agentState.state === 'available') replace(empty, 'No conversations yet. New offers appear at the top.');
+  else replace(empty, 'No conversations yet. Go ', h('strong', {}, 'Available'), ' to receive offers.');
 }
 
 function avatar(name, key, cls = 'avatar') {
