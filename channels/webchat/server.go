@@ -186,6 +186,10 @@ func (s *Server) Send(ctx context.Context, out conversation.Outbound) (conversat
 	f := messageFrame{Type: frameMessage, ID: out.MessageID, Conversation: out.ConversationID, From: FromAgent,
 		Text: out.Text, At: s.now().UnixMilli()}
 	if err := s.publish(ctx, convTopic(out.ConversationID), f); err != nil {
+		if errors.Is(err, realtime.ErrBadTopic) {
+			// No retry can make this id a topic.
+			return conversation.SendResult{}, &conversation.PermanentError{Code: "bad_conversation_id", Message: err.Error()}
+		}
 		return conversation.SendResult{}, fmt.Errorf("%w: %w", conversation.ErrTemporary, err)
 	}
 	return conversation.SendResult{ProviderID: out.MessageID, Status: "sent"}, nil

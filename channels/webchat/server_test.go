@@ -459,6 +459,11 @@ func TestSendWithNobodyListeningSucceeds(t *testing.T) {
 	if err != nil || res.Status != "sent" {
 		t.Fatalf("Send: %+v, %v", res, err)
 	}
+	_, err = h.srv.Send(context.Background(), conversation.Outbound{ConversationID: "has space", MessageID: "m_2", Text: "hi"})
+	var pe *conversation.PermanentError
+	if !errors.As(err, &pe) {
+		t.Fatalf("Send to a malformed conversation id: %v, want a permanent error", err)
+	}
 }
 
 func TestClosedChatOnResume(t *testing.T) {
