@@ -24,6 +24,8 @@ const (
 	DefaultMaxTextBytes      = 16 << 10
 	DefaultRequestTimeout    = 10 * time.Second
 	DefaultHeartbeatInterval = 20 * time.Second
+	DefaultFrameRate         = 20
+	DefaultFrameBurst        = 60
 )
 
 // Config builds a Handler. Every zero field takes the default in its comment.
@@ -52,6 +54,12 @@ type Config struct {
 	// HeartbeatInterval is how often consoles are told to send heartbeat.
 	// Zero: 20 s.
 	HeartbeatInterval time.Duration
+	// FrameRate is how many client frames per second one connection may
+	// send on average, FrameBurst how many at once; frames beyond them get
+	// an error frame ("rate_limited") and are dropped, so a looping
+	// console cannot hammer the core. Zero: 20 per second, bursts of 60.
+	FrameRate  float64
+	FrameBurst int
 	// Logger receives backend failures. Nil discards them.
 	Logger *slog.Logger
 }
@@ -83,6 +91,12 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.HeartbeatInterval <= 0 {
 		cfg.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if cfg.FrameRate <= 0 {
+		cfg.FrameRate = DefaultFrameRate
+	}
+	if cfg.FrameBurst <= 0 {
+		cfg.FrameBurst = DefaultFrameBurst
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -398,3 +398,25 @@ func TestTransferToAgentOffersIt(t *testing.T) {
 	ack, _ = ben.request(map[string]any{"type": "accept", "conv": conv})
 	mustOK(t, ack)
 }
+
+func TestFrameFloodIsLimited(t *testing.T) {
+	srv, f := startServer(t)
+	ana := dialAs(t, srv, f, "ana")
+	const n = 150 // well over the burst of 60
+	for i := 0; i < n; i++ {
+		ana.send(map[string]any{"type": "heartbeat", "id": "h"})
+	}
+	limited := 0
+	for i := 0; i < n; i++ {
+		if fr := ana.next(); fr.str("code") == agentui.CodeRateLimited {
+			limited++
+		}
+	}
+	if limited == 0 || limited == n {
+		t.Fatalf("%d of %d frames limited, want some", limited, n)
+	}
+	// The bucket refills; the connection was never dropped.
+	time.Sleep(200 * time.Millisecond)
+	ack, _ := ana.request(map[string]any{"type": "heartbeat"})
+	mustOK(t, ack)
+}

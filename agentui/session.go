@@ -35,6 +35,7 @@ const (
 const (
 	CodeBadFrame    = "bad_frame"
 	CodeTooLarge    = "too_large"
+	CodeRateLimited = "rate_limited"
 	CodeUnknownType = "unknown_type"
 	CodeInvalid     = "invalid"
 	CodeForbidden   = "forbidden"
@@ -97,10 +98,31 @@ type session struct {
 	// against it because it needs no Backend call otherwise.
 	mu    sync.Mutex
 	convs map[string]struct{}
+
+	// tokens and refilled are the frame rate limit's bucket; only the
+	// reader goroutine touches them.
+	tokens   float64
+	refilled time.Time
 }
 
 func newSession(h *Handler, p Principal) *session {
-	return &session{h: h, agent: p, convs: make(map[string]struct{})}
+	return &session{h: h, agent: p, convs: make(map[string]struct{}),
+		tokens: float64(h.cfg.FrameBurst), refilled: time.Now()}
+}
+
+// allow takes one token from the bucket, refilled at FrameRate per second
+// up to FrameBurst.
+func (s *session) allow(now time.Time) bool {
+	s.tokens += now.Sub(s.refilled).Seconds() * s.h.cfg.FrameRate
+	s.refilled = now
+	if burst := float64(s.h.cfg.FrameBurst); s.tokens > burst {
+		s.tokens = burst
+	}
+	if s.tokens < 1 {
+		return false
+	}
+	s.tokens--
+	return true
 }
 
 // start subscribes the agent's topic before reading the snapshot, so no
@@ -162,6 +184,9 @@ func nonNil(s Snapshot) Snapshot {
 // connection stays, because a console with a bug should show it, not
 // loop through reconnects.
 func (s *session) onMessage(conn *realtime.Conn, msg []byte) error {
+	if !s.allow(time.Now()) {
+		return sendIfOpen(conn, encode(errorFrame{FrameError, CodeRateLimited, "too many frames; slow down"}))
+	}
 	if len(msg) > s.h.cfg.MaxFrameBytes {
 		return conn.Send(encode(errorFrame{FrameError, CodeTooLarge, "frame too large"}))
 	}
