@@ -5,6 +5,7 @@
 import { $, h, replace, badge, channelLabel, initials, hue, clock, day, compareIds } from './dom.js';
 import { Socket } from './socket.js';
 import { unlockAudio, setRinging } from './ring.js';
+import { CannedPicker } from './canned.js';
 
 const TYPING_SHOW_MS = 6000; // hide a typing indicator whose "off" got lost
 const TYPING_SEND_MS = 3000; // at most one "typing on" per this interval
@@ -27,6 +28,8 @@ const S = {
   customerOpen: window.matchMedia('(min-width: 1100px)').matches,
   skew: 0, // server clock minus ours, from hello.server_time
 };
+
+const canned = new CannedPicker($('reply-text'), $('canned'), () => S.directory && S.directory.canned);
 
 // ---------- boot and login ----------
 
@@ -444,7 +447,7 @@ async function send() {
   const mode = S.mode;
   box.value = '';
   c.draft[mode] = '';
-  hideCanned();
+  canned.hide();
   stopTyping(c);
   try {
     const m = await S.socket.request(mode, { conv: c.id, text });
@@ -516,7 +519,7 @@ function select(id) {
     $('reply-text').value = c.draft[S.mode] || '';
     loadCustomer(c);
   }
-  hideCanned();
+  canned.hide();
   renderList();
   renderConversation(true);
   updateTitle();
@@ -813,50 +816,6 @@ function toast(text, kind = 'info') {
   setTimeout(() => el.remove(), kind === 'error' ? 7000 : 4500);
 }
 
-// ---------- canned replies ----------
-
-let cannedIndex = 0;
-let cannedMatches = [];
-
-function updateCanned() {
-  const box = $('reply-text');
-  const v = box.value;
-  if (!v.startsWith('/') || v.includes('\n') || !S.directory) {
-    hideCanned();
-    return;
-  }
-  const q = v.slice(1).toLowerCase();
-  cannedMatches = S.directory.canned.filter((k) => `${k.shortcut} ${k.title} ${k.text}`.toLowerCase().includes(q)).slice(0, 6);
-  cannedIndex = Math.min(cannedIndex, Math.max(0, cannedMatches.length - 1));
-  const list = $('canned');
-  replace(list, cannedMatches.length
-    ? cannedMatches.map((k, i) => h('div', {
-      class: 'canned-item', role: 'option', id: `canned-${i}`, 'aria-selected': String(i === cannedIndex),
-      onMousedown: (ev) => { ev.preventDefault(); pickCanned(i); },
-    }, h('span', { class: 'canned-short' }, `/${k.shortcut}`), h('span', { class: 'canned-title' }, k.title),
-    h('span', { class: 'canned-text' }, k.text)))
-    : [h('div', { class: 'canned-none' }, 'No canned reply matches')]);
-  list.hidden = false;
-  box.setAttribute('aria-activedescendant', cannedMatches.length ? `canned-${cannedIndex}` : '');
-}
-
-function hideCanned() {
-  $('canned').hidden = true;
-  cannedMatches = [];
-  cannedIndex = 0;
-  $('reply-text').removeAttribute('aria-activedescendant');
-}
-
-function pickCanned(i) {
-  const k = cannedMatches[i];
-  if (!k) return;
-  const box = $('reply-text');
-  box.value = k.text;
-  hideCanned();
-  box.focus();
-  box.setSelectionRange(box.value.length, box.value.length);
-}
-
 // ---------- wiring ----------
 
 function openDialog(id) {
@@ -888,28 +847,13 @@ function wireStatic() {
   $('composer').addEventListener('submit', (ev) => { ev.preventDefault(); send(); });
   const box = $('reply-text');
   box.addEventListener('input', () => {
-    updateCanned();
+    canned.update();
     const c = S.convs.get(S.selected);
     if (c && box.value) noteTyping(c);
   });
   box.addEventListener('keydown', (ev) => {
-    if (!$('canned').hidden && cannedMatches.length) {
-      if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {
-        ev.preventDefault();
-        const n = cannedMatches.length;
-        cannedIndex = (cannedIndex + (ev.key === 'ArrowDown' ? 1 : n - 1)) % n;
-        updateCanned();
-        return;
-      }
-      if (ev.key === 'Enter' || ev.key === 'Tab') {
-        ev.preventDefault();
-        pickCanned(cannedIndex);
-        return;
-      }
-    }
-    if (ev.key === 'Escape' && !$('canned').hidden) {
+    if (canned.onKey(ev)) {
       ev.preventDefault();
-      hideCanned();
       return;
     }
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing && !ev.altKey) {
@@ -917,7 +861,7 @@ function wireStatic() {
       send();
     }
   });
-  box.addEventListener('blur', () => setTimeout(hideCanned, 150));
+  box.addEventListener('blur', () => setTimeout(() => canned.hide(), 150));
 
   $('open-close').addEventListener('click', () => openDialog('close-dialog'));
   $('close-form').addEventListener('submit', () => closeConv($('close-disposition').value));
@@ -973,7 +917,7 @@ function wireStatic() {
 }
 
 function onKey(ev) {
-  if (document.querySelector('dialog[open]') || $('console').hidden) return;
+  if (ev.defaultPrevented || document.querySelector('dialog[open]') || $('console').hidden) return;
   if (ev.altKey && (ev.key === 'ArrowDown' || ev.key === 'ArrowUp')) {
     ev.preventDefault();
     step(ev.key === 'ArrowDown' ? 1 : -1);
