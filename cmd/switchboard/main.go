@@ -71,7 +71,7 @@ func serve(args []string, getenv func(string) string, stderr io.Writer) int {
 	log := app.NewLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.New(ctx, cfg, log)
+	a, err := app.New(ctx, cfg, log, stderr)
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return exitFailure

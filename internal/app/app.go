@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -25,6 +26,7 @@ import (
 type App struct {
 	cfg      *config.Config
 	log      *slog.Logger
+	out      io.Writer // where the generated admin password is shown once
 	store    *store.Store
 	http     *httpserver.Server
 	listener net.Listener
@@ -35,8 +37,8 @@ type App struct {
 
 // New builds the gateway and binds its listener, so Addr is known before
 // Run; nothing is served until Run.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	a := &App{cfg: cfg, log: log}
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) (*App, error) {
+	a := &App{cfg: cfg, log: log, out: out}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -65,14 +67,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error
 	}
 	a.listener = l
 	return a, nil
-}
-
-// wire builds the product's components on the store and registers their
-// routes and background loops.
-func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
-	_ = ctx
-	_ = reg
-	return nil
 }
 
 // Addr is the address the gateway listens on.

@@ -31,7 +31,7 @@ func start(t *testing.T, env map[string]string) string {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

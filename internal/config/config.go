@@ -85,6 +85,16 @@ type File struct {
 	// Channels holds one section per channel (sms, voice, email, chat),
 	// decoded by each channel.
 	Channels map[string]yaml.Node `yaml:"channels"`
+	// CannedReplies are the saved replies agents search with "/" in the
+	// console. Empty means a few generic ones.
+	CannedReplies []CannedReply `yaml:"canned_replies"`
+}
+
+// CannedReply is one saved reply.
+type CannedReply struct {
+	Shortcut string `yaml:"shortcut"`
+	Title    string `yaml:"title"`
+	Text     string `yaml:"text"`
 }
 
 // Error is a configuration problem; Field names the flag or environment

@@ -1,0 +1,193 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/agentui"
+	"github.com/switchboard/switchboard/channels/webchat"
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/routing"
+)
+
+// dispositionCustomerEnded closes a chat the customer ended after an agent
+// had taken it.
+const dispositionCustomerEnded = "customer_ended"
+
+// chatBridge adapts the conversation service and routing to what the web
+// chat channel asks of them (webchat.Transcript, Queue, Typing, Contacts).
+type chatBridge struct {
+	convs  *conversation.Service
+	engine *routing.Engine
+	hub    *realtime.Hub
+}
+
+func (b *chatBridge) Current(ctx context.Context, visitorID string) (webchat.Session, bool, error) {
+	cust, err := b.convs.FindCustomer(ctx, conversation.ChannelChat, visitorID)
+	if errors.Is(err, conversation.ErrNotFound) {
+		return webchat.Session{}, false, nil
+	}
+	if err != nil {
+		return webchat.Session{}, false, err
+	}
+	page, err := b.convs.History(ctx, cust.ID, 0, 20)
+	if err != nil {
+		return webchat.Session{}, false, err
+	}
+	for _, c := range page.Conversations {
+		if c.Channel != conversation.ChannelChat || c.CustomerAddress != visitorID {
+			continue
+		}
+		s := webchat.Session{ConversationID: c.ID, Queue: c.Queue, State: chatState(c.State)}
+		if s.State == webchat.StateActive && c.AgentID != "" {
+			s.AgentName = c.AgentID
+			if a, err := b.engine.Agent(ctx, c.AgentID); err == nil && a.Name != "" {
+				s.AgentName = firstName(a.Name)
+			}
+		}
+		return s, true, nil
+	}
+	return webchat.Session{}, false, nil
+}
+
+func chatState(s conversation.State) string {
+	switch s {
+	case conversation.StateQueued:
+		return webchat.StateQueued
+	case conversation.StateOffered:
+		return webchat.StateOffered
+	case conversation.StateActive:
+		return webchat.StateActive
+	}
+	return webchat.StateClosed
+}
+
+func (b *chatBridge) Messages(ctx context.Context, convID, afterID string) ([]webchat.Message, error) {
+	entries, err := b.convs.Transcript(ctx, convID, afterID, 200)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	out := make([]webchat.Message, 0, len(entries))
+	for _, e := range entries {
+		// The widget knows live messages by their message id (what the
+		// channel publishes), so resumed copies carry the same id.
+		m := webchat.Message{ID: e.MessageID, Cursor: e.ID, Text: e.Text, ProviderID: e.ProviderID, At: e.At}
+		if m.ID == "" {
+			m.ID = e.ID
+		}
+		switch e.Type {
+		case conversation.EntryCustomer:
+			m.From = webchat.FromCustomer
+		case conversation.EntryAgent:
+			m.From = webchat.FromAgent
+			name, ok := names[e.Author]
+			if !ok {
+				name = e.Author
+				if a, err := b.engine.Agent(ctx, e.Author); err == nil && a.Name != "" {
+					name = firstName(a.Name)
+				}
+				names[e.Author] = name
+			}
+			m.Name = name
+		default:
+			// Notes, system events and statuses are not for the customer,
+			// but the cursor still moves past them.
+			if len(out) > 0 {
+				out[len(out)-1].Cursor = e.ID
+			}
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func (b *chatBridge) End(ctx context.Context, convID string) error {
+	conv, err := b.convs.Conversation(ctx, convID)
+	if err != nil {
+		return err
+	}
+	if !conv.Open() {
+		return nil
+	}
+	if conv.State == conversation.StateActive {
+		_, err = b.convs.Close(ctx, convID, "", dispositionCustomerEnded)
+		return err
+	}
+	return b.convs.Abandon(ctx, convID)
+}
+
+func (b *chatBridge) Position(ctx context.Context, convID string) (int, bool, error) {
+	rc, err := b.engine.Conversation(ctx, convID)
+	if errors.Is(err, routing.ErrNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	if rc.State != routing.ConvWaiting {
+		return 0, false, nil
+	}
+	waiting, err := b.engine.Waiting(ctx, rc.Queue)
+	if err != nil {
+		return 0, false, err
+	}
+	for i, w := range waiting {
+		if w.ID == convID {
+			return i + 1, true, nil
+		}
+	}
+	return 0, false, nil
+}
+
+func (b *chatBridge) Estimate(ctx context.Context, queue string) (time.Duration, time.Duration, bool, error) {
+	est, err := b.engine.Estimate(ctx, queue)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	return est.Low, est.High, est.Enough, nil
+}
+
+func (b *chatBridge) CustomerTyping(ctx context.Context, convID string, typing bool) error {
+	return b.hub.Publish(ctx, agentui.ConvTopic(convID), agentui.TypingFrame(convID, "customer", "", typing))
+}
+
+func (b *chatBridge) SetContact(ctx context.Context, convID, _ /* visitorID */, name, email string) error {
+	conv, err := b.convs.Conversation(ctx, convID)
+	if err != nil {
+		return err
+	}
+	cust, err := b.convs.Customer(ctx, conv.CustomerID)
+	if err != nil {
+		return err
+	}
+	upd := conversation.CustomerUpdate{}
+	if name = strings.TrimSpace(name); name != "" && cust.Name == "" {
+		upd.Name = &name
+	}
+	if email = strings.TrimSpace(email); email != "" {
+		// Unverified: shown to agents as a note, never used to merge this
+		// visitor into the customer who owns that address.
+		notes := strings.TrimSpace(cust.Notes + "\nEmail given in chat (unverified): " + email)
+		upd.Notes = &notes
+	}
+	if upd.Name == nil && upd.Notes == nil {
+		return nil
+	}
+	if _, err := b.convs.UpdateCustomer(ctx, cust.ID, upd); err != nil {
+		return fmt.Errorf("chat contact for %s: %w", convID, err)
+	}
+	return nil
+}
+
+var (
+	_ webchat.Transcript = (*chatBridge)(nil)
+	_ webchat.Queue      = (*chatBridge)(nil)
+	_ webchat.Typing     = (*chatBridge)(nil)
+	_ webchat.Contacts   = (*chatBridge)(nil)
+)
