@@ -424,7 +424,9 @@ func (b *consoleBackend) Agents(ctx context.Context) ([]agentui.AgentSummary, er
 	return out, nil
 }
 
-func (b *consoleBackend) CannedReplies(context.Context) ([]agentui.Canned, error) { return b.canned, nil }
+func (b *consoleBackend) CannedReplies(context.Context) ([]agentui.Canned, error) {
+	return b.canned, nil
+}
 
 // firstName is what customers see of an agent: "Ana", not "Ana Lima".
 func firstName(name string) string {
