@@ -215,3 +215,26 @@ func TestStatusCallbackRefusals(t *testing.T) {
 		t.Fatalf("%d updates passed on, want 2", n)
 	}
 }
+
+func TestStatusCallbackWithOptOutCodeRecordsOptOut(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	res, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cbURL, form, sig, err := h.fake.StatusCallback(res.ProviderID, "failed", "21610")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(cbURL)
+	if w := h.postRaw(u.Path, form.Encode(), sig); w.Code != http.StatusNoContent {
+		t.Fatalf("answered %d", w.Code)
+	}
+	if out, _ := h.optOuts.IsOptedOut(t.Context(), conversation.ChannelSMS, customer); !out {
+		t.Fatal("opt-out reported by Twilio not recorded")
+	}
+	if got := h.status.Got(); len(got) != 1 || got[0].Status != "failed" || got[0].ErrorCode != "21610" {
+		t.Fatalf("updates %+v", got)
+	}
+}

@@ -145,6 +145,15 @@ func (c *Channel) handleStatus(ec echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ec.Request().Context(), c.cfg.ReceiveTimeout)
 	defer cancel()
+	if st.ErrorCode == codeOptedOut {
+		// The customer texted STOP before we knew (or outside Switchboard):
+		// remember it so the next reply is refused with a reason up front.
+		if to, err := normalizeNumber(form.Get("To"), false); err == nil {
+			if err := c.optOuts.SetOptOut(ctx, conversation.ChannelSMS, to, true); err != nil {
+				c.log.Warn("sms: Twilio reports an opt-out we could not record", "message_sid", st.ProviderID, "err", err)
+			}
+		}
+	}
 	if err := c.status.UpdateDelivery(ctx, st); err != nil {
 		c.log.Error("sms: delivery status not recorded", "message_sid", st.ProviderID, "status", st.Status, "err", err)
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "try again")
