@@ -73,4 +73,3 @@ func TestFakeRefusesWrongAuthAndUnknownPaths(t *testing.T) {
 		t.Fatal("status callback for an unknown message")
 	}
 }
-
