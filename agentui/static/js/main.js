@@ -235,7 +235,7 @@ function onFrame(f) {
     case 'typing': {
       const c = S.convs.get(f.conv);
       if (!c || (S.me && f.who === S.me.id)) return;
-      c.typing = f.on ? { name: f.name || 'The customer', until: Date.now() + TYPING_SHOW_MS } : null;
+      c.typing = f.on ? { name: f.name || c.customer.name || 'The customer', until: Date.now() + TYPING_SHOW_MS } : null;
       if (S.selected === c.id) renderTyping();
       return;
     }
