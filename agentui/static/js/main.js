@@ -358,7 +358,8 @@ function addMessages(c, msgs, countUnread) {
       c.messages.push(copy);
       c.lastId = m.id;
     }
-    if (m.kind !== 'note') {
+    // The list shows the last words exchanged, not notes or system lines.
+    if (m.kind === 'customer' || m.kind === 'agent') {
       c.lastText = m.text;
       c.updatedAt = m.at;
     }
@@ -743,7 +744,7 @@ function renderTranscript(jump) {
           STATUS_TEXT[m.status] || m.status)
         : null,
     );
-    items.push(h('li', { class: `msg msg-${m.kind}`, 'data-id': m.id },
+    items.push(h('li', { class: `msg msg-${m.kind}`, 'data-id': m.id, 'data-status': m.status || null },
       meta,
       h('div', { class: 'bubble' }, m.text),
       m.status === 'failed' && m.error ? h('div', { class: 'msg-error', role: 'note' }, m.error) : null,
