@@ -11,7 +11,7 @@ import "strings"
 //
 //	sb:{ws}:events              stream      every state change, capped
 //	sb:{ws}:live                pub/sub     the same events, live, to every gateway
-//	sb:{ws}:conv:<id>           hash        one conversation's routing state
+//	sb:{ws}:rc:<id>             hash        one conversation's routing state (rc: the conversation service owns conv:)
 //	sb:{ws}:agent:<id>          hash        an agent: state, skills, queues, capacity and load per channel
 //	sb:{ws}:agent:<id>:convs    set         conversations offered to or held by the agent
 //	sb:{ws}:agents              set         every agent id
@@ -29,7 +29,7 @@ import "strings"
 const (
 	segEvents   = "events"
 	segLive     = "live"
-	segConv     = "conv:"
+	segConv     = "rc:"
 	segAgent    = "agent:"
 	segConvs    = ":convs"
 	segAgents   = "agents"
