@@ -1,13 +1,16 @@
 package agentui
 
 import (
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -68,6 +71,10 @@ type Config struct {
 type Handler struct {
 	cfg    Config
 	static fs.FS
+	// etags holds a content hash per asset path ("js/main.js"), so that
+	// browsers revalidate cheaply: embedded files have no modification
+	// time to offer instead.
+	etags map[string]string
 }
 
 // New checks cfg and builds a Handler.
@@ -105,7 +112,24 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("agentui: static files: %w", err)
 	}
-	return &Handler{cfg: cfg, static: sub}, nil
+	etags := make(map[string]string)
+	err = fs.WalkDir(sub, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(sub, path)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		etags[path] = `"` + hex.EncodeToString(sum[:8]) + `"`
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("agentui: static files: %w", err)
+	}
+	etags[""] = etags["index.html"]
+	return &Handler{cfg: cfg, static: sub, etags: etags}, nil
 }
 
 // Register adds the console routes: GET /agent (redirect), GET /agent/ and
@@ -118,7 +142,14 @@ func (h *Handler) Register(e *echo.Echo) {
 	e.GET("/agent/ws", h.serveWS)
 	files := http.StripPrefix("/agent/", http.FileServer(http.FS(h.static)))
 	e.GET("/agent/*", func(c echo.Context) error {
-		setPageHeaders(c.Response().Header())
+		// Only the files themselves: no directory listings.
+		tag, ok := h.etags[strings.TrimPrefix(c.Request().URL.Path, "/agent/")]
+		if !ok {
+			return echo.NewHTTPError(http.StatusNotFound, "not found")
+		}
+		hd := c.Response().Header()
+		setPageHeaders(hd)
+		hd.Set("ETag", tag)
 		files.ServeHTTP(c.Response(), c.Request())
 		return nil
 	})

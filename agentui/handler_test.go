@@ -313,6 +313,27 @@ func TestStaticFiles(t *testing.T) {
 		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 			t.Errorf("%s: CSP %q", path, csp)
 		}
+		// A second fetch with the ETag costs no body.
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		req.Header.Set("If-None-Match", resp.Header.Get("ETag"))
+		again, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again.Body.Close()
+		if resp.Header.Get("ETag") == "" || again.StatusCode != http.StatusNotModified {
+			t.Errorf("%s: ETag %q, revalidation %d", path, resp.Header.Get("ETag"), again.StatusCode)
+		}
+	}
+	for _, path := range []string{"/agent/js/", "/agent/nope.js", "/agent/../go.mod"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", path, resp.StatusCode)
+		}
 	}
 }
 
