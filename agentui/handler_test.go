@@ -1,7 +1,9 @@
 package agentui_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,9 +12,11 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/agentui/internal/fakebackend"
+	"github.com/switchboard/switchboard/internal/realtime"
 )
 
 // frame is any server frame, decoded loosely for assertions.
@@ -440,4 +444,44 @@ func TestFrameFloodIsLimited(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	ack, _ := ana.request(map[string]any{"type": "heartbeat"})
 	mustOK(t, ack)
+}
+
+// brokenSnapshot is a core that cannot read the agent's state.
+type brokenSnapshot struct{ *fakebackend.Fake }
+
+func (brokenSnapshot) Snapshot(context.Context, string) (agentui.Snapshot, error) {
+	return agentui.Snapshot{}, errors.New("redis: connection refused")
+}
+
+func TestSnapshotFailureClosesForRetry(t *testing.T) {
+	hub, err := realtime.New(realtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
+	f := fakebackend.New(hub)
+	h, err := agentui.New(agentui.Config{Backend: brokenSnapshot{f}, Hub: hub, Authenticate: f.Authenticate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	h.Register(e)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+
+	hd := http.Header{"Cookie": {sessionCookie(t, f, "ana")}}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/agent/ws", hd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, msg, err := ws.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != realtime.CloseInternalError {
+		t.Fatalf("got %q, %v; want close 1011", msg, err)
+	}
+	if strings.Contains(ce.Text, "redis") {
+		t.Fatalf("close reason %q leaks the internal error", ce.Text)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -131,16 +132,23 @@ func (s *session) allow(now time.Time) bool {
 func (s *session) start(conn *realtime.Conn) {
 	ctx, cancel := context.WithTimeout(conn.Context(), s.h.cfg.RequestTimeout)
 	defer cancel()
-	if err := conn.Subscribe(ctx, AgentTopic(s.agent.AccountID)); err != nil {
-		s.h.cfg.Logger.Warn("agentui: subscribe agent topic", "agent", s.agent.AccountID, "err", err)
-		conn.Close(realtime.CloseInternalError, "subscribe failed: reconnect")
+	if err := s.setUp(ctx, conn); err != nil {
+		// A client that left while we set up is not worth a warning.
+		if conn.Context().Err() == nil {
+			s.h.cfg.Logger.Warn("agentui: console setup failed", "agent", s.agent.AccountID, "err", err)
+			conn.Close(realtime.CloseInternalError, "setup failed: reconnect")
+		}
 		return
+	}
+}
+
+func (s *session) setUp(ctx context.Context, conn *realtime.Conn) error {
+	if err := conn.Subscribe(ctx, AgentTopic(s.agent.AccountID)); err != nil {
+		return fmt.Errorf("subscribe agent topic: %w", err)
 	}
 	snap, err := s.h.cfg.Backend.Snapshot(ctx, s.agent.AccountID)
 	if err != nil {
-		s.h.cfg.Logger.Warn("agentui: snapshot", "agent", s.agent.AccountID, "err", err)
-		conn.Close(realtime.CloseInternalError, "snapshot failed: reconnect")
-		return
+		return fmt.Errorf("snapshot: %w", err)
 	}
 	if snap.Agent.AccountID == "" {
 		snap.Agent = s.agent
@@ -151,15 +159,14 @@ func (s *session) start(conn *realtime.Conn) {
 	// snapshot and these subscriptions.
 	for _, c := range snap.Conversations {
 		if err := s.follow(ctx, conn, c.ID); err != nil {
-			s.h.cfg.Logger.Warn("agentui: subscribe conversation", "agent", s.agent.AccountID, "conv", c.ID, "err", err)
-			conn.Close(realtime.CloseInternalError, "subscribe failed: reconnect")
-			return
+			return fmt.Errorf("subscribe conversation %s: %w", c.ID, err)
 		}
 	}
 	if err := s.h.cfg.Backend.Heartbeat(ctx, s.agent.AccountID); err != nil {
+		// Presence catches up with the next heartbeat; the console works.
 		s.h.cfg.Logger.Warn("agentui: heartbeat", "agent", s.agent.AccountID, "err", err)
 	}
-	_ = conn.Send(encode(helloFrame{
+	return sendIfOpen(conn, encode(helloFrame{
 		Type:              FrameHello,
 		Snapshot:          nonNil(snap),
 		ServerTime:        time.Now().UTC(),
