@@ -151,18 +151,24 @@ func ignoreMissing(err error) error {
 // transcriptNotifier pushes every transcript append to the consoles that
 // watch the conversation. The gateway that appended publishes, once.
 type transcriptNotifier struct {
-	hub *realtime.Hub
-	log *slog.Logger
+	hub   *realtime.Hub
+	convs *conversation.Service // set once the service exists
+	log   *slog.Logger
 }
 
-func (n transcriptNotifier) Notify(ctx context.Context, convID string, e conversation.Entry) {
+func (n *transcriptNotifier) Notify(ctx context.Context, convID string, e conversation.Entry) {
 	var frame []byte
 	if e.Type == conversation.EntryStatus {
 		errText := e.ErrorText
 		if e.ErrorCode != "" && errText != "" {
 			errText = e.ErrorCode + ": " + errText
 		}
-		frame = agentui.MessageStatusFrame(convID, e.MessageID, consoleStatus(e.Status), errText)
+		// Consoles know a reply by its transcript entry id.
+		id := e.MessageID
+		if m, err := n.convs.Message(ctx, e.MessageID); err == nil && m.EntryID != "" {
+			id = m.EntryID
+		}
+		frame = agentui.MessageStatusFrame(convID, id, consoleStatus(e.Status), errText)
 	} else {
 		frame = agentui.MessageFrame(toMessage(convID, e))
 	}

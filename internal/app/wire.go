@@ -110,15 +110,16 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	senders[conversation.ChannelChat] = chat
 	chat.Register(e)
 
+	notifier := &transcriptNotifier{hub: hub, log: a.log}
 	convs, err := conversation.New(conversation.Params{
 		Redis: rdb, Workspace: cfg.Workspace, Router: conversationRouter{engine},
-		Notifier: transcriptNotifier{hub: hub, log: a.log}, Senders: senders,
+		Notifier: notifier, Senders: senders,
 		Routes: routes, DefaultQueue: defaultQueue, DataDir: cfg.DataDir, Logger: a.log,
 	})
 	if err != nil {
 		return fmt.Errorf("app: conversations: %w", err)
 	}
-	recv.svc, bridge.convs = convs, convs
+	recv.svc, bridge.convs, notifier.convs = convs, convs, convs
 	a.background = append(a.background, convs.Run)
 
 	console := &consoleBackend{engine: engine, convs: convs, auth: authSvc, chat: chat, canned: newCanned(cfg.File.CannedReplies)}

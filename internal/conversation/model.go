@@ -164,7 +164,9 @@ type Customer struct {
 
 // Message is an agent reply with its send and delivery state.
 type Message struct {
-	ID             string       `json:"id"`
+	ID string `json:"id"`
+	// EntryID is the reply's transcript entry id.
+	EntryID        string       `json:"entry_id,omitempty"`
 	ConversationID string       `json:"conversation_id"`
 	Channel        Channel      `json:"channel"`
 	AgentID        string       `json:"agent_id"`

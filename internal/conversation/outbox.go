@@ -116,7 +116,7 @@ func (s *Service) Message(ctx context.Context, id string) (Message, error) {
 	m := Message{
 		ID: h["id"], ConversationID: h["conv"], Channel: Channel(h["channel"]), AgentID: h["agent"],
 		Text: h["text"], Status: h["status"], Attempts: n, ProviderID: h["provider_id"],
-		ErrorCode: h["error_code"], ErrorText: h["error_text"],
+		ErrorCode: h["error_code"], ErrorText: h["error_text"], EntryID: h["entry_id"],
 		CreatedAt: fromMS(h["created_at"]), SentAt: fromMS(h["sent_at"]),
 	}
 	if h["attachments"] != "" {

@@ -51,4 +51,7 @@ end
 redis.call('HSET', KEYS[1], 'last_message_at', now)
 redis.call('HINCRBY', KEYS[1], 'message_count', 1)
 local sid = redis.call('XADD', KEYS[2], '*', unpack(entry))
+-- The reply's transcript position, so status updates can name the entry
+-- consoles know it by.
+if kind == 'agent' then redis.call('HSET', KEYS[3], 'entry_id', sid) end
 return {0, sid}

@@ -1,0 +1,93 @@
+// Starts the real product for browser tests: a redis-server on a free
+// loopback port, the switchboard binary built from this checkout, an agent
+// account created with the binary's own admin command, and `switchboard
+// serve` on a free port. stop() ends them all.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { repoRoot } from './harness.mjs';
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+async function waitHTTP(url, timeout = 20_000) {
+  const end = Date.now() + timeout;
+  while (Date.now() < end) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not answer within ${timeout} ms`);
+}
+
+function run(bin, args, env, input) {
+  const r = spawnSync(bin, args, { env: { ...process.env, ...env }, input, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${path.basename(bin)} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/**
+ * startGateway resolves with { url, stop, redisURL } once the gateway is
+ * ready. agents is a list of { id, name, password, role }.
+ */
+export async function startGateway({ agents = [] } = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-e2e-'));
+  const bin = path.join(dir, 'switchboard');
+  const build = spawnSync('go', ['build', '-o', bin, './cmd/switchboard'], { cwd: repoRoot, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`go build: ${build.stderr}`);
+
+  const redisPort = await freePort();
+  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
+    '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const redisURL = `redis://127.0.0.1:${redisPort}/0`;
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(redisPort, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > end) throw new Error('redis-server did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  const env = { REDIS_URL: redisURL, SWITCHBOARD_ADMIN_PASSWORD: 'e2e-admin-password' };
+  for (const a of agents) {
+    run(bin, ['agent', 'add', '--id', a.id, '--name', a.name, '--role', a.role || 'agent', '--password-stdin'],
+      env, `${a.password}\n`);
+  }
+
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let logs = '';
+  const gw = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'data'),
+    '--log-level', process.env.SB_LOG_LEVEL || 'warn'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  gw.stdout.on('data', (d) => { logs += d; });
+  gw.stderr.on('data', (d) => { logs += d; });
+  try {
+    await waitHTTP(`${url}/readyz`);
+  } catch (e) {
+    gw.kill('SIGKILL');
+    redis.kill('SIGKILL');
+    throw new Error(`${e.message}\n${logs}`);
+  }
+  const stop = () => {
+    gw.kill('SIGTERM');
+    redis.kill('SIGTERM');
+    setTimeout(() => rmSync(dir, { recursive: true, force: true }), 500);
+  };
+  return { url, stop, redisURL, logs: () => logs };
+}
