@@ -324,13 +324,23 @@ func (b *consoleBackend) Transcript(ctx context.Context, agentID, convID, afterI
 	return out, nil
 }
 
-// message converts a transcript entry; an agent reply carries its current
-// delivery status.
+// message converts a transcript entry for the console: authors by name,
+// and an agent reply with its current delivery status.
 func (b *consoleBackend) message(ctx context.Context, convID string, e conversation.Entry) agentui.Message {
 	m := toMessage(convID, e)
-	if e.Type == conversation.EntryAgent && e.MessageID != "" {
-		if msg, err := b.convs.Message(ctx, e.MessageID); err == nil {
-			m.Status, m.Error = consoleStatus(msg.Status), msg.ErrorText
+	switch e.Type {
+	case conversation.EntryCustomer:
+		if cust, err := b.convs.Customer(ctx, e.Author); err == nil && cust.Name != "" {
+			m.Author = cust.Name
+		}
+	case conversation.EntryAgent, conversation.EntryNote:
+		if acct, err := b.auth.Account(ctx, e.Author); err == nil && acct.Name != "" {
+			m.Author = acct.Name
+		}
+		if e.Type == conversation.EntryAgent && e.MessageID != "" {
+			if msg, err := b.convs.Message(ctx, e.MessageID); err == nil {
+				m.Status, m.Error = consoleStatus(msg.Status), msg.ErrorText
+			}
 		}
 	}
 	return m
@@ -347,6 +357,12 @@ func toMessage(convID string, e conversation.Entry) agentui.Message {
 		kind = agentui.KindSystem
 	}
 	m := agentui.Message{ID: e.ID, ConversationID: convID, Kind: kind, Author: e.Author, Text: e.Text, At: e.At}
+	if kind == agentui.KindSystem && m.Text == "" {
+		m.Text = e.Event
+		if e.Event == "enqueued" {
+			m.Text = "waiting in queue " + e.Queue
+		}
+	}
 	if e.Type == conversation.EntryAgent {
 		m.Status = agentui.StatusQueued
 	}

@@ -151,9 +151,10 @@ func ignoreMissing(err error) error {
 // transcriptNotifier pushes every transcript append to the consoles that
 // watch the conversation. The gateway that appended publishes, once.
 type transcriptNotifier struct {
-	hub   *realtime.Hub
-	convs *conversation.Service // set once the service exists
-	log   *slog.Logger
+	hub     *realtime.Hub
+	convs   *conversation.Service // set once the service exists
+	console *consoleBackend       // names authors; set with convs
+	log     *slog.Logger
 }
 
 func (n *transcriptNotifier) Notify(ctx context.Context, convID string, e conversation.Entry) {
@@ -170,7 +171,7 @@ func (n *transcriptNotifier) Notify(ctx context.Context, convID string, e conver
 		}
 		frame = agentui.MessageStatusFrame(convID, id, consoleStatus(e.Status), errText)
 	} else {
-		frame = agentui.MessageFrame(toMessage(convID, e))
+		frame = agentui.MessageFrame(n.console.message(ctx, convID, e))
 	}
 	if err := n.hub.Publish(ctx, agentui.ConvTopic(convID), frame); err != nil {
 		n.log.Warn("publish transcript entry", "conv", convID, "err", err)

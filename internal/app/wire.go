@@ -123,6 +123,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	a.background = append(a.background, convs.Run)
 
 	console := &consoleBackend{engine: engine, convs: convs, auth: authSvc, chat: chat, canned: newCanned(cfg.File.CannedReplies)}
+	notifier.console = console
 	ui, err := agentui.New(agentui.Config{
 		Backend: console, Hub: hub, Logger: a.log,
 		Authenticate: func(r *http.Request) (agentui.Principal, error) {
