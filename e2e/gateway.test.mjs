@@ -1,5 +1,6 @@
-// The whole product in a real browser: the switchboard binary on a real
-// redis-server. A customer chats from the demo page; an agent signs in at
+// The whole product in a real browser: two switchboard gateways sharing one
+// real redis-server, the customer on one and the agent on the other, so
+// every step crosses gateways. A customer chats from the demo page; an agent signs in at
 // /agent/, goes available, gets the offer, accepts, replies and closes; the
 // customer sees the reply and the close. Customer text with a script in it
 // stays text on both sides.
@@ -14,7 +15,7 @@ let gw;
 let browser;
 
 before(async () => {
-  gw = await startGateway({ agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] });
+  gw = await startGateway({ gateways: 2, agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] });
   browser = await launch();
 });
 
@@ -41,7 +42,7 @@ test('a customer chats from the demo page and an agent answers from the console'
 
   // The customer opens the demo page and writes, with a script in the text.
   const customer = await newPage({ width: 1280, height: 800 });
-  await customer.page.goto(`${gw.url}/demo`);
+  await customer.page.goto(`${gw.urls[1]}/demo`);
   await customer.page.locator('.launcher').click();
   await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
   await customer.page.locator('.prechat textarea').fill(`My parcel never arrived ${XSS}`);

@@ -40,10 +40,12 @@ function run(bin, args, env, input) {
 }
 
 /**
- * startGateway resolves with { url, stop, redisURL } once the gateway is
- * ready. agents is a list of { id, name, password, role }.
+ * startGateway resolves with { url, urls, stop, redisURL } once every
+ * gateway is ready: `gateways` processes (default 1) share one redis-server,
+ * as a production deployment behind a load balancer would. agents is a list
+ * of { id, name, password, role }.
  */
-export async function startGateway({ agents = [] } = {}) {
+export async function startGateway({ agents = [], gateways = 1 } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-e2e-'));
   const bin = path.join(dir, 'switchboard');
   const build = spawnSync('go', ['build', '-o', bin, './cmd/switchboard'], { cwd: repoRoot, encoding: 'utf8' });
@@ -70,24 +72,30 @@ export async function startGateway({ agents = [] } = {}) {
       env, `${a.password}\n`);
   }
 
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
   let logs = '';
-  const gw = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'data'),
-    '--log-level', process.env.SB_LOG_LEVEL || 'warn'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  gw.stdout.on('data', (d) => { logs += d; });
-  gw.stderr.on('data', (d) => { logs += d; });
-  try {
-    await waitHTTP(`${url}/readyz`);
-  } catch (e) {
-    gw.kill('SIGKILL');
-    redis.kill('SIGKILL');
-    throw new Error(`${e.message}\n${logs}`);
-  }
+  const procs = [];
+  const urls = [];
   const stop = () => {
-    gw.kill('SIGTERM');
+    for (const p of procs) p.kill('SIGTERM');
     redis.kill('SIGTERM');
     setTimeout(() => rmSync(dir, { recursive: true, force: true }), 500);
   };
-  return { url, stop, redisURL, logs: () => logs };
+  for (let i = 0; i < gateways; i++) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const gw = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'data'),
+      '--log-level', process.env.SB_LOG_LEVEL || 'warn'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    gw.stdout.on('data', (d) => { logs += d; });
+    gw.stderr.on('data', (d) => { logs += d; });
+    procs.push(gw);
+    urls.push(url);
+    try {
+      await waitHTTP(`${url}/readyz`);
+    } catch (e) {
+      for (const p of procs) p.kill('SIGKILL');
+      redis.kill('SIGKILL');
+      throw new Error(`${e.message}\n${logs}`);
+    }
+  }
+  return { url: urls[0], urls, stop, redisURL, logs: () => logs };
 }
