@@ -25,6 +25,12 @@ local CHANNELS = {'voice', 'chat', 'sms', 'email'}
 -- Scans of a sorted set stop after this many entries: a head full of
 -- conversations nobody can serve must not make every decision slow.
 local SCAN = 64
+-- Scans read this many entries first and the rest of their bound only when
+-- those do not decide: the head almost always does, and every entry read
+-- (with its score formatted as text and parsed back) costs Redis time.
+local FIRST = 4
+-- Longest-idle search reads at most this many agents of one set.
+local AGENTSCAN = 1024
 -- Bound on offers one script call makes, so a script never runs long.
 local MAXOFFERS = 16
 
@@ -317,11 +323,10 @@ local function longest_idle(c)
   if c.ovfq ~= '' then sets[2] = kavail(c.ovfq, c.channel) end
   local best, bestScore = nil, nil
   for _, set in ipairs(sets) do
-    local start = 0
+    local start, n = 0, FIRST
     local done = false
     while not done do
-      local r = redis.call('ZRANGE', set, start, start + SCAN - 1, 'WITHSCORES')
-      if #r == 0 then break end
+      local r = redis.call('ZRANGE', set, start, start + n - 1, 'WITHSCORES')
       for i = 1, #r, 2 do
         local aid, sc = r[i], tonumber(r[i + 1])
         if bestScore and sc >= bestScore then done = true; break end
@@ -334,8 +339,11 @@ local function longest_idle(c)
           end
         end
       end
-      start = start + SCAN
-      if start >= 1024 then break end
+      -- A short read means the set has no more entries.
+      if #r < 2 * n then break end
+      start = start + n
+      n = math.min(SCAN, AGENTSCAN - start)
+      if n <= 0 then break end
     end
   end
   return best
@@ -371,16 +379,25 @@ local function pick_for_agent(aid, only, known)
   if #sets > 1 and redis.call('EXISTS', unpack(sets)) == 0 then return nil end
   local best, bestScore = nil, nil
   for si, set in ipairs(sets) do
-    local r = redis.call('ZRANGE', set, 0, SCAN - 1, 'WITHSCORES')
-    for i = 1, #r, 2 do
-      local sc = tonumber(r[i + 1])
-      if bestScore and sc >= bestScore then break end
-      local c
-      if known and r[i] == known.id then c = known else c = conv_get(r[i]) end
-      if c and c.state == 'waiting' and not declined_by(c, aid) and has_skills(skills[si], c.skills) then
-        best, bestScore = c, sc
-        break
+    -- The first SCAN entries at most, FIRST of them first.
+    local start, n = 0, FIRST
+    while n > 0 do
+      local r = redis.call('ZRANGE', set, start, start + n - 1, 'WITHSCORES')
+      local decided = false
+      for i = 1, #r, 2 do
+        local sc = tonumber(r[i + 1])
+        if bestScore and sc >= bestScore then decided = true; break end
+        local c
+        if known and r[i] == known.id then c = known else c = conv_get(r[i]) end
+        if c and c.state == 'waiting' and not declined_by(c, aid) and has_skills(skills[si], c.skills) then
+          best, bestScore = c, sc
+          decided = true
+          break
+        end
       end
+      if decided or #r < 2 * n then break end
+      start = start + n
+      n = SCAN - start
     end
   end
   return best
