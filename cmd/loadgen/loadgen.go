@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -37,6 +38,10 @@ type Config struct {
 	Channel  string
 	Handle   time.Duration
 	Drain    time.Duration
+	// Trace, when set, receives one CSV line per conversation: its index,
+	// scheduled time from the start, and the enqueue call's return and the
+	// offer's arrival, both from the scheduled time (µs; -1 if never).
+	Trace io.Writer
 }
 
 func defaultConfig() Config {
@@ -272,6 +277,9 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 	}
 	res.Routed = len(lat)
 	res.Rate = float64(res.Routed) / sendTime.Seconds()
+	if cfg.Trace != nil {
+		writeTrace(cfg.Trace, tracks[:total], start)
+	}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration {
 		if len(lat) == 0 {
@@ -305,6 +313,22 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 	fmt.Fprintf(out, "enqueued=%d enqueue_errors=%d not_yet_offered=%d round_trips=%d per_routed=%.2f (enqueue+accept+close, sweeps, heartbeats)\n",
 		res.Enqueued, res.EnqueueErrors, res.Waiting, res.RoundTrips, float64(res.RoundTrips)/math.Max(1, float64(res.Routed)))
 	return res, nil
+}
+
+// writeTrace writes one CSV line per conversation, for plotting latency
+// over time (do slow conversations cluster, e.g. at sweep ticks?).
+func writeTrace(w io.Writer, tracks []convTrack, start time.Time) {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintln(bw, "i,sched_us,enqueue_us,offer_us")
+	for i := range tracks {
+		tr := &tracks[i]
+		offer := int64(-1)
+		if tr.offers.Load() > 0 {
+			offer = tr.latency.Load() / 1e3
+		}
+		fmt.Fprintf(bw, "%d,%d,%d,%d\n", i, tr.sched.Sub(start).Microseconds(), tr.enqueued.Load()/1e3, offer)
+	}
+	_ = bw.Flush()
 }
 
 // loopbackOnly refuses to load anything but a local Redis.

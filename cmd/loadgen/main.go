@@ -19,8 +19,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -39,6 +41,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Handle, "handle", cfg.Handle, "how long an agent keeps a conversation before closing it")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "how long to wait for the last offers after enqueuing stops")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file")
+	blockProfile := fs.String("blockprofile", "", "write a Go block profile of the run to this file")
+	mutexProfile := fs.String("mutexprofile", "", "write a Go mutex profile of the run to this file")
+	trace := fs.String("trace", "", "write one CSV line per conversation (scheduled time, enqueue and offer latency) to this file")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: loadgen [flags]
 
@@ -76,6 +81,23 @@ Flags:
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *blockProfile != "" {
+		runtime.SetBlockProfileRate(int(10 * time.Microsecond))
+		defer writeProfile(stderr, "block", *blockProfile)
+	}
+	if *mutexProfile != "" {
+		runtime.SetMutexProfileFraction(10)
+		defer writeProfile(stderr, "mutex", *mutexProfile)
+	}
+	if *trace != "" {
+		f, err := os.Create(*trace)
+		if err != nil {
+			fmt.Fprintln(stderr, "loadgen:", err)
+			return 1
+		}
+		defer f.Close()
+		cfg.Trace = f
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := Run(ctx, cfg, stdout)
@@ -85,4 +107,17 @@ Flags:
 	}
 	fmt.Fprintln(stdout, res.Line())
 	return 0
+}
+
+// writeProfile writes the named runtime profile (block, mutex) to path.
+func writeProfile(stderr io.Writer, name, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "loadgen:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
+		fmt.Fprintln(stderr, "loadgen:", err)
+	}
 }
