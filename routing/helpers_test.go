@@ -23,20 +23,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) != "" {
 		os.Exit(crashChild())
 	}
-	dir, err := os.MkdirTemp("", "routing-redis-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	shared, err = redistest.Launch(redistest.Options{}, dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	shared.Stop()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(redistest.RunPackage(m, redistest.Options{}, &shared))
 }
 
 var wsSeq atomic.Int64

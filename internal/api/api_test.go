@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -23,20 +22,7 @@ import (
 var server *redistest.Server
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "api-redis-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	server, err = redistest.Launch(redistest.Options{}, dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	server.Stop()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(redistest.RunPackage(m, redistest.Options{}, &server))
 }
 
 type nopRouter struct{}

@@ -24,20 +24,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "auth-redis-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	testServer, err = redistest.Launch(redistest.Options{}, dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	testServer.Stop()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(redistest.RunPackage(m, redistest.Options{}, &testServer))
 }
 
 // fakeClock is a Clock tests move by hand.

@@ -3,7 +3,6 @@ package conversation
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"regexp"
 	"sync"
@@ -20,20 +19,7 @@ import (
 var server *redistest.Server
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "conversation-redis-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	server, err = redistest.Launch(redistest.Options{AOF: true}, dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	server.Stop()
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(redistest.RunPackage(m, redistest.Options{AOF: true}, &server))
 }
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)

@@ -252,3 +252,25 @@ func ping(addr string) error {
 func Flush(ctx context.Context, c redis.UniversalClient) error {
 	return c.FlushAll(ctx).Err()
 }
+
+// RunPackage starts one server for a whole test package, stores it in
+// *srv, runs the package's tests and returns their exit code. Tests share
+// the server and keep apart by using their own workspace (hash tag).
+//
+//	func TestMain(m *testing.M) { os.Exit(redistest.RunPackage(m, redistest.Options{}, &server)) }
+func RunPackage(m *testing.M, opts Options, srv **Server) int {
+	dir, err := os.MkdirTemp("", "redistest-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "redistest:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	s, err := Launch(opts, dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "redistest:", err)
+		return 1
+	}
+	defer s.Stop()
+	*srv = s
+	return m.Run()
+}
