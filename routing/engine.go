@@ -38,12 +38,24 @@ type Params struct {
 	// Retention is how long a finished conversation's routing state is kept
 	// for Conversation(); 0 means 24h.
 	Retention time.Duration
+	// DirectCalls sends each script call on a pooled connection of its own.
+	// By default script calls go through the client's full-duplex
+	// autopipeliner (go-redis AutoPipelineWithOptions with FullDuplex):
+	// calls made at the same time by many goroutines share one connection
+	// and are written and answered together, which saves Redis and the
+	// gateway a read and a write system call per call and lets routing keep
+	// up at rates where one connection per call saturates the CPU (see
+	// docs/benchmarks.md). Every call is still one atomic script; only the
+	// transport changes. Reads (Conversation, Events, Subscribe, ...) always
+	// use the client directly.
+	DirectCalls bool
 }
 
 // Engine routes conversations to agents. It is safe for concurrent use, and
 // any number of Engines (one per gateway) may share one Redis.
 type Engine struct {
 	c         redis.UniversalClient
+	run       redis.Scripter // script calls: the autopipeliner, or c
 	k         keys
 	queues    map[string]QueueConfig
 	order     []string // queue names in configuration order
@@ -77,6 +89,16 @@ func New(p Params) (*Engine, error) {
 		return nil, fmt.Errorf("routing: workspace %q: %w", ws, err)
 	}
 	e.k = newKeys(ws)
+	e.run = e.c
+	if !p.DirectCalls {
+		o := redis.DefaultBlockingAutoPipelineOptions()
+		o.FullDuplex = true
+		ap, err := e.c.AutoPipelineWithOptions(o)
+		if err != nil {
+			return nil, fmt.Errorf("routing: autopipeline: %w", err)
+		}
+		e.run = ap
+	}
 	if e.clock == nil {
 		e.clock = realClock{}
 	}
@@ -243,7 +265,7 @@ func (e *Engine) call(ctx context.Context, sc *redis.Script, ks []string, args .
 	full = append(full, e.clock.Now().UnixMilli(), e.maxLen, e.retention.Milliseconds())
 	full = append(full, args...)
 	for attempt := 0; ; attempt++ {
-		res, err := sc.Run(ctx, e.c, keys, full...).Int64Slice()
+		res, err := sc.Run(ctx, e.run, keys, full...).Int64Slice()
 		if err != nil {
 			return nil, err
 		}

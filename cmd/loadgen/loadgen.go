@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,6 +32,8 @@ const (
 // Config is one load run.
 type Config struct {
 	RedisURL string // "" starts a private redis-server
+	// Direct turns off the engines' autopipelining (routing.Params.DirectCalls).
+	Direct   bool
 	Rate     float64
 	Duration time.Duration
 	Agents   int
@@ -55,8 +58,9 @@ type Result struct {
 	Rate             float64 // routed per second of enqueuing
 	P50, P99, P999   time.Duration
 	Lost, Duplicated int
-	Waiting          int // still waiting at the end (agents saturated), not lost
-	RoundTrips       int64
+	Waiting          int   // still waiting at the end (agents saturated), not lost
+	RoundTrips       int64 // commands and pipelines sent (script calls, sweeps, heartbeats)
+	Writes           int64 // write system calls on the gateways' Redis connections
 	EnqueueErrors    int
 }
 
@@ -67,10 +71,31 @@ func (r Result) Line() string {
 		r.Routed, r.Rate, f(r.P50), f(r.P99), f(r.P999), r.Lost, r.Duplicated)
 }
 
-// counter counts Redis round trips: one per command, one per pipeline.
-type counter struct{ n atomic.Int64 }
+// counter counts Redis round trips (one per command, one per pipeline) and
+// the writes on the connections: with autopipelining many commands share a
+// write, so writes are what each end pays system calls for.
+type counter struct{ n, writes atomic.Int64 }
 
-func (c *counter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *counter) DialHook(next redis.DialHook) redis.DialHook {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := next(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: conn, n: &c.writes}, nil
+	}
+}
+
+type countingConn struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	c.n.Add(1)
+	return c.Conn.Write(b)
+}
+
 func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
 }
@@ -131,7 +156,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 		defer c.Close()
 		clients[i] = c
 		e, err := routing.New(routing.Params{Client: c, Workspace: ws, Queues: []routing.QueueConfig{queue},
-			PresenceGrace: time.Hour})
+			PresenceGrace: time.Hour, DirectCalls: cfg.Direct})
 		if err != nil {
 			return Result{}, err
 		}
@@ -213,6 +238,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 	fmt.Fprintf(out, "workspace %s: %d conversations at %.0f/s over %s, %d agents, %d gateways, channel %s, handle %s\n",
 		ws, total, cfg.Rate, cfg.Duration, cfg.Agents, cfg.Gateways, cfg.Channel, cfg.Handle)
 	rts.n.Store(0)
+	rts.writes.Store(0)
+	cpu0, redisCPU0 := processCPU(), redisCPU(ctx, clients[0])
 	// Open loop: conversation i is due at start + i/rate whatever happened
 	// to earlier ones; a pool of senders per gateway issues them.
 	jobs := make(chan int, total)
@@ -255,12 +282,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 	for time.Now().Before(deadline) && int(routed.Load()) < total && ctx.Err() == nil {
 		time.Sleep(20 * time.Millisecond)
 	}
-	trips := rts.n.Load()
+	trips, writes := rts.n.Load(), rts.writes.Load()
+	cpu, rcpu := processCPU()-cpu0, redisCPU(ctx, clients[0])-redisCPU0
 	cancel()
 	agentWork.Wait()
 	sweepers.Wait() // before cleanup deletes the workspace under them
 
-	res := Result{Enqueued: total, EnqueueErrors: int(enqErrs.Load()), RoundTrips: trips}
+	res := Result{Enqueued: total, EnqueueErrors: int(enqErrs.Load()), RoundTrips: trips, Writes: writes}
 	lat := make([]time.Duration, 0, total)
 	var unrouted []string
 	for i := range total {
@@ -310,8 +338,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 		}
 		res.Lost++
 	}
-	fmt.Fprintf(out, "enqueued=%d enqueue_errors=%d not_yet_offered=%d round_trips=%d per_routed=%.2f (enqueue+accept+close, sweeps, heartbeats)\n",
-		res.Enqueued, res.EnqueueErrors, res.Waiting, res.RoundTrips, float64(res.RoundTrips)/math.Max(1, float64(res.Routed)))
+	perRouted := func(n int64) float64 { return float64(n) / math.Max(1, float64(res.Routed)) }
+	fmt.Fprintf(out, "enqueued=%d enqueue_errors=%d not_yet_offered=%d round_trips=%d per_routed=%.2f (enqueue+accept+close, sweeps, heartbeats) writes=%d per_routed=%.2f\n",
+		res.Enqueued, res.EnqueueErrors, res.Waiting, res.RoundTrips, perRouted(res.RoundTrips), res.Writes, perRouted(res.Writes))
+	// CPU time does not grow when other processes crowd the machine, so it
+	// compares runs that latency cannot.
+	fmt.Fprintf(out, "cpu per routed: loadgen (gateways and agents) %.0fµs, redis-server %.0fµs\n",
+		float64(cpu.Microseconds())/math.Max(1, float64(res.Routed)), float64(rcpu.Microseconds())/math.Max(1, float64(res.Routed)))
 	return res, nil
 }
 
@@ -329,6 +362,32 @@ func writeTrace(w io.Writer, tracks []convTrack, start time.Time) {
 		fmt.Fprintf(bw, "%d,%d,%d,%d\n", i, tr.sched.Sub(start).Microseconds(), tr.enqueued.Load()/1e3, offer)
 	}
 	_ = bw.Flush()
+}
+
+// processCPU is the CPU time this process used so far (user and system).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// redisCPU is the Redis server's CPU time so far (INFO cpu, user and system).
+func redisCPU(ctx context.Context, c *redis.Client) time.Duration {
+	info, err := c.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var sum float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, _ := strconv.ParseFloat(v, 64)
+			sum += f
+		}
+	}
+	return time.Duration(sum * float64(time.Second))
 }
 
 // loopbackOnly refuses to load anything but a local Redis.

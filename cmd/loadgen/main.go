@@ -40,6 +40,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.Channel, "channel", cfg.Channel, "channel of every conversation (voice, chat, sms, email)")
 	fs.DurationVar(&cfg.Handle, "handle", cfg.Handle, "how long an agent keeps a conversation before closing it")
 	fs.DurationVar(&cfg.Drain, "drain", cfg.Drain, "how long to wait for the last offers after enqueuing stops")
+	fs.BoolVar(&cfg.Direct, "direct", cfg.Direct, "one connection per script call: turn off the engines' autopipelining")
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file")
 	blockProfile := fs.String("blockprofile", "", "write a Go block profile of the run to this file")
 	mutexProfile := fs.String("mutexprofile", "", "write a Go mutex profile of the run to this file")
