@@ -26,10 +26,18 @@ const (
 	Closed      EventType = "closed"
 	Transferred EventType = "transferred"
 	Estimated   EventType = "estimated"
+	// AgentStateChanged and AgentAwayMissedOffers concern agents, not
+	// conversations: the first ends a missed-offers alert, the second
+	// raises it.
+	AgentStateChanged     EventType = "agent_state"
+	AgentAwayMissedOffers EventType = "agent_away_missed_offers"
 )
 
 // Event is one routing event as the folder needs it.
 type Event struct {
+	// ID is the stream id ("<ms>-<seq>"); the folder does not need it, the
+	// Service resumes from it.
+	ID             string
 	Type           EventType
 	ConversationID string
 	Queue          string
@@ -44,6 +52,15 @@ type Event struct {
 	EstimateLow, EstimateHigh time.Duration
 	// ToQueue is the destination of a transfer.
 	ToQueue string
+	// Wait is the wait the event carries (accepted, abandoned). It is used
+	// only for a conversation whose enqueue fell before the events read,
+	// so that a fold started mid-stream still counts answers correctly.
+	Wait time.Duration
+	// Handle is the handle time a closed event carries, used likewise when
+	// the accept was not seen.
+	Handle time.Duration
+	// State is the agent's new state on AgentStateChanged.
+	State string
 }
 
 // Thresholds say what "on time" means for one queue.
@@ -155,6 +172,30 @@ func (c Counts) EstimateAccuracy() (float64, bool) {
 	return float64(c.EstimatesKept) / float64(c.EstimatesGiven), true
 }
 
+// AgentCounts are one agent's sums for an interval.
+type AgentCounts struct {
+	Answered     int
+	Handled      int           // closed by or on the agent
+	TotalHandle  time.Duration // over handled
+	MissedOffers int           // declined or expired
+}
+
+// Add sums o into c.
+func (c *AgentCounts) Add(o AgentCounts) {
+	c.Answered += o.Answered
+	c.Handled += o.Handled
+	c.TotalHandle += o.TotalHandle
+	c.MissedOffers += o.MissedOffers
+}
+
+// AHT is the agent's average handle time over handled conversations.
+func (c AgentCounts) AHT() time.Duration {
+	if c.Handled == 0 {
+		return 0
+	}
+	return c.TotalHandle / time.Duration(c.Handled)
+}
+
 // convState is what the folder remembers of one live conversation.
 type convState struct {
 	key        Key
@@ -162,15 +203,31 @@ type convState struct {
 	acceptedAt time.Time
 	estimate   time.Duration // upper bound promised; 0 = none
 	promised   bool
+	// answered stays true across a transfer to another agent of the same
+	// queue, so the second accept is not counted as a second answer.
+	answered bool
+	// seen is the time of the last event about the conversation; Prune
+	// forgets conversations whose end the stream never told us.
+	seen time.Time
+	// offeredTo is the agent with the open offer, if any.
+	offeredTo string
 }
 
 // Folder accumulates events into per-interval counts. It is not safe for
 // concurrent use; the owner serializes Apply calls.
 type Folder struct {
+	// OnAnswer, when set, is told each answer's key and wait as it is
+	// folded (the wait histogram of the metrics).
+	OnAnswer func(k Key, wait time.Duration)
+
 	interval   time.Duration
 	thresholds func(queue string) Thresholds
 	convs      map[string]*convState
 	buckets    map[time.Time]map[Key]*Counts
+	agents     map[time.Time]map[string]*AgentCounts
+	// awayMissed holds agents set away by missed offers, with when, until
+	// their next state change.
+	awayMissed map[string]time.Time
 }
 
 // NewFolder returns a Folder bucketing by interval (e.g. time.Minute);
@@ -180,7 +237,27 @@ func NewFolder(interval time.Duration, thresholds func(queue string) Thresholds)
 		interval = time.Minute
 	}
 	return &Folder{interval: interval, thresholds: thresholds,
-		convs: map[string]*convState{}, buckets: map[time.Time]map[Key]*Counts{}}
+		convs: map[string]*convState{}, buckets: map[time.Time]map[Key]*Counts{},
+		agents: map[time.Time]map[string]*AgentCounts{}, awayMissed: map[string]time.Time{}}
+}
+
+func (f *Folder) agent(at time.Time, id string) *AgentCounts {
+	if id == "" {
+		// Nobody to credit; a throwaway keeps the callers simple.
+		return &AgentCounts{}
+	}
+	b := at.Truncate(f.interval)
+	m := f.agents[b]
+	if m == nil {
+		m = map[string]*AgentCounts{}
+		f.agents[b] = m
+	}
+	c := m[id]
+	if c == nil {
+		c = &AgentCounts{}
+		m[id] = c
+	}
+	return c
 }
 
 func (f *Folder) counts(at time.Time, k Key) *Counts {
@@ -204,13 +281,24 @@ func (f *Folder) counts(at time.Time, k Key) *Counts {
 func (f *Folder) Apply(e Event) {
 	k := Key{Queue: e.Queue, Channel: e.Channel}
 	cs := f.convs[e.ConversationID]
+	if cs != nil {
+		cs.seen = e.At
+	}
 	switch e.Type {
+	case AgentAwayMissedOffers:
+		f.awayMissed[e.AgentID] = e.At
+	case AgentStateChanged:
+		// The away-by-missed-offers state change itself comes just before
+		// its alert event, so only a later change ends the alert.
+		if t, ok := f.awayMissed[e.AgentID]; ok && e.At.After(t) {
+			delete(f.awayMissed, e.AgentID)
+		}
 	case Enqueued:
 		at := e.EnqueuedAt
 		if at.IsZero() {
 			at = e.At
 		}
-		f.convs[e.ConversationID] = &convState{key: k, enqueuedAt: at}
+		f.convs[e.ConversationID] = &convState{key: k, enqueuedAt: at, seen: e.At}
 		f.counts(e.At, k).Entered++
 	case Estimated:
 		if cs != nil {
@@ -218,9 +306,23 @@ func (f *Folder) Apply(e Event) {
 		}
 	case Offered:
 		f.counts(e.At, f.keyOf(cs, k)).Offered++
+		if cs != nil {
+			cs.offeredTo = e.AgentID
+		}
 	case Declined, Expired:
+		if cs != nil {
+			cs.offeredTo = ""
+		}
 		f.counts(e.At, f.keyOf(cs, k)).MissedOffers++
+		f.agent(e.At, e.AgentID).MissedOffers++
 	case Accepted:
+		f.agent(e.At, e.AgentID).Answered++
+		if cs != nil && cs.answered {
+			// Taken over from a colleague: a new handle starts, the
+			// customer was answered long ago.
+			cs.acceptedAt = e.At
+			break
+		}
 		key := f.keyOf(cs, k)
 		c := f.counts(e.At, key)
 		c.Answered++
@@ -232,8 +334,11 @@ func (f *Folder) Apply(e Event) {
 		if wait <= f.thresholds(key.Queue).ServiceLevel {
 			c.AnsweredInSL++
 		}
+		if f.OnAnswer != nil {
+			f.OnAnswer(key, wait)
+		}
 		if cs != nil {
-			cs.acceptedAt = e.At
+			cs.acceptedAt, cs.answered, cs.offeredTo = e.At, true, ""
 			if cs.promised {
 				c.EstimatesGiven++
 				if wait <= cs.estimate {
@@ -265,15 +370,20 @@ func (f *Folder) Apply(e Event) {
 			if cs != nil {
 				// The customer's wait goes on from the original enqueue:
 				// a transfer must not make the queue look faster.
-				cs.key, cs.acceptedAt = to, time.Time{}
+				cs.key, cs.acceptedAt, cs.answered = to, time.Time{}, false
 			}
 		}
 	case Closed:
 		c := f.counts(e.At, f.keyOf(cs, k))
 		c.Closed++
+		handle := e.Handle
 		if cs != nil && !cs.acceptedAt.IsZero() {
-			c.TotalHandle += e.At.Sub(cs.acceptedAt)
+			handle = e.At.Sub(cs.acceptedAt)
 		}
+		c.TotalHandle += handle
+		ag := f.agent(e.At, e.AgentID)
+		ag.Handled++
+		ag.TotalHandle += handle
 		delete(f.convs, e.ConversationID)
 	}
 }
@@ -290,7 +400,10 @@ func (f *Folder) waitOf(cs *convState, e Event) time.Duration {
 	if start.IsZero() && cs != nil {
 		start = cs.enqueuedAt
 	}
-	if start.IsZero() || e.At.Before(start) {
+	if start.IsZero() {
+		return e.Wait
+	}
+	if e.At.Before(start) {
 		return 0
 	}
 	return e.At.Sub(start)
@@ -369,20 +482,69 @@ func (f *Folder) Series(from, to time.Time, step time.Duration, queue string) []
 // Waiting is a conversation still in queue at the moment of asking, for
 // "waiting now" and "longest current wait".
 type Waiting struct {
-	Key        Key
-	EnqueuedAt time.Time
+	Key            Key
+	ConversationID string
+	EnqueuedAt     time.Time
+	// OfferedTo is the agent holding an open offer for it, if any.
+	OfferedTo string
 }
 
 // Waiting lists the conversations enqueued and not yet answered, abandoned
 // or closed.
 func (f *Folder) Waiting() []Waiting {
 	var out []Waiting
-	for _, cs := range f.convs {
+	for id, cs := range f.convs {
 		if cs.acceptedAt.IsZero() {
-			out = append(out, Waiting{Key: cs.key, EnqueuedAt: cs.enqueuedAt})
+			out = append(out, Waiting{Key: cs.key, ConversationID: id, EnqueuedAt: cs.enqueuedAt, OfferedTo: cs.offeredTo})
+		}
+	}
+	// Longest waiting first; the id breaks ties so every gateway lists
+	// the same order.
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].EnqueuedAt.Equal(out[j].EnqueuedAt) {
+			return out[i].EnqueuedAt.Before(out[j].EnqueuedAt)
+		}
+		return out[i].ConversationID < out[j].ConversationID
+	})
+	return out
+}
+
+// AgentSum adds each agent's counts of every interval in [from, to).
+func (f *Folder) AgentSum(from, to time.Time) map[string]AgentCounts {
+	out := map[string]AgentCounts{}
+	for b, m := range f.agents {
+		if b.Before(from.Truncate(f.interval)) || !b.Before(to) {
+			continue
+		}
+		for id, c := range m {
+			acc := out[id]
+			acc.Add(*c)
+			out[id] = acc
 		}
 	}
 	return out
+}
+
+// AwayByMissedOffers lists the agents routing set away for missed offers
+// who have not changed state since, with when it happened.
+func (f *Folder) AwayByMissedOffers() map[string]time.Time {
+	out := make(map[string]time.Time, len(f.awayMissed))
+	for id, t := range f.awayMissed {
+		out[id] = t
+	}
+	return out
+}
+
+// PruneIdle forgets conversations with no event since cutoff: their end
+// fell outside what was read, or the capped stream lost it. A conversation
+// that later turns up again still counts, with the wait and handle time
+// its events carry.
+func (f *Folder) PruneIdle(cutoff time.Time) {
+	for id, cs := range f.convs {
+		if cs.seen.Before(cutoff) {
+			delete(f.convs, id)
+		}
+	}
 }
 
 // Prune forgets intervals that end before cutoff, bounding memory.
@@ -390,6 +552,11 @@ func (f *Folder) Prune(cutoff time.Time) {
 	for b := range f.buckets {
 		if b.Add(f.interval).Before(cutoff) {
 			delete(f.buckets, b)
+		}
+	}
+	for b := range f.agents {
+		if b.Add(f.interval).Before(cutoff) {
+			delete(f.agents, b)
 		}
 	}
 }
