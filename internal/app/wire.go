@@ -154,11 +154,15 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	}
 	restAPI.Register(v1)
 
+	// Supervisor view, stats history API and queue metrics (issue 7).
+	if err := a.wireSupervisor(e, v1, supervisorParams{engine: engine, convs: convs, auth: authSvc, console: ui, reg: reg}); err != nil {
+		return err
+	}
+
 	proj := &projector{engine: engine, convs: convs, hub: hub, console: console, chat: chat, log: a.log}
 	a.background = append(a.background, func(ctx context.Context) error {
 		return engine.Consume(ctx, routing.ConsumeParams{Group: "gateway", Consumer: nodeName(), Handle: proj.handle})
 	})
-	_ = reg
 	return nil
 }
 
