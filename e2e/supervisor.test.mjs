@@ -1,0 +1,153 @@
+// The supervisor view on the real product: two gateways sharing one real
+// redis-server. A supervisor watches /supervisor/ on the first gateway; a
+// customer chats from /demo on the second; the supervisor sees the customer
+// waiting and the longest wait tick, then an agent (on the first gateway)
+// accepts and the figures change — on both gateways' supervisor pages, the
+// same. Also the stats history API as JSON and CSV, and the supervisor's
+// live read of the conversation.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, shot, login, waitFor } from './lib/harness.mjs';
+import { startGateway } from './lib/gateway.mjs';
+
+let gw;
+let browser;
+
+before(async () => {
+  gw = await startGateway({
+    gateways: 2,
+    agents: [
+      { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+      { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
+    ],
+  });
+  browser = await launch();
+});
+
+after(async () => {
+  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
+  await browser?.close();
+  gw?.stop();
+});
+
+async function newPage(viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { context, page, errors };
+}
+
+async function supervisorLogin(page, base) {
+  await page.goto(`${base}/supervisor/`);
+  await page.locator('#login-id').fill('sam');
+  await page.locator('#login-password').fill('sam-password');
+  await page.locator('#login-submit').click();
+  await page.locator('#conn[data-state="online"]').waitFor();
+}
+
+const kpi = (page, name) => page.locator(`.sv-queue[data-queue="support"] [data-kpi="${name}"]`).textContent();
+
+test('a supervisor sees a customer wait, the wait tick, an agent accept and the numbers change', async () => {
+  const sup = await newPage();
+  await supervisorLogin(sup.page, gw.urls[0]);
+  await sup.page.locator('.sv-queue[data-queue="support"]').waitFor();
+  assert.equal(await kpi(sup.page, 'waiting'), '0');
+  assert.equal(await kpi(sup.page, 'answered'), '0');
+
+  // The same supervisor on the other gateway.
+  const sup2 = await newPage();
+  await sup2.context.addCookies(await sup.context.cookies());
+  await sup2.page.goto(`${gw.urls[1]}/supervisor/`);
+  await sup2.page.locator('#conn[data-state="online"]').waitFor();
+
+  // The agent signs in (offline at first, so the customer waits).
+  const agent = await newPage();
+  await login(agent.page, gw.urls[0], 'ana', 'ana-password');
+  await sup.page.locator('#agent-rows tr[data-agent="ana"]').waitFor();
+
+  // A customer writes from the demo page on the other gateway.
+  const customer = await newPage();
+  await customer.page.goto(`${gw.urls[1]}/demo`);
+  await customer.page.locator('.launcher').click();
+  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
+  await customer.page.locator('.prechat textarea').fill('Where is my parcel? <b>now</b>');
+  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+
+  // It shows up as waiting within a second or so, on both gateways.
+  const t0 = Date.now();
+  await waitFor(async () => (await kpi(sup.page, 'waiting')) === '1', 'waiting = 1', 5000);
+  const seenAfter = Date.now() - t0;
+  await waitFor(async () => (await kpi(sup2.page, 'waiting')) === '1', 'waiting = 1 on gateway 2', 5000);
+
+  // The longest wait ticks in the browser.
+  const parse = (s) => {
+    const m = /^(?:(\d+)m )?(\d+)s$/.exec(s.trim());
+    return m ? Number(m[1] || 0) * 60 + Number(m[2]) : NaN;
+  };
+  const w1 = parse(await kpi(sup.page, 'longest'));
+  await sup.page.waitForTimeout(2100);
+  const w2 = parse(await kpi(sup.page, 'longest'));
+  assert.ok(w2 >= w1 + 2, `longest wait ticks: ${w1} then ${w2}`);
+  await sup.page.locator('.sv-wait').first().waitFor();
+  await shot(sup.page, 'supervisor-waiting-1280');
+
+  // The supervisor reads the conversation live; customer text stays text.
+  await sup.page.locator('.sv-wait button', { hasText: 'Read' }).first().click();
+  await sup.page.locator('#reader-transcript .msg-customer .bubble').first().waitFor();
+  assert.equal(await sup.page.locator('#reader-transcript .msg-customer .bubble').first().textContent(),
+    'Where is my parcel? <b>now</b>');
+  assert.equal(await sup.page.locator('#reader-transcript b').count(), 0);
+  await sup.page.locator('#note-text').fill('Priority customer, be quick');
+  await sup.page.locator('#note-send').click();
+  await sup.page.locator('#reader-transcript .msg-note .bubble', { hasText: 'Priority customer' }).waitFor();
+  await shot(sup.page, 'supervisor-reader-1280');
+  await sup.page.locator('#reader-close').click();
+
+  // The agent goes available, gets the offer and accepts.
+  await agent.page.locator('#state-available').click();
+  const offer = agent.page.locator('.offer').first();
+  await offer.waitFor({ timeout: 15_000 });
+  await offer.getByRole('button', { name: /accept/i }).click();
+  await offer.waitFor({ state: 'detached' });
+  await customer.page.getByText('Ana has joined').waitFor();
+
+  // The numbers change: nobody waits, one answered, the agent carries it.
+  await waitFor(async () => (await kpi(sup.page, 'answered')) === '1', 'answered = 1', 5000);
+  assert.equal(await kpi(sup.page, 'waiting'), '0');
+  assert.equal(await kpi(sup.page, 'longest'), '—');
+  assert.notEqual(await kpi(sup.page, 'asa'), '—');
+  const row = sup.page.locator('#agent-rows tr[data-agent="ana"]');
+  await waitFor(async () => /Web chat 1\/3/.test(await row.textContent()), 'ana carries one chat', 5000);
+  assert.match(await row.locator('.sv-state').textContent(), /available/);
+  assert.match(await sup.page.locator('.sv-queue[data-queue="support"] .sv-figures tbody').textContent(), /1 \/ 1/);
+  assert.equal(await sup.page.locator('.sv-gauge-svg').count(), 1);
+  assert.ok(await sup.page.locator('.sv-chart-svg rect.sv-bar').count() >= 1, 'a bar for the answered minute');
+  await shot(sup.page, 'supervisor-answered-1280');
+
+  // Both gateways show the same figures.
+  await waitFor(async () => (await kpi(sup2.page, 'answered')) === '1', 'answered = 1 on gateway 2', 5000);
+  const figures = (p) => p.locator('.sv-queue[data-queue="support"] .sv-figures tbody').textContent();
+  assert.equal(await figures(sup2.page), await figures(sup.page));
+
+  // The history API, as JSON and as CSV.
+  const hist = await sup.page.evaluate(async () => {
+    const j = await fetch('/api/v1/stats?interval=1m', { headers: { Accept: 'application/json' } }).then((r) => r.json());
+    const c = await fetch('/api/v1/stats?interval=1h&format=csv').then((r) => r.text());
+    return { j, c };
+  });
+  const answered = hist.j.rows.filter((r) => r.queue === 'support').reduce((n, r) => n + r.answered, 0);
+  assert.equal(answered, 1);
+  assert.match(hist.c.split('\n')[0], /^start,queue,channel,offered,/);
+  assert.match(hist.c, /,support,chat,1,/);
+
+  // An agent may not open the supervisor socket.
+  const refused = await agent.page.evaluate(async () => (await fetch('/supervisor/ws')).status);
+  assert.equal(refused, 403);
+
+  assert.ok(seenAfter < 5000);
+  console.log(`# waiting customer visible to the supervisor after ${seenAfter} ms`);
+  assert.deepEqual(sup.errors, []);
+  assert.deepEqual(sup2.errors, []);
+});
