@@ -180,6 +180,10 @@ func (s *Service) Ready() bool {
 	return s.ready
 }
 
+// minRead spaces stream reads under load; far below the 1 s the page
+// promises.
+const minRead = 50 * time.Millisecond
+
 // Run folds today's events, then follows the stream until ctx ends. Live
 // events only ring the bell: the stream is read from the last id each
 // time, so events are folded in stream order, exactly once, and an event
@@ -214,7 +218,13 @@ func (s *Service) Run(ctx context.Context) error {
 			if !ok {
 				bell = nil
 			}
-			// Let a burst gather: one read serves many events.
+			// Let a burst gather: one read serves many events, and a busy
+			// gateway reads the stream at most every minRead.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(minRead):
+			}
 			for drained := false; !drained && bell != nil; {
 				select {
 				case _, ok := <-bell:
