@@ -2,12 +2,16 @@ package app
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/redistest"
@@ -16,6 +20,14 @@ import (
 // start runs a gateway in-process with the given environment and returns
 // its base URL; it is shut down when the test ends.
 func start(t *testing.T, env map[string]string) string {
+	t.Helper()
+	base, _ := startStoppable(t, env)
+	return base
+}
+
+// startStoppable is start with a stop function that shuts the gateway down
+// at once and returns what Run returned.
+func startStoppable(t *testing.T, env map[string]string) (string, func() error) {
 	t.Helper()
 	if env == nil {
 		env = map[string]string{}
@@ -38,18 +50,25 @@ func start(t *testing.T, env map[string]string) string {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run: %v", err)
+	var once sync.Once
+	var runErr error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case runErr = <-done:
+			case <-time.After(15 * time.Second):
+				runErr = errors.New("gateway did not stop within 15s")
 			}
-		case <-time.After(15 * time.Second):
-			t.Error("gateway did not stop")
+		})
+		return runErr
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("run: %v", err)
 		}
 	})
-	return "http://" + a.Addr()
+	return "http://" + a.Addr(), stop
 }
 
 func get(t *testing.T, url string) (int, string) {
@@ -118,4 +137,30 @@ func TestReadinessFollowsRedis(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(http.StatusOK)
+}
+
+func TestShutdownClosesWebsocketsWithGoingAway(t *testing.T) {
+	base, stop := startStoppable(t, map[string]string{"SWITCHBOARD_ADMIN_PASSWORD": "admin-password-1"})
+	console := dialConsole(t, base, login(t, base, "admin", "admin-password-1"))
+	began := time.Now()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	_ = console.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	for {
+		_, _, err := console.ws.ReadMessage()
+		if err == nil {
+			continue
+		}
+		if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+			t.Fatalf("socket ended with %v; want close 1001 going away", err)
+		}
+		break
+	}
+	if d := time.Since(began); d > 10*time.Second {
+		t.Fatalf("shutdown took %s, over its 10s bound", d)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("still accepting requests after shutdown")
+	}
 }

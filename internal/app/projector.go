@@ -74,20 +74,19 @@ func (p *projector) handle(ctx context.Context, ev routing.Event) error {
 			}
 		}
 	case routing.EventClosed:
-		// Closes made through the conversation service are recorded there
-		// already; OnClosed is a no-op for them.
-		if err := p.convs.OnClosed(ctx, ev.ConversationID, ev.AgentID, "", ev.At); err != nil {
-			return ignoreMissing(err)
-		}
-		p.closed(ctx, ev, "agent", webchat.ClosedByAgent)
+		// Every close goes through the conversation service, which records
+		// it with its disposition after routing let go; recording it here
+		// too would race that and could lose the disposition. The closed
+		// frames follow from the transcript entry (transcriptNotifier).
 	case routing.EventAbandoned:
+		// Abandons too are recorded by the service; OnAbandoned repairs one
+		// whose gateway died between the two steps and is a no-op otherwise.
 		if err := p.convs.OnAbandoned(ctx, ev.ConversationID, ev.At); err != nil {
 			return ignoreMissing(err)
 		}
 		if ev.AgentID != "" {
 			p.publish(ctx, agentui.AgentTopic(ev.AgentID), agentui.OfferRevokedFrame(ev.ConversationID, agentui.RevokedCancelled))
 		}
-		p.closed(ctx, ev, "customer", webchat.ClosedAbandoned)
 	case routing.EventTransferred:
 		// The conversation service recorded the transfer it asked for; the
 		// consoles still need to hear of it.
@@ -101,22 +100,6 @@ func (p *projector) handle(ctx context.Context, ev routing.Event) error {
 		p.publish(ctx, agentui.AgentTopic(ev.AgentID), agentui.StateFrame(agentui.AgentState{State: string(ev.State), Reason: ev.Reason, Since: ev.At}))
 	}
 	return nil
-}
-
-func (p *projector) closed(ctx context.Context, ev routing.Event, by, chatReason string) {
-	conv, err := p.convs.Conversation(ctx, ev.ConversationID)
-	if err != nil {
-		return
-	}
-	if conv.Disposition == dispositionCustomerEnded {
-		by, chatReason = "customer", webchat.ClosedByCustomer
-	}
-	p.publish(ctx, agentui.ConvTopic(ev.ConversationID), agentui.ConversationClosedFrame(ev.ConversationID, by, conv.Disposition, ev.At))
-	if p.chat != nil && conv.Channel == conversation.ChannelChat {
-		if err := p.chat.Closed(ctx, ev.ConversationID, chatReason); err != nil {
-			p.log.Warn("tell chat visitor the chat closed", "conv", ev.ConversationID, "err", err)
-		}
-	}
 }
 
 // queueChanged refreshes a waiting chat visitor's place in line at once
@@ -154,6 +137,7 @@ type transcriptNotifier struct {
 	hub     *realtime.Hub
 	convs   *conversation.Service // set once the service exists
 	console *consoleBackend       // names authors; set with convs
+	chat    chatEvents            // nil when web chat is off
 	log     *slog.Logger
 }
 
@@ -175,5 +159,36 @@ func (n *transcriptNotifier) Notify(ctx context.Context, convID string, e conver
 	}
 	if err := n.hub.Publish(ctx, agentui.ConvTopic(convID), frame); err != nil {
 		n.log.Warn("publish transcript entry", "conv", convID, "err", err)
+	}
+	if e.Type == conversation.EntrySystem && (e.Event == "closed" || e.Event == "abandoned") {
+		n.closed(ctx, convID, e)
+	}
+}
+
+// closed tells the consoles and the chat widget that a conversation ended.
+// It follows the transcript's closing entry, which is written once and
+// after the record holds the disposition.
+func (n *transcriptNotifier) closed(ctx context.Context, convID string, e conversation.Entry) {
+	conv, err := n.convs.Conversation(ctx, convID)
+	if err != nil {
+		n.log.Warn("closed conversation", "conv", convID, "err", err)
+		return
+	}
+	by, chatReason := e.AgentID, webchat.ClosedByAgent
+	switch {
+	case e.Event == "abandoned":
+		by, chatReason = "customer", webchat.ClosedAbandoned
+	case conv.Disposition == dispositionCustomerEnded:
+		by, chatReason = "customer", webchat.ClosedByCustomer
+	case by == "":
+		by = "system"
+	}
+	if err := n.hub.Publish(ctx, agentui.ConvTopic(convID), agentui.ConversationClosedFrame(convID, by, conv.Disposition, e.At)); err != nil {
+		n.log.Warn("publish conversation closed", "conv", convID, "err", err)
+	}
+	if n.chat != nil && conv.Channel == conversation.ChannelChat {
+		if err := n.chat.Closed(ctx, convID, chatReason); err != nil {
+			n.log.Warn("tell chat visitor the chat closed", "conv", convID, "err", err)
+		}
 	}
 }

@@ -39,12 +39,24 @@ func (r conversationRouter) Abandon(ctx context.Context, id string) error {
 
 func (r conversationRouter) Close(ctx context.Context, id, agentID string) error {
 	err := r.engine.Close(ctx, id, agentID)
-	if errors.Is(err, routing.ErrWrongState) {
-		// Still waiting or offered (an agent closing spam from the queue):
-		// take it out of routing altogether.
-		err = r.engine.Abandon(ctx, id)
+	if !errors.Is(err, routing.ErrWrongState) && !errors.Is(err, routing.ErrNotAssigned) {
+		return ignoreGone(err)
 	}
-	return ignoreGone(err)
+	st, serr := r.engine.Conversation(ctx, id)
+	if serr != nil {
+		return ignoreGone(serr)
+	}
+	switch st.State {
+	case routing.ConvClosed, routing.ConvAbandoned, routing.ConvWrapUp:
+		// Routing let go already: a close repeated after a crash between
+		// routing and the conversation record.
+		return nil
+	case routing.ConvWaiting, routing.ConvOffered:
+		// Closed before anyone took it (spam closed from the queue): take
+		// it out of routing altogether.
+		return ignoreGone(r.engine.Abandon(ctx, id))
+	}
+	return err
 }
 
 func (r conversationRouter) Transfer(ctx context.Context, req conversation.TransferRequest) error {

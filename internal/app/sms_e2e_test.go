@@ -95,26 +95,15 @@ func TestSMSFromWebhookToAgentAndBack(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Ana signs in and opens the console's websocket.
-	resp, err := http.Post(base+"/api/v1/login", "application/json", strings.NewReader(`{"id":"ana","password":"ana-password-1"}`))
-	if err != nil {
+	if err := authSvc.CreateAccount(ctx, auth.Account{ID: "ben", Name: "Ben Okafor", Role: auth.RoleAgent}, "ben-password-1"); err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("login: %d", resp.StatusCode)
-	}
-	hdr := http.Header{"Origin": {base}}
-	for _, ck := range resp.Cookies() {
-		hdr.Add("Cookie", ck.Name+"="+ck.Value)
-	}
-	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/agent/ws", hdr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	agent := &consoleClient{t: t, ws: ws}
-	agent.next("hello", ofType("hello"))
+
+	// Ana signs in and opens the console's websocket; so does Ben.
+	anaCookies := login(t, base, "ana", "ana-password-1")
+	agent := dialConsole(t, base, anaCookies)
+	benCookies := login(t, base, "ben", "ben-password-1")
+	ben := dialConsole(t, base, benCookies)
 	agent.ack(agent.send("state", map[string]any{"state": "available"}))
 
 	// Maria texts our number; Twilio signs the webhook for the public URL.
@@ -163,6 +152,19 @@ func TestSMSFromWebhookToAgentAndBack(t *testing.T) {
 	agent.ack(agent.send("accept", map[string]any{"conv": conv}))
 	agent.next("assigned", ofType("assigned"))
 
+	// Ben may not read or answer Ana's conversation, on the websocket or
+	// through the REST API (where it does not exist for him).
+	for _, typ := range []string{"resume", "reply", "close"} {
+		id := ben.send(typ, map[string]any{"conv": conv, "after_id": "", "text": "hi", "disposition": "resolved"})
+		f := ben.next("ack "+id, func(f map[string]any) bool { return f["type"] == "ack" && f["id"] == id })
+		if f["ok"] != false || f["code"] != "forbidden" {
+			t.Fatalf("ben %s on ana's conversation: %v", typ, f)
+		}
+	}
+	if code := getStatus(t, base+"/api/v1/conversations/"+conv, benCookies); code != http.StatusNotFound {
+		t.Fatalf("ben GET ana's conversation: %d, want 404", code)
+	}
+
 	// One customer message in the transcript despite six deliveries.
 	res := agent.ack(agent.send("resume", map[string]any{"conv": conv, "after_id": ""}))
 	var customerMsgs int
@@ -208,10 +210,36 @@ func TestSMSFromWebhookToAgentAndBack(t *testing.T) {
 		return f["type"] == "message_status" && f["status"] == "delivered"
 	})
 
+	// The automatic first reply went out once, promised no time it could not
+	// back (no measured waits yet), and the agent can read what it said.
+	var acks int
+	for _, m := range fake.Messages() {
+		if m.To == maria && m.Body != reply {
+			acks++
+			if strings.Contains(m.Body, "minute") {
+				t.Errorf("acknowledgement promised a wait without an estimate: %q", m.Body)
+			}
+		}
+	}
+	if acks != 1 {
+		t.Fatalf("%d acknowledgements sent, want 1: %+v", acks, fake.Messages())
+	}
+	var noted bool
+	for deadline := time.Now().Add(5 * time.Second); !noted && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		res := agent.ack(agent.send("resume", map[string]any{"conv": conv, "after_id": ""}))
+		for _, m := range res["data"].(map[string]any)["messages"].([]any) {
+			m := m.(map[string]any)
+			noted = noted || (m["kind"] == "note" && strings.HasPrefix(m["text"].(string), "Automatic reply sent: "))
+		}
+	}
+	if !noted {
+		t.Fatal("the automatic reply is not in the transcript")
+	}
+
 	// Close: the conversation is closed in the REST API too.
 	agent.ack(agent.send("close", map[string]any{"conv": conv, "disposition": "resolved"}))
 	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/conversations/"+conv, nil)
-	for _, ck := range resp.Cookies() {
+	for _, ck := range anaCookies {
 		req.AddCookie(ck)
 	}
 	got, err := http.DefaultClient.Do(req)
@@ -230,4 +258,48 @@ func TestSMSFromWebhookToAgentAndBack(t *testing.T) {
 	if c.State != "closed" || c.Disposition != "resolved" || c.AgentID != "ana" {
 		t.Fatalf("conversation after close: %+v", c)
 	}
+}
+
+func login(t *testing.T, base, id, password string) []*http.Cookie {
+	t.Helper()
+	resp, err := http.Post(base+"/api/v1/login", "application/json",
+		strings.NewReader(fmt.Sprintf(`{"id":%q,"password":%q}`, id, password)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login %s: %d", id, resp.StatusCode)
+	}
+	return resp.Cookies()
+}
+
+func dialConsole(t *testing.T, base string, cookies []*http.Cookie) *consoleClient {
+	t.Helper()
+	hdr := http.Header{"Origin": {base}}
+	for _, ck := range cookies {
+		hdr.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/agent/ws", hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	c := &consoleClient{t: t, ws: ws}
+	c.next("hello", ofType("hello"))
+	return c
+}
+
+func getStatus(t *testing.T, url string, cookies []*http.Cookie) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

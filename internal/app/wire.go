@@ -123,7 +123,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	a.background = append(a.background, convs.Run)
 
 	console := &consoleBackend{engine: engine, convs: convs, auth: authSvc, chat: chat, canned: newCanned(cfg.File.CannedReplies)}
-	notifier.console = console
+	notifier.console, notifier.chat = console, chat
 	ui, err := agentui.New(agentui.Config{
 		Backend: console, Hub: hub, Logger: a.log,
 		Authenticate: func(r *http.Request) (agentui.Principal, error) {
@@ -194,7 +194,7 @@ func (a *App) smsChannel(node yaml.Node, recv *receiverRef, engine *routing.Engi
 	}
 	ch, err := sms.New(sc, sms.Deps{
 		Receiver: recv, Status: recv, OptOuts: sms.NewRedisOptOuts(a.store.Client, a.cfg.Workspace),
-		Estimator: smsEstimator{engine}, Logger: a.log,
+		Estimator: smsEstimator{engine}, Promises: promiseRecorder{engine: engine, convs: recv}, Logger: a.log,
 	})
 	if errors.Is(err, sms.ErrDisabled) {
 		a.log.Info("SMS channel off: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to turn it on")
