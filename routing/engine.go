@@ -39,15 +39,15 @@ type Params struct {
 	// for Conversation(); 0 means 24h.
 	Retention time.Duration
 	// DirectCalls sends each script call on a pooled connection of its own.
-	// By default script calls go through the client's full-duplex
-	// autopipeliner (go-redis AutoPipelineWithOptions with FullDuplex):
-	// calls made at the same time by many goroutines share one connection
-	// and are written and answered together, which saves Redis and the
-	// gateway a read and a write system call per call and lets routing keep
-	// up at rates where one connection per call saturates the CPU (see
-	// docs/benchmarks.md). Every call is still one atomic script; only the
-	// transport changes. Reads (Conversation, Events, Subscribe, ...) always
-	// use the client directly.
+	// By default script calls go through the client's autopipeliner (go-redis
+	// AutoPipelineWithOptions, blocking, one batch in flight): calls made
+	// while a batch is out are written together as the next pipeline, so
+	// under load Redis and the gateway pay one read and one write for many
+	// calls instead of one each, and routing keeps up at rates where one
+	// connection per call saturates the CPU (see docs/benchmarks.md). A
+	// lone call is sent at once. Every call is still one atomic script; only
+	// the transport changes. Reads (Conversation, Events, Subscribe, ...)
+	// always use the client directly.
 	DirectCalls bool
 }
 
@@ -91,9 +91,9 @@ func New(p Params) (*Engine, error) {
 	e.k = newKeys(ws)
 	e.run = e.c
 	if !p.DirectCalls {
-		o := redis.DefaultBlockingAutoPipelineOptions()
-		o.FullDuplex = true
-		ap, err := e.c.AutoPipelineWithOptions(o)
+		// Half-duplex on purpose: on loopback with Redis on the same cores,
+		// the full-duplex mode measured more CPU per call and hardly batched.
+		ap, err := e.c.AutoPipelineWithOptions(redis.DefaultBlockingAutoPipelineOptions())
 		if err != nil {
 			return nil, fmt.Errorf("routing: autopipeline: %w", err)
 		}

@@ -37,8 +37,13 @@ go test ./routing/ -run '^$' -bench . -benchtime 3000x | grep Benchmark
 go build -o "$dir/loadgen" ./cmd/loadgen
 for r in "${rates[@]}"; do
   echo "## loadgen -rate $r -duration $dur -agents 200 -gateways 1 (load average $(cut -d' ' -f1 /proc/loadavg))"
-  REDIS_URL="redis://127.0.0.1:$port/0" "$dir/loadgen" -rate "$r" -duration "$dur" -agents 200 -gateways 1 | tail -3
+  REDIS_URL="redis://127.0.0.1:$port/0" "$dir/loadgen" -rate "$r" -duration "$dur" -agents 200 -gateways 1 | tail -4
 done
-echo "## loadgen -rate ${rates[0]} -duration $dur -agents 200 -gateways 2"
-REDIS_URL="redis://127.0.0.1:$port/0" "$dir/loadgen" -rate "${rates[0]}" -duration "$dur" -agents 200 -gateways 2 | tail -3
+echo "## loadgen -rate ${rates[0]} -duration $dur -agents 200 -gateways 2 (load average $(cut -d' ' -f1 /proc/loadavg))"
+REDIS_URL="redis://127.0.0.1:$port/0" "$dir/loadgen" -rate "${rates[0]}" -duration "$dur" -agents 200 -gateways 2 | tail -4
+# The same highest rate with one connection per script call (no
+# autopipelining), for comparison in the same conditions.
+last=${rates[${#rates[@]}-1]}
+echo "## loadgen -rate $last -duration $dur -agents 200 -gateways 1 -direct (load average $(cut -d' ' -f1 /proc/loadavg))"
+REDIS_URL="redis://127.0.0.1:$port/0" "$dir/loadgen" -rate "$last" -duration "$dur" -agents 200 -gateways 1 -direct | tail -4
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -59,8 +59,8 @@ type Result struct {
 	P50, P99, P999   time.Duration
 	Lost, Duplicated int
 	Waiting          int   // still waiting at the end (agents saturated), not lost
-	RoundTrips       int64 // commands and pipelines sent (script calls, sweeps, heartbeats)
-	Writes           int64 // write system calls on the gateways' Redis connections
+	RoundTrips       int64 // script calls Redis ran (enqueue, accept, close, sweeps)
+	Writes           int64 // writes on the gateways' Redis connections
 	EnqueueErrors    int
 }
 
@@ -71,21 +71,11 @@ func (r Result) Line() string {
 		r.Routed, r.Rate, f(r.P50), f(r.P99), f(r.P999), r.Lost, r.Duplicated)
 }
 
-// counter counts Redis round trips (one per command, one per pipeline) and
-// the writes on the connections: with autopipelining many commands share a
-// write, so writes are what each end pays system calls for.
-type counter struct{ n, writes atomic.Int64 }
-
-func (c *counter) DialHook(next redis.DialHook) redis.DialHook {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		conn, err := next(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		return &countingConn{Conn: conn, n: &c.writes}, nil
-	}
-}
-
+// countingConn counts the writes on a gateway's Redis connection: with
+// autopipelining many script calls share one write, so writes are what
+// each end pays system calls for. It wraps the dialer rather than adding a
+// go-redis hook: a hook would make the autopipeliner run every command
+// through a hook goroutine, which a gateway without hooks does not pay.
 type countingConn struct {
 	net.Conn
 	n *atomic.Int64
@@ -94,13 +84,6 @@ type countingConn struct {
 func (c *countingConn) Write(b []byte) (int, error) {
 	c.n.Add(1)
 	return c.Conn.Write(b)
-}
-
-func (c *counter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { c.n.Add(1); return next(ctx, cmd) }
-}
-func (c *counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { c.n.Add(1); return next(ctx, cmds) }
 }
 
 type convTrack struct {
@@ -142,9 +125,17 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 		return Result{}, err
 	}
 	opts.PoolSize = 256
+	var writes atomic.Int64
+	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 5 * time.Minute}
+	opts.Dialer = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &countingConn{Conn: conn, n: &writes}, nil
+	}
 
 	ws := fmt.Sprintf("loadgen-%d", time.Now().UnixNano())
-	var rts counter
 	engines := make([]*routing.Engine, cfg.Gateways)
 	clients := make([]*redis.Client, cfg.Gateways)
 	runCtx, cancel := context.WithCancel(ctx)
@@ -152,7 +143,6 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 	queue := routing.QueueConfig{Name: "support", OfferTimeoutSeconds: map[string]int{cfg.Channel: 30}}
 	for i := range engines {
 		c := redis.NewClient(opts)
-		c.AddHook(&rts)
 		defer c.Close()
 		clients[i] = c
 		e, err := routing.New(routing.Params{Client: c, Workspace: ws, Queues: []routing.QueueConfig{queue},
@@ -237,9 +227,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 
 	fmt.Fprintf(out, "workspace %s: %d conversations at %.0f/s over %s, %d agents, %d gateways, channel %s, handle %s\n",
 		ws, total, cfg.Rate, cfg.Duration, cfg.Agents, cfg.Gateways, cfg.Channel, cfg.Handle)
-	rts.n.Store(0)
-	rts.writes.Store(0)
-	cpu0, redisCPU0 := processCPU(), redisCPU(ctx, clients[0])
+	cpu0, redisCPU0, calls0 := processCPU(), redisCPU(ctx, clients[0]), scriptCalls(ctx, clients[0])
+	writes.Store(0)
 	// Open loop: conversation i is due at start + i/rate whatever happened
 	// to earlier ones; a pool of senders per gateway issues them.
 	jobs := make(chan int, total)
@@ -282,13 +271,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 	for time.Now().Before(deadline) && int(routed.Load()) < total && ctx.Err() == nil {
 		time.Sleep(20 * time.Millisecond)
 	}
-	trips, writes := rts.n.Load(), rts.writes.Load()
-	cpu, rcpu := processCPU()-cpu0, redisCPU(ctx, clients[0])-redisCPU0
+	nWrites := writes.Load()
+	cpu, rcpu, trips := processCPU()-cpu0, redisCPU(ctx, clients[0])-redisCPU0, scriptCalls(ctx, clients[0])-calls0
 	cancel()
 	agentWork.Wait()
 	sweepers.Wait() // before cleanup deletes the workspace under them
 
-	res := Result{Enqueued: total, EnqueueErrors: int(enqErrs.Load()), RoundTrips: trips, Writes: writes}
+	res := Result{Enqueued: total, EnqueueErrors: int(enqErrs.Load()), RoundTrips: trips, Writes: nWrites}
 	lat := make([]time.Duration, 0, total)
 	var unrouted []string
 	for i := range total {
@@ -339,7 +328,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 		res.Lost++
 	}
 	perRouted := func(n int64) float64 { return float64(n) / math.Max(1, float64(res.Routed)) }
-	fmt.Fprintf(out, "enqueued=%d enqueue_errors=%d not_yet_offered=%d round_trips=%d per_routed=%.2f (enqueue+accept+close, sweeps, heartbeats) writes=%d per_routed=%.2f\n",
+	fmt.Fprintf(out, "enqueued=%d enqueue_errors=%d not_yet_offered=%d round_trips=%d per_routed=%.2f (script calls: enqueue+accept+close, sweeps) writes=%d per_routed=%.2f (gateway writes to Redis)\n",
 		res.Enqueued, res.EnqueueErrors, res.Waiting, res.RoundTrips, perRouted(res.RoundTrips), res.Writes, perRouted(res.Writes))
 	// CPU time does not grow when other processes crowd the machine, so it
 	// compares runs that latency cannot.
@@ -371,6 +360,27 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// scriptCalls is how many script calls (EVALSHA, EVAL) the Redis server ran
+// so far (INFO commandstats): the gateways' round trips, however they were
+// batched on the wire.
+func scriptCalls(ctx context.Context, c *redis.Client) int64 {
+	info, err := c.Info(ctx, "commandstats").Result()
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || (k != "cmdstat_evalsha" && k != "cmdstat_eval") {
+			continue
+		}
+		calls, _, _ := strings.Cut(strings.TrimPrefix(v, "calls="), ",")
+		c, _ := strconv.ParseInt(calls, 10, 64)
+		n += c
+	}
+	return n
 }
 
 // redisCPU is the Redis server's CPU time so far (INFO cpu, user and system).
