@@ -1,6 +1,8 @@
 package app
 
 import (
+	"net/http"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/auth"
@@ -8,16 +10,29 @@ import (
 )
 
 // apiAccess enforces in the REST API what the console enforces: an agent
-// sees conversations offered or assigned to them and those customers;
-// supervisors, admins and integration tokens with those roles see all.
-type apiAccess struct{ convs *conversation.Service }
+// sees conversations offered or assigned to them and those customers, acts
+// (replies, notes, closes, transfers) only on conversations they accepted,
+// and cannot merge or link customers; supervisors, admins and integration
+// tokens with those roles may do everything.
+type apiAccess struct {
+	convs   *conversation.Service
+	console *consoleBackend // holder(): routing's word on who holds what
+}
 
 func (x apiAccess) CanSeeConversation(c echo.Context, conv conversation.Conversation) bool {
 	p, ok := auth.PrincipalFrom(c)
 	if !ok {
 		return false
 	}
-	return !p.IsAgentOnly() || conv.AgentID == p.AccountID
+	if !p.IsAgentOnly() {
+		return true
+	}
+	ctx := c.Request().Context()
+	holder, active := x.console.holder(ctx, conv)
+	if c.Request().Method == http.MethodGet {
+		return holder == p.AccountID || (!conv.Open() && conv.AgentID == p.AccountID)
+	}
+	return holder == p.AccountID && active
 }
 
 func (x apiAccess) CanSeeCustomer(c echo.Context, cust conversation.Customer) bool {
@@ -25,7 +40,15 @@ func (x apiAccess) CanSeeCustomer(c echo.Context, cust conversation.Customer) bo
 	if !ok {
 		return false
 	}
-	if !p.IsAgentOnly() || cust.LastAgentID == p.AccountID {
+	if !p.IsAgentOnly() {
+		return true
+	}
+	if c.Request().Method == http.MethodPost {
+		// Merging or linking could pull another customer's whole history
+		// into view: a supervisor's call.
+		return false
+	}
+	if cust.LastAgentID == p.AccountID {
 		return true
 	}
 	page, err := x.convs.History(c.Request().Context(), cust.ID, 0, 50)

@@ -21,9 +21,10 @@ const dispositionCustomerEnded = "customer_ended"
 // chatBridge adapts the conversation service and routing to what the web
 // chat channel asks of them (webchat.Transcript, Queue, Typing, Contacts).
 type chatBridge struct {
-	convs  *conversation.Service
-	engine *routing.Engine
-	hub    *realtime.Hub
+	convs   *conversation.Service
+	engine  *routing.Engine
+	hub     *realtime.Hub
+	console *consoleBackend // names agents; set with convs
 }
 
 func (b *chatBridge) Current(ctx context.Context, visitorID string) (webchat.Session, bool, error) {
@@ -44,10 +45,7 @@ func (b *chatBridge) Current(ctx context.Context, visitorID string) (webchat.Ses
 		}
 		s := webchat.Session{ConversationID: c.ID, Queue: c.Queue, State: chatState(c.State)}
 		if s.State == webchat.StateActive && c.AgentID != "" {
-			s.AgentName = c.AgentID
-			if a, err := b.engine.Agent(ctx, c.AgentID); err == nil && a.Name != "" {
-				s.AgentName = firstName(a.Name)
-			}
+			s.AgentName = firstName(b.console.agentName(ctx, c.AgentID))
 		}
 		return s, true, nil
 	}
@@ -87,10 +85,7 @@ func (b *chatBridge) Messages(ctx context.Context, convID, afterID string) ([]we
 			m.From = webchat.FromAgent
 			name, ok := names[e.Author]
 			if !ok {
-				name = e.Author
-				if a, err := b.engine.Agent(ctx, e.Author); err == nil && a.Name != "" {
-					name = firstName(a.Name)
-				}
+				name = firstName(b.console.agentName(ctx, e.Author))
 				names[e.Author] = name
 			}
 			m.Name = name
@@ -115,7 +110,9 @@ func (b *chatBridge) End(ctx context.Context, convID string) error {
 	if !conv.Open() {
 		return nil
 	}
-	if conv.State == conversation.StateActive {
+	// Routing's state decides, not the record, which may not have heard
+	// of an accept made a moment ago.
+	if rc, err := b.engine.Conversation(ctx, convID); err == nil && rc.State != routing.ConvWaiting && rc.State != routing.ConvOffered {
 		_, err = b.convs.Close(ctx, convID, "", dispositionCustomerEnded)
 		return err
 	}
@@ -146,11 +143,7 @@ func (b *chatBridge) Position(ctx context.Context, convID string) (int, bool, er
 }
 
 func (b *chatBridge) Estimate(ctx context.Context, queue string) (time.Duration, time.Duration, bool, error) {
-	est, err := b.engine.Estimate(ctx, queue)
-	if err != nil {
-		return 0, 0, false, err
-	}
-	return est.Low, est.High, est.Enough, nil
+	return estimator{b.engine}.Estimate(ctx, queue)
 }
 
 func (b *chatBridge) CustomerTyping(ctx context.Context, convID string, typing bool) error {
@@ -180,7 +173,7 @@ func (b *chatBridge) SetContact(ctx context.Context, convID, _ /* visitorID */, 
 		return nil
 	}
 	if _, err := b.convs.UpdateCustomer(ctx, cust.ID, upd); err != nil {
-		return fmt.Errorf("chat contact for %s: %w", convID, err)
+		return fmt.Errorf("app: chat contact for %s: %w", convID, err)
 	}
 	return nil
 }

@@ -66,12 +66,17 @@ func mapErr(err error) error {
 }
 
 // ensureAgent makes routing know the account as an agent, with the skills
-// and queues of its account; called when a console connects, so accounts
-// added with `switchboard agent add` need no second step.
+// and queues of its account, the first time its console connects, so
+// accounts added with `switchboard agent add` need no second step.
 func (b *consoleBackend) ensureAgent(ctx context.Context, agentID string) (auth.Account, error) {
 	acct, err := b.auth.Account(ctx, agentID)
 	if err != nil {
 		return auth.Account{}, err
+	}
+	if _, err := b.engine.Agent(ctx, agentID); err == nil {
+		// Known to routing (seeded from the configuration file, or created
+		// at an earlier login): its capacity and limits stay as they are.
+		return acct, nil
 	}
 	queues := acct.Queues
 	if len(queues) > 0 {
@@ -93,10 +98,21 @@ func (b *consoleBackend) ensureAgent(ctx context.Context, agentID string) (auth.
 	return acct, err
 }
 
+// holder says who holds the conversation and how. Routing decides offers
+// and accepts atomically, so its state is the authority; the conversation
+// record follows it through the event stream and may lag by a moment. Once
+// routing has forgotten a finished conversation, the record is all there is.
+func (b *consoleBackend) holder(ctx context.Context, conv conversation.Conversation) (agentID string, active bool) {
+	if rc, err := b.engine.Conversation(ctx, conv.ID); err == nil {
+		return rc.AgentID, rc.State == routing.ConvActive
+	}
+	return conv.AgentID, conv.State == conversation.StateActive
+}
+
 // mayOpen reports whether agentID may read the conversation: it is offered
-// or assigned to them, or they supervise.
+// or assigned to them (or was, once it is over), or they supervise.
 func (b *consoleBackend) mayOpen(ctx context.Context, agentID string, conv conversation.Conversation) bool {
-	if conv.AgentID == agentID {
+	if holder, _ := b.holder(ctx, conv); holder == agentID || (!conv.Open() && conv.AgentID == agentID) {
 		return true
 	}
 	acct, err := b.auth.Account(ctx, agentID)
@@ -164,7 +180,7 @@ func (b *consoleBackend) assigned(ctx context.Context, conv conversation.Convers
 	}
 	c := agentui.Conversation{ID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
 		Customer: b.customerRef(ctx, conv), State: state, UpdatedAt: conv.LastMessageAt}
-	if entries, err := b.convs.Transcript(ctx, conv.ID, "", 500); err == nil {
+	if entries, err := b.convs.Recent(ctx, conv.ID, 20); err == nil {
 		for _, e := range entries {
 			if e.Type == conversation.EntryCustomer || e.Type == conversation.EntryAgent {
 				c.LastMessageID, c.LastText = e.ID, e.Text
@@ -183,7 +199,7 @@ func (b *consoleBackend) customerRef(ctx context.Context, conv conversation.Conv
 }
 
 func (b *consoleBackend) lastCustomerText(ctx context.Context, convID string) string {
-	entries, err := b.convs.Transcript(ctx, convID, "", 500)
+	entries, err := b.convs.Recent(ctx, convID, 20)
 	if err != nil {
 		return ""
 	}
@@ -246,7 +262,7 @@ func (b *consoleBackend) Reply(ctx context.Context, agentID, convID, text string
 	if err != nil {
 		return agentui.Message{}, err
 	}
-	if conv.AgentID != agentID || conv.State != conversation.StateActive {
+	if holder, active := b.holder(ctx, conv); holder != agentID || !active {
 		return agentui.Message{}, fmt.Errorf("%w: accept the conversation before replying", agentui.ErrForbidden)
 	}
 	e, err := b.convs.Reply(ctx, convID, agentID, text, nil)
@@ -276,8 +292,10 @@ func (b *consoleBackend) Close(ctx context.Context, agentID, convID, disposition
 		disposition = "resolved"
 	}
 	closer := agentID
-	if conv.AgentID != agentID {
+	if holder, active := b.holder(ctx, conv); holder != agentID {
 		closer = "" // a supervisor closing someone else's conversation
+	} else if !active {
+		return fmt.Errorf("%w: accept or decline the offer; it is not yours to close", agentui.ErrForbidden)
 	}
 	_, err = b.convs.Close(ctx, convID, closer, disposition)
 	return mapErr(err)
@@ -299,11 +317,7 @@ func (b *consoleBackend) Typing(ctx context.Context, agentID, convID string, on 
 	if conv.Channel != conversation.ChannelChat || b.chat == nil {
 		return nil
 	}
-	name := agentID
-	if acct, err := b.auth.Account(ctx, agentID); err == nil && acct.Name != "" {
-		name = acct.Name
-	}
-	return b.chat.AgentTyping(ctx, convID, firstName(name), on)
+	return b.chat.AgentTyping(ctx, convID, firstName(b.agentName(ctx, agentID)), on)
 }
 
 func (b *consoleBackend) Transcript(ctx context.Context, agentID, convID, afterID string) ([]agentui.Message, error) {
@@ -317,7 +331,7 @@ func (b *consoleBackend) Transcript(ctx context.Context, agentID, convID, afterI
 	out := make([]agentui.Message, 0, len(entries))
 	for _, e := range entries {
 		if e.Type == conversation.EntryStatus {
-			continue // folded into the reply's Status below
+			continue // message() reads the reply's current status instead
 		}
 		out = append(out, b.message(ctx, convID, e))
 	}
@@ -334,9 +348,7 @@ func (b *consoleBackend) message(ctx context.Context, convID string, e conversat
 			m.Author = cust.Name
 		}
 	case conversation.EntryAgent, conversation.EntryNote:
-		if acct, err := b.auth.Account(ctx, e.Author); err == nil && acct.Name != "" {
-			m.Author = acct.Name
-		}
+		m.Author = b.agentName(ctx, e.Author)
 		if e.Type == conversation.EntryAgent && e.MessageID != "" {
 			if msg, err := b.convs.Message(ctx, e.MessageID); err == nil {
 				m.Status, m.Error = consoleStatus(msg.Status), msg.ErrorText
@@ -442,6 +454,19 @@ func (b *consoleBackend) Agents(ctx context.Context) ([]agentui.AgentSummary, er
 
 func (b *consoleBackend) CannedReplies(context.Context) ([]agentui.Canned, error) {
 	return b.canned, nil
+}
+
+// agentName is an agent's display name as customers and colleagues see it:
+// routing's (from the configuration file or the account at first login),
+// else the account's, else the id.
+func (b *consoleBackend) agentName(ctx context.Context, agentID string) string {
+	if a, err := b.engine.Agent(ctx, agentID); err == nil && a.Name != "" {
+		return a.Name
+	}
+	if acct, err := b.auth.Account(ctx, agentID); err == nil && acct.Name != "" {
+		return acct.Name
+	}
+	return agentID
 }
 
 // firstName is what customers see of an agent: "Ana", not "Ana Lima".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/channels/webchat"
@@ -63,21 +64,15 @@ func (p *projector) handle(ctx context.Context, ev routing.Event) error {
 		if err != nil {
 			return ignoreMissing(err)
 		}
-		p.publish(ctx, agentui.AgentTopic(ev.AgentID), agentui.AssignedFrame(p.console.assigned(ctx, conv)))
+		// The customer hears who joined before the agent can reply.
 		if p.chat != nil && conv.Channel == conversation.ChannelChat {
-			name := ev.AgentID
-			if a, err := p.engine.Agent(ctx, ev.AgentID); err == nil && a.Name != "" {
-				name = a.Name
-			}
-			if err := p.chat.AgentJoined(ctx, ev.ConversationID, firstName(name)); err != nil {
+			if err := p.chat.AgentJoined(ctx, ev.ConversationID, firstName(p.console.agentName(ctx, ev.AgentID))); err != nil {
 				p.log.Warn("tell chat visitor an agent joined", "conv", ev.ConversationID, "err", err)
 			}
 		}
+		p.publish(ctx, agentui.AgentTopic(ev.AgentID), agentui.AssignedFrame(p.console.assigned(ctx, conv)))
 	case routing.EventClosed:
-		// Every close goes through the conversation service, which records
-		// it with its disposition after routing let go; recording it here
-		// too would race that and could lose the disposition. The closed
-		// frames follow from the transcript entry (transcriptNotifier).
+		return p.repairClose(ctx, ev)
 	case routing.EventAbandoned:
 		// Abandons too are recorded by the service; OnAbandoned repairs one
 		// whose gateway died between the two steps and is a no-op otherwise.
@@ -102,6 +97,41 @@ func (p *projector) handle(ctx context.Context, ev routing.Event) error {
 	return nil
 }
 
+// closeRepairAfter is how long a close routing made may stay unrecorded on
+// the conversation before the projector records it itself.
+const closeRepairAfter = 10 * time.Second
+
+// errClosePending defers a close event until the conversation service has
+// recorded it, or until it is clear that it never will.
+var errClosePending = errors.New("close not recorded yet")
+
+// repairClose makes sure a close routing made reaches the conversation
+// record. Every close goes through the conversation service, which records
+// it with its disposition right after routing lets go, so normally there
+// is nothing to do; recording it here at once would race the service and
+// could lose the disposition. Only when the gateway that closed died in
+// between does the record stay open: then, after closeRepairAfter, this
+// records the close, so the customer's next message opens a new
+// conversation instead of joining a dead one.
+func (p *projector) repairClose(ctx context.Context, ev routing.Event) error {
+	for wait := 0; wait < 30; wait++ {
+		conv, err := p.convs.Conversation(ctx, ev.ConversationID)
+		if err != nil {
+			return ignoreMissing(err)
+		}
+		if !conv.Open() {
+			return nil
+		}
+		if time.Since(ev.At) > closeRepairAfter {
+			return ignoreMissing(p.convs.OnClosed(ctx, ev.ConversationID, ev.AgentID, "closed by routing", ev.At))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// Handed out again after the group's claim time, by which the repair
+	// window has passed.
+	return errClosePending
+}
+
 // queueChanged refreshes a waiting chat visitor's place in line at once
 // instead of at the widget's next poll.
 func (p *projector) queueChanged(ctx context.Context, ev routing.Event) {
@@ -122,10 +152,11 @@ func (p *projector) publish(ctx context.Context, topic string, frame []byte) {
 }
 
 // ignoreMissing drops events about conversations the conversation service
-// does not know (routed by the load generator, or expired): retrying them
-// forever would block nothing but fill the log.
+// does not know (routed by the load generator, or expired) or has closed
+// meanwhile (a chat ended as the offer was made): retrying them would
+// change nothing and fill the log.
 func ignoreMissing(err error) error {
-	if errors.Is(err, conversation.ErrNotFound) {
+	if errors.Is(err, conversation.ErrNotFound) || errors.Is(err, conversation.ErrClosed) {
 		return nil
 	}
 	return err

@@ -23,11 +23,11 @@ const promiseAuthor = "switchboard"
 func (p promiseRecorder) RecordPromise(ctx context.Context, pr sms.Promise) error {
 	if pr.High > 0 {
 		if err := p.engine.RecordEstimate(ctx, pr.ConversationID, routing.Estimate{Low: pr.Low, High: pr.High, Enough: true}); err != nil {
-			return fmt.Errorf("record promise on %s: %w", pr.ConversationID, err)
+			return fmt.Errorf("app: record promise on %s: %w", pr.ConversationID, err)
 		}
 	}
 	if _, err := p.convs.svc.Note(ctx, pr.ConversationID, promiseAuthor, "Automatic reply sent: "+pr.Text); err != nil {
-		return fmt.Errorf("record promise text on %s: %w", pr.ConversationID, err)
+		return fmt.Errorf("app: record promise text on %s: %w", pr.ConversationID, err)
 	}
 	return nil
 }

@@ -52,9 +52,12 @@ func (r conversationRouter) Close(ctx context.Context, id, agentID string) error
 		// routing and the conversation record.
 		return nil
 	case routing.ConvWaiting, routing.ConvOffered:
-		// Closed before anyone took it (spam closed from the queue): take
-		// it out of routing altogether.
-		return ignoreGone(r.engine.Abandon(ctx, id))
+		// Closed before anyone took it (spam a supervisor closes from the
+		// queue): take it out of routing altogether. An agent it is only
+		// offered to must accept or decline instead.
+		if agentID == "" {
+			return ignoreGone(r.engine.Abandon(ctx, id))
+		}
 	}
 	return err
 }

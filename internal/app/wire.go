@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -71,9 +72,18 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 
 	defaultQueue := engine.Queues()[0].Name
 	routes := map[string]conversation.Route{}
+	var chatQueues []string
 	for _, q := range engine.Queues() {
-		// Web chat widgets name their queue (data-queue) as our address.
-		routes[q.Name] = conversation.Route{Queue: q.Name}
+		// Web chat widgets name their queue (data-queue) as our address;
+		// only queues that take chats may be named, so a page cannot put
+		// its visitors in a queue that never serves them.
+		if servesChannel(q, routing.ChannelChat) {
+			routes[q.Name] = conversation.Route{Queue: q.Name}
+			chatQueues = append(chatQueues, q.Name)
+		}
+	}
+	if len(chatQueues) == 0 {
+		return fmt.Errorf("app: queues: none takes the chat channel, yet web chat is always on")
 	}
 	senders := map[conversation.Channel]conversation.Sender{}
 	recv := &receiverRef{}
@@ -102,7 +112,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	bridge := &chatBridge{engine: engine, hub: hub}
 	chat, err := webchat.New(webchat.Config{
 		SiteName: chatFile.SiteName, AllowedOrigins: chatFile.AllowedOrigins, MaxMessageLength: chatFile.MaxMessageLength,
-		DefaultQueue: defaultQueue, TokenSecret: secret, Logger: a.log,
+		DefaultQueue: chatQueues[0], Queues: chatQueues, TokenSecret: secret, Logger: a.log,
 	}, webchat.Deps{Hub: hub, Receiver: recv, Transcript: bridge, Queue: bridge, Typing: bridge, Contacts: bridge})
 	if err != nil {
 		return fmt.Errorf("app: web chat: %w", err)
@@ -123,7 +133,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	a.background = append(a.background, convs.Run)
 
 	console := &consoleBackend{engine: engine, convs: convs, auth: authSvc, chat: chat, canned: newCanned(cfg.File.CannedReplies)}
-	notifier.console, notifier.chat = console, chat
+	notifier.console, notifier.chat, bridge.console = console, chat, console
 	ui, err := agentui.New(agentui.Config{
 		Backend: console, Hub: hub, Logger: a.log,
 		Authenticate: func(r *http.Request) (agentui.Principal, error) {
@@ -143,7 +153,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	v1 := e.Group("/api/v1")
 	auth.NewHandler(authSvc).Register(v1)
 	restAPI, err := api.New(api.Params{
-		Service: convs, Auth: authSvc.Middleware(auth.RoleAgent), Access: apiAccess{convs: convs}, Logger: a.log,
+		Service: convs, Auth: authSvc.Middleware(auth.RoleAgent), Access: apiAccess{convs: convs, console: console}, Logger: a.log,
 		Principal: func(c echo.Context) string {
 			p, _ := auth.PrincipalFrom(c)
 			return p.AccountID
@@ -164,6 +174,12 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 		return engine.Consume(ctx, routing.ConsumeParams{Group: "gateway", Consumer: nodeName(), Handle: proj.handle})
 	})
 	return nil
+}
+
+// servesChannel reports whether queue q takes conversations on channel ch
+// (no channels listed means all).
+func servesChannel(q routing.QueueConfig, ch string) bool {
+	return len(q.Channels) == 0 || slices.Contains(q.Channels, ch)
 }
 
 // receiverRef lets a channel be built before the conversation service that
@@ -194,7 +210,7 @@ func (a *App) smsChannel(node yaml.Node, recv *receiverRef, engine *routing.Engi
 	}
 	ch, err := sms.New(sc, sms.Deps{
 		Receiver: recv, Status: recv, OptOuts: sms.NewRedisOptOuts(a.store.Client, a.cfg.Workspace),
-		Estimator: smsEstimator{engine}, Promises: promiseRecorder{engine: engine, convs: recv}, Logger: a.log,
+		Estimator: estimator{engine}, Promises: promiseRecorder{engine: engine, convs: recv}, Logger: a.log,
 	})
 	if errors.Is(err, sms.ErrDisabled) {
 		a.log.Info("SMS channel off: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to turn it on")
@@ -216,10 +232,11 @@ func (a *App) smsChannel(node yaml.Node, recv *receiverRef, engine *routing.Engi
 	return ch, nil
 }
 
-// smsEstimator gives the SMS acknowledgement routing's wait estimate.
-type smsEstimator struct{ engine *routing.Engine }
+// estimator gives channels routing's wait estimate for a queue, as the
+// range they may tell customers and whether it rests on enough samples.
+type estimator struct{ engine *routing.Engine }
 
-func (s smsEstimator) Estimate(ctx context.Context, queue string) (time.Duration, time.Duration, bool, error) {
+func (s estimator) Estimate(ctx context.Context, queue string) (time.Duration, time.Duration, bool, error) {
 	est, err := s.engine.Estimate(ctx, queue)
 	if err != nil {
 		return 0, 0, false, err

@@ -40,3 +40,22 @@ func (s *Service) Transcript(ctx context.Context, convID, after string, limit in
 	}
 	return out, nil
 }
+
+// Recent returns the last limit entries of the transcript (at most 500),
+// oldest first: what a list preview or an offer needs, without reading a
+// long conversation from its start.
+func (s *Service) Recent(ctx context.Context, convID string, limit int) ([]Entry, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	limit = min(limit, 500)
+	msgs, err := s.rdb.XRevRangeN(ctx, s.k.convLog(convID), "+", "-", int64(limit)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("conversation: recent entries of %s: %w", convID, err)
+	}
+	out := make([]Entry, len(msgs))
+	for i, m := range msgs {
+		out[len(msgs)-1-i] = entryFromStream(m.ID, m.Values)
+	}
+	return out, nil
+}
