@@ -293,7 +293,13 @@ func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request
 		// customer message sent right after the accept reaches it.
 		return nil, s.follow(ctx, conn, req.Conv)
 	case ReqDecline:
-		return nil, b.Decline(ctx, id, req.Conv)
+		// A console that looked at the offer's transcript stops receiving
+		// the conversation once it hands the offer back.
+		if err := b.Decline(ctx, id, req.Conv); err != nil {
+			return nil, err
+		}
+		s.unfollow(conn, req.Conv)
+		return nil, nil
 	case ReqReply, ReqNote:
 		text := strings.TrimSpace(req.Text)
 		if text == "" {
