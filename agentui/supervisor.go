@@ -167,6 +167,12 @@ func (s *Supervisor) PushAlert(alert any, raised bool) {
 	}
 }
 
+// RevokeOffer tells an agent's consoles, on every gateway, that a
+// supervisor gave their open offer of convID to someone else.
+func (s *Supervisor) RevokeOffer(ctx context.Context, agentID, convID string) error {
+	return s.c.Hub.Publish(ctx, AgentTopic(agentID), OfferRevokedFrame(convID, RevokedTaken))
+}
+
 // supSession is one supervisor connection.
 type supSession struct {
 	s    *Supervisor

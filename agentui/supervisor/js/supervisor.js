@@ -8,13 +8,14 @@ import { $, h, replace, badge, channelLabel, initials, hue, clock } from '/agent
 import { Socket } from '/agent/js/socket.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
+const SHORT = { chat: 'Chat', sms: 'SMS', email: 'Email', voice: 'Voice' }; // load chips stay on one line
 
 const S = {
   me: null,
   csrf: sessionStorage.getItem('sb.csrf') || '',
   socket: null,
   board: null,
-  skew: 0, // server clock minus ours
+  skew: null, // server clock minus ours
   watching: null, // conversation read in the reader
   seen: new Set(), // message ids shown in the reader
   sigs: new Map(), // section signatures, to leave unchanged parts (and open menus) alone
@@ -23,7 +24,7 @@ const S = {
 
 // ---------- formatting ----------
 
-const now = () => Date.now() + S.skew;
+const now = () => Date.now() + (S.skew || 0);
 
 function dur(ms) {
   if (ms === null || ms === undefined || Number.isNaN(ms)) return '—';
@@ -162,8 +163,9 @@ function start() {
   });
   S.socket.start();
   clearInterval(S.ticker);
-  // Only the clocks on the page advance here; figures come from the server.
-  S.ticker = setInterval(tick, 1000);
+  // Only the clocks on the page advance here; figures come from the
+  // server. A quarter second keeps each displayed second on time.
+  S.ticker = setInterval(tick, 250);
 }
 
 function stop() {
@@ -218,9 +220,13 @@ function onFrame(f) {
   }
 }
 
+// takeClock follows the server's clock, ignoring jitter under half a
+// second so that the ticking clocks never step back.
 function takeClock(iso) {
   const t = new Date(iso).getTime();
-  if (!Number.isNaN(t)) S.skew = t - Date.now();
+  if (Number.isNaN(t)) return;
+  const skew = t - Date.now();
+  if (S.skew === null || Math.abs(skew - S.skew) > 500) S.skew = skew;
 }
 
 // ---------- rendering ----------
@@ -334,7 +340,19 @@ function updateQueue(q, board) {
   if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 13, class: 'sv-empty' }, 'No traffic today.')));
   if (changed(`rows:${q.queue}`, q.channels)) replace(part(card, 'rows'), rows);
   const agents = (board.agents || []).map((a) => [a.id, a.name, a.state]);
-  if (changed(`waiting:${q.queue}`, [q.waiting_now, agents])) replace(part(card, 'waiting'), waitingList(q, board));
+  if (changed(`waiting:${q.queue}`, [q.waiting_now, agents])) {
+    // A push must not undo what the supervisor is choosing: keep each
+    // row's chosen agent and the focus across the rebuild.
+    const box = part(card, 'waiting');
+    const chosen = new Map([...box.querySelectorAll('.sv-wait')].map((li) => [li.dataset.conv, li.querySelector('select').value]));
+    const focused = box.contains(document.activeElement) ? document.activeElement.closest('.sv-wait')?.dataset.conv : null;
+    replace(box, waitingList(q, board));
+    for (const li of box.querySelectorAll('.sv-wait')) {
+      const sel = li.querySelector('select');
+      if (chosen.get(li.dataset.conv)) sel.value = chosen.get(li.dataset.conv);
+      if (li.dataset.conv === focused) sel.focus();
+    }
+  }
 }
 
 const low = (v, target) => (v !== null && v !== undefined && v < target ? 'true' : undefined);
@@ -412,7 +430,7 @@ function loads(a) {
   return h('span', { class: 'sv-loads' }, chans.map((ch) => {
     const n = load[ch] || 0;
     return h('span', { class: 'sv-load', 'data-channel': ch, 'data-full': n >= cap[ch] ? 'true' : undefined,
-      title: `${channelLabel(ch)}: ${n} of ${cap[ch]}` }, `${channelLabel(ch)} ${n}/${cap[ch]}`);
+      title: `${channelLabel(ch)}: ${n} of ${cap[ch]}` }, `${SHORT[ch] || channelLabel(ch)} ${n}/${cap[ch]}`);
   }));
 }
 
