@@ -34,7 +34,7 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 			ServiceLevel: q.ServiceLevel(), WaitLimit: q.OverflowAfter()})
 	}
 	metrics := stats.NewMetrics()
-	sup := &supervisorBackend{engine: p.engine, convs: p.convs}
+	sup := &supervisorBackend{engine: p.engine, convs: p.convs, log: a.log}
 	svc, err := stats.New(stats.Config{
 		Source: statsSource{p.engine}, Queues: queues, Logger: a.log, OnAnswer: metrics.ObserveAnswer,
 		OnAlert: func(al stats.Alert, raised bool) {
@@ -120,6 +120,7 @@ type supervisorBackend struct {
 	view   *agentui.Supervisor
 	engine *routing.Engine
 	convs  *conversation.Service
+	log    *slog.Logger
 }
 
 func (s *supervisorBackend) Board(ctx context.Context) (any, error) {
@@ -127,10 +128,26 @@ func (s *supervisorBackend) Board(ctx context.Context) (any, error) {
 }
 
 // Assign goes through the conversation service, so the transcript records
-// the move like any transfer; routing offers it to the agent at once.
+// the move like any transfer; routing offers it to the agent at once. An
+// agent whose open offer was taken away is told so: the transfer event only
+// makes the gateway send "unassigned", which concerns accepted
+// conversations, and only supervisors move offered ones.
 func (s *supervisorBackend) Assign(ctx context.Context, supervisorID, convID, agentID string) error {
-	_, err := s.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, ToAgentID: agentID})
-	return mapErr(err)
+	before, err := s.engine.Conversation(ctx, convID)
+	if err != nil {
+		return mapErr(err)
+	}
+	if _, err := s.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, ToAgentID: agentID}); err != nil {
+		return mapErr(err)
+	}
+	if before.State == routing.ConvOffered && before.AgentID != "" && before.AgentID != agentID {
+		if err := s.view.RevokeOffer(ctx, before.AgentID, convID); err != nil {
+			// The offer then lingers on that console until its deadline,
+			// when accepting it fails with offer_gone.
+			s.log.Warn("supervisor assign: tell the previous agent", "conv", convID, "err", err)
+		}
+	}
+	return nil
 }
 
 func (s *supervisorBackend) SetAgentState(ctx context.Context, supervisorID, agentID, state, reason string) error {
