@@ -68,9 +68,13 @@ func resetStats(b *testing.B, e *Engine) float64 {
 }
 
 // benchEngine is an engine with n available agents on the shared server.
-func benchEngine(b *testing.B, n int) *Engine {
+func benchEngine(b *testing.B, n int) *Engine { return benchEngineWith(b, n, false) }
+
+// benchEngineWith is benchEngine, with one connection per script call if
+// direct (Params.DirectCalls).
+func benchEngineWith(b *testing.B, n int, direct bool) *Engine {
 	b.Helper()
-	e, err := New(Params{Client: shared.NewClient(b), Workspace: workspace(b)})
+	e, err := New(Params{Client: shared.NewClient(b), Workspace: workspace(b), DirectCalls: direct})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -121,8 +125,14 @@ func BenchmarkEnqueueOffer(b *testing.B) {
 
 // BenchmarkLifecycle is a conversation's whole routing life: enqueue (with
 // offer), accept and close (which refills the slot): three round trips.
-func BenchmarkLifecycle(b *testing.B) {
-	e := benchEngine(b, 200)
+func BenchmarkLifecycle(b *testing.B) { benchLifecycle(b, false) }
+
+// BenchmarkLifecycleDirect is BenchmarkLifecycle with one connection per
+// script call instead of the autopipeliner: what one caller pays for it.
+func BenchmarkLifecycleDirect(b *testing.B) { benchLifecycle(b, true) }
+
+func benchLifecycle(b *testing.B, direct bool) {
+	e := benchEngineWith(b, 200, direct)
 	ctx := context.Background()
 	cpu0 := resetStats(b, e)
 	b.ResetTimer()

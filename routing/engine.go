@@ -39,15 +39,14 @@ type Params struct {
 	// for Conversation(); 0 means 24h.
 	Retention time.Duration
 	// DirectCalls sends each script call on a pooled connection of its own.
-	// By default script calls go through the client's autopipeliner (go-redis
-	// AutoPipelineWithOptions, blocking, one batch in flight): calls made
-	// while a batch is out are written together as the next pipeline, so
-	// under load Redis and the gateway pay one read and one write for many
-	// calls instead of one each, and routing keeps up at rates where one
-	// connection per call saturates the CPU (see docs/benchmarks.md). A
-	// lone call is sent at once. Every call is still one atomic script; only
-	// the transport changes. Reads (Conversation, Events, Subscribe, ...)
-	// always use the client directly.
+	// By default script calls made while others are on their way to Redis
+	// wait for one of those to return and then go out together, as one
+	// pipeline (no timer: a lone call is sent at once). Under load Redis and
+	// the gateway then pay one read and one write for many calls instead of
+	// one each, and routing keeps up at rates where one connection per call
+	// saturates the CPU (see docs/benchmarks.md). Every call is still one
+	// atomic script; only the transport changes. Reads (Conversation,
+	// Events, Subscribe, ...) always use the client directly.
 	DirectCalls bool
 }
 
@@ -55,7 +54,7 @@ type Params struct {
 // any number of Engines (one per gateway) may share one Redis.
 type Engine struct {
 	c         redis.UniversalClient
-	run       redis.Scripter // script calls: the autopipeliner, or c
+	batch     *batcher // script calls, unless Params.DirectCalls
 	k         keys
 	queues    map[string]QueueConfig
 	order     []string // queue names in configuration order
@@ -89,15 +88,8 @@ func New(p Params) (*Engine, error) {
 		return nil, fmt.Errorf("routing: workspace %q: %w", ws, err)
 	}
 	e.k = newKeys(ws)
-	e.run = e.c
 	if !p.DirectCalls {
-		// Half-duplex on purpose: on loopback with Redis on the same cores,
-		// the full-duplex mode measured more CPU per call and hardly batched.
-		ap, err := e.c.AutoPipelineWithOptions(redis.DefaultBlockingAutoPipelineOptions())
-		if err != nil {
-			return nil, fmt.Errorf("routing: autopipeline: %w", err)
-		}
-		e.run = ap
+		e.batch = &batcher{c: e.c}
 	}
 	if e.clock == nil {
 		e.clock = realClock{}
@@ -265,7 +257,13 @@ func (e *Engine) call(ctx context.Context, sc *redis.Script, ks []string, args .
 	full = append(full, e.clock.Now().UnixMilli(), e.maxLen, e.retention.Milliseconds())
 	full = append(full, args...)
 	for attempt := 0; ; attempt++ {
-		res, err := sc.Run(ctx, e.run, keys, full...).Int64Slice()
+		var res []int64
+		var err error
+		if e.batch != nil {
+			res, err = e.batch.run(ctx, sc, keys, full...)
+		} else {
+			res, err = sc.Run(ctx, e.c, keys, full...).Int64Slice()
+		}
 		if err != nil {
 			return nil, err
 		}
