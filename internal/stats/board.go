@@ -75,6 +75,8 @@ type ChartPoint struct {
 type QueueBoard struct {
 	Queue       string         `json:"queue"`
 	ThresholdMs int64          `json:"threshold_ms"`
+	Target      float64        `json:"sl_target"`
+	ShortMs     int64          `json:"short_abandon_ms"`
 	WaitLimitMs int64          `json:"wait_limit_ms"`
 	Waiting     int            `json:"waiting"`
 	OldestSince *time.Time     `json:"oldest_since"`
@@ -123,8 +125,9 @@ const (
 
 // Board is everything the supervisor page shows.
 type Board struct {
-	At          time.Time    `json:"at"`
-	TodayFrom   time.Time    `json:"today_from"`
+	At        time.Time `json:"at"`
+	TodayFrom time.Time `json:"today_from"`
+	// Target and ShortMs are the defaults; each queue carries its own.
 	Target      float64      `json:"sl_target"`
 	ShortMs     int64        `json:"short_abandon_ms"`
 	LastEventID string       `json:"last_event_id"`
@@ -211,6 +214,7 @@ func (s *Service) boardLocked(now time.Time) Board {
 	for _, q := range order {
 		th := s.thresholds(q)
 		qb := QueueBoard{Queue: q, ThresholdMs: th.ServiceLevel.Milliseconds(), WaitLimitMs: s.queues[q].WaitLimit.Milliseconds(),
+			Target: s.target(q), ShortMs: th.ShortAbandon.Milliseconds(),
 			Channels: []ChannelBoard{}, Chart: []ChartPoint{}, WaitingNow: []WaitingConv{}}
 		var qt, q15 Counts
 		names := make([]string, 0, len(chans[q]))
@@ -281,10 +285,10 @@ func (s *Service) evaluateLocked(now time.Time) (raised, cleared []Alert) {
 	want := map[string]Alert{}
 	day := now.UTC().Truncate(24 * time.Hour)
 	for k, c := range s.folder.Sum(day, now.Add(time.Minute), "", "") {
-		if sl, ok := c.ServiceLevel(); ok && sl < s.cfg.Target {
+		if sl, ok := c.ServiceLevel(); ok && sl < s.target(k.Queue) {
 			key := AlertSLBelowTarget + ":" + k.Queue + ":" + k.Channel
 			want[key] = Alert{Key: key, Kind: AlertSLBelowTarget, Queue: k.Queue, Channel: k.Channel, Since: now,
-				Message: fmt.Sprintf("Service level %.0f %% is below the %.0f %% target", sl*100, s.cfg.Target*100)}
+				Message: fmt.Sprintf("Service level %.0f %% is below the %.0f %% target", sl*100, s.target(k.Queue)*100)}
 		}
 	}
 	for _, w := range s.folder.Waiting() {

@@ -45,8 +45,13 @@ type QueueInfo struct {
 	// service_level_seconds).
 	ServiceLevel time.Duration
 	// WaitLimit is the longest acceptable current wait (the queue's
-	// overflow time); longer raises an alert.
+	// overflow time); longer raises an alert. Zero: no such alert.
 	WaitLimit time.Duration
+	// ShortAbandon overrides Config.ShortAbandon for this queue; zero
+	// keeps it.
+	ShortAbandon time.Duration
+	// Target overrides Config.Target for this queue; zero keeps it.
+	Target float64
 }
 
 // Defaults applied to zero fields of Config.
@@ -128,10 +133,23 @@ func New(cfg Config) (*Service, error) {
 
 func (s *Service) thresholds(queue string) Thresholds {
 	th := Thresholds{ServiceLevel: 20 * time.Second, ShortAbandon: s.cfg.ShortAbandon}
-	if q, ok := s.queues[queue]; ok && q.ServiceLevel > 0 {
-		th.ServiceLevel = q.ServiceLevel
+	if q, ok := s.queues[queue]; ok {
+		if q.ServiceLevel > 0 {
+			th.ServiceLevel = q.ServiceLevel
+		}
+		if q.ShortAbandon > 0 {
+			th.ShortAbandon = q.ShortAbandon
+		}
 	}
 	return th
+}
+
+// target is the queue's service-level goal.
+func (s *Service) target(queue string) float64 {
+	if q, ok := s.queues[queue]; ok && q.Target > 0 {
+		return q.Target
+	}
+	return s.cfg.Target
 }
 
 func (s *Service) newFolder() *Folder {

@@ -346,3 +346,29 @@ switchboard_queue_answered_today{channel="chat",queue="support"} 3
 		t.Fatalf("wait histograms = %d (%v)", n, err)
 	}
 }
+
+func TestQueueOverridesShortAbandonAndTarget(t *testing.T) {
+	t.Parallel()
+	now := t0.Add(5 * time.Minute)
+	src := &fakeSource{}
+	src.append(
+		Event{Type: Enqueued, ConversationID: "a", Queue: "strict", Channel: "chat", At: at(0)},
+		Event{Type: Abandoned, ConversationID: "a", Queue: "strict", Channel: "chat", At: at(8)}, // short here: under 10 s
+		Event{Type: Enqueued, ConversationID: "b", Queue: "strict", Channel: "chat", At: at(10)},
+		Event{Type: Accepted, ConversationID: "b", Queue: "strict", Channel: "chat", At: at(25)}, // 15 s: within 20 s
+	)
+	s, err := New(Config{Source: src, Now: func() time.Time { return now },
+		Queues: []QueueInfo{{Name: "strict", ServiceLevel: 10 * time.Second, ShortAbandon: 10 * time.Second, Target: 0.95}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, s, src)
+	s.tick()
+	q := s.Figures().Queues[0]
+	if q.Target != 0.95 || q.ShortMs != 10000 || q.Today.ShortAbandoned != 1 || q.Today.Abandoned != 0 || *q.Today.ServiceLevel != 0 {
+		t.Fatalf("strict: target %v short %d %+v", q.Target, q.ShortMs, q.Today)
+	}
+	if a := s.Figures().Alerts; len(a) != 1 || a[0].Kind != AlertSLBelowTarget || !strings.Contains(a[0].Message, "95 %") {
+		t.Fatalf("alerts = %+v", a)
+	}
+}
