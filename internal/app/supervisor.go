@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"gopkg.in/yaml.v3"
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/internal/auth"
@@ -28,10 +29,16 @@ type supervisorParams struct {
 // wireSupervisor builds the stats service, the supervisor view, the stats
 // history API and the metrics, and starts the loops that feed them.
 func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) error {
+	extra, err := supervisorQueueFields(a.cfg.File.Queues)
+	if err != nil {
+		return err
+	}
 	queues := make([]stats.QueueInfo, 0, len(p.engine.Queues()))
 	for _, q := range p.engine.Queues() {
+		x := extra[q.Name]
 		queues = append(queues, stats.QueueInfo{Name: q.Name, Channels: q.Channels,
-			ServiceLevel: q.ServiceLevel(), WaitLimit: q.OverflowAfter()})
+			ServiceLevel: q.ServiceLevel(), WaitLimit: q.OverflowAfter(),
+			ShortAbandon: time.Duration(x.ShortAbandonSeconds) * time.Second, Target: x.ServiceLevelTarget})
 	}
 	metrics := stats.NewMetrics()
 	sup := &supervisorBackend{engine: p.engine, convs: p.convs, log: a.log}
@@ -71,6 +78,37 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 		return nil
 	})
 	return nil
+}
+
+// supervisorQueue holds the fields of a `queues:` entry that only the
+// supervisor figures read; routing ignores them.
+type supervisorQueue struct {
+	Name string `yaml:"name"`
+	// ShortAbandonSeconds: abandons within this many seconds are left out
+	// of the service level and abandonment rate, and shown apart. Zero: 5.
+	ShortAbandonSeconds int `yaml:"short_abandon_seconds"`
+	// ServiceLevelTarget is the share answered within
+	// service_level_seconds below which supervisors are alerted, e.g. 0.8.
+	// Zero: 0.8.
+	ServiceLevelTarget float64 `yaml:"service_level_target"`
+}
+
+func supervisorQueueFields(node yaml.Node) (map[string]supervisorQueue, error) {
+	out := map[string]supervisorQueue{}
+	if node.Kind == 0 {
+		return out, nil
+	}
+	var qs []supervisorQueue
+	if err := node.Decode(&qs); err != nil {
+		return nil, fmt.Errorf("app: queues: %w", err)
+	}
+	for i, q := range qs {
+		if q.ShortAbandonSeconds < 0 || q.ServiceLevelTarget < 0 || q.ServiceLevelTarget > 1 {
+			return nil, fmt.Errorf("app: queues[%d]: short_abandon_seconds must be ≥ 0 and service_level_target between 0 and 1", i)
+		}
+		out[q.Name] = q
+	}
+	return out, nil
 }
 
 // Board pushes are spaced at least minPush apart (a burst of events makes

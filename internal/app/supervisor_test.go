@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/switchboard/switchboard/internal/redistest"
 	"github.com/switchboard/switchboard/internal/stats"
 	"github.com/switchboard/switchboard/routing"
@@ -111,5 +113,29 @@ func TestTwoGatewaysShowIdenticalFigures(t *testing.T) {
 	must(err)
 	if len(full.Agents) != 1 || full.Agents[0].State != "away" || full.Agents[0].Handled != 1 || full.Agents[0].Answered != 1 {
 		t.Fatalf("agents: %+v", full.Agents)
+	}
+}
+
+func TestSupervisorQueueFieldsFromTheQueuesSection(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Queues yaml.Node `yaml:"queues"`
+	}
+	src := "queues:\n  - name: support\n    service_level_seconds: 20\n    short_abandon_seconds: 8\n    service_level_target: 0.9\n  - name: billing\n"
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	got, err := supervisorQueueFields(doc.Queues)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["support"].ShortAbandonSeconds != 8 || got["support"].ServiceLevelTarget != 0.9 || got["billing"].ServiceLevelTarget != 0 {
+		t.Fatalf("%+v", got)
+	}
+	if err := yaml.Unmarshal([]byte("queues:\n  - name: x\n    service_level_target: 80\n"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := supervisorQueueFields(doc.Queues); err == nil {
+		t.Fatal("a target of 80 (meant as percent) must be refused")
 	}
 }
