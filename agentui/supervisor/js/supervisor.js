@@ -292,7 +292,7 @@ function queueCard(q) {
     h('div', { class: 'sv-chart', 'data-part': 'chart' }),
     h('div', { class: 'sv-scroll' }, h('table', { class: 'sv-table sv-figures' },
       h('thead', {}, h('tr', {},
-        ['Channel', 'Waiting', 'Longest', 'Answered 15m / today', 'Abandoned 15m / today', 'Short ab.', 'ASA',
+        ['Channel', 'Waiting', 'Longest', 'Answered 15m / today', 'Abandoned 15m / today', `Short ab. <${Math.round((q.short_abandon_ms || 0) / 1000)}s`, 'ASA',
           'SL', 'SL w/ ab.', 'Ab. rate', 'AHT', 'Missed', 'Est. kept'].map((t, i) => h('th', { scope: 'col', class: i ? 'num' : '' }, t)))),
       h('tbody', { 'data-part': 'rows' }))),
     h('div', { class: 'sv-waiting', 'data-part': 'waiting' }));
@@ -317,8 +317,9 @@ function updateQueue(q, board) {
   if (!q.oldest_since) longest.textContent = '—';
   card.querySelector('[data-kpi="answered"]').textContent = String(q.today.answered);
   card.querySelector('[data-kpi="asa"]').textContent = q.today.answered ? dur(q.today.asa_ms) : '—';
-  if (changed(`gauge:${q.queue}`, [q.today.service_level, board.sl_target, q.threshold_ms])) {
-    replace(part(card, 'gauge'), gauge(q.today.service_level, board.sl_target, q.threshold_ms));
+  const target = q.sl_target || board.sl_target;
+  if (changed(`gauge:${q.queue}`, [q.today.service_level, target, q.threshold_ms])) {
+    replace(part(card, 'gauge'), gauge(q.today.service_level, target, q.threshold_ms));
   }
   if (changed(`chart:${q.queue}`, [q.chart, q.threshold_ms])) {
     replace(part(card, 'chart'), chart(q));
@@ -331,8 +332,8 @@ function updateQueue(q, board) {
     h('td', { class: 'num' }, `${c.last15.abandoned} / ${c.today.abandoned}`),
     h('td', { class: 'num' }, String(c.today.short_abandoned)),
     h('td', { class: 'num' }, c.today.answered ? dur(c.today.asa_ms) : '—'),
-    h('td', { class: 'num', 'data-low': low(c.today.service_level, board.sl_target) }, pct(c.today.service_level)),
-    h('td', { class: 'num', 'data-low': low(c.today.service_level_abandons, board.sl_target) }, pct(c.today.service_level_abandons)),
+    h('td', { class: 'num', 'data-low': low(c.today.service_level, target) }, pct(c.today.service_level)),
+    h('td', { class: 'num', 'data-low': low(c.today.service_level_abandons, target) }, pct(c.today.service_level_abandons)),
     h('td', { class: 'num' }, pct(c.today.abandon_rate)),
     h('td', { class: 'num' }, c.today.aht_ms ? dur(c.today.aht_ms) : '—'),
     h('td', { class: 'num' }, String(c.today.missed_offers)),
