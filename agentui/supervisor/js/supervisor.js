@@ -321,8 +321,9 @@ function updateQueue(q, board) {
   if (changed(`gauge:${q.queue}`, [q.today.service_level, target, q.threshold_ms])) {
     replace(part(card, 'gauge'), gauge(q.today.service_level, target, q.threshold_ms));
   }
-  if (changed(`chart:${q.queue}`, [q.chart, q.threshold_ms])) {
-    replace(part(card, 'chart'), chart(q));
+  const chartBox = part(card, 'chart');
+  if (changed(`chart:${q.queue}`, [q.chart, q.threshold_ms, chartBox.clientWidth])) {
+    replace(chartBox, chart(q, chartBox.clientWidth));
   }
   const rows = q.channels.map((c) => h('tr', { 'data-channel': c.channel },
     h('th', { scope: 'row' }, badge(c.channel)),
@@ -439,7 +440,10 @@ function loads(a) {
 function tick() {
   for (const el of document.querySelectorAll('[data-since]')) {
     const iso = el.dataset.since;
-    if (!iso) continue;
+    if (!iso) {
+      delete el.dataset.over; // nobody waits: nothing is late
+      continue;
+    }
     const ms = since(iso);
     el.textContent = el.dataset.fmt === 'ago' ? `since ${clock(iso)}` : dur(ms);
     const limit = Number(el.dataset.limit || 0);
@@ -475,7 +479,7 @@ function gauge(level, target, thresholdMs) {
   const label = level === null || level === undefined ? 'No answers yet' : `${Math.round(level * 100)}% answered within ${Math.round(thresholdMs / 1000)}s`;
   return svg('svg', { viewBox: '0 0 100 62', class: 'sv-gauge-svg', role: 'img', 'aria-label': `Service level: ${label}; target ${Math.round(target * 100)}%`, 'data-state': state },
     svg('path', { d: arc(1), class: 'sv-gauge-track' }),
-    state === 'none' ? null : svg('path', { d: arc(level), class: 'sv-gauge-fill' }),
+    state === 'none' || level < 0.005 ? null : svg('path', { d: arc(level), class: 'sv-gauge-fill' }),
     svg('line', { x1: tx1.toFixed(2), y1: ty1.toFixed(2), x2: inner[0].toFixed(2), y2: inner[1].toFixed(2), class: 'sv-gauge-target' }),
     svg('text', { x: cx, y: cy - 6, class: 'sv-gauge-value' }, state === 'none' ? '—' : `${Math.round(level * 100)}%`),
     svg('text', { x: cx, y: cy + 11, class: 'sv-gauge-label' }, `SL ${Math.round(thresholdMs / 1000)}s · target ${Math.round(target * 100)}%`));
@@ -483,10 +487,10 @@ function gauge(level, target, thresholdMs) {
 
 // chart draws the last 60 minutes: bars are each minute's longest answer
 // wait, the line its average (ASA), the dashed line the SL threshold.
-function chart(q) {
-  // A wide viewBox drawn at its own aspect ratio: about 1:1 on a desktop,
-  // so the labels are not stretched.
-  const W = 1200;
+function chart(q, width) {
+  // The viewBox follows the box's width, drawn 1:1, so labels keep their
+  // size on any screen (a resize redraws).
+  const W = Math.max(360, Math.round(width || 1200));
   const H = 140;
   const padL = 40;
   const padB = 22;
@@ -585,5 +589,11 @@ async function addNote(ev) {
     toast(`Note not added: ${e.message}`, true);
   }
 }
+
+let resizeTimer = null;
+window.addEventListener('resize', () => {
+  clearTimeout(resizeTimer);
+  resizeTimer = setTimeout(() => render(S.board), 150);
+});
 
 boot();
