@@ -11,6 +11,10 @@
 // agent's topic and to the topics of the conversations it may see. Every
 // frame is described in docs/protocol.md, section "Console (agent)".
 //
-// The path prefix /supervisor/ is reserved for the supervisor view, which a
-// later change adds to this package.
+// The supervisor view lives here too ([Supervisor], supervisor.go): the page
+// at /supervisor/ (same look and modules as the console) and its websocket
+// at /supervisor/ws, for the supervisor and admin roles. It declares the
+// [SupervisorBackend] it needs; the wiring feeds it boards folded by
+// internal/stats and pushes each new board to this gateway's supervisor
+// connections only. docs/protocol.md, section "Supervisor", has its frames.
 package agentui
