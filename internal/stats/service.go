@@ -217,17 +217,25 @@ func (s *Service) Run(ctx context.Context) error {
 	second := time.NewTicker(time.Second)
 	defer second.Stop()
 	var bell <-chan Event
+	failing := false // log a failure once, not every second until Redis is back
 	for {
 		if bell == nil {
 			// Subscribe before reading, so nothing falls between the two.
 			b, err := s.cfg.Source.Subscribe(ctx)
-			if err != nil && ctx.Err() == nil {
+			if err != nil && ctx.Err() == nil && !failing {
 				s.cfg.Logger.Warn("stats: subscribe failed, reading the stream on a timer", "err", err)
+				failing = true
 			}
 			bell = b
 		}
-		if err := s.catchUp(ctx); err != nil && ctx.Err() == nil {
+		err := s.catchUp(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
 			s.cfg.Logger.Warn("stats: read events", "err", err)
+			failing = true
+		case err == nil && bell != nil && failing:
+			s.cfg.Logger.Info("stats: reading events again")
+			failing = false
 		}
 		select {
 		case <-ctx.Done():
@@ -314,20 +322,6 @@ func (s *Service) tick() {
 	if len(raised)+len(cleared) > 0 {
 		s.ring()
 	}
-}
-
-// Apply folds events directly, for tests and tools that feed a Service
-// without a Source stream.
-func (s *Service) Apply(evs ...Event) {
-	s.mu.Lock()
-	for _, e := range evs {
-		s.folder.Apply(e)
-		if e.ID != "" {
-			s.lastID = e.ID
-		}
-	}
-	s.mu.Unlock()
-	s.ring()
 }
 
 // History folds the stream between from and to into rows of step. Within

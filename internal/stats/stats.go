@@ -4,6 +4,13 @@
 // kept. Folding is deterministic, so every gateway that reads the same
 // events shows the same numbers, and a restarted gateway rebuilds them by
 // reading the stream again.
+//
+// A [Folder] does the arithmetic; a [Service] runs one per gateway: it folds
+// today's events from the stream, follows it live, and answers the
+// supervisor view ([Service.Board]), the history API
+// ([Service.HistoryHandler]) and Prometheus ([Metrics]). The routing engine
+// reaches it through the small [Source] interface, so this package does
+// not import routing.
 package stats
 
 import (
