@@ -72,7 +72,8 @@ type Supervisor struct {
 	etags   map[string]string
 	mu      sync.Mutex
 	conns   map[*realtime.Conn]*supSession
-	lastMsg []byte // the last board frame, sent to newcomers at once
+	lastMsg []byte // the last board frame pushed
+	seq     uint64 // counts pushes, so a newcomer can tell it missed one
 }
 
 // NewSupervisor checks cfg and builds the supervisor view.
@@ -140,6 +141,7 @@ func (s *Supervisor) PushBoard(board any) {
 	msg := encode(map[string]any{"type": FrameBoard, "server_time": time.Now().UTC(), "board": board})
 	s.mu.Lock()
 	s.lastMsg = msg
+	s.seq++
 	conns := make([]*realtime.Conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
@@ -211,6 +213,9 @@ func (s *Supervisor) serveWS(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(conn.Context(), s.c.RequestTimeout)
 	defer cancel()
+	s.mu.Lock()
+	seq := s.seq
+	s.mu.Unlock()
 	board, err := s.cfg.Backend.Board(ctx)
 	if err != nil {
 		if conn.Context().Err() == nil {
@@ -221,10 +226,16 @@ func (s *Supervisor) serveWS(c echo.Context) error {
 	}
 	hello := encode(map[string]any{"type": FrameHello, "me": p, "server_time": time.Now().UTC(),
 		"max_text_bytes": s.c.MaxTextBytes, "board": board})
+	// Joining the push list and greeting under one lock: every later push
+	// reaches this connection after its hello, and a push that went out
+	// while the hello's board was being built is sent right after it.
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.conns[conn] = ss
-	s.mu.Unlock()
 	_ = sendIfOpen(conn, hello)
+	if s.seq != seq {
+		_ = sendIfOpen(conn, s.lastMsg)
+	}
 	return nil
 }
 
