@@ -257,7 +257,7 @@ func statsEvent(e routing.Event) stats.Event {
 	out := stats.Event{ID: e.ID, Type: stats.EventType(e.Type), ConversationID: e.ConversationID,
 		Queue: e.Queue, Channel: e.Channel, AgentID: e.AgentID, At: e.At,
 		EstimateLow: e.EstimateLow, EstimateHigh: e.EstimateHigh, Wait: e.Wait, Handle: e.Handle,
-		State: string(e.State)}
+		State: string(e.State), Reason: e.Reason}
 	switch e.Type {
 	case routing.EventEnqueued:
 		out.EnqueuedAt = e.EnqueuedAt

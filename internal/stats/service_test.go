@@ -191,8 +191,13 @@ func TestSameQueueTransferIsOneAnswerAndAgentsGetTheirShare(t *testing.T) {
 		transfer, ev(Offered, 30, "ana"), ev(Accepted, 32, "ana"), // bob hands it to ana
 		ev(Closed, 92, "ana"), // ana handled it 60 s
 	})
+	// An offer withdrawn because its agent went away was not missed.
+	withdrawn := ev(Expired, 20, "carl")
+	withdrawn.ConversationID, withdrawn.Reason = "c2", "agent away"
+	f.Apply(Event{Type: Enqueued, ConversationID: "c2", Queue: "support", Channel: "chat", At: at(18)})
+	f.Apply(withdrawn)
 	c := f.Sum(t0, t0.Add(time.Hour), "", "")[Key{"support", "chat"}]
-	want := Counts{Entered: 1, Offered: 3, Answered: 1, AnsweredInSL: 1, MissedOffers: 1, Closed: 1,
+	want := Counts{Entered: 2, Offered: 3, Answered: 1, AnsweredInSL: 1, MissedOffers: 1, Closed: 1,
 		TotalWait: 15 * time.Second, TotalHandle: 60 * time.Second, LongestAnswerWait: 15 * time.Second}
 	if c != want {
 		t.Fatalf("support:\n got %+v\nwant %+v", c, want)
@@ -200,6 +205,9 @@ func TestSameQueueTransferIsOneAnswerAndAgentsGetTheirShare(t *testing.T) {
 	agents := f.AgentSum(t0, t0.Add(time.Hour))
 	if got, want := agents["ana"], (AgentCounts{Answered: 1, Handled: 1, TotalHandle: 60 * time.Second, MissedOffers: 1}); got != want {
 		t.Fatalf("ana: got %+v want %+v", got, want)
+	}
+	if got := agents["carl"]; got != (AgentCounts{}) {
+		t.Fatalf("carl's offer was withdrawn, not missed: %+v", got)
 	}
 	if got, want := agents["bob"], (AgentCounts{Answered: 1}); got != want {
 		t.Fatalf("bob: got %+v want %+v", got, want)

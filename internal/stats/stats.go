@@ -68,6 +68,10 @@ type Event struct {
 	Handle time.Duration
 	// State is the agent's new state on AgentStateChanged.
 	State string
+	// Reason is routing's reason; on Expired, "timeout" (or none) is a
+	// missed offer, anything else ("agent away", "agent offline") an offer
+	// withdrawn, which nobody missed.
+	Reason string
 }
 
 // Thresholds say what "on time" means for one queue.
@@ -319,6 +323,9 @@ func (f *Folder) Apply(e Event) {
 	case Declined, Expired:
 		if cs != nil {
 			cs.offeredTo = ""
+		}
+		if e.Type == Expired && e.Reason != "" && e.Reason != "timeout" {
+			break
 		}
 		f.counts(e.At, f.keyOf(cs, k)).MissedOffers++
 		f.agent(e.At, e.AgentID).MissedOffers++
