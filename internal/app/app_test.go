@@ -115,7 +115,7 @@ func TestReadinessFollowsRedis(t *testing.T) {
 	base := start(t, map[string]string{"REDIS_URL": srv.URL()})
 	waitFor := func(want int) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(15 * time.Second)
 		for {
 			code, _ := get(t, base+"/readyz")
 			if code == want {
