@@ -92,6 +92,7 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   const w2 = parse(await kpi(sup.page, 'longest'));
   assert.ok(w2 >= w1 + 2 && w2 <= w1 + 3, `longest wait ticks: ${w1} then ${w2}`);
   await sup.page.locator('.sv-wait').first().waitFor();
+  assert.equal(await sup.page.locator('.sv-wait .sv-wait-name').first().textContent(), 'Maria Svensson');
   await shot(sup.page, 'supervisor-waiting-1280');
 
   // The supervisor reads the conversation live; customer text stays text.

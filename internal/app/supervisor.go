@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -74,7 +75,7 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 	view.Register(e)
 	v1.GET("/stats", echo.WrapHandler(svc.HistoryHandler()), p.auth.Middleware(auth.RoleSupervisor))
 	a.background = append(a.background, svc.Run, func(ctx context.Context) error {
-		pushBoards(ctx, svc, view, a.log)
+		pushBoards(ctx, svc, sup, view, a.log)
 		return nil
 	})
 	return nil
@@ -121,7 +122,7 @@ const (
 
 // pushBoards sends a fresh board to this gateway's supervisors whenever the
 // folded figures change. Boards are built only while someone watches.
-func pushBoards(ctx context.Context, svc *stats.Service, view *agentui.Supervisor, log *slog.Logger) {
+func pushBoards(ctx context.Context, svc *stats.Service, sup *supervisorBackend, view *agentui.Supervisor, log *slog.Logger) {
 	idle := time.NewTicker(maxPush)
 	defer idle.Stop()
 	for {
@@ -133,7 +134,7 @@ func pushBoards(ctx context.Context, svc *stats.Service, view *agentui.Superviso
 		}
 		if view.Watching() {
 			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			b, err := svc.Board(rctx)
+			b, err := sup.board(rctx)
 			cancel()
 			if err != nil {
 				if ctx.Err() == nil {
@@ -159,10 +160,57 @@ type supervisorBackend struct {
 	engine *routing.Engine
 	convs  *conversation.Service
 	log    *slog.Logger
+
+	// names caches customer names of waiting conversations: boards are
+	// built up to four times a second and names do not change that often.
+	mu    sync.Mutex
+	names map[string]string
 }
 
 func (s *supervisorBackend) Board(ctx context.Context) (any, error) {
-	return s.svc.Board(ctx)
+	return s.board(ctx)
+}
+
+// maxNames bounds the name cache; it is simply emptied when full.
+const maxNames = 2000
+
+// board is the folded board with the waiting customers' names.
+func (s *supervisorBackend) board(ctx context.Context) (stats.Board, error) {
+	b, err := s.svc.Board(ctx)
+	if err != nil {
+		return b, err
+	}
+	for qi := range b.Queues {
+		for wi := range b.Queues[qi].WaitingNow {
+			w := &b.Queues[qi].WaitingNow[wi]
+			w.Customer = s.customerName(ctx, w.ID)
+		}
+	}
+	return b, nil
+}
+
+func (s *supervisorBackend) customerName(ctx context.Context, convID string) string {
+	s.mu.Lock()
+	name, ok := s.names[convID]
+	s.mu.Unlock()
+	if ok {
+		return name
+	}
+	conv, err := s.convs.Conversation(ctx, convID)
+	if err != nil {
+		return "" // shown by id; a later board tries again
+	}
+	name = conv.CustomerAddress
+	if cust, err := s.convs.Customer(ctx, conv.CustomerID); err == nil && cust.Name != "" {
+		name = cust.Name
+	}
+	s.mu.Lock()
+	if s.names == nil || len(s.names) >= maxNames {
+		s.names = map[string]string{}
+	}
+	s.names[convID] = name
+	s.mu.Unlock()
+	return name
 }
 
 // Assign goes through the conversation service, so the transcript records

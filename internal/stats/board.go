@@ -49,6 +49,9 @@ type WaitingConv struct {
 	Channel    string    `json:"channel"`
 	EnqueuedAt time.Time `json:"enqueued_at"`
 	OfferedTo  string    `json:"offered_to,omitempty"`
+	// Customer is the customer's name, filled in by the wiring (routing
+	// events do not carry names).
+	Customer string `json:"customer,omitempty"`
 }
 
 // ChannelBoard is one queue's figures on one channel.

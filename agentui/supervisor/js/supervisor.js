@@ -380,11 +380,12 @@ function waitingList(q, board) {
       }, 'Assign');
       return h('li', { class: 'sv-wait', 'data-conv': w.conv },
         badge(w.channel),
+        h('span', { class: 'sv-wait-name' }, w.customer || 'Customer'),
         h('span', { class: 'sv-wait-id' }, w.conv),
         h('span', { class: 'sv-wait-time', 'data-since': w.enqueued_at, 'data-limit': String(q.wait_limit_ms || 0) }),
         w.offered_to ? h('span', { class: 'sv-wait-offer' }, `offered to ${agentName(w.offered_to)}`) : null,
         h('span', { class: 'sv-wait-actions' },
-          h('button', { type: 'button', class: 'btn btn-small btn-ghost', onclick: () => openReader(w.conv) }, 'Read'),
+          h('button', { type: 'button', class: 'btn btn-small btn-ghost', onclick: () => openReader(w.conv, w.customer) }, 'Read'),
           select, assign));
     })),
   ];
@@ -533,9 +534,9 @@ function chart(q, width) {
 
 // ---------- reading a conversation ----------
 
-async function openReader(conv) {
-  $('reader-title').textContent = conv;
-  $('reader-sub').textContent = 'Read only · live';
+async function openReader(conv, customer) {
+  $('reader-title').textContent = customer || conv;
+  $('reader-sub').textContent = customer ? `${conv} · read only · live` : 'Read only · live';
   replace($('reader-transcript'));
   S.seen.clear();
   if (!$('reader').open) $('reader').showModal();
