@@ -1,16 +1,11 @@
 package agentui
 
 import (
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -69,12 +64,8 @@ type Config struct {
 
 // Handler serves the agent console's page and websocket.
 type Handler struct {
-	cfg    Config
-	static fs.FS
-	// etags holds a content hash per asset path ("js/main.js"), so that
-	// browsers revalidate cheaply: embedded files have no modification
-	// time to offer instead.
-	etags map[string]string
+	cfg  Config
+	site site // embedded files have no modification time; site has ETags
 }
 
 // New checks cfg and builds a Handler.
@@ -108,28 +99,11 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	sub, err := fs.Sub(staticFiles, "static")
+	pages, err := newSite(staticFiles, "static")
 	if err != nil {
-		return nil, fmt.Errorf("agentui: static files: %w", err)
+		return nil, err
 	}
-	etags := make(map[string]string)
-	err = fs.WalkDir(sub, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(sub, path)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		etags[path] = `"` + hex.EncodeToString(sum[:8]) + `"`
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("agentui: static files: %w", err)
-	}
-	etags[""] = etags["index.html"]
-	return &Handler{cfg: cfg, static: sub, etags: etags}, nil
+	return &Handler{cfg: cfg, site: pages}, nil
 }
 
 // Register adds the console routes: GET /agent (redirect), GET /agent/ and
@@ -140,19 +114,7 @@ func (h *Handler) Register(e *echo.Echo) {
 		return c.Redirect(http.StatusMovedPermanently, "/agent/")
 	})
 	e.GET("/agent/ws", h.serveWS)
-	files := http.StripPrefix("/agent/", http.FileServer(http.FS(h.static)))
-	e.GET("/agent/*", func(c echo.Context) error {
-		// Only the files themselves: no directory listings.
-		tag, ok := h.etags[strings.TrimPrefix(c.Request().URL.Path, "/agent/")]
-		if !ok {
-			return echo.NewHTTPError(http.StatusNotFound, "not found")
-		}
-		hd := c.Response().Header()
-		setPageHeaders(hd)
-		hd.Set("ETag", tag)
-		files.ServeHTTP(c.Response(), c.Request())
-		return nil
-	})
+	h.site.register(e, "/agent/")
 }
 
 // setPageHeaders makes the browser refuse anything but our own scripts and

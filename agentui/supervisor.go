@@ -3,13 +3,10 @@ package agentui
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/http"
 	"strings"
 	"sync"
@@ -68,8 +65,7 @@ type SupervisorConfig struct {
 type Supervisor struct {
 	cfg     SupervisorConfig
 	c       Config
-	static  fs.FS
-	etags   map[string]string
+	site    site
 	mu      sync.Mutex
 	conns   map[*realtime.Conn]*supSession
 	lastMsg []byte // the last board frame pushed
@@ -81,28 +77,11 @@ func NewSupervisor(cfg SupervisorConfig) (*Supervisor, error) {
 	if cfg.Backend == nil || cfg.Console == nil {
 		return nil, errors.New("agentui: SupervisorConfig.Backend and Console are required")
 	}
-	sub, err := fs.Sub(supervisorFiles, "supervisor")
+	pages, err := newSite(supervisorFiles, "supervisor")
 	if err != nil {
-		return nil, fmt.Errorf("agentui: supervisor files: %w", err)
+		return nil, err
 	}
-	etags := map[string]string{}
-	err = fs.WalkDir(sub, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := fs.ReadFile(sub, path)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		etags[path] = `"` + hex.EncodeToString(sum[:8]) + `"`
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("agentui: supervisor files: %w", err)
-	}
-	etags[""] = etags["index.html"]
-	return &Supervisor{cfg: cfg, c: cfg.Console.cfg, static: sub, etags: etags,
+	return &Supervisor{cfg: cfg, c: cfg.Console.cfg, site: pages,
 		conns: map[*realtime.Conn]*supSession{}}, nil
 }
 
@@ -114,18 +93,7 @@ func (s *Supervisor) Register(e *echo.Echo) {
 		return c.Redirect(http.StatusMovedPermanently, "/supervisor/")
 	})
 	e.GET("/supervisor/ws", s.serveWS)
-	files := http.StripPrefix("/supervisor/", http.FileServer(http.FS(s.static)))
-	e.GET("/supervisor/*", func(c echo.Context) error {
-		tag, ok := s.etags[strings.TrimPrefix(c.Request().URL.Path, "/supervisor/")]
-		if !ok {
-			return echo.NewHTTPError(http.StatusNotFound, "not found")
-		}
-		hd := c.Response().Header()
-		setPageHeaders(hd)
-		hd.Set("ETag", tag)
-		files.ServeHTTP(c.Response(), c.Request())
-		return nil
-	})
+	s.site.register(e, "/supervisor/")
 }
 
 // Watching reports whether any supervisor is connected to this gateway, so
