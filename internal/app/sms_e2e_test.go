@@ -24,9 +24,10 @@ const publicURL = "https://support.example.test"
 
 // consoleClient is an agent console speaking the websocket protocol.
 type consoleClient struct {
-	t  *testing.T
-	ws *websocket.Conn
-	n  int
+	t       *testing.T
+	ws      *websocket.Conn
+	n       int
+	pending []map[string]any // frames read while waiting for another
 }
 
 func (c *consoleClient) send(typ string, fields map[string]any) string {
@@ -43,9 +44,17 @@ func (c *consoleClient) send(typ string, fields map[string]any) string {
 	return id
 }
 
-// next reads frames until one satisfies match, failing after a deadline.
+// next returns the first frame, read earlier or now, that satisfies match,
+// failing after a deadline. Frames that do not match are kept for later
+// calls: an event may overtake the ack of the request that caused it.
 func (c *consoleClient) next(what string, match func(map[string]any) bool) map[string]any {
 	c.t.Helper()
+	for i, f := range c.pending {
+		if match(f) {
+			c.pending = append(c.pending[:i], c.pending[i+1:]...)
+			return f
+		}
+	}
 	_ = c.ws.SetReadDeadline(time.Now().Add(10 * time.Second))
 	for {
 		var f map[string]any
@@ -55,6 +64,7 @@ func (c *consoleClient) next(what string, match func(map[string]any) bool) map[s
 		if match(f) {
 			return f
 		}
+		c.pending = append(c.pending, f)
 	}
 }
 
