@@ -2,6 +2,7 @@ package app
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -12,7 +13,7 @@ import (
 // apiAccess enforces in the REST API what the console enforces: an agent
 // sees conversations offered or assigned to them and those customers, acts
 // (replies, notes, closes, transfers) only on conversations they accepted,
-// and cannot merge or link customers; supervisors, admins and integration
+// and cannot link an address owned by someone else; supervisors, admins and integration
 // tokens with those roles may do everything.
 type apiAccess struct {
 	convs   *conversation.Service
@@ -43,9 +44,11 @@ func (x apiAccess) CanSeeCustomer(c echo.Context, cust conversation.Customer) bo
 	if !p.IsAgentOnly() {
 		return true
 	}
-	if c.Request().Method == http.MethodPost {
-		// Merging or linking could pull another customer's whole history
-		// into view: a supervisor's call.
+	if c.Request().Method == http.MethodPost && strings.HasSuffix(c.Path(), "/identities") {
+		// Linking an address merges in whoever owns it now, a customer the
+		// agent may never have served, with their whole history: a
+		// supervisor's call. Merging two customers the agent can both see
+		// stays open to agents (the handler checks both).
 		return false
 	}
 	if cust.LastAgentID == p.AccountID {

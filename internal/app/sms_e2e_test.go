@@ -246,6 +246,18 @@ func TestSMSFromWebhookToAgentAndBack(t *testing.T) {
 		t.Fatal("the automatic reply is not in the transcript")
 	}
 
+	// Ana may reply through the REST API to the conversation she holds, but
+	// may not link an address to its customer: that would merge in
+	// whoever owns the address, with their history.
+	csrf := csrfToken(t, base, anaCookies)
+	if code := postJSON(t, base+"/api/v1/conversations/"+conv+"/notes", anaCookies, csrf, `{"text":"checked the carrier"}`); code/100 != 2 {
+		t.Fatalf("ana's note through the API: %d", code)
+	}
+	custID := offer["customer"].(map[string]any)["id"].(string)
+	if code := postJSON(t, base+"/api/v1/customers/"+custID+"/identities", anaCookies, csrf, `{"channel":"email","address":"someone@example.com"}`); code != http.StatusNotFound {
+		t.Fatalf("agent linking an address: %d, want 404", code)
+	}
+
 	// Close: the conversation is closed in the REST API too.
 	agent.ack(agent.send("close", map[string]any{"conv": conv, "disposition": "resolved"}))
 	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/conversations/"+conv, nil)
@@ -303,6 +315,43 @@ func dialConsole(t *testing.T, base string, cookies []*http.Cookie) *consoleClie
 func getStatus(t *testing.T, url string, cookies []*http.Cookie) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// csrfToken asks /api/v1/me for the session's CSRF token.
+func csrfToken(t *testing.T, base string, cookies []*http.Cookie) string {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/me", nil)
+	for _, ck := range cookies {
+		req.AddCookie(ck)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var me struct {
+		CSRF string `json:"csrf_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&me); err != nil || me.CSRF == "" {
+		t.Fatalf("no csrf token from /me: %v", err)
+	}
+	return me.CSRF
+}
+
+func postJSON(t *testing.T, url string, cookies []*http.Cookie, csrf, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", csrf)
 	for _, ck := range cookies {
 		req.AddCookie(ck)
 	}
