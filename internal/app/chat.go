@@ -69,7 +69,7 @@ func (b *chatBridge) Messages(ctx context.Context, convID, afterID string) ([]we
 	if err != nil {
 		return nil, err
 	}
-	names := map[string]string{}
+	nm := b.console.names()
 	out := make([]webchat.Message, 0, len(entries))
 	for _, e := range entries {
 		// The widget knows live messages by their message id (what the
@@ -83,12 +83,7 @@ func (b *chatBridge) Messages(ctx context.Context, convID, afterID string) ([]we
 			m.From = webchat.FromCustomer
 		case conversation.EntryAgent:
 			m.From = webchat.FromAgent
-			name, ok := names[e.Author]
-			if !ok {
-				name = firstName(b.console.agentName(ctx, e.Author))
-				names[e.Author] = name
-			}
-			m.Name = name
+			m.Name = firstName(nm.agent(ctx, e.Author))
 		default:
 			// Notes, system events and statuses are not for the customer,
 			// but the cursor still moves past them.

@@ -269,7 +269,7 @@ func (b *consoleBackend) Reply(ctx context.Context, agentID, convID, text string
 	if err != nil {
 		return agentui.Message{}, mapErr(err)
 	}
-	return b.message(ctx, convID, e), nil
+	return b.message(ctx, convID, e, b.names()), nil
 }
 
 func (b *consoleBackend) Note(ctx context.Context, agentID, convID, text string) (agentui.Message, error) {
@@ -280,7 +280,7 @@ func (b *consoleBackend) Note(ctx context.Context, agentID, convID, text string)
 	if err != nil {
 		return agentui.Message{}, mapErr(err)
 	}
-	return b.message(ctx, convID, e), nil
+	return b.message(ctx, convID, e, b.names()), nil
 }
 
 func (b *consoleBackend) Close(ctx context.Context, agentID, convID, disposition string) error {
@@ -329,26 +329,55 @@ func (b *consoleBackend) Transcript(ctx context.Context, agentID, convID, afterI
 		return nil, mapErr(err)
 	}
 	out := make([]agentui.Message, 0, len(entries))
+	nm := b.names()
 	for _, e := range entries {
 		if e.Type == conversation.EntryStatus {
 			continue // message() reads the reply's current status instead
 		}
-		out = append(out, b.message(ctx, convID, e))
+		out = append(out, b.message(ctx, convID, e, nm))
 	}
 	return out, nil
 }
 
+// names looks up display names once per request: a transcript names the
+// same customer and the same few agents on every line.
+type names struct {
+	b     *consoleBackend
+	known map[string]string // customer or agent id -> display name
+}
+
+func (b *consoleBackend) names() *names { return &names{b: b, known: map[string]string{}} }
+
+func (n *names) customer(ctx context.Context, id string) string {
+	if name, ok := n.known[id]; ok {
+		return name
+	}
+	name := id
+	if cust, err := n.b.convs.Customer(ctx, id); err == nil && cust.Name != "" {
+		name = cust.Name
+	}
+	n.known[id] = name
+	return name
+}
+
+func (n *names) agent(ctx context.Context, id string) string {
+	if name, ok := n.known[id]; ok {
+		return name
+	}
+	name := n.b.agentName(ctx, id)
+	n.known[id] = name
+	return name
+}
+
 // message converts a transcript entry for the console: authors by name,
 // and an agent reply with its current delivery status.
-func (b *consoleBackend) message(ctx context.Context, convID string, e conversation.Entry) agentui.Message {
+func (b *consoleBackend) message(ctx context.Context, convID string, e conversation.Entry, nm *names) agentui.Message {
 	m := toMessage(convID, e)
 	switch e.Type {
 	case conversation.EntryCustomer:
-		if cust, err := b.convs.Customer(ctx, e.Author); err == nil && cust.Name != "" {
-			m.Author = cust.Name
-		}
+		m.Author = nm.customer(ctx, e.Author)
 	case conversation.EntryAgent, conversation.EntryNote:
-		m.Author = b.agentName(ctx, e.Author)
+		m.Author = nm.agent(ctx, e.Author)
 		if e.Type == conversation.EntryAgent && e.MessageID != "" {
 			if msg, err := b.convs.Message(ctx, e.MessageID); err == nil {
 				m.Status, m.Error = consoleStatus(msg.Status), msg.ErrorText

@@ -186,7 +186,7 @@ func (n *transcriptNotifier) Notify(ctx context.Context, convID string, e conver
 		}
 		frame = agentui.MessageStatusFrame(convID, id, consoleStatus(e.Status), errText)
 	} else {
-		frame = agentui.MessageFrame(n.console.message(ctx, convID, e))
+		frame = agentui.MessageFrame(n.console.message(ctx, convID, e, n.console.names()))
 	}
 	if err := n.hub.Publish(ctx, agentui.ConvTopic(convID), frame); err != nil {
 		n.log.Warn("publish transcript entry", "conv", convID, "err", err)
