@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeConsole, launch, fake, shot, login, waitFor } from './lib/harness.mjs';
+import { startFakeConsole, launch, fake, shot, login, waitFor, openPage } from './lib/harness.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
 let server;
@@ -19,26 +19,8 @@ after(async () => {
   server?.stop();
 });
 
-/** newPage opens a page that records its websockets and console errors. */
-async function newPage(viewport) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  // Keep a handle on the console's sockets so a test can cut the line.
-  await page.addInitScript(() => {
-    const Native = window.WebSocket;
-    window.__sockets = [];
-    window.WebSocket = class extends Native {
-      constructor(...args) {
-        super(...args);
-        window.__sockets.push(this);
-      }
-    };
-  });
-  return { context, page, errors };
-}
+/** newPage opens a page that collects its errors (see openPage). */
+const newPage = (viewport) => openPage(browser, viewport, { consoleErrors: true, keepSockets: true });
 
 /**
  * unexpected drops the errors a console logs by design: the 401 of the

@@ -7,7 +7,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login } from './lib/harness.mjs';
+import { launch, shot, login, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
@@ -25,13 +25,8 @@ after(async () => {
   gw?.stop();
 });
 
-async function newPage(viewport) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, errors };
-}
+/** newPage opens a page that collects its errors (see openPage). */
+const newPage = (viewport) => openPage(browser, viewport, {});
 
 test('a customer chats from the demo page and an agent answers from the console', async () => {
   const agent = await newPage({ width: 1280, height: 800 });

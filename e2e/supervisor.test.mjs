@@ -8,7 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, waitFor } from './lib/harness.mjs';
+import { launch, shot, login, waitFor, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 let gw;
@@ -32,13 +32,8 @@ after(async () => {
   gw?.stop();
 });
 
-async function newPage(viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  return { context, page, errors };
-}
+/** newPage opens a page that collects its errors (see openPage). */
+const newPage = (viewport) => openPage(browser, viewport, {});
 
 async function supervisorLogin(page, base) {
   await page.goto(`${base}/supervisor/`);

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { launch, shot, waitFor, repoRoot } from './lib/harness.mjs';
+import { launch, shot, waitFor, repoRoot, openPage } from './lib/harness.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
 const LIMIT = 500; // MaxMessageLength of the demo server
@@ -59,22 +59,8 @@ after(async () => {
   server?.stop();
 });
 
-/** newPage opens a page that keeps its websockets, so a test can cut them. */
-async function newPage(viewport) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await page.addInitScript(() => {
-    const Native = window.WebSocket;
-    window.__sockets = [];
-    window.WebSocket = class extends Native {
-      constructor(...args) { super(...args); window.__sockets.push(this); }
-    };
-  });
-  return { context, page, errors };
-}
+/** newPage opens a page that collects its errors (see openPage). */
+const newPage = (viewport) => openPage(browser, viewport, { consoleErrors: true, keepSockets: true });
 
 /** bubbles returns the texts of the widget's message bubbles. */
 const bubbles = (page) => page.locator('.msg .bubble').allTextContents();

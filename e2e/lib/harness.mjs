@@ -101,3 +101,28 @@ export async function waitFor(fn, what, timeout = 10_000) {
   }
   throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}`);
 }
+
+/**
+ * openPage opens a page in a fresh context and collects its script errors.
+ * With consoleErrors, console.error lines count as errors too; with
+ * keepSockets, the page's websockets are kept in window.__sockets so a test
+ * can cut the line.
+ */
+export async function openPage(browser, viewport = { width: 1280, height: 800 },
+  { consoleErrors = false, keepSockets = false } = {}) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  if (consoleErrors) page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  if (keepSockets) {
+    await page.addInitScript(() => {
+      const Native = window.WebSocket;
+      window.__sockets = [];
+      window.WebSocket = class extends Native {
+        constructor(...args) { super(...args); window.__sockets.push(this); }
+      };
+    });
+  }
+  return { context, page, errors };
+}
