@@ -2,13 +2,8 @@ package agentui_test
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -16,6 +11,7 @@ import (
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/agentui/internal/fakebackend"
+	"github.com/switchboard/switchboard/internal/demoserver"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -57,31 +53,11 @@ func TestServeFakeConsole(t *testing.T) {
 	if addr == "" {
 		t.Skip("AGENTUI_DEMO_ADDR not set: this is the e2e demo server, not a test")
 	}
-	seconds, _ := strconv.Atoi(os.Getenv("AGENTUI_DEMO_SECONDS"))
-	if seconds <= 0 {
-		seconds = 600
-	}
 	offer, _ := strconv.Atoi(os.Getenv("AGENTUI_DEMO_OFFER_SECONDS"))
 	e, _, _ := newFakeConsole(t, func(f *fakebackend.Fake) {
 		if offer > 0 {
 			f.OfferTimeout = time.Duration(offer) * time.Second
 		}
 	})
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(l) }()
-	fmt.Printf("LISTENING http://%s\n", l.Addr())
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	select {
-	case <-ctx.Done():
-	case <-time.After(time.Duration(seconds) * time.Second):
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = srv.Shutdown(sctx)
+	demoserver.Serve(t, addr, e, demoserver.Seconds("AGENTUI_DEMO_SECONDS"))
 }

@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/demoserver"
 	"github.com/switchboard/switchboard/internal/realtime"
 	"github.com/switchboard/switchboard/internal/redistest"
 )
@@ -30,10 +27,6 @@ func TestServeDemo(t *testing.T) {
 	addr := os.Getenv("WEBCHAT_DEMO_ADDR")
 	if addr == "" {
 		t.Skip("WEBCHAT_DEMO_ADDR not set: this is the e2e demo server, not a test")
-	}
-	seconds, _ := strconv.Atoi(os.Getenv("WEBCHAT_DEMO_SECONDS"))
-	if seconds <= 0 {
-		seconds = 600
 	}
 	rs := redistest.Start(t, redistest.Options{})
 	hub, err := realtime.New(realtime.Config{Redis: rs.NewClient(t)})
@@ -56,23 +49,7 @@ func TestServeDemo(t *testing.T) {
 	srv.Register(e)
 	registerFake(e, srv, b)
 
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	hs := &http.Server{Handler: e, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = hs.Serve(l) }()
-	fmt.Printf("LISTENING http://%s\n", l.Addr())
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	select {
-	case <-ctx.Done():
-	case <-time.After(time.Duration(seconds) * time.Second):
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = hs.Shutdown(sctx)
+	demoserver.Serve(t, addr, e, demoserver.Seconds("WEBCHAT_DEMO_SECONDS"))
 }
 
 // registerFake adds the control API the browser test plays the agent with.
