@@ -12,14 +12,7 @@ import (
 func TestConsumeHandsEachEventToOneGateway(t *testing.T) {
 	t.Parallel()
 	ws := workspace(t)
-	mk := func() *Engine {
-		e, err := New(Params{Client: shared.NewClient(t), Workspace: ws})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
-	gw1, gw2 := mk(), mk()
+	gw1, gw2 := gateway(t, ws), gateway(t, ws)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 

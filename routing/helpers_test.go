@@ -144,3 +144,14 @@ func (v *env) eventTypes(id string) []string {
 	}
 	return out
 }
+
+// gateway is one more Engine on workspace ws of the shared server, as
+// another gateway would run it.
+func gateway(t *testing.T, ws string) *Engine {
+	t.Helper()
+	e, err := New(Params{Client: shared.NewClient(t), Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
