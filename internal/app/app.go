@@ -73,9 +73,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 func (a *App) Addr() string { return a.listener.Addr().String() }
 
 // Run serves until ctx ends, then shuts down gracefully and closes the
-// store. Background components stop with the context.
+// store. Background components stop with the context; one that fails
+// stops the gateway too, since a gateway without its offer recovery or its
+// event projector would serve consoles that never ring.
 func (a *App) Run(ctx context.Context) error {
 	defer a.store.Close()
+	ctx, failed := context.WithCancelCause(ctx)
+	defer failed(nil)
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, run := range a.background {
@@ -83,7 +87,8 @@ func (a *App) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			if err := run(bgCtx); err != nil && !errors.Is(err, context.Canceled) {
-				a.log.Error("background component stopped", "err", err)
+				a.log.Error("background component failed; stopping the gateway", "err", err)
+				failed(fmt.Errorf("app: background component: %w", err))
 			}
 		}()
 	}
@@ -99,6 +104,9 @@ func (a *App) Run(ctx context.Context) error {
 	case <-done:
 	case <-time.After(a.cfg.ShutdownTimeout):
 		a.log.Warn("background components did not stop in time")
+	}
+	if cause := context.Cause(ctx); err == nil && cause != nil && !errors.Is(cause, context.Canceled) {
+		err = cause
 	}
 	return err
 }
