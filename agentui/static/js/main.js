@@ -6,6 +6,7 @@ import { $, h, replace, badge, channelLabel, initials, hue, clock, day, compareI
 import { Socket } from './socket.js';
 import { unlockAudio, setRinging } from './ring.js';
 import { CannedPicker } from './canned.js';
+import { currentSession, signIn, signOut, storedCSRF } from './session.js';
 
 const TYPING_SHOW_MS = 6000; // hide a typing indicator whose "off" got lost
 const TYPING_SEND_MS = 3000; // at most one "typing on" per this interval
@@ -13,7 +14,7 @@ const TYPING_IDLE_MS = 4000; // send "off" after this long without a key
 
 const S = {
   me: null,
-  csrf: sessionStorage.getItem('sb.csrf') || '',
+  csrf: storedCSRF(),
   agentState: { state: 'offline' },
   offers: new Map(),
   convs: new Map(),
@@ -35,37 +36,18 @@ const canned = new CannedPicker($('reply-text'), $('canned'), () => S.directory 
 
 async function boot() {
   wireStatic();
-  let res;
-  try {
-    res = await fetch('/api/v1/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-  } catch {
-    res = null;
-  }
-  if (res && res.ok) {
-    const body = await res.json().catch(() => ({}));
-    takeSession(body);
+  const session = await currentSession();
+  if (session) {
+    takeSession(session);
     startConsole();
   } else {
     showLogin('');
   }
 }
 
-function principal(body) {
-  const p = body.account || body.principal || body;
-  return {
-    id: p.id ?? p.account_id ?? p.AccountID ?? '',
-    name: p.name ?? p.Name ?? '',
-    role: p.role ?? p.Role ?? '',
-  };
-}
-
-function takeSession(body) {
-  S.me = principal(body || {});
-  const csrf = body.csrf_token || body.csrf || body.csrfToken;
-  if (csrf) {
-    S.csrf = csrf;
-    sessionStorage.setItem('sb.csrf', csrf);
-  }
+function takeSession(session) {
+  S.me = session.me;
+  S.csrf = session.csrf;
 }
 
 function showLogin(message) {
@@ -82,54 +64,26 @@ function showLogin(message) {
 async function login(ev) {
   ev.preventDefault();
   unlockAudio();
-  const id = $('login-id').value.trim();
-  const password = $('login-password').value;
   const err = $('login-error');
-  if (!id || !password) {
-    err.textContent = 'Enter your account and password.';
-    err.hidden = false;
-    return;
-  }
   const btn = $('login-submit');
   btn.disabled = true;
   btn.textContent = 'Signing in…';
-  try {
-    const res = await fetch('/api/v1/login', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ id, password }),
-    });
-    if (res.ok) {
-      const body = await res.json().catch(() => ({}));
-      const headerToken = res.headers.get('X-CSRF-Token');
-      if (headerToken && !body.csrf_token) body.csrf_token = headerToken;
-      takeSession(body);
-      if (!S.me.id) S.me.id = id;
-      $('login-password').value = '';
-      startConsole();
-      return;
-    }
-    err.textContent = res.status === 401 ? 'Wrong account or password.'
-      : res.status === 429 ? 'Too many attempts. Wait a minute and try again.'
-      : `Sign-in failed (${res.status}). Try again.`;
-  } catch {
-    err.textContent = 'The server cannot be reached. Check your connection.';
-  } finally {
-    btn.disabled = false;
-    btn.textContent = 'Sign in';
+  const { session, error } = await signIn($('login-id').value.trim(), $('login-password').value);
+  btn.disabled = false;
+  btn.textContent = 'Sign in';
+  if (session) {
+    takeSession(session);
+    $('login-password').value = '';
+    startConsole();
+    return;
   }
+  err.textContent = error;
   err.hidden = false;
 }
 
 async function logout() {
-  try {
-    await fetch('/api/v1/logout', {
-      method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': S.csrf },
-    });
-  } catch { /* signing out locally is what matters */ }
+  await signOut(S.csrf);
   stopConsole();
-  sessionStorage.removeItem('sb.csrf');
   S.csrf = '';
   showLogin('You are signed out.');
 }

@@ -6,13 +6,14 @@
 
 import { $, h, replace, badge, channelLabel, initials, hue, clock } from '/agent/js/dom.js';
 import { Socket } from '/agent/js/socket.js';
+import { currentSession, signIn, signOut, storedCSRF } from '/agent/js/session.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const SHORT = { chat: 'Chat', sms: 'SMS', email: 'Email', voice: 'Voice' }; // load chips stay on one line
 
 const S = {
   me: null,
-  csrf: sessionStorage.getItem('sb.csrf') || '',
+  csrf: storedCSRF(),
   socket: null,
   board: null,
   skew: null, // server clock minus ours
@@ -46,26 +47,18 @@ async function boot() {
   $('reader-close').addEventListener('click', closeReader);
   $('reader').addEventListener('close', () => unwatch());
   $('note-form').addEventListener('submit', addNote);
-  let res = null;
-  try {
-    res = await fetch('/api/v1/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-  } catch { /* shown as the login form */ }
-  if (res && res.ok) {
-    takeSession(await res.json().catch(() => ({})));
+  const session = await currentSession();
+  if (session) {
+    takeSession(session);
     start();
   } else {
     showLogin('');
   }
 }
 
-function takeSession(body) {
-  const p = body.account || body.principal || body;
-  S.me = { id: p.id || '', name: p.name || '', role: p.role || '' };
-  const csrf = body.csrf_token || body.csrf;
-  if (csrf) {
-    S.csrf = csrf;
-    sessionStorage.setItem('sb.csrf', csrf);
-  }
+function takeSession(session) {
+  S.me = session.me;
+  S.csrf = session.csrf;
 }
 
 function showLogin(message) {
@@ -80,48 +73,25 @@ function showLogin(message) {
 
 async function login(ev) {
   ev.preventDefault();
-  const id = $('login-id').value.trim();
-  const password = $('login-password').value;
   const err = $('login-error');
-  if (!id || !password) {
-    err.textContent = 'Enter your account and password.';
-    err.hidden = false;
-    return;
-  }
   const btn = $('login-submit');
   btn.disabled = true;
-  try {
-    const res = await fetch('/api/v1/login', {
-      method: 'POST', credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-      body: JSON.stringify({ id, password }),
-    });
-    if (res.ok) {
-      const body = await res.json().catch(() => ({}));
-      if (!body.csrf_token && res.headers.get('X-CSRF-Token')) body.csrf_token = res.headers.get('X-CSRF-Token');
-      takeSession(body);
-      if (!S.me.id) S.me.id = id;
-      $('login-password').value = '';
-      start();
-      return;
-    }
-    err.textContent = res.status === 401 ? 'Wrong account or password.'
-      : res.status === 429 ? 'Too many attempts. Wait a minute and try again.'
-      : `Sign-in failed (${res.status}). Try again.`;
-  } catch {
-    err.textContent = 'The server cannot be reached. Check your connection.';
-  } finally {
-    btn.disabled = false;
+  const { session, error } = await signIn($('login-id').value.trim(), $('login-password').value);
+  btn.disabled = false;
+  if (session) {
+    takeSession(session);
+    $('login-password').value = '';
+    start();
+    return;
   }
+  err.textContent = error;
   err.hidden = false;
 }
 
 async function logout() {
-  try {
-    await fetch('/api/v1/logout', { method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': S.csrf } });
-  } catch { /* signing out locally is what matters */ }
+  await signOut(S.csrf);
   stop();
-  sessionStorage.removeItem('sb.csrf');
+  S.csrf = '';
   showLogin('You are signed out.');
 }
 
