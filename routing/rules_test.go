@@ -549,3 +549,37 @@ func TestEnqueueErrors(t *testing.T) {
 		t.Errorf("accept of missing conversation: %v", err)
 	}
 }
+
+func TestPositionMatchesTheWaitingOrder(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, nil)
+	reqs := []Request{
+		{ConversationID: "c1", Channel: ChannelChat},
+		{ConversationID: "c2", Channel: ChannelSMS, Priority: 3},
+		{ConversationID: "c3", Channel: ChannelChat, Priority: 1},
+		{ConversationID: "c4", Channel: ChannelEmail},
+	}
+	for _, r := range reqs {
+		v.enqueue(r)
+		v.clock.Add(time.Second)
+	}
+	w, err := v.e.Waiting(v.ctx, "support")
+	v.must(err)
+	if len(w) != len(reqs) {
+		t.Fatalf("%d waiting, want %d", len(w), len(reqs))
+	}
+	for i, c := range w {
+		pos, ok, err := v.e.Position(v.ctx, c.ID)
+		v.must(err)
+		if !ok || pos != i+1 {
+			t.Errorf("%s: position %d (ok %v); Waiting has it at %d", c.ID, pos, ok, i+1)
+		}
+	}
+	// Offered or unknown conversations have no place in line.
+	v.agent(AgentConfig{ID: "a"})
+	for _, id := range []string{w[0].ID, "nobody"} {
+		if _, ok, err := v.e.Position(v.ctx, id); err != nil || ok {
+			t.Errorf("%s: ok %v err %v; want no place in line", id, ok, err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -171,6 +172,45 @@ func (e *Engine) Conversation(ctx context.Context, id string) (ConvStatus, error
 		return ConvStatus{}, fmt.Errorf("routing: conversation %s: %w", id, ErrNotFound)
 	}
 	return convFrom(id, h), nil
+}
+
+// Position is a waiting conversation's 1-based place in its queue, in the
+// order Waiting lists (priority, then enqueue time, across channels); ok
+// is false when it is not waiting. It counts with ZCOUNT instead of
+// reading the queue, so asking is cheap however long the line.
+func (e *Engine) Position(ctx context.Context, id string) (pos int, ok bool, err error) {
+	f, err := e.c.HMGet(ctx, e.k.conv(id), "state", "queue", "channel").Result()
+	if err != nil {
+		return 0, false, fmt.Errorf("routing: position of %s: %w", id, err)
+	}
+	state, _ := f[0].(string)
+	queue, _ := f[1].(string)
+	channel, _ := f[2].(string)
+	if ConvState(state) != ConvWaiting {
+		return 0, false, nil
+	}
+	score, err := e.c.ZScore(ctx, e.k.queue(queue, channel), id).Result()
+	if errors.Is(err, redis.Nil) {
+		return 0, false, nil // taken between the two reads
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("routing: position of %s: %w", id, err)
+	}
+	ahead := make([]*redis.IntCmd, len(Channels))
+	_, err = e.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, ch := range Channels {
+			ahead[i] = p.ZCount(ctx, e.k.queue(queue, ch), "-inf", "("+strconv.FormatFloat(score, 'f', -1, 64))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("routing: position of %s: %w", id, err)
+	}
+	pos = 1
+	for _, c := range ahead {
+		pos += int(c.Val())
+	}
+	return pos, true, nil
 }
 
 // Waiting lists a queue's waiting conversations in the order they will be

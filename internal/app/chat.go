@@ -115,26 +115,7 @@ func (b *chatBridge) End(ctx context.Context, convID string) error {
 }
 
 func (b *chatBridge) Position(ctx context.Context, convID string) (int, bool, error) {
-	rc, err := b.engine.Conversation(ctx, convID)
-	if errors.Is(err, routing.ErrNotFound) {
-		return 0, false, nil
-	}
-	if err != nil {
-		return 0, false, err
-	}
-	if rc.State != routing.ConvWaiting {
-		return 0, false, nil
-	}
-	waiting, err := b.engine.Waiting(ctx, rc.Queue)
-	if err != nil {
-		return 0, false, err
-	}
-	for i, w := range waiting {
-		if w.ID == convID {
-			return i + 1, true, nil
-		}
-	}
-	return 0, false, nil
+	return b.engine.Position(ctx, convID)
 }
 
 func (b *chatBridge) Estimate(ctx context.Context, queue string) (time.Duration, time.Duration, bool, error) {
