@@ -2,141 +2,42 @@ package conversation
 
 import (
 	"context"
-	"errors"
-	"time"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
-// Channel names the medium a conversation runs on. Routing capacity is kept
-// per channel, so these strings are shared with the routing configuration.
-type Channel string
+// The channel-facing types are the channel contract's; these names remain
+// until every caller says channel.X (issue 10 moves them).
+type (
+	Channel        = channel.Name
+	Attachment     = channel.Attachment
+	Inbound        = channel.Inbound
+	Receipt        = channel.Receipt
+	Outbound       = channel.Outbound
+	SendResult     = channel.SendResult
+	PermanentError = channel.PermanentError
+	DeliveryStatus = channel.DeliveryStatus
+)
 
 // The channels Switchboard speaks.
 const (
-	ChannelSMS   Channel = "sms"
-	ChannelVoice Channel = "voice"
-	ChannelEmail Channel = "email"
-	ChannelChat  Channel = "chat"
+	ChannelSMS   = channel.SMS
+	ChannelVoice = channel.Voice
+	ChannelEmail = channel.Email
+	ChannelChat  = channel.Chat
 )
 
-// Attachment is a file a message carries. Inbound media from a provider may be
-// kept by reference only (URL set, StoredPath empty).
-type Attachment struct {
-	Name        string `json:"name"`
-	ContentType string `json:"content_type"`
-	Size        int64  `json:"size"`
-	// URL is where the provider serves the file (Twilio MediaUrlN); it may
-	// need the account's credentials to fetch.
-	URL string `json:"url,omitempty"`
-	// StoredPath is the file's path below the attachment directory once we
-	// hold a copy; agents fetch it through an authenticated link.
-	StoredPath string `json:"stored_path,omitempty"`
-}
+// ErrTemporary marks a send failure worth retrying.
+var ErrTemporary = channel.ErrTemporary
 
-// Inbound is one message from a customer, normalized by a channel adapter.
-// It is the only thing a channel hands the core.
-type Inbound struct {
-	Channel Channel
-	// From is the customer's address: E.164 phone number, lower-cased email
-	// address, or chat visitor id.
-	From string
-	// To is our address the customer wrote to: a Twilio number, a mailbox,
-	// a chat site or queue. It selects the queue.
-	To string
-	// Name is the customer's display name when the channel knows it (email
-	// From header, chat pre-chat form).
-	Name        string
-	Text        string
-	Attachments []Attachment
-	// ProviderID is the provider's id for this delivery (MessageSid, CallSid,
-	// Message-ID, chat frame id). A second Inbound with the same channel and
-	// ProviderID is a duplicate and is acknowledged without being stored.
-	ProviderID string
-	// ThreadHint ties the message to an earlier one: In-Reply-To/References,
-	// a call SID, a chat session. Empty means "the customer's open
-	// conversation on this channel, if any".
-	ThreadHint string
-	ReceivedAt time.Time
-}
-
-// Receipt tells a channel what became of an Inbound.
-type Receipt struct {
-	ConversationID string
-	MessageID      string
-	CustomerID     string
-	// Duplicate is set when the provider id had been seen; nothing was stored.
-	Duplicate bool
-	// NewConversation is set when the message opened a conversation (and so
-	// it was enqueued); channels send their first acknowledgement then.
-	NewConversation bool
-	// Returning is set when the customer had earlier conversations.
-	Returning bool
-}
-
-// Receiver is what a channel calls with each inbound message. The
-// conversation service implements it; channels depend only on this.
+// Receiver is what a channel calls with each inbound message.
 type Receiver interface {
 	Receive(ctx context.Context, in Inbound) (Receipt, error)
 }
 
-// Outbound is an agent's reply on its way to a customer.
-type Outbound struct {
-	ConversationID string
-	MessageID      string
-	Channel        Channel
-	// From is our address (the number or mailbox the customer wrote to).
-	From string
-	// To is the customer's address.
-	To          string
-	Text        string
-	Attachments []Attachment
-	// ThreadHint is what the channel needs to keep the reply in the
-	// customer's thread (the Message-ID being answered, the chat session).
-	ThreadHint string
-	// Attempt counts sends of this message, from 1, so a channel can pass an
-	// idempotency key to providers that accept one.
-	Attempt int
-}
-
-// SendResult is what a channel learned from a successful send.
-type SendResult struct {
-	// ProviderID identifies the sent message at the provider (Twilio
-	// MessageSid, SMTP Message-ID); delivery status updates name it.
-	ProviderID string
-	// Status is the provider's first status, e.g. "queued" or "sent".
-	Status string
-}
-
-// Sender delivers outbound messages on one channel. A channel adapter
-// implements it; the outbox calls it and retries per the error.
+// Sender delivers outbound messages on one channel.
 type Sender interface {
 	Send(ctx context.Context, out Outbound) (SendResult, error)
-}
-
-// ErrTemporary marks a send failure worth retrying (HTTP 429 and 5xx, a
-// dropped connection). Senders wrap it: fmt.Errorf("twilio 503: %w", ErrTemporary).
-// Any other error is permanent and is recorded on the message.
-var ErrTemporary = errors.New("temporary failure")
-
-// PermanentError is a send failure the provider explained; its code and text
-// are kept on the message and shown to the agent.
-type PermanentError struct {
-	Code    string // provider error code, e.g. Twilio's "21610"
-	Message string
-}
-
-func (e *PermanentError) Error() string {
-	return "permanent send failure " + e.Code + ": " + e.Message
-}
-
-// DeliveryStatus is a provider's later report on a sent message.
-type DeliveryStatus struct {
-	Channel    Channel
-	ProviderID string
-	// Status is the provider's word: sent, delivered, undelivered, failed, read…
-	Status    string
-	ErrorCode string
-	ErrorText string
-	At        time.Time
 }
 
 // StatusReceiver takes delivery status updates from channels.
