@@ -124,6 +124,10 @@ func (e *Engine) handleAll(ctx context.Context, stream string, p ConsumeParams, 
 			}
 		}
 		if err := p.Handle(ctx, eventFrom(m.ID, f)); err != nil {
+			if errors.Is(err, ErrRetryLater) {
+				e.log.Debug("routing: event deferred", "group", p.Group, "event", m.ID, "err", err)
+				continue
+			}
 			e.log.Warn("routing: event handler failed; it will be retried", "group", p.Group, "event", m.ID, "err", err)
 			continue
 		}

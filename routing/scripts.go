@@ -16,6 +16,7 @@ type scripts struct {
 	enqueue, accept, decline, close, transfer, abandon *redis.Script
 	upsertAgent, agentState, heartbeat, recordEstimate *redis.Script
 	recover, wrapup, presence, overflow, rematch       *redis.Script
+	requeue                                            *redis.Script
 }
 
 func loadScripts() (*scripts, error) {
@@ -47,6 +48,7 @@ func loadScripts() (*scripts, error) {
 		presence:       load("presence"),
 		overflow:       load("overflow"),
 		rematch:        load("rematch"),
+		requeue:        load("requeue"),
 	}
 	return s, firstErr
 }
@@ -54,5 +56,5 @@ func loadScripts() (*scripts, error) {
 func (s *scripts) all() []*redis.Script {
 	return []*redis.Script{s.enqueue, s.accept, s.decline, s.close, s.transfer, s.abandon,
 		s.upsertAgent, s.agentState, s.heartbeat, s.recordEstimate,
-		s.recover, s.wrapup, s.presence, s.overflow, s.rematch}
+		s.recover, s.wrapup, s.presence, s.overflow, s.rematch, s.requeue}
 }

@@ -3,6 +3,7 @@ package sms
 import (
 	"errors"
 	"fmt"
+	"github.com/switchboard/switchboard/internal/channel"
 	"mime"
 	"net/url"
 	"path"
@@ -50,11 +51,11 @@ func parseInbound(form url.Values, accountSID string, at time.Time) (conversatio
 	case acct != accountSID:
 		return in, errOtherAccount
 	}
-	from, err := normalizeNumber(form.Get("From"), false)
+	from, err := channel.NormalizeNumber(form.Get("From"), false)
 	if err != nil {
 		return in, badField("From", err.Error())
 	}
-	to, err := normalizeNumber(form.Get("To"), true)
+	to, err := channel.NormalizeNumber(form.Get("To"), true)
 	if err != nil {
 		return in, badField("To", err.Error())
 	}

@@ -2,6 +2,7 @@ package sms
 
 import (
 	"errors"
+	"github.com/switchboard/switchboard/internal/channel"
 	"net/url"
 	"strings"
 	"testing"
@@ -38,10 +39,10 @@ func FuzzParseInbound(f *testing.F) {
 		if !messageSidPattern.MatchString(in.ProviderID) {
 			t.Fatalf("accepted provider id %q", in.ProviderID)
 		}
-		if n, err := normalizeNumber(in.From, false); err != nil || n != in.From || !strings.HasPrefix(in.From, "+") {
+		if n, err := channel.NormalizeNumber(in.From, false); err != nil || n != in.From || !strings.HasPrefix(in.From, "+") {
 			t.Fatalf("accepted From %q", in.From)
 		}
-		if n, err := normalizeNumber(in.To, true); err != nil || n != in.To {
+		if n, err := channel.NormalizeNumber(in.To, true); err != nil || n != in.To {
 			t.Fatalf("accepted To %q", in.To)
 		}
 		if !utf8.ValidString(in.Text) || in.Text != form.Get("Body") {

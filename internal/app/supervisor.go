@@ -13,7 +13,7 @@ import (
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/internal/auth"
-	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/stats"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -21,7 +21,7 @@ import (
 // supervisorParams is what wireSupervisor needs from the rest of the wiring.
 type supervisorParams struct {
 	engine  *routing.Engine
-	convs   *conversation.Service
+	desk    *desk.Desk
 	auth    *auth.Service
 	console *agentui.Handler
 	reg     *prometheus.Registry
@@ -42,7 +42,7 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 			ShortAbandon: time.Duration(x.ShortAbandonSeconds) * time.Second, Target: x.ServiceLevelTarget})
 	}
 	metrics := stats.NewMetrics()
-	sup := &supervisorBackend{engine: p.engine, convs: p.convs, log: a.log}
+	sup := &supervisorBackend{desk: p.desk}
 	svc, err := stats.New(stats.Config{
 		Source: statsSource{p.engine}, Queues: queues, Logger: a.log, OnAnswer: metrics.ObserveAnswer,
 		OnAlert: func(al stats.Alert, raised bool) {
@@ -74,10 +74,7 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 	sup.view = view
 	view.Register(e)
 	v1.GET("/stats", echo.WrapHandler(svc.HistoryHandler()), p.auth.Middleware(auth.RoleSupervisor))
-	a.background = append(a.background, svc.Run, func(ctx context.Context) error {
-		pushBoards(ctx, svc, sup, view, a.log)
-		return nil
-	})
+	a.background = append(a.background, svc, boardPusher{svc: svc, sup: sup, view: view, log: a.log})
 	return nil
 }
 
@@ -120,15 +117,24 @@ const (
 	maxPush = 15 * time.Second
 )
 
-// pushBoards sends a fresh board to this gateway's supervisors whenever the
-// folded figures change. Boards are built only while someone watches.
-func pushBoards(ctx context.Context, svc *stats.Service, sup *supervisorBackend, view *agentui.Supervisor, log *slog.Logger) {
+// boardPusher sends a fresh board to this gateway's supervisors whenever
+// the folded figures change. Boards are built only while someone watches.
+type boardPusher struct {
+	svc  *stats.Service
+	sup  *supervisorBackend
+	view *agentui.Supervisor
+	log  *slog.Logger
+}
+
+// Run pushes boards until ctx ends.
+func (p boardPusher) Run(ctx context.Context) error {
+	svc, sup, view, log := p.svc, p.sup, p.view, p.log
 	idle := time.NewTicker(maxPush)
 	defer idle.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-svc.Changes():
 		case <-idle.C:
 		}
@@ -146,20 +152,18 @@ func pushBoards(ctx context.Context, svc *stats.Service, sup *supervisorBackend,
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-time.After(minPush):
 		}
 	}
 }
 
-// supervisorBackend is agentui.SupervisorBackend on the stats service,
-// routing and the conversation service.
+// supervisorBackend is agentui.SupervisorBackend on the stats service and
+// the desk, which decides and performs the supervisor's actions.
 type supervisorBackend struct {
-	svc    *stats.Service
-	view   *agentui.Supervisor
-	engine *routing.Engine
-	convs  *conversation.Service
-	log    *slog.Logger
+	svc  *stats.Service
+	view *agentui.Supervisor
+	desk *desk.Desk
 
 	// names caches customer names of waiting conversations: boards are
 	// built up to four times a second and names do not change that often.
@@ -196,13 +200,9 @@ func (s *supervisorBackend) customerName(ctx context.Context, convID string) str
 	if ok {
 		return name
 	}
-	conv, err := s.convs.Conversation(ctx, convID)
-	if err != nil {
+	name = s.desk.CustomerName(ctx, convID)
+	if name == "" {
 		return "" // shown by id; a later board tries again
-	}
-	name = conv.CustomerAddress
-	if cust, err := s.convs.Customer(ctx, conv.CustomerID); err == nil && cust.Name != "" {
-		name = cust.Name
 	}
 	s.mu.Lock()
 	if s.names == nil || len(s.names) >= maxNames {
@@ -213,42 +213,14 @@ func (s *supervisorBackend) customerName(ctx context.Context, convID string) str
 	return name
 }
 
-// Assign goes through the conversation service, so the transcript records
-// the move like any transfer; routing offers it to the agent at once. An
-// agent whose open offer was taken away is told so: the transfer event only
-// makes the gateway send "unassigned", which concerns accepted
-// conversations, and only supervisors move offered ones.
-func (s *supervisorBackend) Assign(ctx context.Context, supervisorID, convID, agentID string) error {
-	before, err := s.engine.Conversation(ctx, convID)
-	if err != nil {
-		return mapErr(err)
-	}
-	if _, err := s.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, ToAgentID: agentID}); err != nil {
-		return mapErr(err)
-	}
-	if before.State == routing.ConvOffered && before.AgentID != "" && before.AgentID != agentID {
-		if err := s.view.RevokeOffer(ctx, before.AgentID, convID); err != nil {
-			// The offer then lingers on that console until its deadline,
-			// when accepting it fails with offer_gone.
-			s.log.Warn("supervisor assign: tell the previous agent", "conv", convID, "err", err)
-		}
-	}
-	return nil
+// Assign is the supervisor's force-assign, decided and done by the desk.
+func (s *supervisorBackend) Assign(ctx context.Context, who agentui.Principal, convID, agentID string) error {
+	return s.desk.Assign(ctx, who, convID, agentID)
 }
 
-func (s *supervisorBackend) SetAgentState(ctx context.Context, supervisorID, agentID, state, reason string) error {
-	var st routing.AgentState
-	switch state {
-	case agentui.StateAvailable:
-		st = routing.StateAvailable
-	case agentui.StateAway:
-		st = routing.StateAway
-	case agentui.StateOffline:
-		st = routing.StateOffline
-	default:
-		return fmt.Errorf("%w: state %q", agentui.ErrInvalid, state)
-	}
-	return mapErr(s.engine.SetAgentState(ctx, agentID, st, reason))
+// SetAgentState sets an agent's state, decided and done by the desk.
+func (s *supervisorBackend) SetAgentState(ctx context.Context, who agentui.Principal, agentID, state, reason string) error {
+	return s.desk.SetAgentState(ctx, who, agentID, state, reason)
 }
 
 // statsSource adapts routing.Engine to stats.Source.

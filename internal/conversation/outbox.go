@@ -205,7 +205,7 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int) error {
 			return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "bad_attachments", text: err.Error()})
 		}
 	}
-	snd := s.senders[out.Channel]
+	snd := s.sender(out.Channel)
 	if snd == nil {
 		return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "no_sender", text: "no sender for channel " + string(out.Channel)})
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -149,6 +150,11 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	wake     chan struct{}
+
+	// mu guards what is registered after construction (AddSender,
+	// SetNotifier): the service is built first, the channels and the
+	// desk that listens to it afterwards.
+	mu sync.RWMutex
 }
 
 // The contract channels depend on.
@@ -288,8 +294,19 @@ func (s *Service) MaxAttachmentBytes() int64 { return s.maxFile }
 // MaxMessageAttachmentBytes is the limit on all stored files of a message.
 func (s *Service) MaxMessageAttachmentBytes() int64 { return s.maxMsg }
 
+// AddRoute sends conversations opened on our address addr (Inbound.To,
+// compared case-insensitively) to r. Channels' addresses are added as the
+// wiring registers each channel.
+func (s *Service) AddRoute(addr string, r Route) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routes[strings.ToLower(strings.TrimSpace(addr))] = r
+}
+
 func (s *Service) route(to string) Route {
+	s.mu.RLock()
 	r := s.routes[strings.ToLower(strings.TrimSpace(to))]
+	s.mu.RUnlock()
 	if r.Queue == "" {
 		r.Queue = s.defQueue
 	}
@@ -313,7 +330,31 @@ func fromMS(s string) time.Time {
 }
 
 func (s *Service) notify(ctx context.Context, convID string, e Entry) {
-	if s.notifier != nil {
-		s.notifier.Notify(ctx, convID, e)
+	s.mu.RLock()
+	n := s.notifier
+	s.mu.RUnlock()
+	if n != nil {
+		n.Notify(ctx, convID, e)
 	}
+}
+
+// AddSender registers the Sender of channel ch, replacing any earlier one.
+// Replies on a channel without a Sender fail with code "no_sender".
+func (s *Service) AddSender(ch Channel, snd Sender) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.senders[ch] = snd
+}
+
+// SetNotifier makes n the one told about every transcript append.
+func (s *Service) SetNotifier(n Notifier) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notifier = n
+}
+
+func (s *Service) sender(ch Channel) Sender {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.senders[ch]
 }

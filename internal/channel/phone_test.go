@@ -1,4 +1,4 @@
-package sms
+package channel
 
 import "testing"
 
@@ -30,28 +30,15 @@ func TestNormalizeNumber(t *testing.T) {
 		{"+١٤١٥٥٥٥٠١٠٠", false, ""}, // Arabic-Indic digits are not E.164
 	}
 	for _, tc := range tests {
-		got, err := normalizeNumber(tc.in, tc.shortCode)
+		got, err := NormalizeNumber(tc.in, tc.shortCode)
 		if tc.want == "" {
 			if err == nil {
-				t.Errorf("normalizeNumber(%q) = %q, want error", tc.in, got)
+				t.Errorf("NormalizeNumber(%q) = %q, want error", tc.in, got)
 			}
 			continue
 		}
 		if err != nil || got != tc.want {
-			t.Errorf("normalizeNumber(%q) = %q, %v, want %q", tc.in, got, err, tc.want)
-		}
-	}
-}
-
-func TestParseKeyword(t *testing.T) {
-	t.Parallel()
-	for body, want := range map[string]keyword{
-		"STOP": keywordStop, " stop\n": keywordStop, "Unsubscribe": keywordStop, "stopall": keywordStop,
-		"yes": keywordStart, "UNSTOP": keywordStart, "info": keywordHelp,
-		"stop.": keywordNone, "please stop": keywordNone, "": keywordNone, "S T O P": keywordNone,
-	} {
-		if got := parseKeyword(body); got != want {
-			t.Errorf("parseKeyword(%q) = %v, want %v", body, got, want)
+			t.Errorf("NormalizeNumber(%q) = %q, %v, want %q", tc.in, got, err, tc.want)
 		}
 	}
 }
