@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -42,9 +41,12 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 			ShortAbandon: time.Duration(x.ShortAbandonSeconds) * time.Second, Target: x.ServiceLevelTarget})
 	}
 	metrics := stats.NewMetrics()
-	sup := &supervisorBackend{desk: p.desk}
+	sup := &desk.Supervision{Desk: p.desk}
+	// The view is built on the stats service and hears its alerts; Run
+	// raises alerts only after the wiring is done.
+	var view *agentui.Supervisor
 	svc, err := stats.New(stats.Config{
-		Source: statsSource{p.engine}, Queues: queues, Logger: a.log, OnAnswer: metrics.ObserveAnswer,
+		Source: desk.StatsSource{Engine: p.engine}, Queues: queues, Logger: a.log, OnAnswer: metrics.ObserveAnswer,
 		OnAlert: func(al stats.Alert, raised bool) {
 			// Alerts are events of this gateway: every gateway folds the
 			// same stream and raises the same alert, so each tells only
@@ -54,8 +56,8 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 			} else {
 				a.log.Info("supervisor alert cleared", "kind", al.Kind, "queue", al.Queue, "channel", al.Channel, "agent", al.AgentID)
 			}
-			if v := sup.view; v != nil {
-				v.PushAlert(al, raised)
+			if view != nil {
+				view.PushAlert(al, raised)
 			}
 		},
 	})
@@ -66,12 +68,11 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 	if err := p.reg.Register(metrics); err != nil {
 		return fmt.Errorf("app: stats metrics: %w", err)
 	}
-	sup.svc = svc
-	view, err := agentui.NewSupervisor(agentui.SupervisorConfig{Backend: sup, Console: p.console})
+	sup.Stats = svc
+	view, err = agentui.NewSupervisor(agentui.SupervisorConfig{Backend: sup, Console: p.console})
 	if err != nil {
 		return fmt.Errorf("app: supervisor view: %w", err)
 	}
-	sup.view = view
 	view.Register(e)
 	v1.GET("/stats", echo.WrapHandler(svc.HistoryHandler()), p.auth.Middleware(auth.RoleSupervisor))
 	a.background = append(a.background, svc, boardPusher{svc: svc, sup: sup, view: view, log: a.log})
@@ -121,7 +122,7 @@ const (
 // the folded figures change. Boards are built only while someone watches.
 type boardPusher struct {
 	svc  *stats.Service
-	sup  *supervisorBackend
+	sup  *desk.Supervision
 	view *agentui.Supervisor
 	log  *slog.Logger
 }
@@ -140,7 +141,7 @@ func (p boardPusher) Run(ctx context.Context) error {
 		}
 		if view.Watching() {
 			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			b, err := sup.board(rctx)
+			b, err := sup.BoardWithNames(rctx)
 			cancel()
 			if err != nil {
 				if ctx.Err() == nil {
@@ -156,136 +157,4 @@ func (p boardPusher) Run(ctx context.Context) error {
 		case <-time.After(minPush):
 		}
 	}
-}
-
-// supervisorBackend is agentui.SupervisorBackend on the stats service and
-// the desk, which decides and performs the supervisor's actions.
-type supervisorBackend struct {
-	svc  *stats.Service
-	view *agentui.Supervisor
-	desk *desk.Desk
-
-	// names caches customer names of waiting conversations: boards are
-	// built up to four times a second and names do not change that often.
-	mu    sync.Mutex
-	names map[string]string
-}
-
-func (s *supervisorBackend) Board(ctx context.Context) (any, error) {
-	return s.board(ctx)
-}
-
-// maxNames bounds the name cache; it is simply emptied when full.
-const maxNames = 2000
-
-// board is the folded board with the waiting customers' names.
-func (s *supervisorBackend) board(ctx context.Context) (stats.Board, error) {
-	b, err := s.svc.Board(ctx)
-	if err != nil {
-		return b, err
-	}
-	for qi := range b.Queues {
-		for wi := range b.Queues[qi].WaitingNow {
-			w := &b.Queues[qi].WaitingNow[wi]
-			w.Customer = s.customerName(ctx, w.ID)
-		}
-	}
-	return b, nil
-}
-
-func (s *supervisorBackend) customerName(ctx context.Context, convID string) string {
-	s.mu.Lock()
-	name, ok := s.names[convID]
-	s.mu.Unlock()
-	if ok {
-		return name
-	}
-	name = s.desk.CustomerName(ctx, convID)
-	if name == "" {
-		return "" // shown by id; a later board tries again
-	}
-	s.mu.Lock()
-	if s.names == nil || len(s.names) >= maxNames {
-		s.names = map[string]string{}
-	}
-	s.names[convID] = name
-	s.mu.Unlock()
-	return name
-}
-
-// Assign is the supervisor's force-assign, decided and done by the desk.
-func (s *supervisorBackend) Assign(ctx context.Context, who agentui.Principal, convID, agentID string) error {
-	return s.desk.Assign(ctx, who, convID, agentID)
-}
-
-// SetAgentState sets an agent's state, decided and done by the desk.
-func (s *supervisorBackend) SetAgentState(ctx context.Context, who agentui.Principal, agentID, state, reason string) error {
-	return s.desk.SetAgentState(ctx, who, agentID, state, reason)
-}
-
-// statsSource adapts routing.Engine to stats.Source.
-type statsSource struct{ engine *routing.Engine }
-
-func (s statsSource) Events(ctx context.Context, afterID string, count int) ([]stats.Event, error) {
-	evs, err := s.engine.Events(ctx, afterID, count)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]stats.Event, len(evs))
-	for i, e := range evs {
-		out[i] = statsEvent(e)
-	}
-	return out, nil
-}
-
-func (s statsSource) Subscribe(ctx context.Context) (<-chan stats.Event, error) {
-	sub, err := s.engine.Subscribe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make(chan stats.Event, 1)
-	go func() {
-		defer close(out)
-		for e := range sub.C {
-			// Only a doorbell: the service reads the stream itself, so a
-			// full bell loses nothing.
-			select {
-			case out <- stats.Event{ID: e.ID}:
-			default:
-			}
-		}
-	}()
-	return out, nil
-}
-
-func (s statsSource) Agents(ctx context.Context) ([]stats.AgentLive, error) {
-	as, err := s.engine.Agents(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]stats.AgentLive, len(as))
-	for i, a := range as {
-		out[i] = stats.AgentLive{ID: a.ID, Name: a.Name, State: string(a.State), Reason: a.Reason, Since: a.Since,
-			Capacity: a.Capacity, Load: a.Load, Conversations: a.Conversations}
-	}
-	return out, nil
-}
-
-// statsEvent converts one routing event; a transfer names the queue it
-// left as Queue and the new one as ToQueue, as the folder expects.
-func statsEvent(e routing.Event) stats.Event {
-	out := stats.Event{ID: e.ID, Type: stats.EventType(e.Type), ConversationID: e.ConversationID,
-		Queue: e.Queue, Channel: e.Channel, AgentID: e.AgentID, At: e.At,
-		EstimateLow: e.EstimateLow, EstimateHigh: e.EstimateHigh, Wait: e.Wait, Handle: e.Handle,
-		State: string(e.State), Reason: e.Reason}
-	switch e.Type {
-	case routing.EventEnqueued:
-		out.EnqueuedAt = e.EnqueuedAt
-	case routing.EventTransferred:
-		if e.FromQueue != "" {
-			out.Queue = e.FromQueue
-		}
-		out.ToQueue = e.Queue
-	}
-	return out
 }

@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/redistest"
 	"github.com/switchboard/switchboard/internal/stats"
 	"github.com/switchboard/switchboard/routing"
@@ -37,7 +38,7 @@ func TestTwoGatewaysShowIdenticalFigures(t *testing.T) {
 			t.Fatal(err)
 		}
 		engines[i] = e
-		s, err := stats.New(stats.Config{Source: statsSource{e}, Now: clock, Resync: 100 * time.Millisecond,
+		s, err := stats.New(stats.Config{Source: desk.StatsSource{Engine: e}, Now: clock, Resync: 100 * time.Millisecond,
 			Queues: []stats.QueueInfo{{Name: "support", ServiceLevel: 20 * time.Second, WaitLimit: time.Minute}}})
 		if err != nil {
 			t.Fatal(err)
