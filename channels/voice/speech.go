@@ -33,8 +33,9 @@ func placeSentence(p channel.Place) string {
 	return b.String()
 }
 
-// waitPhrase is the estimate as spoken: "less than a minute", "about 3
-// minutes", "about 3 to 5 minutes"; "" when there is no honest estimate.
+// waitPhrase is the estimate as spoken: "less than a minute", "up to 2
+// minutes", "about 3 minutes", "about 3 to 5 minutes"; "" when there is
+// no honest estimate.
 func waitPhrase(p channel.Place) string {
 	if !p.Known || p.High < p.Low || p.Low < 0 {
 		return ""
@@ -47,7 +48,7 @@ func waitPhrase(p channel.Place) string {
 	lo := int(p.Low / time.Minute)
 	hi := int((p.High + time.Minute - 1) / time.Minute)
 	if lo < 1 {
-		lo = 1
+		return fmt.Sprintf("up to %d %s", hi, plural(hi, "minute"))
 	}
 	if lo >= hi {
 		return fmt.Sprintf("about %d %s", hi, plural(hi, "minute"))
