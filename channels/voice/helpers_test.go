@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/redistest"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
@@ -256,4 +257,8 @@ func with(form url.Values, kv ...string) url.Values {
 		out.Set(kv[i], kv[i+1])
 	}
 	return out
+}
+
+func channelOutbound() channel.Outbound {
+	return channel.Outbound{ConversationID: "conv-1", Channel: channel.Voice, To: caller, Text: "hi"}
 }
