@@ -87,7 +87,7 @@ type Channel struct {
 	calls     calls
 	hours     Hours
 	phones    Phones
-	auth      func(*http.Request) (string, error)
+	tokens    *Tokens
 	log       *slog.Logger
 	now       func() time.Time
 	base      string
@@ -126,8 +126,10 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 			return nil, fmt.Errorf("voice: hold_music %q is not an absolute http(s) URL", cfg.HoldMusic)
 		}
 	}
-	if (cfg.APIKeySID == "") != (cfg.APIKeySecret == "") {
-		return nil, errors.New("voice: TWILIO_API_KEY_SID and TWILIO_API_KEY_SECRET go together: set both or neither")
+	tokens, err := NewTokens(TokenConfig{AccountSID: cfg.Credentials.AccountSID, APIKeySID: cfg.APIKeySID,
+		APIKeySecret: cfg.APIKeySecret, TTL: cfg.TokenTTL, WrapUp: cfg.WrapUp, Authenticate: deps.Authenticate, Now: deps.Now})
+	if err != nil {
+		return nil, err
 	}
 	validator, err := twilioapi.NewValidator(twilioapi.ValidatorOptions{
 		AuthToken: cfg.Credentials.AuthToken, PublicURL: cfg.PublicURL,
@@ -145,7 +147,7 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 	c := &Channel{
 		cfg: cfg, creds: cfg.Credentials, rest: rest, validator: validator, core: deps.Core,
 		calls: calls{rdb: deps.Redis, ws: deps.Workspace}, hours: deps.Hours, phones: deps.Phones,
-		auth: deps.Authenticate, log: deps.Logger, now: deps.Now,
+		tokens: tokens, log: deps.Logger, now: deps.Now,
 		base: strings.TrimSuffix(cfg.PublicURL, "/"), numbers: map[string]string{}, pollEvery: time.Second,
 	}
 	for num, queue := range cfg.Numbers {
@@ -180,7 +182,9 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 // configPhones is Phones from Config.AgentNumbers.
 type configPhones map[string]string
 
-func (p configPhones) Phone(_ context.Context, agentID string) (string, error) { return p[agentID], nil }
+func (p configPhones) Phone(_ context.Context, agentID string) (string, error) {
+	return p[agentID], nil
+}
 
 // Name implements channel.Channel.
 func (c *Channel) Name() channel.Name { return channel.Voice }
@@ -230,7 +234,7 @@ func (c *Channel) Register(r channel.Routes) {
 	} {
 		r.Add(http.MethodPost, path, c.serve(h), guard)
 	}
-	r.Add(http.MethodGet, TokenPath, c.token)
+	c.tokens.Register(r)
 }
 
 // Run implements channel.Channel: it places due callbacks until ctx ends.

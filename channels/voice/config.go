@@ -83,6 +83,9 @@ type Config struct {
 	// RingTimeout is how long an agent's softphone or phone rings before
 	// the call counts as missed. Zero: 20 s.
 	RingTimeout time.Duration `yaml:"ring_timeout"`
+	// WrapUp is the voice queues' wrap-up time in routing, told to the
+	// console for its countdown after a call. Zero: no countdown.
+	WrapUp time.Duration `yaml:"-"`
 	// TokenTTL is the life of a softphone access token; twilio-go makes it
 	// at least an hour. Zero: 1 h.
 	TokenTTL time.Duration `yaml:"-"`

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/twilio/twilio-go/twiml"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
+	"github.com/twilio/twilio-go/twiml"
 
 	"github.com/switchboard/switchboard/internal/channel"
 )

@@ -53,7 +53,9 @@ func newFakeCore(now func() time.Time) *fakeCore {
 		queues: map[string]string{}, handle: 2 * time.Minute, agents: 1}
 }
 
-func (f *fakeCore) note(format string, args ...any) { f.log = append(f.log, fmt.Sprintf(format, args...)) }
+func (f *fakeCore) note(format string, args ...any) {
+	f.log = append(f.log, fmt.Sprintf(format, args...))
+}
 
 func (f *fakeCore) Receive(_ context.Context, in channel.Inbound) (channel.Receipt, error) {
 	f.mu.Lock()

@@ -15,7 +15,7 @@ var (
 	recordingSidPattern = regexp.MustCompile(`^RE[0-9a-fA-F]{32}$`)
 	// wordPattern admits Twilio's status words (in-progress, no-answer,
 	// redirected-from-bridged…) and any future one of the same shape.
-	wordPattern   = regexp.MustCompile(`^[a-z][a-z_-]{1,39}$`)
+	wordPattern    = regexp.MustCompile(`^[a-z][a-z_-]{1,39}$`)
 	agentIDPattern = regexp.MustCompile(`^[A-Za-z0-9_.@-]{1,64}$`)
 )
 
