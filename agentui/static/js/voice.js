@@ -163,7 +163,9 @@ const mmss = (ms) => {
 
 /**
  * render fills the call bar of the conversation in view: hidden unless it
- * is the conversation of the call (live, or in wrap-up).
+ * is the conversation of the call (live, or in wrap-up). The bar is built
+ * once per state and then only its texts change, so a button is never
+ * replaced under the agent's pointer by the ticking timer.
  */
 export function render(conv) {
   const bar = $('call-bar');
@@ -175,27 +177,40 @@ export function render(conv) {
     bar.dataset.state = 'none';
     return;
   }
-  if (V.call) {
-    const live = V.answeredAt > 0;
-    bar.dataset.state = live ? 'live' : 'connecting';
+  let state = 'ended';
+  if (V.call) state = V.answeredAt > 0 ? 'live' : 'connecting';
+  else if (V.wrapUntil > now) state = 'wrapup';
+  if (bar.dataset.state !== state || bar.dataset.conv !== V.conv) {
+    bar.dataset.state = state;
+    bar.dataset.conv = V.conv;
+    build(bar, state);
+  }
+  const text = (id, t) => { const el = bar.querySelector(id); if (el && el.textContent !== t) el.textContent = t; };
+  if (state === 'live') text('#call-timer', mmss(now - V.answeredAt));
+  if (state === 'live' || state === 'connecting') {
+    const mute = bar.querySelector('#call-mute');
+    mute.setAttribute('aria-pressed', String(V.muted));
+    text('#call-mute', V.muted ? 'Unmute' : 'Mute');
+  }
+  if (state === 'wrapup') text('#call-wrapup', `Wrap-up ${mmss(V.wrapUntil - now + 999)}`);
+}
+
+function build(bar, state) {
+  if (state === 'live' || state === 'connecting') {
+    const live = state === 'live';
     replace(bar,
       h('span', { class: 'call-dot', 'aria-hidden': 'true' }),
       h('span', { class: 'call-status' }, live ? `On call${V.caller ? ` with ${V.caller}` : ''}` : 'Connecting…'),
-      h('span', { class: 'call-timer', id: 'call-timer', 'aria-label': 'Call time' }, live ? mmss(now - V.answeredAt) : '0:00'),
-      h('button', {
-        type: 'button', class: 'btn btn-small', id: 'call-mute', 'aria-pressed': String(V.muted),
-        onClick: () => V.call && V.call.mute(!V.muted),
-      }, V.muted ? 'Unmute' : 'Mute'),
-      h('button', { type: 'button', class: 'btn btn-small btn-danger', id: 'call-hangup', onClick: () => V.call && V.call.disconnect() }, 'Hang up'),
+      h('span', { class: 'call-timer', id: 'call-timer', 'aria-label': 'Call time' }, '0:00'),
+      h('button', { type: 'button', class: 'btn btn-small', id: 'call-mute', 'aria-pressed': 'false',
+        onClick: () => V.call && V.call.mute(!V.muted) }, 'Mute'),
+      h('button', { type: 'button', class: 'btn btn-small btn-danger', id: 'call-hangup',
+        onClick: () => V.call && V.call.disconnect() }, 'Hang up'),
     );
     return;
   }
-  const left = V.wrapUntil - now;
-  bar.dataset.state = left > 0 ? 'wrapup' : 'ended';
   replace(bar,
     h('span', { class: 'call-status' }, `Call ended · ${mmss(V.endedAt - (V.answeredAt || V.endedAt))}`),
-    left > 0
-      ? h('span', { class: 'call-wrapup', id: 'call-wrapup' }, `Wrap-up ${mmss(left + 999)}`)
-      : h('span', { class: 'call-wrapup', id: 'call-wrapup' }, 'Wrap-up over: you get calls again'),
+    h('span', { class: 'call-wrapup', id: 'call-wrapup' }, state === 'wrapup' ? '' : 'Wrap-up over: you get calls again'),
   );
 }
