@@ -4,7 +4,7 @@ STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 PKGS          := ./...
 
-.PHONY: run build test lint bench e2e fuzz deps clean
+.PHONY: run build test lint bench e2e fuzz deps clean voice-sdk
 
 ## run: start the gateway with the embedded store; console at http://localhost:8080/agent/
 run:
@@ -36,6 +36,12 @@ bench: deps
 ## e2e: browser tests in headless Chromium (Playwright)
 e2e: deps
 	@if [ -f e2e/package.json ]; then .ci/install-deps browser && cd e2e && npm ci --no-audit --no-fund && npm test; else echo "no browser tests yet"; fi
+
+## voice-sdk: rebuild the console's softphone bundle from the Twilio Voice JS SDK pinned in agentui/voicesdk/package-lock.json
+voice-sdk:
+	cd agentui/voicesdk && npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p agentui/static/vendor
+	cp agentui/voicesdk/node_modules/@twilio/voice-sdk/dist/twilio.min.js agentui/static/vendor/twilio.min.js
 
 clean:
 	rm -f switchboard loadgen

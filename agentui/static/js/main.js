@@ -7,6 +7,7 @@ import { Socket } from './socket.js';
 import { unlockAudio, setRinging } from './ring.js';
 import { CannedPicker } from './canned.js';
 import { currentSession, signIn, signOut, storedCSRF } from './session.js';
+import * as voice from './voice.js';
 
 const TYPING_SHOW_MS = 6000; // hide a typing indicator whose "off" got lost
 const TYPING_SEND_MS = 3000; // at most one "typing on" per this interval
@@ -113,11 +114,13 @@ function startConsole() {
     },
   });
   S.socket.start();
+  voice.startSoftphone({ knows: (id) => S.convs.has(id), onChange: () => voice.render(S.convs.get(S.selected)) });
 }
 
 function stopConsole() {
   if (S.socket) S.socket.stop();
   S.socket = null;
+  voice.stopSoftphone();
   clearInterval(S.heartbeat);
   setRinging(false);
   S.offers.clear();
@@ -565,11 +568,12 @@ function renderOffers() {
       ),
     );
     card._offer = o;
+    voice.decorateOffer(card, o);
     return card;
   });
   replace(box, items);
   box.hidden = items.length === 0;
-  setRinging(items.length > 0);
+  setRinging(items.length > 0, [...S.offers.values()].some(voice.isVoice) ? 'voice' : 'message');
   tickOffers();
   updateTitle();
 }
@@ -646,6 +650,7 @@ function renderConversation(jump = false) {
   renderTranscript(jump);
   renderTyping();
   renderCustomer();
+  voice.render(c);
 }
 
 function renderComposer() {
