@@ -2,12 +2,12 @@ package email
 
 import (
 	"cmp"
-	"slices"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 

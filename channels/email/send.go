@@ -144,15 +144,15 @@ func splitAddrs(s string) []*mail.Address {
 
 // outgoing is one mail we send.
 type outgoing struct {
-	mb                             *Mailbox
-	convID, to, cc, subject        string
-	messageID, inReplyTo           string
-	references                     []string
-	text                           string
-	quote, quoteFrom, quoteDate    string
-	date                           time.Time
-	attachments                    []Part
-	autoSubmitted                  bool
+	mb                          *Mailbox
+	convID, to, cc, subject     string
+	messageID, inReplyTo        string
+	references                  []string
+	text                        string
+	quote, quoteFrom, quoteDate string
+	date                        time.Time
+	attachments                 []Part
+	autoSubmitted               bool
 }
 
 func (o *outgoing) build() ([]byte, error) {
