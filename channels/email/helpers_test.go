@@ -140,8 +140,8 @@ func (c *core) Told(_ context.Context, conv, text string, _ channel.Place) error
 	return nil
 }
 func (c *core) Record(context.Context, string, string, string) error { return nil }
-func (c *core) CustomerEnded(context.Context, string) error           { return nil }
-func (c *core) Missed(context.Context, string, string) error          { return nil }
+func (c *core) CustomerEnded(context.Context, string) error          { return nil }
+func (c *core) Missed(context.Context, string, string) error         { return nil }
 
 // router accepts every conversation.
 type router struct {
@@ -155,8 +155,8 @@ func (r *router) Enqueue(_ context.Context, req conversation.RouteRequest) error
 	r.enq = append(r.enq, req.ConversationID)
 	return nil
 }
-func (r *router) Abandon(context.Context, string) error                          { return nil }
-func (r *router) Close(context.Context, string, string) error                   { return nil }
+func (r *router) Abandon(context.Context, string) error                        { return nil }
+func (r *router) Close(context.Context, string, string) error                  { return nil }
 func (r *router) Transfer(context.Context, conversation.TransferRequest) error { return nil }
 
 // lateSender lets the service be built before the channel it sends through.
@@ -230,7 +230,7 @@ func (e *env) build(t testing.TB) *Channel {
 	}
 	c := &core{Service: svc}
 	ch, err := New(e.cfg, Deps{Core: c, Redis: e.rdb, Workspace: e.ws, Attachments: svc,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Authorize: func(echo.Context, string) error { return nil }})
 	if err != nil {
 		t.Fatal(err)
@@ -319,4 +319,12 @@ func hasSeen(f []imap.Flag) bool {
 		}
 	}
 	return false
+}
+
+// tlog writes a gateway's warnings into the test's log.
+type tlog struct{ t testing.TB }
+
+func (w tlog) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

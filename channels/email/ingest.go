@@ -17,7 +17,7 @@ const maxHint = 990
 
 // unknownSender is the customer address of a mail whose From cannot be
 // read at all; its conversation shows the raw mail with a note.
-const unknownSender = "unknown-sender@invalid"
+const unknownSender = "unknown-sender@unknown.invalid"
 
 // ProviderID is the id the core deduplicates a mail by: its Message-ID, or
 // "h:" and a hash of its headers when it has none.
@@ -131,7 +131,7 @@ func (c *Channel) ingest(ctx context.Context, mb *Mailbox, raw []byte, internalD
 	// Written after Receive and idempotent, so a crash in between is
 	// repaired by the re-fetch that follows (Receive answers duplicate
 	// with the same conversation).
-	if err := c.saveInbound(ctx, r.ConversationID, mb, m, raw, quoted); err != nil {
+	if err := c.saveInbound(ctx, r.ConversationID, mb, m, raw, quoted, in.Attachments); err != nil {
 		return "", err
 	}
 	if r.Duplicate {
@@ -246,4 +246,36 @@ func (c *Channel) isOurs(addr string) bool {
 		}
 	}
 	return false
+}
+
+// ingestUnreadable stores a mail the core refused as it was (a sender
+// address it does not accept, a field over its limits) the way an
+// unparseable one is stored: from the unknown sender, with the error and
+// the start of the original as text, and the original kept for the agent.
+// So one strange mail never blocks the mail behind it.
+func (c *Channel) ingestUnreadable(ctx context.Context, mb *Mailbox, raw []byte, at time.Time, cause error) (outcome, error) {
+	m, _ := Parse(raw, c.cfg.Limits)
+	m.Problems = append(m.Problems, "could not be stored as usual: "+cause.Error())
+	pid := m.ProviderID()
+	if len(pid) > 900 {
+		pid = "h:" + m.HeaderHash
+	}
+	from := ""
+	if m.From != nil {
+		from = m.From.String()
+	}
+	in := channel.Inbound{
+		Channel: channel.Email, From: unknownSender, To: mb.Address, ProviderID: pid, ReceivedAt: at,
+		Text: fmt.Sprintf("[This mail could not be stored as usual (%v). Sender: %q. Its original is kept for the agent; it begins:]\n\n%s",
+			cause, from, truncate(string(raw), 4000)),
+	}
+	r, err := c.core.Receive(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("email: store unreadable mail %s: %w", pid, err)
+	}
+	m.MessageID = strings.TrimPrefix(pid, "h:")
+	if err := c.saveInbound(ctx, r.ConversationID, mb, m, raw, "", nil); err != nil {
+		return "", err
+	}
+	return outStored, nil
 }

@@ -19,6 +19,10 @@ import (
 // and checkpointed before the next.
 const fetchBatch = 50
 
+// maxAttempts is how often a mail the core refuses is tried before it is
+// stored as unreadable.
+const maxAttempts = 3
+
 // readMailbox holds the mailbox's lease and reads it until ctx ends. While
 // another gateway holds the lease it waits on standby, trying every third
 // of the lease TTL, so a dead reader is replaced within about one TTL.
@@ -194,6 +198,7 @@ type reader struct {
 	uidValidity uint32
 	uidNext     imap.UID
 	last        imap.UID // last UID stored and flagged
+	failures    map[imap.UID]int
 }
 
 // start reads the checkpoint. On the first visit, or when UIDVALIDITY
@@ -295,10 +300,31 @@ func (r *reader) fetch(ctx context.Context, uids []imap.UID) error {
 		out, err := r.c.ingest(ctx, r.mb, raw, m.InternalDate)
 		if err != nil {
 			// Leave it unflagged and the checkpoint below it: the next
-			// catch-up tries again. A mail that fails the same way forever
-			// would stall the mailbox, so only store failures (Redis down)
-			// land here; unreadable mail is stored raw by ingest.
-			return fmt.Errorf("email: uid %d: %w", m.UID, err)
+			// catch-up tries again. While Redis answers, a mail that keeps
+			// failing is the mail's fault: after maxAttempts it is stored as
+			// unreadable, and if even that fails it is skipped unflagged
+			// (left for a person in the mailbox) so it never blocks the
+			// mail behind it.
+			if perr := r.c.rdb.Ping(ctx).Err(); perr != nil || ctx.Err() != nil {
+				return fmt.Errorf("email: uid %d: %w", m.UID, err)
+			}
+			if r.failures == nil {
+				r.failures = map[imap.UID]int{}
+			}
+			r.failures[m.UID]++
+			if r.failures[m.UID] < maxAttempts {
+				return fmt.Errorf("email: uid %d (attempt %d): %w", m.UID, r.failures[m.UID], err)
+			}
+			r.c.log.WarnContext(ctx, "email: mail refused; storing it as unreadable", "mailbox", r.mb.Address, "uid", m.UID, "err", err)
+			out, err = r.c.ingestUnreadable(ctx, r.mb, raw, m.InternalDate, err)
+			if err != nil {
+				r.c.log.ErrorContext(ctx, "email: mail skipped, left unread in the mailbox", "mailbox", r.mb.Address, "uid", m.UID, "err", err)
+				r.last = m.UID
+				if err := r.checkpoint(ctx); err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		// Flag only now that it is stored. A crash before the checkpoint
 		// means a re-fetch, which Receive answers as a duplicate.

@@ -28,7 +28,7 @@ func SplitQuoted(text string) (fresh, quoted string) {
 			break
 		}
 		// "On Tue, 1 Dec 2026 at 10:00, Bo <bo@example.com>" may wrap.
-		if i+1 < len(lines) && wroteLine.MatchString(l+" "+lines[i+1]) {
+		if strings.TrimSpace(l) != "" && i+1 < len(lines) && wroteLine.MatchString(l+" "+lines[i+1]) {
 			cut = i
 			break
 		}
@@ -42,10 +42,7 @@ func SplitQuoted(text string) (fresh, quoted string) {
 		}
 	}
 	if cut <= 0 {
-		if cut == 0 {
-			// Everything is history (a bare forward): show it all.
-			return text, ""
-		}
+		// No history, or everything is history (a bare forward): show it all.
 		return text, ""
 	}
 	fresh = strings.TrimRight(strings.Join(lines[:cut], "\n"), " \n")

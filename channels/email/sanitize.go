@@ -20,18 +20,26 @@ type Sanitizer struct {
 
 // NewSanitizer builds the policies once; they are safe for concurrent use.
 func NewSanitizer() *Sanitizer {
-	p := bluemonday.UGCPolicy()
+	// Built from nothing rather than from UGCPolicy, which lets images load
+	// from anywhere (relative URLs included).
+	p := bluemonday.NewPolicy()
 	p.AllowURLSchemes("http", "https", "mailto", "cid")
-	p.AllowDataURIImages()
+	p.RequireParseableURLs(true)
 	p.RequireNoReferrerOnLinks(true)
 	p.AddTargetBlankToFullyQualifiedLinks(true)
-	p.AllowAttrs("align", "valign").OnElements("td", "th", "tr", "table", "p", "div")
-	p.AllowAttrs("bgcolor").OnElements("td", "th", "tr", "table")
-	p.AllowElements("center", "font", "span", "div")
+	p.AllowAttrs("href").OnElements("a")
+	p.AllowElements("p", "br", "div", "span", "b", "i", "u", "s", "strong", "em", "small", "big", "sub", "sup",
+		"blockquote", "pre", "code", "ul", "ol", "li", "dl", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+		"table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "center", "font", "del", "ins", "abbr")
+	p.AllowAttrs("dir", "title", "lang").Globally()
+	p.AllowAttrs("align", "valign", "colspan", "rowspan", "width", "bgcolor").OnElements("td", "th", "tr", "table")
+	p.AllowAttrs("align").OnElements("p", "div", "h1", "h2", "h3", "h4", "h5", "h6")
 	p.AllowAttrs("color").OnElements("font")
 	// Remote images are tracking pixels more often than not: keep the alt
-	// text, drop the fetch.
+	// text, drop the fetch; inline parts (cid:) and data: images stay.
+	p.AllowDataURIImages()
 	p.AllowAttrs("src").Matching(regexp.MustCompile(`^(cid:|data:image/)`)).OnElements("img")
+	p.AllowAttrs("alt", "width", "height").OnElements("img")
 	return &Sanitizer{display: p, strip: bluemonday.StrictPolicy()}
 }
 

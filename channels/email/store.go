@@ -1,6 +1,7 @@
 package email
 
 import (
+	"encoding/json"
 	"context"
 	"fmt"
 	"strings"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/emersion/go-message/mail"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // maxRaw is the largest original kept for the agent to view; larger mails
@@ -17,13 +20,18 @@ const maxRaw = 2 << 20
 // saveInbound records what the console shows of a received mail and the
 // thread state replies need: subject, References, the cc'd people. Every
 // write is idempotent.
-func (c *Channel) saveInbound(ctx context.Context, convID string, mb *Mailbox, m *Message, raw []byte, quoted string) error {
+func (c *Channel) saveInbound(ctx context.Context, convID string, mb *Mailbox, m *Message, raw []byte, quoted string, atts []channel.Attachment) error {
 	pid := m.ProviderID()
 	fields := map[string]any{
 		"conv": convID, "dir": "in", "from": addrString(m.From), "to": addrList(m.To), "cc": addrList(m.Cc),
 		"subject": m.Subject, "text": m.Text, "html": m.HTML, "quoted": quoted,
-		"date": m.Date.UTC().Format(time.RFC3339), "problems": strings.Join(m.Problems, "\n"),
+		"date": "", "problems": strings.Join(m.Problems, "\n"),
 		"message_id": m.MessageID,
+	}
+	if len(atts) > 0 {
+		// Only on the first store: a re-fetch keeps the files it has.
+		b, _ := json.Marshal(atts)
+		fields["attachments"] = string(b)
 	}
 	if len(raw) <= maxRaw {
 		fields["raw"] = raw
@@ -32,6 +40,7 @@ func (c *Channel) saveInbound(ctx context.Context, convID string, mb *Mailbox, m
 	if at.IsZero() {
 		at = c.now()
 	}
+	fields["date"] = at.UTC().Format(time.RFC3339)
 	refs := append(append([]string{}, m.References...), m.InReplyTo...)
 	if m.MessageID != "" {
 		refs = append(refs, m.MessageID)

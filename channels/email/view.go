@@ -50,6 +50,9 @@ type Mail struct {
 	HTML      string `json:"html,omitempty"`
 	Problems  string `json:"problems,omitempty"`
 	HasRaw    bool   `json:"has_raw"`
+	// Attachments are served by the API's authenticated attachment route
+	// (/api/v1/attachments/<stored_path>).
+	Attachments []channel.Attachment `json:"attachments,omitempty"`
 }
 
 // Register adds the console routes when Deps.Authorize is set. Mail comes
@@ -138,6 +141,9 @@ func (c *Channel) Thread(ctx context.Context, convID string) (Thread, error) {
 		}
 		m := Mail{ID: id, Direction: h["dir"], From: h["from"], To: h["to"], Cc: h["cc"], Subject: h["subject"],
 			Date: h["date"], Problems: h["problems"], HasRaw: h["raw"] != ""}
+		if h["attachments"] != "" {
+			_ = json.Unmarshal([]byte(h["attachments"]), &m.Attachments)
+		}
 		m.Text, m.Quoted = SplitQuoted(strings.TrimSpace(strings.ReplaceAll(h["text"], "\r\n", "\n")))
 		if h["html"] != "" {
 			m.HTML = c.san.HTML(h["html"])
