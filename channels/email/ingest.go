@@ -104,7 +104,7 @@ func (c *Channel) ingest(ctx context.Context, mb *Mailbox, raw []byte, internalD
 		ReceivedAt: internalDate,
 	}
 	if perr != nil {
-		in.Text = "[This mail could not be read; its original is kept for the agent.]\n\n" + truncate(string(raw), 4000)
+		in.Text = "[This mail could not be read; its original is kept for the agent.]\n\n" + toValidUTF8([]byte(truncate(string(raw), 4000)))
 	}
 	// A mail already stored (a re-fetch after a crash) keeps its files;
 	// storing them again would only leave orphans.
@@ -267,7 +267,7 @@ func (c *Channel) ingestUnreadable(ctx context.Context, mb *Mailbox, raw []byte,
 	in := channel.Inbound{
 		Channel: channel.Email, From: unknownSender, To: mb.Address, ProviderID: pid, ReceivedAt: at,
 		Text: fmt.Sprintf("[This mail could not be stored as usual (%v). Sender: %q. Its original is kept for the agent; it begins:]\n\n%s",
-			cause, from, truncate(string(raw), 4000)),
+			cause, from, toValidUTF8([]byte(truncate(string(raw), 4000)))),
 	}
 	r, err := c.core.Receive(ctx, in)
 	if err != nil {

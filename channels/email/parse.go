@@ -125,13 +125,35 @@ func Parse(raw []byte, lim Limits) (*Message, error) {
 	}
 	m.readHeader(mail.Header{Header: ent.Header})
 	if int64(len(raw)) > lim.MaxMessageBytes {
+		m.clean()
 		return m, nil
 	}
 	w := walker{m: m, lim: lim}
 	if werr := ent.Walk(w.visit); werr != nil {
 		m.Problems = append(m.Problems, "structure: "+werr.Error())
 	}
+	m.clean()
 	return m, nil
+}
+
+// clean makes every string an agent sees valid UTF-8: headers in an
+// undeclared 8-bit charset and error texts quoting the bad bytes are not.
+func (m *Message) clean() {
+	v := func(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+	m.Subject = v(m.Subject)
+	for i := range m.Problems {
+		m.Problems[i] = v(m.Problems[i])
+	}
+	for _, l := range [][]*mail.Address{{m.From}, m.ReplyTo, m.To, m.Cc} {
+		for _, a := range l {
+			if a != nil {
+				a.Name, a.Address = v(a.Name), v(a.Address)
+			}
+		}
+	}
+	for i, p := range m.Attachments {
+		m.Attachments[i].Name = v(p.Name)
+	}
 }
 
 func (m *Message) readHeader(h mail.Header) {

@@ -1,8 +1,8 @@
 package email
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
