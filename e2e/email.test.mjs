@@ -68,10 +68,14 @@ test('an email with script in it is shown sanitized and runs nothing', async () 
   if (body !== null) {
     assert.doesNotMatch(body, /<script|onerror|onload|javascript:|<iframe|<svg/i);
     assert.match(body, /<b>refund<\/b>/);
+    // The history is folded out of the HTML too, not shown twice.
+    assert.doesNotMatch(body, /Which order/);
   }
   await page.waitForTimeout(500);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
   assert.ok(!requests.some((u) => u.includes('evil.example') || u.endsWith('/x')), `no remote fetch: ${requests.join(' ')}`);
+
+  await shot(page, 'email-thread');
 
   // The quoted history is folded, and opens on demand.
   const quoted = mail.locator('details.email-quoted');
@@ -88,6 +92,6 @@ test('an email with script in it is shown sanitized and runs nothing', async () 
   assert.equal(await page.locator('#email-subject-field').getAttribute('readonly'), '');
   assert.match(await page.locator('#email-cc').inputValue(), /trent@example\.com/);
 
-  await shot(page, 'email-thread');
+  await shot(page, 'email-thread-quoted');
   assert.deepEqual(errors.filter((e) => !/favicon|Content Security Policy|Blocked script/.test(e)), []);
 });

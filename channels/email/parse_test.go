@@ -159,3 +159,22 @@ func TestReplySubjectAndAck(t *testing.T) {
 		t.Error("isDaemon")
 	}
 }
+
+func TestFoldHTMLQuote(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ desc, in, fresh, quoted string }{
+		{"gmail", `<div>New</div><div class="gmail_quote">On x wrote:<blockquote>old</blockquote></div>`, "New", "old"},
+		{"apple", `<p>Yes</p><blockquote type="cite">old</blockquote>`, "Yes", "old"},
+		{"outlook", `<p>Ok</p><div id="divRplyFwdMsg">From: x</div><div>old body</div>`, "Ok", "old body"},
+		{"none", `<p>Just this</p>`, "Just this", ""},
+	} {
+		fresh, quoted := FoldHTMLQuote(tc.in)
+		san := NewSanitizer()
+		if got := san.Text(fresh); got != tc.fresh {
+			t.Errorf("%s: fresh %q, want %q", tc.desc, got, tc.fresh)
+		}
+		if !strings.Contains(san.Text(quoted), tc.quoted) || (tc.quoted == "" && quoted != "") {
+			t.Errorf("%s: quoted %q, want %q", tc.desc, quoted, tc.quoted)
+		}
+	}
+}

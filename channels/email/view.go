@@ -146,9 +146,13 @@ func (c *Channel) Thread(ctx context.Context, convID string) (Thread, error) {
 		}
 		m.Text, m.Quoted = SplitQuoted(strings.TrimSpace(strings.ReplaceAll(h["text"], "\r\n", "\n")))
 		if h["html"] != "" {
-			m.HTML = c.san.HTML(h["html"])
+			fresh, quoted := FoldHTMLQuote(h["html"])
+			m.HTML = c.san.HTML(fresh)
 			if m.Text == "" {
 				m.Text, m.Quoted = SplitQuoted(c.san.Text(h["html"]))
+			}
+			if m.Quoted == "" && quoted != "" {
+				m.Quoted = c.san.Text(quoted)
 			}
 		}
 		t.Mails = append(t.Mails, m)
