@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/channel"
@@ -244,4 +245,52 @@ func TestSendPermanentFailure(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A UIDVALIDITY change (the server renumbered the folder) does not
+// re-import the mailbox: only unseen mail is read, and Message-ID
+// deduplication drops what was stored under the old numbering.
+func TestUIDValidityChangeDoesNotReimport(t *testing.T) {
+	e := newEnv(t, func(c *Config) { f := false; c.AutoAck = &f })
+	msg := func(i int) []byte {
+		return rawMail([][2]string{{"From", fmt.Sprintf("u%d@example.com", i)}, {"To", supportAddr}, {"Subject", "hi"},
+			{"Message-ID", fmt.Sprintf("<uv-%d@example.com>", i)}}, "hello")
+	}
+	if err := e.dove.Deliver(supportUser, "", msg(1), msg(2), msg(3)); err != nil {
+		t.Fatal(err)
+	}
+	stop := run(t, e.ch, e.svc)
+	eventually(t, "first import", 10*time.Second, func() bool { return e.checkpoint() == 3 })
+	stop()
+	// As if the server had been renumbered: the stored UIDVALIDITY no
+	// longer matches, and the stored UID means nothing.
+	ck := e.ch.k.ckpt(e.cfg.Mailboxes[0].key())
+	if err := e.rdb.HSet(context.Background(), ck, "uidvalidity", "1", "uid", "999").Err(); err != nil {
+		t.Fatal(err)
+	}
+	// One seen mail a person re-filed unread, one new mail.
+	c, err := e.dove.Dial(supportUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store(imap.UIDSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsDel, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
+	if err := e.dove.Deliver(supportUser, "", msg(4)); err != nil {
+		t.Fatal(err)
+	}
+	gw := e.build(t)
+	run(t, gw, e.svc)
+	eventually(t, "the new mail", 10*time.Second, func() bool { return e.checkpoint() == 4 })
+	total := 0
+	for _, conv := range e.conversations() {
+		total += len(e.customerMessages(conv))
+	}
+	if n := len(e.conversations()); n != 4 || total != 4 {
+		t.Fatalf("after the UIDVALIDITY change: %d conversations, %d messages; want 4 and 4", n, total)
+	}
 }

@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"crypto/rand"
+	"embed"
 	"encoding/hex"
 	"fmt"
 	"time"
@@ -52,29 +53,21 @@ func (l *lease) release(ctx context.Context) {
 	_ = scriptLeaseRelease.Run(ctx, l.rdb, []string{l.key}, l.token).Err()
 }
 
+//go:embed lua/*.lua
+var luaFS embed.FS
+
+// The scripts, one file each with its KEYS, ARGV and return codes.
 var (
-	scriptLeaseAcquire = redis.NewScript(`
--- KEYS[1] lease  ARGV[1] token  ARGV[2] ttl ms. Returns 1 when held.
-local cur = redis.call('GET', KEYS[1])
-if cur and cur ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1`)
-	scriptLeaseRenew = redis.NewScript(`
--- KEYS[1] lease  ARGV[1] token  ARGV[2] ttl ms. Returns 1 when still held.
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`)
-	scriptLeaseRelease = redis.NewScript(`
--- KEYS[1] lease  ARGV[1] token.
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 1`)
-	// scriptCheckpoint moves the checkpoint forward only, and only for the
-	// lease holder. Returns 1 written, 0 lease lost.
-	scriptCheckpoint = redis.NewScript(`
--- KEYS[1] lease  KEYS[2] checkpoint hash  ARGV[1] token  ARGV[2] uidvalidity  ARGV[3] uid
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-local f = redis.call('HMGET', KEYS[2], 'uidvalidity', 'uid')
-if f[1] == ARGV[2] and tonumber(f[2] or '0') >= tonumber(ARGV[3]) then return 1 end
-redis.call('HSET', KEYS[2], 'uidvalidity', ARGV[2], 'uid', ARGV[3])
-return 1`)
+	scriptLeaseAcquire = loadScript("lease_acquire.lua")
+	scriptLeaseRenew   = loadScript("lease_renew.lua")
+	scriptLeaseRelease = loadScript("lease_release.lua")
+	scriptCheckpoint   = loadScript("checkpoint.lua")
 )
+
+func loadScript(name string) *redis.Script {
+	b, err := luaFS.ReadFile("lua/" + name)
+	if err != nil {
+		panic("email: embedded script missing: " + name)
+	}
+	return redis.NewScript(string(b))
+}
