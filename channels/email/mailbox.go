@@ -88,8 +88,9 @@ func (c *Channel) keepLease(ctx context.Context, l *lease, cancel context.Cancel
 		case <-t.C:
 			ok, err := l.renew(ctx)
 			if err != nil {
-				// Redis unreachable: the lease will lapse on its own; stop
-				// reading before it does, so two readers never overlap.
+				// Redis unreachable: nothing can be stored or checkpointed
+				// either (both need Redis and the checkpoint checks the
+				// lease), so reading on does no harm; keep trying.
 				c.log.WarnContext(ctx, "email: renew lease", "err", err)
 				continue
 			}
