@@ -79,7 +79,11 @@ func (c *Channel) ingest(ctx context.Context, mb *Mailbox, raw []byte, internalD
 	if perr != nil {
 		m.Problems = append([]string{perr.Error()}, m.Problems...)
 	}
-	if m.Report != nil || (m.From != nil && isDaemon(m.From.Address) && perr == nil) {
+	// Reports, and mail from the mail system itself, are about our mail:
+	// they land on it or nowhere. (A no-reply sender is imported like anyone:
+	// web forms send as noreply@ with the customer in Reply-To; it only
+	// gets no automatic answer.)
+	if m.Report != nil || (m.From != nil && isMailSystem(m.From.Address) && perr == nil) {
 		return c.bounce(ctx, m)
 	}
 	from := unknownSender
@@ -87,6 +91,11 @@ func (c *Channel) ingest(ctx context.Context, mb *Mailbox, raw []byte, internalD
 	if m.From != nil && strings.Contains(m.From.Address, "@") {
 		from = strings.ToLower(m.From.Address)
 		name = m.From.Name
+		// A web form writes as noreply@ and names the person in Reply-To:
+		// the person is the customer.
+		if isDaemon(from) && len(m.ReplyTo) > 0 && strings.Contains(m.ReplyTo[0].Address, "@") && !c.isOurs(m.ReplyTo[0].Address) {
+			from, name = strings.ToLower(m.ReplyTo[0].Address), m.ReplyTo[0].Name
+		}
 	}
 	if c.isOurs(from) {
 		// Our own mail coming back (a copy, a loop through a forward):

@@ -36,6 +36,12 @@ func autoReplyBlock(m *Message, ours func(string) bool) string {
 	return ""
 }
 
+// isMailSystem: the mail system's own senders, whose mail is about ours.
+func isMailSystem(addr string) bool {
+	local, _, _ := strings.Cut(strings.ToLower(addr), "@")
+	return local == "mailer-daemon" || local == "postmaster" || local == "mailerdaemon"
+}
+
 // isDaemon: mailer-daemon, postmaster and no-reply senders.
 func isDaemon(addr string) bool {
 	local, _, _ := strings.Cut(strings.ToLower(addr), "@")

@@ -155,6 +155,9 @@ func TestReplySubjectAndAck(t *testing.T) {
 			t.Errorf("replySubject(%q) = %q, want %q", in, got, want)
 		}
 	}
+	if !isMailSystem("MAILER-DAEMON@x") || isMailSystem("noreply@x") {
+		t.Error("isMailSystem")
+	}
 	if !isDaemon("MAILER-DAEMON@x") || !isDaemon("no-reply@x") || !isDaemon("postmaster@x") || isDaemon("ana@x") {
 		t.Error("isDaemon")
 	}
