@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -82,6 +83,9 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 	if deps.Core == nil || deps.Redis == nil {
 		return nil, errors.New("email: Core and Redis are required")
 	}
+	// check fills in defaults and secrets: on our own copy, never the
+	// caller's slice (two channels built from one Config share nothing).
+	cfg.Mailboxes = slices.Clone(cfg.Mailboxes)
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
