@@ -190,10 +190,19 @@ func TestIdleDropAndTakeover(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Mailboxes[0].IMAP.PollInterval = time.Minute })
 	stop1 := run(t, e.ch, e.svc)
 	other := e.build(t)
-	run(t, other, e.svc)
+	stop2 := run(t, other, e.svc)
+	// Either may win the lease; the other waits.
+	var active, standby *Channel
+	var stopActive func()
 	eventually(t, "one reader idle, one on standby", 10*time.Second, func() bool {
 		a, b := e.ch.Status(supportAddr), other.Status(supportAddr)
-		return a == "idle" && strings.HasPrefix(b, "standby")
+		switch {
+		case a == "idle" && strings.HasPrefix(b, "standby"):
+			active, standby, stopActive = e.ch, other, stop1
+		case b == "idle" && strings.HasPrefix(a, "standby"):
+			active, standby, stopActive = other, e.ch, stop2
+		}
+		return active != nil
 	})
 	deliver := func(i int) {
 		m := rawMail([][2]string{{"From", fmt.Sprintf("p%d@example.com", i)}, {"To", supportAddr}, {"Subject", "hi"},
@@ -212,10 +221,10 @@ func TestIdleDropAndTakeover(t *testing.T) {
 	deliver(2)
 	eventually(t, "mail after a dropped connection", 10*time.Second, func() bool { return e.checkpoint() == 2 })
 
-	stop1()
+	stopActive()
 	deliver(3)
 	eventually(t, "the standby gateway to take over", 10*time.Second, func() bool {
-		return e.checkpoint() == 3 && other.Status(supportAddr) == "idle"
+		return e.checkpoint() == 3 && standby.Status(supportAddr) == "idle"
 	})
 	if n := len(e.conversations()); n != 3 {
 		t.Errorf("conversations = %d, want 3", n)
@@ -264,7 +273,7 @@ func TestUIDValidityChangeDoesNotReimport(t *testing.T) {
 	stop()
 	// As if the server had been renumbered: the stored UIDVALIDITY no
 	// longer matches, and the stored UID means nothing.
-	ck := e.ch.k.ckpt(e.cfg.Mailboxes[0].key())
+	ck := e.ch.k.ckpt(e.ch.cfg.Mailboxes[0].key())
 	if err := e.rdb.HSet(context.Background(), ck, "uidvalidity", "1", "uid", "999").Err(); err != nil {
 		t.Fatal(err)
 	}

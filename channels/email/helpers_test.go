@@ -270,7 +270,7 @@ func eventually(t testing.TB, what string, limit time.Duration, cond func() bool
 
 // checkpoint is the stored last UID of the env's mailbox.
 func (e *env) checkpoint() int {
-	n, _ := e.rdb.HGet(context.Background(), e.ch.k.ckpt(e.cfg.Mailboxes[0].key()), "uid").Int()
+	n, _ := e.rdb.HGet(context.Background(), e.ch.k.ckpt(e.ch.cfg.Mailboxes[0].key()), "uid").Int()
 	return n
 }
 
