@@ -320,11 +320,3 @@ func hasSeen(f []imap.Flag) bool {
 	}
 	return false
 }
-
-// tlog writes a gateway's warnings into the test's log.
-type tlog struct{ t testing.TB }
-
-func (w tlog) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
