@@ -14,9 +14,9 @@ run:
 build:
 	CGO_ENABLED=0 $(GO) build -o switchboard ./cmd/switchboard
 
-## deps: install the system packages the tests need (as root), or say how
+## deps: install the system packages the tests need (redis-server, dovecot) as root, or say how
 deps:
-	.ci/install-deps redis
+	.ci/install-deps redis imap
 
 ## test: every Go test with the race detector, against a real redis-server
 test: deps

@@ -15,7 +15,8 @@ package conversation
 //	sb:{ws}:ident:<kind>:<address>        string customer id; kind is phone (sms and voice
 //	                                             share a number), email or chat
 //	sb:{ws}:open:<customer>:<channel>     string the customer's open conversation on a channel
-//	sb:{ws}:thread:<channel>:<hint>       string conversation id for a thread hint or a provider id
+//	sb:{ws}:thread:<channel>:<key>        string conversation id for one key of a thread hint
+//	                                             (a Message-ID, a call SID) or a provider id
 //	sb:{ws}:dedup:<channel>:<provider id> string "conv|msg|cust" of a delivery already stored
 //	sb:{ws}:msg:<id>                      hash   an outbound message and its send/delivery state
 //	sb:{ws}:provmsg:<channel>:<provider>  string message id of a sent message, for status callbacks

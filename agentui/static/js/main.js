@@ -8,6 +8,7 @@ import { unlockAudio, setRinging } from './ring.js';
 import { CannedPicker } from './canned.js';
 import { currentSession, signIn, signOut, storedCSRF } from './session.js';
 import * as voice from './voice.js';
+import { EmailView } from './email.js';
 
 const TYPING_SHOW_MS = 6000; // hide a typing indicator whose "off" got lost
 const TYPING_SEND_MS = 3000; // at most one "typing on" per this interval
@@ -31,6 +32,7 @@ const S = {
   skew: 0, // server clock minus ours, from hello.server_time
 };
 
+const emailView = new EmailView(() => S.csrf);
 const canned = new CannedPicker($('reply-text'), $('canned'), () => S.directory && S.directory.canned);
 
 // ---------- boot and login ----------
@@ -408,6 +410,7 @@ async function send() {
   canned.hide();
   stopTyping(c);
   try {
+    if (mode === 'reply' && c.channel === 'email') await emailView.saveCc();
     const m = await S.socket.request(mode, { conv: c.id, text });
     addMessages(c, [m], false);
     c.unread = 0;
@@ -635,6 +638,7 @@ function renderConversation(jump = false) {
   const c = S.convs.get(S.selected);
   $('empty-state').hidden = !!c;
   $('conv-pane').hidden = !c;
+  emailView.render(c);
   if (!c) {
     renderCustomer();
     return;
