@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/internal/roster"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -152,6 +153,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 
 	v1 := e.Group("/api/v1")
 	auth.NewHandler(authSvc).Register(v1)
+	roster.NewHandler(roster.New(authSvc, engine), authSvc, a.log).Register(v1)
 	restAPI, err := api.New(api.Params{
 		Service: convs, Auth: authSvc.Middleware(auth.RoleAgent), Access: apiAccess{convs: convs, console: console}, Logger: a.log,
 		Principal: func(c echo.Context) string {
