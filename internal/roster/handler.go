@@ -93,10 +93,7 @@ func (h *Handler) add(c echo.Context) error {
 	if err := bind(c, &b); err != nil {
 		return h.fail(c, err)
 	}
-	ag, generated, err := h.svc.Add(c.Request().Context(), NewAgent{
-		ID: b.ID, Name: b.Name, Role: b.Role, Skills: b.Skills, Queues: b.Queues,
-		Capacity: b.Capacity, Password: b.Password,
-	})
+	ag, generated, err := h.svc.Add(c.Request().Context(), NewAgent(b))
 	if err != nil {
 		return h.fail(c, err)
 	}
