@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/internal/roster"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -103,6 +104,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 
 	v1 := e.Group("/api/v1")
 	auth.NewHandler(authSvc).Register(v1)
+	roster.NewHandler(roster.New(authSvc, engine), authSvc, a.log).Register(v1)
 	restAPI, err := api.New(api.Params{
 		Service: convs, Desk: theDesk, Auth: authSvc.Middleware(auth.RoleAgent), Logger: a.log,
 		Actor: func(c echo.Context) desk.Actor {

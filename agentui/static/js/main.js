@@ -9,6 +9,7 @@ import { CannedPicker } from './canned.js';
 import { currentSession, signIn, signOut, storedCSRF } from './session.js';
 import * as voice from './voice.js';
 import { EmailView } from './email.js';
+import { setAdmin } from './admin.js';
 
 const TYPING_SHOW_MS = 6000; // hide a typing indicator whose "off" got lost
 const TYPING_SEND_MS = 3000; // at most one "typing on" per this interval
@@ -99,6 +100,7 @@ function startConsole() {
   S.convs.clear();
   S.selected = null;
   render();
+  setAdmin(S.me, () => S.csrf);
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   S.socket = new Socket(`${scheme}://${location.host}/agent/ws`, {
     onFrame,
@@ -120,6 +122,7 @@ function startConsole() {
 }
 
 function stopConsole() {
+  setAdmin(null);
   if (S.socket) S.socket.stop();
   S.socket = null;
   voice.stopSoftphone();
@@ -829,12 +832,21 @@ function wireStatic() {
 
   $('open-close').addEventListener('click', () => openDialog('close-dialog'));
   $('close-form').addEventListener('submit', () => closeConv($('close-disposition').value));
-  $('open-transfer').addEventListener('click', () => {
+  const renderTransferTargets = () => {
     const d = S.directory || { queues: [], agents: [] };
+    const keep = [$('transfer-queue').value, $('transfer-agent').value];
     replace($('transfer-queue'), d.queues.map((q) => h('option', { value: q }, q)));
     replace($('transfer-agent'), d.agents.map((a) => h('option', { value: a.id },
       `${a.name} (${a.state || 'unknown'})`)));
+    if (keep[0] && d.queues.includes(keep[0])) $('transfer-queue').value = keep[0];
+    if (keep[1] && d.agents.some((a) => a.id === keep[1])) $('transfer-agent').value = keep[1];
+  };
+  $('open-transfer').addEventListener('click', () => {
+    renderTransferTargets();
     openDialog('transfer-dialog');
+    // Agents sign in and change state after the console loaded: ask again
+    // each time the dialog opens.
+    S.socket.request('directory').then((d) => { S.directory = d; renderTransferTargets(); }).catch(() => {});
   });
   for (const r of document.querySelectorAll('input[name="target"]')) {
     r.addEventListener('change', () => {

@@ -125,6 +125,7 @@ if not conv then
     'returning', returning, 'message_count', '0')
   redis.call('SET', p .. 'open:' .. cust .. ':' .. ch, conv)
   redis.call('ZADD', p .. 'cust:' .. cust .. ':convs', now, conv)
+  redis.call('ZADD', p .. 'convs', now, conv)
   redis.call('ZADD', KEYS[3], now, conv)
   for _, tok in ipairs(tokens) do
     if string.sub(tok, 1, 5) ~= 'conv:' then
@@ -155,7 +156,7 @@ if pid ~= '' then table.insert(fields, 'provider_id'); table.insert(fields, pid)
 local sid = redis.call('XADD', ck .. ':log', '*', unpack(fields))
 
 redis.call('HINCRBY', ck, 'message_count', 1)
-redis.call('HSET', ck, 'last_message_at', now)
+redis.call('HSET', ck, 'last_message_at', now, 'updated_at', now)
 if pid ~= '' then
   redis.call('HSET', ck, 'last_inbound_provider_id', pid)
   -- A later In-Reply-To naming this message finds the conversation.
