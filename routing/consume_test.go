@@ -83,7 +83,7 @@ func TestConsumeHandsEachEventToOneGateway(t *testing.T) {
 
 func TestConsumeNeedsGroupConsumerAndHandler(t *testing.T) {
 	t.Parallel()
-	e, err := New(Params{Client: shared.NewClient(t), Workspace: workspace(t)})
+	e, err := New(Params{Client: shared.Connect(t), Workspace: workspace(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
