@@ -18,7 +18,6 @@ type ackedConv struct {
 	at time.Time
 }
 
-
 // TestRoutingThroughSentinelFailovers runs two gateways configured through
 // Sentinel (REDIS_URL with master_name), enqueuing without pause, through
 // a SENTINEL FAILOVER and then a SIGKILL of the new master. Routing must
