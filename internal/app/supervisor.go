@@ -44,7 +44,7 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 	metrics := stats.NewMetrics()
 	sup := &supervisorBackend{engine: p.engine, convs: p.convs, log: a.log}
 	svc, err := stats.New(stats.Config{
-		Source: statsSource{p.engine}, Queues: queues, Logger: a.log, OnAnswer: metrics.ObserveAnswer,
+		Source: statsSource{p.engine}, Queues: queues, Logger: a.log, Observe: metrics.Observe,
 		OnAlert: func(al stats.Alert, raised bool) {
 			// Alerts are events of this gateway: every gateway folds the
 			// same stream and raises the same alert, so each tells only

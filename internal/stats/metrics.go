@@ -1,33 +1,56 @@
 package stats
 
 import (
-	"time"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Metrics exports the supervisor figures to Prometheus: gauges computed
-// from the fold at scrape time (so they equal the page's numbers) and a
-// histogram of answer waits fed as answers are folded. Every gateway
-// exports the same values; aggregate with max(), not sum().
+// from the fold at scrape time (so they equal the page's numbers; they
+// reset at midnight UTC), and counters and histograms fed as events are
+// folded, from zero when the gateway starts, for rate() and
+// histogram_quantile(). Every gateway folds the same stream and exports
+// the same values: aggregate gauges with max() and counters with
+// max(rate(...)) over instances, never sum().
 type Metrics struct {
-	svc   *Service
-	waits *prometheus.HistogramVec
+	svc *Service
+
+	offered, answered, abandoned *prometheus.CounterVec
+	waits, offerWaits, handles   *prometheus.HistogramVec
+
 	descs map[string]*prometheus.Desc
 }
 
-// NewMetrics returns the collector for svc. Pass its ObserveAnswer as
-// Config.OnAnswer (the wiring does), then register it.
+// waitBuckets cover service-level thresholds (20 s, 30 s …) exactly, so
+// the share answered within one is a bucket over the count.
+var waitBuckets = []float64{1, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600}
+
+// NewMetrics returns the collector. Pass its Observe as Config.Observe
+// (the wiring does), Attach the service, then register it.
 func NewMetrics() *Metrics {
+	lbl := []string{"queue", "channel"}
+	counter := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, lbl)
+	}
+	hist := func(name, help string, buckets []float64) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, lbl)
+	}
 	m := &Metrics{
-		waits: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "switchboard_answer_wait_seconds",
-			Help:    "Wait from entering the queue to an agent accepting, per answered conversation.",
-			Buckets: []float64{1, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600},
-		}, []string{"queue", "channel"}),
+		offered: counter("switchboard_contacts_offered_total",
+			"Contacts that entered the queue (new, or transferred in from another queue), since the gateway started."),
+		answered: counter("switchboard_contacts_answered_total",
+			"Contacts an agent accepted, counted once per queue entry, since the gateway started."),
+		abandoned: counter("switchboard_contacts_abandoned_total",
+			"Contacts whose customer left while waiting, short abandons included, since the gateway started."),
+		waits: hist("switchboard_answer_wait_seconds",
+			"Wait from entering the queue to an agent accepting, per answered contact.", waitBuckets),
+		offerWaits: hist("switchboard_offer_wait_seconds",
+			"Wait from entering the queue to the first offer to an agent: how long routing found nobody.",
+			[]float64{.005, .01, .05, .1, .5, 1, 5, 10, 20, 30, 60, 120, 300, 600}),
+		handles: hist("switchboard_handle_seconds",
+			"Handle time from accept to close, per closed contact.",
+			[]float64{30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600, 7200, 14400}),
 		descs: map[string]*prometheus.Desc{},
 	}
-	lbl := []string{"queue", "channel"}
 	for name, help := range map[string]string{
 		"waiting":                      "Conversations waiting now.",
 		"longest_wait_seconds":         "Longest current wait.",
@@ -52,9 +75,26 @@ func NewMetrics() *Metrics {
 // Attach binds the collector to the service whose figures it exports.
 func (m *Metrics) Attach(s *Service) { m.svc = s }
 
-// ObserveAnswer records one answer's wait in the histogram.
-func (m *Metrics) ObserveAnswer(k Key, wait time.Duration) {
-	m.waits.WithLabelValues(k.Queue, k.Channel).Observe(wait.Seconds())
+// Observe counts one observation; it is Config.Observe.
+func (m *Metrics) Observe(o Observation) {
+	q, c, d := o.Key.Queue, o.Key.Channel, o.Duration.Seconds()
+	switch o.Kind {
+	case ObsEntered:
+		m.offered.WithLabelValues(q, c).Inc()
+	case ObsOffered:
+		m.offerWaits.WithLabelValues(q, c).Observe(d)
+	case ObsAnswered:
+		m.answered.WithLabelValues(q, c).Inc()
+		m.waits.WithLabelValues(q, c).Observe(d)
+	case ObsAbandoned:
+		m.abandoned.WithLabelValues(q, c).Inc()
+	case ObsClosed:
+		m.handles.WithLabelValues(q, c).Observe(d)
+	}
+}
+
+func (m *Metrics) vectors() []prometheus.Collector {
+	return []prometheus.Collector{m.offered, m.answered, m.abandoned, m.waits, m.offerWaits, m.handles}
 }
 
 // Describe implements prometheus.Collector.
@@ -62,12 +102,16 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range m.descs {
 		ch <- d
 	}
-	m.waits.Describe(ch)
+	for _, v := range m.vectors() {
+		v.Describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
-	m.waits.Collect(ch)
+	for _, v := range m.vectors() {
+		v.Collect(ch)
+	}
 	if m.svc == nil {
 		return
 	}
