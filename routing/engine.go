@@ -264,17 +264,6 @@ func slotMoving(err error) bool {
 	return strings.HasPrefix(msg, "TRYAGAIN") || strings.Contains(msg, "Script attempted to access a non local key")
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // call runs one script with the common arguments (lib.lua) in front and
 // maps its result code. A script that finds the queue settings missing
 // (a fresh or flushed Redis) gets them written and is run once more.
@@ -297,7 +286,7 @@ func (e *Engine) call(ctx context.Context, sc *redis.Script, ks []string, args .
 			if slotMoving(err) && attempt < slotMovingRetries {
 				// Refused before writing anything (lib.lua): try again
 				// once the slot has settled.
-				if serr := sleepCtx(ctx, slotMovingBackoff<<min(attempt, 6)); serr != nil {
+				if !sleep(ctx, slotMovingBackoff<<min(attempt, 6)) {
 					return nil, err
 				}
 				continue

@@ -63,6 +63,14 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 		return fmt.Errorf("app: stats: %w", err)
 	}
 	metrics.Attach(svc)
+	metrics.SetConsumerLags(func(ctx context.Context) ([]stats.ConsumerLag, error) {
+		groups, err := p.engine.ConsumerLags(ctx)
+		out := make([]stats.ConsumerLag, len(groups))
+		for i, g := range groups {
+			out[i] = stats.ConsumerLag{Group: g.Group, Lag: g.Lag, Pending: g.Pending}
+		}
+		return out, err
+	})
 	if err := p.reg.Register(metrics); err != nil {
 		return fmt.Errorf("app: stats metrics: %w", err)
 	}

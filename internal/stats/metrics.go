@@ -1,8 +1,21 @@
 package stats
 
 import (
+	"context"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
+
+// ConsumerLag is one event-consumer group's backlog (routing's consumer
+// groups, adapted by the wiring).
+type ConsumerLag struct {
+	Group string
+	// Lag counts events not yet handed to the group; -1 if unknown.
+	Lag int64
+	// Pending counts events handed out but not acknowledged.
+	Pending int64
+}
 
 // Metrics exports the supervisor figures to Prometheus: gauges computed
 // from the fold at scrape time (so they equal the page's numbers; they
@@ -12,7 +25,8 @@ import (
 // the same values: aggregate gauges with max() and counters with
 // max(rate(...)) over instances, never sum().
 type Metrics struct {
-	svc *Service
+	svc  *Service
+	lags func(context.Context) ([]ConsumerLag, error)
 
 	offered, answered, abandoned *prometheus.CounterVec
 	waits, offerWaits, handles   *prometheus.HistogramVec
@@ -68,9 +82,20 @@ func NewMetrics() *Metrics {
 	} {
 		m.descs[name] = prometheus.NewDesc("switchboard_queue_"+name, help, lbl, nil)
 	}
+	m.descs["consumer_lag"] = prometheus.NewDesc("switchboard_event_consumer_lag",
+		"Routing events not yet handed to the consumer group (read from Redis at scrape time).", []string{"group"}, nil)
+	m.descs["consumer_pending"] = prometheus.NewDesc("switchboard_event_consumer_pending",
+		"Routing events handed to the consumer group but not yet acknowledged.", []string{"group"}, nil)
 	m.descs["alerts"] = prometheus.NewDesc("switchboard_supervisor_alerts", "Alerts active now, by kind.", []string{"kind"}, nil)
 	return m
 }
+
+// SetConsumerLags sets where consumer groups' backlog is read at scrape
+// time; nil exports none.
+func (m *Metrics) SetConsumerLags(f func(context.Context) ([]ConsumerLag, error)) { m.lags = f }
+
+// lagTimeout bounds the Redis read a scrape makes.
+const lagTimeout = 2 * time.Second
 
 // Attach binds the collector to the service whose figures it exports.
 func (m *Metrics) Attach(s *Service) { m.svc = s }
@@ -111,6 +136,17 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	for _, v := range m.vectors() {
 		v.Collect(ch)
+	}
+	if m.lags != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), lagTimeout)
+		lags, err := m.lags(ctx)
+		cancel()
+		if err == nil { // a failed read shows as a gap, and /readyz tells why
+			for _, l := range lags {
+				ch <- prometheus.MustNewConstMetric(m.descs["consumer_lag"], prometheus.GaugeValue, float64(l.Lag), l.Group)
+				ch <- prometheus.MustNewConstMetric(m.descs["consumer_pending"], prometheus.GaugeValue, float64(l.Pending), l.Group)
+			}
+		}
 	}
 	if m.svc == nil {
 		return

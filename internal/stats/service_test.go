@@ -447,3 +447,24 @@ func TestQueueOverridesShortAbandonAndTarget(t *testing.T) {
 		t.Fatalf("alerts = %+v", a)
 	}
 }
+
+func TestMetricsExportConsumerLag(t *testing.T) {
+	t.Parallel()
+	m := NewMetrics()
+	m.SetConsumerLags(func(context.Context) ([]ConsumerLag, error) {
+		return []ConsumerLag{{Group: "gateway", Lag: 7, Pending: 2}}, nil
+	})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m)
+	want := `
+# HELP switchboard_event_consumer_lag Routing events not yet handed to the consumer group (read from Redis at scrape time).
+# TYPE switchboard_event_consumer_lag gauge
+switchboard_event_consumer_lag{group="gateway"} 7
+# HELP switchboard_event_consumer_pending Routing events handed to the consumer group but not yet acknowledged.
+# TYPE switchboard_event_consumer_pending gauge
+switchboard_event_consumer_pending{group="gateway"} 2
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "switchboard_event_consumer_lag", "switchboard_event_consumer_pending"); err != nil {
+		t.Fatal(err)
+	}
+}
