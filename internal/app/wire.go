@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/internal/s3store"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -121,9 +122,17 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	chat.Register(e)
 
 	notifier := &transcriptNotifier{hub: hub, log: a.log}
+	var attachments conversation.AttachmentStore // nil: the data directory
+	if cfg.AttachmentsURL != "" {
+		s3, err := s3store.New(s3store.Config{URL: cfg.AttachmentsURL, AccessKey: cfg.AttachmentsAccessKey, SecretKey: cfg.AttachmentsSecretKey})
+		if err != nil {
+			return fmt.Errorf("app: %w", err)
+		}
+		attachments = s3
+	}
 	convs, err := conversation.New(conversation.Params{
 		Redis: rdb, Workspace: cfg.Workspace, Router: conversationRouter{engine},
-		Notifier: notifier, Senders: senders,
+		Notifier: notifier, Senders: senders, Attachments: attachments,
 		Routes: routes, DefaultQueue: defaultQueue, DataDir: cfg.DataDir, Logger: a.log,
 	})
 	if err != nil {
