@@ -12,7 +12,7 @@ import (
 // gets its own script's answer (the second enqueue of an id is refused).
 func TestBatchedCallsGetTheirOwnResults(t *testing.T) {
 	ctx := context.Background()
-	e, err := New(Params{Client: shared.NewClient(t), Workspace: workspace(t)})
+	e, err := New(Params{Client: shared.Connect(t), Workspace: workspace(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestBatchedCallsGetTheirOwnResults(t *testing.T) {
 
 // A call whose context has ended is not sent.
 func TestBatchedCallWithEndedContextIsNotSent(t *testing.T) {
-	e, err := New(Params{Client: shared.NewClient(t), Workspace: workspace(t)})
+	e, err := New(Params{Client: shared.Connect(t), Workspace: workspace(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func benchEngine(b *testing.B, n int) *Engine { return benchEngineWith(b, n, fal
 // direct (Params.DirectCalls).
 func benchEngineWith(b *testing.B, n int, direct bool) *Engine {
 	b.Helper()
-	e, err := New(Params{Client: shared.NewClient(b), Workspace: workspace(b), DirectCalls: direct})
+	e, err := New(Params{Client: shared.Connect(b), Workspace: workspace(b), DirectCalls: direct})
 	if err != nil {
 		b.Fatal(err)
 	}

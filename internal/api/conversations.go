@@ -162,19 +162,15 @@ func (h *Handler) getMessage(c echo.Context) error {
 // the console's origin.
 func (h *Handler) download(c echo.Context) error {
 	p := strings.TrimPrefix(path.Clean("/"+c.Param("*")), "/")
-	f, err := h.svc.OpenAttachment(p)
+	f, info, err := h.svc.OpenAttachment(c.Request().Context(), p)
 	if err != nil {
 		return h.fail(c, err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return h.fail(c, err)
-	}
 	hd := c.Response().Header()
 	hd.Set("Content-Type", "application/octet-stream")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", path.Base(p)))
-	http.ServeContent(c.Response(), c.Request(), "", st.ModTime(), f)
+	http.ServeContent(c.Response(), c.Request(), "", info.ModTime, f)
 	return nil
 }

@@ -46,7 +46,7 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 	// raises alerts only after the wiring is done.
 	var view *agentui.Supervisor
 	svc, err := stats.New(stats.Config{
-		Source: desk.StatsSource{Engine: p.engine}, Queues: queues, Logger: a.log, OnAnswer: metrics.ObserveAnswer,
+		Source: desk.StatsSource{Engine: p.engine}, Queues: queues, Logger: a.log, Observe: metrics.Observe,
 		OnAlert: func(al stats.Alert, raised bool) {
 			// Alerts are events of this gateway: every gateway folds the
 			// same stream and raises the same alert, so each tells only
@@ -65,6 +65,14 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 		return fmt.Errorf("app: stats: %w", err)
 	}
 	metrics.Attach(svc)
+	metrics.SetConsumerLags(func(ctx context.Context) ([]stats.ConsumerLag, error) {
+		groups, err := p.engine.ConsumerLags(ctx)
+		out := make([]stats.ConsumerLag, len(groups))
+		for i, g := range groups {
+			out[i] = stats.ConsumerLag{Group: g.Group, Lag: g.Lag, Pending: g.Pending}
+		}
+		return out, err
+	})
 	if err := p.reg.Register(metrics); err != nil {
 		return fmt.Errorf("app: stats metrics: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 	"github.com/switchboard/switchboard/internal/roster"
+	"github.com/switchboard/switchboard/internal/s3store"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -55,9 +56,17 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 		return err
 	}
 
+	var attachments conversation.AttachmentStore // nil: the data directory
+	if cfg.AttachmentsURL != "" {
+		s3, err := s3store.New(s3store.Config{URL: cfg.AttachmentsURL, AccessKey: cfg.AttachmentsAccessKey, SecretKey: cfg.AttachmentsSecretKey})
+		if err != nil {
+			return fmt.Errorf("app: %w", err)
+		}
+		attachments = s3
+	}
 	convs, err := conversation.New(conversation.Params{
 		Redis: rdb, Workspace: cfg.Workspace, Router: desk.Router{Engine: engine},
-		DefaultQueue: engine.Queues()[0].Name, DataDir: cfg.DataDir, Logger: a.log,
+		Attachments: attachments, DefaultQueue: engine.Queues()[0].Name, DataDir: cfg.DataDir, Logger: a.log,
 	})
 	if err != nil {
 		return fmt.Errorf("app: conversations: %w", err)

@@ -55,7 +55,7 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 	if text == "" && len(atts) == 0 {
 		return Entry{}, fmt.Errorf("conversation: %s: %w", kind, &FieldError{Field: "text", Reason: "text or an attachment is required"})
 	}
-	if err := s.checkAttachments(atts); err != nil {
+	if err := s.checkAttachments(ctx, atts); err != nil {
 		return Entry{}, fmt.Errorf("conversation: %s: %w", kind, err)
 	}
 	var att string

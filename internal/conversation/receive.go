@@ -50,10 +50,10 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
 	}
 	var att string
 	if len(in.Attachments) > 0 {
-		// Sizes of stored files are taken from disk; the caller's slice is
+		// Sizes of stored files are taken from the store; the caller's slice is
 		// left alone.
 		in.Attachments = append([]Attachment(nil), in.Attachments...)
-		if err := s.checkAttachments(in.Attachments); err != nil {
+		if err := s.checkAttachments(ctx, in.Attachments); err != nil {
 			return Receipt{}, fmt.Errorf("conversation: receive: %w", err)
 		}
 		b, err := json.Marshal(in.Attachments)

@@ -107,8 +107,12 @@ type Params struct {
 	Routes map[string]Route
 	// DefaultQueue is the queue for unlisted addresses. Zero: "default".
 	DefaultQueue string
-	// AttachmentDir holds stored attachments. Zero: DataDir/attachments;
-	// both zero: ./data/attachments.
+	// Attachments keeps attachment files. Nil: a DirStore in
+	// AttachmentDir, which is fine for one gateway only (or a volume they
+	// share): gateways behind one load balancer need a shared store.
+	Attachments AttachmentStore
+	// AttachmentDir is the DirStore's directory when Attachments is nil.
+	// Zero: DataDir/attachments; both zero: ./data/attachments.
 	AttachmentDir string
 	DataDir       string
 	// MaxAttachmentBytes limits one file. Zero: 10 MiB.
@@ -141,7 +145,7 @@ type Service struct {
 	senders  map[Channel]Sender
 	routes   map[string]Route
 	defQueue string
-	attDir   string
+	att      AttachmentStore
 	maxFile  int64
 	maxMsg   int64
 	dedupTTL time.Duration
@@ -203,7 +207,7 @@ func New(p Params) (*Service, error) {
 		senders:  map[Channel]Sender{},
 		routes:   map[string]Route{},
 		defQueue: p.DefaultQueue,
-		attDir:   p.AttachmentDir,
+		att:      p.Attachments,
 		maxFile:  p.MaxAttachmentBytes,
 		maxMsg:   p.MaxMessageAttachmentBytes,
 		dedupTTL: p.DedupTTL,
@@ -230,12 +234,16 @@ func New(p Params) (*Service, error) {
 	if s.defQueue == "" {
 		s.defQueue = "default"
 	}
-	if s.attDir == "" {
-		dd := p.DataDir
-		if dd == "" {
-			dd = "data"
+	if s.att == nil {
+		dir := p.AttachmentDir
+		if dir == "" {
+			dd := p.DataDir
+			if dd == "" {
+				dd = "data"
+			}
+			dir = filepath.Join(dd, "attachments")
 		}
-		s.attDir = filepath.Join(dd, "attachments")
+		s.att = DirStore{Dir: dir}
 	}
 	if s.maxFile <= 0 {
 		s.maxFile = 10 << 20
@@ -284,9 +292,6 @@ func New(p Params) (*Service, error) {
 	}
 	return s, nil
 }
-
-// AttachmentDir is the directory stored attachments live in.
-func (s *Service) AttachmentDir() string { return s.attDir }
 
 // MaxAttachmentBytes is the per-file attachment limit.
 func (s *Service) MaxAttachmentBytes() int64 { return s.maxFile }

@@ -18,6 +18,14 @@
 --   4 queue not configured (the gateway writes its queue config and retries)
 
 local P = string.sub(KEYS[1], 1, #KEYS[1] - #S_EVENTS)
+-- Scripts derive most keys from P instead of declaring them. That is valid
+-- on Redis Cluster because they share one slot, except while the slot
+-- migrates: the source node then refuses any key it does not hold with
+-- "non local key", and Redis keeps whatever the script wrote before. A key
+-- that never exists is refused there and served everywhere else, so
+-- touching it first stops such a script before it writes anything, and
+-- the gateway runs it again (Engine.call, errSlotMoving).
+redis.call('EXISTS', P .. S_PROBE)
 local NOW = tonumber(ARGV[1])
 local MAXLEN = ARGV[2]
 local RETAIN = tonumber(ARGV[3])
@@ -376,7 +384,10 @@ local function pick_for_agent(aid, only, known)
     end
   end
   if #sets == 0 then return nil end
-  if #sets > 1 and redis.call('EXISTS', unpack(sets)) == 0 then return nil end
+  -- No multi-key EXISTS shortcut here: while Redis Cluster moves the
+  -- workspace's slot, the importing node refuses a multi-key command whose
+  -- keys are not all there (empty queues never are), which would stop the
+  -- script after its writes. ZRANGE of a missing set costs the same.
   local best, bestScore = nil, nil
   for si, set in ipairs(sets) do
     -- The first SCAN entries at most, FIRST of them first.
