@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,13 +16,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/conversation"
 )
 
 // Attachments keeps attachment files; the conversation service's
 // StoreAttachment and OpenAttachment satisfy it.
 type Attachments interface {
 	StoreAttachment(ctx context.Context, name, contentType string, r io.Reader) (channel.Attachment, error)
-	OpenAttachment(storedPath string) (*os.File, error)
+	OpenAttachment(ctx context.Context, storedPath string) (io.ReadSeekCloser, conversation.AttachmentInfo, error)
 }
 
 // Deps are the collaborators New needs.

@@ -65,7 +65,7 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 		if a.StoredPath == "" || c.att == nil {
 			return channel.SendResult{}, &channel.PermanentError{Code: "attachment", Message: "attachment " + a.Name + " is not stored"}
 		}
-		f, err := c.att.OpenAttachment(a.StoredPath)
+		f, _, err := c.att.OpenAttachment(ctx, a.StoredPath)
 		if err != nil {
 			return channel.SendResult{}, &channel.PermanentError{Code: "attachment", Message: err.Error()}
 		}

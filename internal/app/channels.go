@@ -7,13 +7,17 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchboard/switchboard/channels/email"
 	"github.com/switchboard/switchboard/channels/sms"
 	"github.com/switchboard/switchboard/channels/webchat"
+	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 	"github.com/switchboard/switchboard/routing"
@@ -24,6 +28,8 @@ import (
 type channelEnv struct {
 	cfg    *config.Config
 	desk   *desk.Desk
+	auth   *auth.Service
+	convs  *conversation.Service
 	hub    *realtime.Hub
 	rdb    redis.UniversalClient
 	queues []routing.QueueConfig
@@ -43,6 +49,7 @@ type channelBuilder struct {
 var channelList = []channelBuilder{
 	{"sms", buildSMS},
 	{"chat", buildChat},
+	{"email", buildEmail},
 }
 
 // buildSMS is the SMS channel when Twilio credentials are set.
@@ -108,4 +115,42 @@ func buildChat(ctx context.Context, env channelEnv, node yaml.Node) (channel.Cha
 		SiteName: cc.SiteName, AllowedOrigins: cc.AllowedOrigins, MaxMessageLength: cc.MaxMessageLength,
 		DefaultQueue: queues[0], Queues: queues, TokenSecret: secret, Logger: env.log,
 	}, env.desk, webchat.Deps{Hub: env.hub, Visitors: env.desk, Typing: env.desk, Contacts: env.desk})
+}
+
+// buildEmail is the email channel when mailboxes are configured. Its
+// console routes (the sanitized mail, the raw message) answer only an
+// agent the desk lets see the conversation.
+func buildEmail(_ context.Context, env channelEnv, node yaml.Node) (channel.Channel, error) {
+	var ec email.Config
+	if node.Kind != 0 {
+		if err := node.Decode(&ec); err != nil {
+			return nil, err
+		}
+	}
+	if len(ec.Mailboxes) == 0 {
+		env.log.Info("email channel off: configure channels.email.mailboxes to turn it on")
+		return nil, nil
+	}
+	signedIn := env.auth.Middleware(auth.RoleAgent)
+	authorize := func(c echo.Context, convID string) error {
+		var who desk.Actor
+		ok := false
+		err := signedIn(func(c echo.Context) error {
+			p, _ := auth.PrincipalFrom(c)
+			who, ok = actor(p), true
+			return nil
+		})(c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return echo.ErrUnauthorized // the middleware has answered
+		}
+		if _, err := env.desk.Conversation(c.Request().Context(), who, convID); err != nil {
+			return echo.ErrNotFound
+		}
+		return nil
+	}
+	return email.New(ec, email.Deps{Core: env.desk, Redis: env.rdb, Workspace: env.cfg.Workspace,
+		Attachments: env.convs, Authorize: authorize, Logger: env.log})
 }

@@ -81,7 +81,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	convs.SetNotifier(theDesk)
 	a.background = append(a.background, engine, convs, desk.Reactor{Desk: theDesk, Consumer: nodeName()})
 
-	env := channelEnv{cfg: cfg, desk: theDesk, hub: hub, rdb: rdb, queues: engine.Queues(), log: a.log}
+	env := channelEnv{cfg: cfg, desk: theDesk, auth: authSvc, convs: convs, hub: hub, rdb: rdb, queues: engine.Queues(), log: a.log}
 	for _, b := range channels {
 		ch, err := b.build(ctx, env, cfg.File.Channels[b.key])
 		if err != nil {
