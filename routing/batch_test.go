@@ -24,7 +24,7 @@ func TestBatchedCallsGetTheirOwnResults(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 2 * n {
 		wg.Go(func() {
-			errs[i] = e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i%n), Channel: ChannelChat})
+			errs[i] = e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i%n), Channel: chChat})
 		})
 	}
 	wg.Wait()
@@ -48,7 +48,7 @@ func TestBatchedCallWithEndedContextIsNotSent(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := e.Enqueue(ctx, Request{ConversationID: "c1", Channel: ChannelChat}); !errors.Is(err, context.Canceled) {
+	if err := e.Enqueue(ctx, Request{ConversationID: "c1", Channel: chChat}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v; want context.Canceled", err)
 	}
 	if _, err := e.Conversation(context.Background(), "c1"); !errors.Is(err, ErrNotFound) {

@@ -51,7 +51,7 @@ func TestConsumeHandsEachEventToOneGateway(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	const n = 40
 	for i := 0; i < n; i++ {
-		if err := gw1.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i), Channel: ChannelChat}); err != nil {
+		if err := gw1.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i), Channel: chChat}); err != nil {
 			t.Fatal(err)
 		}
 	}

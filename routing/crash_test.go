@@ -55,7 +55,7 @@ func crashChild() int {
 		}
 	}
 	for i := range crashConvs {
-		if err := e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("conv%02d", i), Channel: ChannelChat}); err != nil {
+		if err := e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("conv%02d", i), Channel: chChat}); err != nil {
 			fmt.Println("error:", err)
 			return 1
 		}
@@ -195,7 +195,7 @@ func TestRedisRestartWithAOFLosesNothing(t *testing.T) {
 	for i := range 6 {
 		id := fmt.Sprintf("c%d", i)
 		ids = append(ids, id)
-		must(e.Enqueue(ctx, Request{ConversationID: id, Channel: ChannelChat}))
+		must(e.Enqueue(ctx, Request{ConversationID: id, Channel: chChat}))
 		clock.Add(time.Second)
 	}
 	must(e.Accept(ctx, "c0", "a"))

@@ -312,7 +312,7 @@ type Request struct {
 	ConversationID string
 	// Queue to wait in; "" means the first configured queue.
 	Queue string
-	// Channel is one of Channels; required.
+	// Channel is one of channel.All; required.
 	Channel string
 	// CustomerID is recorded with the conversation and its events.
 	CustomerID string
@@ -345,7 +345,7 @@ func (e *Engine) Enqueue(ctx context.Context, r Request) error {
 	if !ok {
 		return fmt.Errorf("routing: enqueue %s: queue %q: %w", r.ConversationID, r.Queue, ErrUnknownQueue)
 	}
-	if !slices.Contains(Channels, r.Channel) || !q.serves(r.Channel) {
+	if !slices.Contains(channels, r.Channel) || !q.serves(r.Channel) {
 		return fmt.Errorf("routing: enqueue %s: channel %q in queue %s: %w", r.ConversationID, r.Channel, r.Queue, ErrUnknownChannel)
 	}
 	prio := r.Priority

@@ -99,7 +99,7 @@ func (v *env) agent(a AgentConfig) {
 func (v *env) enqueue(r Request) {
 	v.t.Helper()
 	if r.Channel == "" {
-		r.Channel = ChannelChat
+		r.Channel = chChat
 	}
 	v.must(v.e.Enqueue(v.ctx, r))
 }

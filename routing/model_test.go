@@ -32,7 +32,7 @@ var modelQueues = []QueueConfig{
 	{Name: "q2", StickyWindowSeconds: -1, WrapUpSeconds: 1, OfferTimeoutSeconds: map[string]int{"chat": 1, "sms": 1, "voice": 1, "email": 1}},
 }
 
-var modelChannels = []string{ChannelChat, ChannelSMS, ChannelVoice}
+var modelChannels = []string{chChat, chSMS, chVoice}
 
 func modelAgents() []modelAgent {
 	var out []modelAgent
@@ -312,7 +312,7 @@ func foldCheck(t *testing.T, events []Event, caps map[string]map[string]int, age
 			if load[a][e.Channel] > caps[a][e.Channel] {
 				fail(e, "over capacity on %s: %d > %d", e.Channel, load[a][e.Channel], caps[a][e.Channel])
 			}
-			if e.Channel != ChannelVoice && load[a][ChannelVoice] > 0 {
+			if e.Channel != chVoice && load[a][chVoice] > 0 {
 				fail(e, "offered %s while on a call", e.Channel)
 			}
 		case EventAccepted:
@@ -403,7 +403,7 @@ func checkRedisState(t *testing.T, rc redis.UniversalClient, k keys, ids []strin
 			loads[a][rc.HGet(ctx, k.conv(c), "channel").Val()]++
 		}
 		h := rc.HGetAll(ctx, k.agent(a)).Val()
-		for _, ch := range Channels {
+		for _, ch := range channels {
 			if got := atoi(h["load:"+ch]); got != loads[a][ch] || got > caps[a][ch] {
 				t.Errorf("agent %s %s load %d; holds %d, capacity %d", a, ch, got, loads[a][ch], caps[a][ch])
 			}
@@ -411,7 +411,7 @@ func checkRedisState(t *testing.T, rc redis.UniversalClient, k keys, ids []strin
 	}
 	inQueue := map[string]int{}
 	for _, q := range modelQueues {
-		for _, ch := range Channels {
+		for _, ch := range channels {
 			for _, c := range rc.ZRange(ctx, k.queue(q.Name, ch), 0, -1).Val() {
 				inQueue[c]++
 			}

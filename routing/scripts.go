@@ -3,6 +3,7 @@ package routing
 import (
 	"embed"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -30,7 +31,7 @@ func loadScripts() (*scripts, error) {
 		if err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("routing: read %s.lua: %w", name, err)
 		}
-		return redis.NewScript(luaKeySegments + string(lib) + "\n" + string(body))
+		return redis.NewScript(luaKeySegments + luaChannels() + string(lib) + "\n" + string(body))
 	}
 	s := &scripts{
 		enqueue:        load("enqueue"),
@@ -51,6 +52,16 @@ func loadScripts() (*scripts, error) {
 		requeue:        load("requeue"),
 	}
 	return s, firstErr
+}
+
+// luaChannels hands the scripts the channel vocabulary as configuration:
+// every channel in order, and the exclusive one.
+func luaChannels() string {
+	quoted := make([]string, len(channels))
+	for i, ch := range channels {
+		quoted[i] = "'" + ch + "'"
+	}
+	return "local CHANNELS = {" + strings.Join(quoted, ", ") + "}\nlocal EXCLUSIVE = '" + chVoice + "'\n"
 }
 
 func (s *scripts) all() []*redis.Script {

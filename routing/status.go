@@ -93,14 +93,14 @@ func agentFrom(id string, h map[string]string, convs []string) AgentStatus {
 		Conversations: convs,
 	}
 	free := false
-	for _, ch := range Channels {
+	for _, ch := range channels {
 		a.Capacity[ch] = atoi(h["cap:"+ch])
 		a.Load[ch] = atoi(h["load:"+ch])
 		if a.Load[ch] < a.Capacity[ch] {
 			free = true
 		}
 	}
-	if h["excl"] == "1" && a.Load[ChannelVoice] > 0 {
+	if h["excl"] == "1" && a.Load[chVoice] > 0 {
 		free = false
 	}
 	a.Busy = a.State == StateAvailable && !free
@@ -216,9 +216,9 @@ func (e *Engine) Position(ctx context.Context, id string) (pos int, ok bool, err
 	if err != nil {
 		return 0, false, fmt.Errorf("routing: position of %s: %w", id, err)
 	}
-	ahead := make([]*redis.IntCmd, len(Channels))
+	ahead := make([]*redis.IntCmd, len(channels))
 	_, err = e.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, ch := range Channels {
+		for i, ch := range channels {
 			ahead[i] = p.ZCount(ctx, e.k.queue(queue, ch), "-inf", "("+strconv.FormatFloat(score, 'f', -1, 64))
 		}
 		return nil
@@ -245,9 +245,9 @@ func (e *Engine) Waiting(ctx context.Context, queue string) ([]ConvStatus, error
 		score float64
 	}
 	var all []entry
-	zs := make([]*redis.ZSliceCmd, len(Channels))
+	zs := make([]*redis.ZSliceCmd, len(channels))
 	_, err := e.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, ch := range Channels {
+		for i, ch := range channels {
 			zs[i] = p.ZRangeWithScores(ctx, e.k.queue(queue, ch), 0, -1)
 		}
 		return nil

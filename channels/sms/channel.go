@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/switchboard/switchboard/internal/channel"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/twilio/twilio-go"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 )
 

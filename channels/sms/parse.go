@@ -3,7 +3,6 @@ package sms
 import (
 	"errors"
 	"fmt"
-	"github.com/switchboard/switchboard/internal/channel"
 	"mime"
 	"net/url"
 	"path"
@@ -12,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 

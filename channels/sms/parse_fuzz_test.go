@@ -2,12 +2,13 @@ package sms
 
 import (
 	"errors"
-	"github.com/switchboard/switchboard/internal/channel"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 const fuzzAccount = "AC0123456789abcdef0123456789abcdef"

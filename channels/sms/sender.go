@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/switchboard/switchboard/internal/channel"
 	"strconv"
 	"unicode/utf16"
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 

@@ -3,7 +3,6 @@ package sms
 import (
 	"context"
 	"errors"
-	"github.com/switchboard/switchboard/internal/channel"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 

@@ -1,11 +1,12 @@
 package conversation
 
 import (
-	"github.com/switchboard/switchboard/internal/channel"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // NormalizeAddress returns the canonical form of a customer address on a

@@ -177,17 +177,10 @@ func (s *Service) routeRequest(ctx context.Context, convID string) (RouteRequest
 	return req, nil
 }
 
-// priority is the route's base plus the boosts that apply to the customer.
-func priority(rt Route, req RouteRequest) int {
-	p := rt.Priority
-	if req.Returning {
-		p += ReturningPriority
-	}
-	if req.VIP {
-		p += VIPPriority
-	}
-	return p
-}
+// priority is the route's base priority (of our address). Returning and
+// VIP customers are flagged on the request, and routing adds its queue's
+// boosts for them: one policy, configured per queue.
+func priority(rt Route, _ RouteRequest) int { return rt.Priority }
 
 // retryUnrouted enqueues conversations that have waited longer than
 // RouteRetry for routing to take them.

@@ -54,15 +54,11 @@ type Route struct {
 	Priority int
 }
 
-// Priority boosts handed to routing; routing orders by priority first.
-const (
-	// ReturningPriority is added for a customer with earlier conversations.
-	ReturningPriority = 1
-	// VIPPriority is added for a customer tagged VIPTag.
-	VIPPriority = 2
-	// VIPTag is the customer tag that marks a VIP.
-	VIPTag = "vip"
-)
+// VIPTag is the customer tag that marks a VIP. The service tells routing
+// who is a VIP and who returns (RouteRequest); the boosts they earn are
+// routing's one priority policy, configured per queue (returning_boost,
+// vip_boost).
+const VIPTag = "vip"
 
 // OutboxConfig tunes sending. Every zero value picks the documented default.
 type OutboxConfig struct {
