@@ -50,7 +50,7 @@ func TestTwoWorkspacesOnDifferentShards(t *testing.T) {
 				err = e.SetAgentState(ctx, "ana", StateAvailable, "")
 			}
 			for i := 0; i < 3 && err == nil; i++ {
-				err = e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("%s-c%d", ws, i), Channel: ChannelChat})
+				err = e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("%s-c%d", ws, i), Channel: "chat"})
 			}
 			if err == nil {
 				var a AgentStatus

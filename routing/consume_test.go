@@ -133,7 +133,7 @@ func TestConsumerLagsCountEventsNotYetHandled(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	for i := range 5 {
-		if err := e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i), Channel: ChannelChat}); err != nil {
+		if err := e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i), Channel: "chat"}); err != nil {
 			t.Fatal(err)
 		}
 	}

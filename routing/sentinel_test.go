@@ -92,7 +92,7 @@ func failoverRun(t *testing.T, opts redistest.SentinelOptions, lagBound time.Dur
 						return
 					default:
 					}
-					err := e.Enqueue(ctx, Request{ConversationID: id, Channel: ChannelChat})
+					err := e.Enqueue(ctx, Request{ConversationID: id, Channel: "chat"})
 					if err == nil || errors.Is(err, ErrExists) {
 						break
 					}

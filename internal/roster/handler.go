@@ -12,7 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/auth"
-	"github.com/switchboard/switchboard/routing"
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // maxBody caps a request body: an agent's settings fit many times.
@@ -52,9 +52,9 @@ func (h *Handler) Register(g *echo.Group) {
 }
 
 type listResponse struct {
-	Agents   []Agent  `json:"agents"`
-	Queues   []string `json:"queues"`
-	Channels []string `json:"channels"`
+	Agents   []Agent        `json:"agents"`
+	Queues   []string       `json:"queues"`
+	Channels []channel.Name `json:"channels"`
 }
 
 func (h *Handler) list(c echo.Context) error {
@@ -62,7 +62,7 @@ func (h *Handler) list(c echo.Context) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
-	return c.JSON(http.StatusOK, listResponse{Agents: agents, Queues: h.svc.QueueNames(), Channels: routing.Channels})
+	return c.JSON(http.StatusOK, listResponse{Agents: agents, Queues: h.svc.QueueNames(), Channels: channel.All})
 }
 
 func (h *Handler) get(c echo.Context) error {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/redistest"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -63,7 +64,7 @@ func TestAddReachesRoutingAndAccounts(t *testing.T) {
 	if len(pw) < auth.MinPasswordLen {
 		t.Fatalf("generated password %q", pw)
 	}
-	if ag.Role != auth.RoleAgent || ag.State != "offline" || ag.Capacity["chat"] != 1 || ag.Capacity["sms"] != routing.DefaultCapacity["sms"] {
+	if ag.Role != auth.RoleAgent || ag.State != "offline" || ag.Capacity["chat"] != 1 || ag.Capacity["sms"] != channel.SMS.DefaultCapacity() {
 		t.Fatalf("added: %+v", ag)
 	}
 	if _, err := f.auth.Login(ctx, "bo", pw, "192.0.2.1"); err != nil {
@@ -79,7 +80,7 @@ func TestAddReachesRoutingAndAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, id := range []string{"c1", "c2"} {
-		if err := f.engine.Enqueue(ctx, routing.Request{ConversationID: id, Queue: "billing", Channel: routing.ChannelChat}); err != nil {
+		if err := f.engine.Enqueue(ctx, routing.Request{ConversationID: id, Queue: "billing", Channel: "chat"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -89,7 +90,7 @@ func TestAddReachesRoutingAndAccounts(t *testing.T) {
 		t.Fatalf("c1 %s %s, c2 %s", c1.State, c1.AgentID, c2.State)
 	}
 	// A skill the agent lacks is not offered to them.
-	if err := f.engine.Enqueue(ctx, routing.Request{ConversationID: "s1", Queue: "billing", Channel: routing.ChannelSMS, Skills: []string{"de"}}); err != nil {
+	if err := f.engine.Enqueue(ctx, routing.Request{ConversationID: "s1", Queue: "billing", Channel: "sms", Skills: []string{"de"}}); err != nil {
 		t.Fatal(err)
 	}
 	if s1, _ := f.engine.Conversation(ctx, "s1"); s1.State != routing.ConvWaiting {
@@ -187,7 +188,7 @@ func TestDisableEnableAndPasswordReset(t *testing.T) {
 	if err := f.engine.SetAgentState(ctx, "di", routing.StateAvailable, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.engine.Enqueue(ctx, routing.Request{ConversationID: "c1", Channel: routing.ChannelChat}); err != nil {
+	if err := f.engine.Enqueue(ctx, routing.Request{ConversationID: "c1", Channel: "chat"}); err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := f.engine.Conversation(ctx, "c1"); c.AgentID != "di" {
