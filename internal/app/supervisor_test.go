@@ -21,7 +21,7 @@ import (
 // ones worked out by hand below.
 func TestTwoGatewaysShowIdenticalFigures(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t, redistest.Options{})
+	srv := redistest.StartBackend(t, redistest.Options{}) // a cluster in make test's second pass
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
@@ -33,7 +33,7 @@ func TestTwoGatewaysShowIdenticalFigures(t *testing.T) {
 	services := make([]*stats.Service, 2)
 	done := make(chan struct{}, 2)
 	for i := range engines {
-		e, err := routing.New(routing.Params{Client: srv.NewClient(t), Workspace: "two"})
+		e, err := routing.New(routing.Params{Client: srv.Connect(t), Workspace: "two"})
 		if err != nil {
 			t.Fatal(err)
 		}

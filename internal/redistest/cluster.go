@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -146,12 +147,12 @@ func (c *Cluster) consistent(ctx context.Context) error {
 			_ = n.Close()
 			return fmt.Errorf("%s: cluster_state not ok", addr)
 		}
-		slots, err := n.ClusterSlots(ctx).Result()
+		shards, err := n.ClusterShards(ctx).Result()
 		_ = n.Close()
 		if err != nil {
 			return err
 		}
-		desc := describeSlots(slots)
+		desc := describeSlots(shards)
 		if first == "" {
 			first = desc
 		} else if desc != first {
@@ -161,14 +162,28 @@ func (c *Cluster) consistent(ctx context.Context) error {
 	return nil
 }
 
-func describeSlots(slots []redis.ClusterSlot) string {
-	var b strings.Builder
-	for _, s := range slots {
-		if len(s.Nodes) > 0 {
-			fmt.Fprintf(&b, "%d-%d:%s;", s.Start, s.End, s.Nodes[0].Addr)
+// describeSlots lists "start-end:master;" for every slot range, sorted,
+// so two nodes' views compare as strings.
+func describeSlots(shards []redis.ClusterShard) string {
+	var parts []string
+	for _, sh := range shards {
+		m := master(sh)
+		for _, r := range sh.Slots {
+			parts = append(parts, fmt.Sprintf("%05d-%05d:%s", r.Start, r.End, m))
 		}
 	}
-	return b.String()
+	sort.Strings(parts)
+	return strings.Join(parts, ";")
+}
+
+// master is the address of the shard's master, "" if it has none.
+func master(sh redis.ClusterShard) string {
+	for _, n := range sh.Nodes {
+		if n.Role == "master" {
+			return net.JoinHostPort(n.IP, strconv.FormatInt(n.Port, 10))
+		}
+	}
+	return ""
 }
 
 // Slot is the hash slot of key, asked of the cluster.
@@ -186,13 +201,17 @@ func (c *Cluster) Slot(ctx context.Context, key string) (int, error) {
 func (c *Cluster) Owner(ctx context.Context, slot int) (string, error) {
 	n := node(c.Nodes[0].Addr)
 	defer n.Close()
-	slots, err := n.ClusterSlots(ctx).Result()
+	shards, err := n.ClusterShards(ctx).Result()
 	if err != nil {
-		return "", fmt.Errorf("cluster slots: %w", err)
+		return "", fmt.Errorf("cluster shards: %w", err)
 	}
-	for _, s := range slots {
-		if slot >= s.Start && slot <= s.End && len(s.Nodes) > 0 {
-			return s.Nodes[0].Addr, nil
+	for _, sh := range shards {
+		for _, r := range sh.Slots {
+			if int64(slot) >= r.Start && int64(slot) <= r.End {
+				if m := master(sh); m != "" {
+					return m, nil
+				}
+			}
 		}
 	}
 	return "", fmt.Errorf("slot %d has no owner", slot)
