@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard/switchboard/internal/realtime"
 	"github.com/switchboard/switchboard/internal/roster"
 	"github.com/switchboard/switchboard/internal/s3store"
+	"github.com/switchboard/switchboard/internal/webhook"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -125,6 +126,19 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 		return fmt.Errorf("app: REST API: %w", err)
 	}
 	restAPI.Register(v1)
+
+	hookMetrics := webhook.NewMetrics()
+	hooks, err := webhook.New(webhook.Params{Redis: rdb, Workspace: cfg.Workspace, Routing: engine, Consumer: nodeName(),
+		Conversations: convs, OnOutcome: hookMetrics.Observe, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("app: webhooks: %w", err)
+	}
+	hookMetrics.Attach(hooks)
+	if err := reg.Register(hookMetrics); err != nil {
+		return fmt.Errorf("app: webhook metrics: %w", err)
+	}
+	hooks.Register(v1, authSvc.Middleware(auth.RoleAdmin))
+	a.background = append(a.background, hooks)
 
 	return a.wireSupervisor(e, v1, supervisorParams{engine: engine, desk: theDesk, auth: authSvc, console: ui, reg: reg})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -65,15 +66,15 @@ type Data struct {
 	Message        string `json:"message,omitempty"`
 }
 
-// Dispositions tells how a closed conversation was closed; the
+// Conversations tells how a closed conversation was closed; the
 // conversation service implements it. Nil leaves disposition out.
-type Dispositions interface {
-	Disposition(ctx context.Context, conversationID string) (string, error)
+type Conversations interface {
+	Conversation(ctx context.Context, id string) (conversation.Conversation, error)
 }
 
 // fromRouting turns one routing event into the envelopes it means. Events
 // of no interest to integrations (estimates, wrap-up end) give none.
-func fromRouting(ctx context.Context, ws string, ev routing.Event, disp Dispositions) []Envelope {
+func fromRouting(ctx context.Context, ws string, ev routing.Event, convs Conversations) []Envelope {
 	base := Envelope{ID: "evt_" + ev.ID, OccurredAt: ev.At.UTC(), Workspace: ws, key: ev.ConversationID}
 	d := Data{ConversationID: ev.ConversationID, Queue: ev.Queue, Channel: ev.Channel, AgentID: ev.AgentID}
 	one := func(typ string, d Data) []Envelope {
@@ -103,11 +104,11 @@ func fromRouting(ctx context.Context, ws string, ev routing.Event, disp Disposit
 		return one(TypeConversationTransferred, d)
 	case routing.EventClosed:
 		d.HandleMS = ev.Handle.Milliseconds()
-		if disp != nil {
+		if convs != nil {
 			// The conversation service records the disposition right after
 			// routing lets go; a missing one is left out, not guessed.
-			if v, err := disp.Disposition(ctx, ev.ConversationID); err == nil {
-				d.Disposition = v
+			if c, err := convs.Conversation(ctx, ev.ConversationID); err == nil {
+				d.Disposition, d.CustomerID = c.Disposition, c.CustomerID
 			}
 		}
 		return one(TypeConversationClosed, d)

@@ -104,7 +104,7 @@ func (s *Service) ReplaySince(ctx context.Context, ep string, since time.Time) (
 			break
 		}
 		for _, ev := range evs {
-			for _, env := range fromRouting(ctx, s.p.Workspace, ev, s.p.Dispositions) {
+			for _, env := range fromRouting(ctx, s.p.Workspace, ev, s.p.Conversations) {
 				if !e.wants(env.Type) {
 					continue
 				}

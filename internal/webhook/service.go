@@ -46,8 +46,9 @@ type Params struct {
 	Routing *routing.Engine
 	// Consumer names this gateway in the consumer group; unique per process.
 	Consumer string
-	// Dispositions adds the disposition to conversation.closed. Nil: none.
-	Dispositions Dispositions
+	// Conversations adds the disposition and customer to
+	// conversation.closed. Nil: none.
+	Conversations Conversations
 	// Workers deliver concurrently per gateway. Zero: 4.
 	Workers int
 	// Timeout bounds one request, connect to last byte. Zero: 10s.
@@ -223,7 +224,7 @@ func (s *Service) Run(ctx context.Context) error {
 // wants them. Queuing is idempotent per event and endpoint, so a fan-out
 // repeated after a crash queues nothing twice.
 func (s *Service) fanOut(ctx context.Context, ev routing.Event) error {
-	envs := fromRouting(ctx, s.p.Workspace, ev, s.p.Dispositions)
+	envs := fromRouting(ctx, s.p.Workspace, ev, s.p.Conversations)
 	if len(envs) == 0 {
 		return nil
 	}
