@@ -98,4 +98,3 @@ func BenchmarkAcceptToDequeue(b *testing.B) {
 	b.ReportMetric(p(lat, 0.5), "p50-ms")
 	b.ReportMetric(p(lat, 0.99), "p99-ms")
 }
-

@@ -196,4 +196,3 @@ func NewRecordingSid() string { return "RE" + randomHex(16) }
 func (m MemberUpdate) String() string {
 	return fmt.Sprintf("dequeue %s from %s to %s", m.CallSid, m.QueueSid, m.URL)
 }
-
