@@ -1,6 +1,7 @@
 package voice
 
 import (
+	"context"
 	"net/http"
 	"slices"
 	"strings"
@@ -183,5 +184,41 @@ func TestAgentOnAPhoneNumber(t *testing.T) {
 	dial := h.twiml(pathOf(t, h.fake.MemberUpdates()[0].URL), c.form("in-progress")).child("Dial")
 	if dial.names() != "Number" || dial.child("Number").text() != "+442071838750" {
 		t.Fatalf("dial %s %+v", dial.names(), dial)
+	}
+}
+
+// Run places a callback whose retry is due, from any gateway.
+func TestRunPlacesDueCallbacks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	c, _ := h.dial(caller)
+	offerCallback(t, h, c)
+	if err := h.ch.Observe(h.ctx, h.core.accept(c.conv, "ana")); err != nil {
+		t.Fatal(err)
+	}
+	first := h.fake.Calls()[0]
+	form := twiliotest.CallForm(h.creds.AccountSID, first.Sid, ourNumber, "client:ana", "in-progress")
+	dial := h.twiml(pathOf(t, first.URL), form).child("Dial")
+	h.twiml(pathOf(t, dial.attr("action")), with(form, "DialCallStatus", "no-answer"))
+
+	// A second gateway's channel on the same Redis workspace runs the retry.
+	other := newHarness(t, nil)
+	other.ch.calls, other.ch.rest, other.ch.core = h.ch.calls, h.ch.rest, h.ch.core
+	other.ch.now = h.clock.Now
+	other.ch.pollEvery = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- other.ch.Run(ctx) }()
+	h.clock.Add(5 * time.Minute)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(h.fake.Calls()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if calls := h.fake.Calls(); len(calls) != 2 || !strings.Contains(calls[1].URL, "attempt=2") {
+		t.Fatalf("retry not placed by Run: %+v", calls)
 	}
 }

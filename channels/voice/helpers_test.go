@@ -56,7 +56,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	creds twilioapi.Credentials
 	fake  *twiliotest.Server
@@ -68,7 +68,9 @@ type harness struct {
 
 // newHarness builds the channel on a real Redis (its own workspace), the
 // Twilio fake and a fake core; edit may change config and deps before New.
-func newHarness(t *testing.T, edit func(*Config, *Deps)) *harness {
+func newHarness(t *testing.T, edit func(*Config, *Deps)) *harness { return newHarnessTB(t, edit) }
+
+func newHarnessTB(t testing.TB, edit func(*Config, *Deps)) *harness {
 	t.Helper()
 	h := &harness{t: t, ctx: context.Background(), creds: twiliotest.Credentials(),
 		clock: &clock{t: time.Date(2026, 12, 1, 14, 0, 0, 0, time.UTC)}}

@@ -123,12 +123,11 @@ func (c *Channel) incoming(w *webhook) (string, error) {
 		}
 		return document(c.enqueue(cs.Queue))
 	}
-	if open, next := c.hours.Open(queue, w.now); !open {
+	if open, _ := c.hours.Open(queue, w.now); !open {
 		cs := callState{Sid: h.CallSid, Queue: queue, From: h.From, To: to, State: stateVoicemail, Enqueued: w.now}
 		if _, err := c.calls.create(w.ctx, cs); err != nil {
 			return "", err
 		}
-		_ = next
 		return c.closedDocument(queue, w.now)
 	}
 	from := h.From

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/switchboard/switchboard/channels/email"
 	"github.com/switchboard/switchboard/channels/sms"
+	"github.com/switchboard/switchboard/channels/voice"
 	"github.com/switchboard/switchboard/channels/webchat"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/channel"
@@ -50,6 +53,7 @@ var channelList = []channelBuilder{
 	{"sms", buildSMS},
 	{"chat", buildChat},
 	{"email", buildEmail},
+	{"voice", buildVoice},
 }
 
 // buildSMS is the SMS channel when Twilio credentials are set.
@@ -153,4 +157,37 @@ func buildEmail(_ context.Context, env channelEnv, node yaml.Node) (channel.Chan
 	}
 	return email.New(ec, email.Deps{Core: env.desk, Redis: env.rdb, Workspace: env.cfg.Workspace,
 		Attachments: env.convs, Authorize: authorize, Logger: env.log})
+}
+
+// buildVoice is the voice channel when Twilio credentials are set.
+// Wrap-up after a call is the voice queues' wrap_up_seconds; the console's
+// softphone token names the signed-in agent.
+func buildVoice(_ context.Context, env channelEnv, node yaml.Node) (channel.Channel, error) {
+	var vc voice.Config
+	if node.Kind != 0 {
+		if err := node.Decode(&vc); err != nil {
+			return nil, err
+		}
+	}
+	vc.Credentials.AccountSID, vc.Credentials.AuthToken = env.cfg.TwilioAccountSID, env.cfg.TwilioAuthToken
+	vc.PublicURL, vc.TrustProxy, vc.APIBaseURL = env.cfg.BaseURL(), env.cfg.TrustProxy, env.cfg.TwilioAPIBaseURL
+	vc.APIKeySID, vc.APIKeySecret = env.cfg.TwilioAPIKeySID, env.cfg.TwilioAPIKeySecret
+	if vc.DefaultQueue == "" {
+		vc.DefaultQueue = env.queues[0].Name
+	}
+	for _, q := range env.queues {
+		if q.Name == vc.DefaultQueue && q.WrapUpSeconds > 0 {
+			vc.WrapUp = time.Duration(q.WrapUpSeconds) * time.Second
+		}
+	}
+	ch, err := voice.New(vc, voice.Deps{Core: env.desk, Redis: env.rdb, Workspace: env.cfg.Workspace, Logger: env.log,
+		Authenticate: func(r *http.Request) (string, error) {
+			p, err := env.auth.Check(r)
+			return p.AccountID, err
+		}})
+	if errors.Is(err, voice.ErrDisabled) {
+		env.log.Info("voice channel off: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to turn it on")
+		return nil, nil
+	}
+	return ch, err
 }

@@ -57,6 +57,11 @@ type Config struct {
 	// TwilioAPIBaseURL points the Twilio REST client at a Twilio-compatible
 	// mock for local testing. Empty means Twilio's own API.
 	TwilioAPIBaseURL string
+	// TwilioAPIKeySID and TwilioAPIKeySecret sign the agents' softphone
+	// tokens (voice); both empty turns the browser softphone off. The
+	// secret is secret.
+	TwilioAPIKeySID    string
+	TwilioAPIKeySecret string
 	// TrustProxy makes the gateway believe X-Forwarded-Proto/Host (and the
 	// client IP in X-Forwarded-For). Off by default: only turn it on behind a
 	// proxy that sets them.
@@ -150,6 +155,10 @@ var options = []option{
 		func(c *Config, v string) error { c.TwilioAuthToken = v; return nil }},
 	{"twilio-api-base-url", "TWILIO_API_BASE_URL", "", "Twilio REST base URL, for a Twilio-compatible mock in local testing", false,
 		func(c *Config, v string) error { c.TwilioAPIBaseURL = v; return nil }},
+	{"twilio-api-key-sid", "TWILIO_API_KEY_SID", "", "Twilio API key SID that signs softphone tokens (voice)", false,
+		func(c *Config, v string) error { c.TwilioAPIKeySID = v; return nil }},
+	{"twilio-api-key-secret", "TWILIO_API_KEY_SECRET", "", "Twilio API key secret", true,
+		func(c *Config, v string) error { c.TwilioAPIKeySecret = v; return nil }},
 	{"trust-proxy", "SWITCHBOARD_TRUST_PROXY", "false", "trust X-Forwarded-* headers from a reverse proxy", false,
 		func(c *Config, v string) (err error) { c.TrustProxy, err = strconv.ParseBool(v); return err }},
 	{"log-level", "SWITCHBOARD_LOG_LEVEL", "info", "debug, info, warn or error", false,

@@ -43,14 +43,15 @@ func (d *Desk) Place(ctx context.Context, conversationID string) (channel.Place,
 	if err != nil || !ok {
 		return channel.Place{}, err
 	}
-	p, err := d.Estimate(ctx, rc.Queue)
+	// The estimate is for this place in line (place × recent handle time
+	// ÷ agents serving), not a queue-wide average that ignores position.
+	est, err := d.engine.EstimateAt(ctx, rc.Queue, pos)
 	if err != nil {
 		// A position without an estimate is still worth telling.
 		d.log.Warn("desk: wait estimate", "queue", rc.Queue, "err", err)
-		p = channel.Place{}
+		return channel.Place{Position: pos}, nil
 	}
-	p.Position = pos
-	return p, nil
+	return channel.Place{Position: pos, Low: est.Low, High: est.High, Known: est.Enough}, nil
 }
 
 // Estimate is the expected wait for a newcomer to queue.
