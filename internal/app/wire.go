@@ -59,7 +59,8 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	}
 	a.background = append(a.background, engine.Run)
 
-	authSvc, err := auth.New(auth.Config{Redis: rdb, Workspace: cfg.Workspace, TrustProxy: cfg.TrustProxy})
+	authSvc, err := auth.New(auth.Config{Redis: rdb, Workspace: cfg.Workspace, TrustProxy: cfg.TrustProxy,
+		MaxFailuresPerIP: cfg.LoginFailuresPerIP})
 	if err != nil {
 		return fmt.Errorf("app: auth: %w", err)
 	}

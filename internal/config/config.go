@@ -54,6 +54,11 @@ type Config struct {
 	// client IP in X-Forwarded-For). Off by default: only turn it on behind a
 	// proxy that sets them.
 	TrustProxy bool
+	// LoginFailuresPerIP failed logins from one client IP within 15 min
+	// refuse further logins from it. Default 100: room for an office
+	// behind one NAT address. With TrustProxy the IP is the one the proxy
+	// reports.
+	LoginFailuresPerIP int
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel slog.Level
 	// LogFormat is text or json; empty picks text on a terminal, JSON
@@ -139,6 +144,14 @@ var options = []option{
 		func(c *Config, v string) error { c.TwilioAPIBaseURL = v; return nil }},
 	{"trust-proxy", "SWITCHBOARD_TRUST_PROXY", "false", "trust X-Forwarded-* headers from a reverse proxy", false,
 		func(c *Config, v string) (err error) { c.TrustProxy, err = strconv.ParseBool(v); return err }},
+	{"login-failures-per-ip", "SWITCHBOARD_LOGIN_FAILURES_PER_IP", "100", "failed logins from one client IP in 15 min before its logins are refused", false,
+		func(c *Config, v string) (err error) {
+			c.LoginFailuresPerIP, err = strconv.Atoi(v)
+			if err == nil && c.LoginFailuresPerIP < 1 {
+				err = errors.New("must be at least 1")
+			}
+			return err
+		}},
 	{"log-level", "SWITCHBOARD_LOG_LEVEL", "info", "debug, info, warn or error", false,
 		func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 	{"log-format", "SWITCHBOARD_LOG_FORMAT", "", "text or json (default: text on a terminal, else json)", false,
