@@ -23,7 +23,12 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/httpserver"
 )
+
+// multipartSlack is what an upload may add to its file: boundaries and
+// part headers.
+const multipartSlack = 64 << 10
 
 // Access decides what a caller may see. The auth work plugs its rules in
 // here (an agent sees conversations offered or assigned to them and those
@@ -103,7 +108,10 @@ func (h *Handler) Register(g *echo.Group) {
 	g.POST("/conversations/:id/notes", h.note, mw...)
 	g.POST("/conversations/:id/close", h.closeConversation, mw...)
 	g.POST("/conversations/:id/transfer", h.transfer, mw...)
-	g.POST("/conversations/:id/attachments", h.upload, mw...)
+	// Uploads carry files up to the attachment limit (10 MiB by default),
+	// plus room for the multipart framing: far past the server's default
+	// body cap, which this route replaces.
+	g.POST("/conversations/:id/attachments", h.upload, append(mw, httpserver.BodyLimit(h.svc.MaxAttachmentBytes()+multipartSlack))...)
 	g.GET("/messages/:id", h.getMessage, mw...)
 	g.GET("/attachments/*", h.download, mw...)
 	g.GET("/customers", h.findCustomer, mw...)

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/httpserver"
 	"github.com/switchboard/switchboard/internal/redistest"
 )
 
@@ -48,17 +49,28 @@ type fixture struct {
 	access *denyCustomer
 }
 
-func newFixture(t *testing.T) *fixture {
+// newFixture serves the API on the gateway's own HTTP server, so its
+// server-wide middleware (body limits, error answers) is part of every
+// test; mod adjusts the conversation service.
+func newFixture(t *testing.T, mod ...func(*conversation.Params)) *fixture {
 	t.Helper()
 	rdb := server.NewClient(t)
-	svc, err := conversation.New(conversation.Params{
+	p := conversation.Params{
 		Redis: rdb, Workspace: strings.NewReplacer("/", "_").Replace(t.Name()) + "_" + rand.Text()[:12],
 		Router: nopRouter{}, AttachmentDir: t.TempDir(), MaxAttachmentBytes: 1000,
-	})
+	}
+	for _, m := range mod {
+		m(&p)
+	}
+	svc, err := conversation.New(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{svc: svc, e: echo.New(), access: &denyCustomer{}}
+	srv, err := httpserver.New(httpserver.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{svc: svc, e: srv.Echo, access: &denyCustomer{}}
 	// A stand-in for the real auth: requests need X-Agent.
 	auth := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -262,4 +274,19 @@ func (f *fixture) upload(t *testing.T, convID, name string, data []byte, want in
 	var a conversation.Attachment
 	_ = json.Unmarshal(rec.Body.Bytes(), &a)
 	return a
+}
+
+// Issue 11 item 4: the documented 10 MiB attachment limit holds behind the
+// server's 1 MiB default body cap; past it the upload is refused with 413.
+func TestUploadLimitIsTheAttachmentLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(p *conversation.Params) { p.MaxAttachmentBytes = 0 }) // the default, 10 MiB
+	cid := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550199", To: "+1", Text: "photo?", ProviderID: "SM-up"}).ConversationID
+	a := f.upload(t, cid, "photo.jpg", bytes.Repeat([]byte("p"), 3<<20), 201)
+	if a.Size != 3<<20 {
+		t.Fatalf("stored %d bytes, want %d", a.Size, 3<<20)
+	}
+	f.upload(t, cid, "exactly.bin", bytes.Repeat([]byte("e"), 10<<20), 201)
+	f.upload(t, cid, "huge.bin", bytes.Repeat([]byte("h"), 10<<20+1), 413)
+	f.upload(t, cid, "framing-too.bin", bytes.Repeat([]byte("h"), 11<<20), 413)
 }

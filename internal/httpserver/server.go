@@ -21,9 +21,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// DefaultBodyLimit caps request bodies for routes that set no tighter limit.
-const DefaultBodyLimit = "1M"
-
 // Params build a Server.
 type Params struct {
 	Logger *slog.Logger
@@ -80,7 +77,7 @@ func New(p Params) (*Server, error) {
 	}
 
 	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimit(DefaultBodyLimit))
+	e.Use(defaultBodyLimit)
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -137,7 +134,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	code, msg := http.StatusInternalServerError, "internal error"
 	var he *echo.HTTPError
-	if errors.As(err, &he) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		code, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit)
+	} else if errors.As(err, &he) {
 		code = he.Code
 		if m, ok := he.Message.(string); ok {
 			msg = m
