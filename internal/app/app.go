@@ -48,7 +48,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 	}
 	a.store = st
 
-	srv, err := httpserver.New(httpserver.Params{Logger: log, Registry: reg, Ready: st.Ping, TrustProxy: cfg.TrustProxy})
+	srv, err := httpserver.New(httpserver.Params{Logger: log, Registry: reg, Ready: st.Ping, TrustProxy: cfg.TrustProxy, PublicURL: cfg.BaseURL()})
 	if err != nil {
 		st.Close()
 		return nil, err

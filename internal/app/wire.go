@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -60,7 +61,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	a.background = append(a.background, engine.Run)
 
 	authSvc, err := auth.New(auth.Config{Redis: rdb, Workspace: cfg.Workspace, TrustProxy: cfg.TrustProxy,
-		MaxFailuresPerIP: cfg.LoginFailuresPerIP})
+		MaxFailuresPerIP: cfg.LoginFailuresPerIP, SecureCookie: strings.HasPrefix(strings.ToLower(cfg.BaseURL()), "https://")})
 	if err != nil {
 		return fmt.Errorf("app: auth: %w", err)
 	}

@@ -196,17 +196,21 @@ func TestLoginLogout(t *testing.T) {
 func TestSecureCookie(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		desc       string
-		trustProxy bool
-		secure     bool
+		desc         string
+		trustProxy   bool
+		secureCookie bool
+		secure       bool
 	}{
 		{desc: "trusted proxy says https", trustProxy: true, secure: true},
 		{desc: "untrusted header ignored", trustProxy: false, secure: false},
+		// Issue 11 item 5: an https public URL makes the cookie Secure even
+		// when the proxy in front says nothing.
+		{desc: "https public URL", trustProxy: false, secureCookie: true, secure: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
 			t.Parallel()
-			svc, _, _ := newService(t, testWorkspace(t), func(c *Config) { c.TrustProxy = tc.trustProxy })
+			svc, _, _ := newService(t, testWorkspace(t), func(c *Config) { c.TrustProxy, c.SecureCookie = tc.trustProxy, tc.secureCookie })
 			seed(t, svc)
 			r := newApp(t, svc).client(t).login("ana", anaPassword, map[string]string{"X-Forwarded-Proto": "https"})
 			wantStatus(t, "login", r, http.StatusOK)

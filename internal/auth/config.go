@@ -67,6 +67,12 @@ type Config struct {
 	// Leave it off when clients reach the gateway directly: they could
 	// forge both headers. Zero: off.
 	TrustProxy bool
+	// SecureCookie marks the session cookie Secure on every answer, as it
+	// must be when the gateway's public URL is https: a TLS-terminating
+	// proxy may reach the gateway over plain HTTP without saying so. Off:
+	// the cookie is Secure when the request came over TLS (or, with
+	// TrustProxy, X-Forwarded-Proto says https).
+	SecureCookie bool
 	// CookieName names the session cookie. Zero: "sb_session".
 	CookieName string
 	// BcryptCost is the password hashing cost. Zero: bcrypt.DefaultCost.

@@ -168,7 +168,7 @@ func (s *Service) sessionCookie(r *http.Request, sid string) *http.Cookie {
 		// or a ticket should find the agent still signed in. CSRF tokens
 		// cover the state-changing requests Lax would let through.
 		SameSite: http.SameSiteLaxMode,
-		Secure:   s.secureRequest(r),
+		Secure:   s.cfg.SecureCookie || s.secureRequest(r),
 	}
 	if sid == "" {
 		c.MaxAge = -1

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,9 +30,19 @@ type Params struct {
 	// Ready reports whether the gateway can serve (Redis answers). Nil
 	// means always ready.
 	Ready func(ctx context.Context) error
-	// TrustProxy makes echo take the client IP from X-Forwarded-For.
+	// TrustProxy makes echo take the client IP from X-Forwarded-For, and
+	// X-Forwarded-Proto: https count as a TLS request for HSTS.
 	TrustProxy bool
+	// PublicURL is the gateway's public base URL. When it is https, every
+	// answer carries Strict-Transport-Security, so a browser that once
+	// reached the gateway never falls back to plain HTTP (where the session
+	// cookie and the console could be intercepted).
+	PublicURL string
 }
+
+// hstsValue is one year, the usual minimum for HSTS preload lists; without
+// includeSubDomains, since the gateway speaks for its own host only.
+const hstsValue = "max-age=31536000"
 
 // Server is the HTTP server of one gateway.
 type Server struct {
@@ -77,6 +88,16 @@ func New(p Params) (*Server, error) {
 	}
 
 	e.Use(middleware.Recover())
+	httpsPublic := strings.HasPrefix(strings.ToLower(p.PublicURL), "https://")
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if httpsPublic || r.TLS != nil || (p.TrustProxy && strings.EqualFold(r.Header.Get(echo.HeaderXForwardedProto), "https")) {
+				c.Response().Header().Set(echo.HeaderStrictTransportSecurity, hstsValue)
+			}
+			return next(c)
+		}
+	})
 	e.Use(defaultBodyLimit)
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

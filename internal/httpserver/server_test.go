@@ -125,3 +125,35 @@ func TestReadyzFollowsTheCheck(t *testing.T) {
 		t.Fatal("ready check failing, yet ready")
 	}
 }
+
+// Issue 11 item 5: a gateway whose public URL is https sends HSTS; one on
+// plain http does not, unless a trusted proxy says the request was https.
+func TestHSTS(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		desc, publicURL string
+		trustProxy      bool
+		proto           string
+		want            bool
+	}{
+		{"https public URL", "https://support.example.test", false, "", true},
+		{"http public URL", "http://127.0.0.1:8080", false, "", false},
+		{"trusted proxy says https", "", true, "https", true},
+		{"untrusted header ignored", "", false, "https", false},
+	}
+	for _, tc := range cases {
+		s, err := New(Params{PublicURL: tc.publicURL, TrustProxy: tc.trustProxy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+		if tc.proto != "" {
+			req.Header.Set("X-Forwarded-Proto", tc.proto)
+		}
+		rec := httptest.NewRecorder()
+		s.Echo.ServeHTTP(rec, req)
+		if got := rec.Header().Get("Strict-Transport-Security"); (got != "") != tc.want {
+			t.Errorf("%s: Strict-Transport-Security %q, want set %v", tc.desc, got, tc.want)
+		}
+	}
+}
