@@ -66,6 +66,11 @@ var (
 	ErrClosed = errors.New("agentui: conversation closed")
 	// ErrInvalid: a state, disposition or text the core refuses.
 	ErrInvalid = errors.New("agentui: invalid request")
+	// ErrUnauthenticated is what Config.Authenticate wraps for a request
+	// with no valid session or token (answered 401: sign in again). Any
+	// other error means the check could not be made, e.g. Redis is down,
+	// and is answered 503 so the console keeps its session and retries.
+	ErrUnauthenticated = errors.New("agentui: not authenticated")
 )
 
 // Agent availability states.
@@ -97,6 +102,9 @@ type Principal struct {
 	AccountID string `json:"id"`
 	Name      string `json:"name"`
 	Role      string `json:"role"`
+	// Token is set for an API token: not a person, with no agent state
+	// and no queue, so the consoles refuse it (403).
+	Token bool `json:"-"`
 }
 
 // AgentState is an agent's availability.

@@ -4,6 +4,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboard/switchboard/internal/redistest"
 )
 
 // Issue 11 item 5: behind a TLS-terminating proxy that says nothing, a
@@ -29,5 +33,35 @@ func TestHTTPSPublicURLSecuresTheSession(t *testing.T) {
 	}
 	if h := resp.Header.Get("Strict-Transport-Security"); !strings.HasPrefix(h, "max-age=") {
 		t.Fatalf("Strict-Transport-Security %q", h)
+	}
+}
+
+// Issue 11 item 7: while Redis is down a signed-in console is told 503 on
+// its websocket and on /api/v1/me, never 401, so it keeps its session
+// (the console's socket retries on anything but 401); /readyz names no
+// address (item 8).
+func TestRedisDownKeepsTheSession(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	base := start(t, map[string]string{"REDIS_URL": srv.URL(), "SWITCHBOARD_ADMIN_PASSWORD": "admin-password-1"})
+	cookies := login(t, base, "admin", "admin-password-1")
+	srv.Stop()
+	hdr := http.Header{"Origin": {base}}
+	for _, ck := range cookies {
+		hdr.Add("Cookie", ck.Name+"="+ck.Value)
+	}
+	ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/agent/ws", hdr)
+	if err == nil {
+		ws.Close()
+		t.Fatal("console websocket upgraded with Redis down")
+	}
+	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("console websocket with Redis down: %v, want 503", err)
+	}
+	if code := getStatus(t, base+"/api/v1/me", cookies); code != http.StatusServiceUnavailable {
+		t.Fatalf("/api/v1/me with Redis down: %d, want 503", code)
+	}
+	code, body := get(t, base+"/readyz")
+	if code != http.StatusServiceUnavailable || strings.Contains(body, "127.0.0.1") || !strings.Contains(body, "redis unavailable") {
+		t.Fatalf("/readyz with Redis down: %d %s", code, body)
 	}
 }

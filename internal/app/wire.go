@@ -140,10 +140,13 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 		Backend: console, Hub: hub, Logger: a.log,
 		Authenticate: func(r *http.Request) (agentui.Principal, error) {
 			p, err := authSvc.Check(r)
+			if errors.Is(err, auth.ErrUnauthenticated) {
+				return agentui.Principal{}, fmt.Errorf("%w: %w", agentui.ErrUnauthenticated, err)
+			}
 			if err != nil {
 				return agentui.Principal{}, err
 			}
-			return agentui.Principal{AccountID: p.AccountID, Name: p.Name, Role: string(p.Role)}, nil
+			return agentui.Principal{AccountID: p.AccountID, Name: p.Name, Role: string(p.Role), Token: p.Via == auth.ViaToken}, nil
 		},
 	})
 	if err != nil {

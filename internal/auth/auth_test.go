@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
 )
 
 const (
@@ -739,5 +741,34 @@ func TestLoginRateLimitParallelBurst(t *testing.T) {
 	}
 	if tried != DefaultMaxFailures {
 		t.Fatalf("%d guesses checked, want %d", tried, DefaultMaxFailures)
+	}
+}
+
+// Issue 11 item 7: while Redis is down, a signed-in client is told 503 (try
+// again), never 401 (signed out), and the answer does not show the store's
+// address.
+func TestStoreDownIsUnavailableNotUnauthenticated(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	t.Cleanup(func() { rdb.Close() })
+	svc, err := New(Config{Redis: rdb, Workspace: testWorkspace(t), BcryptCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newApp(t, svc)
+	c := a.client(t)
+	u := mustURL(t, a.srv.URL)
+	c.hc.Jar.SetCookies(u, []*http.Cookie{{Name: DefaultCookieName, Value: "a-session-from-before"}})
+	for _, r := range []reply{
+		c.do(http.MethodGet, "/api/v1/me", nil, nil),
+		c.do(http.MethodGet, "/api/v1/conversations", nil, map[string]string{"Authorization": "Bearer sbt_some-token"}),
+		c.do(http.MethodPost, "/api/v1/login", map[string]string{"id": "ana", "password": anaPassword}, nil),
+	} {
+		if r.status != http.StatusServiceUnavailable || r.header.Get("Retry-After") == "" {
+			t.Fatalf("store down: %d %q, want 503 with Retry-After", r.status, r.body)
+		}
+		if strings.Contains(r.body, "127.0.0.1") {
+			t.Fatalf("answer leaks the store's address: %q", r.body)
+		}
 	}
 }

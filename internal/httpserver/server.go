@@ -28,7 +28,9 @@ type Params struct {
 	// Registry serves /metrics; request metrics are registered on it.
 	Registry *prometheus.Registry
 	// Ready reports whether the gateway can serve (Redis answers). Nil
-	// means always ready.
+	// means always ready. Its error goes to the log only: /readyz is
+	// unauthenticated and answers just "redis unavailable", never the
+	// store's address or error.
 	Ready func(ctx context.Context) error
 	// TrustProxy makes echo take the client IP from X-Forwarded-For, and
 	// X-Forwarded-Proto: https count as a TLS request for HSTS.
@@ -142,7 +144,8 @@ func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), time.Second)
 	defer cancel()
 	if err := s.ready(ctx); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+		s.log.Warn("not ready", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": "redis unavailable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }

@@ -120,9 +120,15 @@ func TestReadyzFollowsTheCheck(t *testing.T) {
 	if get() != http.StatusOK {
 		t.Fatal("ready check passing, yet not ready")
 	}
-	down = errors.New("redis: connection refused")
+	down = errors.New("dial tcp 10.1.2.3:6379: connect: connection refused")
 	if get() != http.StatusServiceUnavailable {
 		t.Fatal("ready check failing, yet ready")
+	}
+	// Issue 11 item 8: the unauthenticated answer names no address.
+	rec := httptest.NewRecorder()
+	s.Echo.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	if body := rec.Body.String(); body != `{"error":"redis unavailable","status":"not ready"}`+"\n" {
+		t.Fatalf("/readyz while down: %q", body)
 	}
 }
 
