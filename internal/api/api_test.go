@@ -290,3 +290,25 @@ func TestUploadLimitIsTheAttachmentLimit(t *testing.T) {
 	f.upload(t, cid, "huge.bin", bytes.Repeat([]byte("h"), 10<<20+1), 413)
 	f.upload(t, cid, "framing-too.bin", bytes.Repeat([]byte("h"), 11<<20), 413)
 }
+
+// Issue 11 item 8: a value of the wrong type is named, field and types,
+// and a body that is not an object says so instead of naming an empty
+// field.
+func TestWrongTypeNamesTheField(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	cid := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550102", To: "+1", Text: "hi", ProviderID: "SM-type"}).ConversationID
+	cases := []struct{ body, field, msg string }{
+		{`{"text": ["a", "b"]}`, "text", "wrong type for field text: want string, got array"},
+		{`{"text": {"a": 1}}`, "text", "wrong type for field text: want string, got object"},
+		{`{"text": "ok", "attachments": [{"size": "x"}]}`, "attachments.size", "wrong type for field attachments.size: want number, got string"},
+		{`["text"]`, "", "body must be a JSON object, not array"},
+		{`"text"`, "", "body must be a JSON object, not string"},
+	}
+	for _, tc := range cases {
+		var out errorBody
+		if code := f.do(t, "POST", "/conversations/"+cid+"/messages", tc.body, &out); code != 400 || out.Field != tc.field || out.Error != tc.msg {
+			t.Errorf("%s: %d %+v, want field %q error %q", tc.body, code, out, tc.field, tc.msg)
+		}
+	}
+}
