@@ -48,7 +48,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	if err != nil {
 		return err
 	}
-	hub, err := realtime.New(realtime.Config{Redis: rdb, Workspace: cfg.Workspace, Logger: a.log})
+	hub, err := realtime.New(realtime.Config{Redis: rdb, Workspace: cfg.Workspace, Logger: a.log, PublicURL: cfg.BaseURL()})
 	if err != nil {
 		return fmt.Errorf("app: realtime hub: %w", err)
 	}
