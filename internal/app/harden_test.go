@@ -1,12 +1,19 @@
 package app
 
 import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/redistest"
 )
 
@@ -64,4 +71,50 @@ func TestRedisDownKeepsTheSession(t *testing.T) {
 	if code != http.StatusServiceUnavailable || strings.Contains(body, "127.0.0.1") || !strings.Contains(body, "redis unavailable") {
 		t.Fatalf("/readyz with Redis down: %d %s", code, body)
 	}
+}
+
+// Issue 11 item 8: with no terminal to show it on, a generated admin
+// password goes to a 0600 file whose path is logged; neither the log nor
+// the output carries the password.
+func TestGeneratedAdminPasswordNotInLogs(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"SWITCHBOARD_LISTEN": "127.0.0.1:0", "SWITCHBOARD_DATA_DIR": dir}
+	cfg, err := config.Load(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs, out bytes.Buffer
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), &out)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	path := filepath.Join(dir, "admin-password")
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("no password file: %v", err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("password file mode %v, want 0600", st.Mode().Perm())
+	}
+	b, _ := os.ReadFile(path)
+	pw := strings.TrimSpace(string(b))
+	if len(pw) < 20 {
+		t.Fatalf("password file holds %q", pw)
+	}
+	if strings.Contains(logs.String(), pw) || strings.Contains(out.String(), pw) {
+		t.Fatal("the generated password reached the log or the output stream")
+	}
+	if !strings.Contains(logs.String(), path) {
+		t.Fatalf("the log does not name the password file:\n%s", logs.String())
+	}
+	if out.Len() != 0 {
+		t.Fatalf("non-JSON text on the output stream: %q", out.String())
+	}
+	login(t, "http://"+a.Addr(), "admin", pw)
 }

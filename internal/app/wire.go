@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/term"
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchboard/switchboard/agentui"
@@ -249,18 +251,37 @@ func (s estimator) Estimate(ctx context.Context, queue string) (time.Duration, t
 	return est.Low, est.High, est.Enough, nil
 }
 
-// ensureAdmin creates the first admin; a generated password is printed
-// once, on standard error, never logged.
+// ensureAdmin creates the first admin. A generated password is never
+// logged: it is shown once when out is a terminal (a person is watching),
+// else written to a file only the gateway's user can read, whose path is
+// logged, since out then carries the JSON log lines a collector ships.
 func (a *App) ensureAdmin(ctx context.Context, svc *auth.Service) error {
 	generated, err := svc.EnsureAdmin(ctx, a.cfg.AdminPassword)
-	if err != nil {
+	if err != nil || generated == "" {
+		if err != nil {
+			return fmt.Errorf("app: first admin: %w", err)
+		}
+		return nil
+	}
+	if f, ok := a.out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(a.out, "\n  First start: created the admin account.\n  Log in at %s/agent/ as \"admin\" with password: %s\n  (shown once; set SWITCHBOARD_ADMIN_PASSWORD to choose it)\n\n", a.cfg.BaseURL(), generated)
+		return nil
+	}
+	path := filepath.Join(a.cfg.DataDir, adminPasswordFile)
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("app: first admin: %w", err)
 	}
-	if generated != "" {
-		fmt.Fprintf(a.out, "\n  First start: created the admin account.\n  Log in at %s/agent/ as \"admin\" with password: %s\n  (shown once; set SWITCHBOARD_ADMIN_PASSWORD to choose it)\n\n", a.cfg.BaseURL(), generated)
+	if err := os.WriteFile(path, []byte(generated+"\n"), 0o600); err != nil {
+		return fmt.Errorf("app: first admin: write the generated password: %w", err)
 	}
+	a.log.Warn("first start: created the admin account; its generated password is in a file only this user can read (delete it after the first login, or set SWITCHBOARD_ADMIN_PASSWORD)",
+		"account", auth.AdminID, "password_file", path)
 	return nil
 }
+
+// adminPasswordFile, in the data directory, holds a generated first admin
+// password when no terminal is there to show it.
+const adminPasswordFile = "admin-password"
 
 func decodeQueues(node yaml.Node) ([]routing.QueueConfig, error) {
 	if node.Kind == 0 {

@@ -130,7 +130,7 @@ var options = []option{
 		func(c *Config, v string) error { c.ConfigFile = v; return nil }},
 	{"data-dir", "SWITCHBOARD_DATA_DIR", "data", "directory for attachments and local files", false,
 		func(c *Config, v string) error { c.DataDir = v; return nil }},
-	{"admin-password", "SWITCHBOARD_ADMIN_PASSWORD", "", "first admin's password (default: generated and printed once)", true,
+	{"admin-password", "SWITCHBOARD_ADMIN_PASSWORD", "", "first admin's password (default: generated, shown once on a terminal or written to <data-dir>/admin-password)", true,
 		func(c *Config, v string) error { c.AdminPassword = v; return nil }},
 	{"redis-url", "REDIS_URL", "", "redis:// or rediss:// URL (default: embedded store, nothing survives a restart)", true,
 		func(c *Config, v string) error { c.RedisURL = v; return nil }},
