@@ -30,7 +30,7 @@ func Example() {
 			// With internal/auth: p, err := authService.Check(r); wrap
 			// agentui.ErrUnauthenticated around auth.ErrUnauthenticated, then
 			// agentui.Principal{AccountID: p.AccountID, Name: p.Name,
-			// Role: string(p.Role), Token: p.Via == auth.ViaToken}.
+			// Role: p.Role, Token: p.Via == auth.ViaToken}.
 			return agentui.Principal{}, agentui.ErrUnauthenticated
 		},
 	})

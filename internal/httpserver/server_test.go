@@ -108,20 +108,34 @@ func TestBodyLimitPerRoute(t *testing.T) {
 func TestReadyzFollowsTheCheck(t *testing.T) {
 	t.Parallel()
 	var down error
-	s, err := New(Params{Ready: func(context.Context) error { return down }})
+	reg := prometheus.NewRegistry()
+	s, err := New(Params{Ready: func(context.Context) error { return down }, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
+	}
+	gauge := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "switchboard_ready" {
+				return mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("no switchboard_ready")
+		return 0
 	}
 	get := func() int {
 		rec := httptest.NewRecorder()
 		s.Echo.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		return rec.Code
 	}
-	if get() != http.StatusOK {
+	if get() != http.StatusOK || gauge() != 1 {
 		t.Fatal("ready check passing, yet not ready")
 	}
 	down = errors.New("dial tcp 10.1.2.3:6379: connect: connection refused")
-	if get() != http.StatusServiceUnavailable {
+	if get() != http.StatusServiceUnavailable || gauge() != 0 {
 		t.Fatal("ready check failing, yet ready")
 	}
 	// Issue 11 item 8: the unauthenticated answer names no address.
