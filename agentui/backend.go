@@ -2,6 +2,7 @@ package agentui
 
 import (
 	"context"
+	"errors"
 
 	"github.com/switchboard/switchboard/internal/desk"
 )
@@ -70,6 +71,12 @@ var (
 	// ErrInvalid: a state, disposition or text the core refuses.
 	ErrInvalid = desk.ErrInvalid
 )
+
+// ErrUnauthenticated is what Config.Authenticate wraps for a request with
+// no valid session or token (answered 401: sign in again). Any other error
+// means the check could not be made, e.g. Redis is down, and is answered
+// 503 so the console keeps its session and retries.
+var ErrUnauthenticated = errors.New("agentui: not authenticated")
 
 // Agent availability states.
 const (

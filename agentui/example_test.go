@@ -27,9 +27,11 @@ func Example() {
 		Backend: backend,
 		Hub:     hub,
 		Authenticate: func(r *http.Request) (agentui.Principal, error) {
-			// With internal/auth: p, err := authService.Check(r), then
-			// agentui.Principal{AccountID: p.AccountID, Name: p.Name, Role: p.Role}.
-			return agentui.Principal{}, http.ErrNoCookie
+			// With internal/auth: p, err := authService.Check(r); wrap
+			// agentui.ErrUnauthenticated around auth.ErrUnauthenticated, then
+			// agentui.Principal{AccountID: p.AccountID, Name: p.Name,
+			// Role: p.Role, Token: p.Via == auth.ViaToken}.
+			return agentui.Principal{}, agentui.ErrUnauthenticated
 		},
 	})
 	if err != nil {

@@ -132,13 +132,31 @@ func setPageHeaders(hd http.Header) {
 	hd.Set("Cache-Control", "no-cache")
 }
 
+// authenticate answers for a console or supervisor websocket before the
+// upgrade, so the page gets a plain status it can act on: 401 sign in
+// again, 503 the session could not be checked now (keep it, retry), 403 an
+// API token, which is not a person and has no console.
+func authenticate(c echo.Context, cfg Config) (Principal, error) {
+	p, err := cfg.Authenticate(c.Request())
+	switch {
+	case errors.Is(err, ErrUnauthenticated), err == nil && p.AccountID == "":
+		return p, echo.NewHTTPError(http.StatusUnauthorized, "login required")
+	case err != nil:
+		cfg.Logger.Warn("agentui: cannot check the session; answering 503 so the console retries", "err", err)
+		c.Response().Header().Set(echo.HeaderRetryAfter, "1")
+		return p, echo.NewHTTPError(http.StatusServiceUnavailable, "sign-in check unavailable, retry")
+	case p.Token:
+		return p, echo.NewHTTPError(http.StatusForbidden, "the console needs a signed-in account; API tokens use the REST API")
+	}
+	return p, nil
+}
+
 // serveWS authenticates the request, then upgrades it and starts a
-// session. Authentication comes before the upgrade so that an anonymous
-// client gets a plain 401 its page can act on.
+// session.
 func (h *Handler) serveWS(c echo.Context) error {
-	p, err := h.cfg.Authenticate(c.Request())
-	if err != nil || p.AccountID == "" {
-		return echo.NewHTTPError(http.StatusUnauthorized, "login required")
+	p, err := authenticate(c, h.cfg)
+	if err != nil {
+		return err
 	}
 	s := newSession(h, p)
 	conn, err := h.cfg.Hub.Upgrade(c.Response(), c.Request(), realtime.UpgradeOptions{

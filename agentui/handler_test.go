@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -483,5 +484,65 @@ func TestSnapshotFailureClosesForRetry(t *testing.T) {
 	}
 	if strings.Contains(ce.Text, "redis") {
 		t.Fatalf("close reason %q leaks the internal error", ce.Text)
+	}
+}
+
+// Issue 11 items 7 and 8: before the upgrade, a console or supervisor
+// websocket is answered 401 only when the request is not signed in; when
+// the session cannot be checked (Redis down) it is 503, so the console
+// keeps its session and retries; an API token, which has no console, gets
+// a clean 403 instead of a socket closed with 1011.
+func TestWebsocketAuthAnswers(t *testing.T) {
+	hub, err := realtime.New(realtime.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
+	f := fakebackend.New(hub)
+	var answer func() (agentui.Principal, error)
+	h, err := agentui.New(agentui.Config{Backend: f, Hub: hub,
+		Authenticate: func(*http.Request) (agentui.Principal, error) { return answer() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup, err := agentui.NewSupervisor(agentui.SupervisorConfig{Backend: &fakeSupervisor{}, Console: h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	h.Register(e)
+	sup.Register(e)
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	cases := []struct {
+		desc   string
+		answer func() (agentui.Principal, error)
+		code   int
+	}{
+		{"not signed in", func() (agentui.Principal, error) {
+			return agentui.Principal{}, fmt.Errorf("%w: session expired", agentui.ErrUnauthenticated)
+		}, http.StatusUnauthorized},
+		{"session store down", func() (agentui.Principal, error) {
+			return agentui.Principal{}, errors.New("auth: session: dial tcp 127.0.0.1:6379: connect: connection refused")
+		}, http.StatusServiceUnavailable},
+		{"API token", func() (agentui.Principal, error) {
+			return agentui.Principal{AccountID: "token:crm", Name: "crm", Role: "admin", Token: true}, nil
+		}, http.StatusForbidden},
+	}
+	for _, tc := range cases {
+		answer = tc.answer
+		for _, path := range []string{"/agent/ws", "/supervisor/ws"} {
+			ws, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+path, nil)
+			if err == nil {
+				ws.Close()
+				t.Fatalf("%s %s: upgraded", tc.desc, path)
+			}
+			if resp == nil || resp.StatusCode != tc.code {
+				t.Fatalf("%s %s: %v %v, want %d", tc.desc, path, resp, err, tc.code)
+			}
+			if b, _ := io.ReadAll(resp.Body); strings.Contains(string(b), "6379") {
+				t.Fatalf("%s %s: answer leaks the store's address: %s", tc.desc, path, b)
+			}
+		}
 	}
 }

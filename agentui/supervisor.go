@@ -148,9 +148,9 @@ type supSession struct {
 }
 
 func (s *Supervisor) serveWS(c echo.Context) error {
-	p, err := s.c.Authenticate(c.Request())
-	if err != nil || p.AccountID == "" {
-		return echo.NewHTTPError(http.StatusUnauthorized, "login required")
+	p, err := authenticate(c, s.c)
+	if err != nil {
+		return err
 	}
 	if p.Role != "supervisor" && p.Role != "admin" {
 		return echo.NewHTTPError(http.StatusForbidden, "supervisors and admins only")

@@ -74,7 +74,7 @@ func startSupervisor(t *testing.T) (*httptest.Server, *agentui.Supervisor, *fake
 	auth := func(r *http.Request) (agentui.Principal, error) {
 		id, role, ok := strings.Cut(r.Header.Get("X-Test-User"), ":")
 		if !ok {
-			return agentui.Principal{}, agentui.ErrForbidden
+			return agentui.Principal{}, agentui.ErrUnauthenticated
 		}
 		return agentui.Principal{AccountID: id, Name: strings.ToUpper(id), Role: auth.Role(role)}, nil
 	}

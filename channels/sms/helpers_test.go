@@ -80,13 +80,14 @@ func (f *fakeReceiver) Stored() []conversation.Inbound {
 type fakeStatus struct {
 	mu  sync.Mutex
 	got []conversation.DeliveryStatus
+	err error // answered to every update, when set
 }
 
 func (f *fakeStatus) UpdateDelivery(_ context.Context, st conversation.DeliveryStatus) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.got = append(f.got, st)
-	return nil
+	return f.err
 }
 
 func (f *fakeStatus) Got() []conversation.DeliveryStatus {

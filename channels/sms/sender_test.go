@@ -2,6 +2,7 @@ package sms
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -213,6 +214,27 @@ func TestStatusCallbackRefusals(t *testing.T) {
 	}
 	if n := len(h.status.Got()); n != 2 {
 		t.Fatalf("%d updates passed on, want 2", n)
+	}
+}
+
+// Issue 11 item 8: a signed status callback for a message the core does
+// not know is acknowledged (Twilio must not retry it) and logged below
+// ERROR; a store failure still asks Twilio to retry.
+func TestStatusCallbackForUnknownMessage(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	sid := "SM" + strings.Repeat("cd", 16)
+	h.status.err = fmt.Errorf("conversation: delivery sms %s: %w", sid, conversation.ErrUnknownMessage)
+	f := url.Values{"MessageSid": {sid}, "MessageStatus": {"delivered"}, "AccountSid": {h.creds.AccountSID}}
+	if w := h.post(StatusPath, f); w.Code != http.StatusNoContent {
+		t.Fatalf("unknown MessageSid answered %d, want 204", w.Code)
+	}
+	if logs := h.logs.String(); strings.Contains(logs, `"level":"ERROR"`) || strings.Contains(logs, `"level":"WARN"`) {
+		t.Fatalf("unknown MessageSid logged as a problem:\n%s", logs)
+	}
+	h.status.err = errors.New("redis: connection refused")
+	if w := h.post(StatusPath, f); w.Code != http.StatusServiceUnavailable {
+		t.Fatalf("store failure answered %d, want 503", w.Code)
 	}
 }
 

@@ -150,7 +150,14 @@ func (c *Channel) handleStatus(ec echo.Context) error {
 			}
 		}
 	}
-	if err := c.core.UpdateDelivery(ctx, st); err != nil {
+	err = c.core.UpdateDelivery(ctx, st)
+	switch {
+	case errors.Is(err, channel.ErrUnknownMessage):
+		// Not ours to retry: a message sent outside Switchboard, or one
+		// whose send is still being recorded (the core keeps the status
+		// for that case). Twilio retries only what is not answered 2xx.
+		c.log.Info("sms: status callback for a message we do not know", "message_sid", st.ProviderID, "status", st.Status)
+	case err != nil:
 		c.log.Error("sms: delivery status not recorded", "message_sid", st.ProviderID, "status", st.Status, "err", err)
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "try again")
 	}

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -25,7 +26,12 @@ import (
 
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/desk"
+	"github.com/switchboard/switchboard/internal/httpserver"
 )
+
+// multipartSlack is what an upload may add to its file: boundaries and
+// part headers.
+const multipartSlack = 64 << 10
 
 // Params build a Handler. Service and Desk are required.
 type Params struct {
@@ -86,7 +92,10 @@ func (h *Handler) Register(g *echo.Group) {
 	g.POST("/conversations/:id/notes", h.note, mw...)
 	g.POST("/conversations/:id/close", h.closeConversation, mw...)
 	g.POST("/conversations/:id/transfer", h.transfer, mw...)
-	g.POST("/conversations/:id/attachments", h.upload, mw...)
+	// Uploads carry files up to the attachment limit (10 MiB by default),
+	// plus room for the multipart framing: far past the server's default
+	// body cap, which this route replaces.
+	g.POST("/conversations/:id/attachments", h.upload, append(mw, httpserver.BodyLimit(h.svc.MaxAttachmentBytes()+multipartSlack))...)
 	g.GET("/messages/:id", h.getMessage, mw...)
 	g.GET("/attachments/*", h.download, mw...)
 	g.GET("/customers", h.findCustomer, mw...)
@@ -133,7 +142,7 @@ func (h *Handler) fail(c echo.Context, err error) error {
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
 		return c.JSON(http.StatusBadRequest, errorBody{Error: "body is not valid JSON"})
 	case errors.As(err, &te):
-		return c.JSON(http.StatusBadRequest, errorBody{Error: "wrong type for field " + te.Field, Field: te.Field})
+		return c.JSON(http.StatusBadRequest, typeError(te))
 	case errors.Is(err, errUnknownField), errors.Is(err, errTrailing):
 		return c.JSON(http.StatusBadRequest, errorBody{Error: err.Error()})
 	case errors.Is(err, context.Canceled):
@@ -141,6 +150,38 @@ func (h *Handler) fail(c echo.Context, err error) error {
 	}
 	h.log.ErrorContext(c.Request().Context(), "api: request failed", "method", c.Request().Method, "path", c.Path(), "err", err)
 	return c.JSON(http.StatusInternalServerError, errorBody{Error: "internal error"})
+}
+
+// typeError words a JSON value of the wrong type, naming the field and
+// both types. A value with no field is the body itself (an array or a
+// string where an object belongs).
+func typeError(te *json.UnmarshalTypeError) errorBody {
+	want := jsonKind(te.Type)
+	if te.Field == "" {
+		return errorBody{Error: fmt.Sprintf("body must be a JSON %s, not %s", want, te.Value)}
+	}
+	return errorBody{Error: fmt.Sprintf("wrong type for field %s: want %s, got %s", te.Field, want, te.Value), Field: te.Field}
+}
+
+// jsonKind names a Go type as a JSON client knows it.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return "object"
 }
 
 var (

@@ -18,6 +18,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/desk"
+	"github.com/switchboard/switchboard/internal/httpserver"
 	"github.com/switchboard/switchboard/internal/redistest"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -35,9 +36,12 @@ type fixture struct {
 }
 
 // newFixture serves the API on the real desk, routing and conversation
-// service. Requests name the caller in X-Agent and its role in X-Role
-// (admin when unset), standing in for the session/token middleware.
-func newFixture(t *testing.T) *fixture {
+// service, on the gateway's own HTTP server, so its server-wide middleware
+// (body limits, error answers) is part of every test; mod adjusts the
+// conversation service. Requests name the caller in X-Agent and its role
+// in X-Role (admin when unset), standing in for the session/token
+// middleware.
+func newFixture(t *testing.T, mod ...func(*conversation.Params)) *fixture {
 	t.Helper()
 	rdb := server.NewClient(t)
 	ws := strings.NewReplacer("/", "_").Replace(t.Name()) + "_" + rand.Text()[:12]
@@ -46,10 +50,14 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := conversation.New(conversation.Params{
+	p := conversation.Params{
 		Redis: rdb, Workspace: ws, Router: desk.Router{Engine: engine}, DefaultQueue: "support",
 		AttachmentDir: t.TempDir(), MaxAttachmentBytes: 1000,
-	})
+	}
+	for _, m := range mod {
+		m(&p)
+	}
+	svc, err := conversation.New(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +69,11 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{svc: svc, desk: d, e: echo.New()}
+	srv, err := httpserver.New(httpserver.Params{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{svc: svc, desk: d, e: srv.Echo}
 	// A stand-in for the real auth: requests need X-Agent.
 	mw := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -280,4 +292,41 @@ func (f *fixture) upload(t *testing.T, convID, name string, data []byte, want in
 	var a conversation.Attachment
 	_ = json.Unmarshal(rec.Body.Bytes(), &a)
 	return a
+}
+
+// Issue 11 item 4: the documented 10 MiB attachment limit holds behind the
+// server's 1 MiB default body cap; past it the upload is refused with 413.
+func TestUploadLimitIsTheAttachmentLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(p *conversation.Params) { p.MaxAttachmentBytes = 0 }) // the default, 10 MiB
+	cid := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550199", To: "+1", Text: "photo?", ProviderID: "SM-up"}).ConversationID
+	a := f.upload(t, cid, "photo.jpg", bytes.Repeat([]byte("p"), 3<<20), 201)
+	if a.Size != 3<<20 {
+		t.Fatalf("stored %d bytes, want %d", a.Size, 3<<20)
+	}
+	f.upload(t, cid, "exactly.bin", bytes.Repeat([]byte("e"), 10<<20), 201)
+	f.upload(t, cid, "huge.bin", bytes.Repeat([]byte("h"), 10<<20+1), 413)
+	f.upload(t, cid, "framing-too.bin", bytes.Repeat([]byte("h"), 11<<20), 413)
+}
+
+// Issue 11 item 8: a value of the wrong type is named, field and types,
+// and a body that is not an object says so instead of naming an empty
+// field.
+func TestWrongTypeNamesTheField(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	cid := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550102", To: "+1", Text: "hi", ProviderID: "SM-type"}).ConversationID
+	cases := []struct{ body, field, msg string }{
+		{`{"text": ["a", "b"]}`, "text", "wrong type for field text: want string, got array"},
+		{`{"text": {"a": 1}}`, "text", "wrong type for field text: want string, got object"},
+		{`{"text": "ok", "attachments": [{"size": "x"}]}`, "attachments.size", "wrong type for field attachments.size: want number, got string"},
+		{`["text"]`, "", "body must be a JSON object, not array"},
+		{`"text"`, "", "body must be a JSON object, not string"},
+	}
+	for _, tc := range cases {
+		var out errorBody
+		if code := f.do(t, "POST", "/conversations/"+cid+"/messages", tc.body, &out); code != 400 || out.Field != tc.field || out.Error != tc.msg {
+			t.Errorf("%s: %d %+v, want field %q error %q", tc.body, code, out, tc.field, tc.msg)
+		}
+	}
 }

@@ -117,14 +117,14 @@ func (h *Handler) transfer(c echo.Context) error {
 	return c.JSON(http.StatusOK, conv)
 }
 
-// upload stores one multipart file ("file") for a later reply. The request
-// is cut off past the per-file limit plus room for the multipart framing.
+// upload stores one multipart file ("file") for a later reply. The route's
+// body limit (Register) cuts the request off past the per-file limit plus
+// room for the multipart framing; the service refuses a file over the
+// limit itself.
 func (h *Handler) upload(c echo.Context) error {
 	if _, err := h.desk.Conversation(c.Request().Context(), h.who(c), c.Param("id")); err != nil {
 		return h.fail(c, err)
 	}
-	limit := h.svc.MaxAttachmentBytes() + 64<<10
-	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, limit)
 	mr, err := c.Request().MultipartReader()
 	if err != nil {
 		return h.fail(c, &conversation.FieldError{Field: "file", Reason: "expected a multipart/form-data body"})

@@ -61,7 +61,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Wr
 	}
 	a.store = st
 
-	srv, err := httpserver.New(httpserver.Params{Logger: log, Registry: reg, Ready: st.Ping, TrustProxy: cfg.TrustProxy})
+	srv, err := httpserver.New(httpserver.Params{Logger: log, Registry: reg, Ready: st.Ping, TrustProxy: cfg.TrustProxy, PublicURL: cfg.BaseURL()})
 	if err != nil {
 		st.Close()
 		return nil, err

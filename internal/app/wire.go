@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/term"
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchboard/switchboard/agentui"
@@ -36,7 +40,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	if err != nil {
 		return err
 	}
-	hub, err := realtime.New(realtime.Config{Redis: rdb, Workspace: cfg.Workspace, Logger: a.log})
+	hub, err := realtime.New(realtime.Config{Redis: rdb, Workspace: cfg.Workspace, Logger: a.log, PublicURL: cfg.BaseURL()})
 	if err != nil {
 		return fmt.Errorf("app: realtime hub: %w", err)
 	}
@@ -46,7 +50,8 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	if err != nil {
 		return fmt.Errorf("app: routing: %w", err)
 	}
-	authSvc, err := auth.New(auth.Config{Redis: rdb, Workspace: cfg.Workspace, TrustProxy: cfg.TrustProxy})
+	authSvc, err := auth.New(auth.Config{Redis: rdb, Workspace: cfg.Workspace, TrustProxy: cfg.TrustProxy,
+		MaxFailuresPerIP: cfg.LoginFailuresPerIP, SecureCookie: strings.HasPrefix(strings.ToLower(cfg.BaseURL()), "https://")})
 	if err != nil {
 		return fmt.Errorf("app: auth: %w", err)
 	}
@@ -100,6 +105,9 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 		Backend: agentui.NewDeskBackend(theDesk), Hub: hub, Logger: a.log,
 		Authenticate: func(r *http.Request) (agentui.Principal, error) {
 			p, err := authSvc.Check(r)
+			if errors.Is(err, auth.ErrUnauthenticated) {
+				return agentui.Principal{}, fmt.Errorf("%w: %w", agentui.ErrUnauthenticated, err)
+			}
 			if err != nil {
 				return agentui.Principal{}, err
 			}
@@ -145,7 +153,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 
 // actor is the desk's name for an authenticated principal.
 func actor(p auth.Principal) desk.Actor {
-	return desk.Actor{AccountID: p.AccountID, Name: p.Name, Role: p.Role}
+	return desk.Actor{AccountID: p.AccountID, Name: p.Name, Role: p.Role, Token: p.Via == auth.ViaToken}
 }
 
 // canned converts the configuration's saved replies; none keeps the desk's.
@@ -160,18 +168,37 @@ func canned(list []config.CannedReply) []desk.Canned {
 	return out
 }
 
-// ensureAdmin creates the first admin; a generated password is printed
-// once, on standard error, never logged.
+// ensureAdmin creates the first admin. A generated password is never
+// logged: it is shown once when out is a terminal (a person is watching),
+// else written to a file only the gateway's user can read, whose path is
+// logged, since out then carries the JSON log lines a collector ships.
 func (a *App) ensureAdmin(ctx context.Context, svc *auth.Service) error {
 	generated, err := svc.EnsureAdmin(ctx, a.cfg.AdminPassword)
-	if err != nil {
+	if err != nil || generated == "" {
+		if err != nil {
+			return fmt.Errorf("app: first admin: %w", err)
+		}
+		return nil
+	}
+	if f, ok := a.out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(a.out, "\n  First start: created the admin account.\n  Log in at %s/agent/ as \"admin\" with password: %s\n  (shown once; set SWITCHBOARD_ADMIN_PASSWORD to choose it)\n\n", a.cfg.BaseURL(), generated)
+		return nil
+	}
+	path := filepath.Join(a.cfg.DataDir, adminPasswordFile)
+	if err := os.MkdirAll(a.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("app: first admin: %w", err)
 	}
-	if generated != "" {
-		fmt.Fprintf(a.out, "\n  First start: created the admin account.\n  Log in at %s/agent/ as \"admin\" with password: %s\n  (shown once; set SWITCHBOARD_ADMIN_PASSWORD to choose it)\n\n", a.cfg.BaseURL(), generated)
+	if err := os.WriteFile(path, []byte(generated+"\n"), 0o600); err != nil {
+		return fmt.Errorf("app: first admin: write the generated password: %w", err)
 	}
+	a.log.Warn("first start: created the admin account; its generated password is in a file only this user can read (delete it after the first login, or set SWITCHBOARD_ADMIN_PASSWORD)",
+		"account", auth.AdminID, "password_file", path)
 	return nil
 }
+
+// adminPasswordFile, in the data directory, holds a generated first admin
+// password when no terminal is there to show it.
+const adminPasswordFile = "admin-password"
 
 func decodeQueues(node yaml.Node) ([]routing.QueueConfig, error) {
 	if node.Kind == 0 {

@@ -30,7 +30,7 @@ var (
 
 // RateLimitError refuses a login because of recent failures.
 type RateLimitError struct {
-	// RetryAfter is when the window of failures ends.
+	// RetryAfter is how long to wait before the next attempt.
 	RetryAfter time.Duration
 }
 

@@ -24,9 +24,11 @@ func NewHandler(s *Service) *Handler { return &Handler{svc: s} }
 // Register adds to g (the /api/v1 group):
 //
 //	POST /login   {"id","password"} -> 200 {"principal","csrf_token"} and the session cookie;
-//	              400 bad body, 401 wrong credentials, 429 with Retry-After
+//	              400 bad body, 401 wrong credentials, 429 with Retry-After,
+//	              503 with Retry-After while the store is down
 //	POST /logout  ends the session (CSRF token required) -> 204
-//	GET  /me      -> 200 {"principal","csrf_token"}; 401 when not signed in
+//	GET  /me      -> 200 {"principal","csrf_token"}; 401 when not signed in,
+//	              503 when the session cannot be checked (keep it, retry)
 func (h *Handler) Register(g *echo.Group) {
 	g.POST("/login", h.login)
 	g.POST("/logout", h.logout, h.svc.Middleware())
@@ -61,7 +63,7 @@ func (h *Handler) login(c echo.Context) error {
 	case errors.Is(err, ErrInvalidCredentials):
 		return c.JSON(http.StatusUnauthorized, map[string]string{"error": "invalid account or password"})
 	case err != nil:
-		return err
+		return unavailable(c, err)
 	}
 	// A session the browser still had is ended, so one browser holds one
 	// live session.

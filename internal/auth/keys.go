@@ -8,7 +8,9 @@ package auth
 //	sb:{ws}:sess:<sha256 hex>   hash   acct, csrf, created, seen (ms); PEXPIRE = idle timeout
 //	sb:{ws}:tok:<sha256 hex>    hash   name, role, created
 //	sb:{ws}:toks                hash   token name -> sha256 hex
-//	sb:{ws}:lf:acct:<id>        string failed (and in-flight) logins of an account in the window; PEXPIRE = window
+//	sb:{ws}:lf:acct:<id>        hash   n failed and p in-flight logins from unknown addresses, last admitted (ms); PEXPIRE = window
+//	sb:{ws}:lf:pair:<id>:<ip>   hash   the same, for one address the account has signed in from before
+//	sb:{ws}:lf:known:<id>       zset   addresses the account signed in from -> last success (ms)
 //	sb:{ws}:lf:ip:<ip>          string failed logins from an IP in the window
 //
 // Sessions and tokens are stored under the SHA-256 of the secret, so a copy
@@ -26,4 +28,8 @@ func (k keys) tokens() string             { return k.prefix + "toks" }
 func (k keys) failAccount(id string) string {
 	return k.prefix + "lf:acct:" + id
 }
-func (k keys) failIP(ip string) string { return k.prefix + "lf:ip:" + ip }
+func (k keys) failPair(id, ip string) string {
+	return k.prefix + "lf:pair:" + id + ":" + ip
+}
+func (k keys) failIP(ip string) string     { return k.prefix + "lf:ip:" + ip }
+func (k keys) knownAddrs(id string) string { return k.prefix + "lf:known:" + id }

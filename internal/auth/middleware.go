@@ -19,7 +19,9 @@ const principalContextKey = "auth.principal"
 // browser never attaches them on its own.
 //
 // Answers: 401 {"error": ...} without valid credentials, 403 for a role
-// that is not enough or a CSRF failure.
+// that is not enough or a CSRF failure, 503 (Retry-After: 1) when the
+// credentials cannot be checked because the store is down: a client that
+// signs out on 401 must not drop a valid session during an outage.
 func (s *Service) Middleware(required ...Role) echo.MiddlewareFunc {
 	var min Role
 	for _, r := range required {
@@ -36,7 +38,7 @@ func (s *Service) Middleware(required ...Role) echo.MiddlewareFunc {
 					c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="switchboard"`)
 					return c.JSON(http.StatusUnauthorized, map[string]string{"error": "not authenticated"})
 				}
-				return err
+				return unavailable(c, err)
 			}
 			if p.Via == ViaSession && stateChanging(r.Method) {
 				if err := checkCSRF(r, p); err != nil {
@@ -57,4 +59,12 @@ func (s *Service) Middleware(required ...Role) echo.MiddlewareFunc {
 func PrincipalFrom(c echo.Context) (Principal, bool) {
 	p, ok := c.Get(principalContextKey).(Principal)
 	return p, ok
+}
+
+// unavailable answers 503 for a check the store could not make. The cause
+// goes to the server's request log as the error's internal part, never to
+// the client.
+func unavailable(c echo.Context, err error) error {
+	c.Response().Header().Set(echo.HeaderRetryAfter, "1")
+	return echo.NewHTTPError(http.StatusServiceUnavailable, "sign-in service unavailable, retry shortly").SetInternal(err)
 }

@@ -24,7 +24,7 @@ type Service struct {
 
 	createAccount *redis.Script
 	loginAttempt  *redis.Script
-	loginOK       *redis.Script
+	loginResult   *redis.Script
 	session       *redis.Script
 
 	// dummyHash is compared against when the account does not exist, so
@@ -45,7 +45,7 @@ func New(cfg Config) (*Service, error) {
 	}{
 		{&s.createAccount, "create_account"},
 		{&s.loginAttempt, "login_attempt"},
-		{&s.loginOK, "login_ok"},
+		{&s.loginResult, "login_result"},
 		{&s.session, "session"},
 	} {
 		src, err := luaFS.ReadFile("lua/" + sc.name + ".lua")

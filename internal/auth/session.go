@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -21,14 +22,22 @@ type Session struct {
 // Login checks the rate limit for id and ip, then the password, and opens
 // a session. Errors: *RateLimitError, ErrInvalidCredentials.
 func (s *Service) Login(ctx context.Context, id, password, ip string) (Session, error) {
-	if err := s.admit(ctx, id, ip); err != nil {
+	att, err := s.admit(ctx, id, ip)
+	if err != nil {
 		return Session{}, err
 	}
 	a, err := s.verify(ctx, id, password)
-	if err != nil {
-		return Session{}, err // counted as a failure by admit
+	switch {
+	case errors.Is(err, ErrInvalidCredentials):
+		if serr := s.settle(ctx, att, loginFail); serr != nil {
+			return Session{}, serr
+		}
+		return Session{}, err
+	case err != nil:
+		_ = s.settle(ctx, att, loginAbort) // the store is failing already
+		return Session{}, err
 	}
-	if err := s.succeeded(ctx, id, ip); err != nil {
+	if err := s.settle(ctx, att, loginOK); err != nil {
 		return Session{}, err
 	}
 	sid, err := randomString(32)
@@ -159,7 +168,7 @@ func (s *Service) sessionCookie(r *http.Request, sid string) *http.Cookie {
 		// or a ticket should find the agent still signed in. CSRF tokens
 		// cover the state-changing requests Lax would let through.
 		SameSite: http.SameSiteLaxMode,
-		Secure:   s.secureRequest(r),
+		Secure:   s.cfg.SecureCookie || s.secureRequest(r),
 	}
 	if sid == "" {
 		c.MaxAge = -1

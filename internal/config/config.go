@@ -66,6 +66,11 @@ type Config struct {
 	// client IP in X-Forwarded-For). Off by default: only turn it on behind a
 	// proxy that sets them.
 	TrustProxy bool
+	// LoginFailuresPerIP failed logins from one client IP within 15 min
+	// refuse further logins from it. Default 100: room for an office
+	// behind one NAT address. With TrustProxy the IP is the one the proxy
+	// reports.
+	LoginFailuresPerIP int
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel slog.Level
 	// LogFormat is text or json; empty picks text on a terminal, JSON
@@ -143,7 +148,7 @@ var options = []option{
 		func(c *Config, v string) error { c.AttachmentsAccessKey = v; return nil }},
 	{"attachments-secret-key", "SWITCHBOARD_ATTACHMENTS_SECRET_KEY", "", "secret key of the attachments bucket", true,
 		func(c *Config, v string) error { c.AttachmentsSecretKey = v; return nil }},
-	{"admin-password", "SWITCHBOARD_ADMIN_PASSWORD", "", "first admin's password (default: generated and printed once)", true,
+	{"admin-password", "SWITCHBOARD_ADMIN_PASSWORD", "", "first admin's password (default: generated, shown once on a terminal or written to <data-dir>/admin-password)", true,
 		func(c *Config, v string) error { c.AdminPassword = v; return nil }},
 	{"redis-url", "REDIS_URL", "", "redis:// or rediss:// URL (default: embedded store, nothing survives a restart)", true,
 		func(c *Config, v string) error { c.RedisURL = v; return nil }},
@@ -161,6 +166,14 @@ var options = []option{
 		func(c *Config, v string) error { c.TwilioAPIKeySecret = v; return nil }},
 	{"trust-proxy", "SWITCHBOARD_TRUST_PROXY", "false", "trust X-Forwarded-* headers from a reverse proxy", false,
 		func(c *Config, v string) (err error) { c.TrustProxy, err = strconv.ParseBool(v); return err }},
+	{"login-failures-per-ip", "SWITCHBOARD_LOGIN_FAILURES_PER_IP", "100", "failed logins from one client IP in 15 min before its logins are refused", false,
+		func(c *Config, v string) (err error) {
+			c.LoginFailuresPerIP, err = strconv.Atoi(v)
+			if err == nil && c.LoginFailuresPerIP < 1 {
+				err = errors.New("must be at least 1")
+			}
+			return err
+		}},
 	{"log-level", "SWITCHBOARD_LOG_LEVEL", "info", "debug, info, warn or error", false,
 		func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 	{"log-format", "SWITCHBOARD_LOG_FORMAT", "", "text or json (default: text on a terminal, else json)", false,

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // Errors callers branch on. The API maps them to HTTP statuses.
@@ -28,8 +30,9 @@ var (
 	// ErrTooLarge means an attachment or a message exceeds its size limit.
 	ErrTooLarge = errors.New("too large")
 	// ErrUnknownMessage means a delivery status named a provider id that no
-	// sent message carries.
-	ErrUnknownMessage = errors.New("unknown provider message")
+	// sent message carries; the channel contract's error, one name for one
+	// thing.
+	ErrUnknownMessage = channel.ErrUnknownMessage
 )
 
 // FieldError is an invalid argument, naming the field it came from so an API

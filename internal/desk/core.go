@@ -20,13 +20,10 @@ func (d *Desk) Receive(ctx context.Context, in channel.Inbound) (channel.Receipt
 	return d.convs.Receive(ctx, in)
 }
 
-// UpdateDelivery records a provider's report on a sent message.
+// UpdateDelivery records a provider's report on a sent message; an unknown
+// provider id is channel.ErrUnknownMessage (conversation's is the same).
 func (d *Desk) UpdateDelivery(ctx context.Context, st channel.DeliveryStatus) error {
-	err := d.convs.UpdateDelivery(ctx, st)
-	if errors.Is(err, conversation.ErrUnknownMessage) {
-		return fmt.Errorf("%w: %v", channel.ErrUnknownMessage, err)
-	}
-	return err
+	return d.convs.UpdateDelivery(ctx, st)
 }
 
 // Place is the conversation's place in line and its queue's estimate, as

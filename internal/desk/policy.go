@@ -14,6 +14,9 @@ type Actor struct {
 	AccountID string    `json:"id"`
 	Name      string    `json:"name"`
 	Role      auth.Role `json:"role"`
+	// Token is set for an API token: not a person, with no agent state
+	// and no queue, so the consoles refuse it (403).
+	Token bool `json:"-"`
 }
 
 // supervises reports whether the actor sees every conversation.

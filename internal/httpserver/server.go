@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,20 +22,29 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// DefaultBodyLimit caps request bodies for routes that set no tighter limit.
-const DefaultBodyLimit = "1M"
-
 // Params build a Server.
 type Params struct {
 	Logger *slog.Logger
 	// Registry serves /metrics; request metrics are registered on it.
 	Registry *prometheus.Registry
 	// Ready reports whether the gateway can serve (Redis answers). Nil
-	// means always ready.
+	// means always ready. Its error goes to the log only: /readyz is
+	// unauthenticated and answers just "redis unavailable", never the
+	// store's address or error.
 	Ready func(ctx context.Context) error
-	// TrustProxy makes echo take the client IP from X-Forwarded-For.
+	// TrustProxy makes echo take the client IP from X-Forwarded-For, and
+	// X-Forwarded-Proto: https count as a TLS request for HSTS.
 	TrustProxy bool
+	// PublicURL is the gateway's public base URL. When it is https, every
+	// answer carries Strict-Transport-Security, so a browser that once
+	// reached the gateway never falls back to plain HTTP (where the session
+	// cookie and the console could be intercepted).
+	PublicURL string
 }
+
+// hstsValue is one year, the usual minimum for HSTS preload lists; without
+// includeSubDomains, since the gateway speaks for its own host only.
+const hstsValue = "max-age=31536000"
 
 // Server is the HTTP server of one gateway.
 type Server struct {
@@ -93,7 +103,17 @@ func New(p Params) (*Server, error) {
 	}
 
 	e.Use(middleware.Recover())
-	e.Use(middleware.BodyLimit(DefaultBodyLimit))
+	httpsPublic := strings.HasPrefix(strings.ToLower(p.PublicURL), "https://")
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			if httpsPublic || r.TLS != nil || (p.TrustProxy && strings.EqualFold(r.Header.Get(echo.HeaderXForwardedProto), "https")) {
+				c.Response().Header().Set(echo.HeaderStrictTransportSecurity, hstsValue)
+			}
+			return next(c)
+		}
+	})
+	e.Use(defaultBodyLimit)
 	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -142,7 +162,8 @@ func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), time.Second)
 	defer cancel()
 	if err := s.check(ctx); err != nil {
-		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+		s.log.Warn("not ready", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": "redis unavailable"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 }
@@ -155,7 +176,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	}
 	code, msg := http.StatusInternalServerError, "internal error"
 	var he *echo.HTTPError
-	if errors.As(err, &he) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		code, msg = http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", mbe.Limit)
+	} else if errors.As(err, &he) {
 		code = he.Code
 		if m, ok := he.Message.(string); ok {
 			msg = m

@@ -31,6 +31,12 @@ type Config struct {
 	// Workspace is the hash tag of the Redis channel names,
 	// sb:{<Workspace>}:rt:<topic>. Zero: "default".
 	Workspace string
+	// PublicURL is the gateway's public base URL (https://support.example.com).
+	// A page on the gateway's own host may open a socket only with the
+	// scheme this URL gives that host, so a page served over plain http
+	// (injected by someone on the network) cannot open the https console's
+	// socket with its cookie. Zero: the request's own scheme (TLS or not).
+	PublicURL string
 	// MaxQueueBytes caps the bytes queued for one connection, counting the
 	// message being written. A Send that would pass it closes the connection
 	// with CloseSlowConsumer. Zero: 1 MiB.

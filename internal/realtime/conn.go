@@ -129,7 +129,7 @@ func (c *Conn) Close(code int, reason string) {
 	go func() {
 		defer c.hub.wg.Done()
 		// Close on the transport unblocks the reader and a writer stuck on
-		// a slow socket; it is bounded by closeFrameWait.
+		// a slow socket; it is bounded by Config.WriteTimeout.
 		_ = c.t.Close(code, reason)
 		c.hub.detach(c)
 		if c.opts.OnClose != nil {

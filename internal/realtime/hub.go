@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"sync"
 	"unicode"
 )
@@ -19,6 +20,8 @@ type Hub struct {
 	cfg    Config
 	prefix string
 	broker *broker // nil without Redis
+	// publicURL is Config.PublicURL parsed; nil when unset.
+	publicURL *url.URL
 
 	// mu guards conns, topics and every Conn's topics and detached.
 	mu       sync.RWMutex
@@ -55,6 +58,13 @@ func New(cfg Config) (*Hub, error) {
 		topics:    make(map[string]map[*Conn]struct{}),
 		redisSubs: make(map[string]struct{}),
 		bufPool:   &sync.Pool{},
+	}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(cfg.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("realtime: Config.PublicURL %q is not an absolute http(s) URL", cfg.PublicURL)
+		}
+		h.publicURL = u
 	}
 	if cfg.Redis != nil {
 		var id [8]byte

@@ -396,6 +396,33 @@ func TestBadFrames(t *testing.T) {
 	expect(t, ws, "still here")
 }
 
+// Issue 11 item 8: behind a TLS-terminating proxy the request is plain
+// http, yet the console page is https: PublicURL gives the own origin's
+// scheme, and an http page on the same host is refused.
+func TestOriginSchemeFromPublicURL(t *testing.T) {
+	t.Parallel()
+	probe := httptest.NewServer(http.NotFoundHandler())
+	host := strings.TrimPrefix(probe.URL, "http://")
+	probe.Close()
+	h := newHub(t, Config{PublicURL: "https://" + host})
+	for _, tc := range []struct {
+		origin string
+		ok     bool
+	}{
+		{"https://" + host, true},
+		{"http://" + host, false},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "http://"+host+"/ws", nil)
+		req.Header.Set("Origin", tc.origin)
+		if got := originAllowed(req, nil, h.publicURL); got != tc.ok {
+			t.Errorf("Origin %s: allowed %v, want %v", tc.origin, got, tc.ok)
+		}
+	}
+	if _, err := New(Config{PublicURL: "support.example.com"}); err == nil {
+		t.Fatal("a PublicURL without scheme was accepted")
+	}
+}
+
 func TestOrigin(t *testing.T) {
 	t.Parallel()
 	h := newHub(t, Config{})
@@ -414,6 +441,8 @@ func TestOrigin(t *testing.T) {
 		{desc: "listed origin", url: listed, origin: "https://Console.example.com", ok: true},
 		{desc: "own host not listed", url: listed, origin: srv.URL, ok: false},
 		{desc: "listed host, other scheme", url: listed, origin: "http://console.example.com", ok: false},
+		// Issue 11 item 8: the own-origin check compares the scheme too.
+		{desc: "own host, other scheme", url: sameOrigin, origin: strings.Replace(srv.URL, "http://", "https://", 1), ok: false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {

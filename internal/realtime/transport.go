@@ -26,18 +26,20 @@ type Transport interface {
 	Close(code int, reason string) error
 }
 
-// closeFrameWait bounds the attempt to send a close frame: a client that
-// cannot take a few bytes now is not going to read them anyway.
-const closeFrameWait = time.Second
-
 // wsTransport adapts a gorilla websocket connection.
 type wsTransport struct {
 	ws       *websocket.Conn
 	pongWait time.Duration
+	// closeWait bounds the attempt to send a close frame: Config.WriteTimeout.
+	// A client dropped as too slow (4008) usually has a frame still being
+	// written into its full socket; the close frame can only follow that
+	// frame, so it gets as long as any write would. One second was not
+	// enough: a slow but reading client saw 1006 instead of 4008.
+	closeWait time.Duration
 }
 
 func newWSTransport(ws *websocket.Conn, cfg Config) *wsTransport {
-	t := &wsTransport{ws: ws, pongWait: cfg.PongWait}
+	t := &wsTransport{ws: ws, pongWait: cfg.PongWait, closeWait: cfg.WriteTimeout}
 	ws.SetReadLimit(cfg.ReadLimit)
 	_ = ws.SetReadDeadline(time.Now().Add(cfg.PongWait))
 	ws.SetPongHandler(func(string) error {
@@ -95,7 +97,7 @@ func (t *wsTransport) Close(code int, reason string) error {
 		// Best effort: the close frame tells the client why; a client that
 		// cannot take it in time learns it from the dropped socket instead.
 		msg := websocket.FormatCloseMessage(code, truncateReason(reason))
-		_ = t.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(closeFrameWait))
+		_ = t.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(t.closeWait))
 	}
 	return t.ws.Close()
 }

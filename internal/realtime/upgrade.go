@@ -13,8 +13,9 @@ import (
 type UpgradeOptions struct {
 	ConnOptions
 	// AllowedOrigins lists the origins ("https://console.example.com")
-	// whose pages may open this socket. Empty allows only the request's own
-	// host. A request without an Origin header is not from a browser page
+	// whose pages may open this socket. Empty allows only the gateway's own
+	// origin: the request's host with the scheme Config.PublicURL gives it
+	// (else the request's own scheme). A request without an Origin header is not from a browser page
 	// and is allowed: cross-site websocket hijacking needs a browser, and
 	// browsers always send Origin.
 	AllowedOrigins []string
@@ -27,7 +28,7 @@ type UpgradeOptions struct {
 // first. On a refused Origin it writes 403 and returns ErrOriginRejected;
 // while shutting down it writes 503 and returns ErrShuttingDown.
 func (h *Hub) Upgrade(w http.ResponseWriter, r *http.Request, opts UpgradeOptions) (*Conn, error) {
-	if !originAllowed(r, opts.AllowedOrigins) {
+	if !originAllowed(r, opts.AllowedOrigins, h.publicURL) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return nil, fmt.Errorf("%w: %q", ErrOriginRejected, r.Header.Get("Origin"))
 	}
@@ -53,7 +54,9 @@ func (h *Hub) Upgrade(w http.ResponseWriter, r *http.Request, opts UpgradeOption
 	return h.Attach(newWSTransport(ws, h.cfg), opts.ConnOptions)
 }
 
-func originAllowed(r *http.Request, allowed []string) bool {
+// originAllowed checks scheme and host of the Origin: a host alone would
+// let an http page speak for the https gateway.
+func originAllowed(r *http.Request, allowed []string, public *url.URL) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		return true
@@ -62,10 +65,17 @@ func originAllowed(r *http.Request, allowed []string) bool {
 	if err != nil || u.Host == "" {
 		return false
 	}
-	if len(allowed) == 0 {
-		return strings.EqualFold(u.Host, r.Host)
-	}
 	got := strings.ToLower(u.Scheme + "://" + u.Host)
+	if len(allowed) == 0 {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		if public != nil && strings.EqualFold(public.Host, r.Host) {
+			scheme = public.Scheme
+		}
+		return got == strings.ToLower(scheme+"://"+r.Host)
+	}
 	for _, a := range allowed {
 		if strings.ToLower(strings.TrimRight(a, "/")) == got {
 			return true

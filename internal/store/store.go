@@ -47,6 +47,7 @@ func Open(opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	routeRedisLog(log)
 	s := &Store{}
 	if opts.URL == "" {
 		m := miniredis.NewMiniRedis()

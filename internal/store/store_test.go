@@ -1,8 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,4 +126,46 @@ func clientKind(s *Store) string {
 		return "single"
 	}
 	return "unknown"
+}
+
+// Issue 11 item 8: go-redis's own messages reach the gateway's structured
+// log instead of plain text on stderr. Not parallel: go-redis keeps one
+// logger per process.
+func TestRedisClientMessagesAreStructured(t *testing.T) {
+	var buf syncBuffer
+	s, err := Open(Options{URL: "redis://127.0.0.1:1/0?master_name=mymaster", Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = s.Client.Ping(ctx).Err()
+	out := buf.String()
+	if !strings.Contains(out, `"msg":"redis client"`) || !strings.Contains(out, "sentinel") {
+		t.Fatalf("no structured go-redis message in the log:\n%s", out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for go-redis's background goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

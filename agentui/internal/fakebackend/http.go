@@ -1,7 +1,7 @@
 package fakebackend
 
 import (
-	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -17,11 +17,11 @@ const CookieName = "sb_session"
 func (f *Fake) Authenticate(r *http.Request) (agentui.Principal, error) {
 	ck, err := r.Cookie(CookieName)
 	if err != nil {
-		return agentui.Principal{}, errors.New("fake: no session")
+		return agentui.Principal{}, fmt.Errorf("%w: fake: no session", agentui.ErrUnauthenticated)
 	}
 	p, _, ok := f.Session(ck.Value)
 	if !ok {
-		return agentui.Principal{}, errors.New("fake: unknown session")
+		return agentui.Principal{}, fmt.Errorf("%w: fake: unknown session", agentui.ErrUnauthenticated)
 	}
 	return p, nil
 }

@@ -17,16 +17,27 @@ function take(body, fallbackID = '') {
   return { me, csrf };
 }
 
-/** currentSession resolves with the signed-in session, or null. */
+/**
+ * currentSession resolves with the signed-in session, or null. A 503 means
+ * the session could not be checked now (Redis is down), not that it is
+ * gone: ask again after Retry-After instead of showing the sign-in form.
+ */
 export async function currentSession() {
-  let res;
-  try {
-    res = await fetch('/api/v1/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
-  } catch {
-    return null;
+  for (;;) {
+    let res;
+    try {
+      res = await fetch('/api/v1/me', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+    } catch {
+      return null;
+    }
+    if (res.status === 503) {
+      const wait = Math.min(Math.max(Number(res.headers.get('Retry-After')) || 1, 1), 10);
+      await new Promise((r) => setTimeout(r, wait * 1000));
+      continue;
+    }
+    if (!res.ok) return null;
+    return take(await res.json().catch(() => ({})));
   }
-  if (!res.ok) return null;
-  return take(await res.json().catch(() => ({})));
 }
 
 /**

@@ -73,6 +73,9 @@ export class Socket {
         const goOn = await this.hooks.onRefused();
         if (!goOn || this.stopped) return;
       }
+      // Everything else (1006 as much as 4008 slow consumer, 1001, 1011,
+      // 4009) means: reconnect and resume. A slow client often never gets
+      // the 4008 frame and sees 1006 (docs/protocol.md).
       this.attempt++;
       const base = Math.min(MAX_DELAY, MIN_DELAY * 2 ** (this.attempt - 1));
       const delay = Math.round(base / 2 + Math.random() * base / 2);
