@@ -29,9 +29,10 @@ func TestMain(m *testing.M) {
 }
 
 type fixture struct {
-	svc  *conversation.Service
-	desk *desk.Desk
-	e    *echo.Echo
+	svc    *conversation.Service
+	engine *routing.Engine
+	desk   *desk.Desk
+	e      *echo.Echo
 }
 
 // newFixture serves the API on the real desk, routing and conversation
@@ -61,7 +62,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{svc: svc, desk: d, e: echo.New()}
+	f := &fixture{svc: svc, engine: engine, desk: d, e: echo.New()}
 	// A stand-in for the real auth: requests need X-Agent.
 	mw := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
