@@ -86,6 +86,7 @@ func (h *Handler) Register(g *echo.Group) {
 	if h.auth != nil {
 		mw = append(mw, h.auth)
 	}
+	g.GET("/conversations", h.listConversations, mw...)
 	g.GET("/conversations/:id", h.getConversation, mw...)
 	g.GET("/conversations/:id/messages", h.listMessages, mw...)
 	g.POST("/conversations/:id/messages", h.reply, mw...)

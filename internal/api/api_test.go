@@ -30,9 +30,10 @@ func TestMain(m *testing.M) {
 }
 
 type fixture struct {
-	svc  *conversation.Service
-	desk *desk.Desk
-	e    *echo.Echo
+	svc    *conversation.Service
+	engine *routing.Engine
+	desk   *desk.Desk
+	e      *echo.Echo
 }
 
 // newFixture serves the API on the real desk, routing and conversation
@@ -73,7 +74,7 @@ func newFixture(t *testing.T, mod ...func(*conversation.Params)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{svc: svc, desk: d, e: srv.Echo}
+	f := &fixture{svc: svc, engine: engine, desk: d, e: srv.Echo}
 	// A stand-in for the real auth: requests need X-Agent.
 	mw := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {

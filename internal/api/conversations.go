@@ -5,12 +5,45 @@ import (
 	"fmt"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/conversation"
 )
+
+// listConversations answers one page of the conversations the caller may
+// see; the desk decides which (an agent's own, a supervisor's all).
+func (h *Handler) listConversations(c echo.Context) error {
+	limit, err := intParam(c, "limit")
+	if err != nil {
+		return h.fail(c, err)
+	}
+	q := conversation.ListQuery{
+		States:     conversation.ParseStates(c.QueryParam("state")),
+		Queue:      c.QueryParam("queue"),
+		Channel:    conversation.Channel(c.QueryParam("channel")),
+		AgentID:    c.QueryParam("agent"),
+		CustomerID: c.QueryParam("customer"),
+		Cursor:     c.QueryParam("cursor"),
+		Limit:      int(min(limit, conversation.MaxListLimit+1)),
+	}
+	if q.Channel != "" && !q.Channel.Valid() {
+		return h.fail(c, &conversation.FieldError{Field: "channel", Reason: "unknown channel " + strconv.Quote(string(q.Channel))})
+	}
+	if s := c.QueryParam("updated_since"); s != "" {
+		if q.UpdatedSince, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return h.fail(c, &conversation.FieldError{Field: "updated_since", Reason: "must be an RFC 3339 time"})
+		}
+	}
+	page, err := h.desk.ListConversations(c.Request().Context(), h.who(c), q)
+	if err != nil {
+		return h.fail(c, err)
+	}
+	return c.JSON(http.StatusOK, page)
+}
 
 func (h *Handler) getConversation(c echo.Context) error {
 	conv, err := h.desk.Conversation(c.Request().Context(), h.who(c), c.Param("id"))

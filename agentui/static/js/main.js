@@ -10,6 +10,7 @@ import { currentSession, signIn, signOut, storedCSRF } from './session.js';
 import * as voice from './voice.js';
 import { EmailView } from './email.js';
 import { setAdmin } from './admin.js';
+import { startInbox, stopInbox } from './inbox.js';
 
 const TYPING_SHOW_MS = 6000; // hide a typing indicator whose "off" got lost
 const TYPING_SEND_MS = 3000; // at most one "typing on" per this interval
@@ -101,6 +102,7 @@ function startConsole() {
   S.selected = null;
   render();
   setAdmin(S.me, () => S.csrf);
+  startInbox(S.me);
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   S.socket = new Socket(`${scheme}://${location.host}/agent/ws`, {
     onFrame,
@@ -123,6 +125,7 @@ function startConsole() {
 
 function stopConsole() {
   setAdmin(null);
+  stopInbox();
   if (S.socket) S.socket.stop();
   S.socket = null;
   voice.stopSoftphone();
