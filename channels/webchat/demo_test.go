@@ -39,7 +39,7 @@ func TestServeDemo(t *testing.T) {
 		_ = hub.Shutdown(ctx)
 	}()
 	b := newFakeBackend()
-	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500, QueueInterval: time.Second},
+	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500},
 		Deps{Hub: hub, Receiver: b, Transcript: b, Queue: b, Typing: b, Contacts: b})
 	if err != nil {
 		t.Fatal(err)

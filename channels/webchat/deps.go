@@ -78,6 +78,10 @@ type Queue interface {
 	// Position is the conversation's 1-based place in its queue; ok is
 	// false when it is not waiting (offered, accepted or closed).
 	Position(ctx context.Context, convID string) (pos int, ok bool, err error)
+	// Positions is the 1-based place of every conversation waiting in
+	// queue, by conversation id, read at once: one read serves every
+	// visitor of the queue.
+	Positions(ctx context.Context, queue string) (map[string]int, error)
 	// Estimate is the queue's expected wait for a newcomer as a range; ok is
 	// false when there is no honest estimate (too few measurements).
 	Estimate(ctx context.Context, queue string) (low, high time.Duration, ok bool, err error)

@@ -13,19 +13,20 @@ import (
 // stores messages per conversation, deduplicates by provider id like the
 // real service, and reports a configurable place in line.
 type fakeBackend struct {
-	mu        sync.Mutex
-	seq       int
-	convs     map[string]*fakeConv
-	byVisitor map[string]string // visitor -> latest conversation
-	dedup     map[string]conversation.Receipt
-	inbound   []conversation.Inbound
-	typing    []bool
-	ended     []string
-	contacts  []string
-	position  int // 0: not waiting
-	estimate  [2]time.Duration
-	estOK     bool
-	failNext  error
+	mu            sync.Mutex
+	seq           int
+	convs         map[string]*fakeConv
+	byVisitor     map[string]string // visitor -> latest conversation
+	dedup         map[string]conversation.Receipt
+	inbound       []conversation.Inbound
+	typing        []bool
+	ended         []string
+	contacts      []string
+	position      int // 0: not waiting
+	positionReads int // Positions calls
+	estimate      [2]time.Duration
+	estOK         bool
+	failNext      error
 }
 
 type fakeConv struct {
@@ -152,6 +153,19 @@ func (b *fakeBackend) Position(_ context.Context, convID string) (int, bool, err
 		return 0, false, nil
 	}
 	return b.position, true, nil
+}
+
+func (b *fakeBackend) Positions(_ context.Context, queue string) (map[string]int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.positionReads++
+	out := map[string]int{}
+	for id, c := range b.convs {
+		if c.queue == queue && c.state == StateQueued && b.position != 0 {
+			out[id] = b.position
+		}
+	}
+	return out, nil
 }
 
 func (b *fakeBackend) Estimate(context.Context, string) (time.Duration, time.Duration, bool, error) {

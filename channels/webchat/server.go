@@ -39,6 +39,8 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	places *places
+
 	widget     []byte
 	widgetETag string
 	demo       []byte
@@ -74,6 +76,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		now:      cfg.Now,
 		maxFrame: cfg.MaxMessageLength*12 + maxFrameOverhead,
 	}
+	s.places = newPlaces(s)
 	if err := s.loadAssets(); err != nil {
 		return nil, err
 	}
@@ -116,11 +119,19 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	// A burst of visitors is turned away before it costs a socket, so the
+	// conversations already open keep their gateway.
+	if err := s.deps.Hub.Admit(); err != nil {
+		s.log.Debug("webchat: visitor refused", "err", err)
+		realtime.RefuseBusy(w)
+		return
+	}
 	v := &visitorConn{s: s}
 	opts := realtime.UpgradeOptions{
 		ConnOptions: realtime.ConnOptions{
 			OnMessage: v.onMessage,
 			OnClose:   v.onClose,
+			OnGap:     v.onGap,
 			Label:     "chat",
 		},
 	}
@@ -218,15 +229,19 @@ func (s *Server) QueuePosition(ctx context.Context, convID string, pos int, low,
 	return s.publish(ctx, convTopic(convID), queueFrameOf(convID, pos, low, high, estimateOK))
 }
 
-// QueueChanged looks up the conversation's place in line and queue's wait
-// estimate and tells the visitor, for the wiring to call when a queue moves.
-// It does nothing when the conversation is not waiting or no Queue is set.
-func (s *Server) QueueChanged(ctx context.Context, convID, queue string) error {
-	f, ok, err := s.lookupQueue(ctx, convID, queue)
-	if err != nil || !ok {
-		return err
+// QueueChanged tells this gateway's visitors waiting in queue that it
+// moved: their places are computed once, soon, and each visitor whose place
+// or estimate changed is told. convID, when not empty, is the conversation
+// that moved (it may have changed queue). It returns at once and reads
+// nothing; the wiring calls it on every gateway for each routing event that
+// moves a queue (enqueued, offered, accepted, declined, expired, abandoned,
+// transferred, overflowed). The error is always nil.
+func (s *Server) QueueChanged(_ context.Context, convID, queue string) error {
+	if s.deps.Queue == nil || queue == "" {
+		return nil
 	}
-	return s.publish(ctx, convTopic(convID), f)
+	s.places.changed(convID, queue)
+	return nil
 }
 
 func (s *Server) lookupQueue(ctx context.Context, convID, queue string) (queueFrame, bool, error) {

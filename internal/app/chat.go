@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -160,3 +161,48 @@ var (
 	_ webchat.Typing     = (*chatBridge)(nil)
 	_ webchat.Contacts   = (*chatBridge)(nil)
 )
+
+func (b *chatBridge) Positions(ctx context.Context, queue string) (map[string]int, error) {
+	return b.engine.Positions(ctx, queue)
+}
+
+// followQueues tells this gateway's web chat visitors when their queue
+// moves. It listens to routing's live events, which Redis already sends
+// every gateway, so a place-in-line update costs no Redis command until a
+// gateway with visitors in that queue reads the new order once.
+func followQueues(engine *routing.Engine, chat *webchat.Server, log *slog.Logger) func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		for ctx.Err() == nil {
+			sub, err := engine.Subscribe(ctx)
+			if err != nil {
+				log.Warn("follow queue moves; retrying", "err", err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+				continue
+			}
+			for ev := range sub.C {
+				queueMoved(ctx, chat, ev)
+			}
+		}
+		return nil
+	}
+}
+
+// queueMoved passes on the routing events that change a queue's order.
+func queueMoved(ctx context.Context, chat *webchat.Server, ev routing.Event) {
+	switch ev.Type {
+	case routing.EventEnqueued, routing.EventOffered, routing.EventAccepted, routing.EventDeclined,
+		routing.EventExpired, routing.EventAbandoned:
+		_ = chat.QueueChanged(ctx, ev.ConversationID, ev.Queue)
+	case routing.EventTransferred:
+		_ = chat.QueueChanged(ctx, ev.ConversationID, ev.Queue)
+		if ev.FromQueue != "" && ev.FromQueue != ev.Queue {
+			_ = chat.QueueChanged(ctx, "", ev.FromQueue)
+		}
+	case routing.EventOverflowed:
+		_ = chat.QueueChanged(ctx, "", ev.Queue)
+		_ = chat.QueueChanged(ctx, "", ev.ToQueue)
+	}
+}

@@ -47,7 +47,8 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	if err != nil {
 		return err
 	}
-	hub, err := realtime.New(realtime.Config{Redis: rdb, Workspace: cfg.Workspace, Logger: a.log})
+	hub, err := realtime.New(realtime.Config{Redis: rdb, Workspace: cfg.Workspace, Logger: a.log,
+		MaxConns: cfg.MaxSockets, MaxMemoryBytes: uint64(cfg.MaxMemoryMB) << 20})
 	if err != nil {
 		return fmt.Errorf("app: realtime hub: %w", err)
 	}
@@ -119,6 +120,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	}
 	senders[conversation.ChannelChat] = chat
 	chat.Register(e)
+	a.background = append(a.background, followQueues(engine, chat, a.log))
 
 	notifier := &transcriptNotifier{hub: hub, log: a.log}
 	convs, err := conversation.New(conversation.Params{

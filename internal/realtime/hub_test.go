@@ -623,7 +623,9 @@ func TestConcurrentSubscribesShareOneRedisSubscription(t *testing.T) {
 	errs := make(chan error, 2*len(conns))
 	for i, c := range conns {
 		wg.Go(func() { errs <- c.Subscribe(context.Background(), "queue:support") })
-		wg.Go(func() { errs <- c.Subscribe(context.Background(), "own:"+string(rune('a'+i%26))+strings.Repeat("x", i)) })
+		wg.Go(func() {
+			errs <- c.Subscribe(context.Background(), "own:"+string(rune('a'+i%26))+strings.Repeat("x", i))
+		})
 	}
 	wg.Wait()
 	close(errs)
