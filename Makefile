@@ -4,7 +4,7 @@ STATICCHECK   ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOBIN         := $(shell $(GO) env GOPATH)/bin
 PKGS          := ./...
 
-.PHONY: run build test lint bench e2e fuzz deps clean
+.PHONY: run build test smoke lint bench e2e fuzz deps clean
 
 ## run: start the gateway with the embedded store; console at http://localhost:8080/agent/
 run:
@@ -21,6 +21,12 @@ deps:
 ## test: every Go test with the race detector, against a real redis-server
 test: deps
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+## smoke: 3 gateways, a few hundred contacts, one gateway SIGKILLed mid-run;
+## fails unless nothing was lost, duplicated or offered twice (no timings)
+smoke: deps build
+	$(GO) build -o loadgen ./cmd/loadgen
+	.ci/smoke ./switchboard ./loadgen
 
 ## lint: gofmt, go vet and staticcheck must all be clean
 lint:
