@@ -197,7 +197,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()
 
-	g := &gwRun{cfg: cfg, tag: strconv.FormatInt(time.Now().UnixNano()%1e9, 36),
+	g := &gwRun{cfg: cfg, tag: fmt.Sprintf("%08x", uint32(time.Now().UnixNano()>>10)),
 		msgSent: map[string]time.Time{}, replies: map[string]time.Time{}, convOf: map[string]*contact{},
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 512}}}
 	var procs []*exec.Cmd
@@ -434,7 +434,9 @@ func (g *gwRun) startAgents(ctx context.Context, rdb *redis.Client) (*sync.WaitG
 	password := "lg-" + g.tag + "-secret"
 	var wg sync.WaitGroup
 	ready := make(chan error, g.cfg.Agents)
-	sem := make(chan struct{}, 16)
+	// Logins are counted per client IP until they succeed (auth's rate
+	// limit allows 5 at once), so a few at a time.
+	sem := make(chan struct{}, 3)
 	for i := range g.cfg.Agents {
 		a := &agentClient{g: g, id: g.agentIDs()[i], n: i, accepted: map[string]bool{}}
 		err := svc.CreateAccount(ctx, auth.Account{ID: a.id, Name: "Agent " + strconv.Itoa(i), Role: auth.RoleAgent}, password)
@@ -486,6 +488,10 @@ func (a *agentClient) connect(ctx context.Context, password string) error {
 			return fmt.Errorf("agent %s login: %w", a.id, err)
 		}
 		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			time.Sleep(time.Second)
+			return a.connect(ctx, password)
+		}
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("agent %s login: %s", a.id, resp.Status)
 		}
@@ -636,7 +642,7 @@ func (g *gwRun) customerMessageSeen(text string, at time.Time) {
 
 func (g *gwRun) sms(ctx context.Context, c *contact) {
 	form := url.Values{
-		"MessageSid": {fmt.Sprintf("SM%s%024d", g.tag, c.i)[:34]},
+		"MessageSid": {"SM" + g.tag + fmt.Sprintf("%0*d", 32-len(g.tag), c.i)},
 		"AccountSid": {g.cfg.TwilioSID},
 		"From":       {fmt.Sprintf("+1555%07d", c.i%10_000_000)},
 		"To":         {g.cfg.SMSNumber},
