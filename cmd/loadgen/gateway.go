@@ -808,7 +808,8 @@ func (g *gwRun) chat(ctx context.Context, c *contact) {
 // ---- idle visitors ----
 
 // chatIdle opens ChatIdle visitors within 10 s, each with a conversation
-// waiting (no agent is online), then measures the gateway at rest.
+// waiting (no agent is online), lets the gateway settle for Idle, then
+// measures it at rest for Idle.
 func (g *gwRun) chatIdle(ctx context.Context, rdb *redis.Client, procs []*exec.Cmd) (*IdleResult, error) {
 	res := &IdleResult{}
 	n := g.cfg.ChatIdle
@@ -856,7 +857,7 @@ func (g *gwRun) chatIdle(ctx context.Context, rdb *redis.Client, procs []*exec.C
 	}
 	g.logf("opened %d visitors in %s (%d refused busy, %d errors)", open.Load(), time.Since(start).Round(time.Millisecond), refused.Load(), g.errs.Load())
 	// Let the conversations settle into the queue, then measure at rest.
-	time.Sleep(5 * time.Second)
+	time.Sleep(g.cfg.Idle)
 	c0 := redisCommands(ctx, rdb)
 	t0 := time.Now()
 	time.Sleep(g.cfg.Idle)
