@@ -26,7 +26,8 @@ type ConsumeParams struct {
 	// this gateway; events of different conversations run in parallel on
 	// Workers goroutines, so Handle must be safe for concurrent use. An
 	// error leaves the event pending: it is handed out again after
-	// ClaimAfter, to this or another gateway.
+	// ClaimAfter, to this or another gateway; ErrRetryLater does so
+	// without a warning.
 	Handle func(ctx context.Context, ev Event) error
 	// ClaimAfter is how long an event may stay unacknowledged with a
 	// consumer (a crashed gateway) before another claims it; 0 means 30s.
@@ -201,6 +202,10 @@ func (d *dispatcher) handle(ev Event) {
 		return
 	}
 	if err := d.p.Handle(d.ctx, ev); err != nil {
+		if errors.Is(err, ErrRetryLater) {
+			d.e.log.Debug("routing: event deferred", "group", d.p.Group, "event", ev.ID, "err", err)
+			return
+		}
 		d.e.log.Warn("routing: event handler failed; it will be retried", "group", d.p.Group, "event", ev.ID, "err", err)
 		return
 	}
@@ -255,4 +260,32 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// ConsumerLag is how far one consumer group is behind the event stream.
+type ConsumerLag struct {
+	Group string
+	// Lag is the number of events not yet handed to any consumer of the
+	// group; -1 when Redis cannot tell (the stream was trimmed past the
+	// group's position).
+	Lag int64
+	// Pending is the number handed out but not yet acknowledged.
+	Pending int64
+}
+
+// ConsumerLags reports every consumer group of the event stream, for the
+// event-consumer lag metric and its alert.
+func (e *Engine) ConsumerLags(ctx context.Context) ([]ConsumerLag, error) {
+	groups, err := e.c.XInfoGroups(ctx, e.k.events()).Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "no such key") {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("routing: consumer groups: %w", err)
+	}
+	out := make([]ConsumerLag, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, ConsumerLag{Group: g.Name, Lag: g.Lag, Pending: g.Pending})
+	}
+	return out, nil
 }

@@ -40,7 +40,7 @@ func TestServeDemo(t *testing.T) {
 	}()
 	b := newFakeBackend()
 	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500},
-		Deps{Hub: hub, Receiver: b, Transcript: b, Queue: b, Typing: b, Contacts: b})
+		b, Deps{Hub: hub, Visitors: b, Places: b, Typing: b, Contacts: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func registerFake(e *echo.Echo, srv *Server, b *fakeBackend) {
 		if err != nil {
 			return err
 		}
-		if err := b.End(c.Request().Context(), r.Conv); err != nil {
+		if err := b.CustomerEnded(c.Request().Context(), r.Conv); err != nil {
 			return err
 		}
 		return srv.Closed(c.Request().Context(), r.Conv, ClosedByAgent)

@@ -2,64 +2,36 @@ package webchat
 
 import (
 	"context"
-	"time"
 
-	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
 // Who wrote a Message.
 const (
-	FromCustomer = "customer"
-	FromAgent    = "agent"
+	FromCustomer = desk.FromCustomer
+	FromAgent    = desk.FromAgent
 )
 
-// Conversation states a Session reports, as the conversation service names
-// them. The widget shows the place in line while queued or offered.
+// Conversation states a Session reports. The widget shows the place in
+// line while queued or offered.
 const (
-	StateQueued  = "queued"
-	StateOffered = "offered"
-	StateActive  = "active"
-	StateClosed  = "closed"
+	StateQueued  = desk.ChatQueued
+	StateOffered = desk.ChatOffered
+	StateActive  = desk.ChatActive
+	StateClosed  = desk.ChatClosed
 )
 
 // Session is a visitor's chat conversation as the widget needs it.
-type Session struct {
-	ConversationID string
-	// Queue is the routing queue the conversation waits in, for the wait
-	// estimate.
-	Queue string
-	// State is StateQueued, StateOffered, StateActive or StateClosed (any
-	// other final state counts as closed).
-	State string
-	// AgentName is the display name of the agent serving the conversation,
-	// when State is StateActive.
-	AgentName string
-}
+type Session = desk.ChatSession
 
-// Message is one customer-visible transcript message. Internal notes and
-// system entries are never Messages.
-type Message struct {
-	// ID is the message id; the widget shows each id once.
-	ID string
-	// Cursor is the transcript position (stream id) the widget resumes
-	// after.
-	Cursor string
-	// From is FromCustomer or FromAgent.
-	From string
-	// Name is the agent's display name on agent messages.
-	Name string
-	Text string
-	// ProviderID is the Inbound.ProviderID the message was received with,
-	// as stored; it lets the widget match a message to the frame it sent.
-	ProviderID string
-	At         time.Time
-}
+// Message is one customer-visible transcript message.
+type Message = desk.ChatMessage
 
-// Transcript is what the widget reads and changes of a visitor's
-// conversations. The conversation service implements it (adapted in the
-// wiring); the visitor id is the chat address of conversation.Inbound.From.
-type Transcript interface {
+// Visitors is what the widget needs of the core beyond channel.Core: a
+// visitor's current session and the customer-visible transcript. The desk
+// implements it; the visitor id is the chat address of Inbound.From.
+type Visitors interface {
 	// Current returns the visitor's most recent chat conversation, open or
 	// closed, and false when the visitor has none.
 	Current(ctx context.Context, visitorID string) (Session, bool, error)
@@ -67,24 +39,21 @@ type Transcript interface {
 	// afterID ("" for the start), oldest first. It may return a page only;
 	// an empty result means there is nothing more.
 	Messages(ctx context.Context, convID, afterID string) ([]Message, error)
-	// End closes convID because the customer ended the chat. Ending a
-	// closed conversation is not an error.
-	End(ctx context.Context, convID string) error
 }
 
-// Queue reports a waiting conversation's place in line and its queue's wait
-// estimate. Routing implements it (adapted in the wiring).
-type Queue interface {
-	// Position is the conversation's 1-based place in its queue; ok is
-	// false when it is not waiting (offered, accepted or closed).
-	Position(ctx context.Context, convID string) (pos int, ok bool, err error)
+// Places tells the widget when queues move and where everyone waiting in
+// one stands, so waiting visitors learn their place when it changes instead
+// of each socket asking on a timer. The desk implements it on routing's
+// live events.
+type Places interface {
 	// Positions is the 1-based place of every conversation waiting in
 	// queue, by conversation id, read at once: one read serves every
 	// visitor of the queue.
 	Positions(ctx context.Context, queue string) (map[string]int, error)
-	// Estimate is the queue's expected wait for a newcomer as a range; ok is
-	// false when there is no honest estimate (too few measurements).
-	Estimate(ctx context.Context, queue string) (low, high time.Duration, ok bool, err error)
+	// FollowQueues calls moved for every change of a queue's order, on
+	// every gateway, with the conversation that moved ("" when only the
+	// order changed), until ctx ends; then it returns nil.
+	FollowQueues(ctx context.Context, moved func(convID, queue string)) error
 }
 
 // Typing is told when a customer starts or stops typing, so the agent
@@ -100,14 +69,16 @@ type Contacts interface {
 	SetContact(ctx context.Context, convID, visitorID, name, email string) error
 }
 
-// Deps are the services the channel talks to. Hub, Receiver and Transcript
-// are required; Queue, Typing and Contacts may be nil, which turns off the
-// place in line, the customer typing indicator and the email field's use.
+// Deps are what the channel needs besides channel.Core. Hub and Visitors
+// are required; Places, Typing and Contacts may be nil: without Places a
+// visitor is told their place when they join and when their conversation's
+// own events move it, not when others ahead of them leave; without Typing
+// no customer typing indicator; without Contacts the email field is not
+// used. The desk satisfies all four interfaces.
 type Deps struct {
-	Hub        *realtime.Hub
-	Receiver   conversation.Receiver
-	Transcript Transcript
-	Queue      Queue
-	Typing     Typing
-	Contacts   Contacts
+	Hub      *realtime.Hub
+	Visitors Visitors
+	Places   Places
+	Typing   Typing
+	Contacts Contacts
 }

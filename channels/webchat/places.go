@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -155,16 +156,16 @@ func (p *places) compute(queue string, targets map[*visitorConn]*realtime.Conn) 
 	s := p.s
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	pos, err := s.deps.Queue.Positions(ctx, queue)
+	pos, err := s.deps.Places.Positions(ctx, queue)
 	if err != nil {
 		s.log.Warn("webchat: places in line", "queue", queue, "err", err)
 		return
 	}
-	low, high, estOK, err := s.deps.Queue.Estimate(ctx, queue)
+	est, err := s.core.Estimate(ctx, queue)
 	if err != nil {
 		// A place without an estimate is still worth telling.
 		s.log.Warn("webchat: wait estimate failed", "queue", queue, "err", err)
-		estOK = false
+		est = channel.Place{}
 	}
 	for v, c := range targets {
 		convID := v.conversation()
@@ -172,6 +173,9 @@ func (p *places) compute(queue string, targets map[*visitorConn]*realtime.Conn) 
 		if !ok {
 			continue // taken, closed, or moved to another queue
 		}
-		v.sendQueue(c, queueFrameOf(convID, n, low, high, estOK), false)
+		v.sendQueue(c, queueFrameOf(convID, n, est.Low, est.High, est.Known), false)
 	}
 }
+
+// wait returns when no computation runs any more.
+func (p *places) wait() { p.wg.Wait() }

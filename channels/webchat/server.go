@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
@@ -34,6 +35,7 @@ const callTimeout = 10 * time.Second
 // gateway that holds the visitor's socket.
 type Server struct {
 	cfg    Config
+	core   channel.Core
 	deps   Deps
 	tokens *Tokens
 	log    *slog.Logger
@@ -47,22 +49,27 @@ type Server struct {
 	maxFrame   int
 }
 
-var _ conversation.Sender = (*Server)(nil)
+// The web chat channel satisfies the channel contract and observes its
+// conversations' routing events.
+var (
+	_ channel.Channel  = (*Server)(nil)
+	_ channel.Observer = (*Server)(nil)
+)
 
-// New builds the channel. It fails on a missing dependency or a token
-// secret shorter than 32 bytes.
-func New(cfg Config, deps Deps) (*Server, error) {
+// New builds the channel on the core. It fails on a missing dependency or
+// a token secret shorter than 32 bytes.
+func New(cfg Config, core channel.Core, deps Deps) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	switch {
+	case core == nil:
+		return nil, errors.New("webchat: the core is required")
 	case deps.Hub == nil:
 		return nil, errors.New("webchat: Deps.Hub is required")
-	case deps.Receiver == nil:
-		return nil, errors.New("webchat: Deps.Receiver is required")
-	case deps.Transcript == nil:
-		return nil, errors.New("webchat: Deps.Transcript is required")
+	case deps.Visitors == nil:
+		return nil, errors.New("webchat: Deps.Visitors is required")
 	}
 	tokens, err := NewTokens(cfg.TokenSecret, cfg.TokenMaxAge, cfg.Now)
 	if err != nil {
@@ -70,6 +77,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg:      cfg,
+		core:     core,
 		deps:     deps,
 		tokens:   tokens,
 		log:      cfg.Logger,
@@ -83,18 +91,66 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
+// Name is channel.Chat.
+func (s *Server) Name() channel.Name { return channel.Chat }
+
+// Addresses are the queues a widget may name (data-queue), each its own
+// queue, and the default queue.
+func (s *Server) Addresses() []channel.Address {
+	out := []channel.Address{{Value: s.cfg.DefaultQueue, Queue: s.cfg.DefaultQueue}}
+	for _, q := range s.cfg.Queues {
+		if q != s.cfg.DefaultQueue {
+			out = append(out, channel.Address{Value: q, Queue: q})
+		}
+	}
+	return out
+}
+
+// Run follows the queues' moves (Deps.Places) to tell this gateway's
+// waiting visitors their places, until ctx ends. Visitors' sockets live in
+// the hub.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.places.wait()
+	if s.deps.Places == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return s.deps.Places.FollowQueues(ctx, s.places.changed)
+}
+
+// Observe shows the visitor what happens to their chat: an agent joined,
+// the place in line moved, the agent is typing, the chat ended.
+func (s *Server) Observe(ctx context.Context, ev channel.Event) error {
+	switch ev.Type {
+	case channel.EventAccepted:
+		return s.AgentJoined(ctx, ev.ConversationID, ev.AgentName)
+	case channel.EventEnqueued, channel.EventTransferred, channel.EventOfferLapsed:
+		return s.QueueChanged(ctx, ev.ConversationID, ev.Queue)
+	case channel.EventAgentTyping:
+		return s.AgentTyping(ctx, ev.ConversationID, ev.AgentName, ev.Typing)
+	case channel.EventAbandoned:
+		return s.Closed(ctx, ev.ConversationID, ClosedAbandoned)
+	case channel.EventClosed:
+		if ev.Reason == "customer_ended" {
+			return s.Closed(ctx, ev.ConversationID, ClosedByCustomer)
+		}
+		return s.Closed(ctx, ev.ConversationID, ClosedByAgent)
+	}
+	return nil
+}
+
 // Register adds the channel's routes: GET /chat/widget.js, GET /chat/ws and
 // GET /demo.
-func (s *Server) Register(e *echo.Echo) {
-	e.GET(PathWidget, func(c echo.Context) error {
+func (s *Server) Register(e channel.Routes) {
+	e.Add(http.MethodGet, PathWidget, func(c echo.Context) error {
 		s.serveWidget(c.Response(), c.Request())
 		return nil
 	})
-	e.GET(PathSocket, func(c echo.Context) error {
+	e.Add(http.MethodGet, PathSocket, func(c echo.Context) error {
 		s.serveSocket(c.Response(), c.Request())
 		return nil
 	})
-	e.GET(PathDemo, func(c echo.Context) error {
+	e.Add(http.MethodGet, PathDemo, func(c echo.Context) error {
 		s.serveDemo(c.Response(), c.Request())
 		return nil
 	})
@@ -229,37 +285,39 @@ func (s *Server) QueuePosition(ctx context.Context, convID string, pos int, low,
 	return s.publish(ctx, convTopic(convID), queueFrameOf(convID, pos, low, high, estimateOK))
 }
 
-// QueueChanged tells this gateway's visitors waiting in queue that it
-// moved: their places are computed once, soon, and each visitor whose place
-// or estimate changed is told. convID, when not empty, is the conversation
-// that moved (it may have changed queue). It returns at once and reads
-// nothing; the wiring calls it on every gateway for each routing event that
-// moves a queue (enqueued, offered, accepted, declined, expired, abandoned,
-// transferred, overflowed). The error is always nil.
-func (s *Server) QueueChanged(_ context.Context, convID, queue string) error {
-	if s.deps.Queue == nil || queue == "" {
+// QueueChanged tells the visitors waiting in queue that it moved.
+// convID, when not empty, is the conversation that moved (it may have
+// changed queue). With Deps.Places, which follows every queue's moves on
+// every gateway, it only folds into this gateway's next computation of the
+// queue's places and reads nothing. Without it, convID's place is looked up
+// and published to its visitor.
+func (s *Server) QueueChanged(ctx context.Context, convID, queue string) error {
+	if s.deps.Places != nil {
+		if queue != "" {
+			s.places.changed(convID, queue)
+		}
 		return nil
 	}
-	s.places.changed(convID, queue)
-	return nil
+	if convID == "" {
+		return nil
+	}
+	f, ok, err := s.lookupQueue(ctx, convID, queue)
+	if err != nil || !ok {
+		return err
+	}
+	return s.publish(ctx, convTopic(convID), f)
 }
 
-func (s *Server) lookupQueue(ctx context.Context, convID, queue string) (queueFrame, bool, error) {
-	if s.deps.Queue == nil {
+func (s *Server) lookupQueue(ctx context.Context, convID, _ string) (queueFrame, bool, error) {
+	p, err := s.core.Place(ctx, convID)
+	if errors.Is(err, channel.ErrNotFound) {
 		return queueFrame{}, false, nil
 	}
-	pos, ok, err := s.deps.Queue.Position(ctx, convID)
 	if err != nil {
 		return queueFrame{}, false, fmt.Errorf("webchat: queue position of %s: %w", convID, err)
 	}
-	if !ok {
+	if p.Position == 0 {
 		return queueFrame{}, false, nil
 	}
-	low, high, estOK, err := s.deps.Queue.Estimate(ctx, queue)
-	if err != nil {
-		// A position without an estimate is still worth telling.
-		s.log.Warn("webchat: wait estimate failed", "queue", queue, "err", err)
-		estOK = false
-	}
-	return queueFrameOf(convID, pos, low, high, estOK), true, nil
+	return queueFrameOf(convID, p.Position, p.Low, p.High, p.Known), true, nil
 }

@@ -10,11 +10,17 @@ import (
 	"time"
 )
 
-// ServeDebug serves Go's profiles (/debug/pprof/…) on l until ctx ends. It
-// is a listener of its own, never the gateway's public one, and off unless
-// the operator names an address: profiles show internals and a CPU profile
+// Debug serves Go's profiles (/debug/pprof/…) on Listener. It is a
+// listener of its own, never the gateway's public one, and off unless the
+// operator names an address: profiles show internals and a CPU profile
 // costs CPU while it runs.
-func ServeDebug(ctx context.Context, l net.Listener) error {
+type Debug struct {
+	Listener net.Listener
+}
+
+// Run serves the profiles until ctx ends.
+func (d Debug) Run(ctx context.Context) error {
+	l := d.Listener
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
