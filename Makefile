@@ -10,7 +10,7 @@ DOCKER        ?= docker
 # The suites that also run on a 3-master Redis Cluster (redistest.BackendEnv).
 CLUSTER_PKGS  := ./routing ./internal/conversation ./internal/auth
 
-.PHONY: run build image test test-s3 lint bench e2e fuzz deps clean voice-sdk
+.PHONY: run build image test test-s3 smoke lint bench e2e fuzz deps clean voice-sdk
 
 ## run: start the gateway with the embedded store; console at http://localhost:8080/agent/
 run:
@@ -36,6 +36,12 @@ test: deps
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 	SWITCHBOARD_TEST_REDIS=cluster $(GO) test -race -count=1 -timeout 20m -skip 'Sentinel' $(CLUSTER_PKGS)
 	SWITCHBOARD_TEST_REDIS=cluster $(GO) test -race -count=1 -timeout 10m -run 'TwoGatewaysShowIdenticalFigures' ./internal/app
+
+## smoke: 3 gateways, a few hundred contacts, one gateway SIGKILLed mid-run;
+## fails unless nothing was lost, duplicated or offered twice (no timings)
+smoke: deps build
+	$(GO) build -o loadgen ./cmd/loadgen
+	.ci/smoke ./switchboard ./loadgen
 
 ## test-s3: the attachment store against a real S3 server (SeaweedFS, built once per machine
 ## into ~/.cache/switchboard by .ci/build-seaweedfs: about 7 minutes the first time)

@@ -162,6 +162,7 @@ func (h *Handler) serveWS(c echo.Context) error {
 	conn, err := h.cfg.Hub.Upgrade(c.Response(), c.Request(), realtime.UpgradeOptions{
 		ConnOptions: realtime.ConnOptions{
 			OnMessage: s.onMessage,
+			OnGap:     s.onGap,
 			Label:     AgentTopic(p.AccountID),
 		},
 		AllowedOrigins: h.cfg.AllowedOrigins,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -140,6 +141,19 @@ func (s *session) start(conn *realtime.Conn) {
 		}
 		return
 	}
+}
+
+// gapResyncSpread spreads the consoles' resyncs after a Redis drop over
+// this long, so they do not all read their snapshots at once.
+const gapResyncSpread = 2 * time.Second
+
+// onGap runs when this gateway's Redis subscription broke and was renewed:
+// frames published meanwhile may be lost. The socket stays open; after a
+// random delay the console gets a fresh hello (snapshot), which it takes as
+// it takes the first one: it keeps its state and resumes each conversation
+// from the last message it has.
+func (s *session) onGap(conn *realtime.Conn) {
+	time.AfterFunc(time.Duration(rand.Int64N(int64(gapResyncSpread))), func() { s.start(conn) })
 }
 
 func (s *session) setUp(ctx context.Context, conn *realtime.Conn) error {

@@ -165,7 +165,9 @@ func (s *Supervisor) serveWS(c echo.Context) error {
 				s.mu.Unlock()
 			},
 			// A lost Redis feed only matters for the conversation being
-			// read; boards are pushed locally. Resync as the console does.
+			// read; boards are pushed locally. Supervisors are few: their
+			// pages reconnect and resume.
+			OnGap: func(conn *realtime.Conn) { conn.Close(realtime.CloseResync, "missed messages: reconnect and resume") },
 			Label: "supervisor:" + p.AccountID,
 		},
 		AllowedOrigins: s.c.AllowedOrigins,

@@ -568,11 +568,19 @@ func TestPositionMatchesTheWaitingOrder(t *testing.T) {
 	if len(w) != len(reqs) {
 		t.Fatalf("%d waiting, want %d", len(w), len(reqs))
 	}
+	all, err := v.e.Positions(v.ctx, "support")
+	v.must(err)
+	if len(all) != len(reqs) {
+		t.Errorf("Positions has %d conversations, want %d", len(all), len(reqs))
+	}
 	for i, c := range w {
 		pos, ok, err := v.e.Position(v.ctx, c.ID)
 		v.must(err)
 		if !ok || pos != i+1 {
 			t.Errorf("%s: position %d (ok %v); Waiting has it at %d", c.ID, pos, ok, i+1)
+		}
+		if all[c.ID] != i+1 {
+			t.Errorf("%s: Positions says %d; Waiting has it at %d", c.ID, all[c.ID], i+1)
 		}
 	}
 	// Offered or unknown conversations have no place in line.

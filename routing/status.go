@@ -233,6 +233,43 @@ func (e *Engine) Position(ctx context.Context, id string) (pos int, ok bool, err
 	return pos, true, nil
 }
 
+// Positions is the 1-based place of every conversation waiting in queue,
+// in the order Position counts, from one pipelined read of the queue's
+// per-channel lines. It is how a gateway tells all its waiting visitors
+// their places with one read per queue change, instead of one Position per
+// visitor.
+func (e *Engine) Positions(ctx context.Context, queue string) (map[string]int, error) {
+	if _, ok := e.queues[queue]; !ok {
+		return nil, fmt.Errorf("routing: positions in %q: %w", queue, ErrUnknownQueue)
+	}
+	zs := make([]*redis.ZSliceCmd, len(channels))
+	_, err := e.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, ch := range channels {
+			zs[i] = p.ZRangeWithScores(ctx, e.k.queue(queue, ch), 0, -1)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("routing: positions in %s: %w", queue, err)
+	}
+	type entry struct {
+		id    string
+		score float64
+	}
+	var all []entry
+	for _, z := range zs {
+		for _, m := range z.Val() {
+			all = append(all, entry{m.Member.(string), m.Score})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b entry) int { return cmp.Compare(a.score, b.score) })
+	out := make(map[string]int, len(all))
+	for i, en := range all {
+		out[en.id] = i + 1
+	}
+	return out, nil
+}
+
 // Waiting lists a queue's waiting conversations in the order they will be
 // served: priority, then enqueue time (across channels). Conversations that
 // overflowed into the queue from others are not included.

@@ -15,7 +15,7 @@ const (
 	DefaultMaxMessageLength = 2000
 	DefaultTokenMaxAge      = 180 * 24 * time.Hour
 	DefaultHelloTimeout     = 10 * time.Second
-	DefaultQueueInterval    = 5 * time.Second
+	DefaultPositionEvery    = 200 * time.Millisecond
 )
 
 // Config configures the web chat channel. Every zero field takes the default
@@ -53,10 +53,11 @@ type Config struct {
 	// HelloTimeout is how long a new socket may stay silent before its
 	// hello; then it is closed with 4401. Zero: 10 s.
 	HelloTimeout time.Duration
-	// QueueInterval is how often a waiting visitor's place in line and wait
-	// estimate are refreshed; the wiring can push a change sooner with
-	// Server.QueueChanged. Zero: 5 s.
-	QueueInterval time.Duration
+	// PositionEvery is the shortest time between two computations of one
+	// queue's places on this gateway: changes arriving faster are folded
+	// into the next computation. Places are only computed when the queue
+	// moves (Server.QueueChanged), never on a timer. Zero: 200 ms.
+	PositionEvery time.Duration
 	// Logger receives errors nobody else can act on. Nil discards them.
 	Logger *slog.Logger
 	// Now is the clock. Nil: time.Now.
@@ -87,8 +88,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.HelloTimeout <= 0 {
 		c.HelloTimeout = DefaultHelloTimeout
 	}
-	if c.QueueInterval <= 0 {
-		c.QueueInterval = DefaultQueueInterval
+	if c.PositionEvery <= 0 {
+		c.PositionEvery = DefaultPositionEvery
 	}
 	if c.Now == nil {
 		c.Now = time.Now

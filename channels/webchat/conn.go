@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/mail"
 	"strings"
 	"sync"
@@ -32,8 +33,8 @@ const (
 const maxResumePages = 50
 
 // visitorConn is the protocol state of one customer socket. onMessage runs
-// on the hub's reader goroutine, one frame at a time; the queue poller and
-// the hello timer run beside it, hence the mutex.
+// on the hub's reader goroutine, one frame at a time; place-in-line updates,
+// catch-ups and the hello timer run beside it, hence the mutex.
 type visitorConn struct {
 	s *Server
 
@@ -49,7 +50,6 @@ type visitorConn struct {
 	convID    string
 	convQueue string // routing queue, for the wait estimate
 	closed    bool   // the conversation is over
-	polling   bool
 	lastQueue queueFrame
 	badFrames int
 
@@ -81,6 +81,56 @@ func (v *visitorConn) onClose(*realtime.Conn, int, string) {
 		v.helloTimer.Stop()
 	}
 	v.mu.Unlock()
+	v.s.places.forget(v)
+}
+
+// gapCatchUpSpread spreads the catch-ups of many sockets after a Redis
+// drop over this long, so they do not all read the transcript at once.
+const gapCatchUpSpread = 3 * time.Second
+
+// onGap runs when this gateway's Redis subscription broke and was renewed:
+// frames published meanwhile may be lost. The socket stays open; after a
+// random delay the widget gets the conversation's messages again (it shows
+// each id once) and its current state.
+func (v *visitorConn) onGap(c *realtime.Conn) {
+	time.AfterFunc(time.Duration(rand.Int64N(int64(gapCatchUpSpread))), func() {
+		ctx, cancel := context.WithTimeout(c.Context(), callTimeout)
+		defer cancel()
+		if err := v.catchUp(ctx, c); err != nil && c.Context().Err() == nil {
+			v.s.log.Warn("webchat: catch up after a gap", "err", err)
+		}
+	})
+}
+
+func (v *visitorConn) catchUp(ctx context.Context, c *realtime.Conn) error {
+	v.mu.Lock()
+	visitor, convID := v.visitor, v.convID
+	v.mu.Unlock()
+	if visitor == "" || convID == "" {
+		return nil
+	}
+	sess, ok, err := v.s.deps.Visitors.Current(ctx, visitor)
+	if err != nil || !ok || sess.ConversationID != convID {
+		return err
+	}
+	if err := v.backlog(ctx, c, convID, ""); err != nil {
+		return err
+	}
+	v.sendState(ctx, c, sess)
+	return nil
+}
+
+// sendState tells the widget where its conversation stands: closed, with
+// an agent, or its place in line.
+func (v *visitorConn) sendState(ctx context.Context, c *realtime.Conn, sess Session) {
+	switch {
+	case sess.State != StateQueued && sess.State != StateOffered && sess.State != StateActive:
+		v.send(c, closedFrame{Type: "closed", Conversation: sess.ConversationID, Reason: ClosedEnded})
+	case sess.State == StateActive && sess.AgentName != "":
+		v.send(c, agentJoinedFrame{Type: "agent_joined", Conversation: sess.ConversationID, Name: sess.AgentName})
+	default:
+		v.refreshQueue(ctx, c, true)
+	}
 }
 
 func (v *visitorConn) send(c *realtime.Conn, f any) { _ = c.Send(encode(f)) }
@@ -248,14 +298,7 @@ func (v *visitorConn) hello(c *realtime.Conn, f clientFrame) error {
 		s.log.Warn("webchat: resume", "conversation", sess.ConversationID, "err", err)
 		return v.refuseAndClose(c, ErrCodeUnavailable, "try again shortly", realtime.CloseResync, "resume failed")
 	}
-	switch {
-	case closed:
-		v.send(c, closedFrame{Type: "closed", Conversation: sess.ConversationID, Reason: ClosedEnded})
-	case sess.State == StateActive && sess.AgentName != "":
-		v.send(c, agentJoinedFrame{Type: "agent_joined", Conversation: sess.ConversationID, Name: sess.AgentName})
-	default:
-		v.refreshQueue(ctx, c, true)
-	}
+	v.sendState(ctx, c, sess)
 	return nil
 }
 
@@ -276,7 +319,8 @@ func (s *Server) queueFor(q string) string {
 }
 
 // join makes convID the socket's conversation: it subscribes its topic,
-// leaves the previous one, and starts the queue poller for an open one.
+// leaves the previous one, and, for an open one, registers the socket for
+// place-in-line updates.
 func (v *visitorConn) join(ctx context.Context, c *realtime.Conn, convID, queue string, closed bool) error {
 	v.mu.Lock()
 	prev := v.convID
@@ -290,7 +334,6 @@ func (v *visitorConn) join(ctx context.Context, c *realtime.Conn, convID, queue 
 		}
 	}
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	if prev != convID {
 		v.lastQueue = queueFrame{}
 	}
@@ -301,11 +344,28 @@ func (v *visitorConn) join(ctx context.Context, c *realtime.Conn, convID, queue 
 		v.convQueue = v.to
 	}
 	v.closed = closed
-	if !closed && !v.polling {
-		v.polling = true
-		go v.pollQueue(c)
+	queue = v.convQueue
+	v.mu.Unlock()
+	if closed || v.s.deps.Places == nil {
+		v.s.places.forget(v)
+	} else {
+		v.s.places.watch(v, c, convID, queue)
 	}
 	return nil
+}
+
+// conversation is the socket's current conversation id.
+func (v *visitorConn) conversation() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.convID
+}
+
+// setQueue records that the conversation moved to queue.
+func (v *visitorConn) setQueue(queue string) {
+	v.mu.Lock()
+	v.convQueue = queue
+	v.mu.Unlock()
 }
 
 func (v *visitorConn) backlog(ctx context.Context, c *realtime.Conn, convID, after string) error {
@@ -455,6 +515,7 @@ func (v *visitorConn) end(c *realtime.Conn) error {
 		v.closed = true
 	}
 	v.mu.Unlock()
+	v.s.places.forget(v)
 	f := closedFrame{Type: "closed", Conversation: convID, Reason: ClosedByCustomer}
 	if err := v.s.publish(ctx, convTopic(convID), f); err != nil {
 		v.send(c, f) // at least this tab learns it
@@ -462,35 +523,37 @@ func (v *visitorConn) end(c *realtime.Conn) error {
 	return nil
 }
 
-// refreshQueue sends the place in line when it changed (or always, with
-// force), to this socket only: other tabs poll for themselves.
-func (v *visitorConn) refreshQueue(ctx context.Context, c *realtime.Conn, force bool) (waiting bool) {
+// refreshQueue looks up the place in line and sends it when it changed (or
+// always, with force), to this socket only.
+func (v *visitorConn) refreshQueue(ctx context.Context, c *realtime.Conn, force bool) {
 	v.mu.Lock()
 	convID, queue, closed := v.convID, v.convQueue, v.closed
 	v.mu.Unlock()
 	if convID == "" || closed {
-		return false
+		return
 	}
 	f, ok, err := v.s.lookupQueue(ctx, convID, queue)
 	if err != nil {
 		v.s.log.Debug("webchat: queue lookup", "conversation", convID, "err", err)
-		return true
+		return
 	}
-	if !ok {
-		return false
+	if ok {
+		v.sendQueue(c, f, force)
 	}
+}
+
+// sendQueue sends f when it differs from what the socket was last told (or
+// always, with force) and still concerns its conversation.
+func (v *visitorConn) sendQueue(c *realtime.Conn, f queueFrame, force bool) {
 	v.mu.Lock()
-	changed := force || !sameQueue(f, v.lastQueue)
-	if v.convID != convID {
-		changed = false
-	} else {
+	changed := v.convID == f.Conversation && (force || !sameQueue(f, v.lastQueue))
+	if changed {
 		v.lastQueue = f
 	}
 	v.mu.Unlock()
 	if changed {
 		v.send(c, f)
 	}
-	return true
 }
 
 func sameQueue(a, b queueFrame) bool {
@@ -498,39 +561,4 @@ func sameQueue(a, b queueFrame) bool {
 		return false
 	}
 	return a.Estimate == nil || *a.Estimate == *b.Estimate
-}
-
-// pollQueue refreshes the place in line while the socket lives and its
-// conversation is open. When the conversation is not waiting (an agent has
-// it) it looks four times less often, in case it is transferred back.
-func (v *visitorConn) pollQueue(c *realtime.Conn) {
-	defer func() {
-		v.mu.Lock()
-		v.polling = false
-		v.mu.Unlock()
-	}()
-	interval := v.s.cfg.QueueInterval
-	t := time.NewTimer(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.Context().Done():
-			return
-		case <-t.C:
-		}
-		v.mu.Lock()
-		closed := v.closed
-		v.mu.Unlock()
-		if closed {
-			return
-		}
-		ctx, cancel := context.WithTimeout(c.Context(), callTimeout)
-		waiting := v.refreshQueue(ctx, c, false)
-		cancel()
-		if waiting {
-			t.Reset(interval)
-		} else {
-			t.Reset(4 * interval)
-		}
-	}
 }

@@ -39,8 +39,8 @@ func TestServeDemo(t *testing.T) {
 		_ = hub.Shutdown(ctx)
 	}()
 	b := newFakeBackend()
-	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500, QueueInterval: time.Second},
-		b, Deps{Hub: hub, Visitors: b, Typing: b, Contacts: b})
+	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500},
+		b, Deps{Hub: hub, Visitors: b, Places: b, Typing: b, Contacts: b})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,21 @@ type Visitors interface {
 	Messages(ctx context.Context, convID, afterID string) ([]Message, error)
 }
 
+// Places tells the widget when queues move and where everyone waiting in
+// one stands, so waiting visitors learn their place when it changes instead
+// of each socket asking on a timer. The desk implements it on routing's
+// live events.
+type Places interface {
+	// Positions is the 1-based place of every conversation waiting in
+	// queue, by conversation id, read at once: one read serves every
+	// visitor of the queue.
+	Positions(ctx context.Context, queue string) (map[string]int, error)
+	// FollowQueues calls moved for every change of a queue's order, on
+	// every gateway, with the conversation that moved ("" when only the
+	// order changed), until ctx ends; then it returns nil.
+	FollowQueues(ctx context.Context, moved func(convID, queue string)) error
+}
+
 // Typing is told when a customer starts or stops typing, so the agent
 // console can show it.
 type Typing interface {
@@ -55,12 +70,15 @@ type Contacts interface {
 }
 
 // Deps are what the channel needs besides channel.Core. Hub and Visitors
-// are required; Typing and Contacts may be nil, which turns off the
-// customer typing indicator and the email field's use. The desk satisfies
-// all three interfaces.
+// are required; Places, Typing and Contacts may be nil: without Places a
+// visitor is told their place when they join and when their conversation's
+// own events move it, not when others ahead of them leave; without Typing
+// no customer typing indicator; without Contacts the email field is not
+// used. The desk satisfies all four interfaces.
 type Deps struct {
 	Hub      *realtime.Hub
 	Visitors Visitors
+	Places   Places
 	Typing   Typing
 	Contacts Contacts
 }

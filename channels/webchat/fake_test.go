@@ -14,19 +14,20 @@ import (
 // stores messages per conversation, deduplicates by provider id like the
 // real service, and reports a configurable place in line.
 type fakeBackend struct {
-	mu        sync.Mutex
-	seq       int
-	convs     map[string]*fakeConv
-	byVisitor map[string]string // visitor -> latest conversation
-	dedup     map[string]conversation.Receipt
-	inbound   []conversation.Inbound
-	typing    []bool
-	ended     []string
-	contacts  []string
-	position  int // 0: not waiting
-	estimate  [2]time.Duration
-	estOK     bool
-	failNext  error
+	mu            sync.Mutex
+	seq           int
+	convs         map[string]*fakeConv
+	byVisitor     map[string]string // visitor -> latest conversation
+	dedup         map[string]conversation.Receipt
+	inbound       []conversation.Inbound
+	typing        []bool
+	ended         []string
+	contacts      []string
+	position      int // 0: not waiting
+	positionReads int // Positions calls
+	estimate      [2]time.Duration
+	estOK         bool
+	failNext      error
 }
 
 type fakeConv struct {
@@ -154,6 +155,26 @@ func (b *fakeBackend) Place(_ context.Context, convID string) (channel.Place, er
 		return channel.Place{}, nil
 	}
 	return channel.Place{Position: b.position, Low: b.estimate[0], High: b.estimate[1], Known: b.estOK}, nil
+}
+
+func (b *fakeBackend) Positions(_ context.Context, queue string) (map[string]int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.positionReads++
+	out := map[string]int{}
+	for id, c := range b.convs {
+		if c.queue == queue && c.state == StateQueued && b.position != 0 {
+			out[id] = b.position
+		}
+	}
+	return out, nil
+}
+
+// FollowQueues has no routing to follow: the tests move queues with
+// Server.QueueChanged.
+func (b *fakeBackend) FollowQueues(ctx context.Context, _ func(convID, queue string)) error {
+	<-ctx.Done()
+	return nil
 }
 
 func (b *fakeBackend) Estimate(context.Context, string) (channel.Place, error) {

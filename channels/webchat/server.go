@@ -41,6 +41,8 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 
+	places *places
+
 	widget     []byte
 	widgetETag string
 	demo       []byte
@@ -82,6 +84,7 @@ func New(cfg Config, core channel.Core, deps Deps) (*Server, error) {
 		now:      cfg.Now,
 		maxFrame: cfg.MaxMessageLength*12 + maxFrameOverhead,
 	}
+	s.places = newPlaces(s)
 	if err := s.loadAssets(); err != nil {
 		return nil, err
 	}
@@ -103,10 +106,16 @@ func (s *Server) Addresses() []channel.Address {
 	return out
 }
 
-// Run has no background work: visitors' sockets live in the hub.
+// Run follows the queues' moves (Deps.Places) to tell this gateway's
+// waiting visitors their places, until ctx ends. Visitors' sockets live in
+// the hub.
 func (s *Server) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+	defer s.places.wait()
+	if s.deps.Places == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return s.deps.Places.FollowQueues(ctx, s.places.changed)
 }
 
 // Observe shows the visitor what happens to their chat: an agent joined,
@@ -166,11 +175,19 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
+	// A burst of visitors is turned away before it costs a socket, so the
+	// conversations already open keep their gateway.
+	if err := s.deps.Hub.Admit(); err != nil {
+		s.log.Debug("webchat: visitor refused", "err", err)
+		realtime.RefuseBusy(w)
+		return
+	}
 	v := &visitorConn{s: s}
 	opts := realtime.UpgradeOptions{
 		ConnOptions: realtime.ConnOptions{
 			OnMessage: v.onMessage,
 			OnClose:   v.onClose,
+			OnGap:     v.onGap,
 			Label:     "chat",
 		},
 	}
@@ -268,10 +285,22 @@ func (s *Server) QueuePosition(ctx context.Context, convID string, pos int, low,
 	return s.publish(ctx, convTopic(convID), queueFrameOf(convID, pos, low, high, estimateOK))
 }
 
-// QueueChanged looks up the conversation's place in line and queue's wait
-// estimate and tells the visitor, for the wiring to call when a queue moves.
-// It does nothing when the conversation is not waiting or no Queue is set.
+// QueueChanged tells the visitors waiting in queue that it moved.
+// convID, when not empty, is the conversation that moved (it may have
+// changed queue). With Deps.Places, which follows every queue's moves on
+// every gateway, it only folds into this gateway's next computation of the
+// queue's places and reads nothing. Without it, convID's place is looked up
+// and published to its visitor.
 func (s *Server) QueueChanged(ctx context.Context, convID, queue string) error {
+	if s.deps.Places != nil {
+		if queue != "" {
+			s.places.changed(convID, queue)
+		}
+		return nil
+	}
+	if convID == "" {
+		return nil
+	}
 	f, ok, err := s.lookupQueue(ctx, convID, queue)
 	if err != nil || !ok {
 		return err

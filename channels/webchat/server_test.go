@@ -38,11 +38,11 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 		_ = hub.Shutdown(ctx)
 	})
 	b := newFakeBackend()
-	cfg := Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 50, QueueInterval: 50 * time.Millisecond}
+	cfg := Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 50, PositionEvery: 10 * time.Millisecond}
 	if mod != nil {
 		mod(&cfg)
 	}
-	srv, err := New(cfg, b, Deps{Hub: hub, Visitors: b, Typing: b, Contacts: b})
+	srv, err := New(cfg, b, Deps{Hub: hub, Visitors: b, Places: b, Typing: b, Contacts: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,13 +179,36 @@ func TestHelloThenMessageReachesReceiver(t *testing.T) {
 		t.Fatalf("contacts %v", contacts)
 	}
 
-	// The poller notices a move in the line and an estimate going away.
+	// A still queue costs no reads, however long the visitor waits.
+	h.backend.mu.Lock()
+	h.backend.positionReads = 0
+	h.backend.mu.Unlock()
+	time.Sleep(100 * time.Millisecond)
+	h.backend.mu.Lock()
+	reads := h.backend.positionReads
+	h.backend.mu.Unlock()
+	if reads != 0 {
+		t.Fatalf("%d place reads while the queue was still", reads)
+	}
+	// When the queue moves, the visitor hears of the new place and of the
+	// estimate going away; a burst of changes costs few reads.
 	h.backend.mu.Lock()
 	h.backend.position, h.backend.estOK = 1, false
 	h.backend.mu.Unlock()
+	for range 50 {
+		if err := h.srv.QueueChanged(context.Background(), "", "support"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	q = c.await("queue")
 	if q["position"] != float64(1) || q["estimate"] != nil {
 		t.Fatalf("queue frame after a move %v", q)
+	}
+	h.backend.mu.Lock()
+	reads = h.backend.positionReads
+	h.backend.mu.Unlock()
+	if reads < 1 || reads > 3 {
+		t.Fatalf("%d place reads for a burst of 50 changes; want them folded into one or two", reads)
 	}
 }
 

@@ -1,7 +1,18 @@
-// Command loadgen drives the routing engine against a Redis with simulated
-// agents and reports enqueue-to-offer latency.
+// Command loadgen measures Switchboard under load, in one of two modes.
 //
-// It enqueues conversations at a fixed rate (open loop: latency is measured
+// With -target or -spawn it drives running gateways as customers and
+// agents meet them: agents are made through the auth service, sign in over
+// HTTP and take offers on the console websocket; customers arrive open loop
+// at -rate as signed Twilio SMS webhooks and web chat visitors (-mix). It
+// reports, from each contact's scheduled time, the acknowledgement and the
+// offer on an agent's socket, then customer message → agent socket and
+// agent reply → customer; lost, duplicated and double-offered contacts are
+// counted from the agents' sockets and the routing event stream. -spawn
+// starts the gateways (and Redis) itself and can kill them mid-run;
+// -chat-idle measures what waiting visitors cost a gateway at rest.
+//
+// Without them it drives the routing engine alone against a Redis. It
+// enqueues conversations at a fixed rate (open loop: latency is measured
 // from each conversation's scheduled time, so a stall is not hidden), spread
 // over several independent routing engines sharing one Redis, as separate
 // gateways would. Simulated agents receive their offers through the
@@ -13,6 +24,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,6 +33,8 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -45,6 +59,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	blockProfile := fs.String("blockprofile", "", "write a Go block profile of the run to this file")
 	mutexProfile := fs.String("mutexprofile", "", "write a Go mutex profile of the run to this file")
 	trace := fs.String("trace", "", "write one CSV line per conversation (scheduled time, enqueue and offer latency) to this file")
+	gw := GatewayConfig{Binary: "switchboard", SMSNumber: "+15550001111", Think: 0, Handle: time.Second,
+		Drain: 10 * time.Second, Idle: 10 * time.Second}
+	targets := fs.String("target", "", "comma-separated base URLs of running gateways (loopback only); REDIS_URL must name their Redis")
+	fs.IntVar(&gw.Spawn, "spawn", 0, "start this many gateways from -bin on loopback (and a redis-server unless REDIS_URL is set)")
+	fs.StringVar(&gw.Binary, "bin", gw.Binary, "the switchboard binary -spawn starts")
+	mix := fs.String("mix", "sms=0.5,chat=0.5", "share of contacts per channel (gateway mode)")
+	fs.DurationVar(&gw.Think, "think", gw.Think, "how long an agent looks at an offer before accepting (gateway mode)")
+	fs.DurationVar(&gw.MsgEvery, "msg-every", 0, "a served chat customer writes every this long until closed; 0: no messages (gateway mode)")
+	fs.DurationVar(&gw.KillGatewayAt, "kill-gateway-at", 0, "SIGKILL the last spawned gateway this long into the run")
+	fs.DurationVar(&gw.KillRedisAt, "kill-redis-at", 0, "SIGKILL the spawned redis-server (append-only file on) this long into the run")
+	fs.DurationVar(&gw.RedisRestartAfter, "redis-restart-after", 2*time.Second, "restart the killed redis-server after this long")
+	fs.IntVar(&gw.ChatIdle, "chat-idle", 0, "open this many waiting chat visitors within 10 s and report the gateway's RSS, goroutines and Redis commands/s at rest")
+	fs.DurationVar(&gw.Idle, "idle-measure", gw.Idle, "how long -chat-idle measures at rest")
+	fs.StringVar(&gw.Workspace, "workspace", "default", "the gateways' workspace (gateway mode)")
+	fs.StringVar(&gw.SMSNumber, "sms-number", gw.SMSNumber, "our number SMS contacts text (gateway mode)")
+	jsonOut := fs.String("json", "", "write the whole summary as JSON to this file (gateway mode)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: loadgen [flags]
 
@@ -101,6 +131,9 @@ Flags:
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *targets != "" || gw.Spawn > 0 {
+		return runGateways(ctx, gw, cfg, *targets, *mix, *jsonOut, stdout, stderr)
+	}
 	res, err := Run(ctx, cfg, stdout)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadgen:", err)
@@ -121,4 +154,50 @@ func writeProfile(stderr io.Writer, name, path string) {
 	if err := pprof.Lookup(name).WriteTo(f, 0); err != nil {
 		fmt.Fprintln(stderr, "loadgen:", err)
 	}
+}
+
+// runGateways is the gateway mode of run.
+func runGateways(ctx context.Context, gw GatewayConfig, cfg Config, targets, mix, jsonOut string, stdout, stderr io.Writer) int {
+	gw.Rate, gw.Duration, gw.Agents, gw.Handle = cfg.Rate, cfg.Duration, cfg.Agents, cfg.Handle
+	if cfg.Drain > gw.Drain {
+		gw.Drain = cfg.Drain
+	}
+	gw.RedisURL, gw.Log = cfg.RedisURL, stdout
+	if targets != "" {
+		gw.Targets = strings.Split(targets, ",")
+	}
+	gw.Mix = map[string]float64{}
+	for _, part := range strings.Split(mix, ",") {
+		ch, share, ok := strings.Cut(part, "=")
+		f, err := strconv.ParseFloat(share, 64)
+		if !ok || err != nil || f < 0 || (ch != "sms" && ch != "chat") {
+			fmt.Fprintf(stderr, "loadgen: -mix %q: want sms=SHARE,chat=SHARE\n", mix)
+			return 2
+		}
+		if f > 0 {
+			gw.Mix[ch] = f
+		}
+	}
+	if len(gw.Mix) == 0 && gw.ChatIdle == 0 {
+		fmt.Fprintln(stderr, "loadgen: -mix names no channel")
+		return 2
+	}
+	if gw.TwilioToken = os.Getenv("TWILIO_AUTH_TOKEN"); gw.TwilioToken != "" {
+		gw.TwilioSID = os.Getenv("TWILIO_ACCOUNT_SID")
+	}
+	res, err := RunGateways(ctx, gw)
+	if jsonOut != "" {
+		b, _ := json.MarshalIndent(res, "", "  ")
+		if werr := os.WriteFile(jsonOut, b, 0o644); werr != nil {
+			fmt.Fprintln(stderr, "loadgen:", werr)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "loadgen:", err)
+		return 1
+	}
+	if gw.ChatIdle == 0 {
+		fmt.Fprintln(stdout, res.Line())
+	}
+	return 0
 }

@@ -79,6 +79,16 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Wr
 		return nil, fmt.Errorf("app: listen on %s: %w", cfg.Listen, err)
 	}
 	a.listener = l
+	if cfg.PprofListen != "" {
+		dl, err := net.Listen("tcp", cfg.PprofListen)
+		if err != nil {
+			st.Close()
+			_ = l.Close()
+			return nil, fmt.Errorf("app: pprof listen on %s: %w", cfg.PprofListen, err)
+		}
+		log.Info("serving /debug/pprof on a separate listener", "addr", dl.Addr().String())
+		a.background = append(a.background, httpserver.Debug{Listener: dl})
+	}
 	return a, nil
 }
 

@@ -40,7 +40,8 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	if err != nil {
 		return err
 	}
-	hub, err := realtime.New(realtime.Config{Redis: rdb, Workspace: cfg.Workspace, Logger: a.log, PublicURL: cfg.BaseURL()})
+	hub, err := realtime.New(realtime.Config{Redis: rdb, Workspace: cfg.Workspace, Logger: a.log, PublicURL: cfg.BaseURL(),
+		MaxConns: cfg.MaxSockets, MaxMemoryBytes: uint64(cfg.MaxMemoryMB) << 20})
 	if err != nil {
 		return fmt.Errorf("app: realtime hub: %w", err)
 	}

@@ -79,6 +79,17 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful drain on SIGINT/SIGTERM.
 	// Default 10s.
 	ShutdownTimeout time.Duration
+	// MaxSockets is how many websockets one gateway holds before it turns
+	// new chat visitors away with "busy, try again" (agents always get in;
+	// open sockets are never closed for it). 0 means no limit. Default 20000.
+	MaxSockets int
+	// MaxMemoryMB is the Go heap size, in MiB, above which new chat
+	// visitors are turned away the same way. 0 means no limit. Default 1024.
+	MaxMemoryMB int
+	// PprofListen, when set, serves Go's /debug/pprof profiles on this
+	// separate address (keep it on loopback: profiles expose internals).
+	// Empty, the default, serves none.
+	PprofListen string
 
 	// File is what the YAML file says about queues, agents and channels.
 	File File
@@ -180,6 +191,12 @@ var options = []option{
 		func(c *Config, v string) error { c.LogFormat = v; return nil }},
 	{"shutdown-timeout", "SWITCHBOARD_SHUTDOWN_TIMEOUT", "10s", "bound on the graceful drain at shutdown", false,
 		func(c *Config, v string) (err error) { c.ShutdownTimeout, err = time.ParseDuration(v); return err }},
+	{"max-sockets", "SWITCHBOARD_MAX_SOCKETS", "20000", "websockets held before new chat visitors are told \"busy, try again\" (0: no limit)", false,
+		func(c *Config, v string) (err error) { c.MaxSockets, err = strconv.Atoi(v); return err }},
+	{"max-memory-mb", "SWITCHBOARD_MAX_MEMORY_MB", "1024", "Go heap in MiB above which new chat visitors are told \"busy, try again\" (0: no limit)", false,
+		func(c *Config, v string) (err error) { c.MaxMemoryMB, err = strconv.Atoi(v); return err }},
+	{"pprof-listen", "SWITCHBOARD_PPROF_LISTEN", "", "serve /debug/pprof on this separate address, e.g. 127.0.0.1:6060 (default: off)", false,
+		func(c *Config, v string) error { c.PprofListen = v; return nil }},
 }
 
 // secretFileEnvs may name a file holding the secret instead of the value,
@@ -355,6 +372,17 @@ func (c *Config) validate() error {
 	}
 	if c.DataDir == "" {
 		return &Error{Field: "--data-dir / SWITCHBOARD_DATA_DIR", Reason: "must not be empty"}
+	}
+	if c.MaxSockets < 0 {
+		return &Error{Field: "--max-sockets / SWITCHBOARD_MAX_SOCKETS", Reason: "must not be negative"}
+	}
+	if c.MaxMemoryMB < 0 {
+		return &Error{Field: "--max-memory-mb / SWITCHBOARD_MAX_MEMORY_MB", Reason: "must not be negative"}
+	}
+	if c.PprofListen != "" {
+		if _, _, err := net.SplitHostPort(c.PprofListen); err != nil {
+			return &Error{Field: "--pprof-listen / SWITCHBOARD_PPROF_LISTEN", Reason: fmt.Sprintf("%q is not host:port", c.PprofListen)}
+		}
 	}
 	return nil
 }

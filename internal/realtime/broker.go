@@ -53,42 +53,40 @@ func (b *broker) publish(ctx context.Context, ch string, payload []byte) error {
 	return b.rdb.Publish(ctx, ch, msg).Err()
 }
 
-// subscribe subscribes ch and waits for Redis to confirm it, because only
-// from then on are publishes to ch delivered here.
-func (b *broker) subscribe(ctx context.Context, ch string) error {
+// subscribe sends SUBSCRIBE for ch and returns a channel closed when Redis
+// confirms it: only from then on are publishes to ch delivered here. The
+// write does not take the caller's context: go-redis drops the PubSub
+// connection when a write is cut short, which would break every other
+// subscription with it.
+func (b *broker) subscribe(ch string) (<-chan struct{}, error) {
 	wait := make(chan struct{})
 	b.mu.Lock()
 	b.waiters[ch] = wait
 	b.mu.Unlock()
-	defer func() {
+	if err := b.ps.Subscribe(b.ctx, ch); err != nil {
 		b.mu.Lock()
 		if b.waiters[ch] == wait {
 			delete(b.waiters, ch)
 		}
 		b.mu.Unlock()
-	}()
-	if err := b.ps.Subscribe(ctx, ch); err != nil {
-		return fmt.Errorf("redis subscribe: %w", err)
+		if b.ctx.Err() != nil {
+			return nil, ErrShuttingDown
+		}
+		return nil, fmt.Errorf("redis subscribe: %w", err)
 	}
-	select {
-	case <-wait:
-		return nil
-	case <-ctx.Done():
-		// Leave no half-made subscription behind for a caller that failed.
-		_ = b.ps.Unsubscribe(context.WithoutCancel(ctx), ch)
-		return fmt.Errorf("redis subscribe confirmation: %w", ctx.Err())
-	case <-b.ctx.Done():
-		return ErrShuttingDown
-	}
+	return wait, nil
 }
 
 // unsubscribe does not wait for the confirmation: messages that arrive for
 // ch meanwhile find no local subscriber and are dropped.
-func (b *broker) unsubscribe(ctx context.Context, ch string) error {
+func (b *broker) unsubscribe(ch string) error {
 	if b.ctx.Err() != nil {
 		return nil // the whole PubSub is closing
 	}
-	if err := b.ps.Unsubscribe(ctx, ch); err != nil {
+	b.mu.Lock()
+	delete(b.waiters, ch)
+	b.mu.Unlock()
+	if err := b.ps.Unsubscribe(b.ctx, ch); err != nil {
 		return fmt.Errorf("redis unsubscribe: %w", err)
 	}
 	return nil
@@ -112,9 +110,10 @@ func (b *broker) run() {
 				_ = b.ps.Ping(b.ctx)
 				continue
 			}
-			b.hub.cfg.Logger.Warn("realtime: redis pub/sub receive failed", "err", err)
-			// go-redis reconnects and resubscribes on the next receive, but
-			// what was published meanwhile is gone for good.
+			b.hub.cfg.Logger.Warn("realtime: redis pub/sub receive failed; resubscribing", "err", err)
+			// go-redis reconnects and resubscribes every channel on the
+			// next receive, so the sockets stay open; what was published
+			// meanwhile is gone, and each protocol's OnGap catches up.
 			b.hub.gap()
 			select {
 			case <-time.After(backoff):

@@ -57,6 +57,14 @@ type Config struct {
 	// subscription when the caller's context has no earlier deadline.
 	// Zero: 5 s.
 	SubscribeTimeout time.Duration
+	// MaxConns is how many connections the gateway holds before Admit
+	// refuses new ones (existing ones are never closed for it). Zero: no
+	// limit.
+	MaxConns int
+	// MaxMemoryBytes is the Go heap size above which Admit refuses new
+	// connections, so a burst of visitors cannot push the gateway out of
+	// memory. Zero: no limit.
+	MaxMemoryBytes uint64
 	// Logger receives connection and Redis errors. Nil discards them.
 	Logger *slog.Logger
 }

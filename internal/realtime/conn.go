@@ -21,8 +21,11 @@ type ConnOptions struct {
 	// with the code it was closed with.
 	OnClose func(c *Conn, code int, reason string)
 	// OnGap runs when messages for the connection's topics may have been
-	// lost (the gateway's Redis subscription broke). Nil closes the
-	// connection with CloseResync so the client reconnects and resumes.
+	// lost: the gateway's Redis subscription broke and was renewed. The
+	// connection stays open; the protocol catches its client up (a fresh
+	// snapshot, the transcript since its cursor). It runs on the hub's
+	// Redis receiver, so it must return at once and do its work elsewhere.
+	// Nil does nothing.
 	OnGap func(c *Conn)
 	// Label names the connection in logs, e.g. "agent:ana".
 	Label string

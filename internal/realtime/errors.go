@@ -38,6 +38,9 @@ var (
 	ErrOriginRejected = errors.New("realtime: origin not allowed")
 	// ErrShuttingDown is returned when the hub no longer takes connections.
 	ErrShuttingDown = errors.New("realtime: hub shutting down")
+	// ErrBusy is returned by Admit when the gateway takes no more
+	// connections for now.
+	ErrBusy = errors.New("realtime: busy, try again")
 	// ErrBadTopic is returned for an empty, oversized or non-printable topic.
 	ErrBadTopic = errors.New("realtime: invalid topic")
 )

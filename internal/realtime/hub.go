@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
+	"time"
 	"unicode"
 )
 
@@ -30,13 +33,17 @@ type Hub struct {
 	nextID   uint64
 	stopping bool
 
-	// subMu serializes changes to the Redis subscription set, so the
-	// decision "first subscriber" or "last one gone" and the SUBSCRIBE or
-	// UNSUBSCRIBE it leads to happen as one step.
+	// subMu guards redisSubs, so the decision "first subscriber" or "last
+	// one gone" and the SUBSCRIBE or UNSUBSCRIBE write it leads to happen as
+	// one step. It is never held while waiting for Redis to answer.
 	subMu     sync.Mutex
-	redisSubs map[string]struct{}
+	redisSubs map[string]*redisSub
 
 	wg sync.WaitGroup // connection and broker goroutines
+
+	// heap caches the live heap size for Admit, read at heapAt (unix ns).
+	heap   atomic.Uint64
+	heapAt atomic.Int64
 
 	// bufPool shares websocket write buffers between connections: an idle
 	// connection then holds none, which is most of the memory of 10,000
@@ -56,7 +63,7 @@ func New(cfg Config) (*Hub, error) {
 		prefix:    channelPrefix(cfg.Workspace),
 		conns:     make(map[*Conn]struct{}),
 		topics:    make(map[string]map[*Conn]struct{}),
-		redisSubs: make(map[string]struct{}),
+		redisSubs: make(map[string]*redisSub),
 		bufPool:   &sync.Pool{},
 	}
 	if cfg.PublicURL != "" {
@@ -165,26 +172,34 @@ func (h *Hub) subscribe(ctx context.Context, c *Conn, topic string) error {
 	if err := checkTopic(topic); err != nil {
 		return err
 	}
-	h.subMu.Lock()
-	defer h.subMu.Unlock()
+	h.mu.RLock()
+	_, already := c.topics[topic]
+	detached := c.detached
+	h.mu.RUnlock()
+	if detached {
+		return ErrClosed
+	}
+	if already {
+		return nil
+	}
 	ch := h.Channel(topic)
-	if _, ok := h.redisSubs[ch]; !ok && h.broker != nil {
-		ctx, cancel := context.WithTimeout(ctx, h.cfg.SubscribeTimeout)
-		err := h.broker.subscribe(ctx, ch)
-		cancel()
-		if err != nil {
+	if h.broker != nil {
+		if err := h.acquire(ctx, ch); err != nil {
 			return fmt.Errorf("realtime: subscribe %s: %w", topic, err)
 		}
-		h.redisSubs[ch] = struct{}{}
 	}
 	h.mu.Lock()
-	if c.detached {
-		empty := len(h.topics[topic]) == 0
+	_, already = c.topics[topic]
+	if c.detached || already {
+		// Closed meanwhile, or a concurrent Subscribe of the same topic won:
+		// give back the reference taken above.
+		detached := c.detached
 		h.mu.Unlock()
-		if empty {
-			h.dropRedisSubLocked(ch)
+		h.releaseChannel(ch)
+		if detached {
+			return ErrClosed
 		}
-		return ErrClosed
+		return nil
 	}
 	subs := h.topics[topic]
 	if subs == nil {
@@ -197,6 +212,79 @@ func (h *Hub) subscribe(ctx context.Context, c *Conn, topic string) error {
 	return nil
 }
 
+// redisSub is this gateway's Redis subscription of one channel: how many
+// local subscriptions (and subscribers still waiting) use it, and whether
+// Redis confirmed it.
+type redisSub struct {
+	refs  int
+	ready chan struct{} // closed when Redis confirmed, or the attempt failed
+	err   error         // why it failed; set before ready is closed
+}
+
+// acquire takes a reference on channel ch, subscribing it in Redis for the
+// first one, and returns once Redis has confirmed the subscription. Only
+// the SUBSCRIBE write happens under subMu; the confirmation is awaited
+// outside it, so a thousand visitors arriving at once wait for their
+// confirmations together rather than one after another.
+func (h *Hub) acquire(ctx context.Context, ch string) error {
+	h.subMu.Lock()
+	s := h.redisSubs[ch]
+	if s == nil {
+		s = &redisSub{ready: make(chan struct{})}
+		wait, err := h.broker.subscribe(ch)
+		if err != nil {
+			h.subMu.Unlock()
+			return err
+		}
+		h.redisSubs[ch] = s
+		h.wg.Add(1)
+		go h.confirm(ch, s, wait)
+	}
+	s.refs++
+	h.subMu.Unlock()
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.SubscribeTimeout)
+	defer cancel()
+	select {
+	case <-s.ready:
+		if s.err != nil {
+			h.releaseSub(ch, s)
+			return s.err
+		}
+		return nil
+	case <-ctx.Done():
+		h.releaseSub(ch, s)
+		return fmt.Errorf("redis subscribe confirmation: %w", ctx.Err())
+	}
+}
+
+// confirm waits for Redis to confirm s, or gives it up after
+// SubscribeTimeout, and unsubscribes it if every user left meanwhile.
+func (h *Hub) confirm(ch string, s *redisSub, wait <-chan struct{}) {
+	defer h.wg.Done()
+	t := time.NewTimer(h.cfg.SubscribeTimeout)
+	defer t.Stop()
+	var err error
+	select {
+	case <-wait:
+	case <-t.C:
+		err = errors.New("redis subscribe: no confirmation in time")
+	case <-h.broker.ctx.Done():
+		err = ErrShuttingDown
+	}
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
+	s.err = err
+	close(s.ready)
+	if err != nil || s.refs == 0 {
+		// Failed, or nobody wants it any more: leave no subscription behind
+		// (go-redis would otherwise renew it on every reconnect).
+		if h.redisSubs[ch] == s {
+			delete(h.redisSubs, ch)
+			h.unsubscribeRedis(ch)
+		}
+	}
+}
+
 func (h *Hub) unsubscribe(c *Conn, topic string) {
 	h.mu.Lock()
 	_, had := c.topics[topic]
@@ -205,7 +293,7 @@ func (h *Hub) unsubscribe(c *Conn, topic string) {
 	}
 	h.mu.Unlock()
 	if had {
-		h.release([]string{topic})
+		h.releaseChannel(h.Channel(topic))
 	}
 }
 
@@ -220,34 +308,45 @@ func (h *Hub) removeLocked(c *Conn, topic string) {
 	}
 }
 
-// release drops the Redis subscription of each topic left without local
-// subscribers. It checks again under subMu, since a subscriber may have
-// arrived since the caller looked.
-func (h *Hub) release(topics []string) {
+// releaseChannel gives back one reference on channel ch.
+func (h *Hub) releaseChannel(ch string) {
 	if h.broker == nil {
 		return
 	}
 	h.subMu.Lock()
-	defer h.subMu.Unlock()
-	for _, topic := range topics {
-		h.mu.RLock()
-		empty := len(h.topics[topic]) == 0
-		h.mu.RUnlock()
-		if empty {
-			h.dropRedisSubLocked(h.Channel(topic))
-		}
+	s := h.redisSubs[ch]
+	h.subMu.Unlock()
+	if s != nil {
+		h.releaseSub(ch, s)
 	}
 }
 
-// dropRedisSubLocked unsubscribes ch in Redis; h.subMu is held.
-func (h *Hub) dropRedisSubLocked(ch string) {
-	if _, ok := h.redisSubs[ch]; !ok || h.broker == nil {
+// releaseSub gives back one reference on s; the last one unsubscribes in
+// Redis, unless the confirmation is still due (confirm does it then).
+func (h *Hub) releaseSub(ch string, s *redisSub) {
+	h.subMu.Lock()
+	defer h.subMu.Unlock()
+	if h.redisSubs[ch] != s {
+		return // already given up
+	}
+	s.refs--
+	if s.refs > 0 {
+		return
+	}
+	select {
+	case <-s.ready:
+	default:
 		return
 	}
 	delete(h.redisSubs, ch)
-	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.SubscribeTimeout)
-	defer cancel()
-	if err := h.broker.unsubscribe(ctx, ch); err != nil {
+	h.unsubscribeRedis(ch)
+}
+
+// unsubscribeRedis unsubscribes ch in Redis; h.subMu is held, so an
+// UNSUBSCRIBE and a later SUBSCRIBE of the same channel reach Redis in
+// that order.
+func (h *Hub) unsubscribeRedis(ch string) {
+	if err := h.broker.unsubscribe(ch); err != nil {
 		// A channel left subscribed only costs messages nobody reads; the
 		// next connection to reach this topic finds it subscribed.
 		h.cfg.Logger.Warn("realtime: redis unsubscribe failed", "channel", ch, "err", err)
@@ -265,26 +364,25 @@ func (h *Hub) detach(c *Conn) {
 		h.removeLocked(c, topic)
 	}
 	h.mu.Unlock()
-	h.release(topics)
+	for _, topic := range topics {
+		h.releaseChannel(h.Channel(topic))
+	}
 }
 
 // gap tells every subscribed connection that its live feed may have lost
-// messages.
+// messages: the Redis subscription broke and was renewed in place. No
+// socket is closed for it; each protocol's OnGap catches its client up.
 func (h *Hub) gap() {
 	h.mu.RLock()
 	var affected []*Conn
 	for c := range h.conns {
-		if len(c.topics) > 0 {
+		if len(c.topics) > 0 && c.opts.OnGap != nil {
 			affected = append(affected, c)
 		}
 	}
 	h.mu.RUnlock()
 	for _, c := range affected {
-		if c.opts.OnGap != nil {
-			c.opts.OnGap(c)
-			continue
-		}
-		c.Close(CloseResync, "missed messages: reconnect and resume")
+		c.opts.OnGap(c)
 	}
 }
 

@@ -525,13 +525,20 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
-func TestRedisDropClosesWithResync(t *testing.T) {
+// TestRedisDropKeepsSocketsAndResubscribes: when Redis goes away and comes
+// back, no client socket is closed; the hub's subscriptions are renewed in
+// place, so a connection subscribed before the drop hears other gateways'
+// publishes after it without subscribing again, and its protocol is told
+// it may have missed some.
+func TestRedisDropKeepsSocketsAndResubscribes(t *testing.T) {
 	t.Parallel()
 	s := redistest.Start(t, redistest.Options{})
 	rdb := s.NewClient(t)
+	gaps := make(chan struct{}, 10)
 	h := newHub(t, Config{Redis: s.NewClient(t)})
+	other := newHub(t, Config{Redis: s.NewClient(t)})
 	p := NewPipe()
-	c, err := h.Attach(p, ConnOptions{})
+	c, err := h.Attach(p, ConnOptions{OnGap: func(*Conn) { gaps <- struct{}{} }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -544,32 +551,128 @@ func TestRedisDropClosesWithResync(t *testing.T) {
 	}
 	s.Kill()
 	select {
-	case <-p.Done():
+	case <-gaps:
 	case <-time.After(5 * time.Second):
-		t.Fatal("subscribed connection not closed after Redis went away")
-	}
-	if code, _, _ := p.CloseCode(); code != CloseResync {
-		t.Fatalf("close code %d, want %d", code, CloseResync)
-	}
-	if _, closed := idle.CloseCode(); closed {
-		t.Fatal("connection without topics was closed")
+		t.Fatal("OnGap not called after Redis went away")
 	}
 	if err := s.Restart(redistest.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	// After the restart the hub subscribes again for a new client.
-	c2, err := h.Attach(NewPipe(), ConnOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "subscribe after Redis restart", func() bool {
+	eventually(t, "subscription renewed after the Redis restart", func() bool {
+		return numSub(t, rdb, h.Channel("agent:ana")) == 1
+	})
+	eventually(t, "another gateway's publish reaches the old connection", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
-		return c2.Subscribe(ctx, "agent:ana") == nil
+		return other.Publish(ctx, "agent:ana", []byte("after")) == nil
 	})
-	if n := numSub(t, rdb, h.Channel("agent:ana")); n != 1 {
-		t.Fatalf("NUMSUB %d after restart", n)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		m, err := p.ClientRecv(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("no message after the restart: %v", err)
+		}
+		if string(m) == "after" {
+			break
+		}
 	}
+	for _, conn := range []*Conn{c, idle} {
+		if code, closed := conn.CloseCode(); closed {
+			t.Fatalf("connection %d closed with %d; sockets must survive a Redis drop", conn.ID(), code)
+		}
+	}
+}
+
+// TestAdmitRefusesNewConnectionsKeepsOld: past MaxConns the hub turns new
+// clients away with 503, Retry-After and "busy, try again", while the
+// connections it holds stay open and served.
+func TestAdmitRefusesNewConnectionsKeepsOld(t *testing.T) {
+	t.Parallel()
+	h := newHub(t, Config{MaxConns: 2})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h.Admit(); err != nil {
+			RefuseBusy(w)
+			return
+		}
+		_, _ = h.Upgrade(w, r, UpgradeOptions{ConnOptions: ConnOptions{OnMessage: testProtocol}})
+	}))
+	t.Cleanup(srv.Close)
+	url := "ws" + strings.TrimPrefix(srv.URL, "http")
+	var kept []*websocket.Conn
+	for range 2 {
+		ws, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ws.Close() })
+		kept = append(kept, ws)
+	}
+	eventually(t, "two connections held", func() bool { return h.Len() == 2 })
+	_, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err == nil || resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("third dial: %v %v; want 503", err, resp)
+	}
+	if ra := resp.Header.Get("Retry-After"); ra == "" {
+		t.Error("no Retry-After on the refusal")
+	}
+	body := make([]byte, 100)
+	n, _ := resp.Body.Read(body)
+	if !strings.Contains(string(body[:n]), "busy, try again") {
+		t.Errorf("refusal body %q", body[:n])
+	}
+	for _, ws := range kept {
+		if err := ws.WriteMessage(websocket.TextMessage, []byte("echo still here")); err != nil {
+			t.Fatal(err)
+		}
+		_ = ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, m, err := ws.ReadMessage(); err != nil || string(m) != "still here" {
+			t.Fatalf("held connection: %q %v", m, err)
+		}
+	}
+}
+
+// TestConcurrentSubscribesShareOneRedisSubscription: many connections
+// subscribing one topic at once make one Redis subscription, and the last
+// to leave removes it.
+func TestConcurrentSubscribesShareOneRedisSubscription(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t, redistest.Options{})
+	rdb := s.NewClient(t)
+	h := newHub(t, Config{Redis: s.NewClient(t)})
+	var conns []*Conn
+	for range 50 {
+		c, err := h.Attach(NewPipe(), ConnOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*len(conns))
+	for i, c := range conns {
+		wg.Go(func() { errs <- c.Subscribe(context.Background(), "queue:support") })
+		wg.Go(func() {
+			errs <- c.Subscribe(context.Background(), "own:"+string(rune('a'+i%26))+strings.Repeat("x", i))
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := numSub(t, rdb, h.Channel("queue:support")); n != 1 {
+		t.Fatalf("NUMSUB %d, want 1", n)
+	}
+	for _, c := range conns {
+		c.Close(CloseNormal, "bye")
+	}
+	eventually(t, "no Redis subscription left", func() bool {
+		chans, err := rdb.PubSubChannels(context.Background(), "*").Result()
+		return err == nil && len(chans) == 0
+	})
 }
 
 func TestConfigValidation(t *testing.T) {

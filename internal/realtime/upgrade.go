@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime/metrics"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorilla/websocket"
 )
@@ -82,4 +85,50 @@ func originAllowed(r *http.Request, allowed []string, public *url.URL) bool {
 		}
 	}
 	return false
+}
+
+// busyRetryAfter is what a refused client is told to wait before trying
+// again.
+const busyRetryAfter = 5 * time.Second
+
+// Admit reports whether the gateway takes one more connection: it returns
+// ErrBusy once Config.MaxConns connections are open or the heap passed
+// Config.MaxMemoryBytes. Protocols call it before upgrading a client that
+// may be turned away (a chat visitor), never for one that must get in (an
+// agent's console).
+func (h *Hub) Admit() error {
+	if max := h.cfg.MaxConns; max > 0 && h.Len() >= max {
+		return fmt.Errorf("%w: %d connections open", ErrBusy, max)
+	}
+	if max := h.cfg.MaxMemoryBytes; max > 0 {
+		if heap := h.heapBytes(); heap > max {
+			return fmt.Errorf("%w: heap %d MB over %d MB", ErrBusy, heap>>20, max>>20)
+		}
+	}
+	return nil
+}
+
+// RefuseBusy answers an HTTP request the gateway has no room for: 503
+// with Retry-After and a short "busy, try again" text.
+func RefuseBusy(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(busyRetryAfter/time.Second)))
+	http.Error(w, "busy, try again in a few seconds", http.StatusServiceUnavailable)
+}
+
+// heapBytes is the live Go heap, read from runtime/metrics at most every
+// 100 ms: cheap enough for every upgrade, unlike ReadMemStats.
+func (h *Hub) heapBytes() uint64 {
+	now := time.Now().UnixNano()
+	if last := h.heapAt.Load(); now-last < int64(100*time.Millisecond) {
+		return h.heap.Load()
+	}
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	var v uint64
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		v = s[0].Value.Uint64()
+	}
+	h.heap.Store(v)
+	h.heapAt.Store(now)
+	return v
 }
