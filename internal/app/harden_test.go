@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gorilla/websocket"
@@ -83,7 +84,9 @@ func TestGeneratedAdminPasswordNotInLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs, out bytes.Buffer
+	// The gateway's goroutines log while the test reads: a locked buffer.
+	var logs lockedBuffer
+	var out bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := New(ctx, cfg, slog.New(slog.NewJSONHandler(&logs, nil)), &out)
 	if err != nil {
@@ -117,4 +120,22 @@ func TestGeneratedAdminPasswordNotInLogs(t *testing.T) {
 		t.Fatalf("non-JSON text on the output stream: %q", out.String())
 	}
 	login(t, "http://"+a.Addr(), "admin", pw)
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
