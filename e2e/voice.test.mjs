@@ -13,7 +13,7 @@ let server;
 let browser;
 
 before(async () => {
-  server = await startFakeConsole();
+  server = await startFakeConsole({ voice: true });
   browser = await launch();
 });
 

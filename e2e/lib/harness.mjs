@@ -17,7 +17,7 @@ export const shotsDir = path.resolve(here, '..', 'screenshots');
  * resolves with its base URL once it listens. Compiling can take a while on
  * a busy machine, hence the long wait.
  */
-export function startFakeConsole({ offerSeconds = 30 } = {}) {
+export function startFakeConsole({ offerSeconds = 30, voice = false } = {}) {
   return new Promise((resolve, reject) => {
     const child = spawn('go', ['test', '-v', '-count=1', '-run', '^TestServeFakeConsole$', './agentui/'], {
       cwd: repoRoot,
@@ -26,6 +26,9 @@ export function startFakeConsole({ offerSeconds = 30 } = {}) {
         AGENTUI_DEMO_ADDR: '127.0.0.1:0',
         AGENTUI_DEMO_SECONDS: '900',
         AGENTUI_DEMO_OFFER_SECONDS: String(offerSeconds),
+        // Softphone tokens only for the voice test, which stubs the SDK's
+        // Device: elsewhere a real Device would try to reach Twilio.
+        AGENTUI_DEMO_VOICE: voice ? '1' : '',
       },
       // Its own process group, so stop() ends go and the test binary together.
       detached: true,
