@@ -14,6 +14,7 @@ import (
 	"github.com/twilio/twilio-go"
 
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 )
 
@@ -42,6 +43,9 @@ type Deps struct {
 	Estimator Estimator
 	// Promises learns every acknowledgement sent. Nil means nobody does.
 	Promises PromiseRecorder
+	// Hours gives each queue's business hours. Nil means only the
+	// deprecated Config.BusinessHours, if set, applies.
+	Hours HoursSource
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// HTTPClient carries REST calls to Twilio. Nil means a client with
@@ -67,7 +71,8 @@ type Channel struct {
 
 	numbers        map[string]string // normalized number → queue
 	replies        map[string]replyTemplates
-	hours          *schedule
+	hours          *hours.Schedule // deprecated channel-wide hours
+	queueHours     HoursSource
 	statusCallback string
 	// ackRetryWait is the first pause before retrying an acknowledgement;
 	// it doubles per attempt. Tests shorten it.
@@ -127,7 +132,7 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 	c := &Channel{
 		cfg: cfg, creds: cfg.Credentials, rest: rest, validator: validator,
 		receiver: deps.Receiver, status: deps.Status, optOuts: deps.OptOuts,
-		estimator: deps.Estimator, promises: deps.Promises, log: deps.Logger, now: deps.Now,
+		estimator: deps.Estimator, promises: deps.Promises, queueHours: deps.Hours, log: deps.Logger, now: deps.Now,
 		numbers:        map[string]string{},
 		replies:        map[string]replyTemplates{},
 		statusCallback: strings.TrimSuffix(cfg.PublicURL, "/") + StatusPath,
