@@ -225,3 +225,10 @@ func DaysBetween(a, b time.Time, loc *time.Location) int {
 	// Calendar dates compared in UTC, where every day has 24 hours.
 	return int(time.Date(by, bm, bd, 0, 0, 0, 0, time.UTC).Sub(time.Date(ay, am, ad, 0, 0, 0, 0, time.UTC)) / (24 * time.Hour))
 }
+
+// Queues holds each queue's compiled business hours; a queue not listed is
+// always open. Channels ask it through their own one-method interfaces.
+type Queues map[string]*Schedule
+
+// Hours returns queue's schedule, nil (always open) when it has none.
+func (q Queues) Hours(queue string) *Schedule { return q[queue] }

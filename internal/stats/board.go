@@ -152,7 +152,7 @@ func (s *Service) Board(ctx context.Context) (Board, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.boardLocked(now)
-	today := s.folder.AgentSum(now.UTC().Truncate(24*time.Hour), now.Add(time.Minute))
+	today := s.folder.AgentSum(s.today(now), now.Add(time.Minute))
 	sort.Slice(agents, func(i, j int) bool { return agents[i].ID < agents[j].ID })
 	for _, a := range agents {
 		c := today[a.ID]
@@ -175,7 +175,7 @@ func (s *Service) Figures() Board {
 }
 
 func (s *Service) boardLocked(now time.Time) Board {
-	day := now.UTC().Truncate(24 * time.Hour)
+	day := s.today(now)
 	end := now.Add(time.Minute) // the current interval counts
 	today := s.folder.Sum(day, end, "", "")
 	last15 := s.folder.Sum(now.Add(-15*time.Minute), end, "", "")
@@ -286,7 +286,7 @@ func (s *Service) boardLocked(now time.Time) Board {
 // evaluateLocked recomputes the alerts and returns what changed.
 func (s *Service) evaluateLocked(now time.Time) (raised, cleared []Alert) {
 	want := map[string]Alert{}
-	day := now.UTC().Truncate(24 * time.Hour)
+	day := s.today(now)
 	for k, c := range s.folder.Sum(day, now.Add(time.Minute), "", "") {
 		if sl, ok := c.ServiceLevel(); ok && sl < s.target(k.Queue) {
 			key := AlertSLBelowTarget + ":" + k.Queue + ":" + k.Channel

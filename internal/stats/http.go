@@ -33,8 +33,10 @@ type HistoryRow struct {
 
 // HistoryHandler serves GET /api/v1/stats?from=&to=&queue=&interval= as
 // JSON, or CSV with Accept: text/csv or format=csv. from and to are RFC
-// 3339 times (default: midnight UTC to now); interval is a Go duration or
-// seconds, a whole number of minutes (default 15m). The caller checks the
+// 3339 times (default: the workspace's local midnight to now); interval is a Go duration or
+// seconds, a whole number of minutes (default 15m); intervals are counted
+// from local midnight, and whole days (24h, 48h…) are calendar days of the
+// workspace's zone. The caller checks the
 // role.
 func (s *Service) HistoryHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -45,7 +47,7 @@ func (s *Service) HistoryHandler() http.Handler {
 			_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 		}
 		now := s.cfg.Now()
-		from, to := now.UTC().Truncate(24*time.Hour), now
+		from, to := s.today(now), now
 		var err error
 		if v := q.Get("from"); v != "" {
 			if from, err = time.Parse(time.RFC3339, v); err != nil {

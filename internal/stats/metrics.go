@@ -31,7 +31,7 @@ func NewMetrics() *Metrics {
 	for name, help := range map[string]string{
 		"waiting":                      "Conversations waiting now.",
 		"longest_wait_seconds":         "Longest current wait.",
-		"offered_today":                "Conversations that entered the queue today (UTC).",
+		"offered_today":                "Conversations that entered the queue today (the workspace time zone).",
 		"answered_today":               "Conversations answered today.",
 		"abandoned_today":              "Conversations abandoned today, short abandons excluded.",
 		"short_abandoned_today":        "Conversations abandoned today before the short-abandon threshold.",

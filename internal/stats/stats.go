@@ -16,6 +16,8 @@ package stats
 import (
 	"sort"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/hours"
 )
 
 // EventType is the kind of routing event a Folder understands. The names
@@ -230,6 +232,9 @@ type Folder struct {
 	// OnAnswer, when set, is told each answer's key and wait as it is
 	// folded (the wait histogram of the metrics).
 	OnAnswer func(k Key, wait time.Duration)
+	// Location is where Series' intervals are counted from local midnight
+	// and days are calendar days. Nil: UTC.
+	Location *time.Location
 
 	interval   time.Duration
 	thresholds func(queue string) Thresholds
@@ -461,7 +466,7 @@ func (f *Folder) Series(from, to time.Time, step time.Duration, queue string) []
 		if b.Before(from.Truncate(f.interval)) || !b.Before(to) {
 			continue
 		}
-		s := b.Truncate(step)
+		s := intervalStart(b, step, f.Location)
 		for k, c := range m {
 			if queue != "" && k.Queue != queue {
 				continue
@@ -491,6 +496,24 @@ func (f *Folder) Series(from, to time.Time, step time.Duration, queue string) []
 		return rows[i].Key.Channel < rows[j].Key.Channel
 	})
 	return rows
+}
+
+// intervalStart is the start of the step-long interval holding t, counted
+// from t's local midnight in loc. A step of whole days counts calendar days
+// (from 1 January 1970, local), so a daily row is one local day, 23 or 25
+// hours long across a DST change.
+func intervalStart(t time.Time, step time.Duration, loc *time.Location) time.Time {
+	const day = 24 * time.Hour
+	midnight := hours.Day(t, loc)
+	if step >= day && step%day == 0 {
+		n := int(step / day)
+		k := hours.DaysBetween(time.Date(1970, 1, 1, 12, 0, 0, 0, midnight.Location()), t, loc) % n
+		if k < 0 {
+			k += n
+		}
+		return time.Date(midnight.Year(), midnight.Month(), midnight.Day()-k, 0, 0, 0, 0, midnight.Location())
+	}
+	return midnight.Add(t.Sub(midnight) / step * step)
 }
 
 // Waiting is a conversation still in queue at the moment of asking, for

@@ -797,6 +797,7 @@ function wireStatic() {
       if (c) $('reply-text').value = c.draft[S.mode] || '';
       renderComposer();
       $('reply-text').focus();
+      canned.update(); // the box's text changed without an input event
     });
   }
   $('composer').addEventListener('submit', (ev) => { ev.preventDefault(); send(); });
@@ -816,7 +817,6 @@ function wireStatic() {
       send();
     }
   });
-  box.addEventListener('blur', () => setTimeout(() => canned.hide(), 150));
 
   $('open-close').addEventListener('click', () => openDialog('close-dialog'));
   $('close-form').addEventListener('submit', () => closeConv($('close-disposition').value));
