@@ -40,7 +40,7 @@ func TestServeDemo(t *testing.T) {
 	}()
 	b := newFakeBackend()
 	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500, QueueInterval: time.Second},
-		Deps{Hub: hub, Receiver: b, Transcript: b, Queue: b, Typing: b, Contacts: b})
+		Deps{Hub: hub, Receiver: b, Transcript: b, Queue: b, Typing: b, Contacts: b, Availability: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +62,10 @@ func registerFake(e *echo.Echo, srv *Server, b *fakeBackend) {
 		Position int    `json:"position"`
 		// NoEstimate makes routing have no honest wait estimate.
 		NoEstimate bool `json:"no_estimate"`
+		// Availability: "open", "away" (nobody online) or "closed"
+		// (outside business hours, opening Opens).
+		Availability string `json:"availability"`
+		Opens        string `json:"opens"`
 	}
 	bind := func(c echo.Context) (req, error) {
 		var r req
@@ -125,6 +129,26 @@ func registerFake(e *echo.Echo, srv *Server, b *fakeBackend) {
 		b.estOK = !r.NoEstimate
 		b.mu.Unlock()
 		return srv.QueueChanged(c.Request().Context(), r.Conv, "support")
+	})
+	e.POST("/_fake/availability", func(c echo.Context) error {
+		r, err := bind(c)
+		if err != nil {
+			return err
+		}
+		b.mu.Lock()
+		b.status = Status{Open: r.Availability != "closed", Opens: r.Opens}
+		if r.Availability == "open" {
+			b.status.AgentsOnline = 1
+		}
+		b.mu.Unlock()
+		return c.NoContent(http.StatusNoContent)
+	})
+	e.POST("/_fake/decline", func(c echo.Context) error {
+		r, err := bind(c)
+		if err != nil {
+			return err
+		}
+		return srv.OfferReturned(c.Request().Context(), r.Conv, "support")
 	})
 	e.POST("/_fake/close", func(c echo.Context) error {
 		r, err := bind(c)

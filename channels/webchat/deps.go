@@ -96,14 +96,35 @@ type Contacts interface {
 	SetContact(ctx context.Context, convID, visitorID, name, email string) error
 }
 
+// Availability says whether anyone can answer a queue's chats now. The
+// wiring implements it from the queue's business hours and routing's agents.
+type Availability interface {
+	Availability(ctx context.Context, queue string) (Status, error)
+}
+
+// Status is whether a queue's chats are answered now.
+type Status struct {
+	// Open is false outside the queue's business hours.
+	Open bool
+	// Opens says when they begin again, in the customer's words ("tomorrow
+	// at 09:00 CET"); empty when open or unknown.
+	Opens string
+	// AgentsOnline counts agents available for the queue's chats now, busy
+	// or not. Zero: nobody would see a chat until someone comes online.
+	AgentsOnline int
+}
+
 // Deps are the services the channel talks to. Hub, Receiver and Transcript
-// are required; Queue, Typing and Contacts may be nil, which turns off the
-// place in line, the customer typing indicator and the email field's use.
+// are required; Queue, Typing, Contacts and Availability may be nil, which
+// turns off the place in line, the customer typing indicator, the email
+// field's use and the "nobody is available, leave a message" form (the
+// widget then always offers a live chat).
 type Deps struct {
-	Hub        *realtime.Hub
-	Receiver   conversation.Receiver
-	Transcript Transcript
-	Queue      Queue
-	Typing     Typing
-	Contacts   Contacts
+	Hub          *realtime.Hub
+	Receiver     conversation.Receiver
+	Transcript   Transcript
+	Queue        Queue
+	Typing       Typing
+	Contacts     Contacts
+	Availability Availability
 }

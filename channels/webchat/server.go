@@ -43,6 +43,7 @@ type Server struct {
 	widgetETag string
 	demo       []byte
 	maxFrame   int
+	refused    refusedOrigins
 }
 
 var _ conversation.Sender = (*Server)(nil)
@@ -80,8 +81,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
-// Register adds the channel's routes: GET /chat/widget.js, GET /chat/ws and
-// GET /demo.
+// Register adds the channel's routes: GET /chat/widget.js, GET /chat/ws,
+// GET /chat/availability and GET /demo.
 func (s *Server) Register(e *echo.Echo) {
 	e.GET(PathWidget, func(c echo.Context) error {
 		s.serveWidget(c.Response(), c.Request())
@@ -95,6 +96,10 @@ func (s *Server) Register(e *echo.Echo) {
 		s.serveDemo(c.Response(), c.Request())
 		return nil
 	})
+	e.GET(PathAvailability, func(c echo.Context) error {
+		s.serveAvailability(c.Response(), c.Request())
+		return nil
+	})
 }
 
 // Handler returns the channel's routes as a plain http.Handler, for tests
@@ -104,6 +109,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+PathWidget, s.serveWidget)
 	mux.HandleFunc("GET "+PathSocket, s.serveSocket)
 	mux.HandleFunc("GET "+PathDemo, s.serveDemo)
+	mux.HandleFunc("GET "+PathAvailability, s.serveAvailability)
 	return mux
 }
 
@@ -113,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	origin, ok := s.originAllowed(r)
 	if !ok {
+		s.logRefused(r)
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
@@ -229,6 +236,23 @@ func (s *Server) QueueChanged(ctx context.Context, convID, queue string) error {
 	return s.publish(ctx, convTopic(convID), f)
 }
 
+// OfferReturned tells a waiting visitor that the agent offered their chat
+// did not take it (declined, or let the offer lapse): without a word the
+// customer would watch nothing happen while routing waits to offer it
+// again. They keep their place, and hear whether anyone else is online.
+func (s *Server) OfferReturned(ctx context.Context, convID, queue string) error {
+	f, ok, err := s.lookupQueue(ctx, convID, queue)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// Already offered to someone else, or closed: nothing to explain.
+		return nil
+	}
+	f.Returned = true
+	return s.publish(ctx, convTopic(convID), f)
+}
+
 func (s *Server) lookupQueue(ctx context.Context, convID, queue string) (queueFrame, bool, error) {
 	if s.deps.Queue == nil {
 		return queueFrame{}, false, nil
@@ -246,5 +270,11 @@ func (s *Server) lookupQueue(ctx context.Context, convID, queue string) (queueFr
 		s.log.Warn("webchat: wait estimate failed", "queue", queue, "err", err)
 		estOK = false
 	}
-	return queueFrameOf(convID, pos, low, high, estOK), true, nil
+	f := queueFrameOf(convID, pos, low, high, estOK)
+	if s.deps.Availability != nil {
+		if st, err := s.deps.Availability.Availability(ctx, queue); err == nil {
+			f.NobodyOnline = !st.Open || st.AgentsOnline == 0
+		}
+	}
+	return f, true, nil
 }

@@ -42,8 +42,8 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 	if mod != nil {
 		mod(&cfg)
 	}
-	rcv, tr, q, ty, ct := b.deps()
-	srv, err := New(cfg, Deps{Hub: hub, Receiver: rcv, Transcript: tr, Queue: q, Typing: ty, Contacts: ct})
+	rcv, tr, q, ty, ct, av := b.deps()
+	srv, err := New(cfg, Deps{Hub: hub, Receiver: rcv, Transcript: tr, Queue: q, Typing: ty, Contacts: ct, Availability: av})
 	if err != nil {
 		t.Fatal(err)
 	}
