@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"testing"
@@ -39,7 +40,10 @@ func TestServeDemo(t *testing.T) {
 		_ = hub.Shutdown(ctx)
 	}()
 	b := newFakeBackend()
-	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500, QueueInterval: time.Second},
+	// Logs go to stderr, where the browser test reads what the gateway
+	// says (a refused origin, once).
+	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500, QueueInterval: time.Second,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))},
 		Deps{Hub: hub, Receiver: b, Transcript: b, Queue: b, Typing: b, Contacts: b, Availability: b})
 	if err != nil {
 		t.Fatal(err)
