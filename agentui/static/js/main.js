@@ -2,7 +2,7 @@
 // static skeleton of index.html; socket.js carries frames, ring.js rings,
 // dom.js builds elements (text only, never HTML). See docs/protocol.md.
 
-import { $, h, replace, badge, channelLabel, initials, hue, clock, day, compareIds } from './dom.js';
+import { $, h, replace, badge, channelLabel, initials, hue, clock, day, compareIds, linkify } from './dom.js';
 import { Socket } from './socket.js';
 import { unlockAudio, setRinging } from './ring.js';
 import { CannedPicker } from './canned.js';
@@ -700,7 +700,7 @@ function renderTranscript(jump) {
     );
     items.push(h('li', { class: `msg msg-${m.kind}`, 'data-id': m.id, 'data-status': m.status || null },
       meta,
-      h('div', { class: 'bubble' }, m.text),
+      h('div', { class: 'bubble' }, linkify(m.text)),
       m.status === 'failed' && m.error ? h('div', { class: 'msg-error', role: 'note' }, m.error) : null,
     ));
   }
