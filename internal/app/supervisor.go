@@ -44,7 +44,7 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 	metrics := stats.NewMetrics()
 	sup := &supervisorBackend{engine: p.engine, convs: p.convs, log: a.log}
 	svc, err := stats.New(stats.Config{
-		Source: statsSource{p.engine}, Queues: queues, Logger: a.log, OnAnswer: metrics.ObserveAnswer,
+		Source: statsSource{p.engine}, Queues: queues, Logger: a.log, OnAnswer: metrics.ObserveAnswer, Location: a.cfg.Location,
 		OnAlert: func(al stats.Alert, raised bool) {
 			// Alerts are events of this gateway: every gateway folds the
 			// same stream and raises the same alert, so each tells only
@@ -184,6 +184,17 @@ func (s *supervisorBackend) board(ctx context.Context) (stats.Board, error) {
 		for wi := range b.Queues[qi].WaitingNow {
 			w := &b.Queues[qi].WaitingNow[wi]
 			w.Customer = s.customerName(ctx, w.ID)
+		}
+	}
+	for ai := range b.Agents {
+		a := &b.Agents[ai]
+		for _, id := range a.Conversations {
+			if name := s.customerName(ctx, id); name != "" {
+				if a.Customers == nil {
+					a.Customers = map[string]string{}
+				}
+				a.Customers[id] = name
+			}
 		}
 	}
 	return b, nil

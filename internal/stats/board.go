@@ -20,7 +20,8 @@ type Figures struct {
 	SLWithAbandons   *float64 `json:"service_level_abandons"`
 	AbandonRate      *float64 `json:"abandon_rate"`
 	AHTms            int64    `json:"aht_ms"`
-	MissedOffers     int      `json:"missed_offers"`
+	MissedOffers     int      `json:"missed_offers"`   // lapsed unanswered
+	DeclinedOffers   int      `json:"declined_offers"` // declined, apart from missed
 	EstimateAccuracy *float64 `json:"estimate_accuracy"`
 	LongestAnswerMs  int64    `json:"longest_answer_ms"`
 }
@@ -38,7 +39,7 @@ func FiguresOf(c Counts) Figures {
 		Offered: c.Entered, Answered: c.Answered, Abandoned: c.Abandoned, ShortAbandoned: c.ShortAbandoned,
 		ASAms: c.ASA().Milliseconds(), ServiceLevel: ratio(c.ServiceLevel()),
 		SLWithAbandons: ratio(c.ServiceLevelWithAbandons()), AbandonRate: ratio(c.AbandonRate()),
-		AHTms: c.AHT().Milliseconds(), MissedOffers: c.MissedOffers,
+		AHTms: c.AHT().Milliseconds(), MissedOffers: c.MissedOffers, DeclinedOffers: c.Declined,
 		EstimateAccuracy: ratio(c.EstimateAccuracy()), LongestAnswerMs: c.LongestAnswerWait.Milliseconds(),
 	}
 }
@@ -100,10 +101,14 @@ type AgentBoard struct {
 	Load          map[string]int `json:"load"`
 	Capacity      map[string]int `json:"capacity"`
 	Conversations []string       `json:"conversations"`
-	Answered      int            `json:"answered_today"`
-	Handled       int            `json:"handled_today"`
-	AHTms         int64          `json:"aht_ms"`
-	MissedOffers  int            `json:"missed_offers_today"`
+	// Customers names the customer of each conversation, filled in by the
+	// wiring (events carry no names).
+	Customers    map[string]string `json:"customers,omitempty"`
+	Answered     int               `json:"answered_today"`
+	Handled      int               `json:"handled_today"`
+	AHTms        int64             `json:"aht_ms"`
+	MissedOffers int               `json:"missed_offers_today"`
+	Declined     int               `json:"declined_offers_today"`
 }
 
 // Alert is a promise at risk.
@@ -160,6 +165,7 @@ func (s *Service) Board(ctx context.Context) (Board, error) {
 			ID: a.ID, Name: a.Name, State: a.State, Reason: a.Reason, Since: a.Since,
 			Load: a.Load, Capacity: a.Capacity, Conversations: a.Conversations,
 			Answered: c.Answered, Handled: c.Handled, AHTms: c.AHT().Milliseconds(), MissedOffers: c.MissedOffers,
+			Declined: c.Declined,
 		})
 	}
 	return b, nil

@@ -29,6 +29,7 @@ type HistoryRow struct {
 	AbandonRate    *float64  `json:"abandon_rate"`
 	AHTSeconds     float64   `json:"aht_seconds"`
 	MissedOffers   int       `json:"missed_offers"`
+	DeclinedOffers int       `json:"declined_offers"`
 }
 
 // HistoryHandler serves GET /api/v1/stats?from=&to=&queue=&interval= as
@@ -94,7 +95,7 @@ func (s *Service) HistoryHandler() http.Handler {
 				Offered: f.Offered, OffersToAgents: row.Offered, Answered: f.Answered, Abandoned: f.Abandoned,
 				ShortAbandoned: f.ShortAbandoned, ASASeconds: float64(f.ASAms) / 1000, ServiceLevel: f.ServiceLevel,
 				SLWithAbandons: f.SLWithAbandons, AbandonRate: f.AbandonRate, AHTSeconds: float64(f.AHTms) / 1000,
-				MissedOffers: f.MissedOffers})
+				MissedOffers: f.MissedOffers, DeclinedOffers: f.DeclinedOffers})
 		}
 		if q.Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv") {
 			writeCSV(w, out)
@@ -112,7 +113,7 @@ func writeCSV(w http.ResponseWriter, rows []HistoryRow) {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"start", "queue", "channel", "offered", "offers_to_agents", "answered", "abandoned",
 		"short_abandoned", "asa_seconds", "service_level", "service_level_abandons", "abandon_rate",
-		"aht_seconds", "missed_offers"})
+		"aht_seconds", "missed_offers", "declined_offers"})
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	opt := func(v *float64) string {
 		if v == nil {
@@ -126,7 +127,7 @@ func writeCSV(w http.ResponseWriter, rows []HistoryRow) {
 		_ = cw.Write([]string{r.Start.Format(time.RFC3339), cell(r.Queue), cell(r.Channel), strconv.Itoa(r.Offered),
 			strconv.Itoa(r.OffersToAgents), strconv.Itoa(r.Answered), strconv.Itoa(r.Abandoned),
 			strconv.Itoa(r.ShortAbandoned), num(r.ASASeconds), opt(r.ServiceLevel), opt(r.SLWithAbandons),
-			opt(r.AbandonRate), num(r.AHTSeconds), strconv.Itoa(r.MissedOffers)})
+			opt(r.AbandonRate), num(r.AHTSeconds), strconv.Itoa(r.MissedOffers), strconv.Itoa(r.DeclinedOffers)})
 	}
 	cw.Flush()
 }

@@ -103,7 +103,8 @@ type Counts struct {
 	AbandonedInSL     int // abandoned (not short) within the service-level threshold
 	ShortAbandoned    int
 	TransferredOut    int
-	MissedOffers      int // declined or expired
+	MissedOffers      int // lapsed without an answer (timeout)
+	Declined          int // declined by the agent, counted apart from misses
 	Closed            int
 	TotalWait         time.Duration // over answered
 	TotalHandle       time.Duration // over closed
@@ -123,6 +124,7 @@ func (c *Counts) Add(o Counts) {
 	c.ShortAbandoned += o.ShortAbandoned
 	c.TransferredOut += o.TransferredOut
 	c.MissedOffers += o.MissedOffers
+	c.Declined += o.Declined
 	c.Closed += o.Closed
 	c.TotalWait += o.TotalWait
 	c.TotalHandle += o.TotalHandle
@@ -190,7 +192,8 @@ type AgentCounts struct {
 	Answered     int
 	Handled      int           // closed by or on the agent
 	TotalHandle  time.Duration // over handled
-	MissedOffers int           // declined or expired
+	MissedOffers int           // lapsed without an answer (timeout)
+	Declined     int           // declined, counted apart from misses
 }
 
 // Add sums o into c.
@@ -199,6 +202,7 @@ func (c *AgentCounts) Add(o AgentCounts) {
 	c.Handled += o.Handled
 	c.TotalHandle += o.TotalHandle
 	c.MissedOffers += o.MissedOffers
+	c.Declined += o.Declined
 }
 
 // AHT is the agent's average handle time over handled conversations.
@@ -330,6 +334,13 @@ func (f *Folder) Apply(e Event) {
 			cs.offeredTo = ""
 		}
 		if e.Type == Expired && e.Reason != "" && e.Reason != "timeout" {
+			break
+		}
+		// A decline is an answer ("not me"), a miss is none: supervisors
+		// act differently on each, so they are counted apart.
+		if e.Type == Declined {
+			f.counts(e.At, f.keyOf(cs, k)).Declined++
+			f.agent(e.At, e.AgentID).Declined++
 			break
 		}
 		f.counts(e.At, f.keyOf(cs, k)).MissedOffers++

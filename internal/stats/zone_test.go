@@ -136,3 +136,35 @@ func TestIntervalStart(t *testing.T) {
 		}
 	}
 }
+
+// A decline is not a miss: the board counts them apart, per queue and per
+// agent.
+func TestDeclinesAreCountedApartFromMisses(t *testing.T) {
+	t.Parallel()
+	src := &fakeSource{}
+	at := utcTime(t, "2026-11-24T10:00:00Z")
+	ev := func(typ EventType, agent string, s int) Event {
+		return Event{Type: typ, ConversationID: "c1", Queue: "support", Channel: "chat", AgentID: agent, At: at.Add(time.Duration(s) * time.Second)}
+	}
+	src.agents = []AgentLive{{ID: "ana", Name: "Ana"}, {ID: "bob", Name: "Bob"}}
+	src.append(ev(Enqueued, "", 0), ev(Offered, "ana", 1), ev(Declined, "ana", 2),
+		ev(Offered, "bob", 3), ev(Expired, "bob", 33), ev(Offered, "ana", 60), ev(Accepted, "ana", 61))
+	s := newService(t, src, at.Add(2*time.Minute), nil)
+	run(t, s, src)
+	b, err := s.Board(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range b.Queues {
+		if q.Queue == "support" && (q.Today.MissedOffers != 1 || q.Today.DeclinedOffers != 1) {
+			t.Errorf("queue: missed %d declined %d, want 1 and 1", q.Today.MissedOffers, q.Today.DeclinedOffers)
+		}
+	}
+	got := map[string][2]int{}
+	for _, a := range b.Agents {
+		got[a.ID] = [2]int{a.MissedOffers, a.Declined}
+	}
+	if got["ana"] != [2]int{0, 1} || got["bob"] != [2]int{1, 0} {
+		t.Errorf("agents (missed, declined): %v", got)
+	}
+}
