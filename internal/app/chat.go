@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/channels/webchat"
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/realtime"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -25,6 +27,53 @@ type chatBridge struct {
 	engine  *routing.Engine
 	hub     *realtime.Hub
 	console *consoleBackend // names agents; set with convs
+	hours   hours.Queues    // business hours per queue
+
+	// Every widget load and queue poll asks who is online; routing's agent
+	// list is read at most once per agentsFresh for all of them.
+	mu       sync.Mutex
+	agents   []routing.AgentStatus
+	agentsAt time.Time
+}
+
+// agentsFresh bounds how stale the online count told to customers may be.
+const agentsFresh = 2 * time.Second
+
+// Availability tells the chat widget whether anyone answers queue now: the
+// queue's business hours (in the workspace zone) and the agents routing
+// would offer its chats to.
+func (b *chatBridge) Availability(ctx context.Context, queue string) (webchat.Status, error) {
+	now := time.Now()
+	st := webchat.Status{Open: true}
+	if sched := b.hours.Hours(queue); !sched.IsOpen(now) {
+		st.Open = false
+		if at, ok := sched.NextOpen(now); ok {
+			st.Opens = sched.Describe(now, at)
+		}
+	}
+	b.mu.Lock()
+	agents, at := b.agents, b.agentsAt
+	b.mu.Unlock()
+	if now.Sub(at) > agentsFresh {
+		var err error
+		if agents, err = b.engine.Agents(ctx); err != nil {
+			return st, fmt.Errorf("app: chat availability: %w", err)
+		}
+		b.mu.Lock()
+		b.agents, b.agentsAt = agents, now
+		b.mu.Unlock()
+	}
+	for _, q := range b.engine.Queues() {
+		if q.Name != queue {
+			continue
+		}
+		for _, a := range agents {
+			if a.Serves(q, routing.ChannelChat) {
+				st.AgentsOnline++
+			}
+		}
+	}
+	return st, nil
 }
 
 func (b *chatBridge) Current(ctx context.Context, visitorID string) (webchat.Session, bool, error) {
@@ -159,4 +208,6 @@ var (
 	_ webchat.Queue      = (*chatBridge)(nil)
 	_ webchat.Typing     = (*chatBridge)(nil)
 	_ webchat.Contacts   = (*chatBridge)(nil)
+
+	_ webchat.Availability = (*chatBridge)(nil)
 )

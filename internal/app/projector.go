@@ -31,6 +31,7 @@ type chatEvents interface {
 	AgentJoined(ctx context.Context, convID, agentName string) error
 	Closed(ctx context.Context, convID, reason string) error
 	QueueChanged(ctx context.Context, convID, queue string) error
+	OfferReturned(ctx context.Context, convID, queue string) error
 }
 
 func (p *projector) handle(ctx context.Context, ev routing.Event) error {
@@ -55,6 +56,13 @@ func (p *projector) handle(ctx context.Context, ev routing.Event) error {
 		if ev.Type == routing.EventExpired {
 			// A declining console removed the offer itself.
 			p.publish(ctx, agentui.AgentTopic(ev.AgentID), agentui.OfferRevokedFrame(ev.ConversationID, agentui.RevokedTimeout))
+		}
+		if p.chat != nil && ev.Channel == string(conversation.ChannelChat) {
+			// The customer hears that they keep their place, instead of
+			// silence until routing offers it again.
+			if err := p.chat.OfferReturned(ctx, ev.ConversationID, ev.Queue); err != nil {
+				p.log.Debug("tell chat visitor the offer lapsed", "conv", ev.ConversationID, "err", err)
+			}
 		}
 	case routing.EventAccepted:
 		if err := p.convs.OnAccepted(ctx, ev.ConversationID, ev.AgentID, ev.At); err != nil {

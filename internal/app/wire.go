@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard/switchboard/internal/api"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/realtime"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 	"github.com/switchboard/switchboard/routing"
@@ -87,8 +88,12 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 	}
 	senders := map[conversation.Channel]conversation.Sender{}
 	recv := &receiverRef{}
+	queueHours, err := decodeQueueHours(cfg.File.Queues, cfg.Location)
+	if err != nil {
+		return err
+	}
 
-	smsCh, err := a.smsChannel(cfg.File.Channels["sms"], recv, engine, defaultQueue, routes)
+	smsCh, err := a.smsChannel(cfg.File.Channels["sms"], recv, engine, defaultQueue, routes, queueHours)
 	if err != nil {
 		return err
 	}
@@ -109,11 +114,12 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry) error {
 
 	// The chat channel and the conversation service need each other (one
 	// receives, the other sends); the references are filled in below.
-	bridge := &chatBridge{engine: engine, hub: hub}
+	bridge := &chatBridge{engine: engine, hub: hub, hours: queueHours}
 	chat, err := webchat.New(webchat.Config{
 		SiteName: chatFile.SiteName, AllowedOrigins: chatFile.AllowedOrigins, MaxMessageLength: chatFile.MaxMessageLength,
 		DefaultQueue: chatQueues[0], Queues: chatQueues, TokenSecret: secret, Logger: a.log,
-	}, webchat.Deps{Hub: hub, Receiver: recv, Transcript: bridge, Queue: bridge, Typing: bridge, Contacts: bridge})
+	}, webchat.Deps{Hub: hub, Receiver: recv, Transcript: bridge, Queue: bridge, Typing: bridge, Contacts: bridge,
+		Availability: bridge})
 	if err != nil {
 		return fmt.Errorf("app: web chat: %w", err)
 	}
@@ -196,7 +202,7 @@ func (r *receiverRef) UpdateDelivery(ctx context.Context, st conversation.Delive
 
 // smsChannel builds the SMS channel when Twilio credentials are set, and
 // routes its numbers' conversations to their queues.
-func (a *App) smsChannel(node yaml.Node, recv *receiverRef, engine *routing.Engine, defaultQueue string, routes map[string]conversation.Route) (*sms.Channel, error) {
+func (a *App) smsChannel(node yaml.Node, recv *receiverRef, engine *routing.Engine, defaultQueue string, routes map[string]conversation.Route, queueHours hours.Queues) (*sms.Channel, error) {
 	var sc sms.Config
 	if node.Kind != 0 {
 		if err := node.Decode(&sc); err != nil {
@@ -208,9 +214,12 @@ func (a *App) smsChannel(node yaml.Node, recv *receiverRef, engine *routing.Engi
 	if sc.DefaultQueue == "" {
 		sc.DefaultQueue = defaultQueue
 	}
+	if sc.BusinessHours != nil {
+		a.log.Warn("channels.sms.business_hours is deprecated: set business_hours on the queues (read in the workspace time_zone); it still applies to queues without their own")
+	}
 	ch, err := sms.New(sc, sms.Deps{
 		Receiver: recv, Status: recv, OptOuts: sms.NewRedisOptOuts(a.store.Client, a.cfg.Workspace),
-		Estimator: estimator{engine}, Promises: promiseRecorder{engine: engine, convs: recv}, Logger: a.log,
+		Estimator: estimator{engine}, Promises: promiseRecorder{engine: engine, convs: recv}, Hours: queueHours, Logger: a.log,
 	})
 	if errors.Is(err, sms.ErrDisabled) {
 		a.log.Info("SMS channel off: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to turn it on")
@@ -271,6 +280,32 @@ func decodeQueues(node yaml.Node) ([]routing.QueueConfig, error) {
 		}
 	}
 	return qs, nil
+}
+
+// decodeQueueHours reads each queue's business_hours (routing ignores the
+// field) in the workspace's zone; a queue without them is always open.
+func decodeQueueHours(node yaml.Node, loc *time.Location) (hours.Queues, error) {
+	out := hours.Queues{}
+	if node.Kind == 0 {
+		return out, nil
+	}
+	var qs []struct {
+		Name          string      `yaml:"name"`
+		BusinessHours *hours.Week `yaml:"business_hours"`
+	}
+	if err := node.Decode(&qs); err != nil {
+		return nil, fmt.Errorf("app: queues: %w", err)
+	}
+	for i, q := range qs {
+		s, err := hours.Compile(q.BusinessHours, loc)
+		if err != nil {
+			return nil, fmt.Errorf("app: queues[%d].business_hours: %w", i, err)
+		}
+		if s != nil {
+			out[q.Name] = s
+		}
+	}
+	return out, nil
 }
 
 // seedAgents writes the configuration file's agents to routing.
