@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -185,14 +186,20 @@ func (b *chatBridge) SetContact(ctx context.Context, convID, _ /* visitorID */, 
 		return err
 	}
 	upd := conversation.CustomerUpdate{}
-	if name = strings.TrimSpace(name); name != "" && cust.Name == "" {
+	// The name the visitor types now is the one they want to be called: a
+	// returning visitor who gives a new name gets it.
+	if name = strings.TrimSpace(name); name != "" && name != cust.Name {
 		upd.Name = &name
 	}
 	if email = strings.TrimSpace(email); email != "" {
 		// Unverified: shown to agents as a note, never used to merge this
-		// visitor into the customer who owns that address.
-		notes := strings.TrimSpace(cust.Notes + "\nEmail given in chat (unverified): " + email)
-		upd.Notes = &notes
+		// visitor into the customer who owns that address. Each address is
+		// noted once, however many chats give it.
+		line := "Email given in chat (unverified): " + email
+		if !slices.Contains(strings.Split(cust.Notes, "\n"), line) {
+			notes := strings.TrimSpace(cust.Notes + "\n" + line)
+			upd.Notes = &notes
+		}
 	}
 	if upd.Name == nil && upd.Notes == nil {
 		return nil
