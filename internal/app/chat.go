@@ -19,7 +19,7 @@ import (
 
 // dispositionCustomerEnded closes a chat the customer ended after an agent
 // had taken it.
-const dispositionCustomerEnded = "customer_ended"
+const dispositionCustomerEnded = conversation.DispositionCustomerEnded
 
 // chatBridge adapts the conversation service and routing to what the web
 // chat channel asks of them (webchat.Transcript, Queue, Typing, Contacts).
