@@ -40,6 +40,7 @@ func newFakeConsole(t testing.TB, fake func(*fakebackend.Fake)) (*echo.Echo, *fa
 	e.HideBanner, e.HidePort = true, true
 	h.Register(e)
 	f.Register(e)
+	registerVoiceTokens(t, e, f)
 	return e, f, hub
 }
 

@@ -2,12 +2,13 @@
 // (plain ES modules and CSS embedded with go:embed, no build step) and the
 // console's websocket protocol at /agent/ws.
 //
-// The package knows nothing of routing or conversation storage. It declares
-// the [Backend] it needs and the wiring (internal/app) implements it on top
-// of routing and the conversation service. Live events reach a console
-// because the wiring publishes the frames built by this package's helpers
-// ([OfferFrame], [MessageFrame], ...) on the hub topics [AgentTopic] and
-// [ConvTopic]; the handler subscribes each console connection to its
+// The package decides nothing: it declares the [Backend] it needs, and
+// [NewDeskBackend] implements it on the desk (internal/desk), which decides
+// who may see and do what; errors are the desk's, mapped to ack codes once
+// (classify). Live events reach a console because the desk tells
+// [Publisher] (its desk.Consoles), which publishes the frames built by this
+// package's helpers ([OfferFrame], [MessageFrame], ...) on the hub topics
+// [AgentTopic] and [ConvTopic]; the handler subscribes each console connection to its
 // agent's topic and to the topics of the conversations it may see. Every
 // frame is described in docs/protocol.md, section "Console (agent)".
 //

@@ -28,7 +28,7 @@ func Example() {
 		Hub:     hub,
 		Authenticate: func(r *http.Request) (agentui.Principal, error) {
 			// With internal/auth: p, err := authService.Check(r), then
-			// agentui.Principal{AccountID: p.AccountID, Name: p.Name, Role: string(p.Role)}.
+			// agentui.Principal{AccountID: p.AccountID, Name: p.Name, Role: p.Role}.
 			return agentui.Principal{}, http.ErrNoCookie
 		},
 	})

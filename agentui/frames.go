@@ -3,6 +3,8 @@ package agentui
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/desk"
 )
 
 // Topics. The wiring publishes agent events on AgentTopic and conversation
@@ -35,9 +37,9 @@ const (
 
 // Reasons for FrameOfferRevoked.
 const (
-	RevokedTimeout   = "timeout"   // the deadline passed
-	RevokedTaken     = "taken"     // another agent or a supervisor took it
-	RevokedCancelled = "cancelled" // the customer left before anyone accepted
+	RevokedTimeout   = desk.RevokedTimeout   // the deadline passed
+	RevokedTaken     = desk.RevokedTaken     // another agent or a supervisor took it
+	RevokedCancelled = desk.RevokedCancelled // the customer left before anyone accepted
 )
 
 type offerFrame struct {

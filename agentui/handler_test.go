@@ -449,7 +449,7 @@ func TestFrameFloodIsLimited(t *testing.T) {
 // brokenSnapshot is a core that cannot read the agent's state.
 type brokenSnapshot struct{ *fakebackend.Fake }
 
-func (brokenSnapshot) Snapshot(context.Context, string) (agentui.Snapshot, error) {
+func (brokenSnapshot) Snapshot(context.Context, agentui.Principal) (agentui.Snapshot, error) {
 	return agentui.Snapshot{}, errors.New("redis: connection refused")
 }
 

@@ -146,7 +146,7 @@ func (s *session) setUp(ctx context.Context, conn *realtime.Conn) error {
 	if err := conn.Subscribe(ctx, AgentTopic(s.agent.AccountID)); err != nil {
 		return fmt.Errorf("subscribe agent topic: %w", err)
 	}
-	snap, err := s.h.cfg.Backend.Snapshot(ctx, s.agent.AccountID)
+	snap, err := s.h.cfg.Backend.Snapshot(ctx, s.agent)
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
@@ -162,7 +162,7 @@ func (s *session) setUp(ctx context.Context, conn *realtime.Conn) error {
 			return fmt.Errorf("subscribe conversation %s: %w", c.ID, err)
 		}
 	}
-	if err := s.h.cfg.Backend.Heartbeat(ctx, s.agent.AccountID); err != nil {
+	if err := s.h.cfg.Backend.Heartbeat(ctx, s.agent); err != nil {
 		// Presence catches up with the next heartbeat; the console works.
 		s.h.cfg.Logger.Warn("agentui: heartbeat", "agent", s.agent.AccountID, "err", err)
 	}
@@ -266,7 +266,7 @@ var needsConv = map[string]bool{
 }
 
 func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request) (any, error) {
-	b, id := s.h.cfg.Backend, s.agent.AccountID
+	b, id := s.h.cfg.Backend, s.agent
 	if needsConv[req.Type] && (req.Conv == "" || len(req.Conv) > 128) {
 		return nil, invalid("conv is required")
 	}
@@ -363,7 +363,7 @@ func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request
 // second read closes the gap so nothing is missed. The client drops the
 // duplicates a live frame and the second read may share, by message id.
 func (s *session) resume(ctx context.Context, conn *realtime.Conn, convID, afterID string) (any, error) {
-	b, id := s.h.cfg.Backend, s.agent.AccountID
+	b, id := s.h.cfg.Backend, s.agent
 	msgs, err := b.Transcript(ctx, id, convID, afterID)
 	if err != nil {
 		return nil, err

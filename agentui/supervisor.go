@@ -23,16 +23,17 @@ var supervisorFiles embed.FS
 
 // SupervisorBackend is what the supervisor view needs besides the console's
 // Backend (which already lets supervisors read any transcript and add
-// notes). supervisorID is the authenticated supervisor or admin.
+// notes). who is the authenticated supervisor or admin; the desk checks
+// the role again.
 type SupervisorBackend interface {
 	// Board returns the figures the page shows (the wiring passes
 	// stats.Board), encoded as JSON as is.
 	Board(ctx context.Context) (any, error)
 	// Assign offers a waiting or offered conversation to a named agent,
 	// taking it back from whoever holds the offer.
-	Assign(ctx context.Context, supervisorID, convID, agentID string) error
+	Assign(ctx context.Context, who Principal, convID, agentID string) error
 	// SetAgentState sets an agent away or offline (or available).
-	SetAgentState(ctx context.Context, supervisorID, agentID, state, reason string) error
+	SetAgentState(ctx context.Context, who Principal, agentID, state, reason string) error
 }
 
 // Supervisor frame types (server → client) besides ack and error.
@@ -135,12 +136,6 @@ func (s *Supervisor) PushAlert(alert any, raised bool) {
 	for _, c := range conns {
 		_ = sendIfOpen(c, msg)
 	}
-}
-
-// RevokeOffer tells an agent's consoles, on every gateway, that a
-// supervisor gave their open offer of convID to someone else.
-func (s *Supervisor) RevokeOffer(ctx context.Context, agentID, convID string) error {
-	return s.c.Hub.Publish(ctx, AgentTopic(agentID), OfferRevokedFrame(convID, RevokedTaken))
 }
 
 // supSession is one supervisor connection.
@@ -249,7 +244,7 @@ func (ss *supSession) onMessage(conn *realtime.Conn, msg []byte) error {
 
 func (ss *supSession) dispatch(ctx context.Context, conn *realtime.Conn, req supRequest) (any, error) {
 	c := ss.s.c
-	who := ss.who.AccountID
+	who := ss.who
 	switch req.Type {
 	case ReqSync:
 		return ss.s.cfg.Backend.Board(ctx)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/agentui/internal/fakebackend"
+	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -22,12 +23,12 @@ import (
 // conversation may be read and noted.
 type supConsole struct{ *fakebackend.Fake }
 
-func (s supConsole) Transcript(_ context.Context, _, convID, _ string) ([]agentui.Message, error) {
+func (s supConsole) Transcript(_ context.Context, _ agentui.Principal, convID, _ string) ([]agentui.Message, error) {
 	return s.Messages(convID), nil
 }
 
-func (s supConsole) Note(_ context.Context, who, convID, text string) (agentui.Message, error) {
-	return agentui.Message{ID: "9-1", ConversationID: convID, Kind: agentui.KindNote, Author: who, Text: text, At: time.Now()}, nil
+func (s supConsole) Note(_ context.Context, who agentui.Principal, convID, text string) (agentui.Message, error) {
+	return agentui.Message{ID: "9-1", ConversationID: convID, Kind: agentui.KindNote, Author: who.AccountID, Text: text, At: time.Now()}, nil
 }
 
 // fakeSupervisor records the actions the view passes on.
@@ -40,14 +41,16 @@ func (f *fakeSupervisor) Board(context.Context) (any, error) {
 	return map[string]any{"queues": []any{map[string]any{"queue": "support", "waiting": 2}}}, nil
 }
 
-func (f *fakeSupervisor) Assign(_ context.Context, by, conv, agent string) error {
+func (f *fakeSupervisor) Assign(_ context.Context, who agentui.Principal, conv, agent string) error {
+	by := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.actions = append(f.actions, "assign "+conv+" "+agent+" by "+by)
 	return nil
 }
 
-func (f *fakeSupervisor) SetAgentState(_ context.Context, by, agent, state, reason string) error {
+func (f *fakeSupervisor) SetAgentState(_ context.Context, who agentui.Principal, agent, state, reason string) error {
+	by := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.actions = append(f.actions, "state "+agent+" "+state+" ("+reason+") by "+by)
@@ -73,7 +76,7 @@ func startSupervisor(t *testing.T) (*httptest.Server, *agentui.Supervisor, *fake
 		if !ok {
 			return agentui.Principal{}, agentui.ErrForbidden
 		}
-		return agentui.Principal{AccountID: id, Name: strings.ToUpper(id), Role: role}, nil
+		return agentui.Principal{AccountID: id, Name: strings.ToUpper(id), Role: auth.Role(role)}, nil
 	}
 	h, err := agentui.New(agentui.Config{Backend: supConsole{f}, Hub: hub, Authenticate: auth})
 	if err != nil {

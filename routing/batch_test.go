@@ -12,7 +12,7 @@ import (
 // gets its own script's answer (the second enqueue of an id is refused).
 func TestBatchedCallsGetTheirOwnResults(t *testing.T) {
 	ctx := context.Background()
-	e, err := New(Params{Client: shared.NewClient(t), Workspace: workspace(t)})
+	e, err := New(Params{Client: shared.Connect(t), Workspace: workspace(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,7 +24,7 @@ func TestBatchedCallsGetTheirOwnResults(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 2 * n {
 		wg.Go(func() {
-			errs[i] = e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i%n), Channel: ChannelChat})
+			errs[i] = e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i%n), Channel: chChat})
 		})
 	}
 	wg.Wait()
@@ -42,13 +42,13 @@ func TestBatchedCallsGetTheirOwnResults(t *testing.T) {
 
 // A call whose context has ended is not sent.
 func TestBatchedCallWithEndedContextIsNotSent(t *testing.T) {
-	e, err := New(Params{Client: shared.NewClient(t), Workspace: workspace(t)})
+	e, err := New(Params{Client: shared.Connect(t), Workspace: workspace(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := e.Enqueue(ctx, Request{ConversationID: "c1", Channel: ChannelChat}); !errors.Is(err, context.Canceled) {
+	if err := e.Enqueue(ctx, Request{ConversationID: "c1", Channel: chChat}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v; want context.Canceled", err)
 	}
 	if _, err := e.Conversation(context.Background(), "c1"); !errors.Is(err, ErrNotFound) {

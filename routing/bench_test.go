@@ -74,7 +74,7 @@ func benchEngine(b *testing.B, n int) *Engine { return benchEngineWith(b, n, fal
 // direct (Params.DirectCalls).
 func benchEngineWith(b *testing.B, n int, direct bool) *Engine {
 	b.Helper()
-	e, err := New(Params{Client: shared.NewClient(b), Workspace: workspace(b), DirectCalls: direct})
+	e, err := New(Params{Client: shared.Connect(b), Workspace: workspace(b), DirectCalls: direct})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func BenchmarkEnqueueOffer(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		id := fmt.Sprintf("c%d", i)
-		if err := e.Enqueue(ctx, Request{ConversationID: id, Channel: ChannelChat}); err != nil {
+		if err := e.Enqueue(ctx, Request{ConversationID: id, Channel: chChat}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
@@ -138,7 +138,7 @@ func benchLifecycle(b *testing.B, direct bool) {
 	b.ResetTimer()
 	for i := range b.N {
 		id := fmt.Sprintf("c%d", i)
-		if err := e.Enqueue(ctx, Request{ConversationID: id, Channel: ChannelChat}); err != nil {
+		if err := e.Enqueue(ctx, Request{ConversationID: id, Channel: chChat}); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
@@ -162,7 +162,7 @@ func BenchmarkEnqueueBacklog(b *testing.B) {
 	cpu0 := resetStats(b, e)
 	b.ResetTimer()
 	for i := range b.N {
-		if err := e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i), Channel: ChannelChat}); err != nil {
+		if err := e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i), Channel: chChat}); err != nil {
 			b.Fatal(err)
 		}
 	}

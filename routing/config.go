@@ -7,32 +7,36 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
-// Channels routing keeps capacity for. The names are the ones the channel
-// adapters use (conversation.Channel).
+// The channels routing keeps capacity for, their default capacities and
+// offer timeouts are the channel contract's one vocabulary
+// (internal/channel); routing speaks the names as strings, in Redis and in
+// the scripts, which get the list from scripts.go.
 const (
-	ChannelVoice = "voice"
-	ChannelChat  = "chat"
-	ChannelSMS   = "sms"
-	ChannelEmail = "email"
+	chVoice = string(channel.Voice)
+	chChat  = string(channel.Chat)
+	chSMS   = string(channel.SMS)
+	chEmail = string(channel.Email)
 )
 
-// Channels lists every channel in the order the scripts consider them.
-var Channels = []string{ChannelVoice, ChannelChat, ChannelSMS, ChannelEmail}
-
-// DefaultCapacity is how many conversations per channel an agent holds at
-// once when neither the agent nor AgentDefaults say otherwise.
-var DefaultCapacity = map[string]int{ChannelVoice: 1, ChannelChat: 3, ChannelSMS: 5, ChannelEmail: 5}
+// channels lists every channel in the order the scripts consider them.
+var channels = func() []string {
+	out := make([]string, len(channel.All))
+	for i, n := range channel.All {
+		out[i] = string(n)
+	}
+	return out
+}()
 
 // Defaults applied where a QueueConfig field is zero.
 const (
-	DefaultOfferTimeoutVoice = 20 * time.Second
-	DefaultOfferTimeout      = 30 * time.Second
-	DefaultServiceLevel      = 20 * time.Second
-	DefaultStickyWindow      = 24 * time.Hour
-	DefaultOverflowAfter     = 60 * time.Second
-	DefaultMaxMissedOffers   = 3
+	DefaultServiceLevel    = 20 * time.Second
+	DefaultStickyWindow    = 24 * time.Hour
+	DefaultOverflowAfter   = 60 * time.Second
+	DefaultMaxMissedOffers = 3
 )
 
 // QueueConfig is one queue, as written in the configuration file's
@@ -88,17 +92,17 @@ func (q QueueConfig) Validate() error {
 		return fmt.Errorf("queue name %q: %w", q.Name, err)
 	}
 	for _, ch := range q.Channels {
-		if !slices.Contains(Channels, ch) {
+		if !slices.Contains(channels, ch) {
 			return fmt.Errorf("queue %s: channels: unknown channel %q", q.Name, ch)
 		}
 	}
 	for _, ch := range q.AutoAccept {
-		if !slices.Contains(Channels, ch) {
+		if !slices.Contains(channels, ch) {
 			return fmt.Errorf("queue %s: auto_accept: unknown channel %q", q.Name, ch)
 		}
 	}
 	for ch, s := range q.OfferTimeoutSeconds {
-		if !slices.Contains(Channels, ch) {
+		if !slices.Contains(channels, ch) {
 			return fmt.Errorf("queue %s: offer_timeout_seconds: unknown channel %q", q.Name, ch)
 		}
 		if s < 0 {
@@ -128,10 +132,7 @@ func (q QueueConfig) OfferTimeout(ch string) time.Duration {
 	if s := q.OfferTimeoutSeconds[ch]; s > 0 {
 		return time.Duration(s) * time.Second
 	}
-	if ch == ChannelVoice {
-		return DefaultOfferTimeoutVoice
-	}
-	return DefaultOfferTimeout
+	return channel.Name(ch).DefaultOfferTimeout()
 }
 
 // ServiceLevel is the queue's answer-time threshold.
@@ -176,7 +177,7 @@ func (q QueueConfig) scriptFields() map[string]any {
 		"ovf":       q.OverflowQueue,
 		"ovf_after": q.OverflowAfter().Milliseconds(),
 	}
-	for _, ch := range Channels {
+	for _, ch := range channels {
 		f["to:"+ch] = q.OfferTimeout(ch).Milliseconds()
 		aa := "0"
 		if slices.Contains(q.AutoAccept, ch) {
@@ -227,7 +228,7 @@ func (a AgentConfig) Validate() error {
 		return fmt.Errorf("agent id %q: %w", a.ID, err)
 	}
 	for ch := range a.Capacity {
-		if !slices.Contains(Channels, ch) {
+		if !slices.Contains(channels, ch) {
 			return fmt.Errorf("agent %s: capacity: unknown channel %q", a.ID, ch)
 		}
 	}
@@ -245,7 +246,7 @@ func (a AgentConfig) capacity(d AgentDefaults, ch string) int {
 		n, ok = d.Capacity[ch]
 	}
 	if !ok {
-		n = DefaultCapacity[ch]
+		n = channel.Name(ch).DefaultCapacity()
 	}
 	return max(n, 0)
 }
@@ -274,8 +275,8 @@ func validName(s string) error {
 
 // capacityArg encodes capacities for upsert_agent.lua: "voice=1,chat=3,...".
 func capacityArg(a AgentConfig, d AgentDefaults) string {
-	parts := make([]string, 0, len(Channels))
-	for _, ch := range Channels {
+	parts := make([]string, 0, len(channels))
+	for _, ch := range channels {
 		parts = append(parts, ch+"="+strconv.Itoa(a.capacity(d, ch)))
 	}
 	return strings.Join(parts, ",")

@@ -43,7 +43,7 @@ agents:
 		t.Fatal(err)
 	}
 	q, a := f.Queues[0], f.Agents[0]
-	if q.Name != "sales" || q.Priority != 2 || q.OfferTimeout(ChannelVoice).Seconds() != 15 || q.OfferTimeout(ChannelChat).Seconds() != 30 ||
+	if q.Name != "sales" || q.Priority != 2 || q.OfferTimeout(chVoice).Seconds() != 15 || q.OfferTimeout(chChat).Seconds() != 30 ||
 		q.StickyWindow() >= 0 || q.OverflowQueue != "support" || q.OverflowAfter().Seconds() != 90 || q.WrapUpSeconds != 20 ||
 		q.ServiceLevel().Seconds() != 30 || len(q.AutoAccept) != 1 || q.VIPBoost != 5 {
 		t.Errorf("queue decoded as %+v", q)
@@ -60,10 +60,10 @@ agents:
 		ch   string
 		want int
 	}{
-		{desc: "agent's own capacity", ch: ChannelChat, want: 2},
-		{desc: "explicit zero takes none", ch: ChannelVoice, want: 0},
-		{desc: "built-in default", ch: ChannelSMS, want: 5},
-		{desc: "workspace default", d: AgentDefaults{Capacity: map[string]int{ChannelEmail: 9}}, ch: ChannelEmail, want: 9},
+		{desc: "agent's own capacity", ch: chChat, want: 2},
+		{desc: "explicit zero takes none", ch: chVoice, want: 0},
+		{desc: "built-in default", ch: chSMS, want: 5},
+		{desc: "workspace default", d: AgentDefaults{Capacity: map[string]int{chEmail: 9}}, ch: chEmail, want: 9},
 	}
 	for _, c := range cases {
 		if got := a.capacity(c.d, c.ch); got != c.want {

@@ -124,6 +124,10 @@ func (e *Engine) handleAll(ctx context.Context, stream string, p ConsumeParams, 
 			}
 		}
 		if err := p.Handle(ctx, eventFrom(m.ID, f)); err != nil {
+			if errors.Is(err, ErrRetryLater) {
+				e.log.Debug("routing: event deferred", "group", p.Group, "event", m.ID, "err", err)
+				continue
+			}
 			e.log.Warn("routing: event handler failed; it will be retried", "group", p.Group, "event", m.ID, "err", err)
 			continue
 		}
@@ -142,4 +146,32 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// ConsumerLag is how far one consumer group is behind the event stream.
+type ConsumerLag struct {
+	Group string
+	// Lag is the number of events not yet handed to any consumer of the
+	// group; -1 when Redis cannot tell (the stream was trimmed past the
+	// group's position).
+	Lag int64
+	// Pending is the number handed out but not yet acknowledged.
+	Pending int64
+}
+
+// ConsumerLags reports every consumer group of the event stream, for the
+// event-consumer lag metric and its alert.
+func (e *Engine) ConsumerLags(ctx context.Context) ([]ConsumerLag, error) {
+	groups, err := e.c.XInfoGroups(ctx, e.k.events()).Result()
+	if err != nil {
+		if strings.Contains(err.Error(), "no such key") {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("routing: consumer groups: %w", err)
+	}
+	out := make([]ConsumerLag, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, ConsumerLag{Group: g.Name, Lag: g.Lag, Pending: g.Pending})
+	}
+	return out, nil
 }

@@ -51,7 +51,7 @@ func TestConsumeHandsEachEventToOneGateway(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	const n = 40
 	for i := 0; i < n; i++ {
-		if err := gw1.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i), Channel: ChannelChat}); err != nil {
+		if err := gw1.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i), Channel: chChat}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -83,11 +83,72 @@ func TestConsumeHandsEachEventToOneGateway(t *testing.T) {
 
 func TestConsumeNeedsGroupConsumerAndHandler(t *testing.T) {
 	t.Parallel()
-	e, err := New(Params{Client: shared.NewClient(t), Workspace: workspace(t)})
+	e, err := New(Params{Client: shared.Connect(t), Workspace: workspace(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Consume(context.Background(), ConsumeParams{Group: "g"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("err = %v; want ErrInvalid", err)
+	}
+}
+
+func TestConsumerLagsCountEventsNotYetHandled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e, err := New(Params{Client: shared.Connect(t), Workspace: workspace(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lags, err := e.ConsumerLags(ctx); err != nil || len(lags) != 0 {
+		t.Fatalf("before any group: %v, %v", lags, err)
+	}
+	// A group that handles nothing: it falls behind by every event.
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	block := make(chan struct{})
+	go func() {
+		_ = e.Consume(cctx, ConsumeParams{Group: "slow", Consumer: "c1", Batch: 1,
+			Handle: func(ctx context.Context, _ Event) error {
+				select {
+				case <-block:
+				case <-ctx.Done():
+				}
+				return ctx.Err()
+			}})
+		close(done)
+	}()
+	defer func() { close(block); cancel(); <-done }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lags, err := e.ConsumerLags(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lags) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("group never created")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i := range 5 {
+		if err := e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("c%d", i), Channel: "chat"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		lags, err := e.ConsumerLags(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// One event handed out and stuck (pending), the other four waiting.
+		if len(lags) == 1 && lags[0].Group == "slow" && lags[0].Pending == 1 && lags[0].Lag == 4 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lags = %+v; want group slow with 1 pending and lag 4", lags)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -11,13 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/switchboard/switchboard/internal/redistest"
+	"github.com/switchboard/switchboard/internal/store"
 )
 
 // crashChildEnv makes the test binary act as a crashing gateway: TestMain
-// runs crashChild instead of the tests. Its value is "addr workspace".
+// runs crashChild instead of the tests. Its value is "REDIS_URL workspace".
 const crashChildEnv = "SB_ROUTING_CRASH_CHILD"
 
 var crashQueues = []QueueConfig{{Name: "support", OfferTimeoutSeconds: map[string]int{"chat": 3}}}
@@ -32,10 +31,14 @@ const (
 // sends their heartbeats) and it routes every conversation to them, then
 // says "ready" and waits for its SIGKILL.
 func crashChild() int {
-	addr, ws, _ := strings.Cut(os.Getenv(crashChildEnv), " ")
+	url, ws, _ := strings.Cut(os.Getenv(crashChildEnv), " ")
 	ctx := context.Background()
-	rc := redis.NewClient(&redis.Options{Addr: addr})
-	e, err := New(Params{Client: rc, Workspace: ws, Queues: crashQueues, PresenceGrace: crashGrace})
+	st, err := store.Open(store.Options{URL: url})
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	e, err := New(Params{Client: st.Client, Workspace: ws, Queues: crashQueues, PresenceGrace: crashGrace})
 	if err != nil {
 		fmt.Println("error:", err)
 		return 1
@@ -52,7 +55,7 @@ func crashChild() int {
 		}
 	}
 	for i := range crashConvs {
-		if err := e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("conv%02d", i), Channel: ChannelChat}); err != nil {
+		if err := e.Enqueue(ctx, Request{ConversationID: fmt.Sprintf("conv%02d", i), Channel: chChat}); err != nil {
 			fmt.Println("error:", err)
 			return 1
 		}
@@ -70,7 +73,7 @@ func TestCrashedGatewayLosesNothing(t *testing.T) {
 	t.Parallel()
 	ws := workspace(t)
 	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), crashChildEnv+"="+shared.Addr+" "+ws)
+	child.Env = append(os.Environ(), crashChildEnv+"="+shared.URL()+" "+ws)
 	out, err := child.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +89,7 @@ func TestCrashedGatewayLosesNothing(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	e, err := New(Params{Client: shared.NewClient(t), Workspace: ws, Queues: crashQueues,
+	e, err := New(Params{Client: shared.Connect(t), Workspace: ws, Queues: crashQueues,
 		PresenceGrace: crashGrace, SweepInterval: 50 * time.Millisecond, EventsMaxLen: 1_000_000})
 	if err != nil {
 		t.Fatal(err)
@@ -192,7 +195,7 @@ func TestRedisRestartWithAOFLosesNothing(t *testing.T) {
 	for i := range 6 {
 		id := fmt.Sprintf("c%d", i)
 		ids = append(ids, id)
-		must(e.Enqueue(ctx, Request{ConversationID: id, Channel: ChannelChat}))
+		must(e.Enqueue(ctx, Request{ConversationID: id, Channel: chChat}))
 		clock.Add(time.Second)
 	}
 	must(e.Accept(ctx, "c0", "a"))

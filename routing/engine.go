@@ -246,6 +246,24 @@ func (e *Engine) writeQueues(ctx context.Context) error {
 	return nil
 }
 
+// A script refused because its workspace's slot is moving between Redis
+// Cluster nodes is run again, up to slotMovingRetries times with a backoff
+// doubling from slotMovingBackoff (about 2.5 s in all): a resharding moves
+// one slot within milliseconds.
+const (
+	slotMovingRetries = 12
+	slotMovingBackoff = 5 * time.Millisecond
+)
+
+// slotMoving tells whether err is Redis Cluster refusing a script while a
+// slot migrates: TRYAGAIN (its keys are split between two nodes; go-redis
+// already retried it a few times) or "non local key" (lib.lua's probe).
+// Both come before the script wrote anything.
+func slotMoving(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "TRYAGAIN") || strings.Contains(msg, "Script attempted to access a non local key")
+}
+
 // call runs one script with the common arguments (lib.lua) in front and
 // maps its result code. A script that finds the queue settings missing
 // (a fresh or flushed Redis) gets them written and is run once more.
@@ -265,6 +283,14 @@ func (e *Engine) call(ctx context.Context, sc *redis.Script, ks []string, args .
 			res, err = sc.Run(ctx, e.c, keys, full...).Int64Slice()
 		}
 		if err != nil {
+			if slotMoving(err) && attempt < slotMovingRetries {
+				// Refused before writing anything (lib.lua): try again
+				// once the slot has settled.
+				if !sleep(ctx, slotMovingBackoff<<min(attempt, 6)) {
+					return nil, err
+				}
+				continue
+			}
 			return nil, err
 		}
 		if len(res) == 0 {
@@ -286,7 +312,7 @@ type Request struct {
 	ConversationID string
 	// Queue to wait in; "" means the first configured queue.
 	Queue string
-	// Channel is one of Channels; required.
+	// Channel is one of channel.All; required.
 	Channel string
 	// CustomerID is recorded with the conversation and its events.
 	CustomerID string
@@ -319,7 +345,7 @@ func (e *Engine) Enqueue(ctx context.Context, r Request) error {
 	if !ok {
 		return fmt.Errorf("routing: enqueue %s: queue %q: %w", r.ConversationID, r.Queue, ErrUnknownQueue)
 	}
-	if !slices.Contains(Channels, r.Channel) || !q.serves(r.Channel) {
+	if !slices.Contains(channels, r.Channel) || !q.serves(r.Channel) {
 		return fmt.Errorf("routing: enqueue %s: channel %q in queue %s: %w", r.ConversationID, r.Channel, r.Queue, ErrUnknownChannel)
 	}
 	prio := r.Priority

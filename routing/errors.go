@@ -30,6 +30,11 @@ var (
 	ErrWrongState = errors.New("conversation in the wrong state")
 	// ErrInvalid: an argument is malformed; the message names it.
 	ErrInvalid = errors.New("invalid argument")
+	// ErrRetryLater, returned by a Consume handler, leaves the event
+	// pending without a warning: the handler waits for something that
+	// normally happens within moments (a record another gateway is
+	// writing), and the group hands the event out again after ClaimAfter.
+	ErrRetryLater = errors.New("retry later")
 )
 
 // Script result codes (see the header of lua/lib.lua).

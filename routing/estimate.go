@@ -71,12 +71,12 @@ func (e *Engine) Estimate(ctx context.Context, queue string) (Estimate, error) {
 	}
 	var waits, handles *redis.StringSliceCmd
 	var online *redis.IntCmd
-	sizes := make([]*redis.IntCmd, len(Channels))
+	sizes := make([]*redis.IntCmd, len(channels))
 	_, err := e.c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		waits = p.LRange(ctx, e.k.waits(queue), 0, -1)
 		handles = p.LRange(ctx, e.k.handles(queue), 0, -1)
 		online = p.SCard(ctx, e.k.online(queue))
-		for i, ch := range Channels {
+		for i, ch := range channels {
 			sizes[i] = p.ZCard(ctx, e.k.queue(queue, ch))
 		}
 		return nil

@@ -22,7 +22,7 @@ func TestSubscribeAcrossGateways(t *testing.T) {
 	if err := gw1.SetAgentState(ctx, "a", StateAvailable, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := gw1.Enqueue(ctx, Request{ConversationID: "c", Channel: ChannelSMS, CustomerID: "cust"}); err != nil {
+	if err := gw1.Enqueue(ctx, Request{ConversationID: "c", Channel: chSMS, CustomerID: "cust"}); err != nil {
 		t.Fatal(err)
 	}
 	want := []EventType{EventAgentState, EventEnqueued, EventOffered}
@@ -41,7 +41,7 @@ func TestSubscribeAcrossGateways(t *testing.T) {
 		}
 	}
 	off := got[2]
-	if off.AgentID != "a" || off.ConversationID != "c" || off.Channel != ChannelSMS || off.Deadline.IsZero() || off.ID == "" {
+	if off.AgentID != "a" || off.ConversationID != "c" || off.Channel != chSMS || off.Deadline.IsZero() || off.ID == "" {
 		t.Fatalf("offered event %+v", off)
 	}
 	// The stream holds the same events with the same ids, for resuming.

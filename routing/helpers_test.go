@@ -17,13 +17,13 @@ import (
 
 // shared is the package's redis-server; each test gets its own workspace
 // (its own hash tag), so tests do not see each other's keys.
-var shared *redistest.Server
+var shared redistest.Backend
 
 func TestMain(m *testing.M) {
 	if os.Getenv(crashChildEnv) != "" {
 		os.Exit(crashChild())
 	}
-	os.Exit(redistest.RunPackage(m, redistest.Options{}, &shared))
+	os.Exit(redistest.RunSuite(m, redistest.Options{}, &shared))
 }
 
 var wsSeq atomic.Int64
@@ -60,14 +60,14 @@ type env struct {
 	ctx   context.Context
 	e     *Engine
 	clock *fakeClock
-	rc    *redis.Client
+	rc    redis.UniversalClient
 	ws    string
 }
 
 // newEnv builds an engine with a fake clock on the shared server.
 func newEnv(t *testing.T, queues []QueueConfig, mod ...func(*Params)) *env {
 	t.Helper()
-	rc := shared.NewClient(t)
+	rc := shared.Connect(t)
 	clock := newFakeClock()
 	p := Params{Client: rc, Workspace: workspace(t), Queues: queues, Clock: clock, EventsMaxLen: 1_000_000,
 		// Tests that jump the clock are not about presence unless they say so.
@@ -99,7 +99,7 @@ func (v *env) agent(a AgentConfig) {
 func (v *env) enqueue(r Request) {
 	v.t.Helper()
 	if r.Channel == "" {
-		r.Channel = ChannelChat
+		r.Channel = chChat
 	}
 	v.must(v.e.Enqueue(v.ctx, r))
 }
@@ -149,7 +149,7 @@ func (v *env) eventTypes(id string) []string {
 // another gateway would run it.
 func gateway(t *testing.T, ws string) *Engine {
 	t.Helper()
-	e, err := New(Params{Client: shared.NewClient(t), Workspace: ws})
+	e, err := New(Params{Client: shared.Connect(t), Workspace: ws})
 	if err != nil {
 		t.Fatal(err)
 	}

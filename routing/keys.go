@@ -44,6 +44,8 @@ const (
 	segOvfDue   = "ovfdue"
 	segWaits    = "waits:"
 	segHandles  = "handles:"
+	// segProbe names a key that is never written; see lib.lua.
+	segProbe = "slotprobe"
 )
 
 // luaKeySegments is prepended to every script so lib.lua builds the same
@@ -66,6 +68,7 @@ var luaKeySegments = strings.Join([]string{
 	"local S_OVFDUE = '" + segOvfDue + "'",
 	"local S_WAITS = '" + segWaits + "'",
 	"local S_HANDLES = '" + segHandles + "'",
+	"local S_PROBE = '" + segProbe + "'",
 }, "\n") + "\n"
 
 // keys builds the key names of one workspace.

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard/switchboard/internal/redistest"
 )
 
 // The model test runs several engines (as separate gateways would) and many
@@ -30,7 +32,7 @@ var modelQueues = []QueueConfig{
 	{Name: "q2", StickyWindowSeconds: -1, WrapUpSeconds: 1, OfferTimeoutSeconds: map[string]int{"chat": 1, "sms": 1, "voice": 1, "email": 1}},
 }
 
-var modelChannels = []string{ChannelChat, ChannelSMS, ChannelVoice}
+var modelChannels = []string{chChat, chSMS, chVoice}
 
 func modelAgents() []modelAgent {
 	var out []modelAgent
@@ -52,13 +54,19 @@ func modelAgents() []modelAgent {
 
 func TestModelRandomized(t *testing.T) {
 	t.Parallel()
+	runModel(t, shared, workspace(t), nil)
+}
+
+// runModel runs the model on workspace ws of backend b; during, when set,
+// runs alongside the workload (a resharding, a failover) and its error
+// fails the test.
+func runModel(t *testing.T, b redistest.Backend, ws string, during func(ctx context.Context) error) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
-	ws := workspace(t)
 	const gateways = 3
 	engines := make([]*Engine, gateways)
 	for i := range engines {
-		e, err := New(Params{Client: shared.NewClient(t), Workspace: ws, Queues: modelQueues,
+		e, err := New(Params{Client: b.Connect(t), Workspace: ws, Queues: modelQueues,
 			SweepInterval: 50 * time.Millisecond, EventsMaxLen: 10_000_000})
 		if err != nil {
 			t.Fatal(err)
@@ -180,6 +188,10 @@ func TestModelRandomized(t *testing.T) {
 	}
 	var enq sync.WaitGroup
 	var created sync.Map
+	var duringErr error
+	if during != nil {
+		enq.Go(func() { duringErr = during(ctx) })
+	}
 	for w := range 3 {
 		enq.Go(func() {
 			r := rand.New(rand.NewPCG(seed, uint64(w)))
@@ -202,6 +214,9 @@ func TestModelRandomized(t *testing.T) {
 		})
 	}
 	enq.Wait()
+	if duringErr != nil {
+		t.Errorf("alongside the workload: %v", duringErr)
+	}
 	time.Sleep(1500 * time.Millisecond)
 	stopWork()
 	work.Wait()
@@ -225,7 +240,7 @@ func TestModelRandomized(t *testing.T) {
 	}
 	stats := foldCheck(t, events, caps, skills)
 	t.Logf("%d conversations, %d events: %v", len(ids), len(events), stats)
-	checkRedisState(t, shared.NewClient(t), newKeys(ws), ids, caps)
+	checkRedisState(t, b.Connect(t), newKeys(ws), ids, caps)
 }
 
 type waitingConv struct {
@@ -297,7 +312,7 @@ func foldCheck(t *testing.T, events []Event, caps map[string]map[string]int, age
 			if load[a][e.Channel] > caps[a][e.Channel] {
 				fail(e, "over capacity on %s: %d > %d", e.Channel, load[a][e.Channel], caps[a][e.Channel])
 			}
-			if e.Channel != ChannelVoice && load[a][ChannelVoice] > 0 {
+			if e.Channel != chVoice && load[a][chVoice] > 0 {
 				fail(e, "offered %s while on a call", e.Channel)
 			}
 		case EventAccepted:
@@ -369,7 +384,7 @@ func hasAll(have, need []string) bool {
 // checkRedisState checks the final state: every conversation is in exactly
 // one state and exactly the sets that state implies, and every agent's load
 // is what it holds and within capacity.
-func checkRedisState(t *testing.T, rc *redis.Client, k keys, ids []string, caps map[string]map[string]int) {
+func checkRedisState(t *testing.T, rc redis.UniversalClient, k keys, ids []string, caps map[string]map[string]int) {
 	t.Helper()
 	ctx := context.Background()
 	held := map[string]string{}
@@ -388,7 +403,7 @@ func checkRedisState(t *testing.T, rc *redis.Client, k keys, ids []string, caps 
 			loads[a][rc.HGet(ctx, k.conv(c), "channel").Val()]++
 		}
 		h := rc.HGetAll(ctx, k.agent(a)).Val()
-		for _, ch := range Channels {
+		for _, ch := range channels {
 			if got := atoi(h["load:"+ch]); got != loads[a][ch] || got > caps[a][ch] {
 				t.Errorf("agent %s %s load %d; holds %d, capacity %d", a, ch, got, loads[a][ch], caps[a][ch])
 			}
@@ -396,7 +411,7 @@ func checkRedisState(t *testing.T, rc *redis.Client, k keys, ids []string, caps 
 	}
 	inQueue := map[string]int{}
 	for _, q := range modelQueues {
-		for _, ch := range Channels {
+		for _, ch := range channels {
 			for _, c := range rc.ZRange(ctx, k.queue(q.Name, ch), 0, -1).Val() {
 				inQueue[c]++
 			}

@@ -42,7 +42,7 @@ func TestQueueConfigValidate(t *testing.T) {
 		t.Errorf("DefaultQueues() = %+v; want one support queue for every channel", d)
 	}
 	q := QueueConfig{Name: "q"}
-	if q.OfferTimeout(ChannelVoice) != 20*time.Second || q.OfferTimeout(ChannelChat) != 30*time.Second ||
+	if q.OfferTimeout(chVoice) != 20*time.Second || q.OfferTimeout(chChat) != 30*time.Second ||
 		q.StickyWindow() != 24*time.Hour || q.OverflowAfter() != time.Minute || q.ServiceLevel() != 20*time.Second {
 		t.Errorf("zero-value defaults wrong")
 	}
@@ -121,17 +121,17 @@ func TestAgentChoice(t *testing.T) {
 		{desc: "queue skill", agents: []AgentConfig{{ID: "a1"}, {ID: "a2", Skills: []string{"billing"}}},
 			req: Request{ConversationID: "c", Queue: "billing"}, want: "a2"},
 		{desc: "no capacity on the channel", agents: []AgentConfig{{ID: "a1", Capacity: map[string]int{"sms": 0}}, {ID: "a2"}},
-			req: Request{ConversationID: "c", Channel: ChannelSMS}, want: "a2"},
+			req: Request{ConversationID: "c", Channel: chSMS}, want: "a2"},
 		{desc: "agent not serving the queue", agents: []AgentConfig{{ID: "a1", Queues: []string{"support"}}, {ID: "a2", Skills: []string{"billing"}}},
 			req: Request{ConversationID: "c", Queue: "billing"}, want: "a2"},
 		{desc: "voice is exclusive", agents: []AgentConfig{{ID: "a1"}, {ID: "a2"}},
-			pre: func(v *env) { v.enqueue(Request{ConversationID: "call", Channel: ChannelVoice}) }, // to a1
+			pre: func(v *env) { v.enqueue(Request{ConversationID: "call", Channel: chVoice}) }, // to a1
 			req: Request{ConversationID: "c"}, want: "a2"},
 		{desc: "voice shared when configured", agents: []AgentConfig{{ID: "a1", VoiceShared: true}, {ID: "a2"}},
-			pre: func(v *env) { v.enqueue(Request{ConversationID: "call", Channel: ChannelVoice}) }, // to a1
+			pre: func(v *env) { v.enqueue(Request{ConversationID: "call", Channel: chVoice}) }, // to a1
 			req: Request{ConversationID: "c"}, want: "a1"},
 		{desc: "idle time is per channel", agents: []AgentConfig{{ID: "a1"}, {ID: "a2"}},
-			pre: func(v *env) { v.enqueue(Request{ConversationID: "mail", Channel: ChannelEmail}) }, // to a1
+			pre: func(v *env) { v.enqueue(Request{ConversationID: "mail", Channel: chEmail}) }, // to a1
 			req: Request{ConversationID: "c"}, want: "a1"},
 		{desc: "sticky: last agent within the window", agents: []AgentConfig{{ID: "a1"}, {ID: "a2"}},
 			req: Request{ConversationID: "c", LastAgentID: "a2", LastServedAt: now.Add(-30 * time.Minute)}, want: "a2"},
@@ -171,10 +171,10 @@ func TestCapacityPerChannel(t *testing.T) {
 		channel string
 		want    int
 	}{
-		{desc: "voice 1", channel: ChannelVoice, want: 1},
-		{desc: "chat 3", channel: ChannelChat, want: 3},
-		{desc: "sms 5", channel: ChannelSMS, want: 5},
-		{desc: "email 5", channel: ChannelEmail, want: 5},
+		{desc: "voice 1", channel: chVoice, want: 1},
+		{desc: "chat 3", channel: chChat, want: 3},
+		{desc: "sms 5", channel: chSMS, want: 5},
+		{desc: "email 5", channel: chEmail, want: 5},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
@@ -186,7 +186,7 @@ func TestCapacityPerChannel(t *testing.T) {
 			}
 			a := v.agentStatus("a")
 			// Busy means no free capacity on any channel: only a call does that.
-			if a.Load[c.channel] != c.want || len(a.Conversations) != c.want || a.Busy != (c.channel == ChannelVoice) {
+			if a.Load[c.channel] != c.want || len(a.Conversations) != c.want || a.Busy != (c.channel == chVoice) {
 				t.Fatalf("load %v convs %v busy %v; want %d", a.Load, a.Conversations, a.Busy, c.want)
 			}
 			w, err := v.e.Waiting(v.ctx, "support")
@@ -283,7 +283,7 @@ func TestOffers(t *testing.T) {
 			}
 		}},
 		{desc: "auto-accept channel", run: func(v *env) {
-			v.enqueue(Request{ConversationID: "mail", Channel: ChannelEmail})
+			v.enqueue(Request{ConversationID: "mail", Channel: chEmail})
 			v.expect("mail", ConvActive, "a1")
 		}},
 		{desc: "accept resets the missed count", run: func(v *env) {
@@ -319,8 +319,8 @@ func TestCloseAndWrapUp(t *testing.T) {
 		run  func(v *env)
 	}{
 		{desc: "close without wrap-up frees the slot and rematches", run: func(v *env) {
-			v.enqueue(Request{ConversationID: "c1", Queue: "quick", Channel: ChannelVoice})
-			v.enqueue(Request{ConversationID: "c2", Queue: "quick", Channel: ChannelVoice})
+			v.enqueue(Request{ConversationID: "c1", Queue: "quick", Channel: chVoice})
+			v.enqueue(Request{ConversationID: "c2", Queue: "quick", Channel: chVoice})
 			v.expect("c2", ConvWaiting, "")
 			v.must(v.e.Accept(v.ctx, "c1", "a"))
 			v.must(v.e.Close(v.ctx, "c1", "a"))
@@ -342,7 +342,7 @@ func TestCloseAndWrapUp(t *testing.T) {
 			v.must(v.e.Accept(v.ctx, "chat1", "a"))
 			v.must(v.e.Close(v.ctx, "chat1", "a"))
 			v.expect("chat1", ConvWrapUp, "a")
-			v.enqueue(Request{ConversationID: "call", Channel: ChannelVoice})
+			v.enqueue(Request{ConversationID: "call", Channel: chVoice})
 			v.expect("call", ConvWaiting, "")
 			v.enqueue(Request{ConversationID: "chat2"}) // chat is not blocked
 			v.expect("chat2", ConvOffered, "a")
@@ -350,8 +350,8 @@ func TestCloseAndWrapUp(t *testing.T) {
 			v.must(v.e.Sweep(v.ctx))
 			v.expect("chat1", ConvClosed, "")
 			v.expect("call", ConvOffered, "a")
-			if a := v.agentStatus("a"); a.Load[ChannelChat] != 1 {
-				v.t.Fatalf("chat load %d after wrap-up; want 1", a.Load[ChannelChat])
+			if a := v.agentStatus("a"); a.Load[chChat] != 1 {
+				v.t.Fatalf("chat load %d after wrap-up; want 1", a.Load[chChat])
 			}
 		}},
 	}
@@ -393,7 +393,7 @@ func TestTransfer(t *testing.T) {
 			v.must(v.e.Accept(v.ctx, "c", "s"))
 			v.must(v.e.Transfer(v.ctx, "c", Target{Queue: "billing"}))
 			v.expect("c", ConvWaiting, "")
-			if a := v.agentStatus("s"); a.Load[ChannelChat] != 0 {
+			if a := v.agentStatus("s"); a.Load[chChat] != 0 {
 				v.t.Fatalf("agent load %v", a.Load)
 			}
 			v.agent(AgentConfig{ID: "b", Queues: []string{"billing"}})
@@ -554,10 +554,10 @@ func TestPositionMatchesTheWaitingOrder(t *testing.T) {
 	t.Parallel()
 	v := newEnv(t, nil)
 	reqs := []Request{
-		{ConversationID: "c1", Channel: ChannelChat},
-		{ConversationID: "c2", Channel: ChannelSMS, Priority: 3},
-		{ConversationID: "c3", Channel: ChannelChat, Priority: 1},
-		{ConversationID: "c4", Channel: ChannelEmail},
+		{ConversationID: "c1", Channel: chChat},
+		{ConversationID: "c2", Channel: chSMS, Priority: 3},
+		{ConversationID: "c3", Channel: chChat, Priority: 1},
+		{ConversationID: "c4", Channel: chEmail},
 	}
 	for _, r := range reqs {
 		v.enqueue(r)

@@ -3,6 +3,7 @@ package routing
 import (
 	"embed"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -16,6 +17,7 @@ type scripts struct {
 	enqueue, accept, decline, close, transfer, abandon *redis.Script
 	upsertAgent, agentState, heartbeat, recordEstimate *redis.Script
 	recover, wrapup, presence, overflow, rematch       *redis.Script
+	requeue                                            *redis.Script
 }
 
 func loadScripts() (*scripts, error) {
@@ -29,7 +31,7 @@ func loadScripts() (*scripts, error) {
 		if err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("routing: read %s.lua: %w", name, err)
 		}
-		return redis.NewScript(luaKeySegments + string(lib) + "\n" + string(body))
+		return redis.NewScript(luaKeySegments + luaChannels() + string(lib) + "\n" + string(body))
 	}
 	s := &scripts{
 		enqueue:        load("enqueue"),
@@ -47,12 +49,23 @@ func loadScripts() (*scripts, error) {
 		presence:       load("presence"),
 		overflow:       load("overflow"),
 		rematch:        load("rematch"),
+		requeue:        load("requeue"),
 	}
 	return s, firstErr
+}
+
+// luaChannels hands the scripts the channel vocabulary as configuration:
+// every channel in order, and the exclusive one.
+func luaChannels() string {
+	quoted := make([]string, len(channels))
+	for i, ch := range channels {
+		quoted[i] = "'" + ch + "'"
+	}
+	return "local CHANNELS = {" + strings.Join(quoted, ", ") + "}\nlocal EXCLUSIVE = '" + chVoice + "'\n"
 }
 
 func (s *scripts) all() []*redis.Script {
 	return []*redis.Script{s.enqueue, s.accept, s.decline, s.close, s.transfer, s.abandon,
 		s.upsertAgent, s.agentState, s.heartbeat, s.recordEstimate,
-		s.recover, s.wrapup, s.presence, s.overflow, s.rematch}
+		s.recover, s.wrapup, s.presence, s.overflow, s.rematch, s.requeue}
 }

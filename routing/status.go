@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,11 @@ type AgentStatus struct {
 	IdleSince time.Time      // last offer or becoming available
 	WrapUntil time.Time      // no call before this
 	Missed    int            // consecutive lapsed offers
+	// VoiceShared and MaxMissedOffers are the agent's settings as stored
+	// (MaxMissedOffers 0: never set away), so a change of other settings
+	// through UpsertAgent can keep them.
+	VoiceShared     bool
+	MaxMissedOffers int
 	// Conversations offered to, held by or in wrap-up with the agent.
 	Conversations []string
 }
@@ -83,22 +89,36 @@ func agentFrom(id string, h map[string]string, convs []string) AgentStatus {
 		Since: ms(h["state_since"]), Skills: splitList(h["skills"]), Queues: splitList(h["queues"]),
 		Capacity: map[string]int{}, Load: map[string]int{},
 		IdleSince: ms(h["idle_since"]), WrapUntil: ms(h["wrap_until"]), Missed: atoi(h["missed"]),
+		VoiceShared: h["excl"] == "0", MaxMissedOffers: atoi(h["max_missed"]),
 		Conversations: convs,
 	}
 	free := false
-	for _, ch := range Channels {
+	for _, ch := range channels {
 		a.Capacity[ch] = atoi(h["cap:"+ch])
 		a.Load[ch] = atoi(h["load:"+ch])
 		if a.Load[ch] < a.Capacity[ch] {
 			free = true
 		}
 	}
-	if h["excl"] == "1" && a.Load[ChannelVoice] > 0 {
+	if h["excl"] == "1" && a.Load[chVoice] > 0 {
 		free = false
 	}
 	a.Busy = a.State == StateAvailable && !free
 	slices.Sort(a.Conversations)
 	return a
+}
+
+// Config returns the settings UpsertAgent needs to keep the agent as it
+// is, so a caller changing some settings keeps the others.
+func (a AgentStatus) Config() AgentConfig {
+	missed := a.MaxMissedOffers
+	if missed == 0 {
+		missed = -1 // stored 0 is "never"; 0 in an AgentConfig means the default
+	}
+	return AgentConfig{
+		ID: a.ID, Name: a.Name, Skills: slices.Clone(a.Skills), Queues: slices.Clone(a.Queues),
+		Capacity: maps.Clone(a.Capacity), VoiceShared: a.VoiceShared, MaxMissedOffers: missed,
+	}
 }
 
 // Agent returns one agent's status.
@@ -196,9 +216,9 @@ func (e *Engine) Position(ctx context.Context, id string) (pos int, ok bool, err
 	if err != nil {
 		return 0, false, fmt.Errorf("routing: position of %s: %w", id, err)
 	}
-	ahead := make([]*redis.IntCmd, len(Channels))
+	ahead := make([]*redis.IntCmd, len(channels))
 	_, err = e.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, ch := range Channels {
+		for i, ch := range channels {
 			ahead[i] = p.ZCount(ctx, e.k.queue(queue, ch), "-inf", "("+strconv.FormatFloat(score, 'f', -1, 64))
 		}
 		return nil
@@ -225,9 +245,9 @@ func (e *Engine) Waiting(ctx context.Context, queue string) ([]ConvStatus, error
 		score float64
 	}
 	var all []entry
-	zs := make([]*redis.ZSliceCmd, len(Channels))
+	zs := make([]*redis.ZSliceCmd, len(channels))
 	_, err := e.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, ch := range Channels {
+		for i, ch := range channels {
 			zs[i] = p.ZRangeWithScores(ctx, e.k.queue(queue, ch), 0, -1)
 		}
 		return nil

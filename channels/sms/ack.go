@@ -8,42 +8,17 @@ import (
 	"time"
 )
 
-// Estimator gives the expected wait of a queue as a range. ok is false when
-// there is no honest estimate (too few recent measurements, nobody
-// staffed); the customer is then promised no time.
-type Estimator interface {
-	Estimate(ctx context.Context, queue string) (low, high time.Duration, ok bool, err error)
-}
-
-// Promise is what the first acknowledgement told a customer, so that the
-// accuracy of estimates (promise kept) can be measured and the text shown
-// in the transcript.
-type Promise struct {
-	ConversationID string
-	CustomerID     string
-	Queue          string
-	// Low and High are the promised wait range; both zero when no time was
-	// promised (no estimate, or closed).
+// promise is the wait range the first acknowledgement promised; both
+// zero when it promised no time (no estimate, or closed). The core is told
+// it with the text (channel.Core.Told), so "promise kept" is measured.
+type promise struct {
 	Low, High time.Duration
-	// Closed is set when the text said when business hours resume; Opens is
-	// that time.
-	Closed bool
-	Opens  time.Time
-	// Text is the message sent; ProviderID its Twilio MessageSid.
-	Text       string
-	ProviderID string
-	At         time.Time
-}
-
-// PromiseRecorder learns each acknowledgement sent.
-type PromiseRecorder interface {
-	RecordPromise(ctx context.Context, p Promise) error
 }
 
 // composeAck picks and fills the acknowledgement for queue at now. It
 // returns an empty text when the queue's acknowledgement is off.
-func (c *Channel) composeAck(ctx context.Context, queue string, now time.Time) (string, Promise, error) {
-	p := Promise{Queue: queue, At: now}
+func (c *Channel) composeAck(ctx context.Context, queue string, now time.Time) (string, promise, error) {
+	var p promise
 	r := c.replyFor(queue)
 	if r.off {
 		return "", p, nil
@@ -52,7 +27,6 @@ func (c *Channel) composeAck(ctx context.Context, queue string, now time.Time) (
 	data := ackData{Queue: queue}
 	if sched := c.hoursFor(queue); !sched.IsOpen(now) {
 		if opens, ok := sched.NextOpen(now); ok {
-			p.Closed, p.Opens = true, opens
 			data.Opens = sched.Describe(now, opens)
 			if err := r.closed.Execute(&b, data); err != nil {
 				return "", p, fmt.Errorf("sms: reply for queue %s: %w", queue, err)
@@ -60,13 +34,12 @@ func (c *Channel) composeAck(ctx context.Context, queue string, now time.Time) (
 			return b.String(), p, nil
 		}
 	}
-	if c.estimator != nil {
-		low, high, ok, err := c.estimator.Estimate(ctx, queue)
-		if err != nil {
-			// Without an estimate the honest text is the one that promises
-			// no time; the customer still hears that a person will answer.
-			c.log.Warn("sms: wait estimate unavailable, acknowledging without one", "queue", queue, "err", err)
-		} else if ok && high > 0 {
+	if est, err := c.core.Estimate(ctx, queue); err != nil {
+		// Without an estimate the honest text is the one that promises
+		// no time; the customer still hears that a person will answer.
+		c.log.Warn("sms: wait estimate unavailable, acknowledging without one", "queue", queue, "err", err)
+	} else if low, high := est.Low, est.High; est.Known && high > 0 {
+		{
 			if high < low {
 				low, high = high, low
 			}

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/twilio/twilio-go"
 
-	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 )
@@ -29,20 +29,10 @@ const (
 // The wiring logs it and runs without SMS.
 var ErrDisabled = fmt.Errorf("sms: channel off: %w", twilioapi.ErrNoCredentials)
 
-// Deps are the collaborators New needs.
+// Deps are what New needs besides channel.Core.
 type Deps struct {
-	// Receiver stores each inbound message durably (deduplicating by
-	// MessageSid) before the webhook is answered. Required.
-	Receiver conversation.Receiver
-	// Status takes delivery status callbacks. Required.
-	Status conversation.StatusReceiver
 	// OptOuts remembers STOP and START. Required; NewRedisOptOuts serves.
 	OptOuts OptOuts
-	// Estimator gives the wait range for the first acknowledgement. Nil
-	// means no estimate is ever promised.
-	Estimator Estimator
-	// Promises learns every acknowledgement sent. Nil means nobody does.
-	Promises PromiseRecorder
 	// Hours gives each queue's business hours. Nil means only the
 	// deprecated Config.BusinessHours, if set, applies.
 	Hours HoursSource
@@ -55,17 +45,14 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// Channel is the SMS channel. It implements conversation.Sender.
+// Channel is the SMS channel, behind the channel contract.
 type Channel struct {
 	cfg       Config
 	creds     twilioapi.Credentials
 	rest      *twilio.RestClient
 	validator *twilioapi.Validator
-	receiver  conversation.Receiver
-	status    conversation.StatusReceiver
+	core      channel.Core
 	optOuts   OptOuts
-	estimator Estimator
-	promises  PromiseRecorder
 	log       *slog.Logger
 	now       func() time.Time
 
@@ -87,19 +74,22 @@ type Channel struct {
 	stopAcks context.CancelFunc
 }
 
-var _ conversation.Sender = (*Channel)(nil)
+var _ channel.Channel = (*Channel)(nil)
 
-// New checks cfg and builds the channel. It returns ErrDisabled when no
+// New checks cfg and builds the channel on the core: inbound texts go to
+// core.Receive, delivery reports to core.UpdateDelivery, and the first
+// acknowledgement tells the core's honest estimate (core.Estimate) and
+// records what it told (core.Told). It returns ErrDisabled when no
 // credentials are configured, and a descriptive error (never containing
 // the credentials) when something is misconfigured.
-func New(cfg Config, deps Deps) (*Channel, error) {
+func New(cfg Config, core channel.Core, deps Deps) (*Channel, error) {
 	if err := cfg.Credentials.Validate(); errors.Is(err, twilioapi.ErrNoCredentials) {
 		return nil, ErrDisabled
 	} else if err != nil {
 		return nil, fmt.Errorf("sms: %w", err)
 	}
-	if deps.Receiver == nil || deps.Status == nil || deps.OptOuts == nil {
-		return nil, errors.New("sms: Receiver, Status and OptOuts are required")
+	if core == nil || deps.OptOuts == nil {
+		return nil, errors.New("sms: the core and OptOuts are required")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
@@ -131,15 +121,14 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 	}
 	c := &Channel{
 		cfg: cfg, creds: cfg.Credentials, rest: rest, validator: validator,
-		receiver: deps.Receiver, status: deps.Status, optOuts: deps.OptOuts,
-		estimator: deps.Estimator, promises: deps.Promises, queueHours: deps.Hours, log: deps.Logger, now: deps.Now,
+		core: core, optOuts: deps.OptOuts, queueHours: deps.Hours, log: deps.Logger, now: deps.Now,
 		numbers:        map[string]string{},
 		replies:        map[string]replyTemplates{},
 		statusCallback: strings.TrimSuffix(cfg.PublicURL, "/") + StatusPath,
 		ackRetryWait:   time.Second,
 	}
 	for num, queue := range cfg.Numbers {
-		n, err := normalizeNumber(num, true)
+		n, err := channel.NormalizeNumber(num, true)
 		if err != nil {
 			return nil, fmt.Errorf("sms: numbers: %q: %w", num, err)
 		}
@@ -175,7 +164,7 @@ func (c *Channel) Describe() string {
 // default queue. to may be in any form Config.Numbers accepts. The
 // conversation service uses it to enqueue new SMS conversations.
 func (c *Channel) QueueFor(to string) string {
-	if n, err := normalizeNumber(to, true); err == nil {
+	if n, err := channel.NormalizeNumber(to, true); err == nil {
 		if q, ok := c.numbers[n]; ok {
 			return q
 		}
@@ -183,18 +172,37 @@ func (c *Channel) QueueFor(to string) string {
 	return c.cfg.DefaultQueue
 }
 
-// Router is where the channel registers its routes: an *echo.Echo or an
-// *echo.Group mounted at the root of the public URL.
-type Router interface {
-	POST(path string, h echo.HandlerFunc, m ...echo.MiddlewareFunc) *echo.Route
+// Name is channel.SMS.
+func (c *Channel) Name() channel.Name { return channel.SMS }
+
+// Addresses are the configured numbers (normalized) and their queues.
+func (c *Channel) Addresses() []channel.Address {
+	out := make([]channel.Address, 0, len(c.numbers))
+	for n, q := range c.numbers {
+		out = append(out, channel.Address{Value: n, Queue: q})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Value < out[j].Value })
+	return out
 }
 
 // Register adds POST InboundPath and POST StatusPath, both behind the
 // body limit and the Twilio signature check.
-func (c *Channel) Register(r Router) {
+func (c *Channel) Register(r channel.Routes) {
 	guard := c.validator.Middleware(c.cfg.BodyLimit)
-	r.POST(InboundPath, c.handleInbound, guard)
-	r.POST(StatusPath, c.handleStatus, guard)
+	r.Add(http.MethodPost, InboundPath, c.handleInbound, guard)
+	r.Add(http.MethodPost, StatusPath, c.handleStatus, guard)
+}
+
+// Run waits for ctx to end, then stops sending acknowledgements (Close),
+// giving those under way a few seconds.
+func (c *Channel) Run(ctx context.Context) error {
+	<-ctx.Done()
+	stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.Close(stop); err != nil {
+		c.log.Warn("sms: stop", "err", err)
+	}
+	return nil
 }
 
 // Close stops sending acknowledgements: it waits for those under way until

@@ -12,7 +12,7 @@ import (
 
 func TestNewWithoutCredentialsIsDisabled(t *testing.T) {
 	t.Parallel()
-	_, err := New(Config{PublicURL: publicURL}, Deps{Receiver: newFakeReceiver(), Status: &fakeStatus{}, OptOuts: &memOptOuts{}})
+	_, err := New(Config{PublicURL: publicURL}, newFakeCore(), Deps{OptOuts: &memOptOuts{}})
 	if !errors.Is(err, ErrDisabled) || !errors.Is(err, twilioapi.ErrNoCredentials) {
 		t.Fatalf("err = %v", err)
 	}
@@ -24,7 +24,7 @@ func TestNewWithoutCredentialsIsDisabled(t *testing.T) {
 func TestNewRefusesBadConfig(t *testing.T) {
 	t.Parallel()
 	creds := twiliotest.Credentials()
-	deps := Deps{Receiver: newFakeReceiver(), Status: &fakeStatus{}, OptOuts: &memOptOuts{}}
+	deps := Deps{OptOuts: &memOptOuts{}}
 	good := func() Config { return Config{Credentials: creds, PublicURL: publicURL} }
 	tests := []struct {
 		desc string
@@ -39,12 +39,12 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"template syntax", func(c *Config, _ *Deps) { c.Replies = map[string]Reply{"x": {Closed: "{{.Opens"}} }},
 		{"template field typo", func(c *Config, _ *Deps) { c.Replies = map[string]Reply{"x": {WithEstimate: "{{.Wiat}}"}} }},
 		{"bad hours", func(c *Config, _ *Deps) { c.BusinessHours = &BusinessHours{Open: []OpenSpan{{Days: "xyz"}}} }},
-		{"no receiver", func(_ *Config, d *Deps) { d.Receiver = nil }},
+		{"no opt-out store", func(_ *Config, d *Deps) { d.OptOuts = nil }},
 	}
 	for _, tc := range tests {
 		cfg, d := good(), deps
 		tc.edit(&cfg, &d)
-		_, err := New(cfg, d)
+		_, err := New(cfg, newFakeCore(), d)
 		if err == nil || errors.Is(err, ErrDisabled) {
 			t.Errorf("%s: err = %v", tc.desc, err)
 			continue

@@ -37,7 +37,7 @@ func TestDocumentedConfigDecodes(t *testing.T) {
 		len(cfg.BusinessHours.Open) != 3 || !cfg.Replies["sales"].Off || cfg.BodyLimit != 65536 {
 		t.Fatalf("decoded %+v", cfg)
 	}
-	h := newHarness(t, func(c *Config, _ *Deps) {
+	h := newHarness(t, func(c *Config, _ *Deps, _ *fakeCore) {
 		c.Numbers, c.DefaultQueue, c.BusinessHours, c.Replies, c.BodyLimit =
 			cfg.Numbers, cfg.DefaultQueue, cfg.BusinessHours, cfg.Replies, cfg.BodyLimit
 	})

@@ -4,11 +4,11 @@
 // conversation, STOP/START/HELP opt-out keywords, and the Sender the outbox
 // calls to text a customer.
 //
-// The package depends on the conversation contract only
-// (conversation.Receiver, conversation.Sender, conversation.StatusReceiver)
-// and declares the few things it needs beyond it: an Estimator for honest
-// wait estimates, a PromiseRecorder that learns what the customer was told,
-// and OptOuts, which remembers who texted STOP.
+// The package depends on the channel contract only (internal/channel: it
+// is a channel.Channel built on a channel.Core, which receives texts and
+// delivery reports, gives honest wait estimates and learns what the
+// customer was told) and declares the one thing it needs beyond it:
+// OptOuts, which remembers who texted STOP.
 //
 // See docs/channels/sms.md for setup and guarantees.
 package sms

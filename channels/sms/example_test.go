@@ -10,24 +10,19 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/channels/sms"
-	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 )
 
 // The wiring: configuration from flags, environment and the channels.sms
-// section; the conversation service as Receiver and StatusReceiver; the
-// channel as the outbox's Sender for conversation.ChannelSMS.
+// section; the desk as the channel.Core; the channel listed once, so the
+// wiring registers its routes, runs it and sends SMS replies through it.
 func ExampleNew() {
 	var (
-		log     = slog.Default()
-		e       = echo.New()
-		rdb     redis.UniversalClient // the store's client
-		service interface {           // the conversation service
-			conversation.Receiver
-			conversation.StatusReceiver
-		}
-		estimator sms.Estimator       // routing's wait estimate (nil: none)
-		promises  sms.PromiseRecorder // where promises are kept (nil: nowhere)
+		log  = slog.Default()
+		e    = echo.New()
+		rdb  redis.UniversalClient // the store's client
+		core channel.Core          // the desk
 	)
 	cfg := sms.Config{
 		Credentials: twilioapi.Credentials{AccountSID: os.Getenv("TWILIO_ACCOUNT_SID"), AuthToken: os.Getenv("TWILIO_AUTH_TOKEN")},
@@ -36,11 +31,7 @@ func ExampleNew() {
 		// Numbers, DefaultQueue, Replies, BusinessHours: decoded from the
 		// channels.sms YAML node.
 	}
-	ch, err := sms.New(cfg, sms.Deps{
-		Receiver: service, Status: service,
-		OptOuts:   sms.NewRedisOptOuts(rdb, "default"),
-		Estimator: estimator, Promises: promises, Logger: log,
-	})
+	ch, err := sms.New(cfg, core, sms.Deps{OptOuts: sms.NewRedisOptOuts(rdb, "default"), Logger: log})
 	switch {
 	case errors.Is(err, sms.ErrDisabled):
 		log.Info(err.Error()) // "sms: channel off: … not set"
@@ -51,6 +42,8 @@ func ExampleNew() {
 	}
 	log.Info(ch.Describe())
 	ch.Register(e)
-	var _ conversation.Sender = ch // register with the outbox for ChannelSMS
-	defer ch.Close(context.Background())
+	var _ channel.Channel = ch // listed with the other channels
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() { _ = ch.Run(ctx) }()
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
@@ -128,7 +129,7 @@ type fakeEstimator struct {
 	queues    []string
 }
 
-func (f *fakeEstimator) Estimate(ctx context.Context, queue string) (time.Duration, time.Duration, bool, error) {
+func (f *fakeEstimator) estimate(ctx context.Context, queue string) (channel.Place, error) {
 	f.mu.Lock()
 	f.queues = append(f.queues, queue)
 	f.mu.Unlock()
@@ -138,25 +139,54 @@ func (f *fakeEstimator) Estimate(ctx context.Context, queue string) (time.Durati
 		case <-ctx.Done():
 		}
 	}
-	return f.low, f.high, f.ok, f.err
+	return channel.Place{Low: f.low, High: f.high, Known: f.ok}, f.err
 }
 
-type fakePromises struct {
-	mu  sync.Mutex
-	got []Promise
+// told is one channel.Core.Told call.
+type told struct {
+	ConversationID, Text string
+	Low, High            time.Duration
 }
 
-func (f *fakePromises) RecordPromise(_ context.Context, p Promise) error {
+// fakeCore is the channel.Core the channel is tested against: the receiver
+// and status fakes, an estimator (nil: no estimate) and what it was told.
+type fakeCore struct {
+	*fakeReceiver
+	*fakeStatus
+	est *fakeEstimator
+
+	mu   sync.Mutex
+	told []told
+}
+
+func (f *fakeCore) Estimate(ctx context.Context, queue string) (channel.Place, error) {
+	if f.est == nil {
+		return channel.Place{}, nil
+	}
+	return f.est.estimate(ctx, queue)
+}
+
+func (f *fakeCore) Told(_ context.Context, convID, text string, p channel.Place) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.got = append(f.got, p)
+	f.told = append(f.told, told{ConversationID: convID, Text: text, Low: p.Low, High: p.High})
 	return nil
 }
 
-func (f *fakePromises) Got() []Promise {
+func (f *fakeCore) Got() []told {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]Promise(nil), f.got...)
+	return append([]told(nil), f.told...)
+}
+
+func (f *fakeCore) Place(context.Context, string) (channel.Place, error) { return channel.Place{}, nil }
+func (f *fakeCore) Record(context.Context, string, string, string) error { return nil }
+func (f *fakeCore) Abandon(context.Context, string) error                { return nil }
+func (f *fakeCore) CustomerEnded(context.Context, string) error          { return nil }
+func (f *fakeCore) Missed(context.Context, string, string) error         { return nil }
+
+func newFakeCore() *fakeCore {
+	return &fakeCore{fakeReceiver: newFakeReceiver(), fakeStatus: &fakeStatus{}}
 }
 
 // syncBuffer collects log output from several goroutines.
@@ -187,29 +217,29 @@ type harness struct {
 	status   *fakeStatus
 	optOuts  *memOptOuts
 	est      *fakeEstimator
-	promises *fakePromises
+	promises *fakeCore // the core: what it was told
 	logs     *syncBuffer
 }
 
 // newHarness builds a channel against the Twilio fake; edit may change
 // config and deps before New.
-func newHarness(t *testing.T, edit func(*Config, *Deps)) *harness {
+func newHarness(t *testing.T, edit func(*Config, *Deps, *fakeCore)) *harness {
 	t.Helper()
 	h := &harness{t: t, creds: twiliotest.Credentials(), recv: newFakeReceiver(), status: &fakeStatus{},
 		optOuts: &memOptOuts{}, est: &fakeEstimator{low: 3 * time.Minute, high: 5 * time.Minute, ok: true},
-		promises: &fakePromises{}, logs: &syncBuffer{}}
+		logs: &syncBuffer{}}
 	h.fake = twiliotest.New(t, h.creds)
 	cfg := Config{
 		Credentials: h.creds, PublicURL: publicURL, APIBaseURL: h.fake.URL,
 		Numbers:      map[string]string{ourNumber: "support", "+44 20 7183 8750": "sales"},
 		DefaultQueue: "general",
 	}
-	deps := Deps{Receiver: h.recv, Status: h.status, OptOuts: h.optOuts, Estimator: h.est,
-		Promises: h.promises, Logger: slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	h.promises = &fakeCore{fakeReceiver: h.recv, fakeStatus: h.status, est: h.est}
+	deps := Deps{OptOuts: h.optOuts, Logger: slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if edit != nil {
-		edit(&cfg, &deps)
+		edit(&cfg, &deps, h.promises)
 	}
-	ch, err := New(cfg, deps)
+	ch, err := New(cfg, h.promises, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 
@@ -50,11 +51,11 @@ func parseInbound(form url.Values, accountSID string, at time.Time) (conversatio
 	case acct != accountSID:
 		return in, errOtherAccount
 	}
-	from, err := normalizeNumber(form.Get("From"), false)
+	from, err := channel.NormalizeNumber(form.Get("From"), false)
 	if err != nil {
 		return in, badField("From", err.Error())
 	}
-	to, err := normalizeNumber(form.Get("To"), true)
+	to, err := channel.NormalizeNumber(form.Get("To"), true)
 	if err != nil {
 		return in, badField("To", err.Error())
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 const fuzzAccount = "AC0123456789abcdef0123456789abcdef"
@@ -38,10 +40,10 @@ func FuzzParseInbound(f *testing.F) {
 		if !messageSidPattern.MatchString(in.ProviderID) {
 			t.Fatalf("accepted provider id %q", in.ProviderID)
 		}
-		if n, err := normalizeNumber(in.From, false); err != nil || n != in.From || !strings.HasPrefix(in.From, "+") {
+		if n, err := channel.NormalizeNumber(in.From, false); err != nil || n != in.From || !strings.HasPrefix(in.From, "+") {
 			t.Fatalf("accepted From %q", in.From)
 		}
-		if n, err := normalizeNumber(in.To, true); err != nil || n != in.To {
+		if n, err := channel.NormalizeNumber(in.To, true); err != nil || n != in.To {
 			t.Fatalf("accepted To %q", in.To)
 		}
 		if !utf8.ValidString(in.Text) || in.Text != form.Get("Body") {

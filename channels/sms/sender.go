@@ -9,6 +9,7 @@ import (
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 
@@ -54,7 +55,7 @@ func (c *Channel) Send(ctx context.Context, out conversation.Outbound) (conversa
 // send is Send's work, shared with the acknowledgement.
 func (c *Channel) send(ctx context.Context, from, to, body string, media []string, callback bool) (conversation.SendResult, error) {
 	var res conversation.SendResult
-	to, err := normalizeNumber(to, false)
+	to, err := channel.NormalizeNumber(to, false)
 	if err != nil {
 		return res, &conversation.PermanentError{Code: codeInvalidTo, Message: "the customer's address is not a phone number in E.164 form"}
 	}

@@ -143,7 +143,7 @@ func TestSendWithoutAnswerIsTemporaryAndSecretFree(t *testing.T) {
 	}
 	dead := "http://" + l.Addr().String()
 	_ = l.Close()
-	h := newHarness(t, func(c *Config, _ *Deps) { c.APIBaseURL = dead })
+	h := newHarness(t, func(c *Config, _ *Deps, _ *fakeCore) { c.APIBaseURL = dead })
 	_, err = h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"})
 	if !errors.Is(err, conversation.ErrTemporary) {
 		t.Fatalf("err %v", err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 
@@ -63,7 +64,7 @@ func (c *Channel) handleInbound(ec echo.Context) error {
 			return echo.NewHTTPError(http.StatusServiceUnavailable, "try again")
 		}
 	}
-	receipt, err := c.receiver.Receive(ctx, in)
+	receipt, err := c.core.Receive(ctx, in)
 	if err != nil {
 		// Twilio does not retry an SMS webhook unless a fallback URL is
 		// configured; 503 makes it try that fallback, and the error shows
@@ -97,11 +98,10 @@ func (c *Channel) acknowledge(base context.Context, in conversation.Inbound, rec
 	if text == "" {
 		return
 	}
-	var res conversation.SendResult
 	for attempt, wait := 1, c.ackRetryWait; ; attempt, wait = attempt+1, wait*2 {
 		// No status callback: an acknowledgement is not an outbox message,
 		// so there is no message its status could land on.
-		res, err = c.send(ctx, in.To, in.From, text, nil, false)
+		_, err = c.send(ctx, in.To, in.From, text, nil, false)
 		if err == nil || !errors.Is(err, conversation.ErrTemporary) || attempt == 3 {
 			break
 		}
@@ -119,12 +119,8 @@ func (c *Channel) acknowledge(base context.Context, in conversation.Inbound, rec
 		c.log.Warn("sms: acknowledgement not sent", "conversation", receipt.ConversationID, "err", err)
 		return
 	}
-	if c.promises == nil {
-		return
-	}
-	promise.ConversationID, promise.CustomerID = receipt.ConversationID, receipt.CustomerID
-	promise.Text, promise.ProviderID = text, res.ProviderID
-	if err := c.promises.RecordPromise(ctx, promise); err != nil {
+	told := channel.Place{Low: promise.Low, High: promise.High, Known: promise.High > 0}
+	if err := c.core.Told(ctx, receipt.ConversationID, text, told); err != nil {
 		c.log.Warn("sms: acknowledgement sent but not recorded", "conversation", receipt.ConversationID, "err", err)
 	}
 }
@@ -148,13 +144,13 @@ func (c *Channel) handleStatus(ec echo.Context) error {
 	if st.ErrorCode == codeOptedOut {
 		// The customer texted STOP before we knew (or outside Switchboard):
 		// remember it so the next reply is refused with a reason up front.
-		if to, err := normalizeNumber(form.Get("To"), false); err == nil {
+		if to, err := channel.NormalizeNumber(form.Get("To"), false); err == nil {
 			if err := c.optOuts.SetOptOut(ctx, conversation.ChannelSMS, to, true); err != nil {
 				c.log.Warn("sms: Twilio reports an opt-out we could not record", "message_sid", st.ProviderID, "err", err)
 			}
 		}
 	}
-	if err := c.status.UpdateDelivery(ctx, st); err != nil {
+	if err := c.core.UpdateDelivery(ctx, st); err != nil {
 		c.log.Error("sms: delivery status not recorded", "message_sid", st.ProviderID, "status", st.Status, "err", err)
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "try again")
 	}

@@ -43,8 +43,8 @@ func TestInboundStoresThenAnswersEmptyTwiML(t *testing.T) {
 		t.Fatalf("acknowledgement %+v", ack)
 	}
 	ps := h.promises.Got()
-	if len(ps) != 1 || ps[0].Low != 3*time.Minute || ps[0].High != 5*time.Minute || ps[0].Queue != "support" ||
-		ps[0].ProviderID != ack.Sid || ps[0].Text != ack.Body || ps[0].ConversationID == "" {
+	if len(ps) != 1 || ps[0].Low != 3*time.Minute || ps[0].High != 5*time.Minute ||
+		ps[0].Text != ack.Body || ps[0].ConversationID == "" {
 		t.Fatalf("promises %+v", ps)
 	}
 
@@ -61,8 +61,8 @@ func TestInboundStoresThenAnswersEmptyTwiML(t *testing.T) {
 func TestInboundAnswersBeforeTheAcknowledgement(t *testing.T) {
 	t.Parallel()
 	block := make(chan struct{})
-	h := newHarness(t, func(_ *Config, d *Deps) {
-		d.Estimator = &fakeEstimator{low: time.Minute, high: 2 * time.Minute, ok: true, block: block}
+	h := newHarness(t, func(_ *Config, d *Deps, fc *fakeCore) {
+		fc.est = &fakeEstimator{low: time.Minute, high: 2 * time.Minute, ok: true, block: block}
 	})
 	start := time.Now()
 	w := h.post(InboundPath, h.inbound(customer, ourNumber, "hi"))
@@ -84,7 +84,7 @@ func TestInboundAnswersBeforeTheAcknowledgement(t *testing.T) {
 
 func TestInboundRefusals(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config, _ *Deps) { c.BodyLimit = 4096 })
+	h := newHarness(t, func(c *Config, _ *Deps, fc *fakeCore) { c.BodyLimit = 4096 })
 	good := func() url.Values { return h.inbound(customer, ourNumber, "hello") }
 	with := func(k, v string) url.Values { f := good(); f.Set(k, v); return f }
 	without := func(k string) url.Values { f := good(); f.Del(k); return f }

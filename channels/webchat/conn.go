@@ -212,7 +212,7 @@ func (v *visitorConn) hello(c *realtime.Conn, f clientFrame) error {
 	if err := c.Subscribe(ctx, visitorTopic(visitor)); err != nil {
 		return v.refuseAndClose(c, ErrCodeUnavailable, "try again shortly", realtime.CloseResync, "subscribe failed")
 	}
-	sess, ok, err := s.deps.Transcript.Current(ctx, visitor)
+	sess, ok, err := s.deps.Visitors.Current(ctx, visitor)
 	if err != nil {
 		s.log.Warn("webchat: current conversation", "visitor", visitor, "err", err)
 		return v.refuseAndClose(c, ErrCodeUnavailable, "try again shortly", realtime.CloseResync, "lookup failed")
@@ -301,7 +301,7 @@ func (v *visitorConn) join(ctx context.Context, c *realtime.Conn, convID, queue 
 		v.convQueue = v.to
 	}
 	v.closed = closed
-	if !closed && !v.polling && v.s.deps.Queue != nil {
+	if !closed && !v.polling {
 		v.polling = true
 		go v.pollQueue(c)
 	}
@@ -313,7 +313,7 @@ func (v *visitorConn) backlog(ctx context.Context, c *realtime.Conn, convID, aft
 	visitor := v.visitor
 	v.mu.Unlock()
 	for range maxResumePages {
-		msgs, err := v.s.deps.Transcript.Messages(ctx, convID, after)
+		msgs, err := v.s.deps.Visitors.Messages(ctx, convID, after)
 		if err != nil {
 			return err
 		}
@@ -366,7 +366,7 @@ func (v *visitorConn) message(c *realtime.Conn, f clientFrame) error {
 	ctx, cancel := context.WithTimeout(c.Context(), callTimeout)
 	defer cancel()
 	at := s.now()
-	rc, err := s.deps.Receiver.Receive(ctx, conversation.Inbound{
+	rc, err := s.core.Receive(ctx, conversation.Inbound{
 		Channel:    conversation.ChannelChat,
 		From:       visitor,
 		To:         to,
@@ -446,7 +446,7 @@ func (v *visitorConn) end(c *realtime.Conn) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Context(), callTimeout)
 	defer cancel()
-	if err := v.s.deps.Transcript.End(ctx, convID); err != nil {
+	if err := v.s.core.CustomerEnded(ctx, convID); err != nil {
 		v.s.log.Warn("webchat: end", "conversation", convID, "err", err)
 		return v.fail(c, ErrCodeUnavailable, "could not end the chat; try again", "")
 	}

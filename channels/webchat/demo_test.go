@@ -44,7 +44,7 @@ func TestServeDemo(t *testing.T) {
 	// says (a refused origin, once).
 	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500, QueueInterval: time.Second,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))},
-		Deps{Hub: hub, Receiver: b, Transcript: b, Queue: b, Typing: b, Contacts: b, Availability: b})
+		b, Deps{Hub: hub, Visitors: b, Typing: b, Contacts: b, Availability: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func registerFake(e *echo.Echo, srv *Server, b *fakeBackend) {
 		if err != nil {
 			return err
 		}
-		if err := b.End(c.Request().Context(), r.Conv); err != nil {
+		if err := b.CustomerEnded(c.Request().Context(), r.Conv); err != nil {
 			return err
 		}
 		return srv.Closed(c.Request().Context(), r.Conv, ClosedByAgent)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 
@@ -142,7 +143,8 @@ func cursorAfter(a, b string) bool {
 	return am > bm
 }
 
-func (b *fakeBackend) End(_ context.Context, convID string) error {
+// CustomerEnded is channel.Core's: the visitor ended the chat.
+func (b *fakeBackend) CustomerEnded(_ context.Context, convID string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if c := b.convs[convID]; c != nil {
@@ -152,21 +154,27 @@ func (b *fakeBackend) End(_ context.Context, convID string) error {
 	return nil
 }
 
-func (b *fakeBackend) Position(_ context.Context, convID string) (int, bool, error) {
+func (b *fakeBackend) Place(_ context.Context, convID string) (channel.Place, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c := b.convs[convID]
 	if c == nil || c.state != StateQueued || b.position == 0 {
-		return 0, false, nil
+		return channel.Place{}, nil
 	}
-	return b.position, true, nil
+	return channel.Place{Position: b.position, Low: b.estimate[0], High: b.estimate[1], Known: b.estOK}, nil
 }
 
-func (b *fakeBackend) Estimate(context.Context, string) (time.Duration, time.Duration, bool, error) {
+func (b *fakeBackend) Estimate(context.Context, string) (channel.Place, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.estimate[0], b.estimate[1], b.estOK, nil
+	return channel.Place{Low: b.estimate[0], High: b.estimate[1], Known: b.estOK}, nil
 }
+
+func (b *fakeBackend) UpdateDelivery(context.Context, channel.DeliveryStatus) error { return nil }
+func (b *fakeBackend) Told(context.Context, string, string, channel.Place) error    { return nil }
+func (b *fakeBackend) Record(context.Context, string, string, string) error         { return nil }
+func (b *fakeBackend) Abandon(context.Context, string) error                        { return nil }
+func (b *fakeBackend) Missed(context.Context, string, string) error                 { return nil }
 
 func (b *fakeBackend) CustomerTyping(_ context.Context, _ string, typing bool) error {
 	b.mu.Lock()
@@ -194,6 +202,4 @@ func (b *fakeBackend) lastInbound() conversation.Inbound {
 	return b.inbound[len(b.inbound)-1]
 }
 
-func (b *fakeBackend) deps() (conversation.Receiver, Transcript, Queue, Typing, Contacts, Availability) {
-	return b, b, b, b, b, b
-}
+var _ channel.Core = (*fakeBackend)(nil)

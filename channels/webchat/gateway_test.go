@@ -28,7 +28,7 @@ func TestTwoGatewaysOneRedis(t *testing.T) {
 			defer cancel()
 			_ = hub.Shutdown(ctx)
 		})
-		srv, err := New(Config{TokenSecret: testSecret}, Deps{Hub: hub, Receiver: b, Transcript: b, Queue: b})
+		srv, err := New(Config{TokenSecret: testSecret}, b, Deps{Hub: hub, Visitors: b})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
@@ -34,6 +35,7 @@ const callTimeout = 10 * time.Second
 // gateway that holds the visitor's socket.
 type Server struct {
 	cfg    Config
+	core   channel.Core
 	deps   Deps
 	tokens *Tokens
 	log    *slog.Logger
@@ -46,22 +48,27 @@ type Server struct {
 	refused    refusedOrigins
 }
 
-var _ conversation.Sender = (*Server)(nil)
+// The web chat channel satisfies the channel contract and observes its
+// conversations' routing events.
+var (
+	_ channel.Channel  = (*Server)(nil)
+	_ channel.Observer = (*Server)(nil)
+)
 
-// New builds the channel. It fails on a missing dependency or a token
-// secret shorter than 32 bytes.
-func New(cfg Config, deps Deps) (*Server, error) {
+// New builds the channel on the core. It fails on a missing dependency or
+// a token secret shorter than 32 bytes.
+func New(cfg Config, core channel.Core, deps Deps) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
 	switch {
+	case core == nil:
+		return nil, errors.New("webchat: the core is required")
 	case deps.Hub == nil:
 		return nil, errors.New("webchat: Deps.Hub is required")
-	case deps.Receiver == nil:
-		return nil, errors.New("webchat: Deps.Receiver is required")
-	case deps.Transcript == nil:
-		return nil, errors.New("webchat: Deps.Transcript is required")
+	case deps.Visitors == nil:
+		return nil, errors.New("webchat: Deps.Visitors is required")
 	}
 	tokens, err := NewTokens(cfg.TokenSecret, cfg.TokenMaxAge, cfg.Now)
 	if err != nil {
@@ -69,6 +76,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s := &Server{
 		cfg:      cfg,
+		core:     core,
 		deps:     deps,
 		tokens:   tokens,
 		log:      cfg.Logger,
@@ -81,22 +89,68 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	return s, nil
 }
 
+// Name is channel.Chat.
+func (s *Server) Name() channel.Name { return channel.Chat }
+
+// Addresses are the queues a widget may name (data-queue), each its own
+// queue, and the default queue.
+func (s *Server) Addresses() []channel.Address {
+	out := []channel.Address{{Value: s.cfg.DefaultQueue, Queue: s.cfg.DefaultQueue}}
+	for _, q := range s.cfg.Queues {
+		if q != s.cfg.DefaultQueue {
+			out = append(out, channel.Address{Value: q, Queue: q})
+		}
+	}
+	return out
+}
+
+// Run has no background work: visitors' sockets live in the hub.
+func (s *Server) Run(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+// Observe shows the visitor what happens to their chat: an agent joined,
+// the place in line moved, the agent is typing, the chat ended.
+func (s *Server) Observe(ctx context.Context, ev channel.Event) error {
+	switch ev.Type {
+	case channel.EventAccepted:
+		return s.AgentJoined(ctx, ev.ConversationID, ev.AgentName)
+	case channel.EventEnqueued, channel.EventTransferred:
+		return s.QueueChanged(ctx, ev.ConversationID, ev.Queue)
+	case channel.EventOfferLapsed:
+		// Declined or expired: without a word the visitor would watch
+		// nothing happen while routing waits to offer it again.
+		return s.OfferReturned(ctx, ev.ConversationID, ev.Queue)
+	case channel.EventAgentTyping:
+		return s.AgentTyping(ctx, ev.ConversationID, ev.AgentName, ev.Typing)
+	case channel.EventAbandoned:
+		return s.Closed(ctx, ev.ConversationID, ClosedAbandoned)
+	case channel.EventClosed:
+		if ev.Reason == "customer_ended" {
+			return s.Closed(ctx, ev.ConversationID, ClosedByCustomer)
+		}
+		return s.Closed(ctx, ev.ConversationID, ClosedByAgent)
+	}
+	return nil
+}
+
 // Register adds the channel's routes: GET /chat/widget.js, GET /chat/ws,
 // GET /chat/availability and GET /demo.
-func (s *Server) Register(e *echo.Echo) {
-	e.GET(PathWidget, func(c echo.Context) error {
+func (s *Server) Register(e channel.Routes) {
+	e.Add(http.MethodGet, PathWidget, func(c echo.Context) error {
 		s.serveWidget(c.Response(), c.Request())
 		return nil
 	})
-	e.GET(PathSocket, func(c echo.Context) error {
+	e.Add(http.MethodGet, PathSocket, func(c echo.Context) error {
 		s.serveSocket(c.Response(), c.Request())
 		return nil
 	})
-	e.GET(PathDemo, func(c echo.Context) error {
+	e.Add(http.MethodGet, PathDemo, func(c echo.Context) error {
 		s.serveDemo(c.Response(), c.Request())
 		return nil
 	})
-	e.GET(PathAvailability, func(c echo.Context) error {
+	e.Add(http.MethodGet, PathAvailability, func(c echo.Context) error {
 		s.serveAvailability(c.Response(), c.Request())
 		return nil
 	})
@@ -254,23 +308,17 @@ func (s *Server) OfferReturned(ctx context.Context, convID, queue string) error 
 }
 
 func (s *Server) lookupQueue(ctx context.Context, convID, queue string) (queueFrame, bool, error) {
-	if s.deps.Queue == nil {
+	p, err := s.core.Place(ctx, convID)
+	if errors.Is(err, channel.ErrNotFound) {
 		return queueFrame{}, false, nil
 	}
-	pos, ok, err := s.deps.Queue.Position(ctx, convID)
 	if err != nil {
 		return queueFrame{}, false, fmt.Errorf("webchat: queue position of %s: %w", convID, err)
 	}
-	if !ok {
+	if p.Position == 0 {
 		return queueFrame{}, false, nil
 	}
-	low, high, estOK, err := s.deps.Queue.Estimate(ctx, queue)
-	if err != nil {
-		// A position without an estimate is still worth telling.
-		s.log.Warn("webchat: wait estimate failed", "queue", queue, "err", err)
-		estOK = false
-	}
-	f := queueFrameOf(convID, pos, low, high, estOK)
+	f := queueFrameOf(convID, p.Position, p.Low, p.High, p.Known)
 	if s.deps.Availability != nil {
 		if st, err := s.deps.Availability.Availability(ctx, queue); err == nil {
 			f.NobodyOnline = !st.Open || st.AgentsOnline == 0

@@ -42,8 +42,7 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 	if mod != nil {
 		mod(&cfg)
 	}
-	rcv, tr, q, ty, ct, av := b.deps()
-	srv, err := New(cfg, Deps{Hub: hub, Receiver: rcv, Transcript: tr, Queue: q, Typing: ty, Contacts: ct, Availability: av})
+	srv, err := New(cfg, b, Deps{Hub: hub, Visitors: b, Typing: b, Contacts: b, Availability: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +472,7 @@ func TestClosedChatOnResume(t *testing.T) {
 	token := c.hello("", nil)["visitor_token"].(string)
 	c.send(map[string]any{"type": "message", "id": "f_bye00001", "text": "bye"})
 	conv := c.await("message")["conversation"].(string)
-	if err := h.backend.End(context.Background(), conv); err != nil {
+	if err := h.backend.CustomerEnded(context.Background(), conv); err != nil {
 		t.Fatal(err)
 	}
 	c.ws.Close()
@@ -581,20 +580,20 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	hub, _ := realtime.New(realtime.Config{})
 	defer hub.Shutdown(context.Background())
 	b := newFakeBackend()
-	full := Deps{Hub: hub, Receiver: b, Transcript: b}
+	full := Deps{Hub: hub, Visitors: b}
 	cases := []struct {
 		desc string
 		cfg  Config
 		deps Deps
 	}{
 		{desc: "no secret", cfg: Config{}, deps: full},
-		{desc: "no hub", cfg: Config{TokenSecret: testSecret}, deps: Deps{Receiver: b, Transcript: b}},
-		{desc: "no receiver", cfg: Config{TokenSecret: testSecret}, deps: Deps{Hub: hub, Transcript: b}},
+		{desc: "no hub", cfg: Config{TokenSecret: testSecret}, deps: Deps{Visitors: b}},
+		{desc: "no visitors", cfg: Config{TokenSecret: testSecret}, deps: Deps{Hub: hub}},
 		{desc: "bad origin", cfg: Config{TokenSecret: testSecret, AllowedOrigins: []string{"shop.example"}}, deps: full},
 		{desc: "bad queue", cfg: Config{TokenSecret: testSecret, DefaultQueue: "a b"}, deps: full},
 	}
 	for _, tc := range cases {
-		if _, err := New(tc.cfg, tc.deps); err == nil {
+		if _, err := New(tc.cfg, b, tc.deps); err == nil {
 			t.Errorf("%s: New succeeded", tc.desc)
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/redistest"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -49,7 +50,7 @@ type Config struct {
 
 func defaultConfig() Config {
 	return Config{Rate: 1000, Duration: 10 * time.Second, Agents: 200, Gateways: 1,
-		Channel: routing.ChannelChat, Handle: 100 * time.Millisecond, Drain: 5 * time.Second}
+		Channel: string(channel.Chat), Handle: 100 * time.Millisecond, Drain: 5 * time.Second}
 }
 
 // Result is what a run measured.

@@ -10,7 +10,9 @@ import (
 
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/roster"
 	"github.com/switchboard/switchboard/internal/store"
+	"github.com/switchboard/switchboard/routing"
 )
 
 // admin runs `switchboard agent …` and `switchboard token …` against the
@@ -31,6 +33,7 @@ func admin(group string, args []string, getenv func(string) string, stdin io.Rea
 		role       = fs.String("role", "agent", "agent, supervisor or admin")
 		skills     = fs.String("skills", "", "comma-separated skills, e.g. billing,es")
 		queues     = fs.String("queues", "", "comma-separated queues served (default: all)")
+		capacity   = fs.String("capacity", "", "conversations at once per channel, e.g. chat=2,sms=4 (default: routing's)")
 		passwordIn = fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -61,6 +64,21 @@ func admin(group string, args []string, getenv func(string) string, stdin io.Rea
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	var qs []routing.QueueConfig
+	if cfg.File.Queues.Kind != 0 {
+		if err := cfg.File.Queues.Decode(&qs); err != nil {
+			fmt.Fprintf(stderr, "switchboard: %s: queues: %v\n", cfg.ConfigFile, err)
+			return exitUsage
+		}
+	}
+	// The engine is built only to write agents' routing profiles; it runs
+	// nothing in the background.
+	engine, err := routing.New(routing.Params{Client: st.Client, Workspace: cfg.Workspace, Queues: qs})
+	if err != nil {
+		fmt.Fprintf(stderr, "switchboard: %v\n", err)
+		return exitUsage
+	}
+	agents := roster.New(svc, engine)
 
 	switch group + " " + sub {
 	case "agent add":
@@ -73,12 +91,17 @@ func admin(group string, args []string, getenv func(string) string, stdin io.Rea
 			fmt.Fprintf(stderr, "switchboard agent add: --role: %v\n", perr)
 			return exitUsage
 		}
-		err = auth.AgentAdd(ctx, svc, auth.Account{ID: *id, Name: *name, Role: r,
-			Skills: auth.SplitList(*skills), Queues: auth.SplitList(*queues)}, stdin, stdout)
+		caps, cerr := roster.ParseCapacity(*capacity)
+		if cerr != nil {
+			fmt.Fprintf(stderr, "switchboard agent add: --capacity: %v\n", cerr)
+			return exitUsage
+		}
+		err = roster.AgentAdd(ctx, agents, roster.NewAgent{ID: *id, Name: *name, Role: r,
+			Skills: auth.SplitList(*skills), Queues: auth.SplitList(*queues), Capacity: caps}, stdin, stdout)
 	case "agent list":
-		err = auth.AgentList(ctx, svc, stdout)
+		err = roster.AgentList(ctx, agents, stdout)
 	case "agent disable":
-		err = auth.AgentDisable(ctx, svc, *id, stdout)
+		err = roster.AgentDisable(ctx, agents, *id, stdout)
 	case "token create":
 		err = auth.TokenCreate(ctx, svc, *name, *role, stdout)
 	case "token list":
@@ -91,7 +114,7 @@ func admin(group string, args []string, getenv func(string) string, stdin io.Rea
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "switchboard %s %s: %v\n", group, sub, err)
-		if errors.Is(err, auth.ErrBadInput) {
+		if errors.Is(err, auth.ErrBadInput) || errors.Is(err, roster.ErrInvalid) {
 			return exitUsage
 		}
 		return exitFailure

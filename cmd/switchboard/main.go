@@ -49,7 +49,8 @@ const usage = `Usage: switchboard [command] [flags]
 
 Commands:
   serve                       run the gateway (the default); see 'switchboard serve -h'
-  agent add --id ID --name NAME --role agent|supervisor|admin --skills a,b --queues q1,q2 --password-stdin
+  agent add --id ID --name NAME --role agent|supervisor|admin --skills a,b --queues q1,q2
+            --capacity chat=3,sms=5 --password-stdin
   agent list
   agent disable --id ID
   token create --name NAME --role ROLE    prints the token once

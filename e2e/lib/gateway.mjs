@@ -43,13 +43,18 @@ function run(bin, args, env, input) {
  * startGateway resolves with { url, urls, stop, redisURL } once every
  * gateway is ready: `gateways` processes (default 1) share one redis-server,
  * as a production deployment behind a load balancer would. agents is a list
- * of { id, name, password, role }.
+ * of { id, name, password, role }. With embedded, one gateway runs on its
+ * in-process store as `make run` does: no redis-server, no REDIS_URL, and
+ * so no agents made with the admin command (redisURL is then '').
  */
-export async function startGateway({ agents = [], gateways = 1 } = {}) {
+export async function startGateway({ agents = [], gateways = 1, embedded = false } = {}) {
+  if (embedded && (agents.length || gateways !== 1)) throw new Error('embedded: one gateway, agents added in the console');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-e2e-'));
   const bin = path.join(dir, 'switchboard');
   const build = spawnSync('go', ['build', '-o', bin, './cmd/switchboard'], { cwd: repoRoot, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`go build: ${build.stderr}`);
+
+  if (embedded) return serve({ dir, bin, gateways, redis: null, env: { REDIS_URL: '', SWITCHBOARD_ADMIN_PASSWORD: 'e2e-admin-password' }, redisURL: '' });
 
   const redisPort = await freePort();
   const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
@@ -72,12 +77,17 @@ export async function startGateway({ agents = [], gateways = 1 } = {}) {
       env, `${a.password}\n`);
   }
 
+  return serve({ dir, bin, gateways, redis, env, redisURL });
+}
+
+/** serve starts the gateways and waits until each is ready. */
+async function serve({ dir, bin, gateways, redis, env, redisURL }) {
   let logs = '';
   const procs = [];
   const urls = [];
   const stop = () => {
     for (const p of procs) p.kill('SIGTERM');
-    redis.kill('SIGTERM');
+    redis?.kill('SIGTERM');
     setTimeout(() => rmSync(dir, { recursive: true, force: true }), 500);
   };
   for (let i = 0; i < gateways; i++) {
@@ -93,7 +103,7 @@ export async function startGateway({ agents = [], gateways = 1 } = {}) {
       await waitHTTP(`${url}/readyz`);
     } catch (e) {
       for (const p of procs) p.kill('SIGKILL');
-      redis.kill('SIGKILL');
+      redis?.kill('SIGKILL');
       throw new Error(`${e.message}\n${logs}`);
     }
   }

@@ -1,8 +1,9 @@
 // Package api serves the REST API under /api/v1 that the agent console and
 // integrations use: conversations and their transcripts, agent replies and
 // internal notes, customers (profile, identities, merge, history) and stored
-// attachments. It is a thin layer over conversation.Service; docs/api.md and
-// docs/openapi.yaml describe it.
+// attachments. It is a thin layer over the desk (internal/desk), which
+// decides what the caller may see and do exactly as it does for the
+// console; docs/api.md and docs/openapi.yaml describe it.
 //
 // Authentication is not decided here: every route runs behind the
 // middleware given in Params.Auth, and the wiring must pass the real one
@@ -23,37 +24,22 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/desk"
 )
 
-// Access decides what a caller may see. The auth work plugs its rules in
-// here (an agent sees conversations offered or assigned to them and those
-// customers; supervisors see everything). Denied objects answer 404, so
-// their existence does not leak.
-type Access interface {
-	CanSeeConversation(c echo.Context, conv conversation.Conversation) bool
-	CanSeeCustomer(c echo.Context, cust conversation.Customer) bool
-}
-
-// AllowAll is the Access used when Params.Access is nil.
-type AllowAll struct{}
-
-// CanSeeConversation allows every conversation.
-func (AllowAll) CanSeeConversation(echo.Context, conversation.Conversation) bool { return true }
-
-// CanSeeCustomer allows every customer.
-func (AllowAll) CanSeeCustomer(echo.Context, conversation.Customer) bool { return true }
-
-// Params build a Handler. Service is required.
+// Params build a Handler. Service and Desk are required.
 type Params struct {
+	// Service stores and serves attachments.
 	Service *conversation.Service
+	// Desk decides who may see and do what, and does it; every route goes
+	// through it, so the API answers as the console does.
+	Desk *desk.Desk
 	// Auth runs before every route. Nil lets every request through: the
 	// application wiring must pass the session/token middleware.
 	Auth echo.MiddlewareFunc
-	// Access filters what the caller sees. Nil: AllowAll.
-	Access Access
-	// Principal names the calling agent (author of replies and notes, the
-	// agent closing or transferring). Nil, or an empty answer: "api".
-	Principal func(c echo.Context) string
+	// Actor names the caller (the author of replies and notes, the closer).
+	// Required.
+	Actor func(c echo.Context) desk.Actor
 	// MaxBodyBytes limits JSON bodies. Zero: 64 KiB. Uploads are limited by
 	// the service's attachment limit instead.
 	MaxBodyBytes int64
@@ -63,23 +49,20 @@ type Params struct {
 
 // Handler serves the API.
 type Handler struct {
-	svc       *conversation.Service
-	auth      echo.MiddlewareFunc
-	access    Access
-	principal func(echo.Context) string
-	maxBody   int64
-	log       *slog.Logger
+	svc     *conversation.Service
+	desk    *desk.Desk
+	auth    echo.MiddlewareFunc
+	actor   func(echo.Context) desk.Actor
+	maxBody int64
+	log     *slog.Logger
 }
 
 // New builds a Handler.
 func New(p Params) (*Handler, error) {
-	if p.Service == nil {
-		return nil, errors.New("api: Params.Service is required")
+	if p.Service == nil || p.Desk == nil || p.Actor == nil {
+		return nil, errors.New("api: Params.Service, Desk and Actor are required")
 	}
-	h := &Handler{svc: p.Service, auth: p.Auth, access: p.Access, principal: p.Principal, maxBody: p.MaxBodyBytes, log: p.Logger}
-	if h.access == nil {
-		h.access = AllowAll{}
-	}
+	h := &Handler{svc: p.Service, desk: p.Desk, auth: p.Auth, actor: p.Actor, maxBody: p.MaxBodyBytes, log: p.Logger}
 	if h.maxBody <= 0 {
 		h.maxBody = 64 << 10
 	}
@@ -114,14 +97,8 @@ func (h *Handler) Register(g *echo.Group) {
 	g.GET("/customers/:id/conversations", h.history, mw...)
 }
 
-func (h *Handler) agent(c echo.Context) string {
-	if h.principal != nil {
-		if p := h.principal(c); p != "" {
-			return p
-		}
-	}
-	return "api"
-}
+// who is the caller as the desk knows it.
+func (h *Handler) who(c echo.Context) desk.Actor { return h.actor(c) }
 
 // errorBody is every error answer: a message, and the offending field for
 // a 400.
@@ -130,8 +107,9 @@ type errorBody struct {
 	Field string `json:"field,omitempty"`
 }
 
-// fail maps service errors to statuses. Only client errors carry the
-// service's message; a 500 says nothing about internals.
+// fail maps errors to statuses, the one place it is done for the REST API
+// (agentui maps the same desk errors to ack codes). Only client errors
+// carry a message; a 500 says nothing about internals.
 func (h *Handler) fail(c echo.Context, err error) error {
 	var fe *conversation.FieldError
 	var mbe *http.MaxBytesError
@@ -142,10 +120,16 @@ func (h *Handler) fail(c echo.Context, err error) error {
 		return c.JSON(http.StatusBadRequest, errorBody{Error: fe.Error(), Field: fe.Field})
 	case errors.As(err, &mbe), errors.Is(err, conversation.ErrTooLarge):
 		return c.JSON(http.StatusRequestEntityTooLarge, errorBody{Error: "request too large"})
-	case errors.Is(err, conversation.ErrNotFound):
+	case errors.Is(err, desk.ErrNotFound), errors.Is(err, conversation.ErrNotFound):
 		return c.JSON(http.StatusNotFound, errorBody{Error: "not found"})
-	case errors.Is(err, conversation.ErrClosed):
+	case errors.Is(err, desk.ErrForbidden):
+		return c.JSON(http.StatusForbidden, errorBody{Error: "not allowed on this conversation now"})
+	case errors.Is(err, desk.ErrClosed), errors.Is(err, conversation.ErrClosed):
 		return c.JSON(http.StatusConflict, errorBody{Error: "conversation is closed"})
+	case errors.Is(err, desk.ErrOfferGone):
+		return c.JSON(http.StatusConflict, errorBody{Error: "the offer is no longer open"})
+	case errors.Is(err, desk.ErrInvalid):
+		return c.JSON(http.StatusBadRequest, errorBody{Error: "the request was refused"})
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):
 		return c.JSON(http.StatusBadRequest, errorBody{Error: "body is not valid JSON"})
 	case errors.As(err, &te):

@@ -15,8 +15,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/redistest"
+	"github.com/switchboard/switchboard/routing"
 )
 
 var server *redistest.Server
@@ -25,42 +28,42 @@ func TestMain(m *testing.M) {
 	os.Exit(redistest.RunPackage(m, redistest.Options{}, &server))
 }
 
-type nopRouter struct{}
-
-func (nopRouter) Enqueue(context.Context, conversation.RouteRequest) error     { return nil }
-func (nopRouter) Abandon(context.Context, string) error                        { return nil }
-func (nopRouter) Close(context.Context, string, string) error                  { return nil }
-func (nopRouter) Transfer(context.Context, conversation.TransferRequest) error { return nil }
-
-// denyCustomer hides one customer and its conversations.
-type denyCustomer struct{ id string }
-
-func (d *denyCustomer) CanSeeConversation(_ echo.Context, c conversation.Conversation) bool {
-	return c.CustomerID != d.id
-}
-func (d *denyCustomer) CanSeeCustomer(_ echo.Context, c conversation.Customer) bool {
-	return c.ID != d.id
-}
-
 type fixture struct {
-	svc    *conversation.Service
-	e      *echo.Echo
-	access *denyCustomer
+	svc  *conversation.Service
+	desk *desk.Desk
+	e    *echo.Echo
 }
 
+// newFixture serves the API on the real desk, routing and conversation
+// service. Requests name the caller in X-Agent and its role in X-Role
+// (admin when unset), standing in for the session/token middleware.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	rdb := server.NewClient(t)
+	ws := strings.NewReplacer("/", "_").Replace(t.Name()) + "_" + rand.Text()[:12]
+	engine, err := routing.New(routing.Params{Client: rdb, Workspace: ws,
+		Queues: []routing.QueueConfig{{Name: "support"}, {Name: "billing"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc, err := conversation.New(conversation.Params{
-		Redis: rdb, Workspace: strings.NewReplacer("/", "_").Replace(t.Name()) + "_" + rand.Text()[:12],
-		Router: nopRouter{}, AttachmentDir: t.TempDir(), MaxAttachmentBytes: 1000,
+		Redis: rdb, Workspace: ws, Router: desk.Router{Engine: engine}, DefaultQueue: "support",
+		AttachmentDir: t.TempDir(), MaxAttachmentBytes: 1000,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{svc: svc, e: echo.New(), access: &denyCustomer{}}
+	authSvc, err := auth.New(auth.Config{Redis: rdb, Workspace: ws})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := desk.New(desk.Params{Engine: engine, Conversations: svc, Auth: authSvc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{svc: svc, desk: d, e: echo.New()}
 	// A stand-in for the real auth: requests need X-Agent.
-	auth := func(next echo.HandlerFunc) echo.HandlerFunc {
+	mw := func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if c.Request().Header.Get("X-Agent") == "" {
 				return c.JSON(http.StatusUnauthorized, map[string]string{"error": "login required"})
@@ -68,8 +71,14 @@ func newFixture(t *testing.T) *fixture {
 			return next(c)
 		}
 	}
-	h, err := New(Params{Service: svc, Auth: auth, Access: f.access, MaxBodyBytes: 4096,
-		Principal: func(c echo.Context) string { return c.Request().Header.Get("X-Agent") }})
+	h, err := New(Params{Service: svc, Desk: d, Auth: mw, MaxBodyBytes: 4096,
+		Actor: func(c echo.Context) desk.Actor {
+			role := auth.Role(c.Request().Header.Get("X-Role"))
+			if role == "" {
+				role = auth.RoleAdmin
+			}
+			return desk.Actor{AccountID: c.Request().Header.Get("X-Agent"), Role: role}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,9 +88,18 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) do(t *testing.T, method, path, body string, out any) int {
 	t.Helper()
+	return f.doAs(t, "ana", "", method, path, body, out)
+}
+
+// doAs makes a request as account id with role ("" for admin).
+func (f *fixture) doAs(t *testing.T, id, role, method, path, body string, out any) int {
+	t.Helper()
 	req := httptest.NewRequest(method, "/api/v1"+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Agent", "ana")
+	req.Header.Set("X-Agent", id)
+	if role != "" {
+		req.Header.Set("X-Role", role)
+	}
 	rec := httptest.NewRecorder()
 	f.e.ServeHTTP(rec, req)
 	if out != nil {
@@ -164,9 +182,9 @@ func TestAuthAndAccess(t *testing.T) {
 	if code := f.do(t, "GET", "/conversations/"+r.ConversationID, "", nil); code != 200 {
 		t.Fatalf("with auth: %d", code)
 	}
-	f.access.id = r.CustomerID
+	// An agent it was never offered to sees none of it.
 	for _, p := range []string{"/conversations/" + r.ConversationID, "/conversations/" + r.ConversationID + "/messages", "/customers/" + r.CustomerID} {
-		if code := f.do(t, "GET", p, "", nil); code != 404 {
+		if code := f.doAs(t, "bo", "agent", "GET", p, "", nil); code != 404 {
 			t.Fatalf("hidden %s: %d", p, code)
 		}
 	}

@@ -12,21 +12,8 @@ import (
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 
-// visibleConversation loads a conversation the caller may see; one it may
-// not see is reported as not found.
-func (h *Handler) visibleConversation(c echo.Context, id string) (conversation.Conversation, error) {
-	conv, err := h.svc.Conversation(c.Request().Context(), id)
-	if err != nil {
-		return conversation.Conversation{}, err
-	}
-	if !h.access.CanSeeConversation(c, conv) {
-		return conversation.Conversation{}, fmt.Errorf("api: conversation %s: %w", id, conversation.ErrNotFound)
-	}
-	return conv, nil
-}
-
 func (h *Handler) getConversation(c echo.Context) error {
-	conv, err := h.visibleConversation(c, c.Param("id"))
+	conv, err := h.desk.Conversation(c.Request().Context(), h.who(c), c.Param("id"))
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -41,15 +28,12 @@ type transcriptPage struct {
 }
 
 func (h *Handler) listMessages(c echo.Context) error {
-	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
-		return h.fail(c, err)
-	}
 	limit, err := intParam(c, "limit")
 	if err != nil {
 		return h.fail(c, err)
 	}
 	after := c.QueryParam("after")
-	entries, err := h.svc.Transcript(c.Request().Context(), c.Param("id"), after, int(min(limit, 500)))
+	entries, err := h.desk.Entries(c.Request().Context(), h.who(c), c.Param("id"), after, int(min(limit, 500)))
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -70,9 +54,6 @@ func (h *Handler) reply(c echo.Context) error {
 	if err := h.bind(c, &b); err != nil {
 		return h.fail(c, err)
 	}
-	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
-		return h.fail(c, err)
-	}
 	// Only files uploaded through this API may be attached; provider URLs
 	// are for inbound media.
 	for _, a := range b.Attachments {
@@ -80,7 +61,7 @@ func (h *Handler) reply(c echo.Context) error {
 			return h.fail(c, &conversation.FieldError{Field: "attachments", Reason: "attach files uploaded to /conversations/{id}/attachments by stored_path"})
 		}
 	}
-	e, err := h.svc.Reply(c.Request().Context(), c.Param("id"), h.agent(c), b.Text, b.Attachments)
+	e, err := h.desk.Reply(c.Request().Context(), h.who(c), c.Param("id"), b.Text, b.Attachments)
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -96,10 +77,7 @@ func (h *Handler) note(c echo.Context) error {
 	if err := h.bind(c, &b); err != nil {
 		return h.fail(c, err)
 	}
-	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
-		return h.fail(c, err)
-	}
-	e, err := h.svc.Note(c.Request().Context(), c.Param("id"), h.agent(c), b.Text)
+	e, err := h.desk.Note(c.Request().Context(), h.who(c), c.Param("id"), b.Text)
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -115,13 +93,7 @@ func (h *Handler) closeConversation(c echo.Context) error {
 	if err := h.bind(c, &b); err != nil {
 		return h.fail(c, err)
 	}
-	if len(b.Disposition) > 64 {
-		return h.fail(c, &conversation.FieldError{Field: "disposition", Reason: "at most 64 characters"})
-	}
-	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
-		return h.fail(c, err)
-	}
-	conv, err := h.svc.Close(c.Request().Context(), c.Param("id"), h.agent(c), b.Disposition)
+	conv, err := h.desk.Close(c.Request().Context(), h.who(c), c.Param("id"), b.Disposition)
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -138,12 +110,7 @@ func (h *Handler) transfer(c echo.Context) error {
 	if err := h.bind(c, &b); err != nil {
 		return h.fail(c, err)
 	}
-	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
-		return h.fail(c, err)
-	}
-	conv, err := h.svc.Transfer(c.Request().Context(), conversation.TransferRequest{
-		ConversationID: c.Param("id"), FromAgentID: h.agent(c), ToQueue: b.Queue, ToAgentID: b.AgentID,
-	})
+	conv, err := h.desk.Transfer(c.Request().Context(), h.who(c), c.Param("id"), b.Queue, b.AgentID)
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -153,7 +120,7 @@ func (h *Handler) transfer(c echo.Context) error {
 // upload stores one multipart file ("file") for a later reply. The request
 // is cut off past the per-file limit plus room for the multipart framing.
 func (h *Handler) upload(c echo.Context) error {
-	if _, err := h.visibleConversation(c, c.Param("id")); err != nil {
+	if _, err := h.desk.Conversation(c.Request().Context(), h.who(c), c.Param("id")); err != nil {
 		return h.fail(c, err)
 	}
 	limit := h.svc.MaxAttachmentBytes() + 64<<10
@@ -183,11 +150,8 @@ func (h *Handler) upload(c echo.Context) error {
 }
 
 func (h *Handler) getMessage(c echo.Context) error {
-	m, err := h.svc.Message(c.Request().Context(), c.Param("id"))
+	m, err := h.desk.MessageRecord(c.Request().Context(), h.who(c), c.Param("id"))
 	if err != nil {
-		return h.fail(c, err)
-	}
-	if _, err := h.visibleConversation(c, m.ConversationID); err != nil {
 		return h.fail(c, err)
 	}
 	return c.JSON(http.StatusOK, m)
@@ -198,19 +162,15 @@ func (h *Handler) getMessage(c echo.Context) error {
 // the console's origin.
 func (h *Handler) download(c echo.Context) error {
 	p := strings.TrimPrefix(path.Clean("/"+c.Param("*")), "/")
-	f, err := h.svc.OpenAttachment(p)
+	f, info, err := h.svc.OpenAttachment(c.Request().Context(), p)
 	if err != nil {
 		return h.fail(c, err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return h.fail(c, err)
-	}
 	hd := c.Response().Header()
 	hd.Set("Content-Type", "application/octet-stream")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", path.Base(p)))
-	http.ServeContent(c.Response(), c.Request(), "", st.ModTime(), f)
+	http.ServeContent(c.Response(), c.Request(), "", info.ModTime, f)
 	return nil
 }

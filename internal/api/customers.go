@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -9,19 +8,8 @@ import (
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 
-func (h *Handler) visibleCustomer(c echo.Context, id string) (conversation.Customer, error) {
-	cu, err := h.svc.Customer(c.Request().Context(), id)
-	if err != nil {
-		return conversation.Customer{}, err
-	}
-	if !h.access.CanSeeCustomer(c, cu) {
-		return conversation.Customer{}, fmt.Errorf("api: customer %s: %w", id, conversation.ErrNotFound)
-	}
-	return cu, nil
-}
-
 func (h *Handler) getCustomer(c echo.Context) error {
-	cu, err := h.visibleCustomer(c, c.Param("id"))
+	cu, err := h.desk.Customer(c.Request().Context(), h.who(c), c.Param("id"))
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -31,12 +19,9 @@ func (h *Handler) getCustomer(c echo.Context) error {
 // findCustomer looks a customer up by channel and address.
 func (h *Handler) findCustomer(c echo.Context) error {
 	ch := conversation.Channel(c.QueryParam("channel"))
-	cu, err := h.svc.FindCustomer(c.Request().Context(), ch, c.QueryParam("address"))
+	cu, err := h.desk.FindCustomer(c.Request().Context(), h.who(c), ch, c.QueryParam("address"))
 	if err != nil {
 		return h.fail(c, err)
-	}
-	if !h.access.CanSeeCustomer(c, cu) {
-		return h.fail(c, conversation.ErrNotFound)
 	}
 	return c.JSON(http.StatusOK, cu)
 }
@@ -58,11 +43,7 @@ func (h *Handler) updateCustomer(c echo.Context) error {
 	if b.Tags != nil && len(*b.Tags) > 50 {
 		return h.fail(c, &conversation.FieldError{Field: "tags", Reason: "at most 50 tags"})
 	}
-	cu, err := h.visibleCustomer(c, c.Param("id"))
-	if err != nil {
-		return h.fail(c, err)
-	}
-	cu, err = h.svc.UpdateCustomer(c.Request().Context(), cu.ID, conversation.CustomerUpdate{Name: b.Name, Notes: b.Notes, Tags: b.Tags})
+	cu, err := h.desk.UpdateCustomer(c.Request().Context(), h.who(c), c.Param("id"), conversation.CustomerUpdate{Name: b.Name, Notes: b.Notes, Tags: b.Tags})
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -82,15 +63,7 @@ func (h *Handler) merge(c echo.Context) error {
 	if b.CustomerID == "" {
 		return h.fail(c, &conversation.FieldError{Field: "customer_id", Reason: "required"})
 	}
-	w, err := h.visibleCustomer(c, c.Param("id"))
-	if err != nil {
-		return h.fail(c, err)
-	}
-	l, err := h.visibleCustomer(c, b.CustomerID)
-	if err != nil {
-		return h.fail(c, err)
-	}
-	cu, err := h.svc.Merge(c.Request().Context(), w.ID, l.ID)
+	cu, err := h.desk.Merge(c.Request().Context(), h.who(c), c.Param("id"), b.CustomerID)
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -108,14 +81,7 @@ func (h *Handler) link(c echo.Context) error {
 	if err := h.bind(c, &b); err != nil {
 		return h.fail(c, err)
 	}
-	if _, err := conversation.NormalizeAddress(b.Channel, b.Address); err != nil {
-		return h.fail(c, err)
-	}
-	w, err := h.visibleCustomer(c, c.Param("id"))
-	if err != nil {
-		return h.fail(c, err)
-	}
-	cu, err := h.svc.LinkIdentity(c.Request().Context(), w.ID, b.Channel, b.Address)
+	cu, err := h.desk.LinkAddress(c.Request().Context(), h.who(c), c.Param("id"), b.Channel, b.Address)
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -123,10 +89,6 @@ func (h *Handler) link(c echo.Context) error {
 }
 
 func (h *Handler) history(c echo.Context) error {
-	cu, err := h.visibleCustomer(c, c.Param("id"))
-	if err != nil {
-		return h.fail(c, err)
-	}
 	offset, err := intParam(c, "offset")
 	if err != nil {
 		return h.fail(c, err)
@@ -135,18 +97,9 @@ func (h *Handler) history(c echo.Context) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
-	page, err := h.svc.History(c.Request().Context(), cu.ID, offset, int(min(limit, 100)))
+	page, err := h.desk.History(c.Request().Context(), h.who(c), c.Param("id"), offset, int(min(limit, 100)))
 	if err != nil {
 		return h.fail(c, err)
 	}
-	// Conversations the caller may not see are left out of the page; the
-	// total still counts them, so paging stays stable.
-	visible := page.Conversations[:0]
-	for _, conv := range page.Conversations {
-		if h.access.CanSeeConversation(c, conv) {
-			visible = append(visible, conv)
-		}
-	}
-	page.Conversations = visible
 	return c.JSON(http.StatusOK, page)
 }

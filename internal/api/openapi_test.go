@@ -7,11 +7,16 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/roster"
+	"github.com/switchboard/switchboard/routing"
 )
 
-// The OpenAPI file lists exactly the routes Register adds, so the document
-// cannot drift from the code.
+// The OpenAPI file lists exactly the routes Register and the roster's
+// handler add, so the document cannot drift from the code.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	t.Parallel()
 	b, err := os.ReadFile("../../docs/openapi.yaml")
@@ -31,6 +36,17 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	}
 	f := newFixture(t)
+	// The agents routes are the roster's; the document describes them too.
+	rdb := server.NewClient(t)
+	authSvc, err := auth.New(auth.Config{Redis: rdb, Workspace: "openapi", BcryptCost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := routing.New(routing.Params{Client: rdb, Workspace: "openapi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roster.NewHandler(roster.New(authSvc, engine), authSvc, nil).Register(f.e.Group("/api/v1"))
 	param := regexp.MustCompile(`:([a-z]+)`)
 	var served []string
 	for _, r := range f.e.Routes() {

@@ -32,12 +32,25 @@ type App struct {
 	listener net.Listener
 
 	// background components run until the serve context ends.
-	background []func(ctx context.Context) error
+	background []component
+}
+
+// component is a named background part of the gateway: the routing
+// engine's recoverers, the outbox, the routing-event reactor, the stats
+// folder, the board pusher, each channel's own work. Run returns when ctx
+// ends.
+type component interface {
+	Run(ctx context.Context) error
 }
 
 // New builds the gateway and binds its listener, so Addr is known before
 // Run; nothing is served until Run.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer) (*App, error) {
+	return newApp(ctx, cfg, log, out, channelList)
+}
+
+// newApp builds the gateway with the given channel list (tests add one).
+func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Writer, channels []channelBuilder) (*App, error) {
 	a := &App{cfg: cfg, log: log, out: out}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -55,7 +68,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Write
 	}
 	a.http = srv
 
-	if err := a.wire(ctx, reg); err != nil {
+	if err := a.wire(ctx, reg, channels); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -82,12 +95,12 @@ func (a *App) Run(ctx context.Context) error {
 	defer failed(nil)
 	bgCtx, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, run := range a.background {
+	for _, c := range a.background {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := run(bgCtx); err != nil && !errors.Is(err, context.Canceled) {
-				a.log.Error("background component failed; stopping the gateway", "err", err)
+			if err := c.Run(bgCtx); err != nil && !errors.Is(err, context.Canceled) {
+				a.log.Error("background component failed; stopping the gateway", "component", fmt.Sprintf("%T", c), "err", err)
 				failed(fmt.Errorf("app: background component: %w", err))
 			}
 		}()

@@ -29,6 +29,12 @@ func start(t *testing.T, env map[string]string) string {
 // at once and returns what Run returned.
 func startStoppable(t *testing.T, env map[string]string) (string, func() error) {
 	t.Helper()
+	return startChannels(t, env, channelList)
+}
+
+// startChannels is startStoppable with the given channel list.
+func startChannels(t *testing.T, env map[string]string, channels []channelBuilder) (string, func() error) {
+	t.Helper()
 	if env == nil {
 		env = map[string]string{}
 	}
@@ -43,7 +49,7 @@ func startStoppable(t *testing.T, env map[string]string) (string, func() error) 
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard, channels)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

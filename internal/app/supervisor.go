@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/internal/auth"
-	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/stats"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -21,7 +20,7 @@ import (
 // supervisorParams is what wireSupervisor needs from the rest of the wiring.
 type supervisorParams struct {
 	engine  *routing.Engine
-	convs   *conversation.Service
+	desk    *desk.Desk
 	auth    *auth.Service
 	console *agentui.Handler
 	reg     *prometheus.Registry
@@ -42,9 +41,12 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 			ShortAbandon: time.Duration(x.ShortAbandonSeconds) * time.Second, Target: x.ServiceLevelTarget})
 	}
 	metrics := stats.NewMetrics()
-	sup := &supervisorBackend{engine: p.engine, convs: p.convs, log: a.log}
+	sup := &desk.Supervision{Desk: p.desk}
+	// The view is built on the stats service and hears its alerts; Run
+	// raises alerts only after the wiring is done.
+	var view *agentui.Supervisor
 	svc, err := stats.New(stats.Config{
-		Source: statsSource{p.engine}, Queues: queues, Logger: a.log, OnAnswer: metrics.ObserveAnswer, Location: a.cfg.Location,
+		Source: desk.StatsSource{Engine: p.engine}, Queues: queues, Logger: a.log, Observe: metrics.Observe, Location: a.cfg.Location,
 		OnAlert: func(al stats.Alert, raised bool) {
 			// Alerts are events of this gateway: every gateway folds the
 			// same stream and raises the same alert, so each tells only
@@ -54,8 +56,8 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 			} else {
 				a.log.Info("supervisor alert cleared", "kind", al.Kind, "queue", al.Queue, "channel", al.Channel, "agent", al.AgentID)
 			}
-			if v := sup.view; v != nil {
-				v.PushAlert(al, raised)
+			if view != nil {
+				view.PushAlert(al, raised)
 			}
 		},
 	})
@@ -63,21 +65,25 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 		return fmt.Errorf("app: stats: %w", err)
 	}
 	metrics.Attach(svc)
+	metrics.SetConsumerLags(func(ctx context.Context) ([]stats.ConsumerLag, error) {
+		groups, err := p.engine.ConsumerLags(ctx)
+		out := make([]stats.ConsumerLag, len(groups))
+		for i, g := range groups {
+			out[i] = stats.ConsumerLag{Group: g.Group, Lag: g.Lag, Pending: g.Pending}
+		}
+		return out, err
+	})
 	if err := p.reg.Register(metrics); err != nil {
 		return fmt.Errorf("app: stats metrics: %w", err)
 	}
-	sup.svc = svc
-	view, err := agentui.NewSupervisor(agentui.SupervisorConfig{Backend: sup, Console: p.console})
+	sup.Stats = svc
+	view, err = agentui.NewSupervisor(agentui.SupervisorConfig{Backend: sup, Console: p.console})
 	if err != nil {
 		return fmt.Errorf("app: supervisor view: %w", err)
 	}
-	sup.view = view
 	view.Register(e)
 	v1.GET("/stats", echo.WrapHandler(svc.HistoryHandler()), p.auth.Middleware(auth.RoleSupervisor))
-	a.background = append(a.background, svc.Run, func(ctx context.Context) error {
-		pushBoards(ctx, svc, sup, view, a.log)
-		return nil
-	})
+	a.background = append(a.background, svc, boardPusher{svc: svc, sup: sup, view: view, log: a.log})
 	return nil
 }
 
@@ -120,21 +126,30 @@ const (
 	maxPush = 15 * time.Second
 )
 
-// pushBoards sends a fresh board to this gateway's supervisors whenever the
-// folded figures change. Boards are built only while someone watches.
-func pushBoards(ctx context.Context, svc *stats.Service, sup *supervisorBackend, view *agentui.Supervisor, log *slog.Logger) {
+// boardPusher sends a fresh board to this gateway's supervisors whenever
+// the folded figures change. Boards are built only while someone watches.
+type boardPusher struct {
+	svc  *stats.Service
+	sup  *desk.Supervision
+	view *agentui.Supervisor
+	log  *slog.Logger
+}
+
+// Run pushes boards until ctx ends.
+func (p boardPusher) Run(ctx context.Context) error {
+	svc, sup, view, log := p.svc, p.sup, p.view, p.log
 	idle := time.NewTicker(maxPush)
 	defer idle.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-svc.Changes():
 		case <-idle.C:
 		}
 		if view.Watching() {
 			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			b, err := sup.board(rctx)
+			b, err := sup.BoardWithNames(rctx)
 			cancel()
 			if err != nil {
 				if ctx.Err() == nil {
@@ -146,185 +161,8 @@ func pushBoards(ctx context.Context, svc *stats.Service, sup *supervisorBackend,
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-time.After(minPush):
 		}
 	}
-}
-
-// supervisorBackend is agentui.SupervisorBackend on the stats service,
-// routing and the conversation service.
-type supervisorBackend struct {
-	svc    *stats.Service
-	view   *agentui.Supervisor
-	engine *routing.Engine
-	convs  *conversation.Service
-	log    *slog.Logger
-
-	// names caches customer names of waiting conversations: boards are
-	// built up to four times a second and names do not change that often.
-	mu    sync.Mutex
-	names map[string]string
-}
-
-func (s *supervisorBackend) Board(ctx context.Context) (any, error) {
-	return s.board(ctx)
-}
-
-// maxNames bounds the name cache; it is simply emptied when full.
-const maxNames = 2000
-
-// board is the folded board with the waiting customers' names.
-func (s *supervisorBackend) board(ctx context.Context) (stats.Board, error) {
-	b, err := s.svc.Board(ctx)
-	if err != nil {
-		return b, err
-	}
-	for qi := range b.Queues {
-		for wi := range b.Queues[qi].WaitingNow {
-			w := &b.Queues[qi].WaitingNow[wi]
-			w.Customer = s.customerName(ctx, w.ID)
-		}
-	}
-	for ai := range b.Agents {
-		a := &b.Agents[ai]
-		for _, id := range a.Conversations {
-			if name := s.customerName(ctx, id); name != "" {
-				if a.Customers == nil {
-					a.Customers = map[string]string{}
-				}
-				a.Customers[id] = name
-			}
-		}
-	}
-	return b, nil
-}
-
-func (s *supervisorBackend) customerName(ctx context.Context, convID string) string {
-	s.mu.Lock()
-	name, ok := s.names[convID]
-	s.mu.Unlock()
-	if ok {
-		return name
-	}
-	conv, err := s.convs.Conversation(ctx, convID)
-	if err != nil {
-		return "" // shown by id; a later board tries again
-	}
-	name = conv.CustomerAddress
-	if cust, err := s.convs.Customer(ctx, conv.CustomerID); err == nil && cust.Name != "" {
-		name = cust.Name
-	}
-	s.mu.Lock()
-	if s.names == nil || len(s.names) >= maxNames {
-		s.names = map[string]string{}
-	}
-	s.names[convID] = name
-	s.mu.Unlock()
-	return name
-}
-
-// Assign goes through the conversation service, so the transcript records
-// the move like any transfer; routing offers it to the agent at once. An
-// agent whose open offer was taken away is told so: the transfer event only
-// makes the gateway send "unassigned", which concerns accepted
-// conversations, and only supervisors move offered ones.
-func (s *supervisorBackend) Assign(ctx context.Context, supervisorID, convID, agentID string) error {
-	before, err := s.engine.Conversation(ctx, convID)
-	if err != nil {
-		return mapErr(err)
-	}
-	if _, err := s.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, ToAgentID: agentID}); err != nil {
-		return mapErr(err)
-	}
-	if before.State == routing.ConvOffered && before.AgentID != "" && before.AgentID != agentID {
-		if err := s.view.RevokeOffer(ctx, before.AgentID, convID); err != nil {
-			// The offer then lingers on that console until its deadline,
-			// when accepting it fails with offer_gone.
-			s.log.Warn("supervisor assign: tell the previous agent", "conv", convID, "err", err)
-		}
-	}
-	return nil
-}
-
-func (s *supervisorBackend) SetAgentState(ctx context.Context, supervisorID, agentID, state, reason string) error {
-	var st routing.AgentState
-	switch state {
-	case agentui.StateAvailable:
-		st = routing.StateAvailable
-	case agentui.StateAway:
-		st = routing.StateAway
-	case agentui.StateOffline:
-		st = routing.StateOffline
-	default:
-		return fmt.Errorf("%w: state %q", agentui.ErrInvalid, state)
-	}
-	return mapErr(s.engine.SetAgentState(ctx, agentID, st, reason))
-}
-
-// statsSource adapts routing.Engine to stats.Source.
-type statsSource struct{ engine *routing.Engine }
-
-func (s statsSource) Events(ctx context.Context, afterID string, count int) ([]stats.Event, error) {
-	evs, err := s.engine.Events(ctx, afterID, count)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]stats.Event, len(evs))
-	for i, e := range evs {
-		out[i] = statsEvent(e)
-	}
-	return out, nil
-}
-
-func (s statsSource) Subscribe(ctx context.Context) (<-chan stats.Event, error) {
-	sub, err := s.engine.Subscribe(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make(chan stats.Event, 1)
-	go func() {
-		defer close(out)
-		for e := range sub.C {
-			// Only a doorbell: the service reads the stream itself, so a
-			// full bell loses nothing.
-			select {
-			case out <- stats.Event{ID: e.ID}:
-			default:
-			}
-		}
-	}()
-	return out, nil
-}
-
-func (s statsSource) Agents(ctx context.Context) ([]stats.AgentLive, error) {
-	as, err := s.engine.Agents(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]stats.AgentLive, len(as))
-	for i, a := range as {
-		out[i] = stats.AgentLive{ID: a.ID, Name: a.Name, State: string(a.State), Reason: a.Reason, Since: a.Since,
-			Capacity: a.Capacity, Load: a.Load, Conversations: a.Conversations}
-	}
-	return out, nil
-}
-
-// statsEvent converts one routing event; a transfer names the queue it
-// left as Queue and the new one as ToQueue, as the folder expects.
-func statsEvent(e routing.Event) stats.Event {
-	out := stats.Event{ID: e.ID, Type: stats.EventType(e.Type), ConversationID: e.ConversationID,
-		Queue: e.Queue, Channel: e.Channel, AgentID: e.AgentID, At: e.At,
-		EstimateLow: e.EstimateLow, EstimateHigh: e.EstimateHigh, Wait: e.Wait, Handle: e.Handle,
-		State: string(e.State), Reason: e.Reason}
-	switch e.Type {
-	case routing.EventEnqueued:
-		out.EnqueuedAt = e.EnqueuedAt
-	case routing.EventTransferred:
-		if e.FromQueue != "" {
-			out.Queue = e.FromQueue
-		}
-		out.ToQueue = e.Queue
-	}
-	return out
 }

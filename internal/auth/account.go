@@ -144,6 +144,21 @@ func (s *Service) SetDisabled(ctx context.Context, id string, disabled bool) err
 	return s.updateAccount(ctx, id, "disabled", boolField(disabled))
 }
 
+// UpdateAccount replaces the name, role, skills and queues of the existing
+// account a.ID; its password, creation time and disabled flag stay. An
+// empty Name defaults to the id. A changed role takes effect on the
+// account's next request, since sessions read the account every time.
+func (s *Service) UpdateAccount(ctx context.Context, a Account) error {
+	if a.Name == "" {
+		a.Name = a.ID
+	}
+	if err := a.validate(); err != nil {
+		return err
+	}
+	return s.updateAccount(ctx, a.ID, "name", a.Name, "role", string(a.Role),
+		"skills", strings.Join(a.Skills, ","), "queues", strings.Join(a.Queues, ","))
+}
+
 // SetPassword replaces an account's password.
 func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 	if err := checkPassword(password); err != nil {
@@ -156,9 +171,9 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 	return s.updateAccount(ctx, id, "pw", string(hash))
 }
 
-// updateAccount sets one field of an existing account; a missing account
-// is ErrNotFound rather than a half-made hash.
-func (s *Service) updateAccount(ctx context.Context, id, field, value string) error {
+// updateAccount sets fields (name, value pairs) of an existing account; a
+// missing account is ErrNotFound rather than a half-made hash.
+func (s *Service) updateAccount(ctx context.Context, id string, fieldValues ...string) error {
 	key := s.keys.account(id)
 	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 		n, err := tx.Exists(ctx, key).Result()
@@ -169,7 +184,7 @@ func (s *Service) updateAccount(ctx context.Context, id, field, value string) er
 			return fmt.Errorf("%w: account %s", ErrNotFound, id)
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.HSet(ctx, key, field, value)
+			p.HSet(ctx, key, fieldValues)
 			return nil
 		})
 		return err
@@ -179,6 +194,10 @@ func (s *Service) updateAccount(ctx context.Context, id, field, value string) er
 	}
 	return err
 }
+
+// GeneratePassword returns a new random password (144 bits, 24 URL-safe
+// characters), for an account whose password an admin did not choose.
+func GeneratePassword() (string, error) { return randomString(18) }
 
 // EnsureAdmin creates the account "admin" on first start. With password
 // empty it generates one and returns it, for the caller to print once;
@@ -193,7 +212,7 @@ func (s *Service) EnsureAdmin(ctx context.Context, password string) (generated s
 		return "", nil
 	}
 	if password == "" {
-		if generated, err = randomString(18); err != nil {
+		if generated, err = GeneratePassword(); err != nil {
 			return "", err
 		}
 		password = generated

@@ -10,9 +10,9 @@ import (
 	"text/tabwriter"
 )
 
-// The functions below are the admin subcommands of the binary
-// (switchboard agent add|list|disable, switchboard token create|list|revoke)
-// without their flag parsing, so they are tested here and cmd/ stays thin.
+// The functions below are the token subcommands of the binary (switchboard
+// token create|list|revoke) without their flag parsing, so they are tested
+// here and cmd/ stays thin; the agent subcommands are internal/roster's.
 
 // ReadPassword reads a password from the first line of r, as given with
 // --password-stdin; the line ending is dropped, other whitespace kept.
@@ -38,48 +38,6 @@ func SplitList(s string) []string {
 		}
 	}
 	return out
-}
-
-// AgentAdd creates account a with the password read from password and
-// reports it on out.
-func AgentAdd(ctx context.Context, s *Service, a Account, password io.Reader, out io.Writer) error {
-	pw, err := ReadPassword(password)
-	if err != nil {
-		return err
-	}
-	if err := s.CreateAccount(ctx, a, pw); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(out, "added %s %s\n", a.Role, a.ID)
-	return err
-}
-
-// AgentList writes every account as a table on out.
-func AgentList(ctx context.Context, s *Service, out io.Writer) error {
-	accts, err := s.Accounts(ctx)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tROLE\tSKILLS\tQUEUES\tSTATUS")
-	for _, a := range accts {
-		status := "active"
-		if a.Disabled {
-			status = "disabled"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.Role,
-			strings.Join(a.Skills, ","), strings.Join(a.Queues, ","), status)
-	}
-	return tw.Flush()
-}
-
-// AgentDisable disables account id; its sessions stop working at once.
-func AgentDisable(ctx context.Context, s *Service, id string, out io.Writer) error {
-	if err := s.SetDisabled(ctx, id, true); err != nil {
-		return err
-	}
-	_, err := fmt.Fprintf(out, "disabled %s\n", id)
-	return err
 }
 
 // TokenCreate creates an API token and prints it on out, alone on a line

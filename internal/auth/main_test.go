@@ -19,12 +19,12 @@ import (
 // One redis-server serves the package; each test gets its own workspace,
 // so tests run in parallel without seeing each other's keys.
 var (
-	testServer *redistest.Server
+	testServer redistest.Backend
 	wsCounter  atomic.Int64
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(redistest.RunPackage(m, redistest.Options{}, &testServer))
+	os.Exit(redistest.RunSuite(m, redistest.Options{}, &testServer))
 }
 
 // fakeClock is a Clock tests move by hand.
@@ -52,9 +52,9 @@ func testWorkspace(t testing.TB) string {
 
 // newService returns a Service on a fresh workspace with a fake clock;
 // mod adjusts the config.
-func newService(t testing.TB, ws string, mod func(*Config)) (*Service, *fakeClock, *redis.Client) {
+func newService(t testing.TB, ws string, mod func(*Config)) (*Service, *fakeClock, redis.UniversalClient) {
 	t.Helper()
-	rdb := testServer.NewClient(t)
+	rdb := testServer.Connect(t)
 	clock := &fakeClock{now: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
 	cfg := Config{Redis: rdb, Workspace: ws, BcryptCost: bcrypt.MinCost, Clock: clock}
 	if mod != nil {

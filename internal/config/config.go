@@ -34,6 +34,13 @@ type Config struct {
 	ConfigFile string
 	// DataDir holds attachments and other local files. Default ./data.
 	DataDir string
+	// AttachmentsURL, when set, keeps attachments in that S3-compatible
+	// bucket (http(s)://host[:port]/bucket[?region=…]) instead of DataDir,
+	// so that every gateway serves every attachment. Empty: DataDir.
+	AttachmentsURL string
+	// AttachmentsAccessKey and AttachmentsSecretKey sign the bucket's
+	// requests; the secret key is secret.
+	AttachmentsAccessKey, AttachmentsSecretKey string
 	// AdminPassword is the first admin's password; empty means a password is
 	// generated and printed once on first start. Secret.
 	AdminPassword string
@@ -132,6 +139,12 @@ var options = []option{
 		func(c *Config, v string) error { c.ConfigFile = v; return nil }},
 	{"data-dir", "SWITCHBOARD_DATA_DIR", "data", "directory for attachments and local files", false,
 		func(c *Config, v string) error { c.DataDir = v; return nil }},
+	{"attachments-url", "SWITCHBOARD_ATTACHMENTS_URL", "", "S3-compatible bucket for attachments, http(s)://host[:port]/bucket (default: the data directory)", false,
+		func(c *Config, v string) error { c.AttachmentsURL = v; return nil }},
+	{"attachments-access-key", "SWITCHBOARD_ATTACHMENTS_ACCESS_KEY", "", "access key of the attachments bucket", false,
+		func(c *Config, v string) error { c.AttachmentsAccessKey = v; return nil }},
+	{"attachments-secret-key", "SWITCHBOARD_ATTACHMENTS_SECRET_KEY", "", "secret key of the attachments bucket", true,
+		func(c *Config, v string) error { c.AttachmentsSecretKey = v; return nil }},
 	{"admin-password", "SWITCHBOARD_ADMIN_PASSWORD", "", "first admin's password (default: generated and printed once)", true,
 		func(c *Config, v string) error { c.AdminPassword = v; return nil }},
 	{"redis-url", "REDIS_URL", "", "redis:// or rediss:// URL (default: embedded store, nothing survives a restart)", true,
@@ -158,7 +171,8 @@ var options = []option{
 
 // secretFileEnvs may name a file holding the secret instead of the value,
 // for container secrets: TWILIO_AUTH_TOKEN_FILE and so on.
-var secretFileEnvs = map[string]bool{"SWITCHBOARD_ADMIN_PASSWORD": true, "TWILIO_AUTH_TOKEN": true, "REDIS_URL": true}
+var secretFileEnvs = map[string]bool{"SWITCHBOARD_ADMIN_PASSWORD": true, "TWILIO_AUTH_TOKEN": true, "REDIS_URL": true,
+	"SWITCHBOARD_ATTACHMENTS_SECRET_KEY": true}
 
 // Load parses args (without the program name) and the environment given by
 // getenv into a validated Config. Usage goes to usage on -h.

@@ -5,16 +5,19 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // NormalizeAddress returns the canonical form of a customer address on a
 // channel, the form identities are keyed by, or an error naming why it is
 // not one:
 //
-//   - sms, voice: E.164. Spaces, dots, dashes and parentheses are dropped
-//     and a leading 00 becomes +; the result is + and 8 to 15 digits, not
+//   - sms, voice: E.164, by channel.NormalizeNumber (the one phone
+//     normalizer): spaces, dots, dashes and parentheses are dropped and a
+//     leading 00 becomes +; the result is + and 7 to 15 digits, not
 //     starting with 0. Numbers without a country code are refused rather
-//     than guessed.
+//     than guessed; a customer never writes from a short code.
 //   - email: trimmed and lower-cased (Switchboard treats the local part as
 //     case-insensitive, as nearly every mail system does); one @, a
 //     non-empty local part and a dotted domain, no spaces or control
@@ -45,32 +48,11 @@ func identKind(ch Channel) string {
 }
 
 func normalizePhone(addr string) (string, error) {
-	s := strings.TrimSpace(addr)
-	if strings.HasPrefix(s, "00") {
-		s = "+" + s[2:]
+	n, err := channel.NormalizeNumber(addr, false)
+	if err != nil {
+		return "", &FieldError{Field: "address", Reason: strings.TrimPrefix(err.Error(), channel.ErrNotE164.Error()+": ")}
 	}
-	if !strings.HasPrefix(s, "+") {
-		return "", &FieldError{Field: "address", Reason: "phone number must be E.164, starting with + and a country code"}
-	}
-	var b strings.Builder
-	b.WriteByte('+')
-	for _, r := range s[1:] {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
-		default:
-			return "", &FieldError{Field: "address", Reason: "phone number has a character that is not a digit"}
-		}
-	}
-	out := b.String()
-	if n := len(out) - 1; n < 8 || n > 15 {
-		return "", &FieldError{Field: "address", Reason: "phone number must have 8 to 15 digits"}
-	}
-	if out[1] == '0' {
-		return "", &FieldError{Field: "address", Reason: "country code cannot start with 0"}
-	}
-	return out, nil
+	return n, nil
 }
 
 func normalizeEmail(addr string) (string, error) {

@@ -8,64 +8,156 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 	"unicode"
 )
 
-// StoreAttachment copies r into the attachment directory, refusing files
-// over MaxAttachmentBytes (ErrTooLarge; the partial file is removed). The
-// returned Attachment's StoredPath is relative to the directory; agents
-// fetch it through the API's authenticated attachment route.
+// AttachmentStore keeps attachment files under keys the Service chooses
+// (never guessable: each carries 128 random bits). DirStore, a local
+// directory, is the default; package s3store keeps them in an
+// S3-compatible bucket, so that every gateway serves every attachment.
+type AttachmentStore interface {
+	// Put stores what r holds under key. When r holds more than limit
+	// bytes it returns ErrTooLarge and keeps nothing.
+	Put(ctx context.Context, key, contentType string, r io.Reader, limit int64) (size int64, err error)
+	// Open returns the file to read and its size and time; ErrNotFound
+	// when there is none.
+	Open(ctx context.Context, key string) (io.ReadSeekCloser, AttachmentInfo, error)
+	// Stat returns what Open would, without opening; ErrNotFound likewise.
+	Stat(ctx context.Context, key string) (AttachmentInfo, error)
+}
+
+// AttachmentInfo describes a stored attachment.
+type AttachmentInfo struct {
+	Size    int64
+	ModTime time.Time
+}
+
+// DirStore is an AttachmentStore in a local directory: the embedded
+// default, fine for one gateway or a shared volume.
+type DirStore struct {
+	// Dir is the directory; it is created as needed.
+	Dir string
+}
+
+// Put implements AttachmentStore.
+func (d DirStore) Put(ctx context.Context, key, _ string, r io.Reader, limit int64) (int64, error) {
+	full, err := d.path(key)
+	if err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(filepath.Dir(full), 0o750); err != nil {
+		return 0, fmt.Errorf("attachment dir: %w", err)
+	}
+	f, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return 0, fmt.Errorf("attachment file: %w", err)
+	}
+	n, err := io.Copy(f, io.LimitReader(r, limit+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n > limit {
+		err = fmt.Errorf("attachment over %d bytes: %w", limit, ErrTooLarge)
+	}
+	if err != nil {
+		_ = os.Remove(full)
+		return 0, err
+	}
+	return n, nil
+}
+
+// Open implements AttachmentStore.
+func (d DirStore) Open(_ context.Context, key string) (io.ReadSeekCloser, AttachmentInfo, error) {
+	full, err := d.path(key)
+	if err != nil {
+		return nil, AttachmentInfo{}, err
+	}
+	f, err := os.Open(full)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, AttachmentInfo{}, ErrNotFound
+	}
+	if err != nil {
+		return nil, AttachmentInfo{}, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, AttachmentInfo{}, err
+	}
+	return f, AttachmentInfo{Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
+// Stat implements AttachmentStore.
+func (d DirStore) Stat(_ context.Context, key string) (AttachmentInfo, error) {
+	full, err := d.path(key)
+	if err != nil {
+		return AttachmentInfo{}, err
+	}
+	fi, err := os.Stat(full)
+	if errors.Is(err, os.ErrNotExist) {
+		return AttachmentInfo{}, ErrNotFound
+	}
+	if err != nil {
+		return AttachmentInfo{}, err
+	}
+	return AttachmentInfo{Size: fi.Size(), ModTime: fi.ModTime()}, nil
+}
+
+// path refuses keys that would leave the directory, as not found.
+func (d DirStore) path(key string) (string, error) {
+	if !filepath.IsLocal(filepath.FromSlash(key)) {
+		return "", ErrNotFound
+	}
+	return filepath.Join(d.Dir, filepath.FromSlash(key)), nil
+}
+
+// validKey is what the Service accepts as a StoredPath: a relative path
+// that stays within the store, as attachmentKey makes them.
+func validKey(key string) bool { return key != "" && filepath.IsLocal(filepath.FromSlash(key)) }
+
+// attachmentKey is "yyyy/mm/<32 hex>-<safe name>": sorted by month for
+// whoever cleans up, and not guessable.
+func attachmentKey(now time.Time, name string) string {
+	return now.Format("2006") + "/" + now.Format("01") + "/" + strings.TrimPrefix(newID("a_"), "a_") + "-" + safeName(name)
+}
+
+// StoreAttachment copies r into the attachment store, refusing files over
+// MaxAttachmentBytes (ErrTooLarge; nothing is kept). The returned
+// Attachment's StoredPath is its key in the store; agents fetch it through
+// the API's authenticated attachment route, on any gateway.
 func (s *Service) StoreAttachment(ctx context.Context, name, contentType string, r io.Reader) (Attachment, error) {
 	if err := ctx.Err(); err != nil {
 		return Attachment{}, err
 	}
-	now := s.now().UTC()
-	rel := filepath.Join(now.Format("2006"), now.Format("01"), strings.TrimPrefix(newID("a_"), "a_")+"-"+safeName(name))
-	full := filepath.Join(s.attDir, rel)
-	if err := os.MkdirAll(filepath.Dir(full), 0o750); err != nil {
-		return Attachment{}, fmt.Errorf("conversation: store attachment: %w", err)
-	}
-	f, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-	if err != nil {
-		return Attachment{}, fmt.Errorf("conversation: store attachment: %w", err)
-	}
-	n, err := io.Copy(f, io.LimitReader(r, s.maxFile+1))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && n > s.maxFile {
-		err = fmt.Errorf("attachment over %d bytes: %w", s.maxFile, ErrTooLarge)
-	}
-	if err != nil {
-		_ = os.Remove(full)
-		return Attachment{}, fmt.Errorf("conversation: store attachment %q: %w", name, err)
-	}
 	if contentType == "" {
 		contentType = "application/octet-stream"
 	}
-	return Attachment{Name: name, ContentType: contentType, Size: n, StoredPath: filepath.ToSlash(rel)}, nil
+	key := attachmentKey(s.now().UTC(), name)
+	n, err := s.att.Put(ctx, key, contentType, r, s.maxFile)
+	if err != nil {
+		return Attachment{}, fmt.Errorf("conversation: store attachment %q: %w", name, err)
+	}
+	return Attachment{Name: name, ContentType: contentType, Size: n, StoredPath: key}, nil
 }
 
 // OpenAttachment opens a stored attachment by its StoredPath. Paths that
-// leave the attachment directory are refused as not found.
-func (s *Service) OpenAttachment(storedPath string) (*os.File, error) {
-	if !filepath.IsLocal(filepath.FromSlash(storedPath)) {
-		return nil, fmt.Errorf("conversation: attachment %q: %w", storedPath, ErrNotFound)
+// leave the store are refused as not found. The caller closes it.
+func (s *Service) OpenAttachment(ctx context.Context, storedPath string) (io.ReadSeekCloser, AttachmentInfo, error) {
+	if !validKey(storedPath) {
+		return nil, AttachmentInfo{}, fmt.Errorf("conversation: attachment %q: %w", storedPath, ErrNotFound)
 	}
-	f, err := os.Open(filepath.Join(s.attDir, filepath.FromSlash(storedPath)))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("conversation: attachment %q: %w", storedPath, ErrNotFound)
-	}
+	f, info, err := s.att.Open(ctx, storedPath)
 	if err != nil {
-		return nil, fmt.Errorf("conversation: attachment %q: %w", storedPath, err)
+		return nil, AttachmentInfo{}, fmt.Errorf("conversation: attachment %q: %w", storedPath, err)
 	}
-	return f, nil
+	return f, info, nil
 }
 
 // checkAttachments verifies that stored attachments exist and that the
-// message stays within MaxMessageAttachmentBytes. Sizes come from the files,
+// message stays within MaxMessageAttachmentBytes. Sizes come from the store,
 // not from what the caller claims.
-func (s *Service) checkAttachments(atts []Attachment) error {
+func (s *Service) checkAttachments(ctx context.Context, atts []Attachment) error {
 	var total int64
 	for i := range atts {
 		a := &atts[i]
@@ -76,14 +168,17 @@ func (s *Service) checkAttachments(atts []Attachment) error {
 			total += a.Size
 			continue
 		}
-		if !filepath.IsLocal(filepath.FromSlash(a.StoredPath)) {
-			return &FieldError{Field: "attachments", Reason: "stored path outside the attachment directory"}
+		if !validKey(a.StoredPath) {
+			return &FieldError{Field: "attachments", Reason: "stored path outside the attachment store"}
 		}
-		fi, err := os.Stat(filepath.Join(s.attDir, filepath.FromSlash(a.StoredPath)))
-		if err != nil {
+		info, err := s.att.Stat(ctx, a.StoredPath)
+		if errors.Is(err, ErrNotFound) {
 			return &FieldError{Field: "attachments", Reason: "stored attachment not found: " + a.StoredPath}
 		}
-		a.Size = fi.Size()
+		if err != nil {
+			return fmt.Errorf("conversation: attachment %q: %w", a.StoredPath, err)
+		}
+		a.Size = info.Size
 		total += a.Size
 	}
 	if total > s.maxMsg {

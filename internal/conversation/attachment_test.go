@@ -21,16 +21,16 @@ func TestAttachments(t *testing.T) {
 	if a.Size != 80 || filepath.Base(a.StoredPath) == "" || !filepath.IsLocal(a.StoredPath) {
 		t.Fatalf("stored %+v", a)
 	}
-	f, err := e.svc.OpenAttachment(a.StoredPath)
-	if err != nil {
-		t.Fatal(err)
+	f, info, err := e.svc.OpenAttachment(ctx, a.StoredPath)
+	if err != nil || info.Size != 80 {
+		t.Fatal(info, err)
 	}
 	b, _ := io.ReadAll(f)
 	f.Close()
 	if len(b) != 80 {
 		t.Fatalf("read back %d bytes", len(b))
 	}
-	if _, err := e.svc.OpenAttachment("../x"); !errors.Is(err, ErrNotFound) {
+	if _, _, err := e.svc.OpenAttachment(ctx, "../x"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("escape: %v", err)
 	}
 
@@ -39,7 +39,7 @@ func TestAttachments(t *testing.T) {
 		t.Fatalf("big file: %v", err)
 	}
 	n := 0
-	_ = filepath.Walk(e.svc.AttachmentDir(), func(_ string, fi os.FileInfo, _ error) error {
+	_ = filepath.Walk(e.params.AttachmentDir, func(_ string, fi os.FileInfo, _ error) error {
 		if fi != nil && !fi.IsDir() {
 			n++
 		}

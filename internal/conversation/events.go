@@ -179,6 +179,17 @@ func (s *Service) Close(ctx context.Context, convID, agentID, disposition string
 	return s.Conversation(ctx, convID)
 }
 
+// Record appends a system line (event, text) to the transcript, shown to
+// agents and never to the customer: a call was answered, a callback tried.
+func (s *Service) Record(ctx context.Context, convID, event, text string) error {
+	if event == "" {
+		return fmt.Errorf("conversation: record on %s: %w", convID, &FieldError{Field: "event", Reason: "required"})
+	}
+	_, err := s.update(ctx, convID, "", "", s.now(), nil, nil,
+		[]string{"type", string(EntrySystem), "event", event, "text", text})
+	return err
+}
+
 // Abandon ends a conversation whose customer left (a caller hung up in the
 // queue, a chat visitor closed the window before an answer).
 func (s *Service) Abandon(ctx context.Context, convID string) error {

@@ -15,7 +15,8 @@ package conversation
 //	sb:{ws}:ident:<kind>:<address>        string customer id; kind is phone (sms and voice
 //	                                             share a number), email or chat
 //	sb:{ws}:open:<customer>:<channel>     string the customer's open conversation on a channel
-//	sb:{ws}:thread:<channel>:<hint>       string conversation id for a thread hint or a provider id
+//	sb:{ws}:thread:<channel>:<key>        string conversation id for one key of a thread hint
+//	                                             (a Message-ID, a call SID) or a provider id
 //	sb:{ws}:dedup:<channel>:<provider id> string "conv|msg|cust" of a delivery already stored
 //	sb:{ws}:msg:<id>                      hash   an outbound message and its send/delivery state
 //	sb:{ws}:provmsg:<channel>:<provider>  string message id of a sent message, for status callbacks
@@ -24,6 +25,13 @@ package conversation
 //	sb:{ws}:outbox                        zset   outbound message ids scored by next attempt (ms);
 //	                                             at most one per conversation (conv field outbox_head)
 //	sb:{ws}:unrouted                      zset   conversations stored but not yet accepted by routing
+//	sb:{ws}:convs                         zset   every conversation id scored by creation time (ms),
+//	                                             the order List pages through
+//	sb:{ws}:convs:agent:<agent>           zset   conversations ever offered or assigned to the agent,
+//	                                             scored by creation time (ms)
+//
+// The conversation hash's updated_at (ms) is set by every script that
+// changes the record (receive, reply, update, merge).
 
 // keys builds the keys of one workspace.
 type keys struct {
@@ -54,3 +62,7 @@ func (k keys) provMsg(ch Channel, providerID string) string {
 func (k keys) early(ch Channel) string { return k.prefix() + "early:" + string(ch) + ":" }
 func (k keys) outbox() string          { return k.prefix() + "outbox" }
 func (k keys) unrouted() string        { return k.prefix() + "unrouted" }
+func (k keys) convs() string           { return k.prefix() + "convs" }
+func (k keys) agentConvs(agent string) string {
+	return k.prefix() + "convs:agent:" + agent
+}

@@ -16,10 +16,10 @@ import (
 
 // server is the package's redis-server; each test gets its own workspace
 // (hash tag) on it, so tests run in parallel without seeing each other.
-var server *redistest.Server
+var server redistest.Backend
 
 func TestMain(m *testing.M) {
-	os.Exit(redistest.RunPackage(m, redistest.Options{AOF: true}, &server))
+	os.Exit(redistest.RunSuite(m, redistest.Options{AOF: true}, &server))
 }
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
@@ -133,14 +133,14 @@ type env struct {
 	svc    *Service
 	router *fakeRouter
 	sender *fakeSender
-	rdb    *redis.Client
+	rdb    redis.UniversalClient
 	params Params
 }
 
 // newEnv builds a Service on its own workspace; edit adjusts the params.
 func newEnv(t *testing.T, edit func(*Params)) *env {
 	t.Helper()
-	rdb := server.NewClient(t)
+	rdb := server.Connect(t)
 	e := &env{router: &fakeRouter{}, sender: &fakeSender{}, rdb: rdb}
 	p := Params{
 		Redis:         rdb,

@@ -43,6 +43,9 @@ type Conversation struct {
 	FirstReplyAt    time.Time `json:"first_reply_at,omitzero"`
 	ClosedAt        time.Time `json:"closed_at,omitzero"`
 	LastMessageAt   time.Time `json:"last_message_at,omitzero"`
+	// UpdatedAt is the last change of the record: a message, a reply or
+	// note, a routing event, a merge.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // Open reports whether the conversation still takes messages.
@@ -71,6 +74,7 @@ func convFromHash(h map[string]string) Conversation {
 		FirstReplyAt:    fromMS(h["first_reply_at"]),
 		ClosedAt:        fromMS(h["closed_at"]),
 		LastMessageAt:   fromMS(h["last_message_at"]),
+		UpdatedAt:       fromMS(h["updated_at"]),
 	}
 	if h["skills"] != "" {
 		c.Skills = strings.Split(h["skills"], ",")

@@ -55,7 +55,7 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 	if text == "" && len(atts) == 0 {
 		return Entry{}, fmt.Errorf("conversation: %s: %w", kind, &FieldError{Field: "text", Reason: "text or an attachment is required"})
 	}
-	if err := s.checkAttachments(atts); err != nil {
+	if err := s.checkAttachments(ctx, atts); err != nil {
 		return Entry{}, fmt.Errorf("conversation: %s: %w", kind, err)
 	}
 	var att string
@@ -205,7 +205,7 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int) error {
 			return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "bad_attachments", text: err.Error()})
 		}
 	}
-	snd := s.senders[out.Channel]
+	snd := s.sender(out.Channel)
 	if snd == nil {
 		return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "no_sender", text: "no sender for channel " + string(out.Channel)})
 	}

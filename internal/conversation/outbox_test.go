@@ -184,7 +184,7 @@ func TestOutboxRestartMidSend(t *testing.T) {
 	// A new process: new Service, new client, same Redis and workspace.
 	sender2 := &fakeSender{}
 	p := e.params
-	p.Redis = server.NewClient(t)
+	p.Redis = server.Connect(t)
 	p.Senders = map[Channel]Sender{ChannelSMS: sender2}
 	svc2, err := New(p)
 	if err != nil {

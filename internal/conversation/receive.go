@@ -25,6 +25,14 @@ import (
 // within MaxMessageAttachmentBytes (ErrTooLarge); channels stop storing a
 // message's files once the limit is reached and keep the rest by URL.
 // Without a ProviderID there is no deduplication.
+//
+// ThreadHint may list several keys separated by spaces, most telling first
+// (email: In-Reply-To, "conv:<id>" from a per-conversation reply address,
+// then References newest first); the first that names a conversation of
+// this customer on this channel wins. On email, a closed conversation so
+// named is reopened and enqueued again (Receipt.NewConversation stays
+// false: it is not new, and gets no first acknowledgement). Nothing threads
+// across customers: a key naming another customer's conversation is ignored.
 func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
 	from, err := NormalizeAddress(in.Channel, in.From)
 	if err != nil {
@@ -42,10 +50,10 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
 	}
 	var att string
 	if len(in.Attachments) > 0 {
-		// Sizes of stored files are taken from disk; the caller's slice is
+		// Sizes of stored files are taken from the store; the caller's slice is
 		// left alone.
 		in.Attachments = append([]Attachment(nil), in.Attachments...)
-		if err := s.checkAttachments(in.Attachments); err != nil {
+		if err := s.checkAttachments(ctx, in.Attachments); err != nil {
 			return Receipt{}, fmt.Errorf("conversation: receive: %w", err)
 		}
 		b, err := json.Marshal(in.Attachments)
@@ -55,16 +63,20 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
 		att = string(b)
 	}
 	rt := s.route(in.To)
-	strict := "0"
+	strict, reopen := "0", "0"
 	if in.Channel == ChannelVoice {
 		strict = "1"
+	}
+	if in.Channel == ChannelEmail {
+		// A reply days later belongs to its thread, even once closed.
+		reopen = "1"
 	}
 	keys := []string{s.k.dedup(in.Channel, in.ProviderID), s.k.ident(identKind(in.Channel), from), s.k.unrouted()}
 	args := []any{
 		s.k.prefix(), string(in.Channel), from, strings.TrimSpace(in.To), in.ProviderID, in.ThreadHint,
 		identKind(in.Channel), ms(at), newID("cv_"), newID("cu_"), newID("m_"), rt.Queue, strings.TrimSpace(in.Name),
 		in.Text, att, int64(s.dedupTTL / time.Second), strict, int64(s.thrTTL / time.Second),
-		strings.Join(rt.Skills, ","), VIPTag,
+		strings.Join(rt.Skills, ","), VIPTag, reopen,
 	}
 	res, err := scriptReceive.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
@@ -86,10 +98,11 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
 			Channel: in.Channel, Text: in.Text, Attachments: in.Attachments, ProviderID: in.ProviderID, At: at.UTC().Truncate(time.Millisecond)}
 		s.notify(ctx, r.ConversationID, e)
 	}
-	// Only the delivery that opened the conversation enqueues it; if that
-	// fails or the process dies first, Run enqueues it after RouteRetry.
-	// (Duplicates do not try: they arrive while the first is still routing.)
-	if r.NewConversation {
+	// Only the delivery that opened (or reopened) the conversation enqueues
+	// it; if that fails or the process dies first, Run enqueues it after
+	// RouteRetry. (Duplicates do not try: they arrive while the first is
+	// still routing.)
+	if r.NewConversation || res[0] == "reopen" {
 		req := RouteRequest{
 			ConversationID: r.ConversationID, Queue: rt.Queue, Channel: in.Channel, CustomerID: r.CustomerID,
 			Skills: rt.Skills, EnqueuedAt: at.UTC().Truncate(time.Millisecond), Returning: r.Returning,
@@ -164,17 +177,10 @@ func (s *Service) routeRequest(ctx context.Context, convID string) (RouteRequest
 	return req, nil
 }
 
-// priority is the route's base plus the boosts that apply to the customer.
-func priority(rt Route, req RouteRequest) int {
-	p := rt.Priority
-	if req.Returning {
-		p += ReturningPriority
-	}
-	if req.VIP {
-		p += VIPPriority
-	}
-	return p
-}
+// priority is the route's base priority (of our address). Returning and
+// VIP customers are flagged on the request, and routing adds its queue's
+// boosts for them: one policy, configured per queue.
+func priority(rt Route, _ RouteRequest) int { return rt.Priority }
 
 // retryUnrouted enqueues conversations that have waited longer than
 // RouteRetry for routing to take them.

@@ -105,7 +105,7 @@ func TestReceiveThreading(t *testing.T) {
 		t.Fatalf("after close: %+v", r3)
 	}
 	last := e.router.enqueued[len(e.router.enqueued)-1]
-	if last.Queue != "default" || !last.VIP || !last.Returning || last.Priority != ReturningPriority+VIPPriority {
+	if last.Queue != "default" || !last.VIP || !last.Returning || last.Priority != 0 {
 		t.Fatalf("returning VIP route request = %+v", last)
 	}
 

@@ -30,8 +30,8 @@ type RouteRequest struct {
 	Queue          string
 	Channel        Channel
 	CustomerID     string
-	// Priority is the route's base priority plus ReturningPriority and
-	// VIPPriority as they apply; higher is served first.
+	// Priority is the route's base priority (of our address); routing adds
+	// its queue's returning and VIP boosts; higher is served first.
 	Priority   int
 	Skills     []string
 	EnqueuedAt time.Time

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -53,15 +54,11 @@ type Route struct {
 	Priority int
 }
 
-// Priority boosts handed to routing; routing orders by priority first.
-const (
-	// ReturningPriority is added for a customer with earlier conversations.
-	ReturningPriority = 1
-	// VIPPriority is added for a customer tagged VIPTag.
-	VIPPriority = 2
-	// VIPTag is the customer tag that marks a VIP.
-	VIPTag = "vip"
-)
+// VIPTag is the customer tag that marks a VIP. The service tells routing
+// who is a VIP and who returns (RouteRequest); the boosts they earn are
+// routing's one priority policy, configured per queue (returning_boost,
+// vip_boost).
+const VIPTag = "vip"
 
 // OutboxConfig tunes sending. Every zero value picks the documented default.
 type OutboxConfig struct {
@@ -106,8 +103,12 @@ type Params struct {
 	Routes map[string]Route
 	// DefaultQueue is the queue for unlisted addresses. Zero: "default".
 	DefaultQueue string
-	// AttachmentDir holds stored attachments. Zero: DataDir/attachments;
-	// both zero: ./data/attachments.
+	// Attachments keeps attachment files. Nil: a DirStore in
+	// AttachmentDir, which is fine for one gateway only (or a volume they
+	// share): gateways behind one load balancer need a shared store.
+	Attachments AttachmentStore
+	// AttachmentDir is the DirStore's directory when Attachments is nil.
+	// Zero: DataDir/attachments; both zero: ./data/attachments.
 	AttachmentDir string
 	DataDir       string
 	// MaxAttachmentBytes limits one file. Zero: 10 MiB.
@@ -140,7 +141,7 @@ type Service struct {
 	senders  map[Channel]Sender
 	routes   map[string]Route
 	defQueue string
-	attDir   string
+	att      AttachmentStore
 	maxFile  int64
 	maxMsg   int64
 	dedupTTL time.Duration
@@ -149,6 +150,11 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	wake     chan struct{}
+
+	// mu guards what is registered after construction (AddSender,
+	// SetNotifier): the service is built first, the channels and the
+	// desk that listens to it afterwards.
+	mu sync.RWMutex
 }
 
 // The contract channels depend on.
@@ -197,7 +203,7 @@ func New(p Params) (*Service, error) {
 		senders:  map[Channel]Sender{},
 		routes:   map[string]Route{},
 		defQueue: p.DefaultQueue,
-		attDir:   p.AttachmentDir,
+		att:      p.Attachments,
 		maxFile:  p.MaxAttachmentBytes,
 		maxMsg:   p.MaxMessageAttachmentBytes,
 		dedupTTL: p.DedupTTL,
@@ -224,12 +230,16 @@ func New(p Params) (*Service, error) {
 	if s.defQueue == "" {
 		s.defQueue = "default"
 	}
-	if s.attDir == "" {
-		dd := p.DataDir
-		if dd == "" {
-			dd = "data"
+	if s.att == nil {
+		dir := p.AttachmentDir
+		if dir == "" {
+			dd := p.DataDir
+			if dd == "" {
+				dd = "data"
+			}
+			dir = filepath.Join(dd, "attachments")
 		}
-		s.attDir = filepath.Join(dd, "attachments")
+		s.att = DirStore{Dir: dir}
 	}
 	if s.maxFile <= 0 {
 		s.maxFile = 10 << 20
@@ -279,17 +289,25 @@ func New(p Params) (*Service, error) {
 	return s, nil
 }
 
-// AttachmentDir is the directory stored attachments live in.
-func (s *Service) AttachmentDir() string { return s.attDir }
-
 // MaxAttachmentBytes is the per-file attachment limit.
 func (s *Service) MaxAttachmentBytes() int64 { return s.maxFile }
 
 // MaxMessageAttachmentBytes is the limit on all stored files of a message.
 func (s *Service) MaxMessageAttachmentBytes() int64 { return s.maxMsg }
 
+// AddRoute sends conversations opened on our address addr (Inbound.To,
+// compared case-insensitively) to r. Channels' addresses are added as the
+// wiring registers each channel.
+func (s *Service) AddRoute(addr string, r Route) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.routes[strings.ToLower(strings.TrimSpace(addr))] = r
+}
+
 func (s *Service) route(to string) Route {
+	s.mu.RLock()
 	r := s.routes[strings.ToLower(strings.TrimSpace(to))]
+	s.mu.RUnlock()
 	if r.Queue == "" {
 		r.Queue = s.defQueue
 	}
@@ -313,7 +331,31 @@ func fromMS(s string) time.Time {
 }
 
 func (s *Service) notify(ctx context.Context, convID string, e Entry) {
-	if s.notifier != nil {
-		s.notifier.Notify(ctx, convID, e)
+	s.mu.RLock()
+	n := s.notifier
+	s.mu.RUnlock()
+	if n != nil {
+		n.Notify(ctx, convID, e)
 	}
+}
+
+// AddSender registers the Sender of channel ch, replacing any earlier one.
+// Replies on a channel without a Sender fail with code "no_sender".
+func (s *Service) AddSender(ch Channel, snd Sender) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.senders[ch] = snd
+}
+
+// SetNotifier makes n the one told about every transcript append.
+func (s *Service) SetNotifier(n Notifier) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.notifier = n
+}
+
+func (s *Service) sender(ch Channel) Sender {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.senders[ch]
 }

@@ -232,3 +232,27 @@ type Queues map[string]*Schedule
 
 // Hours returns queue's schedule, nil (always open) when it has none.
 func (q Queues) Hours(queue string) *Schedule { return q[queue] }
+
+// QueueWeek is one queue's business hours as configured: the queue's name
+// and its business_hours section (nil: always open). Other fields of a
+// queue's configuration are routing's and ignored here.
+type QueueWeek struct {
+	Name          string `yaml:"name"`
+	BusinessHours *Week  `yaml:"business_hours"`
+}
+
+// CompileQueues compiles each queue's hours in loc, the workspace's zone.
+// A queue without hours is left out (always open).
+func CompileQueues(qs []QueueWeek, loc *time.Location) (Queues, error) {
+	out := Queues{}
+	for i, q := range qs {
+		s, err := Compile(q.BusinessHours, loc)
+		if err != nil {
+			return nil, fmt.Errorf("queues[%d].business_hours: %w", i, err)
+		}
+		if s != nil {
+			out[q.Name] = s
+		}
+	}
+	return out, nil
+}

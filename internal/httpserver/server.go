@@ -71,8 +71,21 @@ func New(p Params) (*Server, error) {
 		Help:    "HTTP request latency by route pattern.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"route", "method"})
+	// ready is /readyz as a gauge, evaluated at scrape time, for the
+	// "gateway not ready" alert (a scrape that fails is "up", not this).
+	ready := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "switchboard_ready",
+		Help: "1 when the gateway is ready (what /readyz answers 200 for), else 0.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if s.check(ctx) != nil {
+			return 0
+		}
+		return 1
+	})
 	if p.Registry != nil {
-		for _, c := range []prometheus.Collector{reqs, dur} {
+		for _, c := range []prometheus.Collector{reqs, dur, ready} {
 			if err := p.Registry.Register(c); err != nil {
 				return nil, fmt.Errorf("httpserver: register metrics: %w", err)
 			}
@@ -117,13 +130,18 @@ func New(p Params) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) readyz(c echo.Context) error {
+// check runs the readiness check, if any.
+func (s *Server) check(ctx context.Context) error {
 	if s.ready == nil {
-		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+		return nil
 	}
+	return s.ready(ctx)
+}
+
+func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), time.Second)
 	defer cancel()
-	if err := s.ready(ctx); err != nil {
+	if err := s.check(ctx); err != nil {
 		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})

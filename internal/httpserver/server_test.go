@@ -47,20 +47,34 @@ func TestErrorsAreJSONAndInternalsStayHidden(t *testing.T) {
 func TestReadyzFollowsTheCheck(t *testing.T) {
 	t.Parallel()
 	var down error
-	s, err := New(Params{Ready: func(context.Context) error { return down }})
+	reg := prometheus.NewRegistry()
+	s, err := New(Params{Ready: func(context.Context) error { return down }, Registry: reg})
 	if err != nil {
 		t.Fatal(err)
+	}
+	gauge := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "switchboard_ready" {
+				return mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("no switchboard_ready")
+		return 0
 	}
 	get := func() int {
 		rec := httptest.NewRecorder()
 		s.Echo.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		return rec.Code
 	}
-	if get() != http.StatusOK {
+	if get() != http.StatusOK || gauge() != 1 {
 		t.Fatal("ready check passing, yet not ready")
 	}
 	down = errors.New("redis: connection refused")
-	if get() != http.StatusServiceUnavailable {
+	if get() != http.StatusServiceUnavailable || gauge() != 0 {
 		t.Fatal("ready check failing, yet ready")
 	}
 }

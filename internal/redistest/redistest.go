@@ -44,11 +44,12 @@ type Server struct {
 	Port int
 	Dir  string // working directory holding the AOF or RDB files
 
-	opts Options
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	logf func(format string, args ...any)
+	opts  Options
+	extra []string // more redis-server arguments (cluster mode)
+	mu    sync.Mutex
+	cmd   *exec.Cmd
+	done  chan struct{}
+	logf  func(format string, args ...any)
 }
 
 // Start launches a redis-server for t and stops it when t ends.
@@ -65,7 +66,9 @@ func Start(t testing.TB, opts Options) *Server {
 
 // Launch starts a server outside of a test (TestMain, benchmarks, the load
 // generator). The caller must call Stop.
-func Launch(opts Options, dir string) (*Server, error) {
+func Launch(opts Options, dir string) (*Server, error) { return launch(opts, dir) }
+
+func launch(opts Options, dir string, extra ...string) (*Server, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, fmt.Errorf("redis-server not found on PATH; install it with: %s", InstallHint)
 	}
@@ -73,7 +76,7 @@ func Launch(opts Options, dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, Dir: dir, opts: opts}
+	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Port: port, Dir: dir, opts: opts, extra: extra}
 	if err := s.start(); err != nil {
 		return nil, err
 	}
@@ -88,6 +91,12 @@ func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
 func (s *Server) Client() *redis.Client {
 	return redis.NewClient(&redis.Options{Addr: s.Addr})
 }
+
+// Connect returns a client that is closed when t ends, as a Backend.
+func (s *Server) Connect(t testing.TB) redis.UniversalClient { return s.NewClient(t) }
+
+// Kind is "single".
+func (s *Server) Kind() string { return KindSingle }
 
 // NewClient returns a client that is closed when t ends.
 func (s *Server) NewClient(t testing.TB) *redis.Client {
@@ -112,6 +121,7 @@ func (s *Server) start() error {
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
+	args = append(args, s.extra...)
 	cmd := exec.Command("redis-server", args...)
 	// Own process group: a SIGINT to the test binary must not take the
 	// server down before the test has checked what it wanted to.
@@ -259,18 +269,108 @@ func Flush(ctx context.Context, c redis.UniversalClient) error {
 //
 //	func TestMain(m *testing.M) { os.Exit(redistest.RunPackage(m, redistest.Options{}, &server)) }
 func RunPackage(m *testing.M, opts Options, srv **Server) int {
+	return runWith(m, func(dir string) (func(), error) {
+		s, err := Launch(opts, dir)
+		if err != nil {
+			return nil, err
+		}
+		*srv = s
+		return s.Stop, nil
+	})
+}
+
+// runWith makes a temporary directory, starts what launch starts in it,
+// runs the tests and stops and removes everything.
+func runWith(m *testing.M, launch func(dir string) (stop func(), err error)) int {
 	dir, err := os.MkdirTemp("", "redistest-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "redistest:", err)
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	s, err := Launch(opts, dir)
+	stop, err := launch(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "redistest:", err)
 		return 1
 	}
-	defer s.Stop()
-	*srv = s
+	defer stop()
 	return m.Run()
+}
+
+// Backend kinds, the values of the BackendEnv variable.
+const (
+	KindSingle  = "single"
+	KindCluster = "cluster"
+)
+
+// BackendEnv names the environment variable that chooses what RunSuite and
+// StartBackend start: "single" (or unset) for one redis-server, "cluster"
+// for a 3-master Redis Cluster. `make test` runs the Redis suites both ways.
+const BackendEnv = "SWITCHBOARD_TEST_REDIS"
+
+// Backend is the Redis a suite runs against: one server or a cluster. Code
+// under test sees only a redis.UniversalClient or a REDIS_URL, as in
+// production.
+type Backend interface {
+	// URL is the backend as REDIS_URL spells it.
+	URL() string
+	// Connect returns a client that is closed when t ends.
+	Connect(t testing.TB) redis.UniversalClient
+	// Kind is KindSingle or KindCluster.
+	Kind() string
+}
+
+func backendKind() (string, error) {
+	switch k := os.Getenv(BackendEnv); k {
+	case "", KindSingle:
+		return KindSingle, nil
+	case KindCluster:
+		return KindCluster, nil
+	default:
+		return "", fmt.Errorf("%s=%q: want %q or %q", BackendEnv, k, KindSingle, KindCluster)
+	}
+}
+
+// StartBackend starts the backend BackendEnv names for t and stops it when
+// t ends. opts apply to a single server only (a cluster runs without
+// persistence).
+func StartBackend(t testing.TB, opts Options) Backend {
+	t.Helper()
+	kind, err := backendKind()
+	if err != nil {
+		t.Fatalf("redistest: %v", err)
+	}
+	if kind == KindCluster {
+		return StartCluster(t)
+	}
+	return Start(t, opts)
+}
+
+// RunSuite is RunPackage for suites that also run on Redis Cluster: it
+// starts the backend BackendEnv names, stores it in *b, runs the package's
+// tests and returns their exit code.
+//
+//	func TestMain(m *testing.M) { os.Exit(redistest.RunSuite(m, redistest.Options{}, &backend)) }
+func RunSuite(m *testing.M, opts Options, b *Backend) int {
+	kind, err := backendKind()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "redistest:", err)
+		return 1
+	}
+	return runWith(m, func(dir string) (func(), error) {
+		if kind == KindCluster {
+			c, err := LaunchCluster(dir)
+			if err != nil {
+				return nil, err
+			}
+			*b = c
+			return c.Stop, nil
+		}
+		s, err := Launch(opts, dir)
+		if err != nil {
+			return nil, err
+		}
+		*b = s
+		return s.Stop, nil
+	})
 }

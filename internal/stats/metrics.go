@@ -1,33 +1,70 @@
 package stats
 
 import (
+	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// ConsumerLag is one event-consumer group's backlog (routing's consumer
+// groups, adapted by the wiring).
+type ConsumerLag struct {
+	Group string
+	// Lag counts events not yet handed to the group; -1 if unknown.
+	Lag int64
+	// Pending counts events handed out but not acknowledged.
+	Pending int64
+}
+
 // Metrics exports the supervisor figures to Prometheus: gauges computed
-// from the fold at scrape time (so they equal the page's numbers) and a
-// histogram of answer waits fed as answers are folded. Every gateway
-// exports the same values; aggregate with max(), not sum().
+// from the fold at scrape time (so they equal the page's numbers; they
+// reset at midnight UTC), and counters and histograms fed as events are
+// folded, from zero when the gateway starts, for rate() and
+// histogram_quantile(). Every gateway folds the same stream and exports
+// the same values: aggregate gauges with max() and counters with
+// max(rate(...)) over instances, never sum().
 type Metrics struct {
-	svc   *Service
-	waits *prometheus.HistogramVec
+	svc  *Service
+	lags func(context.Context) ([]ConsumerLag, error)
+
+	offered, answered, abandoned *prometheus.CounterVec
+	waits, offerWaits, handles   *prometheus.HistogramVec
+
 	descs map[string]*prometheus.Desc
 }
 
-// NewMetrics returns the collector for svc. Pass its ObserveAnswer as
-// Config.OnAnswer (the wiring does), then register it.
+// waitBuckets cover service-level thresholds (20 s, 30 s …) exactly, so
+// the share answered within one is a bucket over the count.
+var waitBuckets = []float64{1, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600}
+
+// NewMetrics returns the collector. Pass its Observe as Config.Observe
+// (the wiring does), Attach the service, then register it.
 func NewMetrics() *Metrics {
+	lbl := []string{"queue", "channel"}
+	counter := func(name, help string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, lbl)
+	}
+	hist := func(name, help string, buckets []float64) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, lbl)
+	}
 	m := &Metrics{
-		waits: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "switchboard_answer_wait_seconds",
-			Help:    "Wait from entering the queue to an agent accepting, per answered conversation.",
-			Buckets: []float64{1, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300, 600},
-		}, []string{"queue", "channel"}),
+		offered: counter("switchboard_contacts_offered_total",
+			"Contacts that entered the queue (new, or transferred in from another queue), since the gateway started."),
+		answered: counter("switchboard_contacts_answered_total",
+			"Contacts an agent accepted, counted once per queue entry, since the gateway started."),
+		abandoned: counter("switchboard_contacts_abandoned_total",
+			"Contacts whose customer left while waiting, short abandons included, since the gateway started."),
+		waits: hist("switchboard_answer_wait_seconds",
+			"Wait from entering the queue to an agent accepting, per answered contact.", waitBuckets),
+		offerWaits: hist("switchboard_offer_wait_seconds",
+			"Wait from entering the queue to the first offer to an agent: how long routing found nobody.",
+			[]float64{.005, .01, .05, .1, .5, 1, 5, 10, 20, 30, 60, 120, 300, 600}),
+		handles: hist("switchboard_handle_seconds",
+			"Handle time from accept to close, per closed contact.",
+			[]float64{30, 60, 120, 180, 300, 600, 900, 1200, 1800, 3600, 7200, 14400}),
 		descs: map[string]*prometheus.Desc{},
 	}
-	lbl := []string{"queue", "channel"}
 	for name, help := range map[string]string{
 		"waiting":                      "Conversations waiting now.",
 		"longest_wait_seconds":         "Longest current wait.",
@@ -46,16 +83,44 @@ func NewMetrics() *Metrics {
 	} {
 		m.descs[name] = prometheus.NewDesc("switchboard_queue_"+name, help, lbl, nil)
 	}
+	m.descs["consumer_lag"] = prometheus.NewDesc("switchboard_event_consumer_lag",
+		"Routing events not yet handed to the consumer group (read from Redis at scrape time).", []string{"group"}, nil)
+	m.descs["consumer_pending"] = prometheus.NewDesc("switchboard_event_consumer_pending",
+		"Routing events handed to the consumer group but not yet acknowledged.", []string{"group"}, nil)
 	m.descs["alerts"] = prometheus.NewDesc("switchboard_supervisor_alerts", "Alerts active now, by kind.", []string{"kind"}, nil)
 	return m
 }
 
+// SetConsumerLags sets where consumer groups' backlog is read at scrape
+// time; nil exports none.
+func (m *Metrics) SetConsumerLags(f func(context.Context) ([]ConsumerLag, error)) { m.lags = f }
+
+// lagTimeout bounds the Redis read a scrape makes.
+const lagTimeout = 2 * time.Second
+
 // Attach binds the collector to the service whose figures it exports.
 func (m *Metrics) Attach(s *Service) { m.svc = s }
 
-// ObserveAnswer records one answer's wait in the histogram.
-func (m *Metrics) ObserveAnswer(k Key, wait time.Duration) {
-	m.waits.WithLabelValues(k.Queue, k.Channel).Observe(wait.Seconds())
+// Observe counts one observation; it is Config.Observe.
+func (m *Metrics) Observe(o Observation) {
+	q, c, d := o.Key.Queue, o.Key.Channel, o.Duration.Seconds()
+	switch o.Kind {
+	case ObsEntered:
+		m.offered.WithLabelValues(q, c).Inc()
+	case ObsOffered:
+		m.offerWaits.WithLabelValues(q, c).Observe(d)
+	case ObsAnswered:
+		m.answered.WithLabelValues(q, c).Inc()
+		m.waits.WithLabelValues(q, c).Observe(d)
+	case ObsAbandoned:
+		m.abandoned.WithLabelValues(q, c).Inc()
+	case ObsClosed:
+		m.handles.WithLabelValues(q, c).Observe(d)
+	}
+}
+
+func (m *Metrics) vectors() []prometheus.Collector {
+	return []prometheus.Collector{m.offered, m.answered, m.abandoned, m.waits, m.offerWaits, m.handles}
 }
 
 // Describe implements prometheus.Collector.
@@ -63,12 +128,27 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range m.descs {
 		ch <- d
 	}
-	m.waits.Describe(ch)
+	for _, v := range m.vectors() {
+		v.Describe(ch)
+	}
 }
 
 // Collect implements prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
-	m.waits.Collect(ch)
+	for _, v := range m.vectors() {
+		v.Collect(ch)
+	}
+	if m.lags != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), lagTimeout)
+		lags, err := m.lags(ctx)
+		cancel()
+		if err == nil { // a failed read shows as a gap, and /readyz tells why
+			for _, l := range lags {
+				ch <- prometheus.MustNewConstMetric(m.descs["consumer_lag"], prometheus.GaugeValue, float64(l.Lag), l.Group)
+				ch <- prometheus.MustNewConstMetric(m.descs["consumer_pending"], prometheus.GaugeValue, float64(l.Pending), l.Group)
+			}
+		}
+	}
 	if m.svc == nil {
 		return
 	}

@@ -86,8 +86,10 @@ type Config struct {
 	Location *time.Location
 	// OnAlert is told of every alert raised or cleared; the wiring logs it.
 	OnAlert func(a Alert, raised bool)
-	// OnAnswer is told of every answer folded (for the wait histogram).
-	OnAnswer func(k Key, wait time.Duration)
+	// Observe is told of every countable moment folded from events at or
+	// after Run began, never of the replay of earlier ones: it feeds
+	// Prometheus counters, which must start from zero with the process.
+	Observe func(Observation)
 	// Logger receives read failures. Nil discards them.
 	Logger *slog.Logger
 }
@@ -102,6 +104,7 @@ type Service struct {
 	mu      sync.Mutex
 	folder  *Folder
 	start   time.Time // first instant folded
+	began   time.Time // when Run began: events before it are not observed
 	lastID  string
 	ready   bool
 	alerts  map[string]Alert
@@ -163,8 +166,15 @@ func (s *Service) target(queue string) float64 {
 
 func (s *Service) newFolder() *Folder {
 	f := NewFolder(time.Minute, s.thresholds)
-	f.OnAnswer = s.cfg.OnAnswer
 	f.Location = s.cfg.Location
+	if obs := s.cfg.Observe; obs != nil {
+		// Called from Apply, under s.mu.
+		f.Observe = func(o Observation) {
+			if !o.At.Before(s.began) {
+				obs(o)
+			}
+		}
+	}
 	return f
 }
 
@@ -221,7 +231,8 @@ const minRead = 50 * time.Millisecond
 // pub/sub dropped is read anyway (at the latest after Resync).
 func (s *Service) Run(ctx context.Context) error {
 	s.mu.Lock()
-	s.start = s.windowStart(s.cfg.Now())
+	s.began = s.cfg.Now()
+	s.start = s.windowStart(s.began)
 	s.lastID = idBefore(s.start)
 	s.mu.Unlock()
 
@@ -349,7 +360,7 @@ func (s *Service) History(ctx context.Context, from, to time.Time, step time.Dur
 	}
 	s.mu.Unlock()
 	f := s.newFolder()
-	f.OnAnswer = nil
+	f.Observe = nil
 	after := idBefore(from)
 	for {
 		evs, err := s.cfg.Source.Events(ctx, after, 1000)

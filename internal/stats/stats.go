@@ -228,14 +228,35 @@ type convState struct {
 	seen time.Time
 	// offeredTo is the agent with the open offer, if any.
 	offeredTo string
+	// offered is set by the first offer since entering the current queue.
+	offered bool
+}
+
+// Observation kinds: one countable moment of a conversation each.
+const (
+	ObsEntered   = "entered"   // entered a queue (new or transferred in)
+	ObsOffered   = "offered"   // first offered to an agent; Duration: since entering
+	ObsAnswered  = "answered"  // accepted the first time; Duration: the wait
+	ObsAbandoned = "abandoned" // the customer left while waiting; Duration: the wait
+	ObsClosed    = "closed"    // finished; Duration: the handle time
+)
+
+// Observation is one countable moment the fold meets, for counters and
+// histograms (the metrics): what happened, to which queue and channel,
+// when (the event's time) and how long it took.
+type Observation struct {
+	Kind     string
+	Key      Key
+	At       time.Time
+	Duration time.Duration
 }
 
 // Folder accumulates events into per-interval counts. It is not safe for
 // concurrent use; the owner serializes Apply calls.
 type Folder struct {
-	// OnAnswer, when set, is told each answer's key and wait as it is
-	// folded (the wait histogram of the metrics).
-	OnAnswer func(k Key, wait time.Duration)
+	// Observe, when set, is told of each countable moment as it is
+	// folded (the counters and histograms of the metrics).
+	Observe func(Observation)
 	// Location is where Series' intervals are counted from local midnight
 	// and days are calendar days. Nil: UTC.
 	Location *time.Location
@@ -320,6 +341,7 @@ func (f *Folder) Apply(e Event) {
 		}
 		f.convs[e.ConversationID] = &convState{key: k, enqueuedAt: at, seen: e.At}
 		f.counts(e.At, k).Entered++
+		f.observe(ObsEntered, k, e.At, 0)
 	case Estimated:
 		if cs != nil {
 			cs.estimate, cs.promised = e.EstimateHigh, true
@@ -328,6 +350,10 @@ func (f *Folder) Apply(e Event) {
 		f.counts(e.At, f.keyOf(cs, k)).Offered++
 		if cs != nil {
 			cs.offeredTo = e.AgentID
+			if !cs.offered && !cs.answered {
+				cs.offered = true
+				f.observe(ObsOffered, cs.key, e.At, f.waitOf(cs, e))
+			}
 		}
 	case Declined, Expired:
 		if cs != nil {
@@ -364,9 +390,7 @@ func (f *Folder) Apply(e Event) {
 		if wait <= f.thresholds(key.Queue).ServiceLevel {
 			c.AnsweredInSL++
 		}
-		if f.OnAnswer != nil {
-			f.OnAnswer(key, wait)
-		}
+		f.observe(ObsAnswered, key, e.At, wait)
 		if cs != nil {
 			cs.acceptedAt, cs.answered, cs.offeredTo = e.At, true, ""
 			if cs.promised {
@@ -381,6 +405,7 @@ func (f *Folder) Apply(e Event) {
 		c := f.counts(e.At, key)
 		wait := f.waitOf(cs, e)
 		th := f.thresholds(key.Queue)
+		f.observe(ObsAbandoned, key, e.At, wait)
 		switch {
 		case wait < th.ShortAbandon:
 			c.ShortAbandoned++
@@ -397,10 +422,11 @@ func (f *Folder) Apply(e Event) {
 			f.counts(e.At, key).TransferredOut++
 			to := Key{Queue: e.ToQueue, Channel: key.Channel}
 			f.counts(e.At, to).Entered++
+			f.observe(ObsEntered, to, e.At, 0)
 			if cs != nil {
 				// The customer's wait goes on from the original enqueue:
 				// a transfer must not make the queue look faster.
-				cs.key, cs.acceptedAt, cs.answered = to, time.Time{}, false
+				cs.key, cs.acceptedAt, cs.answered, cs.offered = to, time.Time{}, false, false
 			}
 		}
 	case Closed:
@@ -411,10 +437,17 @@ func (f *Folder) Apply(e Event) {
 			handle = e.At.Sub(cs.acceptedAt)
 		}
 		c.TotalHandle += handle
+		f.observe(ObsClosed, f.keyOf(cs, k), e.At, handle)
 		ag := f.agent(e.At, e.AgentID)
 		ag.Handled++
 		ag.TotalHandle += handle
 		delete(f.convs, e.ConversationID)
+	}
+}
+
+func (f *Folder) observe(kind string, k Key, at time.Time, d time.Duration) {
+	if f.Observe != nil {
+		f.Observe(Observation{Kind: kind, Key: k, At: at, Duration: d})
 	}
 }
 

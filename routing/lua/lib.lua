@@ -18,10 +18,19 @@
 --   4 queue not configured (the gateway writes its queue config and retries)
 
 local P = string.sub(KEYS[1], 1, #KEYS[1] - #S_EVENTS)
+-- Scripts derive most keys from P instead of declaring them. That is valid
+-- on Redis Cluster because they share one slot, except while the slot
+-- migrates: the source node then refuses any key it does not hold with
+-- "non local key", and Redis keeps whatever the script wrote before. A key
+-- that never exists is refused there and served everywhere else, so
+-- touching it first stops such a script before it writes anything, and
+-- the gateway runs it again (Engine.call, errSlotMoving).
+redis.call('EXISTS', P .. S_PROBE)
 local NOW = tonumber(ARGV[1])
 local MAXLEN = ARGV[2]
 local RETAIN = tonumber(ARGV[3])
-local CHANNELS = {'voice', 'chat', 'sms', 'email'}
+-- CHANNELS (every channel, in order) and EXCLUSIVE (the channel that takes
+-- an agent whole) come from scripts.go, which has them from internal/channel.
 -- Scans of a sorted set stop after this many entries: a head full of
 -- conversations nobody can serve must not make every decision slow.
 local SCAN = 64
@@ -113,9 +122,23 @@ end
 
 -- Agents are read once per script call with every field routing needs and
 -- kept in AG; any write to an agent's hash drops its entry (agent_dirty).
-local AF = {'state', 'queues', 'idle:voice', 'idle:chat', 'idle:sms', 'idle:email', 'skills', 'excl',
-  'wrap_until', 'listed', 'onl',
-  'load:voice', 'load:chat', 'load:sms', 'load:email', 'cap:voice', 'cap:chat', 'cap:sms', 'cap:email'}
+local AF = {'state', 'queues', 'skills', 'excl', 'wrap_until', 'listed', 'onl'}
+for _, ch in ipairs(CHANNELS) do
+  AF[#AF + 1] = 'idle:' .. ch
+  AF[#AF + 1] = 'load:' .. ch
+  AF[#AF + 1] = 'cap:' .. ch
+end
+
+-- idle_all is the field/value list that makes an agent idle since t on
+-- every channel.
+local function idle_all(t)
+  local kv = {}
+  for _, ch in ipairs(CHANNELS) do
+    kv[#kv + 1] = 'idle:' .. ch
+    kv[#kv + 1] = t
+  end
+  return kv
+end
 local AG = {}
 local function agent_get(aid)
   local a = AG[aid]
@@ -144,9 +167,9 @@ local function agent_take(aid, ch)
   if a.state ~= 'available' then return nil end
   if num(a['load:' .. ch]) >= num(a['cap:' .. ch]) then return nil end
   -- Voice is exclusive: an agent on a call gets nothing else.
-  if ch ~= 'voice' and a.excl == '1' and num(a['load:voice']) > 0 then return nil end
+  if ch ~= EXCLUSIVE and a.excl == '1' and num(a['load:' .. EXCLUSIVE]) > 0 then return nil end
   -- Wrap-up: no call is offered until the agent has finished notes.
-  if ch == 'voice' and num(a.wrap_until) > NOW then return nil end
+  if ch == EXCLUSIVE and num(a.wrap_until) > NOW then return nil end
   return a.skills or ''
 end
 
@@ -376,7 +399,10 @@ local function pick_for_agent(aid, only, known)
     end
   end
   if #sets == 0 then return nil end
-  if #sets > 1 and redis.call('EXISTS', unpack(sets)) == 0 then return nil end
+  -- No multi-key EXISTS shortcut here: while Redis Cluster moves the
+  -- workspace's slot, the importing node refuses a multi-key command whose
+  -- keys are not all there (empty queues never are), which would stop the
+  -- script after its writes. ZRANGE of a missing set costs the same.
   local best, bestScore = nil, nil
   for si, set in ipairs(sets) do
     -- The first SCAN entries at most, FIRST of them first.
@@ -486,8 +512,7 @@ local function set_state(aid, st, reason)
   redis.call('HSET', kagent(aid), 'state', st, 'reason', reason or '', 'state_since', itoa(NOW))
   if st == 'available' and prev ~= 'available' then
     local t = itoa(NOW)
-    redis.call('HSET', kagent(aid), 'idle_since', t, 'missed', '0',
-      'idle:voice', t, 'idle:chat', t, 'idle:sms', t, 'idle:email', t)
+    redis.call('HSET', kagent(aid), 'idle_since', t, 'missed', '0', unpack(idle_all(t)))
   end
   agent_dirty(aid)
   if st == 'offline' then redis.call('ZREM', KSEEN, aid) end

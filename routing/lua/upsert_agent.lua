@@ -16,7 +16,7 @@ end
 if not old then
   local t = itoa(NOW)
   redis.call('HSET', KEYS[2], 'state', 'offline', 'state_since', t, 'idle_since', t, 'missed', '0',
-    'idle:voice', t, 'idle:chat', t, 'idle:sms', t, 'idle:email', t)
+    unpack(idle_all(t)))
   redis.call('SADD', KAGENTS, aid)
 end
 agent_dirty(aid)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/agentui"
+	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -334,13 +335,14 @@ func (f *Fake) access(agentID, convID string) (*conv, error) {
 }
 
 // Snapshot implements agentui.Backend.
-func (f *Fake) Snapshot(_ context.Context, agentID string) (agentui.Snapshot, error) {
+func (f *Fake) Snapshot(_ context.Context, who agentui.Principal) (agentui.Snapshot, error) {
+	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s := agentui.Snapshot{State: f.states[agentID]}
 	for _, a := range Accounts {
 		if a.ID == agentID {
-			s.Agent = agentui.Principal{AccountID: a.ID, Name: a.Name, Role: a.Role}
+			s.Agent = agentui.Principal{AccountID: a.ID, Name: a.Name, Role: auth.Role(a.Role)}
 		}
 	}
 	ids := make([]string, 0, len(f.convs))
@@ -361,7 +363,8 @@ func (f *Fake) Snapshot(_ context.Context, agentID string) (agentui.Snapshot, er
 }
 
 // SetState implements agentui.Backend.
-func (f *Fake) SetState(_ context.Context, agentID, state, reason string) error {
+func (f *Fake) SetState(_ context.Context, who agentui.Principal, state, reason string) error {
+	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	st := agentui.AgentState{State: state, Reason: reason, Since: time.Now().UTC()}
@@ -374,10 +377,11 @@ func (f *Fake) SetState(_ context.Context, agentID, state, reason string) error 
 }
 
 // Heartbeat implements agentui.Backend.
-func (f *Fake) Heartbeat(context.Context, string) error { return nil }
+func (f *Fake) Heartbeat(context.Context, agentui.Principal) error { return nil }
 
 // Accept implements agentui.Backend.
-func (f *Fake) Accept(_ context.Context, agentID, convID string) error {
+func (f *Fake) Accept(_ context.Context, who agentui.Principal, convID string) error {
+	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.access(agentID, convID)
@@ -405,7 +409,8 @@ func (f *Fake) Accept(_ context.Context, agentID, convID string) error {
 }
 
 // Decline implements agentui.Backend.
-func (f *Fake) Decline(_ context.Context, agentID, convID string) error {
+func (f *Fake) Decline(_ context.Context, who agentui.Principal, convID string) error {
+	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.access(agentID, convID)
@@ -480,21 +485,24 @@ func (f *Fake) deliver(convID, msgID string, fail bool) {
 }
 
 // Reply implements agentui.Backend.
-func (f *Fake) Reply(_ context.Context, agentID, convID, text string) (agentui.Message, error) {
+func (f *Fake) Reply(_ context.Context, who agentui.Principal, convID, text string) (agentui.Message, error) {
+	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.addAgentMessage(agentID, convID, agentui.KindAgent, text)
 }
 
 // Note implements agentui.Backend.
-func (f *Fake) Note(_ context.Context, agentID, convID, text string) (agentui.Message, error) {
+func (f *Fake) Note(_ context.Context, who agentui.Principal, convID, text string) (agentui.Message, error) {
+	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.addAgentMessage(agentID, convID, agentui.KindNote, text)
 }
 
 // Close implements agentui.Backend.
-func (f *Fake) Close(_ context.Context, agentID, convID, disposition string) error {
+func (f *Fake) Close(_ context.Context, who agentui.Principal, convID, disposition string) error {
+	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.access(agentID, convID)
@@ -517,7 +525,8 @@ func (f *Fake) Close(_ context.Context, agentID, convID, disposition string) err
 }
 
 // Transfer implements agentui.Backend.
-func (f *Fake) Transfer(_ context.Context, agentID, convID, queue, toAgent string) error {
+func (f *Fake) Transfer(_ context.Context, who agentui.Principal, convID, queue, toAgent string) error {
+	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.access(agentID, convID)
@@ -545,7 +554,8 @@ func (f *Fake) Transfer(_ context.Context, agentID, convID, queue, toAgent strin
 }
 
 // Typing implements agentui.Backend; the fake has no customer to tell.
-func (f *Fake) Typing(_ context.Context, agentID, convID string, _ bool) error {
+func (f *Fake) Typing(_ context.Context, who agentui.Principal, convID string, _ bool) error {
+	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	_, err := f.access(agentID, convID)
@@ -553,7 +563,8 @@ func (f *Fake) Typing(_ context.Context, agentID, convID string, _ bool) error {
 }
 
 // Transcript implements agentui.Backend.
-func (f *Fake) Transcript(_ context.Context, agentID, convID, afterID string) ([]agentui.Message, error) {
+func (f *Fake) Transcript(_ context.Context, who agentui.Principal, convID, afterID string) ([]agentui.Message, error) {
+	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.access(agentID, convID)
@@ -583,7 +594,8 @@ func streamAfter(id, after string) bool {
 }
 
 // Customer implements agentui.Backend.
-func (f *Fake) Customer(_ context.Context, agentID, convID string) (agentui.CustomerView, error) {
+func (f *Fake) Customer(_ context.Context, who agentui.Principal, convID string) (agentui.CustomerView, error) {
+	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.access(agentID, convID)
@@ -632,7 +644,7 @@ func (f *Fake) Login(id, password string) (agentui.Principal, string, string, bo
 			f.mu.Lock()
 			f.sessions[tok], f.csrf[tok] = a.ID, csrf
 			f.mu.Unlock()
-			return agentui.Principal{AccountID: a.ID, Name: a.Name, Role: a.Role}, tok, csrf, true
+			return agentui.Principal{AccountID: a.ID, Name: a.Name, Role: auth.Role(a.Role)}, tok, csrf, true
 		}
 	}
 	return agentui.Principal{}, "", "", false
@@ -649,7 +661,7 @@ func (f *Fake) Session(tok string) (agentui.Principal, string, bool) {
 	}
 	for _, a := range Accounts {
 		if a.ID == id {
-			return agentui.Principal{AccountID: a.ID, Name: a.Name, Role: a.Role}, csrf, true
+			return agentui.Principal{AccountID: a.ID, Name: a.Name, Role: auth.Role(a.Role)}, csrf, true
 		}
 	}
 	return agentui.Principal{}, "", false

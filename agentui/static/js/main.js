@@ -7,6 +7,9 @@ import { Socket } from './socket.js';
 import { unlockAudio, setRinging } from './ring.js';
 import { CannedPicker } from './canned.js';
 import { currentSession, signIn, signOut, storedCSRF } from './session.js';
+import * as voice from './voice.js';
+import { EmailView } from './email.js';
+import { setAdmin } from './admin.js';
 
 const TYPING_SHOW_MS = 6000; // hide a typing indicator whose "off" got lost
 const TYPING_SEND_MS = 3000; // at most one "typing on" per this interval
@@ -30,6 +33,7 @@ const S = {
   skew: 0, // server clock minus ours, from hello.server_time
 };
 
+const emailView = new EmailView(() => S.csrf);
 const canned = new CannedPicker($('reply-text'), $('canned'), () => S.directory && S.directory.canned);
 
 // ---------- boot and login ----------
@@ -96,6 +100,7 @@ function startConsole() {
   S.convs.clear();
   S.selected = null;
   render();
+  setAdmin(S.me, () => S.csrf);
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   S.socket = new Socket(`${scheme}://${location.host}/agent/ws`, {
     onFrame,
@@ -113,11 +118,14 @@ function startConsole() {
     },
   });
   S.socket.start();
+  voice.startSoftphone({ knows: (id) => S.convs.has(id), onChange: () => voice.render(S.convs.get(S.selected)) });
 }
 
 function stopConsole() {
+  setAdmin(null);
   if (S.socket) S.socket.stop();
   S.socket = null;
+  voice.stopSoftphone();
   clearInterval(S.heartbeat);
   setRinging(false);
   S.offers.clear();
@@ -405,6 +413,7 @@ async function send() {
   canned.hide();
   stopTyping(c);
   try {
+    if (mode === 'reply' && c.channel === 'email') await emailView.saveCc();
     const m = await S.socket.request(mode, { conv: c.id, text });
     addMessages(c, [m], false);
     c.unread = 0;
@@ -565,11 +574,12 @@ function renderOffers() {
       ),
     );
     card._offer = o;
+    voice.decorateOffer(card, o);
     return card;
   });
   replace(box, items);
   box.hidden = items.length === 0;
-  setRinging(items.length > 0);
+  setRinging(items.length > 0, [...S.offers.values()].some(voice.isVoice) ? 'voice' : 'message');
   tickOffers();
   updateTitle();
 }
@@ -631,6 +641,7 @@ function renderConversation(jump = false) {
   const c = S.convs.get(S.selected);
   $('empty-state').hidden = !!c;
   $('conv-pane').hidden = !c;
+  emailView.render(c);
   if (!c) {
     renderCustomer();
     return;
@@ -646,6 +657,7 @@ function renderConversation(jump = false) {
   renderTranscript(jump);
   renderTyping();
   renderCustomer();
+  voice.render(c);
 }
 
 function renderComposer() {
@@ -820,12 +832,21 @@ function wireStatic() {
 
   $('open-close').addEventListener('click', () => openDialog('close-dialog'));
   $('close-form').addEventListener('submit', () => closeConv($('close-disposition').value));
-  $('open-transfer').addEventListener('click', () => {
+  const renderTransferTargets = () => {
     const d = S.directory || { queues: [], agents: [] };
+    const keep = [$('transfer-queue').value, $('transfer-agent').value];
     replace($('transfer-queue'), d.queues.map((q) => h('option', { value: q }, q)));
     replace($('transfer-agent'), d.agents.map((a) => h('option', { value: a.id },
       `${a.name} (${a.state || 'unknown'})`)));
+    if (keep[0] && d.queues.includes(keep[0])) $('transfer-queue').value = keep[0];
+    if (keep[1] && d.agents.some((a) => a.id === keep[1])) $('transfer-agent').value = keep[1];
+  };
+  $('open-transfer').addEventListener('click', () => {
+    renderTransferTargets();
     openDialog('transfer-dialog');
+    // Agents sign in and change state after the console loaded: ask again
+    // each time the dialog opens.
+    S.socket.request('directory').then((d) => { S.directory = d; renderTransferTargets(); }).catch(() => {});
   });
   for (const r of document.querySelectorAll('input[name="target"]')) {
     r.addEventListener('change', () => {

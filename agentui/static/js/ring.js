@@ -28,26 +28,47 @@ function beep(freq, start, length) {
 }
 
 let timer = null;
+let kind = 'message';
 
+// A message offer beeps twice; a call rings like a phone (two bursts of
+// a low double tone), so an agent can tell them apart without looking.
 function ringOnce() {
   if (!ctx || ctx.state !== 'running') return;
   const t = ctx.currentTime;
+  if (kind === 'voice') {
+    for (const at of [0, 0.5]) {
+      beep(440, t + at, 0.4);
+      beep(480, t + at, 0.4);
+    }
+    return;
+  }
   beep(880, t, 0.16);
   beep(660, t + 0.2, 0.22);
 }
 
 /**
- * setRinging starts or stops the repeating ring. html[data-ringing] mirrors
- * it ("sound", or "silent" while the browser still blocks audio), for
+ * setRinging starts or stops the repeating ring; what is "message" or
+ * "voice". html[data-ringing] mirrors it ("sound", or "silent" while the
+ * browser still blocks audio) and html[data-ring-kind] says which, for
  * styles and for tests, which cannot hear.
  */
-export function setRinging(on) {
+export function setRinging(on, what = 'message') {
   const root = document.documentElement;
-  if (on) root.setAttribute('data-ringing', ctx && ctx.state === 'running' ? 'sound' : 'silent');
-  else root.removeAttribute('data-ringing');
+  if (on) {
+    root.setAttribute('data-ringing', ctx && ctx.state === 'running' ? 'sound' : 'silent');
+    root.setAttribute('data-ring-kind', what);
+  } else {
+    root.removeAttribute('data-ringing');
+    root.removeAttribute('data-ring-kind');
+  }
+  if (on && timer && what !== kind) {
+    clearInterval(timer);
+    timer = null;
+  }
+  kind = what;
   if (on && !timer) {
     ringOnce();
-    timer = setInterval(ringOnce, 2500);
+    timer = setInterval(ringOnce, kind === 'voice' ? 3000 : 2500);
   } else if (!on && timer) {
     clearInterval(timer);
     timer = null;

@@ -25,7 +25,7 @@ redis.call('SUNIONSTORE', wk .. ':tags', wk .. ':tags', lk .. ':tags')
 local convs = redis.call('ZRANGE', lk .. ':convs', 0, -1, 'WITHSCORES')
 for j = 1, #convs, 2 do
   redis.call('ZADD', wk .. ':convs', convs[j + 1], convs[j])
-  redis.call('HSET', p .. 'conv:' .. convs[j], 'customer', w)
+  redis.call('HSET', p .. 'conv:' .. convs[j], 'customer', w, 'updated_at', ARGV[4])
 end
 for j = 5, #ARGV do
   local lslot, wslot = p .. 'open:' .. l .. ':' .. ARGV[j], p .. 'open:' .. w .. ':' .. ARGV[j]

@@ -17,6 +17,17 @@
 --                                      a new conversation (voice: every call is its own)
 -- ARGV[18] thread ttl (s)     ARGV[19] skills (comma separated)
 -- ARGV[20] the VIP tag
+-- ARGV[21] "1": a thread hint naming a closed conversation of this customer
+--          reopens it (email: a reply days later belongs to its thread)
+--
+-- The thread hint is a list of keys separated by spaces, most telling first
+-- (email: In-Reply-To, the reply-address key, then References newest first).
+-- Each key is looked up as thread:<channel>:<key>; a key "conv:<id>" names a
+-- conversation directly (the per-conversation reply address). Either way the
+-- conversation must belong to this customer, so a key never threads another
+-- customer's mail. A conversation opened with a hint claims the keys nobody
+-- claimed yet (SET NX): a stranger quoting someone's Message-ID cannot take
+-- that thread over.
 --
 -- Returns {status, conv, msg, cust, stream id, returning, routed, vip,
 --          last agent, last agent at (ms)}
@@ -24,6 +35,8 @@
 --                 stream id is empty, routed says whether routing has it.
 --   status "new": a conversation was opened (and must be enqueued).
 --   status "join": the message joined an open conversation.
+--   status "reopen": the message reopened a closed conversation (queued
+--                 again, and must be enqueued like a new one).
 local p = ARGV[1]
 local ch, from, to, pid, hint, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[8]
 
@@ -59,19 +72,37 @@ else
   redis.call('SET', KEYS[2], cust)
 end
 
--- usable: the conversation exists, is still open and belongs to this customer.
-local function usable(conv)
-  if not conv then return false end
+-- owned: the conversation exists, is on this channel and belongs to this
+-- customer; returns its state.
+local function owned(conv)
+  if not conv then return nil end
   local f = redis.call('HMGET', p .. 'conv:' .. conv, 'state', 'customer', 'channel')
-  if not f[1] or f[1] == 'closed' or f[1] == 'abandoned' then return false end
-  if f[3] ~= ch then return false end
-  return resolve(f[2]) == cust
+  if not f[1] or f[3] ~= ch then return nil end
+  if resolve(f[2]) ~= cust then return nil end
+  return f[1]
+end
+local function finished(state) return state == 'closed' or state == 'abandoned' end
+-- usable: owned and still open.
+local function usable(conv)
+  local st = owned(conv)
+  return st ~= nil and not finished(st)
 end
 
+local tokens = {}
+for tok in string.gmatch(hint, '%S+') do table.insert(tokens, tok) end
+
 local conv = nil
-if hint ~= '' then
-  local c = redis.call('GET', p .. 'thread:' .. ch .. ':' .. hint)
-  if usable(c) then conv = c end
+local reopen = false
+for _, tok in ipairs(tokens) do
+  local c
+  if string.sub(tok, 1, 5) == 'conv:' then
+    c = string.sub(tok, 6)
+  else
+    c = redis.call('GET', p .. 'thread:' .. ch .. ':' .. tok)
+  end
+  local st = owned(c)
+  if st and not finished(st) then conv = c; break end
+  if st and ARGV[21] == '1' then conv = c; reopen = true; break end
 end
 if not conv and (hint == '' or ARGV[17] ~= '1') then
   local c = redis.call('GET', p .. 'open:' .. cust .. ':' .. ch)
@@ -94,10 +125,24 @@ if not conv then
     'returning', returning, 'message_count', '0')
   redis.call('SET', p .. 'open:' .. cust .. ':' .. ch, conv)
   redis.call('ZADD', p .. 'cust:' .. cust .. ':convs', now, conv)
+  redis.call('ZADD', p .. 'convs', now, conv)
   redis.call('ZADD', KEYS[3], now, conv)
-  if hint ~= '' then
-    redis.call('SET', p .. 'thread:' .. ch .. ':' .. hint, conv, 'EX', ARGV[18])
+  for _, tok in ipairs(tokens) do
+    if string.sub(tok, 1, 5) ~= 'conv:' then
+      redis.call('SET', p .. 'thread:' .. ch .. ':' .. tok, conv, 'EX', ARGV[18], 'NX')
+    end
   end
+elseif reopen then
+  status = 'reopen'
+  returning = '1'
+  routed = '0'
+  local ck = p .. 'conv:' .. conv
+  redis.call('HSET', ck, 'state', 'queued', 'enqueued_at', now, 'routed', '0', 'returning', '1',
+    'agent', '', 'closed_at', '', 'disposition', '', 'reopened_at', now)
+  redis.call('SET', p .. 'open:' .. cust .. ':' .. ch, conv)
+  redis.call('ZADD', KEYS[3], now, conv)
+  redis.call('XADD', ck .. ':log', '*', 'type', 'system', 'event', 'reopened', 'at', now,
+    'text', 'reopened by a reply from the customer')
 else
   returning = redis.call('HGET', p .. 'conv:' .. conv, 'returning') or '0'
   routed = redis.call('HGET', p .. 'conv:' .. conv, 'routed') or '1'
@@ -111,7 +156,7 @@ if pid ~= '' then table.insert(fields, 'provider_id'); table.insert(fields, pid)
 local sid = redis.call('XADD', ck .. ':log', '*', unpack(fields))
 
 redis.call('HINCRBY', ck, 'message_count', 1)
-redis.call('HSET', ck, 'last_message_at', now)
+redis.call('HSET', ck, 'last_message_at', now, 'updated_at', now)
 if pid ~= '' then
   redis.call('HSET', ck, 'last_inbound_provider_id', pid)
   -- A later In-Reply-To naming this message finds the conversation.

@@ -48,7 +48,7 @@ if kind == 'agent' then
   end
   table.insert(entry, 'status'); table.insert(entry, 'pending')
 end
-redis.call('HSET', KEYS[1], 'last_message_at', now)
+redis.call('HSET', KEYS[1], 'last_message_at', now, 'updated_at', now)
 redis.call('HINCRBY', KEYS[1], 'message_count', 1)
 local sid = redis.call('XADD', KEYS[2], '*', unpack(entry))
 -- The reply's transcript position, so status updates can name the entry

@@ -40,6 +40,19 @@ if n > 0 then
     table.insert(set, ARGV[i + 2 * j]); table.insert(set, ARGV[i + 2 * j + 1])
   end
   redis.call('HSET', ck, unpack(set))
+  -- Every agent a conversation was offered or assigned to finds it in their
+  -- own index, by creation time (internal/conversation/list.go).
+  for j = 1, #set, 2 do
+    if set[j] == 'agent' and set[j + 1] ~= '' then
+      redis.call('ZADD', ARGV[1] .. 'convs:agent:' .. set[j + 1],
+        redis.call('HGET', ck, 'created_at') or ARGV[5], ARGV[2])
+    end
+  end
+end
+-- updated_at only moves forward: a routing event handled late must not make
+-- the record look older than a message it already holds.
+if tonumber(ARGV[5]) > tonumber(redis.call('HGET', ck, 'updated_at') or '0') then
+  redis.call('HSET', ck, 'updated_at', ARGV[5])
 end
 i = i + 2 * n
 n = tonumber(ARGV[i]); i = i + 1

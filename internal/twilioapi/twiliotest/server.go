@@ -1,8 +1,9 @@
 // Package twiliotest is a recording fake of the part of Twilio's REST API
-// Switchboard uses (creating messages), for tests and local runs. It checks
-// basic auth like Twilio, answers with Twilio-shaped message resources and
-// error bodies, can be told to fail the next calls, and builds signed
-// webhooks (inbound SMS, status callbacks) as Twilio would send them.
+// Switchboard uses (creating messages; creating and updating calls;
+// dequeuing queue members), for tests and local runs. It checks basic auth
+// like Twilio, answers with Twilio-shaped resources and error bodies, can be
+// told to fail the next calls, and builds signed webhooks (inbound SMS and
+// calls, status callbacks) as Twilio would send them.
 package twiliotest
 
 import (
@@ -66,6 +67,9 @@ type Server struct {
 	mu       sync.Mutex
 	requests []Request
 	messages []Message
+	calls    []Call
+	updates  []CallUpdate
+	members  []MemberUpdate
 	failures []Failure
 }
 
@@ -79,7 +83,8 @@ func New(t testing.TB, creds twilioapi.Credentials) *Server {
 	return s
 }
 
-// FailNext makes the next len(f) message creations fail with f, in order.
+// FailNext makes the next len(f) creations or updates (messages, calls,
+// queue members) fail with f, in order.
 func (s *Server) FailNext(f ...Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -112,8 +117,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, Failure{HTTPStatus: http.StatusUnauthorized, Code: 20003, Message: "Authenticate"})
 		return
 	}
-	wantPath := "/2010-04-01/Accounts/" + s.creds.AccountSID + "/Messages.json"
-	if r.Method != http.MethodPost || r.URL.Path != wantPath {
+	route := s.route(r)
+	if route == nil {
 		writeError(w, Failure{HTTPStatus: http.StatusNotFound, Code: 20404,
 			Message: "The requested resource " + r.URL.Path + " was not found"})
 		return
@@ -129,7 +134,35 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, *fail)
 		return
 	}
-	s.createMessage(w, r)
+	route(w, r)
+}
+
+// route picks the handler of a request, or nil for a resource the fake
+// does not serve.
+func (s *Server) route(r *http.Request) http.HandlerFunc {
+	if r.Method != http.MethodPost {
+		return nil
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/2010-04-01/Accounts/"+s.creds.AccountSID+"/")
+	if !ok {
+		return nil
+	}
+	rest, ok = strings.CutSuffix(rest, ".json")
+	if !ok {
+		return nil
+	}
+	parts := strings.Split(rest, "/")
+	switch {
+	case len(parts) == 1 && parts[0] == "Messages":
+		return s.createMessage
+	case len(parts) == 1 && parts[0] == "Calls":
+		return s.createCall
+	case len(parts) == 2 && parts[0] == "Calls" && parts[1] != "":
+		return func(w http.ResponseWriter, r *http.Request) { s.updateCall(w, r, parts[1]) }
+	case len(parts) == 4 && parts[0] == "Queues" && parts[1] != "" && parts[2] == "Members" && parts[3] != "":
+		return func(w http.ResponseWriter, r *http.Request) { s.updateMember(w, r, parts[1], parts[3]) }
+	}
+	return nil
 }
 
 func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {

@@ -60,7 +60,7 @@ func TestFakeRefusesWrongAuthAndUnknownPaths(t *testing.T) {
 	if c := post(msgs, creds.AccountSID, "wrong"); c != 401 {
 		t.Fatalf("wrong token: %d", c)
 	}
-	if c := post("/2010-04-01/Accounts/"+creds.AccountSID+"/Calls.json", creds.AccountSID, creds.AuthToken); c != 404 {
+	if c := post("/2010-04-01/Accounts/"+creds.AccountSID+"/Conferences.json", creds.AccountSID, creds.AuthToken); c != 404 {
 		t.Fatalf("unknown path: %d", c)
 	}
 	if c := post(msgs, creds.AccountSID, creds.AuthToken); c != 400 { // no From

@@ -1,0 +1,146 @@
+package agentui
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/desk"
+	"github.com/switchboard/switchboard/internal/realtime"
+)
+
+// deskBackend is the console's Backend on the desk: each call is the
+// desk's, with the desk's results turned into what the console shows.
+// Nothing is decided here.
+type deskBackend struct{ d *desk.Desk }
+
+// NewDeskBackend returns the Backend of the real gateway.
+func NewDeskBackend(d *desk.Desk) Backend { return deskBackend{d} }
+
+func (b deskBackend) Snapshot(ctx context.Context, who Principal) (Snapshot, error) {
+	return b.d.Snapshot(ctx, who)
+}
+
+func (b deskBackend) SetState(ctx context.Context, who Principal, state, reason string) error {
+	return b.d.SetAgentState(ctx, who, who.AccountID, state, reason)
+}
+
+func (b deskBackend) Heartbeat(ctx context.Context, who Principal) error {
+	return b.d.Heartbeat(ctx, who)
+}
+
+func (b deskBackend) Accept(ctx context.Context, who Principal, convID string) error {
+	return b.d.Accept(ctx, who, convID)
+}
+
+func (b deskBackend) Decline(ctx context.Context, who Principal, convID string) error {
+	return b.d.Decline(ctx, who, convID)
+}
+
+func (b deskBackend) Reply(ctx context.Context, who Principal, convID, text string) (Message, error) {
+	e, err := b.d.Reply(ctx, who, convID, text, nil)
+	if err != nil {
+		return Message{}, err
+	}
+	return b.d.View(ctx, convID, e), nil
+}
+
+func (b deskBackend) Note(ctx context.Context, who Principal, convID, text string) (Message, error) {
+	e, err := b.d.Note(ctx, who, convID, text)
+	if err != nil {
+		return Message{}, err
+	}
+	return b.d.View(ctx, convID, e), nil
+}
+
+func (b deskBackend) Close(ctx context.Context, who Principal, convID, disposition string) error {
+	_, err := b.d.Close(ctx, who, convID, disposition)
+	return err
+}
+
+func (b deskBackend) Transfer(ctx context.Context, who Principal, convID, queue, toAgent string) error {
+	_, err := b.d.Transfer(ctx, who, convID, queue, toAgent)
+	return err
+}
+
+func (b deskBackend) Typing(ctx context.Context, who Principal, convID string, on bool) error {
+	return b.d.Typing(ctx, who, convID, on)
+}
+
+func (b deskBackend) Transcript(ctx context.Context, who Principal, convID, afterID string) ([]Message, error) {
+	return b.d.Transcript(ctx, who, convID, afterID)
+}
+
+func (b deskBackend) Customer(ctx context.Context, who Principal, convID string) (CustomerView, error) {
+	return b.d.CustomerPanel(ctx, who, convID)
+}
+
+func (b deskBackend) Queues(ctx context.Context) ([]string, error) { return b.d.Queues(ctx) }
+
+func (b deskBackend) Agents(ctx context.Context) ([]AgentSummary, error) { return b.d.Agents(ctx) }
+
+func (b deskBackend) CannedReplies(ctx context.Context) ([]Canned, error) {
+	return b.d.CannedReplies(ctx)
+}
+
+// Publisher is desk.Consoles on the realtime hub: it turns what the desk
+// says into frames on the agent and conversation topics, which the hub
+// carries to every gateway. A lost frame is repaired by the client's
+// resume; an offer that never rang lapses and is offered again.
+type Publisher struct {
+	Hub    *realtime.Hub
+	Logger *slog.Logger
+}
+
+var _ desk.Consoles = (*Publisher)(nil)
+
+func (p *Publisher) publish(ctx context.Context, topic string, frame []byte) {
+	if err := p.Hub.Publish(ctx, topic, frame); err != nil && p.Logger != nil {
+		p.Logger.Warn("agentui: publish frame", "topic", topic, "err", err)
+	}
+}
+
+// Offer rings the agent's console.
+func (p *Publisher) Offer(ctx context.Context, agentID string, o Offer) {
+	p.publish(ctx, AgentTopic(agentID), OfferFrame(o))
+}
+
+// OfferRevoked takes an offer off the agent's console.
+func (p *Publisher) OfferRevoked(ctx context.Context, agentID, convID, reason string) {
+	p.publish(ctx, AgentTopic(agentID), OfferRevokedFrame(convID, reason))
+}
+
+// Assigned adds a conversation to the agent's console.
+func (p *Publisher) Assigned(ctx context.Context, agentID string, c Conversation) {
+	p.publish(ctx, AgentTopic(agentID), AssignedFrame(c))
+}
+
+// Unassigned takes a conversation off the agent's console.
+func (p *Publisher) Unassigned(ctx context.Context, agentID, convID, reason string) {
+	p.publish(ctx, AgentTopic(agentID), UnassignedFrame(convID, reason))
+}
+
+// AgentState tells the agent's console its new state.
+func (p *Publisher) AgentState(ctx context.Context, agentID string, st AgentState) {
+	p.publish(ctx, AgentTopic(agentID), StateFrame(st))
+}
+
+// Message sends a new transcript line to the conversation's watchers.
+func (p *Publisher) Message(ctx context.Context, m Message) {
+	p.publish(ctx, ConvTopic(m.ConversationID), MessageFrame(m))
+}
+
+// MessageStatus sends a reply's new delivery status.
+func (p *Publisher) MessageStatus(ctx context.Context, convID, messageID, status, errText string) {
+	p.publish(ctx, ConvTopic(convID), MessageStatusFrame(convID, messageID, status, errText))
+}
+
+// Closed tells the conversation's watchers that it ended.
+func (p *Publisher) Closed(ctx context.Context, convID, by, disposition string, at time.Time) {
+	p.publish(ctx, ConvTopic(convID), ConversationClosedFrame(convID, by, disposition, at))
+}
+
+// Typing shows who is typing in the conversation.
+func (p *Publisher) Typing(ctx context.Context, convID, who, name string, on bool) {
+	p.publish(ctx, ConvTopic(convID), TypingFrame(convID, who, name, on))
+}

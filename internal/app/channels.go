@@ -1,0 +1,162 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/labstack/echo/v4"
+	"github.com/redis/go-redis/v9"
+	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard/switchboard/channels/email"
+	"github.com/switchboard/switchboard/channels/sms"
+	"github.com/switchboard/switchboard/channels/webchat"
+	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/config"
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/desk"
+	"github.com/switchboard/switchboard/internal/hours"
+	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/routing"
+)
+
+// channelEnv is what every channel constructor may draw on: the core it
+// is built on, and the shared parts of the gateway.
+type channelEnv struct {
+	cfg    *config.Config
+	desk   *desk.Desk
+	auth   *auth.Service
+	convs  *conversation.Service
+	hub    *realtime.Hub
+	rdb    redis.UniversalClient
+	queues []routing.QueueConfig
+	hours  hours.Queues // business hours per queue, in the workspace zone
+	log    *slog.Logger
+}
+
+// channelBuilder builds one channel from its section of the configuration
+// file (channels.<key>); nil, nil means the channel is off.
+type channelBuilder struct {
+	key   string
+	build func(ctx context.Context, env channelEnv, node yaml.Node) (channel.Channel, error)
+}
+
+// channelList is the one list of channels. Adding a channel is a package
+// under channels/ and one line here; the wiring registers each channel's
+// routes, addresses, sender, observer and background work alike.
+var channelList = []channelBuilder{
+	{"sms", buildSMS},
+	{"chat", buildChat},
+	{"email", buildEmail},
+}
+
+// buildSMS is the SMS channel when Twilio credentials are set.
+func buildSMS(_ context.Context, env channelEnv, node yaml.Node) (channel.Channel, error) {
+	var sc sms.Config
+	if node.Kind != 0 {
+		if err := node.Decode(&sc); err != nil {
+			return nil, err
+		}
+	}
+	sc.Credentials.AccountSID, sc.Credentials.AuthToken = env.cfg.TwilioAccountSID, env.cfg.TwilioAuthToken
+	sc.PublicURL, sc.TrustProxy, sc.APIBaseURL = env.cfg.BaseURL(), env.cfg.TrustProxy, env.cfg.TwilioAPIBaseURL
+	if sc.DefaultQueue == "" {
+		sc.DefaultQueue = env.queues[0].Name
+	}
+	if sc.BusinessHours != nil {
+		env.log.Warn("channels.sms.business_hours is deprecated: set business_hours on the queues (read in the workspace time_zone); it still applies to queues without their own")
+	}
+	ch, err := sms.New(sc, env.desk, sms.Deps{OptOuts: sms.NewRedisOptOuts(env.rdb, env.cfg.Workspace), Hours: env.hours, Logger: env.log})
+	if errors.Is(err, sms.ErrDisabled) {
+		env.log.Info("SMS channel off: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to turn it on")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	env.log.Info(ch.Describe())
+	return ch, nil
+}
+
+// chatConfig is the channels.chat section of the configuration file.
+type chatConfig struct {
+	// SiteName is shown in the widget's header. Zero: "Support".
+	SiteName string `yaml:"site_name"`
+	// AllowedOrigins may embed the widget; "*" allows any. Zero: only the
+	// gateway's own origin.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxMessageLength in characters. Zero: 2000.
+	MaxMessageLength int `yaml:"max_message_length"`
+}
+
+// buildChat is the web chat channel; it is always on. Widgets name their
+// queue (data-queue) as our address; only queues that take chats may be
+// named, so a page cannot put its visitors in a queue that never serves them.
+func buildChat(ctx context.Context, env channelEnv, node yaml.Node) (channel.Channel, error) {
+	var cc chatConfig
+	if node.Kind != 0 {
+		if err := node.Decode(&cc); err != nil {
+			return nil, err
+		}
+	}
+	var queues []string
+	for _, q := range env.queues {
+		if len(q.Channels) == 0 || slices.Contains(q.Channels, string(channel.Chat)) {
+			queues = append(queues, q.Name)
+		}
+	}
+	if len(queues) == 0 {
+		return nil, fmt.Errorf("no queue takes the chat channel, yet web chat is always on")
+	}
+	secret, err := sharedSecret(ctx, env.rdb, chatSecretKey(env.cfg.Workspace))
+	if err != nil {
+		return nil, err
+	}
+	return webchat.New(webchat.Config{
+		SiteName: cc.SiteName, AllowedOrigins: cc.AllowedOrigins, MaxMessageLength: cc.MaxMessageLength,
+		DefaultQueue: queues[0], Queues: queues, TokenSecret: secret, Logger: env.log,
+	}, env.desk, webchat.Deps{Hub: env.hub, Visitors: env.desk, Typing: env.desk, Contacts: env.desk,
+		Availability: env.desk})
+}
+
+// buildEmail is the email channel when mailboxes are configured. Its
+// console routes (the sanitized mail, the raw message) answer only an
+// agent the desk lets see the conversation.
+func buildEmail(_ context.Context, env channelEnv, node yaml.Node) (channel.Channel, error) {
+	var ec email.Config
+	if node.Kind != 0 {
+		if err := node.Decode(&ec); err != nil {
+			return nil, err
+		}
+	}
+	if len(ec.Mailboxes) == 0 {
+		env.log.Info("email channel off: configure channels.email.mailboxes to turn it on")
+		return nil, nil
+	}
+	signedIn := env.auth.Middleware(auth.RoleAgent)
+	authorize := func(c echo.Context, convID string) error {
+		var who desk.Actor
+		ok := false
+		err := signedIn(func(c echo.Context) error {
+			p, _ := auth.PrincipalFrom(c)
+			who, ok = actor(p), true
+			return nil
+		})(c)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return echo.ErrUnauthorized // the middleware has answered
+		}
+		if _, err := env.desk.Conversation(c.Request().Context(), who, convID); err != nil {
+			return echo.ErrNotFound
+		}
+		return nil
+	}
+	return email.New(ec, email.Deps{Core: env.desk, Redis: env.rdb, Workspace: env.cfg.Workspace,
+		Attachments: env.convs, Authorize: authorize, Logger: env.log})
+}

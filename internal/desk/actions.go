@@ -1,0 +1,253 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/routing"
+)
+
+// Conversation returns the conversation record if who may see it.
+func (d *Desk) Conversation(ctx context.Context, who Actor, convID string) (conversation.Conversation, error) {
+	conv, _, err := d.authorize(ctx, who, See, convID)
+	return conv, err
+}
+
+// Accept takes an open offer; ErrOfferGone when it lapsed or was taken.
+func (d *Desk) Accept(ctx context.Context, who Actor, convID string) error {
+	if _, _, err := d.authorize(ctx, who, Accept, convID); err != nil {
+		return err
+	}
+	return mapErr(d.engine.Accept(ctx, convID, who.AccountID))
+}
+
+// Decline hands an offer back to routing, which puts the conversation back
+// at its place in line.
+func (d *Desk) Decline(ctx context.Context, who Actor, convID string) error {
+	if _, _, err := d.authorize(ctx, who, Decline, convID); err != nil {
+		return err
+	}
+	return mapErr(d.engine.Decline(ctx, convID, who.AccountID))
+}
+
+// Reply sends text (and stored attachments) to the customer on the
+// conversation's channel, through the outbox.
+func (d *Desk) Reply(ctx context.Context, who Actor, convID, text string, atts []conversation.Attachment) (conversation.Entry, error) {
+	if _, _, err := d.authorize(ctx, who, Reply, convID); err != nil {
+		return conversation.Entry{}, err
+	}
+	e, err := d.convs.Reply(ctx, convID, who.AccountID, text, atts)
+	return e, mapErr(err)
+}
+
+// Note adds an internal note the customer never sees.
+func (d *Desk) Note(ctx context.Context, who Actor, convID, text string) (conversation.Entry, error) {
+	if _, _, err := d.authorize(ctx, who, Note, convID); err != nil {
+		return conversation.Entry{}, err
+	}
+	e, err := d.convs.Note(ctx, convID, who.AccountID, text)
+	return e, mapErr(err)
+}
+
+// dispositionCustomerEnded closes a conversation the customer ended after
+// an agent had taken it.
+const dispositionCustomerEnded = conversation.DispositionCustomerEnded
+
+// Close ends the conversation with a disposition ("resolved" when empty).
+// who is recorded as the closer; routing frees the slot of whoever holds
+// it, so a supervisor closing an agent's conversation frees that agent.
+func (d *Desk) Close(ctx context.Context, who Actor, convID, disposition string) (conversation.Conversation, error) {
+	if len(disposition) > 64 {
+		return conversation.Conversation{}, fmt.Errorf("%w: %w", ErrInvalid, &conversation.FieldError{Field: "disposition", Reason: "at most 64 characters"})
+	}
+	conv, s, err := d.authorize(ctx, who, Close, convID)
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	if !s.Open() {
+		return conv, nil
+	}
+	if disposition == "" {
+		disposition = "resolved"
+	}
+	return d.close(ctx, conv, who.AccountID, disposition)
+}
+
+// close lets routing go of the conversation for whoever holds it, then
+// records the close by closer with its disposition.
+func (d *Desk) close(ctx context.Context, conv conversation.Conversation, closer, disposition string) (conversation.Conversation, error) {
+	holder, st := d.holder(ctx, conv)
+	switch st {
+	case routing.ConvActive:
+		if err := d.engine.Close(ctx, conv.ID, holder); err != nil {
+			return conversation.Conversation{}, mapErr(err)
+		}
+	case routing.ConvWaiting, routing.ConvOffered:
+		// Closed before anyone took it (spam a supervisor closes from the
+		// queue): routing forgets it; the offered agent's console is told.
+		if err := ignoreGone(d.engine.Abandon(ctx, conv.ID)); err != nil {
+			return conversation.Conversation{}, mapErr(err)
+		}
+	}
+	out, err := d.convs.Close(ctx, conv.ID, closer, disposition)
+	return out, mapErr(err)
+}
+
+// Transfer moves the conversation to a queue or, when toAgent is set, to
+// that agent (who gets it as an offer).
+func (d *Desk) Transfer(ctx context.Context, who Actor, convID, queue, toAgent string) (conversation.Conversation, error) {
+	conv, _, err := d.authorize(ctx, who, Transfer, convID)
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	from, _ := d.holder(ctx, conv)
+	out, err := d.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, FromAgentID: from, ToQueue: queue, ToAgentID: toAgent})
+	return out, mapErr(err)
+}
+
+// Assign is a supervisor's force-assign: the conversation is offered to
+// agentID at once, whoever had it. An agent whose open offer is taken away
+// is told so; one whose accepted conversation is taken hears of it from
+// the transfer event.
+func (d *Desk) Assign(ctx context.Context, who Actor, convID, agentID string) error {
+	conv, s, err := d.authorize(ctx, who, Assign, convID)
+	if err != nil {
+		return err
+	}
+	before, _ := d.holder(ctx, conv)
+	if _, err := d.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, FromAgentID: before, ToAgentID: agentID}); err != nil {
+		return mapErr(err)
+	}
+	if (s == OfferedToOther || s == OfferedToMe) && before != "" && before != agentID {
+		d.consoles.OfferRevoked(ctx, before, convID, RevokedTaken)
+	}
+	return nil
+}
+
+// Typing tells the customer's side that the agent is (on) or stopped (off)
+// typing. Channels without typing indicators ignore it.
+func (d *Desk) Typing(ctx context.Context, who Actor, convID string, on bool) error {
+	conv, _, err := d.authorize(ctx, who, Reply, convID)
+	if err != nil {
+		return err
+	}
+	o := d.observer(conv.Channel)
+	if o == nil {
+		return nil
+	}
+	return o.Observe(ctx, channelEvent(conv, eventTyping(who.AccountID, firstName(d.agentName(ctx, who.AccountID)), on)))
+}
+
+// Entries returns up to limit transcript entries after afterID, oldest first.
+func (d *Desk) Entries(ctx context.Context, who Actor, convID, afterID string, limit int) ([]conversation.Entry, error) {
+	if _, _, err := d.authorize(ctx, who, See, convID); err != nil {
+		return nil, err
+	}
+	entries, err := d.convs.Transcript(ctx, convID, afterID, limit)
+	return entries, mapErr(err)
+}
+
+// Transcript returns the conversation's messages after afterID (all of
+// them, up to 1,000, when afterID is ""), as the console shows them.
+func (d *Desk) Transcript(ctx context.Context, who Actor, convID, afterID string) ([]Message, error) {
+	entries, err := d.Entries(ctx, who, convID, afterID, 1000)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Message, 0, len(entries))
+	nm := d.names()
+	for _, e := range entries {
+		if e.Type == conversation.EntryStatus {
+			continue // message() reads the reply's current status instead
+		}
+		out = append(out, d.message(ctx, convID, e, nm))
+	}
+	return out, nil
+}
+
+// View converts a transcript entry of convID for the console.
+func (d *Desk) View(ctx context.Context, convID string, e conversation.Entry) Message {
+	return d.message(ctx, convID, e, d.names())
+}
+
+// MessageRecord returns a sent or received message if who may see its
+// conversation.
+func (d *Desk) MessageRecord(ctx context.Context, who Actor, id string) (conversation.Message, error) {
+	m, err := d.convs.Message(ctx, id)
+	if err != nil {
+		return conversation.Message{}, mapErr(err)
+	}
+	if _, _, err := d.authorize(ctx, who, See, m.ConversationID); err != nil {
+		return conversation.Message{}, err
+	}
+	return m, nil
+}
+
+// SetAgentState changes agentID's availability. Agents change their own;
+// supervisors anyone's (a supervisor setting an agent away takes their
+// open offers back to the queue).
+func (d *Desk) SetAgentState(ctx context.Context, who Actor, agentID, state, reason string) error {
+	if agentID != who.AccountID && !who.supervises() {
+		return fmt.Errorf("desk: set state of %s: %w", agentID, ErrForbidden)
+	}
+	var st routing.AgentState
+	switch state {
+	case StateAvailable:
+		st = routing.StateAvailable
+	case StateAway:
+		st = routing.StateAway
+	case StateOffline:
+		st = routing.StateOffline
+	default:
+		return fmt.Errorf("%w: state %q", ErrInvalid, state)
+	}
+	if agentID == who.AccountID {
+		if _, err := d.ensureAgent(ctx, agentID); err != nil {
+			return mapErr(err)
+		}
+	}
+	return mapErr(d.engine.SetAgentState(ctx, agentID, st, reason))
+}
+
+// Heartbeat records that who's console is alive. Presence comes from
+// heartbeats with a grace period, not from the socket, so a reconnect does
+// not make an agent flap offline.
+func (d *Desk) Heartbeat(ctx context.Context, who Actor) error {
+	return mapErr(d.engine.Heartbeat(ctx, who.AccountID))
+}
+
+// Queues lists the queues a conversation can be transferred to.
+func (d *Desk) Queues(context.Context) ([]string, error) {
+	var out []string
+	for _, q := range d.engine.Queues() {
+		out = append(out, q.Name)
+	}
+	return out, nil
+}
+
+// Agents lists the agents a conversation can be transferred to.
+func (d *Desk) Agents(ctx context.Context) ([]AgentSummary, error) {
+	list, err := d.engine.Agents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]AgentSummary, 0, len(list))
+	for _, a := range list {
+		out = append(out, AgentSummary{ID: a.ID, Name: a.Name, State: string(a.State)})
+	}
+	return out, nil
+}
+
+// CannedReplies lists the saved replies offered by the "/" search.
+func (d *Desk) CannedReplies(context.Context) ([]Canned, error) { return d.canned, nil }
+
+// ignoreGone treats "routing no longer knows it" as done: the conversation
+// service calls again after crashes, and the first call may have finished.
+func ignoreGone(err error) error {
+	if errors.Is(err, routing.ErrNotFound) {
+		return nil
+	}
+	return err
+}

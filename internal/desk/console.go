@@ -1,0 +1,264 @@
+package desk
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/routing"
+)
+
+// ensureAgent makes routing know the account as an agent, with the skills
+// and queues of its account, the first time its console connects, so
+// accounts added with `switchboard agent add` need no second step.
+func (d *Desk) ensureAgent(ctx context.Context, agentID string) (auth.Account, error) {
+	acct, err := d.auth.Account(ctx, agentID)
+	if err != nil {
+		return auth.Account{}, err
+	}
+	if _, err := d.engine.Agent(ctx, agentID); err == nil {
+		// Known to routing (seeded from the configuration file, or created
+		// at an earlier login): its capacity and limits stay as they are.
+		return acct, nil
+	}
+	queues := acct.Queues
+	if len(queues) > 0 {
+		// An account may name queues the configuration no longer has;
+		// routing refuses unknown ones, so keep the known.
+		known := map[string]bool{}
+		for _, q := range d.engine.Queues() {
+			known[q.Name] = true
+		}
+		var keep []string
+		for _, q := range queues {
+			if known[q] {
+				keep = append(keep, q)
+			}
+		}
+		queues = keep
+	}
+	err = d.engine.UpsertAgent(ctx, routing.AgentConfig{ID: acct.ID, Name: acct.Name, Skills: acct.Skills, Queues: queues})
+	return acct, err
+}
+
+// Snapshot returns everything who's console shows after (re)connecting.
+func (d *Desk) Snapshot(ctx context.Context, who Actor) (Snapshot, error) {
+	acct, err := d.ensureAgent(ctx, who.AccountID)
+	if err != nil {
+		return Snapshot{}, mapErr(err)
+	}
+	st, err := d.engine.Agent(ctx, who.AccountID)
+	if err != nil {
+		return Snapshot{}, mapErr(err)
+	}
+	snap := Snapshot{
+		Agent:         Actor{AccountID: acct.ID, Name: acct.Name, Role: acct.Role},
+		State:         AgentState{State: string(st.State), Reason: st.Reason, Since: st.Since},
+		Offers:        []Offer{},
+		Conversations: []Conversation{},
+	}
+	for _, id := range st.Conversations {
+		rc, err := d.engine.Conversation(ctx, id)
+		if err != nil {
+			continue // finished between the two reads
+		}
+		conv, err := d.convs.Conversation(ctx, id)
+		if err != nil {
+			continue
+		}
+		switch rc.State {
+		case routing.ConvOffered:
+			snap.Offers = append(snap.Offers, d.offer(ctx, conv, rc.OfferedAt, rc.Deadline))
+		case routing.ConvActive:
+			snap.Conversations = append(snap.Conversations, d.assigned(ctx, conv))
+		}
+	}
+	return snap, nil
+}
+
+// offer builds the console's view of an offer.
+func (d *Desk) offer(ctx context.Context, conv conversation.Conversation, offeredAt, deadline time.Time) Offer {
+	return Offer{
+		ConversationID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
+		Customer: d.customerRef(ctx, conv), Preview: d.lastCustomerText(ctx, conv.ID),
+		OfferedAt: offeredAt, Deadline: deadline,
+	}
+}
+
+func (d *Desk) assigned(ctx context.Context, conv conversation.Conversation) Conversation {
+	state := "active"
+	if !conv.Open() {
+		state = "closed"
+	}
+	c := Conversation{ID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
+		Customer: d.customerRef(ctx, conv), State: state, UpdatedAt: conv.LastMessageAt}
+	if entries, err := d.convs.Recent(ctx, conv.ID, 20); err == nil {
+		for _, e := range entries {
+			if e.Type == conversation.EntryCustomer || e.Type == conversation.EntryAgent {
+				c.LastMessageID, c.LastText = e.ID, e.Text
+			}
+		}
+	}
+	return c
+}
+
+func (d *Desk) customerRef(ctx context.Context, conv conversation.Conversation) CustomerRef {
+	name := conv.CustomerAddress
+	if cust, err := d.convs.Customer(ctx, conv.CustomerID); err == nil && cust.Name != "" {
+		name = cust.Name
+	}
+	return CustomerRef{ID: conv.CustomerID, Name: name}
+}
+
+// CustomerName is the name a conversation's customer is shown by: the
+// customer's name, else the address they wrote from. "" when unknown.
+func (d *Desk) CustomerName(ctx context.Context, convID string) string {
+	conv, err := d.convs.Conversation(ctx, convID)
+	if err != nil {
+		return ""
+	}
+	return d.customerRef(ctx, conv).Name
+}
+
+func (d *Desk) lastCustomerText(ctx context.Context, convID string) string {
+	entries, err := d.convs.Recent(ctx, convID, 20)
+	if err != nil {
+		return ""
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].Type == conversation.EntryCustomer {
+			t := entries[i].Text
+			if r := []rune(t); len(r) > 140 {
+				t = string(r[:140]) + "…"
+			}
+			return t
+		}
+	}
+	return ""
+}
+
+// names looks up display names once per request: a transcript names the
+// same customer and the same few agents on every line.
+type names struct {
+	d     *Desk
+	known map[string]string // customer or agent id -> display name
+}
+
+func (d *Desk) names() *names { return &names{d: d, known: map[string]string{}} }
+
+func (n *names) customer(ctx context.Context, id string) string {
+	if name, ok := n.known[id]; ok {
+		return name
+	}
+	name := id
+	if cust, err := n.d.convs.Customer(ctx, id); err == nil && cust.Name != "" {
+		name = cust.Name
+	}
+	n.known[id] = name
+	return name
+}
+
+func (n *names) agent(ctx context.Context, id string) string {
+	if name, ok := n.known[id]; ok {
+		return name
+	}
+	name := n.d.agentName(ctx, id)
+	n.known[id] = name
+	return name
+}
+
+// message converts a transcript entry for the console: authors by name,
+// and an agent reply with its current delivery status.
+func (d *Desk) message(ctx context.Context, convID string, e conversation.Entry, nm *names) Message {
+	m := toMessage(convID, e)
+	switch e.Type {
+	case conversation.EntryCustomer:
+		m.Author = nm.customer(ctx, e.Author)
+	case conversation.EntryAgent, conversation.EntryNote:
+		m.Author = nm.agent(ctx, e.Author)
+		if e.Type == conversation.EntryAgent && e.MessageID != "" {
+			if msg, err := d.convs.Message(ctx, e.MessageID); err == nil {
+				m.Status, m.Error = consoleStatus(msg.Status), msg.ErrorText
+			}
+		}
+	}
+	return m
+}
+
+// toMessage converts a transcript entry for the console.
+func toMessage(convID string, e conversation.Entry) Message {
+	kind := map[conversation.EntryType]string{
+		conversation.EntryCustomer: KindCustomer,
+		conversation.EntryAgent:    KindAgent,
+		conversation.EntryNote:     KindNote,
+	}[e.Type]
+	if kind == "" {
+		kind = KindSystem
+	}
+	m := Message{ID: e.ID, ConversationID: convID, Kind: kind, Author: e.Author, Text: e.Text, At: e.At}
+	if kind == KindSystem && m.Text == "" {
+		m.Text = e.Event
+		if e.Event == "enqueued" {
+			m.Text = "waiting in queue " + e.Queue
+		}
+	}
+	if e.Type == conversation.EntryAgent {
+		m.Status = StatusQueued
+	}
+	return m
+}
+
+// consoleStatus maps the outbox's and providers' words onto the four the
+// console shows.
+func consoleStatus(s string) string {
+	switch s {
+	case "delivered", "read":
+		return StatusDelivered
+	case "sent", "sending", "accepted", "scheduled":
+		return StatusSent
+	case "failed", "undelivered", "canceled":
+		return StatusFailed
+	}
+	return StatusQueued
+}
+
+// CustomerPanel returns the customer of the conversation with their
+// earlier conversations on every channel, as the console's panel shows it.
+func (d *Desk) CustomerPanel(ctx context.Context, who Actor, convID string) (CustomerView, error) {
+	conv, _, err := d.authorize(ctx, who, See, convID)
+	if err != nil {
+		return CustomerView{}, err
+	}
+	cust, err := d.convs.Customer(ctx, conv.CustomerID)
+	if err != nil {
+		return CustomerView{}, mapErr(err)
+	}
+	v := CustomerView{ID: cust.ID, Name: cust.Name, Tags: cust.Tags, Addresses: []Address{}, Fields: []Field{}, History: []PastContact{}}
+	if v.Tags == nil {
+		v.Tags = []string{}
+	}
+	for _, ident := range cust.Identities {
+		kind, addr, _ := strings.Cut(ident, ":")
+		v.Addresses = append(v.Addresses, Address{Channel: kind, Value: addr})
+	}
+	if cust.Notes != "" {
+		v.Fields = append(v.Fields, Field{Label: "Notes", Value: cust.Notes})
+	}
+	if !cust.CreatedAt.IsZero() {
+		v.Fields = append(v.Fields, Field{Label: "Customer since", Value: cust.CreatedAt.Format("2 Jan 2006")})
+	}
+	page, err := d.convs.History(ctx, cust.ID, 0, 50)
+	if err == nil {
+		for _, c := range page.Conversations {
+			if c.ID == conv.ID {
+				continue
+			}
+			v.History = append(v.History, PastContact{ConversationID: c.ID, Channel: string(c.Channel),
+				Agent: c.AgentID, Disposition: c.Disposition, Summary: d.lastCustomerText(ctx, c.ID),
+				StartedAt: c.CreatedAt, ClosedAt: c.ClosedAt})
+		}
+	}
+	return v, nil
+}

@@ -1,0 +1,247 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/routing"
+)
+
+// Consoles is how the desk tells agents' and supervisors' consoles what
+// changed. agentui implements it on the realtime hub; every method is
+// best-effort (a console that missed a frame resumes from stream ids).
+type Consoles interface {
+	// Offer rings agentID's console.
+	Offer(ctx context.Context, agentID string, o Offer)
+	// OfferRevoked takes an offer off agentID's console (RevokedTimeout,
+	// RevokedTaken, RevokedCancelled).
+	OfferRevoked(ctx context.Context, agentID, convID, reason string)
+	// Assigned adds a conversation to agentID's console.
+	Assigned(ctx context.Context, agentID string, c Conversation)
+	// Unassigned takes a conversation away from agentID's console, and
+	// with it the console's subscription to the conversation.
+	Unassigned(ctx context.Context, agentID, convID, reason string)
+	// AgentState tells agentID's console its state changed.
+	AgentState(ctx context.Context, agentID string, st AgentState)
+	// Message is a new transcript line for everyone watching the conversation.
+	Message(ctx context.Context, m Message)
+	// MessageStatus is a reply's new delivery status.
+	MessageStatus(ctx context.Context, convID, messageID, status, errText string)
+	// Closed tells watchers the conversation ended.
+	Closed(ctx context.Context, convID, by, disposition string, at time.Time)
+	// Typing shows that the customer (who "customer") or an agent is typing.
+	Typing(ctx context.Context, convID, who, name string, on bool)
+}
+
+// Reasons an offer is taken off a console.
+const (
+	RevokedTimeout   = "timeout"   // the deadline passed
+	RevokedTaken     = "taken"     // a supervisor gave it to someone else
+	RevokedCancelled = "cancelled" // the customer left before anyone accepted
+)
+
+// Params build a Desk. Engine, Conversations and Auth are required.
+type Params struct {
+	Engine        *routing.Engine
+	Conversations *conversation.Service
+	Auth          *auth.Service
+	// Consoles are told of offers, assignments and transcript lines. Nil:
+	// no console is (tests of the rules alone).
+	Consoles Consoles
+	// Canned are the saved replies of the "/" search. Nil: three built-in.
+	Canned []Canned
+	// Hours are the queues' business hours, told to chat visitors
+	// (Availability). Nil: every queue always open.
+	Hours QueueHours
+	// Logger receives what a reaction cannot return. Nil: discard.
+	Logger *slog.Logger
+}
+
+// Desk is the contact desk. It holds no state beyond its collaborators
+// and the channels registered with AddChannel; any number of gateways run
+// one each against the same Redis.
+type Desk struct {
+	engine   *routing.Engine
+	convs    *conversation.Service
+	auth     *auth.Service
+	consoles Consoles
+	canned   []Canned
+	hours    QueueHours
+	log      *slog.Logger
+
+	// agents caches routing's agent list for Availability.
+	agentsMu sync.Mutex
+	agents   []routing.AgentStatus
+	agentsAt time.Time
+
+	mu        sync.RWMutex
+	observers map[channel.Name]channel.Observer
+}
+
+// New checks p and builds a Desk.
+func New(p Params) (*Desk, error) {
+	if p.Engine == nil || p.Conversations == nil || p.Auth == nil {
+		return nil, errors.New("desk: Params.Engine, Conversations and Auth are required")
+	}
+	d := &Desk{engine: p.Engine, convs: p.Conversations, auth: p.Auth, consoles: p.Consoles,
+		canned: p.Canned, hours: p.Hours, log: p.Logger, observers: map[channel.Name]channel.Observer{}}
+	if d.consoles == nil {
+		d.consoles = noConsoles{}
+	}
+	if d.canned == nil {
+		d.canned = DefaultCanned()
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	return d, nil
+}
+
+// DefaultCanned are the saved replies offered when the configuration has none.
+func DefaultCanned() []Canned {
+	return []Canned{
+		{Shortcut: "hello", Title: "Greeting", Text: "Hi, thanks for reaching out. I'm looking into this for you now."},
+		{Shortcut: "moment", Title: "One moment", Text: "Thanks for waiting — give me a moment to check."},
+		{Shortcut: "bye", Title: "Closing", Text: "Is there anything else I can help with? If not, have a great day."},
+	}
+}
+
+// AddChannel registers a channel: conversations opened on its addresses go
+// to their queues, the conversation service sends its replies through it,
+// and when it implements channel.Observer it is told of its conversations'
+// routing events. Call before the gateway serves.
+func (d *Desk) AddChannel(ch channel.Channel) {
+	for _, a := range ch.Addresses() {
+		d.convs.AddRoute(a.Value, conversation.Route{Queue: a.Queue, Skills: a.Skills, Priority: a.Priority})
+	}
+	d.convs.AddSender(ch.Name(), ch)
+	if o, ok := ch.(channel.Observer); ok {
+		d.mu.Lock()
+		d.observers[ch.Name()] = o
+		d.mu.Unlock()
+	}
+}
+
+func (d *Desk) observer(name channel.Name) channel.Observer {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.observers[name]
+}
+
+// holder says who holds the conversation and in which routing state.
+// Routing decides offers and accepts atomically, so its state is the
+// authority; the conversation record follows it through the event stream
+// and may lag by a moment. Once routing has forgotten a finished
+// conversation, the record is all there is.
+func (d *Desk) holder(ctx context.Context, conv conversation.Conversation) (agentID string, st routing.ConvState) {
+	if rc, err := d.engine.Conversation(ctx, conv.ID); err == nil {
+		return rc.AgentID, rc.State
+	}
+	switch conv.State {
+	case conversation.StateQueued:
+		return "", routing.ConvWaiting
+	case conversation.StateOffered:
+		return conv.AgentID, routing.ConvOffered
+	case conversation.StateActive:
+		return conv.AgentID, routing.ConvActive
+	}
+	return conv.AgentID, routing.ConvClosed
+}
+
+// standing is the conversation's state as who sees it.
+func (d *Desk) standing(ctx context.Context, who Actor, conv conversation.Conversation) Standing {
+	holder, st := d.holder(ctx, conv)
+	mine := holder != "" && holder == who.AccountID
+	if !conv.Open() && st != routing.ConvWrapUp {
+		// The record is final; routing may not have let go of an old state.
+		st = routing.ConvClosed
+	}
+	switch st {
+	case routing.ConvWaiting:
+		return Waiting
+	case routing.ConvOffered:
+		if mine {
+			return OfferedToMe
+		}
+		return OfferedToOther
+	case routing.ConvActive:
+		if mine {
+			return ActiveMine
+		}
+		return ActiveOther
+	case routing.ConvWrapUp:
+		if mine {
+			return WrapUp
+		}
+		return ClosedOther
+	}
+	if conv.AgentID != "" && conv.AgentID == who.AccountID {
+		return ClosedMine
+	}
+	return ClosedOther
+}
+
+// authorize loads the conversation and checks that who may do action to
+// it now.
+func (d *Desk) authorize(ctx context.Context, who Actor, action Action, convID string) (conversation.Conversation, Standing, error) {
+	conv, err := d.convs.Conversation(ctx, convID)
+	if err != nil {
+		return conversation.Conversation{}, 0, mapErr(err)
+	}
+	s := d.standing(ctx, who, conv)
+	if err := Decide(who, action, s); err != nil {
+		return conversation.Conversation{}, s, fmt.Errorf("desk: conversation %s: %w", convID, err)
+	}
+	return conv, s, nil
+}
+
+// Standing is the conversation's state as who sees it, for callers that
+// show what may be done (and for the tests of the table).
+func (d *Desk) Standing(ctx context.Context, who Actor, convID string) (Standing, error) {
+	conv, err := d.convs.Conversation(ctx, convID)
+	if err != nil {
+		return 0, mapErr(err)
+	}
+	return d.standing(ctx, who, conv), nil
+}
+
+// agentName is an agent's display name as customers and colleagues see it:
+// routing's (from the configuration file or the account at first login),
+// else the account's, else the id.
+func (d *Desk) agentName(ctx context.Context, agentID string) string {
+	if a, err := d.engine.Agent(ctx, agentID); err == nil && a.Name != "" {
+		return a.Name
+	}
+	if acct, err := d.auth.Account(ctx, agentID); err == nil && acct.Name != "" {
+		return acct.Name
+	}
+	return agentID
+}
+
+// firstName is what customers see of an agent: "Ana", not "Ana Lima".
+func firstName(name string) string {
+	if f, _, ok := strings.Cut(strings.TrimSpace(name), " "); ok {
+		return f
+	}
+	return name
+}
+
+type noConsoles struct{}
+
+func (noConsoles) Offer(context.Context, string, Offer)                          {}
+func (noConsoles) OfferRevoked(context.Context, string, string, string)          {}
+func (noConsoles) Assigned(context.Context, string, Conversation)                {}
+func (noConsoles) Unassigned(context.Context, string, string, string)            {}
+func (noConsoles) AgentState(context.Context, string, AgentState)                {}
+func (noConsoles) Message(context.Context, Message)                              {}
+func (noConsoles) MessageStatus(context.Context, string, string, string, string) {}
+func (noConsoles) Closed(context.Context, string, string, string, time.Time)     {}
+func (noConsoles) Typing(context.Context, string, string, string, bool)          {}

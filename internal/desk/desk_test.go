@@ -1,0 +1,99 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/routing"
+)
+
+// A supervisor closes an agent's active conversation: it succeeds (the
+// REST API once answered 500 here), routing frees the agent's slot, and
+// the transcript names the supervisor as the closer.
+func TestSupervisorClosesAnAgentsConversation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	id, _ := e.conversation(ana, ActiveMine)
+	conv, err := e.desk.Close(ctx, sam, id, "spam")
+	if err != nil || conv.State != conversation.StateClosed || conv.Disposition != "spam" || conv.AgentID != ana.AccountID {
+		t.Fatalf("close: %+v, %v", conv, err)
+	}
+	st, err := e.engine.Agent(ctx, ana.AccountID)
+	if err != nil || slices.Contains(st.Conversations, id) {
+		t.Fatalf("ana still holds it in routing: %+v, %v", st, err)
+	}
+	entries, err := e.convs.Recent(ctx, id, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := entries[len(entries)-1]
+	if last.Event != "closed" || last.AgentID != sam.AccountID {
+		t.Fatalf("closing entry %+v, want closed by sam", last)
+	}
+	// Ana now sees a conversation closed by someone else that she served.
+	if s, _ := e.desk.Standing(ctx, ana, id); s != ClosedMine {
+		t.Fatalf("ana's standing %s", s)
+	}
+}
+
+// A voice agent who did not pick up: the conversation goes back to its
+// original place in line, counted as a missed offer.
+func TestMissedReturnsToTheOriginalPlace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	id, _ := e.conversation(ana, ActiveMine)
+	before, err := e.engine.Conversation(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.desk.Missed(ctx, id, bo.AccountID); !errors.Is(err, ErrOfferGone) {
+		t.Fatalf("missed by someone who does not hold it: %v", err)
+	}
+	if err := e.desk.Missed(ctx, id, ana.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	after, err := e.engine.Conversation(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.State != routing.ConvWaiting || !after.EnqueuedAt.Equal(before.EnqueuedAt) || after.AgentID != "" {
+		t.Fatalf("after a miss: %+v (before %+v)", after, before)
+	}
+	evs, err := e.engine.Events(ctx, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missed bool
+	for _, ev := range evs {
+		missed = missed || (ev.Type == routing.EventExpired && ev.ConversationID == id && ev.AgentID == ana.AccountID && ev.Reason == "missed")
+	}
+	if !missed {
+		t.Fatal("no expired event with reason missed")
+	}
+}
+
+// A customer who ends a chat nobody took abandons it; one an agent took is
+// closed as customer_ended.
+func TestCustomerEnded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	waiting, _ := e.conversation(ana, Waiting)
+	taken, _ := e.conversation(ana, ActiveMine)
+	for _, id := range []string{waiting, taken} {
+		if err := e.desk.CustomerEnded(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, _ := e.convs.Conversation(ctx, waiting); c.State != conversation.StateAbandoned {
+		t.Fatalf("waiting conversation ended: %+v", c)
+	}
+	if c, _ := e.convs.Conversation(ctx, taken); c.State != conversation.StateClosed || c.Disposition != dispositionCustomerEnded {
+		t.Fatalf("taken conversation ended: %+v", c)
+	}
+}

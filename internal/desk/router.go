@@ -1,0 +1,73 @@
+package desk
+
+import (
+	"context"
+	"errors"
+
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/routing"
+)
+
+// Router adapts the routing engine to the conversation service's
+// conversation.Router; the wiring builds it first and the service on it.
+// Every method is idempotent, as the service requires: a conversation
+// routing already holds, or has already let go, is not an error.
+type Router struct{ Engine *routing.Engine }
+
+var _ conversation.Router = Router{}
+
+// Enqueue puts a new conversation in its queue.
+func (r Router) Enqueue(ctx context.Context, req conversation.RouteRequest) error {
+	err := r.Engine.Enqueue(ctx, routing.Request{
+		ConversationID: req.ConversationID,
+		Queue:          req.Queue,
+		Channel:        string(req.Channel),
+		CustomerID:     req.CustomerID,
+		Priority:       req.Priority,
+		Skills:         req.Skills,
+		EnqueuedAt:     req.EnqueuedAt,
+		Returning:      req.Returning,
+		VIP:            req.VIP,
+		LastAgentID:    req.LastAgentID,
+		LastServedAt:   req.LastServedAt,
+	})
+	if errors.Is(err, routing.ErrExists) {
+		return nil
+	}
+	return err
+}
+
+// Abandon takes a waiting or offered conversation out of routing.
+func (r Router) Abandon(ctx context.Context, id string) error {
+	return ignoreGone(r.Engine.Abandon(ctx, id))
+}
+
+// Close ends the conversation in routing. The desk has already decided
+// that the closer may (and has let routing go itself for a closer who is
+// not the holder), so a conversation routing no longer holds is done.
+func (r Router) Close(ctx context.Context, id, agentID string) error {
+	err := r.Engine.Close(ctx, id, agentID)
+	if !errors.Is(err, routing.ErrWrongState) && !errors.Is(err, routing.ErrNotAssigned) {
+		return ignoreGone(err)
+	}
+	st, serr := r.Engine.Conversation(ctx, id)
+	if serr != nil {
+		return ignoreGone(serr)
+	}
+	switch st.State {
+	case routing.ConvClosed, routing.ConvAbandoned, routing.ConvWrapUp:
+		// Routing let go already: a close repeated after a crash between
+		// routing and the conversation record, or made by the desk.
+		return nil
+	case routing.ConvWaiting, routing.ConvOffered:
+		if agentID == "" {
+			return ignoreGone(r.Engine.Abandon(ctx, id))
+		}
+	}
+	return err
+}
+
+// Transfer moves a conversation to another queue or agent.
+func (r Router) Transfer(ctx context.Context, req conversation.TransferRequest) error {
+	return r.Engine.Transfer(ctx, req.ConversationID, routing.Target{Queue: req.ToQueue, AgentID: req.ToAgentID})
+}

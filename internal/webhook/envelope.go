@@ -1,0 +1,132 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/switchboard/switchboard/routing"
+)
+
+// Event types an endpoint can ask for. docs/webhooks.md has a JSON Schema
+// of each one's data.
+const (
+	TypeConversationCreated     = "conversation.created"
+	TypeConversationQueued      = "conversation.queued"
+	TypeConversationOffered     = "conversation.offered"
+	TypeConversationAssigned    = "conversation.assigned"
+	TypeConversationTransferred = "conversation.transferred"
+	TypeConversationClosed      = "conversation.closed"
+	TypeConversationAbandoned   = "conversation.abandoned"
+	TypeAgentStateChanged       = "agent.state_changed"
+	// TypePing is sent by the admin's "send test event"; every endpoint
+	// gets it whatever it subscribed to.
+	TypePing = "ping"
+)
+
+// Types lists every event type an endpoint may subscribe to.
+var Types = []string{
+	TypeConversationCreated, TypeConversationQueued, TypeConversationOffered,
+	TypeConversationAssigned, TypeConversationTransferred, TypeConversationClosed,
+	TypeConversationAbandoned, TypeAgentStateChanged,
+}
+
+// Envelope is the JSON body of every delivery.
+type Envelope struct {
+	// ID is stable across retries, replays and gateways: the receiver's
+	// idempotency key.
+	ID         string    `json:"id"`
+	Type       string    `json:"type"`
+	OccurredAt time.Time `json:"occurred_at"`
+	Workspace  string    `json:"workspace"`
+	Data       Data      `json:"data"`
+	// key orders deliveries: events with the same key reach an endpoint in
+	// the order they happened.
+	key string
+}
+
+// Data is the event's payload; fields that do not apply are omitted.
+type Data struct {
+	ConversationID string `json:"conversation_id,omitempty"`
+	Queue          string `json:"queue,omitempty"`
+	Channel        string `json:"channel,omitempty"`
+	CustomerID     string `json:"customer_id,omitempty"`
+	AgentID        string `json:"agent_id,omitempty"`
+	FromAgentID    string `json:"from_agent_id,omitempty"`
+	FromQueue      string `json:"from_queue,omitempty"`
+	Reason         string `json:"reason,omitempty"`
+	Disposition    string `json:"disposition,omitempty"`
+	State          string `json:"state,omitempty"`
+	PreviousState  string `json:"previous_state,omitempty"`
+	WaitMS         int64  `json:"wait_ms,omitempty"`
+	HandleMS       int64  `json:"handle_ms,omitempty"`
+	Priority       int    `json:"priority,omitempty"`
+	Message        string `json:"message,omitempty"`
+}
+
+// Dispositions tells how a closed conversation was closed; the
+// conversation service implements it. Nil leaves disposition out.
+type Dispositions interface {
+	Disposition(ctx context.Context, conversationID string) (string, error)
+}
+
+// fromRouting turns one routing event into the envelopes it means. Events
+// of no interest to integrations (estimates, wrap-up end) give none.
+func fromRouting(ctx context.Context, ws string, ev routing.Event, disp Dispositions) []Envelope {
+	base := Envelope{ID: "evt_" + ev.ID, OccurredAt: ev.At.UTC(), Workspace: ws, key: ev.ConversationID}
+	d := Data{ConversationID: ev.ConversationID, Queue: ev.Queue, Channel: ev.Channel, AgentID: ev.AgentID}
+	one := func(typ string, d Data) []Envelope {
+		e := base
+		e.Type, e.Data = typ, d
+		return []Envelope{e}
+	}
+	switch ev.Type {
+	case routing.EventEnqueued:
+		d.CustomerID, d.Priority = ev.CustomerID, ev.Priority
+		created := base
+		created.ID, created.Type, created.Data = base.ID+"_created", TypeConversationCreated, d
+		queued := base
+		queued.Type, queued.Data = TypeConversationQueued, d
+		return []Envelope{created, queued}
+	case routing.EventOffered:
+		d.Reason, d.WaitMS = ev.Reason, ev.Wait.Milliseconds()
+		return one(TypeConversationOffered, d)
+	case routing.EventAccepted:
+		d.WaitMS = ev.Wait.Milliseconds()
+		return one(TypeConversationAssigned, d)
+	case routing.EventTransferred:
+		d.FromAgentID, d.FromQueue, d.Priority = ev.FromAgent, ev.FromQueue, ev.Priority
+		return one(TypeConversationTransferred, d)
+	case routing.EventOverflowed:
+		d.Queue, d.FromQueue, d.Reason, d.WaitMS = ev.ToQueue, ev.Queue, "overflow", ev.Wait.Milliseconds()
+		return one(TypeConversationTransferred, d)
+	case routing.EventClosed:
+		d.HandleMS = ev.Handle.Milliseconds()
+		if disp != nil {
+			// The conversation service records the disposition right after
+			// routing lets go; a missing one is left out, not guessed.
+			if v, err := disp.Disposition(ctx, ev.ConversationID); err == nil {
+				d.Disposition = v
+			}
+		}
+		return one(TypeConversationClosed, d)
+	case routing.EventAbandoned:
+		d.WaitMS, d.Reason = ev.Wait.Milliseconds(), ev.Reason
+		return one(TypeConversationAbandoned, d)
+	case routing.EventAgentState:
+		d.State, d.PreviousState, d.Reason = string(ev.State), string(ev.PrevState), ev.Reason
+		e := one(TypeAgentStateChanged, d)
+		e[0].key = "agent:" + ev.AgentID
+		return e
+	}
+	return nil
+}
+
+func (e Envelope) body() ([]byte, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: encode %s: %w", e.ID, err)
+	}
+	return b, nil
+}
