@@ -263,19 +263,23 @@ func (s *Service) boardLocked(now time.Time) Board {
 		}
 		qb.Today, qb.Last15 = FiguresOf(qt), FiguresOf(q15)
 		// Minute points, summed over the queue's channels.
-		points := map[time.Time]*Counts{}
+		// Keyed by instant: rows start in the workspace zone, the minutes
+		// below in the clock's, and time.Time keys with different
+		// locations never match (the chart then had no bars).
+		points := map[int64]*Counts{}
 		for _, r := range chart {
 			if r.Key.Queue != q {
 				continue
 			}
-			if points[r.Start] == nil {
-				points[r.Start] = &Counts{}
+			k := r.Start.UnixNano()
+			if points[k] == nil {
+				points[k] = &Counts{}
 			}
-			points[r.Start].Add(r.Counts)
+			points[k].Add(r.Counts)
 		}
 		for m := now.Add(-59 * time.Minute).Truncate(time.Minute); !m.After(now); m = m.Add(time.Minute) {
 			p := ChartPoint{Start: m}
-			if c := points[m]; c != nil {
+			if c := points[m.UnixNano()]; c != nil {
 				p.ASAms, p.MaxMs, p.Answered, p.Abandoned = c.ASA().Milliseconds(), c.LongestAnswerWait.Milliseconds(), c.Answered, c.Abandoned
 			}
 			qb.Chart = append(qb.Chart, p)
