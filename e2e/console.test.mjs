@@ -108,6 +108,19 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
   await page.locator('.msg-agent .status[data-status="failed"]').waitFor();
   await page.locator('.msg-error', { hasText: 'carrier rejected' }).waitFor();
 
+  // A lone "/" left in the reply box lists the canned replies again after a
+  // visit to the note tab and back, without another key.
+  await box.pressSequentially('/');
+  await page.locator('#canned .canned-item').first().waitFor();
+  await page.locator('#mode-note').click();
+  await page.locator('#mode-reply').click();
+  assert.equal(await box.inputValue(), '/');
+  await page.waitForTimeout(400); // past the list's close-on-blur delay
+  assert.ok(await page.locator('#canned .canned-item').count() > 0, 'no canned replies listed after note and back');
+  assert.equal(await page.locator('#canned').isVisible(), true);
+  await shot(page, 'canned-after-note-tab');
+  await box.fill('');
+
   // An internal note.
   await page.locator('#mode-note').click();
   await box.pressSequentially('Refund ref R-1042, check tomorrow.');
@@ -234,7 +247,7 @@ test('the console works on a 768-px-wide tablet', async () => {
   const { conv } = await fake(base, 'POST', '/_fake/inbound',
     // SMS: the fake backend does not serve the email channel's mail view
     // (email.test.mjs covers that console with the real channel).
-    { channel: 'sms', customer: 'Maria Svensson', text: `About my invoice: ${XSS}\n\nThanks, Maria`, agent: 'ana' });
+    { channel: 'sms', customer: 'Maria Svensson', text: `About my invoice: ${XSS} https://pay.example/inv/7?x=1.\n\nThanks, Maria`, agent: 'ana' });
   await page.locator(`.offer[data-conv="${conv}"]`).waitFor();
   await shot(page, 'offer-768');
   await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
@@ -249,8 +262,23 @@ test('the console works on a 768-px-wide tablet', async () => {
   await page.keyboard.press('Enter');
   await page.locator('.msg-agent .status[data-status="delivered"]').waitFor();
   await shot(page, 'console-768');
+  // The customer's link is a link, checked and opening elsewhere.
+  const link = page.locator('.msg-customer .bubble a');
+  assert.equal(await link.count(), 1);
+  assert.equal(await link.getAttribute('href'), 'https://pay.example/inv/7?x=1');
+  assert.equal(await link.getAttribute('target'), '_blank');
+  assert.match(await link.getAttribute('rel'), /noopener/);
   await page.locator('#toggle-customer').click();
   await page.locator('#cust-tags .tag', { hasText: 'vip' }).waitFor();
+  // The open panel covers neither the transcript nor the Close button.
+  const panel = await page.locator('#customer').boundingBox();
+  const transcript = await page.locator('#transcript').boundingBox();
+  assert.ok(transcript.x + transcript.width <= panel.x + 1, `transcript ends at ${transcript.x + transcript.width}, panel starts at ${panel.x}`);
+  const closeOnTop = await page.evaluate(() => {
+    const b = document.getElementById('open-close').getBoundingClientRect();
+    return document.elementFromPoint(b.x + b.width / 2, b.y + b.height / 2)?.id === 'open-close';
+  });
+  assert.ok(closeOnTop, 'the Close button is covered');
   await shot(page, 'customer-768');
   await page.locator('#close-customer').click();
   assert.equal(await page.locator('#customer').isVisible(), false);

@@ -69,7 +69,11 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   await customer.page.locator('.launcher').click();
   await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
   await customer.page.locator('.prechat textarea').fill('Where is my parcel? <b>now</b>');
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  // Nobody is available yet: the widget says so and asks for an email to
+  // answer later; the message waits in the queue like any other.
+  await customer.page.getByText('Nobody is available to chat right now').waitFor();
+  await customer.page.locator('.prechat input[name="email"]').fill('maria@example.com');
+  await customer.page.getByRole('button', { name: 'Leave a message' }).click();
 
   // It shows up as waiting within a second or so, on both gateways.
   const t0 = Date.now();
@@ -156,6 +160,8 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   await ben.page.locator('#state-available').click();
   await ben.page.locator('#state-available[aria-pressed="true"]').waitFor();
   const customer2 = await newPage();
+  // Who is online is told to widgets at most 2 s stale: let Ben count.
+  await customer2.page.waitForTimeout(2500);
   await customer2.page.goto(`${gw.urls[1]}/demo`);
   await customer2.page.locator('.launcher').click();
   await customer2.page.locator('.prechat input[name="name"]').fill('Jonas Berg');

@@ -6,6 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { launch, shot, waitFor, repoRoot, openPage } from './lib/harness.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
@@ -29,7 +30,7 @@ function startDemo() {
     child.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/LISTENING (http:\/\/\S+)/);
-      if (m) { clearTimeout(timer); resolve({ url: m[1], stop }); }
+      if (m) { clearTimeout(timer); resolve({ url: m[1], stop, logs: () => out + err }); }
     });
     child.stderr.on('data', (d) => { err += d; });
     child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`demo server exited (${code})\n${out}\n${err}`)); });
@@ -143,9 +144,11 @@ test('a visitor chats from the demo page: queue, agent, typing, XSS as text, rec
   const stored = (await backend()).conversations[0].messages.filter((m) => m.From === 'customer').map((m) => m.Text);
   assert.deepEqual(stored, ['Where is my anvil?', XSS, 'Are you still there?']);
 
-  // A returning visitor (same localStorage) sees the open conversation.
+  // A reload mid-conversation keeps the panel open (no click needed) and
+  // the open conversation on screen.
   await page.reload();
-  await launcher.click();
+  await page.locator('.panel').waitFor();
+  assert.equal(await page.locator('.launcher').getAttribute('aria-expanded'), 'true');
   await page.locator('.msg.agent .bubble', { hasText: 'Sent while you were away' }).waitFor();
   await page.getByText('Ana has joined').waitFor();
   texts = await bubbles(page);
@@ -191,7 +194,145 @@ test('on a phone-sized screen, an agent closing the chat is shown', async () => 
   await agent('close', { conv });
   await page.getByText('This chat has ended.').first().waitFor();
   assert.equal(await page.locator('.composer').isHidden(), true);
+  // Said once, not also as a line in the transcript.
+  await page.waitForTimeout(300);
+  assert.equal(await page.getByText('This chat has ended.').count(), 1);
   await shot(page, 'webchat-8-phone-closed');
   assert.deepEqual(errors.filter((e) => !/WebSocket/.test(e)), []);
   await context.close();
+});
+
+/** widgetText is what the widget's panel says, for asserting honest texts. */
+const panelText = (page) => page.locator('.panel').innerText();
+
+test('with nobody online, or outside business hours, the widget says so and takes a message and an email', async () => {
+  await agent('availability', { availability: 'away' });
+  const { context, page, errors } = await newPage({ width: 1280, height: 800 });
+  try {
+    await page.goto(`${server.url}/demo`);
+    await page.locator('.launcher').click();
+    await page.getByText('Nobody is available to chat right now').waitFor();
+    assert.equal((await panelText(page)).includes('minutes'), false, 'promises minutes with nobody online');
+    assert.equal(await page.locator('.header .status').textContent(), 'Nobody is available right now');
+    await shot(page, 'webchat-9-away-form');
+    // The email is required: the answer must reach the customer later.
+    await page.locator('.prechat textarea').fill('My anvil arrived cracked.');
+    await page.getByRole('button', { name: 'Leave a message' }).click();
+    await page.getByText('Please give an email address so we can answer you.').waitFor();
+    await page.locator('.prechat input[name="name"]').fill('Road Runner');
+    await page.locator('.prechat input[name="email"]').fill('beep@example.com');
+    await page.getByRole('button', { name: 'Leave a message' }).click();
+    await page.locator('.msg.customer:not(.pending) .bubble', { hasText: 'My anvil arrived cracked.' }).waitFor();
+    await page.getByText('Thanks \u2014 your message is with the team.').waitFor();
+    await page.getByText('A person will answer at beep@example.com, and here if you come back.').waitFor();
+    // A queue refresh does not replace the honest banner with a place in line.
+    const conv = (await backend()).conversations.at(-1).id;
+    await agent('position', { conv, position: 1 });
+    await page.waitForTimeout(300);
+    assert.equal(await page.getByText('Thanks \u2014 your message is with the team.').count(), 1);
+    await shot(page, 'webchat-10-message-left');
+    // It is a conversation like any other, with the email for the agent.
+    const st = await backend();
+    assert.equal(st.conversations.at(-1).messages[0].Text, 'My anvil arrived cracked.');
+    // Answered later: the agent's reply shows when the customer is back.
+    await agent('accept', { conv, agent: 'Ana' });
+    await agent('reply', { conv, agent: 'Ana', text: 'So sorry! A new one ships today.' });
+    await page.locator('.msg.agent .bubble', { hasText: 'A new one ships today.' }).waitFor();
+    await agent('close', { conv });
+    await page.getByRole('button', { name: 'Start a new chat' }).waitFor();
+
+    // Outside business hours it says when they open.
+    await agent('availability', { availability: 'closed', opens: 'tomorrow at 09:00 PST' });
+    await page.getByRole('button', { name: 'Start a new chat' }).click();
+    await page.getByText('We\u2019re closed right now and open tomorrow at 09:00 PST.').waitFor();
+    assert.equal(await page.locator('.header .status').textContent(), 'Closed \u2014 we open tomorrow at 09:00 PST');
+    await shot(page, 'webchat-11-closed-form');
+    assert.deepEqual(errors.filter((e) => !/WebSocket/.test(e)), []);
+  } finally {
+    await agent('availability', { availability: 'open' });
+    await context.close();
+  }
+});
+
+test('a declined offer is explained; unread replies show a count and a preview; links open safely', async () => {
+  const { context, page, errors } = await newPage({ width: 1280, height: 800 });
+  await page.goto(`${server.url}/demo`);
+  await page.locator('.launcher').click();
+  assert.equal(await page.locator('.header .status').textContent(), 'We\u2019re online');
+  await page.locator('.prechat textarea').fill('Track my order? see https://shop.example/orders/42. javascript:alert(1)');
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  await page.locator('.msg.customer:not(.pending) .bubble', { hasText: 'Track my order?' }).waitFor();
+  const conv = (await backend()).conversations.at(-1).id;
+
+  // The only agent declines: the customer hears it, and that they keep their place.
+  await agent('position', { conv, position: 1 });
+  await agent('availability', { availability: 'away' });
+  await agent('decline', { conv });
+  await page.getByText('The person who was about to answer couldn\u2019t take your chat.').waitFor();
+  await page.getByText('nobody else is available right now').waitFor();
+  // A later refresh of the place in line keeps the explanation.
+  await page.waitForTimeout(1500);
+  assert.equal(await page.getByText('couldn\u2019t take your chat').count(), 1);
+  await shot(page, 'webchat-12-declined');
+  await agent('availability', { availability: 'open' });
+
+  // The customer's own link is a link; the javascript: text is not.
+  const own = page.locator('.msg.customer .bubble a');
+  assert.equal(await own.count(), 1);
+  assert.equal(await own.getAttribute('href'), 'https://shop.example/orders/42');
+  assert.equal(await own.textContent(), 'https://shop.example/orders/42');
+  assert.match(await own.getAttribute('rel'), /noopener/);
+
+  // Minimized, two agent replies raise a count and preview the newest.
+  await agent('accept', { conv, agent: 'Ana' });
+  await page.getByRole('button', { name: 'Minimize chat' }).click();
+  await agent('reply', { conv, agent: 'Ana', text: 'Found it.' });
+  await agent('reply', { conv, agent: 'Ana', text: 'Tracking: https://carrier.example/t?id=9 <b>soon</b>' });
+  await page.locator('.launcher .badge', { hasText: '2' }).waitFor();
+  await page.locator('.preview', { hasText: 'Tracking: https://carrier.example/t?id=9 <b>soon</b>' }).waitFor();
+  assert.match(await page.locator('.preview').textContent(), /Ana · 2 new/);
+  assert.equal(await page.locator('.launcher').getAttribute('aria-label'), 'Chat with us \u2014 2 unread');
+  await shot(page, 'webchat-13-unread-preview');
+  await page.locator('.preview').click();
+  await page.locator('.panel').waitFor();
+  assert.equal(await page.locator('.launcher .badge').isHidden(), true);
+  assert.equal(await page.locator('.preview').isHidden(), true);
+  const link = page.locator('.msg.agent .bubble a');
+  assert.equal(await link.getAttribute('href'), 'https://carrier.example/t?id=9');
+  assert.equal(await link.getAttribute('target'), '_blank');
+  assert.equal(await page.locator('.msg.agent .bubble b').count(), 0);
+  await shot(page, 'webchat-14-links');
+  assert.deepEqual(errors.filter((e) => !/WebSocket/.test(e)), []);
+  await context.close();
+});
+
+test('a page on an origin the gateway does not allow shows no chat and the gateway logs it once', async () => {
+  // A second loopback origin: another port on 127.0.0.1 serving a page
+  // that embeds the widget from the demo server.
+  const page2 = `<!doctype html><title>Other site</title><h1>Another site</h1>
+<script src="${server.url}/chat/widget.js" data-queue="support" async></script>`;
+  const other = http.createServer((_, res) => { res.writeHead(200, { 'Content-Type': 'text/html' }); res.end(page2); });
+  await new Promise((r) => other.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${other.address().port}/`;
+  const warnings = [];
+  const { context, page } = await newPage({ width: 1280, height: 800 });
+  page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+  try {
+    for (let i = 0; i < 2; i++) {
+      await page.goto(url);
+      await waitFor(() => warnings.length > i, 'the widget to warn');
+    }
+    await page.waitForTimeout(500);
+    // Nothing to type into: no launcher, no form.
+    assert.equal(await page.evaluate(() => document.querySelector('#switchboard-chat')), null);
+    assert.match(warnings[0], /not in channels\.chat\.allowed_origins/);
+    await shot(page, 'webchat-15-refused-origin');
+    const logs = server.logs();
+    const lines = logs.split('\n').filter((l) => l.includes(`origin=http://127.0.0.1:${other.address().port}`));
+    assert.equal(lines.length, 1, `refused origin logged ${lines.length} times:\n${logs}`);
+    assert.match(lines[0], /channels\.chat\.allowed_origins/);
+  } finally {
+    await context.close();
+    other.close();
+  }
 });

@@ -314,3 +314,23 @@ func (e *Engine) Waiting(ctx context.Context, queue string) ([]ConvStatus, error
 	}
 	return out, nil
 }
+
+// Serves reports whether the agent is available to take conversations of
+// queue q on channel now: available (busy or not), serving the queue (no
+// queues listed means all), with every skill the queue asks for and some
+// capacity on the channel. Channels use it to tell customers honestly
+// whether anyone is there.
+func (a AgentStatus) Serves(q QueueConfig, channel string) bool {
+	if a.State != StateAvailable || a.Capacity[channel] <= 0 {
+		return false
+	}
+	if len(a.Queues) > 0 && !slices.Contains(a.Queues, q.Name) {
+		return false
+	}
+	for _, s := range q.Skills {
+		if !slices.Contains(a.Skills, s) {
+			return false
+		}
+	}
+	return true
+}

@@ -25,9 +25,9 @@ func (c *Channel) composeAck(ctx context.Context, queue string, now time.Time) (
 	}
 	var b strings.Builder
 	data := ackData{Queue: queue}
-	if c.hours != nil && !c.hours.isOpen(now) {
-		if opens, ok := c.hours.nextOpen(now); ok {
-			data.Opens = describeOpening(now, opens, c.hours.loc)
+	if sched := c.hoursFor(queue); !sched.IsOpen(now) {
+		if opens, ok := sched.NextOpen(now); ok {
+			data.Opens = sched.Describe(now, opens)
 			if err := r.closed.Execute(&b, data); err != nil {
 				return "", p, fmt.Errorf("sms: reply for queue %s: %w", queue, err)
 			}

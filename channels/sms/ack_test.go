@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/hours"
 )
 
 func TestWaitPhrase(t *testing.T) {
@@ -36,12 +38,17 @@ func TestAcknowledgementTexts(t *testing.T) {
 	// Sunday 22 November 2026, 19:05 UTC.
 	sunday := time.Date(2026, 11, 22, 19, 5, 0, 0, time.UTC)
 	monday := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-	hours := &BusinessHours{TimeZone: "UTC", Open: []OpenSpan{{Days: "mon-fri", From: "09:00", To: "17:00"}}}
+	weekendOnly, err := hours.Compile(&hours.Week{Open: []hours.Span{{Days: "sat-sun", From: "10:00", To: "16:00"}}}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deprecated := &BusinessHours{TimeZone: "UTC", Open: []OpenSpan{{Days: "mon-fri", From: "09:00", To: "17:00"}}}
 	tests := []struct {
 		desc      string
 		est       *fakeEstimator
 		noEst     bool
 		hours     *BusinessHours
+		queueHrs  HoursSource
 		replies   map[string]Reply
 		now       time.Time
 		want      string // "" means no acknowledgement
@@ -52,9 +59,12 @@ func TestAcknowledgementTexts(t *testing.T) {
 		{desc: "no estimator: no time promised", noEst: true, want: DefaultWithoutEstimate},
 		{desc: "estimator has none", est: &fakeEstimator{ok: false}, want: DefaultWithoutEstimate},
 		{desc: "estimator fails", est: &fakeEstimator{err: errors.New("redis down"), ok: true, high: time.Minute}, want: DefaultWithoutEstimate},
-		{desc: "closed: says when", est: &fakeEstimator{low: time.Minute, high: 2 * time.Minute, ok: true}, hours: hours, now: sunday,
+		{desc: "closed: says when", est: &fakeEstimator{low: time.Minute, high: 2 * time.Minute, ok: true}, hours: deprecated, now: sunday,
 			want: "Thanks for your message. We are closed right now; a person will reply after we open tomorrow at 09:00 UTC."},
-		{desc: "open: estimate", est: &fakeEstimator{low: time.Minute, high: 2 * time.Minute, ok: true}, hours: hours, now: monday,
+		{desc: "queue hours win over the deprecated setting", est: &fakeEstimator{low: time.Minute, high: 2 * time.Minute, ok: true},
+			hours: deprecated, queueHrs: queueHours{"support": weekendOnly}, now: monday,
+			want: "Thanks for your message. We are closed right now; a person will reply after we open on Saturday at 10:00 UTC."},
+		{desc: "open: estimate", est: &fakeEstimator{low: time.Minute, high: 2 * time.Minute, ok: true}, hours: deprecated, now: monday,
 			want: "Thanks for your message. A person will reply in about 1–2 minutes.", wantRange: true},
 		{desc: "custom per queue", est: &fakeEstimator{low: 3 * time.Minute, high: 5 * time.Minute, ok: true},
 			replies: map[string]Reply{"support": {WithEstimate: "Hi from {{.Queue}}! Someone replies {{.Wait}}."}},
@@ -68,6 +78,7 @@ func TestAcknowledgementTexts(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, func(c *Config, d *Deps, fc *fakeCore) {
 				c.BusinessHours, c.Replies = tc.hours, tc.replies
+				d.Hours = tc.queueHrs
 				if tc.noEst {
 					fc.est = nil
 				} else {
@@ -124,3 +135,8 @@ func TestAcknowledgementSkipsOptedOutCustomer(t *testing.T) {
 		t.Fatalf("no log line says why: %s", h.logs.String())
 	}
 }
+
+// queueHours serves business hours per queue, as the wiring does.
+type queueHours map[string]*hours.Schedule
+
+func (q queueHours) Hours(queue string) *hours.Schedule { return q[queue] }

@@ -14,6 +14,7 @@ import (
 	"github.com/twilio/twilio-go"
 
 	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 )
 
@@ -32,6 +33,9 @@ var ErrDisabled = fmt.Errorf("sms: channel off: %w", twilioapi.ErrNoCredentials)
 type Deps struct {
 	// OptOuts remembers STOP and START. Required; NewRedisOptOuts serves.
 	OptOuts OptOuts
+	// Hours gives each queue's business hours. Nil means only the
+	// deprecated Config.BusinessHours, if set, applies.
+	Hours HoursSource
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// HTTPClient carries REST calls to Twilio. Nil means a client with
@@ -54,7 +58,8 @@ type Channel struct {
 
 	numbers        map[string]string // normalized number → queue
 	replies        map[string]replyTemplates
-	hours          *schedule
+	hours          *hours.Schedule // deprecated channel-wide hours
+	queueHours     HoursSource
 	statusCallback string
 	// ackRetryWait is the first pause before retrying an acknowledgement;
 	// it doubles per attempt. Tests shorten it.
@@ -116,7 +121,7 @@ func New(cfg Config, core channel.Core, deps Deps) (*Channel, error) {
 	}
 	c := &Channel{
 		cfg: cfg, creds: cfg.Credentials, rest: rest, validator: validator,
-		core: core, optOuts: deps.OptOuts, log: deps.Logger, now: deps.Now,
+		core: core, optOuts: deps.OptOuts, queueHours: deps.Hours, log: deps.Logger, now: deps.Now,
 		numbers:        map[string]string{},
 		replies:        map[string]replyTemplates{},
 		statusCallback: strings.TrimSuffix(cfg.PublicURL, "/") + StatusPath,

@@ -557,7 +557,8 @@ func (v *visitorConn) sendQueue(c *realtime.Conn, f queueFrame, force bool) {
 }
 
 func sameQueue(a, b queueFrame) bool {
-	if a.Conversation != b.Conversation || a.Position != b.Position || (a.Estimate == nil) != (b.Estimate == nil) {
+	if a.Conversation != b.Conversation || a.Position != b.Position || a.NobodyOnline != b.NobodyOnline ||
+		(a.Estimate == nil) != (b.Estimate == nil) {
 		return false
 	}
 	return a.Estimate == nil || *a.Estimate == *b.Estimate

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"testing"
@@ -39,8 +40,11 @@ func TestServeDemo(t *testing.T) {
 		_ = hub.Shutdown(ctx)
 	}()
 	b := newFakeBackend()
-	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500},
-		b, Deps{Hub: hub, Visitors: b, Places: b, Typing: b, Contacts: b})
+	// Logs go to stderr, where the browser test reads what the gateway
+	// says (a refused origin, once).
+	srv, err := New(Config{SiteName: "Acme", TokenSecret: testSecret, MaxMessageLength: 500,
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))},
+		b, Deps{Hub: hub, Visitors: b, Places: b, Typing: b, Contacts: b, Availability: b})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +66,10 @@ func registerFake(e *echo.Echo, srv *Server, b *fakeBackend) {
 		Position int    `json:"position"`
 		// NoEstimate makes routing have no honest wait estimate.
 		NoEstimate bool `json:"no_estimate"`
+		// Availability: "open", "away" (nobody online) or "closed"
+		// (outside business hours, opening Opens).
+		Availability string `json:"availability"`
+		Opens        string `json:"opens"`
 	}
 	bind := func(c echo.Context) (req, error) {
 		var r req
@@ -125,6 +133,26 @@ func registerFake(e *echo.Echo, srv *Server, b *fakeBackend) {
 		b.estOK = !r.NoEstimate
 		b.mu.Unlock()
 		return srv.QueueChanged(c.Request().Context(), r.Conv, "support")
+	})
+	e.POST("/_fake/availability", func(c echo.Context) error {
+		r, err := bind(c)
+		if err != nil {
+			return err
+		}
+		b.mu.Lock()
+		b.status = Status{Open: r.Availability != "closed", Opens: r.Opens}
+		if r.Availability == "open" {
+			b.status.AgentsOnline = 1
+		}
+		b.mu.Unlock()
+		return c.NoContent(http.StatusNoContent)
+	})
+	e.POST("/_fake/decline", func(c echo.Context) error {
+		r, err := bind(c)
+		if err != nil {
+			return err
+		}
+		return srv.OfferReturned(c.Request().Context(), r.Conv, "support")
 	})
 	e.POST("/_fake/close", func(c echo.Context) error {
 		r, err := bind(c)

@@ -69,16 +69,28 @@ type Contacts interface {
 	SetContact(ctx context.Context, convID, visitorID, name, email string) error
 }
 
+// Availability says whether anyone can answer a queue's chats now. The
+// desk implements it from the queue's business hours and routing's agents.
+type Availability interface {
+	Availability(ctx context.Context, queue string) (Status, error)
+}
+
+// Status is whether a queue's chats are answered now.
+type Status = desk.ChatAvailability
+
 // Deps are what the channel needs besides channel.Core. Hub and Visitors
-// are required; Places, Typing and Contacts may be nil: without Places a
-// visitor is told their place when they join and when their conversation's
-// own events move it, not when others ahead of them leave; without Typing
-// no customer typing indicator; without Contacts the email field is not
-// used. The desk satisfies all four interfaces.
+// are required; Places, Typing, Contacts and Availability may be nil:
+// without Places a visitor is told their place when they join and when
+// their conversation's own events move it, not when others ahead of them
+// leave; without Typing no customer typing indicator; without Contacts the
+// email field is not used; without Availability no "nobody is available,
+// leave a message" form (the widget always offers a live chat). The desk
+// satisfies all five interfaces.
 type Deps struct {
-	Hub      *realtime.Hub
-	Visitors Visitors
-	Places   Places
-	Typing   Typing
-	Contacts Contacts
+	Hub          *realtime.Hub
+	Visitors     Visitors
+	Places       Places
+	Typing       Typing
+	Contacts     Contacts
+	Availability Availability
 }

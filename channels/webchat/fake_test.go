@@ -28,6 +28,7 @@ type fakeBackend struct {
 	estimate      [2]time.Duration
 	estOK         bool
 	failNext      error
+	status        Status // what Availability answers
 }
 
 type fakeConv struct {
@@ -43,7 +44,14 @@ func newFakeBackend() *fakeBackend {
 		position:  2,
 		estimate:  [2]time.Duration{3 * time.Minute, 5 * time.Minute},
 		estOK:     true,
+		status:    Status{Open: true, AgentsOnline: 1},
 	}
+}
+
+func (b *fakeBackend) Availability(context.Context, string) (Status, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.status, nil
 }
 
 func (b *fakeBackend) next() int { b.seq++; return b.seq }

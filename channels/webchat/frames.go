@@ -183,6 +183,12 @@ type queueFrame struct {
 	Conversation string    `json:"conversation"`
 	Position     int       `json:"position"`
 	Estimate     *estimate `json:"estimate"` // null: no honest estimate
+	// NobodyOnline: no agent is available for the queue now (or it is
+	// outside business hours); the wait lasts until someone comes.
+	NobodyOnline bool `json:"nobody_online,omitempty"`
+	// Returned: the agent offered this chat did not take it; the visitor
+	// keeps their place.
+	Returned bool `json:"returned,omitempty"`
 }
 
 type agentJoinedFrame struct {

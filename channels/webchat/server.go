@@ -47,6 +47,7 @@ type Server struct {
 	widgetETag string
 	demo       []byte
 	maxFrame   int
+	refused    refusedOrigins
 }
 
 // The web chat channel satisfies the channel contract and observes its
@@ -124,8 +125,12 @@ func (s *Server) Observe(ctx context.Context, ev channel.Event) error {
 	switch ev.Type {
 	case channel.EventAccepted:
 		return s.AgentJoined(ctx, ev.ConversationID, ev.AgentName)
-	case channel.EventEnqueued, channel.EventTransferred, channel.EventOfferLapsed:
+	case channel.EventEnqueued, channel.EventTransferred:
 		return s.QueueChanged(ctx, ev.ConversationID, ev.Queue)
+	case channel.EventOfferLapsed:
+		// Declined or expired: without a word the visitor would watch
+		// nothing happen while routing waits to offer it again.
+		return s.OfferReturned(ctx, ev.ConversationID, ev.Queue)
 	case channel.EventAgentTyping:
 		return s.AgentTyping(ctx, ev.ConversationID, ev.AgentName, ev.Typing)
 	case channel.EventAbandoned:
@@ -139,8 +144,8 @@ func (s *Server) Observe(ctx context.Context, ev channel.Event) error {
 	return nil
 }
 
-// Register adds the channel's routes: GET /chat/widget.js, GET /chat/ws and
-// GET /demo.
+// Register adds the channel's routes: GET /chat/widget.js, GET /chat/ws,
+// GET /chat/availability and GET /demo.
 func (s *Server) Register(e channel.Routes) {
 	e.Add(http.MethodGet, PathWidget, func(c echo.Context) error {
 		s.serveWidget(c.Response(), c.Request())
@@ -154,6 +159,10 @@ func (s *Server) Register(e channel.Routes) {
 		s.serveDemo(c.Response(), c.Request())
 		return nil
 	})
+	e.Add(http.MethodGet, PathAvailability, func(c echo.Context) error {
+		s.serveAvailability(c.Response(), c.Request())
+		return nil
+	})
 }
 
 // Handler returns the channel's routes as a plain http.Handler, for tests
@@ -163,6 +172,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+PathWidget, s.serveWidget)
 	mux.HandleFunc("GET "+PathSocket, s.serveSocket)
 	mux.HandleFunc("GET "+PathDemo, s.serveDemo)
+	mux.HandleFunc("GET "+PathAvailability, s.serveAvailability)
 	return mux
 }
 
@@ -172,6 +182,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 	origin, ok := s.originAllowed(r)
 	if !ok {
+		s.logRefused(r)
 		http.Error(w, "origin not allowed", http.StatusForbidden)
 		return
 	}
@@ -308,7 +319,24 @@ func (s *Server) QueueChanged(ctx context.Context, convID, queue string) error {
 	return s.publish(ctx, convTopic(convID), f)
 }
 
-func (s *Server) lookupQueue(ctx context.Context, convID, _ string) (queueFrame, bool, error) {
+// OfferReturned tells a waiting visitor that the agent offered their chat
+// did not take it (declined, or let the offer lapse): without a word the
+// customer would watch nothing happen while routing waits to offer it
+// again. They keep their place, and hear whether anyone else is online.
+func (s *Server) OfferReturned(ctx context.Context, convID, queue string) error {
+	f, ok, err := s.lookupQueue(ctx, convID, queue)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// Already offered to someone else, or closed: nothing to explain.
+		return nil
+	}
+	f.Returned = true
+	return s.publish(ctx, convTopic(convID), f)
+}
+
+func (s *Server) lookupQueue(ctx context.Context, convID, queue string) (queueFrame, bool, error) {
 	p, err := s.core.Place(ctx, convID)
 	if errors.Is(err, channel.ErrNotFound) {
 		return queueFrame{}, false, nil
@@ -319,5 +347,11 @@ func (s *Server) lookupQueue(ctx context.Context, convID, _ string) (queueFrame,
 	if p.Position == 0 {
 		return queueFrame{}, false, nil
 	}
-	return queueFrameOf(convID, p.Position, p.Low, p.High, p.Known), true, nil
+	f := queueFrameOf(convID, p.Position, p.Low, p.High, p.Known)
+	if s.deps.Availability != nil {
+		if st, err := s.deps.Availability.Availability(ctx, queue); err == nil {
+			f.NobodyOnline = !st.Open || st.AgentsOnline == 0
+		}
+	}
+	return f, true, nil
 }

@@ -42,7 +42,7 @@ func newHarness(t *testing.T, mod func(*Config)) *harness {
 	if mod != nil {
 		mod(&cfg)
 	}
-	srv, err := New(cfg, b, Deps{Hub: hub, Visitors: b, Places: b, Typing: b, Contacts: b})
+	srv, err := New(cfg, b, Deps{Hub: hub, Visitors: b, Places: b, Typing: b, Contacts: b, Availability: b})
 	if err != nil {
 		t.Fatal(err)
 	}

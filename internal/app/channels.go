@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/desk"
+	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/realtime"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -36,6 +37,7 @@ type channelEnv struct {
 	hub    *realtime.Hub
 	rdb    redis.UniversalClient
 	queues []routing.QueueConfig
+	hours  hours.Queues // business hours per queue, in the workspace zone
 	log    *slog.Logger
 }
 
@@ -69,7 +71,10 @@ func buildSMS(_ context.Context, env channelEnv, node yaml.Node) (channel.Channe
 	if sc.DefaultQueue == "" {
 		sc.DefaultQueue = env.queues[0].Name
 	}
-	ch, err := sms.New(sc, env.desk, sms.Deps{OptOuts: sms.NewRedisOptOuts(env.rdb, env.cfg.Workspace), Logger: env.log})
+	if sc.BusinessHours != nil {
+		env.log.Warn("channels.sms.business_hours is deprecated: set business_hours on the queues (read in the workspace time_zone); it still applies to queues without their own")
+	}
+	ch, err := sms.New(sc, env.desk, sms.Deps{OptOuts: sms.NewRedisOptOuts(env.rdb, env.cfg.Workspace), Hours: env.hours, Logger: env.log})
 	if errors.Is(err, sms.ErrDisabled) {
 		env.log.Info("SMS channel off: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to turn it on")
 		return nil, nil
@@ -118,7 +123,8 @@ func buildChat(ctx context.Context, env channelEnv, node yaml.Node) (channel.Cha
 	return webchat.New(webchat.Config{
 		SiteName: cc.SiteName, AllowedOrigins: cc.AllowedOrigins, MaxMessageLength: cc.MaxMessageLength,
 		DefaultQueue: queues[0], Queues: queues, TokenSecret: secret, Logger: env.log,
-	}, env.desk, webchat.Deps{Hub: env.hub, Visitors: env.desk, Places: env.desk, Typing: env.desk, Contacts: env.desk})
+	}, env.desk, webchat.Deps{Hub: env.hub, Visitors: env.desk, Places: env.desk, Typing: env.desk,
+		Contacts: env.desk, Availability: env.desk})
 }
 
 // buildEmail is the email channel when mailboxes are configured. Its

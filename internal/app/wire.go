@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,7 @@ import (
 	"github.com/switchboard/switchboard/internal/config"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/desk"
+	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/realtime"
 	"github.com/switchboard/switchboard/internal/roster"
 	"github.com/switchboard/switchboard/internal/s3store"
@@ -37,6 +39,10 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	cfg, rdb, e := a.cfg, a.store.Client, a.http.Echo
 
 	queues, err := decodeQueues(cfg.File.Queues)
+	if err != nil {
+		return err
+	}
+	queueHours, err := decodeQueueHours(cfg.File.Queues, cfg.Location)
 	if err != nil {
 		return err
 	}
@@ -80,7 +86,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	}
 	theDesk, err := desk.New(desk.Params{
 		Engine: engine, Conversations: convs, Auth: authSvc,
-		Consoles: &agentui.Publisher{Hub: hub, Logger: a.log}, Canned: canned(cfg.File.CannedReplies), Logger: a.log,
+		Consoles: &agentui.Publisher{Hub: hub, Logger: a.log}, Canned: canned(cfg.File.CannedReplies), Hours: queueHours, Logger: a.log,
 	})
 	if err != nil {
 		return fmt.Errorf("app: desk: %w", err)
@@ -88,7 +94,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	convs.SetNotifier(theDesk)
 	a.background = append(a.background, engine, convs, desk.Reactor{Desk: theDesk, Consumer: nodeName()})
 
-	env := channelEnv{cfg: cfg, desk: theDesk, auth: authSvc, convs: convs, hub: hub, rdb: rdb, queues: engine.Queues(), log: a.log}
+	env := channelEnv{cfg: cfg, desk: theDesk, auth: authSvc, convs: convs, hub: hub, rdb: rdb, queues: engine.Queues(), hours: queueHours, log: a.log}
 	for _, b := range channels {
 		ch, err := b.build(ctx, env, cfg.File.Channels[b.key])
 		if err != nil {
@@ -215,6 +221,22 @@ func decodeQueues(node yaml.Node) ([]routing.QueueConfig, error) {
 		}
 	}
 	return qs, nil
+}
+
+// decodeQueueHours reads each queue's business_hours (routing ignores the
+// field), compiled in the workspace's zone.
+func decodeQueueHours(node yaml.Node, loc *time.Location) (hours.Queues, error) {
+	var qs []hours.QueueWeek
+	if node.Kind != 0 {
+		if err := node.Decode(&qs); err != nil {
+			return nil, fmt.Errorf("app: queues: %w", err)
+		}
+	}
+	hq, err := hours.CompileQueues(qs, loc)
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return hq, nil
 }
 
 // seedAgents writes the configuration file's agents to routing.

@@ -50,6 +50,12 @@ type Config struct {
 	// Workspace is the Redis hash tag all keys of this installation share.
 	// Default "default".
 	Workspace string
+	// TimeZone is the workspace's IANA time zone ("America/Los_Angeles"):
+	// where the supervisor's "today" and the stats history's days begin, and
+	// the zone queues' business hours are read in. Default UTC.
+	TimeZone string
+	// Location is TimeZone loaded; set by Load.
+	Location *time.Location
 	// TwilioAccountSID and TwilioAuthToken enable the SMS and voice
 	// channels; both empty means those channels are off. The token is secret.
 	TwilioAccountSID string
@@ -105,6 +111,7 @@ type File struct {
 	PublicURL string `yaml:"public_url"`
 	DataDir   string `yaml:"data_dir"`
 	Workspace string `yaml:"workspace"`
+	TimeZone  string `yaml:"time_zone"`
 
 	// Queues and Agents are decoded by routing (routing.QueueConfig,
 	// routing.AgentConfig).
@@ -165,6 +172,8 @@ var options = []option{
 		func(c *Config, v string) error { c.RedisURL = v; return nil }},
 	{"workspace", "SWITCHBOARD_WORKSPACE", "default", "workspace name; all Redis keys share its hash tag", false,
 		func(c *Config, v string) error { c.Workspace = v; return nil }},
+	{"time-zone", "SWITCHBOARD_TIME_ZONE", "UTC", "workspace time zone, an IANA name such as America/Los_Angeles: where today begins, and the zone of business hours", false,
+		func(c *Config, v string) error { c.TimeZone = v; return nil }},
 	{"twilio-account-sid", "TWILIO_ACCOUNT_SID", "", "Twilio account SID (SMS and voice are off without it)", false,
 		func(c *Config, v string) error { c.TwilioAccountSID = v; return nil }},
 	{"twilio-auth-token", "TWILIO_AUTH_TOKEN", "", "Twilio auth token", true,
@@ -249,7 +258,7 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (*Config, 
 			return nil, err
 		}
 		fileVals = map[string]string{"listen": c.File.Listen, "public-url": c.File.PublicURL,
-			"data-dir": c.File.DataDir, "workspace": c.File.Workspace}
+			"data-dir": c.File.DataDir, "workspace": c.File.Workspace, "time-zone": c.File.TimeZone}
 	}
 	for _, o := range options {
 		v, found, err := lookup(o, explicit, flagVals, getenv)
@@ -339,6 +348,11 @@ func (c *Config) validate() error {
 		}
 		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
 	}
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil || c.TimeZone == "" || c.TimeZone == "Local" {
+		return &Error{Field: "--time-zone / SWITCHBOARD_TIME_ZONE", Reason: fmt.Sprintf("%q is not an IANA time zone name such as Europe/Berlin", c.TimeZone)}
+	}
+	c.Location = loc
 	if c.RedisURL != "" {
 		u, err := url.Parse(c.RedisURL)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {

@@ -18,7 +18,7 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:8080" || c.Workspace != "default" || c.ShutdownTimeout != 10*time.Second || !c.Embedded() || c.TwilioEnabled() {
+	if c.Listen != "127.0.0.1:8080" || c.Workspace != "default" || c.Location != time.UTC || c.ShutdownTimeout != 10*time.Second || !c.Embedded() || c.TwilioEnabled() {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 	if got := c.BaseURL(); got != "http://127.0.0.1:8080" {
@@ -30,7 +30,7 @@ func TestPrecedence(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "sb.yaml")
-	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:7000\ndata_dir: /from/file\nworkspace: filews\nqueues:\n  - name: billing\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("listen: 127.0.0.1:7000\ndata_dir: /from/file\nworkspace: filews\ntime_zone: America/Los_Angeles\nqueues:\n  - name: billing\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	c, err := Load([]string{"--listen", "127.0.0.1:9000", "--config", file},
@@ -46,6 +46,9 @@ func TestPrecedence(t *testing.T) {
 	}
 	if c.Workspace != "filews" {
 		t.Errorf("file should win over default: %q", c.Workspace)
+	}
+	if c.TimeZone != "America/Los_Angeles" || c.Location == nil || c.Location.String() != "America/Los_Angeles" {
+		t.Errorf("time_zone from the file not loaded: %q %v", c.TimeZone, c.Location)
 	}
 	if len(c.File.Queues.Content) != 1 {
 		t.Errorf("queues section not kept: %+v", c.File.Queues)
@@ -89,6 +92,8 @@ func TestInvalidValuesNameTheField(t *testing.T) {
 		{desc: "trust proxy", args: []string{"--trust-proxy", "maybe"}, field: "--trust-proxy"},
 		{desc: "twilio half configured", env: map[string]string{"TWILIO_ACCOUNT_SID": "AC1"}, field: "TWILIO_ACCOUNT_SID"},
 		{desc: "twilio token not alnum", env: map[string]string{"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "hunter2!"}, field: "TWILIO_AUTH_TOKEN"},
+		{desc: "time zone unknown", args: []string{"--time-zone", "Mars/Olympus"}, field: "--time-zone"},
+		{desc: "time zone of the machine", env: map[string]string{"SWITCHBOARD_TIME_ZONE": "Local"}, field: "SWITCHBOARD_TIME_ZONE"},
 		{desc: "workspace with brace", args: []string{"--workspace", "a}b"}, field: "--workspace"},
 		{desc: "unknown flag", args: []string{"--frobnicate"}, field: "flags"},
 		{desc: "stray argument", args: []string{"extra"}, field: "arguments"},

@@ -3,6 +3,7 @@ package conversation
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -123,17 +124,31 @@ func (s *Service) OnTransferred(ctx context.Context, convID, fromAgent, toQueue,
 // so the wiring may forward routing's close events for closes made through
 // Close.
 func (s *Service) OnClosed(ctx context.Context, convID, agentID, disposition string, at time.Time) error {
-	text := "closed"
+	_, err := s.update(ctx, convID, "c", agentID, at,
+		[]string{"state", string(StateClosed), "closed_at", fmt.Sprint(ms(at)), "disposition", disposition}, nil,
+		[]string{"type", string(EntrySystem), "event", "closed", "agent", agentID, "text", closedText(agentID, disposition)})
+	return err
+}
+
+// DispositionCustomerEnded closes a conversation the customer ended (a
+// chat visitor's "End chat") after an agent had taken it.
+const DispositionCustomerEnded = "customer_ended"
+
+// closedText is the transcript line of a close, in words agents read
+// ("Closed by ana · resolved", "The customer ended the chat"), not the
+// disposition's identifier.
+func closedText(agentID, disposition string) string {
+	if disposition == DispositionCustomerEnded {
+		return "The customer ended the chat"
+	}
+	text := "Closed"
 	if agentID != "" {
 		text += " by " + agentID
 	}
 	if disposition != "" {
-		text += ": " + disposition
+		text += " · " + strings.ReplaceAll(disposition, "_", " ")
 	}
-	_, err := s.update(ctx, convID, "c", agentID, at,
-		[]string{"state", string(StateClosed), "closed_at", fmt.Sprint(ms(at)), "disposition", disposition}, nil,
-		[]string{"type", string(EntrySystem), "event", "closed", "agent", agentID, "text", text})
-	return err
+	return text
 }
 
 // OnAbandoned records that the customer left before an agent answered.

@@ -53,7 +53,7 @@ func (d *Desk) Note(ctx context.Context, who Actor, convID, text string) (conver
 
 // dispositionCustomerEnded closes a conversation the customer ended after
 // an agent had taken it.
-const dispositionCustomerEnded = "customer_ended"
+const dispositionCustomerEnded = conversation.DispositionCustomerEnded
 
 // Close ends the conversation with a disposition ("resolved" when empty).
 // who is recorded as the closer; routing frees the slot of whoever holds

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -249,12 +250,18 @@ func (d *Desk) SetContact(ctx context.Context, convID, _ /* visitorID */, name, 
 		return err
 	}
 	upd := conversation.CustomerUpdate{}
-	if name = strings.TrimSpace(name); name != "" && cust.Name == "" {
+	// The name the visitor types now is the one they want to be called: a
+	// returning visitor who gives a new name gets it.
+	if name = strings.TrimSpace(name); name != "" && name != cust.Name {
 		upd.Name = &name
 	}
 	if email = strings.TrimSpace(email); email != "" {
-		notes := strings.TrimSpace(cust.Notes + "\nEmail given in chat (unverified): " + email)
-		upd.Notes = &notes
+		// Each address is noted once, however many chats give it.
+		line := "Email given in chat (unverified): " + email
+		if !slices.Contains(strings.Split(cust.Notes, "\n"), line) {
+			notes := strings.TrimSpace(cust.Notes + "\n" + line)
+			upd.Notes = &notes
+		}
 	}
 	if upd.Name == nil && upd.Notes == nil {
 		return nil

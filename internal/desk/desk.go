@@ -58,6 +58,9 @@ type Params struct {
 	Consoles Consoles
 	// Canned are the saved replies of the "/" search. Nil: three built-in.
 	Canned []Canned
+	// Hours are the queues' business hours, told to chat visitors
+	// (Availability). Nil: every queue always open.
+	Hours QueueHours
 	// Logger receives what a reaction cannot return. Nil: discard.
 	Logger *slog.Logger
 }
@@ -71,7 +74,13 @@ type Desk struct {
 	auth     *auth.Service
 	consoles Consoles
 	canned   []Canned
+	hours    QueueHours
 	log      *slog.Logger
+
+	// agents caches routing's agent list for Availability.
+	agentsMu sync.Mutex
+	agents   []routing.AgentStatus
+	agentsAt time.Time
 
 	mu        sync.RWMutex
 	observers map[channel.Name]channel.Observer
@@ -83,7 +92,7 @@ func New(p Params) (*Desk, error) {
 		return nil, errors.New("desk: Params.Engine, Conversations and Auth are required")
 	}
 	d := &Desk{engine: p.Engine, convs: p.Conversations, auth: p.Auth, consoles: p.Consoles,
-		canned: p.Canned, log: p.Logger, observers: map[channel.Name]channel.Observer{}}
+		canned: p.Canned, hours: p.Hours, log: p.Logger, observers: map[channel.Name]channel.Observer{}}
 	if d.consoles == nil {
 		d.consoles = noConsoles{}
 	}

@@ -15,7 +15,7 @@ type Supervision struct {
 	Desk  *Desk
 	Stats *stats.Service
 
-	// names caches customer names of waiting conversations: boards are
+	// names caches customer names of conversations: boards are
 	// built up to four times a second and names do not change that often.
 	mu    sync.Mutex
 	names map[string]string
@@ -29,7 +29,8 @@ func (s *Supervision) Board(ctx context.Context) (any, error) {
 // maxNames bounds the name cache; it is simply emptied when full.
 const maxNames = 2000
 
-// BoardWithNames is the folded board with the waiting customers' names.
+// BoardWithNames is the folded board with the customers' names of the
+// waiting conversations and of each agent's.
 func (s *Supervision) BoardWithNames(ctx context.Context) (stats.Board, error) {
 	b, err := s.Stats.Board(ctx)
 	if err != nil {
@@ -39,6 +40,17 @@ func (s *Supervision) BoardWithNames(ctx context.Context) (stats.Board, error) {
 		for wi := range b.Queues[qi].WaitingNow {
 			w := &b.Queues[qi].WaitingNow[wi]
 			w.Customer = s.customerName(ctx, w.ID)
+		}
+	}
+	for ai := range b.Agents {
+		a := &b.Agents[ai]
+		for _, id := range a.Conversations {
+			if name := s.customerName(ctx, id); name != "" {
+				if a.Customers == nil {
+					a.Customers = map[string]string{}
+				}
+				a.Customers[id] = name
+			}
 		}
 	}
 	return b, nil

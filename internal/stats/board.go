@@ -20,7 +20,8 @@ type Figures struct {
 	SLWithAbandons   *float64 `json:"service_level_abandons"`
 	AbandonRate      *float64 `json:"abandon_rate"`
 	AHTms            int64    `json:"aht_ms"`
-	MissedOffers     int      `json:"missed_offers"`
+	MissedOffers     int      `json:"missed_offers"`   // lapsed unanswered
+	DeclinedOffers   int      `json:"declined_offers"` // declined, apart from missed
 	EstimateAccuracy *float64 `json:"estimate_accuracy"`
 	LongestAnswerMs  int64    `json:"longest_answer_ms"`
 }
@@ -38,7 +39,7 @@ func FiguresOf(c Counts) Figures {
 		Offered: c.Entered, Answered: c.Answered, Abandoned: c.Abandoned, ShortAbandoned: c.ShortAbandoned,
 		ASAms: c.ASA().Milliseconds(), ServiceLevel: ratio(c.ServiceLevel()),
 		SLWithAbandons: ratio(c.ServiceLevelWithAbandons()), AbandonRate: ratio(c.AbandonRate()),
-		AHTms: c.AHT().Milliseconds(), MissedOffers: c.MissedOffers,
+		AHTms: c.AHT().Milliseconds(), MissedOffers: c.MissedOffers, DeclinedOffers: c.Declined,
 		EstimateAccuracy: ratio(c.EstimateAccuracy()), LongestAnswerMs: c.LongestAnswerWait.Milliseconds(),
 	}
 }
@@ -100,10 +101,14 @@ type AgentBoard struct {
 	Load          map[string]int `json:"load"`
 	Capacity      map[string]int `json:"capacity"`
 	Conversations []string       `json:"conversations"`
-	Answered      int            `json:"answered_today"`
-	Handled       int            `json:"handled_today"`
-	AHTms         int64          `json:"aht_ms"`
-	MissedOffers  int            `json:"missed_offers_today"`
+	// Customers names the customer of each conversation, filled in by the
+	// wiring (events carry no names).
+	Customers    map[string]string `json:"customers,omitempty"`
+	Answered     int               `json:"answered_today"`
+	Handled      int               `json:"handled_today"`
+	AHTms        int64             `json:"aht_ms"`
+	MissedOffers int               `json:"missed_offers_today"`
+	Declined     int               `json:"declined_offers_today"`
 }
 
 // Alert is a promise at risk.
@@ -152,7 +157,7 @@ func (s *Service) Board(ctx context.Context) (Board, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.boardLocked(now)
-	today := s.folder.AgentSum(now.UTC().Truncate(24*time.Hour), now.Add(time.Minute))
+	today := s.folder.AgentSum(s.today(now), now.Add(time.Minute))
 	sort.Slice(agents, func(i, j int) bool { return agents[i].ID < agents[j].ID })
 	for _, a := range agents {
 		c := today[a.ID]
@@ -160,6 +165,7 @@ func (s *Service) Board(ctx context.Context) (Board, error) {
 			ID: a.ID, Name: a.Name, State: a.State, Reason: a.Reason, Since: a.Since,
 			Load: a.Load, Capacity: a.Capacity, Conversations: a.Conversations,
 			Answered: c.Answered, Handled: c.Handled, AHTms: c.AHT().Milliseconds(), MissedOffers: c.MissedOffers,
+			Declined: c.Declined,
 		})
 	}
 	return b, nil
@@ -175,7 +181,7 @@ func (s *Service) Figures() Board {
 }
 
 func (s *Service) boardLocked(now time.Time) Board {
-	day := now.UTC().Truncate(24 * time.Hour)
+	day := s.today(now)
 	end := now.Add(time.Minute) // the current interval counts
 	today := s.folder.Sum(day, end, "", "")
 	last15 := s.folder.Sum(now.Add(-15*time.Minute), end, "", "")
@@ -257,19 +263,23 @@ func (s *Service) boardLocked(now time.Time) Board {
 		}
 		qb.Today, qb.Last15 = FiguresOf(qt), FiguresOf(q15)
 		// Minute points, summed over the queue's channels.
-		points := map[time.Time]*Counts{}
+		// Keyed by instant: rows start in the workspace zone, the minutes
+		// below in the clock's, and time.Time keys with different
+		// locations never match (the chart then had no bars).
+		points := map[int64]*Counts{}
 		for _, r := range chart {
 			if r.Key.Queue != q {
 				continue
 			}
-			if points[r.Start] == nil {
-				points[r.Start] = &Counts{}
+			k := r.Start.UnixNano()
+			if points[k] == nil {
+				points[k] = &Counts{}
 			}
-			points[r.Start].Add(r.Counts)
+			points[k].Add(r.Counts)
 		}
 		for m := now.Add(-59 * time.Minute).Truncate(time.Minute); !m.After(now); m = m.Add(time.Minute) {
 			p := ChartPoint{Start: m}
-			if c := points[m]; c != nil {
+			if c := points[m.UnixNano()]; c != nil {
 				p.ASAms, p.MaxMs, p.Answered, p.Abandoned = c.ASA().Milliseconds(), c.LongestAnswerWait.Milliseconds(), c.Answered, c.Abandoned
 			}
 			qb.Chart = append(qb.Chart, p)
@@ -286,7 +296,7 @@ func (s *Service) boardLocked(now time.Time) Board {
 // evaluateLocked recomputes the alerts and returns what changed.
 func (s *Service) evaluateLocked(now time.Time) (raised, cleared []Alert) {
 	want := map[string]Alert{}
-	day := now.UTC().Truncate(24 * time.Hour)
+	day := s.today(now)
 	for k, c := range s.folder.Sum(day, now.Add(time.Minute), "", "") {
 		if sl, ok := c.ServiceLevel(); ok && sl < s.target(k.Queue) {
 			key := AlertSLBelowTarget + ":" + k.Queue + ":" + k.Channel

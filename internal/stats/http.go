@@ -29,12 +29,15 @@ type HistoryRow struct {
 	AbandonRate    *float64  `json:"abandon_rate"`
 	AHTSeconds     float64   `json:"aht_seconds"`
 	MissedOffers   int       `json:"missed_offers"`
+	DeclinedOffers int       `json:"declined_offers"`
 }
 
 // HistoryHandler serves GET /api/v1/stats?from=&to=&queue=&interval= as
 // JSON, or CSV with Accept: text/csv or format=csv. from and to are RFC
-// 3339 times (default: midnight UTC to now); interval is a Go duration or
-// seconds, a whole number of minutes (default 15m). The caller checks the
+// 3339 times (default: the workspace's local midnight to now); interval is a Go duration or
+// seconds, a whole number of minutes (default 15m); intervals are counted
+// from local midnight, and whole days (24h, 48h…) are calendar days of the
+// workspace's zone. The caller checks the
 // role.
 func (s *Service) HistoryHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -45,7 +48,7 @@ func (s *Service) HistoryHandler() http.Handler {
 			_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 		}
 		now := s.cfg.Now()
-		from, to := now.UTC().Truncate(24*time.Hour), now
+		from, to := s.today(now), now
 		var err error
 		if v := q.Get("from"); v != "" {
 			if from, err = time.Parse(time.RFC3339, v); err != nil {
@@ -92,7 +95,7 @@ func (s *Service) HistoryHandler() http.Handler {
 				Offered: f.Offered, OffersToAgents: row.Offered, Answered: f.Answered, Abandoned: f.Abandoned,
 				ShortAbandoned: f.ShortAbandoned, ASASeconds: float64(f.ASAms) / 1000, ServiceLevel: f.ServiceLevel,
 				SLWithAbandons: f.SLWithAbandons, AbandonRate: f.AbandonRate, AHTSeconds: float64(f.AHTms) / 1000,
-				MissedOffers: f.MissedOffers})
+				MissedOffers: f.MissedOffers, DeclinedOffers: f.DeclinedOffers})
 		}
 		if q.Get("format") == "csv" || strings.Contains(r.Header.Get("Accept"), "text/csv") {
 			writeCSV(w, out)
@@ -110,7 +113,7 @@ func writeCSV(w http.ResponseWriter, rows []HistoryRow) {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"start", "queue", "channel", "offered", "offers_to_agents", "answered", "abandoned",
 		"short_abandoned", "asa_seconds", "service_level", "service_level_abandons", "abandon_rate",
-		"aht_seconds", "missed_offers"})
+		"aht_seconds", "missed_offers", "declined_offers"})
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	opt := func(v *float64) string {
 		if v == nil {
@@ -124,7 +127,7 @@ func writeCSV(w http.ResponseWriter, rows []HistoryRow) {
 		_ = cw.Write([]string{r.Start.Format(time.RFC3339), cell(r.Queue), cell(r.Channel), strconv.Itoa(r.Offered),
 			strconv.Itoa(r.OffersToAgents), strconv.Itoa(r.Answered), strconv.Itoa(r.Abandoned),
 			strconv.Itoa(r.ShortAbandoned), num(r.ASASeconds), opt(r.ServiceLevel), opt(r.SLWithAbandons),
-			opt(r.AbandonRate), num(r.AHTSeconds), strconv.Itoa(r.MissedOffers)})
+			opt(r.AbandonRate), num(r.AHTSeconds), strconv.Itoa(r.MissedOffers), strconv.Itoa(r.DeclinedOffers)})
 	}
 	cw.Flush()
 }

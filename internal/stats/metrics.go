@@ -68,11 +68,12 @@ func NewMetrics() *Metrics {
 	for name, help := range map[string]string{
 		"waiting":                      "Conversations waiting now.",
 		"longest_wait_seconds":         "Longest current wait.",
-		"offered_today":                "Conversations that entered the queue today (UTC).",
+		"offered_today":                "Conversations that entered the queue today (the workspace time zone).",
 		"answered_today":               "Conversations answered today.",
 		"abandoned_today":              "Conversations abandoned today, short abandons excluded.",
 		"short_abandoned_today":        "Conversations abandoned today before the short-abandon threshold.",
-		"missed_offers_today":          "Offers declined or lapsed today.",
+		"missed_offers_today":          "Offers that lapsed unanswered today.",
+		"declined_offers_today":        "Offers agents declined today.",
 		"asa_today_seconds":            "Average speed of answer today.",
 		"aht_today_seconds":            "Average handle time today.",
 		"service_level_today":          "Answered within the threshold over answered, today.",
@@ -174,6 +175,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 			g("abandoned_today", float64(t.Abandoned), q.Queue, c.Channel)
 			g("short_abandoned_today", float64(t.ShortAbandoned), q.Queue, c.Channel)
 			g("missed_offers_today", float64(t.MissedOffers), q.Queue, c.Channel)
+			g("declined_offers_today", float64(t.DeclinedOffers), q.Queue, c.Channel)
 			g("asa_today_seconds", float64(t.ASAms)/1000, q.Queue, c.Channel)
 			g("aht_today_seconds", float64(t.AHTms)/1000, q.Queue, c.Channel)
 			opt("service_level_today", t.ServiceLevel, q.Queue, c.Channel)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/hours"
 )
 
 // Source is what the Service reads: the routing event stream and the live
@@ -78,6 +80,10 @@ type Config struct {
 	Resync time.Duration
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
+	// Location is the workspace's time zone: "today" starts at its local
+	// midnight and the history's daily intervals follow its calendar days
+	// (23 or 25 hours long across a DST change). Nil: UTC.
+	Location *time.Location
 	// OnAlert is told of every alert raised or cleared; the wiring logs it.
 	OnAlert func(a Alert, raised bool)
 	// Observe is told of every countable moment folded from events at or
@@ -88,7 +94,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// Service folds the routing event stream of today (UTC) and follows it
+// Service folds the routing event stream of today (local to Config.Location) and follows it
 // live, so every gateway that runs one holds the same figures. Safe for
 // concurrent use.
 type Service struct {
@@ -121,6 +127,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -157,6 +166,7 @@ func (s *Service) target(queue string) float64 {
 
 func (s *Service) newFolder() *Folder {
 	f := NewFolder(time.Minute, s.thresholds)
+	f.Location = s.cfg.Location
 	if obs := s.cfg.Observe; obs != nil {
 		// Called from Apply, under s.mu.
 		f.Observe = func(o Observation) {
@@ -168,10 +178,13 @@ func (s *Service) newFolder() *Folder {
 	return f
 }
 
-// windowStart is where a fold at now begins: midnight UTC, or an hour ago
+// today is where the workspace's current local day began.
+func (s *Service) today(now time.Time) time.Time { return hours.Day(now, s.cfg.Location) }
+
+// windowStart is where a fold at now begins: local midnight, or an hour ago
 // when that is earlier, so the 60-minute chart is whole just after midnight.
-func windowStart(now time.Time) time.Time {
-	day := now.UTC().Truncate(24 * time.Hour)
+func (s *Service) windowStart(now time.Time) time.Time {
+	day := s.today(now)
 	if h := now.Add(-time.Hour).Truncate(time.Minute); h.Before(day) {
 		return h
 	}
@@ -219,7 +232,7 @@ const minRead = 50 * time.Millisecond
 func (s *Service) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.began = s.cfg.Now()
-	s.start = windowStart(s.began)
+	s.start = s.windowStart(s.began)
 	s.lastID = idBefore(s.start)
 	s.mu.Unlock()
 
@@ -312,7 +325,7 @@ func (s *Service) catchUp(ctx context.Context) error {
 func (s *Service) tick() {
 	now := s.cfg.Now()
 	s.mu.Lock()
-	if ws := windowStart(now); ws.After(s.start) {
+	if ws := s.windowStart(now); ws.After(s.start) {
 		s.start = ws
 		s.folder.Prune(ws)
 		// A conversation silent for a day has ended without telling us.

@@ -16,6 +16,8 @@ package stats
 import (
 	"sort"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/hours"
 )
 
 // EventType is the kind of routing event a Folder understands. The names
@@ -101,7 +103,8 @@ type Counts struct {
 	AbandonedInSL     int // abandoned (not short) within the service-level threshold
 	ShortAbandoned    int
 	TransferredOut    int
-	MissedOffers      int // declined or expired
+	MissedOffers      int // lapsed without an answer (timeout)
+	Declined          int // declined by the agent, counted apart from misses
 	Closed            int
 	TotalWait         time.Duration // over answered
 	TotalHandle       time.Duration // over closed
@@ -121,6 +124,7 @@ func (c *Counts) Add(o Counts) {
 	c.ShortAbandoned += o.ShortAbandoned
 	c.TransferredOut += o.TransferredOut
 	c.MissedOffers += o.MissedOffers
+	c.Declined += o.Declined
 	c.Closed += o.Closed
 	c.TotalWait += o.TotalWait
 	c.TotalHandle += o.TotalHandle
@@ -188,7 +192,8 @@ type AgentCounts struct {
 	Answered     int
 	Handled      int           // closed by or on the agent
 	TotalHandle  time.Duration // over handled
-	MissedOffers int           // declined or expired
+	MissedOffers int           // lapsed without an answer (timeout)
+	Declined     int           // declined, counted apart from misses
 }
 
 // Add sums o into c.
@@ -197,6 +202,7 @@ func (c *AgentCounts) Add(o AgentCounts) {
 	c.Handled += o.Handled
 	c.TotalHandle += o.TotalHandle
 	c.MissedOffers += o.MissedOffers
+	c.Declined += o.Declined
 }
 
 // AHT is the agent's average handle time over handled conversations.
@@ -251,6 +257,9 @@ type Folder struct {
 	// Observe, when set, is told of each countable moment as it is
 	// folded (the counters and histograms of the metrics).
 	Observe func(Observation)
+	// Location is where Series' intervals are counted from local midnight
+	// and days are calendar days. Nil: UTC.
+	Location *time.Location
 
 	interval   time.Duration
 	thresholds func(queue string) Thresholds
@@ -351,6 +360,13 @@ func (f *Folder) Apply(e Event) {
 			cs.offeredTo = ""
 		}
 		if e.Type == Expired && e.Reason != "" && e.Reason != "timeout" {
+			break
+		}
+		// A decline is an answer ("not me"), a miss is none: supervisors
+		// act differently on each, so they are counted apart.
+		if e.Type == Declined {
+			f.counts(e.At, f.keyOf(cs, k)).Declined++
+			f.agent(e.At, e.AgentID).Declined++
 			break
 		}
 		f.counts(e.At, f.keyOf(cs, k)).MissedOffers++
@@ -494,7 +510,7 @@ func (f *Folder) Series(from, to time.Time, step time.Duration, queue string) []
 		if b.Before(from.Truncate(f.interval)) || !b.Before(to) {
 			continue
 		}
-		s := b.Truncate(step)
+		s := intervalStart(b, step, f.Location)
 		for k, c := range m {
 			if queue != "" && k.Queue != queue {
 				continue
@@ -524,6 +540,24 @@ func (f *Folder) Series(from, to time.Time, step time.Duration, queue string) []
 		return rows[i].Key.Channel < rows[j].Key.Channel
 	})
 	return rows
+}
+
+// intervalStart is the start of the step-long interval holding t, counted
+// from t's local midnight in loc. A step of whole days counts calendar days
+// (from 1 January 1970, local), so a daily row is one local day, 23 or 25
+// hours long across a DST change.
+func intervalStart(t time.Time, step time.Duration, loc *time.Location) time.Time {
+	const day = 24 * time.Hour
+	midnight := hours.Day(t, loc)
+	if step >= day && step%day == 0 {
+		n := int(step / day)
+		k := hours.DaysBetween(time.Date(1970, 1, 1, 12, 0, 0, 0, midnight.Location()), t, loc) % n
+		if k < 0 {
+			k += n
+		}
+		return time.Date(midnight.Year(), midnight.Month(), midnight.Day()-k, 0, 0, 0, 0, midnight.Location())
+	}
+	return midnight.Add(t.Sub(midnight) / step * step)
 }
 
 // Waiting is a conversation still in queue at the moment of asking, for

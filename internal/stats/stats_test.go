@@ -70,7 +70,7 @@ func TestFiguresMatchHandComputedFixture(t *testing.T) {
 	want := Counts{
 		Entered: 7, Offered: 2, Answered: 3, AnsweredInSL: 1,
 		Abandoned: 2, AbandonedInSL: 1, ShortAbandoned: 1, TransferredOut: 1,
-		MissedOffers: 2, Closed: 2, TotalWait: 110 * time.Second, TotalHandle: 140 * time.Second,
+		MissedOffers: 1, Declined: 1, Closed: 2, TotalWait: 110 * time.Second, TotalHandle: 140 * time.Second,
 		EstimatesGiven: 2, EstimatesKept: 1, LongestAnswerWait: 60 * time.Second,
 	}
 	if support != want {

@@ -18,6 +18,19 @@ export class CannedPicker {
     this.source = source;
     this.matches = [];
     this.index = 0;
+    // Leaving the box closes the list, a moment later so a click on an item
+    // lands first. Coming back (a tab switch moves focus away and back)
+    // cancels that pending close and shows the list for what the box holds,
+    // so a lone "/" lists every reply again.
+    this.hideTimer = null;
+    box.addEventListener('blur', () => {
+      clearTimeout(this.hideTimer);
+      this.hideTimer = setTimeout(() => this.hide(), 150);
+    });
+    box.addEventListener('focus', () => {
+      clearTimeout(this.hideTimer);
+      this.update();
+    });
   }
 
   get open() {

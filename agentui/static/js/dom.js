@@ -83,3 +83,31 @@ export function compareIds(a, b) {
   const [b1, b2] = String(b).split('-').map(Number);
   return a1 - b1 || (a2 || 0) - (b2 || 0);
 }
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"]+/gi;
+
+/**
+ * linkify returns text as text nodes with its http(s) URLs as links. Each
+ * link is an element whose href the URL parser checked (http and https
+ * only), opening in a new tab without access to this one; nothing is parsed
+ * as HTML, so customer text cannot inject markup or a javascript: link.
+ */
+export function linkify(text) {
+  const out = [];
+  const s = String(text ?? '');
+  let last = 0;
+  for (const m of s.matchAll(URL_RE)) {
+    // Sentence punctuation after a URL is not part of it.
+    const raw = m[0].replace(/[.,;:!?'")\]]+$/, '');
+    let href = null;
+    try {
+      const u = new URL(raw);
+      if (u.protocol === 'http:' || u.protocol === 'https:') href = u.href;
+    } catch { /* not a URL after all */ }
+    if (!href) continue;
+    out.push(s.slice(last, m.index), h('a', { href, target: '_blank', rel: 'noopener noreferrer nofollow ugc' }, raw));
+    last = m.index + raw.length;
+  }
+  out.push(s.slice(last));
+  return out;
+}

@@ -2,7 +2,7 @@
 // static skeleton of index.html; socket.js carries frames, ring.js rings,
 // dom.js builds elements (text only, never HTML). See docs/protocol.md.
 
-import { $, h, replace, badge, channelLabel, initials, hue, clock, day, compareIds } from './dom.js';
+import { $, h, replace, badge, channelLabel, initials, hue, clock, day, compareIds, linkify } from './dom.js';
 import { Socket } from './socket.js';
 import { unlockAudio, setRinging } from './ring.js';
 import { CannedPicker } from './canned.js';
@@ -715,7 +715,7 @@ function renderTranscript(jump) {
     );
     items.push(h('li', { class: `msg msg-${m.kind}`, 'data-id': m.id, 'data-status': m.status || null },
       meta,
-      h('div', { class: 'bubble' }, m.text),
+      h('div', { class: 'bubble' }, linkify(m.text)),
       m.status === 'failed' && m.error ? h('div', { class: 'msg-error', role: 'note' }, m.error) : null,
     ));
   }
@@ -812,6 +812,7 @@ function wireStatic() {
       if (c) $('reply-text').value = c.draft[S.mode] || '';
       renderComposer();
       $('reply-text').focus();
+      canned.update(); // the box's text changed without an input event
     });
   }
   $('composer').addEventListener('submit', (ev) => { ev.preventDefault(); send(); });
@@ -831,7 +832,6 @@ function wireStatic() {
       send();
     }
   });
-  box.addEventListener('blur', () => setTimeout(() => canned.hide(), 150));
 
   $('open-close').addEventListener('click', () => openDialog('close-dialog'));
   $('close-form').addEventListener('submit', () => closeConv($('close-disposition').value));

@@ -263,7 +263,7 @@ function queueCard(q) {
     h('div', { class: 'sv-scroll' }, h('table', { class: 'sv-table sv-figures' },
       h('thead', {}, h('tr', {},
         ['Channel', 'Waiting', 'Longest', 'Answered 15m / today', 'Abandoned 15m / today', `Short ab. <${Math.round((q.short_abandon_ms || 0) / 1000)}s`, 'ASA',
-          'SL', 'SL w/ ab.', 'Ab. rate', 'AHT', 'Missed', 'Est. kept'].map((t, i) => h('th', { scope: 'col', class: i ? 'num' : '' }, t)))),
+          'SL', 'SL w/ ab.', 'Ab. rate', 'AHT', 'Missed', 'Declined', 'Est. kept'].map((t, i) => h('th', { scope: 'col', class: i ? 'num' : '' }, t)))),
       h('tbody', { 'data-part': 'rows' }))),
     h('div', { class: 'sv-waiting', 'data-part': 'waiting' }));
 }
@@ -308,8 +308,9 @@ function updateQueue(q, board) {
     h('td', { class: 'num' }, pct(c.today.abandon_rate)),
     h('td', { class: 'num' }, c.today.aht_ms ? dur(c.today.aht_ms) : '—'),
     h('td', { class: 'num' }, String(c.today.missed_offers)),
+    h('td', { class: 'num' }, String(c.today.declined_offers || 0)),
     h('td', { class: 'num' }, pct(c.today.estimate_accuracy))));
-  if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 13, class: 'sv-empty' }, 'No traffic today.')));
+  if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 14, class: 'sv-empty' }, 'No traffic today.')));
   if (changed(`rows:${q.queue}`, q.channels)) replace(part(card, 'rows'), rows);
   const agents = (board.agents || []).map((a) => [a.id, a.name, a.state]);
   if (changed(`waiting:${q.queue}`, [q.waiting_now, agents])) {
@@ -369,16 +370,18 @@ function renderAgents(agents) {
     h('th', { scope: 'row' }, h('span', { class: 'sv-agent' },
       avatar(a.name || a.id), h('span', {}, a.name || a.id))),
     h('td', {}, h('span', { class: 'sv-state', 'data-state': a.state }, a.state),
-      a.reason ? h('span', { class: 'sv-reason' }, a.reason) : null),
+      reasonText(a.reason) ? h('span', { class: 'sv-reason' }, reasonText(a.reason)) : null),
     h('td', { 'data-since': a.since, 'data-fmt': 'plain' }),
     h('td', {}, loads(a)),
     h('td', { class: 'num' }, String(a.answered_today)),
     h('td', { class: 'num' }, String(a.handled_today)),
     h('td', { class: 'num' }, a.handled_today ? dur(a.aht_ms) : '—'),
     h('td', { class: 'num' }, String(a.missed_offers_today)),
+    h('td', { class: 'num' }, String(a.declined_offers_today || 0)),
     h('td', {}, (a.conversations || []).map((c) => h('button', {
-      type: 'button', class: 'btn btn-small btn-ghost sv-conv', onclick: () => openReader(c),
-    }, c))),
+      type: 'button', class: 'btn btn-small btn-ghost sv-conv', title: c,
+      onclick: () => openReader(c, (a.customers || {})[c]),
+    }, (a.customers || {})[c] || 'Customer'))),
     h('td', { class: 'sv-set' }, ['available', 'away', 'offline'].filter((st) => st !== a.state).map((st) => h('button', {
       type: 'button', class: 'btn btn-small', 'data-set': st,
       onclick: async () => {
@@ -388,6 +391,11 @@ function renderAgents(agents) {
       },
     }, st === 'available' ? 'Available' : st === 'away' ? 'Away' : 'Offline'))))));
 }
+
+// Routing's presence reasons, in words: an agent whose console came back
+// is simply in their state again, there is nothing to explain.
+const REASONS = { 'heartbeat lost': 'connection lost', 'heartbeat back': '' };
+const reasonText = (r) => (r in REASONS ? REASONS[r] : r || '');
 
 function avatar(name) {
   const el = h('span', { class: 'avatar sv-avatar', 'aria-hidden': 'true' }, initials(name));
@@ -463,11 +471,14 @@ function chart(q, width) {
   // size on any screen (a resize redraws).
   const W = Math.max(360, Math.round(width || 1200));
   const H = 140;
-  const padL = 40;
   const padB = 22;
   const pts = q.chart || [];
   const maxData = Math.max(0, ...pts.map((p) => p.max_ms));
   const top = Math.max(q.threshold_ms * 1.5, maxData * 1.1, 10000);
+  // The y-axis labels ("1m 34s") get the room they need: a fixed margin
+  // clipped long ones to ".m 34s".
+  const longest = Math.max(...[0, 0.5, 1].map((f) => dur(top * f).length));
+  const padL = Math.max(40, 12 + Math.ceil(longest * 6.6));
   const x = (i) => padL + (i * (W - padL - 4)) / Math.max(pts.length, 1);
   const bw = Math.max(2, (W - padL - 4) / Math.max(pts.length, 1) - 2);
   const y = (ms) => (H - padB) - ((H - padB - 6) * ms) / top;
@@ -483,10 +494,22 @@ function chart(q, width) {
         class: p.max_ms > q.threshold_ms ? 'sv-bar sv-bar-over' : 'sv-bar' }, svg('title', {}, `${clock(p.t)}: ${p.answered} answered, longest ${dur(p.max_ms)}, average ${dur(p.asa_ms)}, ${p.abandoned} abandoned`)));
     }
   });
-  const line = pts.map((p, i) => (p.answered ? `${(x(i) + 1 + bw / 2).toFixed(1)},${y(p.asa_ms).toFixed(1)}` : null)).filter(Boolean);
-  if (line.length > 1) kids.push(svg('polyline', { points: line.join(' '), class: 'sv-asa' }));
-  for (const pt of line.length === 1 ? line : []) {
-    const [cx, cy] = pt.split(',');
+  // The average exists only in minutes with answers: the line breaks
+  // where there were none instead of dropping to zero or bridging them, and
+  // a lone minute is a dot.
+  const runs = [];
+  let run = [];
+  pts.forEach((p, i) => {
+    if (p.answered) run.push(`${(x(i) + 1 + bw / 2).toFixed(1)},${y(p.asa_ms).toFixed(1)}`);
+    else if (run.length) { runs.push(run); run = []; }
+  });
+  if (run.length) runs.push(run);
+  for (const r of runs) {
+    if (r.length > 1) {
+      kids.push(svg('polyline', { points: r.join(' '), class: 'sv-asa' }));
+      continue;
+    }
+    const [cx, cy] = r[0].split(',');
     kids.push(svg('circle', { cx, cy, r: 2.5, class: 'sv-asa-dot' }));
   }
   kids.push(svg('line', { x1: padL, x2: W, y1: y(q.threshold_ms), y2: y(q.threshold_ms), class: 'sv-threshold' }));

@@ -23,6 +23,10 @@
   const QUEUE = script.dataset.queue || CONFIG.queue;
   const MAX = CONFIG.maxLength;
   const STORE_KEY = 'switchboard-chat:' + src.host;
+  // Whether the panel was open lives per tab: a reload mid-conversation
+  // opens it again, another tab is left alone.
+  const OPEN_KEY = 'switchboard-chat-open:' + src.host;
+  const AVAIL_URL = src.origin + '/chat/availability?queue=' + encodeURIComponent(QUEUE);
 
   // ---- persistent state (localStorage, or memory when storage is blocked)
 
@@ -44,6 +48,7 @@
     agent: '',      // agent who joined conv
     closed: false,  // conv is over
     pending: [],    // [{id, text}] sent but not yet acknowledged
+    left: false,    // conv is a message left while nobody was available
   }, load());
   // The resume cursor lives only as long as the page: a new page has
   // nothing on screen and asks for the whole conversation.
@@ -72,6 +77,32 @@
     }
     for (const c of children) if (c) e.append(c);
     return e;
+  }
+
+  // linkify turns text into text nodes and links for the http(s) URLs in
+  // it. Links are built as elements with the URL checked by the URL parser;
+  // nothing is parsed as HTML, so a message cannot smuggle markup or a
+  // javascript: link in.
+  const URL_RE = /\bhttps?:\/\/[^\s<>"]+/gi;
+  function linkify(text) {
+    const frag = document.createDocumentFragment();
+    let last = 0;
+    for (const m of text.matchAll(URL_RE)) {
+      // Sentence punctuation after a URL is not part of it.
+      let raw = m[0].replace(/[.,;:!?'")\]]+$/, '');
+      if (!raw) continue;
+      let href = null;
+      try {
+        const u = new URL(raw);
+        if (u.protocol === 'http:' || u.protocol === 'https:') href = u.href;
+      } catch (_) { /* not a URL after all */ }
+      if (!href) continue;
+      frag.append(document.createTextNode(text.slice(last, m.index)));
+      frag.append(el('a', { href, target: '_blank', rel: 'noopener noreferrer nofollow ugc', text: raw }));
+      last = m.index + raw.length;
+    }
+    frag.append(document.createTextNode(text.slice(last)));
+    return frag;
   }
 
   function chatIcon() {
@@ -114,13 +145,21 @@
     root.append(el('style', { text: CONFIG.css }));
   }
 
-  const badge = el('span', { class: 'badge', hidden: true });
+  const badge = el('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' });
+  // Unread agent messages while the panel is closed: a count on the
+  // launcher and a preview of the newest beside it.
+  let unread = 0;
+  const previewWho = el('span', { class: 'preview-who' });
+  const previewText = el('span', { class: 'preview-text' });
+  const preview = el('button', { type: 'button', class: 'preview', hidden: true, onclick: () => openPanel() },
+    previewWho, previewText);
   const launcher = el('button', {
     class: 'launcher', type: 'button', 'aria-label': 'Chat with us', 'aria-expanded': 'false',
     onclick: () => (panel.hidden ? openPanel() : closePanel()),
   }, chatIcon(), badge);
 
-  const statusLine = el('div', { class: 'status', text: 'We usually answer in minutes' });
+  // What the header promises depends on who is there (see availability).
+  const statusLine = el('div', { class: 'status', text: '' });
   const endBtn = el('button', { type: 'button', class: 'end', text: 'End chat', hidden: true, onclick: () => { confirmBar.hidden = false; } });
   const header = el('div', { class: 'header' },
     el('div', { class: 'titles' }, el('div', { class: 'title', text: CONFIG.site }), statusLine),
@@ -141,13 +180,16 @@
   const emailIn = el('input', { type: 'email', name: 'email', autocomplete: 'email', maxlength: '254' });
   const firstIn = el('textarea', { name: 'message', rows: '4', required: true, placeholder: 'How can we help?' });
   const preNotice = el('div', { class: 'notice error', role: 'alert' });
+  const preIntro = el('p', { class: 'intro', text: 'Hi! Ask us anything \u2014 a person will answer.' });
+  const emailLabel = el('span', { text: 'Email (optional)' });
+  const startBtn = el('button', { type: 'submit', class: 'primary', text: 'Start chat' });
   const prechat = el('form', { class: 'prechat', novalidate: true, onsubmit: (e) => { e.preventDefault(); startChat(); } },
-    el('p', { text: 'Hi! Ask us anything \u2014 a person will answer.' }),
+    preIntro,
     el('label', {}, 'Name (optional)', nameIn),
-    el('label', {}, 'Email (optional)', emailIn),
+    el('label', {}, emailLabel, emailIn),
     el('label', {}, 'Message', firstIn),
     preNotice,
-    el('button', { type: 'submit', class: 'primary', text: 'Start chat' }));
+    startBtn);
 
   const log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite' });
   const typingLine = el('div', { class: 'typing', 'aria-live': 'polite' });
@@ -155,21 +197,23 @@
   const sendBtn = el('button', { type: 'button', class: 'primary', text: 'Send', onclick: () => sendFromComposer() });
   const notice = el('div', { class: 'notice', 'aria-live': 'polite' });
   const composer = el('div', { class: 'composer' }, el('div', { class: 'row' }, input, sendBtn), notice);
+  const endedText = el('p', { class: 'ended-text', text: 'This chat has ended.' });
   const ended = el('div', { class: 'ended', hidden: true },
-    el('p', { class: 'ended-text', text: 'This chat has ended.' }),
+    endedText,
     el('button', { type: 'button', class: 'primary', text: 'Start a new chat', onclick: () => newChat() }));
   const chatView = el('div', { style: 'display:contents' }, log, typingLine, composer, ended);
 
   const panel = el('div', { class: 'panel', role: 'dialog', 'aria-label': CONFIG.site + ' chat', hidden: true },
     header, confirmBar, banner, prechat, chatView, el('div', { class: 'powered', text: 'Chat by Switchboard' }));
 
-  root.append(launcher, panel);
+  root.append(preview, launcher, panel);
 
   // ---- view state
 
   const shown = new Set();       // message ids on screen
   const byFrame = new Map();     // frame id -> element of our own message
   let typingTimer = null;
+  let returnedIn = '';           // conversation whose offer lapsed
 
   function showView() {
     const inChat = Boolean(state.conv) || state.pending.length > 0;
@@ -184,11 +228,26 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  function setUnread(n, m) {
+    unread = n;
+    badge.hidden = n === 0;
+    badge.textContent = n > 9 ? '9+' : String(n);
+    launcher.setAttribute('aria-label', n ? 'Chat with us \u2014 ' + n + ' unread' : 'Chat with us');
+    preview.hidden = n === 0;
+    if (m) {
+      previewWho.textContent = (m.name || state.agent || 'Agent') + (n > 1 ? ' \u00b7 ' + n + ' new' : '');
+      const t = Array.from(m.text);
+      previewText.textContent = t.length > 90 ? t.slice(0, 90).join('') + '\u2026' : m.text;
+    }
+  }
+
   function openPanel() {
     panel.hidden = false;
     launcher.setAttribute('aria-expanded', 'true');
     launcher.classList.add('open');
-    badge.hidden = true;
+    setUnread(0);
+    try { sessionStorage.setItem(OPEN_KEY, '1'); } catch (_) { /* storage blocked */ }
+    if (!state.conv && !state.pending.length) checkAvailability();
     showView();
     (chatView.hidden ? (nameIn.value ? firstIn : nameIn) : input).focus();
     log.scrollTop = log.scrollHeight;
@@ -197,6 +256,45 @@
     panel.hidden = true;
     launcher.setAttribute('aria-expanded', 'false');
     launcher.classList.remove('open');
+    try { sessionStorage.removeItem(OPEN_KEY); } catch (_) { /* storage blocked */ }
+  }
+
+  // ---- who answers: live agents, nobody online, or closed
+
+  let avail = { chat: 'open' };
+  // applyAvailability words the header and the form for what is true now:
+  // never "we answer in minutes" with nobody there.
+  function applyAvailability(a) {
+    avail = a;
+    const offline = a.chat === 'away' || a.chat === 'closed';
+    if (!state.conv || state.closed) {
+      statusLine.textContent = a.chat === 'closed' ? (a.opens ? 'Closed \u2014 we open ' + a.opens : 'Closed right now')
+        : a.chat === 'away' ? 'Nobody is available right now' : 'We\u2019re online';
+    }
+    preIntro.textContent = a.chat === 'closed'
+      ? 'We\u2019re closed right now' + (a.opens ? ' and open ' + a.opens : '') + '. Leave a message and your email address, and a person will answer then.'
+      : a.chat === 'away'
+        ? 'Nobody is available to chat right now. Leave a message and your email address, and a person will answer as soon as someone is back.'
+        : 'Hi! Ask us anything \u2014 a person will answer.';
+    emailLabel.textContent = offline ? 'Email (so we can answer you)' : 'Email (optional)';
+    emailIn.required = offline;
+    startBtn.textContent = offline ? 'Leave a message' : 'Start chat';
+  }
+
+  // fetchAvailability asks the gateway; null when it cannot be reached
+  // (the chat is then offered as usual and the socket retries).
+  async function fetchAvailability() {
+    try {
+      const res = await fetch(AVAIL_URL, { mode: 'cors', credentials: 'omit', cache: 'no-store' });
+      return await res.json();
+    } catch (_) {
+      return null;
+    }
+  }
+
+  async function checkAvailability() {
+    const a = await fetchAvailability();
+    if (a && a.chat !== 'refused') applyAvailability(a);
   }
 
   function setBanner(main, sub) {
@@ -206,17 +304,12 @@
     banner.hidden = false;
   }
 
-  function systemLine(text) {
-    log.append(el('div', { class: 'system', text }));
-    log.scrollTop = log.scrollHeight;
-  }
-
   function renderMessage(m, pending) {
     const mine = m.from === 'customer';
     const who = mine ? 'You' : (m.name || state.agent || 'Agent');
     const meta = el('div', { class: 'meta', text: who + ' \u00b7 ' + fmtTime(m.at || Date.now()) });
     const node = el('div', { class: 'msg ' + (mine ? 'customer' : 'agent') + (pending ? ' pending' : '') },
-      el('div', { class: 'bubble', text: m.text }), meta);
+      el('div', { class: 'bubble' }, linkify(m.text)), meta);
     // Messages not yet acknowledged are the newest we know of: what the
     // server sends goes above them.
     const firstPending = pending ? null : log.querySelector('.msg.pending');
@@ -354,7 +447,10 @@
           state.closed = true;
         }
         save();
-        statusLine.textContent = state.agent ? 'Chatting with ' + state.agent : 'Connected';
+        if (state.agent) statusLine.textContent = 'Chatting with ' + state.agent;
+        else if (state.left && state.conv && !state.closed) leftBanner();
+        else if (!state.conv || state.closed) applyAvailability(avail);
+        else statusLine.textContent = 'Waiting for an agent';
         showView();
         // Anything not acknowledged is sent again with its own id; the
         // server stores each id once.
@@ -391,17 +487,35 @@
         shown.add(f.id);
         if (f.from === 'agent') {
           typingLine.textContent = '';
-          if (panel.hidden && !f.resumed) badge.hidden = false;
+          if (panel.hidden && !f.resumed) setUnread(unread + 1, f);
         }
         renderMessage(f);
         break;
       }
       case 'queue': {
         if (f.conversation !== state.conv || state.agent || state.closed) break;
+        if (state.left) {
+          leftBanner();
+          break;
+        }
         const place = f.position <= 1 ? "You're next in line" : "You're " + ordinal(f.position) + ' in line';
-        const wait = waitText(f.estimate);
-        setBanner(wait ? place + ' \u2014 ' + wait : place,
-          wait ? '' : "We can't estimate the wait right now; you'll be answered as soon as someone is free.");
+        // An offer that lapsed is explained, and stays explained while the
+        // customer waits on: silence after "connecting you" reads as broken.
+        if (f.returned) returnedIn = state.conv;
+        const returned = returnedIn === state.conv;
+        let main, sub;
+        if (f.nobody_online) {
+          main = place + (returned ? ' \u2014 nobody else is available right now' : ' \u2014 nobody is available right now');
+          sub = 'You keep your place and we\u2019ll answer as soon as someone is back. You can leave this page; we\u2019ll answer here.';
+        } else {
+          const wait = waitText(f.estimate);
+          main = wait ? place + ' \u2014 ' + wait : place;
+          sub = wait ? '' : "We can't estimate the wait right now; you'll be answered as soon as someone is free.";
+        }
+        if (returned) {
+          sub = 'The person who was about to answer couldn\u2019t take your chat. ' + (sub || 'You keep your place; the next free person will answer.');
+        }
+        setBanner(main, sub);
         statusLine.textContent = 'Waiting for an agent';
         break;
       }
@@ -418,6 +532,7 @@
           log.scrollTop = log.scrollHeight;
         }
         state.agent = f.name;
+        state.left = false;
         save();
         statusLine.textContent = 'Chatting with ' + f.name;
         break;
@@ -432,8 +547,9 @@
       }
       case 'closed': {
         if (f.conversation !== state.conv) break;
-        if (!state.closed) {
-          systemLine(f.reason === 'customer' ? 'You ended the chat.' : 'This chat has ended.');
+        // Said once, below the transcript: not also as a line in it.
+        if (!state.closed || f.reason === 'customer') {
+          endedText.textContent = f.reason === 'customer' ? 'You ended the chat.' : 'This chat has ended.';
         }
         state.closed = true;
         // Not resent into a chat that is over; shown as not sent instead.
@@ -503,15 +619,19 @@
     if (!text) { preNotice.textContent = 'Please write a message.'; firstIn.focus(); return; }
     const long = tooLong(text);
     if (long) { preNotice.textContent = long; return; }
+    const offline = avail.chat === 'away' || avail.chat === 'closed';
+    if (offline && !emailIn.value.trim()) { preNotice.textContent = 'Please give an email address so we can answer you.'; emailIn.focus(); return; }
     if (emailIn.value && !emailIn.checkValidity()) { preNotice.textContent = 'That email address does not look right.'; emailIn.focus(); return; }
     preNotice.textContent = '';
+    state.left = offline;
     state.name = nameIn.value.trim();
     state.email = emailIn.value.trim();
     state.session = randomID('s_');
     state.closed = false;
     save();
     firstIn.value = '';
-    setBanner('Connecting you with the team\u2026', '');
+    if (state.left) leftBanner();
+    else setBanner('Connecting you with the team\u2026', '');
     showView();
     chatView.hidden = false;
     chatView.style.display = 'contents';
@@ -548,7 +668,14 @@
     }
   }
 
+  function leftBanner() {
+    setBanner('Thanks \u2014 your message is with the team.',
+      'A person will answer at ' + (state.email || 'your email address') + ', and here if you come back.');
+    statusLine.textContent = 'Message left';
+  }
+
   function newChat() {
+    state.left = false;
     state.conv = '';
     cursor = '';
     state.agent = '';
@@ -560,7 +687,9 @@
     shown.clear();
     byFrame.clear();
     banner.hidden = true;
-    statusLine.textContent = 'We usually answer in minutes';
+    endedText.textContent = 'This chat has ended.';
+    applyAvailability(avail);
+    checkAvailability();
     showView();
     firstIn.focus();
   }
@@ -599,16 +728,32 @@
   nameIn.value = state.name || '';
   emailIn.value = state.email || '';
 
-  // Show what we have, then resume an open chat at once so its replies and
-  // place in line are live even before the panel is opened.
-  for (const p of state.pending) renderPending(p);
-  showView();
-  if (state.conv && !state.closed) connect();
-  else if (state.pending.length) connect();
+  // Ask first whether this page may chat at all: a page whose origin the
+  // gateway refuses shows nothing (a form whose messages could never be
+  // sent would be worse than no chat), and says why in the console for the
+  // site's developer. Then show what we have and resume an open chat at
+  // once, so its replies and place in line are live before the panel opens.
+  (async () => {
+    const a = await fetchAvailability();
+    if (a && a.chat === 'refused') {
+      console.warn('Switchboard chat: ' + (a.message || 'chat is not available on this site') + ' (' + location.origin + ')');
+      return;
+    }
+    applyAvailability(a || { chat: 'open' });
+    for (const p of state.pending) renderPending(p);
+    showView();
+    if (state.conv && !state.closed) connect();
+    else if (state.pending.length) connect();
 
-  // Tabs share localStorage: another tab may take the visitor further.
-  window.addEventListener('online', () => { if (wantOnline && !ws) { clearTimeout(retryTimer); retryTimer = null; attempt = 0; connect(); } });
+    // Tabs share localStorage: another tab may take the visitor further.
+    window.addEventListener('online', () => { if (wantOnline && !ws) { clearTimeout(retryTimer); retryTimer = null; attempt = 0; connect(); } });
 
-  const mount = () => document.body.append(host);
-  if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
+    const mount = () => {
+      document.body.append(host);
+      let wasOpen = false;
+      try { wasOpen = sessionStorage.getItem(OPEN_KEY) === '1'; } catch (_) { /* storage blocked */ }
+      if (wasOpen) openPanel();
+    };
+    if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);
+  })();
 })();
