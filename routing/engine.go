@@ -257,11 +257,14 @@ const (
 
 // slotMoving tells whether err is Redis Cluster refusing a script while a
 // slot migrates: TRYAGAIN (its keys are split between two nodes; go-redis
-// already retried it a few times) or "non local key" (lib.lua's probe).
-// Both come before the script wrote anything.
+// already retried it a few times), "non local key" (lib.lua's probe), or an
+// ASK or MOVED that outlasted go-redis's redirect budget (seen in CI: ASK,
+// then TRYAGAIN from the importing node, then MOVED back, then ASK again).
+// All of them come before the script wrote anything.
 func slotMoving(err error) bool {
 	msg := err.Error()
-	return strings.HasPrefix(msg, "TRYAGAIN") || strings.Contains(msg, "Script attempted to access a non local key")
+	return strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "ASK ") ||
+		strings.HasPrefix(msg, "MOVED ") || strings.Contains(msg, "Script attempted to access a non local key")
 }
 
 // call runs one script with the common arguments (lib.lua) in front and
