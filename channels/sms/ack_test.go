@@ -48,7 +48,7 @@ func TestAcknowledgementTexts(t *testing.T) {
 		est       *fakeEstimator
 		noEst     bool
 		hours     *BusinessHours
-		queueHrs  HoursSource
+		queueHrs  hours.Source
 		replies   map[string]Reply
 		now       time.Time
 		want      string // "" means no acknowledgement

@@ -35,7 +35,7 @@ type Deps struct {
 	OptOuts OptOuts
 	// Hours gives each queue's business hours. Nil means only the
 	// deprecated Config.BusinessHours, if set, applies.
-	Hours HoursSource
+	Hours hours.Source
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// HTTPClient carries REST calls to Twilio. Nil means a client with
@@ -59,7 +59,7 @@ type Channel struct {
 	numbers        map[string]string // normalized number → queue
 	replies        map[string]replyTemplates
 	hours          *hours.Schedule // deprecated channel-wide hours
-	queueHours     HoursSource
+	queueHours     hours.Source
 	statusCallback string
 	// ackRetryWait is the first pause before retrying an acknowledgement;
 	// it doubles per attempt. Tests shorten it.

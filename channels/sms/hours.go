@@ -24,12 +24,6 @@ type BusinessHours struct {
 // Deprecated: use hours.Span.
 type OpenSpan = hours.Span
 
-// HoursSource gives a queue's business hours; a nil Schedule means always
-// open. The wiring serves it from the queues' configuration.
-type HoursSource interface {
-	Hours(queue string) *hours.Schedule
-}
-
 // compileHours reads the deprecated channels.sms.business_hours.
 func compileHours(h *BusinessHours) (*hours.Schedule, error) {
 	if h == nil {

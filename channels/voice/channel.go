@@ -15,6 +15,7 @@ import (
 	"github.com/twilio/twilio-go"
 
 	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 )
 
@@ -64,8 +65,9 @@ type Deps struct {
 	// Authenticate names the signed-in agent of a console request (session
 	// cookie), or errs. Required for the token endpoint; nil answers 503.
 	Authenticate func(*http.Request) (agentID string, err error)
-	// Hours says when each queue is open. Nil: Config.BusinessHours.
-	Hours Hours
+	// Hours are the queues' business hours (shared by every channel;
+	// outside them a caller leaves a voicemail). Nil: always open.
+	Hours hours.Source
 	// Phones says which agents answer on a phone. Nil: Config.AgentNumbers.
 	Phones Phones
 	// Logger defaults to slog.Default().
@@ -85,7 +87,7 @@ type Channel struct {
 	validator *twilioapi.Validator
 	core      channel.Core
 	calls     calls
-	hours     Hours
+	hours     hours.Source
 	phones    Phones
 	tokens    *Tokens
 	log       *slog.Logger
@@ -161,9 +163,7 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 		c.numbers[n] = queue
 	}
 	if c.hours == nil {
-		if c.hours, err = NewConfigHours(cfg.BusinessHours); err != nil {
-			return nil, err
-		}
+		c.hours = hours.Queues{}
 	}
 	if c.phones == nil {
 		ph := configPhones{}

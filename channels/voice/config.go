@@ -67,10 +67,6 @@ type Config struct {
 	AnnounceEvery time.Duration `yaml:"announce_every"`
 	// Callback is the "press 1 to be called back" offer.
 	Callback CallbackConfig `yaml:"callback"`
-	// BusinessHours are the weekly open hours per queue; the key "*"
-	// applies to queues without their own entry. Nil: always open.
-	// Deps.Hours replaces them when set.
-	BusinessHours map[string]WeeklyHours `yaml:"business_hours"`
 	// Voicemail configures the after-hours recording.
 	Voicemail VoicemailConfig `yaml:"voicemail"`
 	// RecordCalls records answered calls (both sides, from answer) and

@@ -78,31 +78,14 @@ const cannotHold = "We cannot hold your call right now. We will call you back at
 
 const cannotHoldNoNumber = "We cannot hold your call right now, and we cannot see your number to call you back. Please call again soon. Goodbye."
 
-// closedMessage says when the queue opens, then asks for a message.
-func closedMessage(company string, now, next time.Time) string {
+// closedMessage says when the queue opens (opens: "tomorrow at 09:00 CET",
+// empty when unknown), then asks for a message.
+func closedMessage(company, opens string) string {
 	s := "Thanks for calling " + company + ". We are closed right now"
-	if !next.IsZero() {
-		s += " and open " + describeOpening(now, next)
+	if opens != "" {
+		s += " and open " + opens
 	}
 	return s + ". Please leave a message after the tone and we will get back to you first thing."
-}
-
-// describeOpening says when open is, seen from now, in words: "today at
-// 09:00", "tomorrow at 09:00", "on Monday at 09:00" (local to the queue).
-func describeOpening(now, open time.Time) string {
-	loc := open.Location()
-	n := now.In(loc)
-	clock := open.Format("15:04")
-	nd := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, loc)
-	od := time.Date(open.Year(), open.Month(), open.Day(), 0, 0, 0, 0, loc)
-	switch int(od.Sub(nd).Hours()+12) / 24 {
-	case 0:
-		return "today at " + clock
-	case 1:
-		return "tomorrow at " + clock
-	default:
-		return "on " + open.Weekday().String() + " at " + clock
-	}
 }
 
 func minutesSeconds(d time.Duration) string {

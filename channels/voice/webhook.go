@@ -123,7 +123,7 @@ func (c *Channel) incoming(w *webhook) (string, error) {
 		}
 		return document(c.enqueue(cs.Queue))
 	}
-	if open, _ := c.hours.Open(queue, w.now); !open {
+	if !c.hours.Hours(queue).IsOpen(w.now) {
 		cs := callState{Sid: h.CallSid, Queue: queue, From: h.From, To: to, State: stateVoicemail, Enqueued: w.now}
 		if _, err := c.calls.create(w.ctx, cs); err != nil {
 			return "", err
@@ -176,7 +176,11 @@ func (c *Channel) told(ctx context.Context, conv, text string, p channel.Place) 
 
 // closedDocument says when we open, then records a voicemail.
 func (c *Channel) closedDocument(queue string, now time.Time) (string, error) {
-	_, next := c.hours.Open(queue, now)
+	sched := c.hours.Hours(queue)
+	opens := ""
+	if next, ok := sched.NextOpen(now); ok {
+		opens = sched.Describe(now, next)
+	}
 	rec := &twiml.VoiceRecord{
 		Action: c.url(VoicemailPath), Method: http.MethodPost,
 		MaxLength: strconv.Itoa(secs(c.cfg.Voicemail.MaxLength)), PlayBeep: "true", FinishOnKey: "#",
@@ -185,7 +189,7 @@ func (c *Channel) closedDocument(queue string, now time.Time) (string, error) {
 	if c.cfg.Voicemail.Transcribe {
 		rec.Transcribe, rec.TranscribeCallback = "true", c.url(TranscriptionPath)
 	}
-	return document(c.say(closedMessage(c.cfg.Company, now, next)), rec,
+	return document(c.say(closedMessage(c.cfg.Company, opens)), rec,
 		c.say("We did not get a message. Goodbye."), &twiml.VoiceHangup{})
 }
 

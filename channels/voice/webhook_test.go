@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
 )
 
@@ -105,8 +106,12 @@ func TestWithheldNumberGetsNoCallbackOffer(t *testing.T) {
 
 func TestAfterHoursVoicemail(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config, _ *Deps) {
-		c.BusinessHours = map[string]WeeklyHours{"support": {TimeZone: "UTC", Open: []OpenSpan{{Days: "mon-fri", From: "09:00", To: "17:00"}}}}
+	week, err := hours.Compile(&hours.Week{Open: []hours.Span{{Days: "mon-fri", From: "09:00", To: "17:00"}}}, time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *Config, d *Deps) {
+		d.Hours = hours.Queues{"support": week}
 		c.Voicemail.Transcribe = true
 	})
 	h.clock.Add(6 * time.Hour) // Tuesday 20:00 UTC
@@ -115,7 +120,7 @@ func TestAfterHoursVoicemail(t *testing.T) {
 	if doc.names() != "Say Record Say Hangup" {
 		t.Fatalf("after hours: %s", doc.names())
 	}
-	if s := doc.Children[0].text(); !strings.Contains(s, "closed right now and open tomorrow at 09:00") {
+	if s := doc.Children[0].text(); !strings.Contains(s, "closed right now and open tomorrow at 09:00 UTC") {
 		t.Fatalf("closed message %q", s)
 	}
 	rec := doc.child("Record")
@@ -258,9 +263,6 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		func(c *Config, _ *Deps) { c.HoldMusic = "hold.mp3" },
 		func(c *Config, _ *Deps) { c.APIKeySID = "SK1" },
 		func(c *Config, _ *Deps) { c.AgentNumbers = map[string]string{"ana": "call me"} },
-		func(c *Config, _ *Deps) {
-			c.BusinessHours = map[string]WeeklyHours{"support": {Open: []OpenSpan{{Days: "mon", From: "18:00", To: "09:00"}}}}
-		},
 		func(_ *Config, d *Deps) { d.Core = nil },
 	} {
 		cfg, deps := base()

@@ -186,7 +186,7 @@ func buildVoice(_ context.Context, env channelEnv, node yaml.Node) (channel.Chan
 			vc.WrapUp = time.Duration(q.WrapUpSeconds) * time.Second
 		}
 	}
-	ch, err := voice.New(vc, voice.Deps{Core: env.desk, Redis: env.rdb, Workspace: env.cfg.Workspace, Logger: env.log,
+	ch, err := voice.New(vc, voice.Deps{Core: env.desk, Redis: env.rdb, Workspace: env.cfg.Workspace, Hours: env.hours, Logger: env.log,
 		Authenticate: func(r *http.Request) (string, error) {
 			p, err := env.auth.Check(r)
 			return p.AccountID, err

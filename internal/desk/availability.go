@@ -6,14 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/channel"
-	"github.com/switchboard/switchboard/internal/hours"
 )
-
-// QueueHours gives a queue's business hours; a nil Schedule means always
-// open. hours.Queues serves it from the queues' configuration.
-type QueueHours interface {
-	Hours(queue string) *hours.Schedule
-}
 
 // ChatAvailability is whether a queue's chats are answered now.
 type ChatAvailability struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -60,7 +61,7 @@ type Params struct {
 	Canned []Canned
 	// Hours are the queues' business hours, told to chat visitors
 	// (Availability). Nil: every queue always open.
-	Hours QueueHours
+	Hours hours.Source
 	// Logger receives what a reaction cannot return. Nil: discard.
 	Logger *slog.Logger
 }
@@ -74,7 +75,7 @@ type Desk struct {
 	auth     *auth.Service
 	consoles Consoles
 	canned   []Canned
-	hours    QueueHours
+	hours    hours.Source
 	log      *slog.Logger
 
 	// agents caches routing's agent list for Availability.

@@ -226,6 +226,12 @@ func DaysBetween(a, b time.Time, loc *time.Location) int {
 	return int(time.Date(by, bm, bd, 0, 0, 0, 0, time.UTC).Sub(time.Date(ay, am, ad, 0, 0, 0, 0, time.UTC)) / (24 * time.Hour))
 }
 
+// Source gives a queue's business hours; a nil Schedule means always
+// open. Queues is one; every channel and the desk ask through it.
+type Source interface {
+	Hours(queue string) *Schedule
+}
+
 // Queues holds each queue's compiled business hours; a queue not listed is
 // always open. Channels ask it through their own one-method interfaces.
 type Queues map[string]*Schedule
