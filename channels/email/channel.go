@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/hours"
 )
 
 // Attachments keeps attachment files; the conversation service's
@@ -42,6 +43,9 @@ type Deps struct {
 	// becomes the response (echo.ErrUnauthorized, echo.ErrForbidden…). Nil:
 	// the console routes are not registered.
 	Authorize func(c echo.Context, conversationID string) error
+	// Hours are the queues' business hours: outside them the
+	// acknowledgement says when we open instead of a wait. Nil: always open.
+	Hours hours.Source
 	// Logger: nil means slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Nil: time.Now.
@@ -61,6 +65,7 @@ type Channel struct {
 	auth  func(c echo.Context, conversationID string) error
 	log   *slog.Logger
 	now   func() time.Time
+	hours hours.Source
 	tls   *tls.Config
 	san   *Sanitizer
 	boxes map[string]*Mailbox // by lower-cased address
@@ -100,7 +105,7 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 	}
 	c := &Channel{
 		cfg: cfg, core: deps.Core, rdb: deps.Redis, k: keys{ws: deps.Workspace}, att: deps.Attachments,
-		auth: deps.Authorize, log: deps.Logger.With("channel", "email"), now: deps.Now, tls: deps.TLSConfig,
+		auth: deps.Authorize, log: deps.Logger.With("channel", "email"), now: deps.Now, tls: deps.TLSConfig, hours: deps.Hours,
 		san: NewSanitizer(), boxes: map[string]*Mailbox{},
 		reconnect: time.Second, maxReconnect: time.Minute, status: map[string]string{},
 	}

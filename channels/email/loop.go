@@ -84,7 +84,17 @@ func (c *Channel) acknowledge(ctx context.Context, mb *Mailbox, m *Message, conv
 	if err != nil {
 		place = channel.Place{}
 	}
-	text := ackText(convID, place)
+	opens := ""
+	if c.hours != nil {
+		now := c.now()
+		if sched := c.hours.Hours(mb.Queue); !sched.IsOpen(now) {
+			opens = "later"
+			if at, ok := sched.NextOpen(now); ok {
+				opens = sched.Describe(now, at)
+			}
+		}
+	}
+	text := ackText(convID, place, opens)
 	o := outgoing{
 		mb: mb, convID: convID, to: to, subject: replySubject(m.Subject) + " [" + reference(convID) + "]",
 		messageID: ourMessageID("ack."+convID, mb.Address), text: text, date: c.now(), autoSubmitted: true,
@@ -115,13 +125,18 @@ func reference(convID string) string {
 	return "#" + strings.ToUpper(id)
 }
 
-// ackText tells the truth: a range only when the estimate is known.
-func ackText(convID string, p channel.Place) string {
+// ackText tells the truth: a range only when the estimate is known, and no
+// estimate at all outside business hours (opens is when the queue opens
+// again, "" while it is open), where the wait is the closed time.
+func ackText(convID string, p channel.Place, opens string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Thank you for your message. It has reached our team under reference %s; please keep it in the subject when you write again.\n\n", reference(convID))
-	if p.Known && p.High > 0 {
+	switch {
+	case opens != "":
+		fmt.Fprintf(&b, "We are closed right now and open again %s; a person will read your message and reply after that.", opens)
+	case p.Known && p.High > 0:
 		fmt.Fprintf(&b, "A person will reply, usually within %s.", roundWait(p.High))
-	} else {
+	default:
 		b.WriteString("A person will read it and reply; we cannot promise a time right now.")
 	}
 	b.WriteString("\n\nThis is an automatic confirmation; you do not need to answer it.")

@@ -161,7 +161,7 @@ func buildEmail(_ context.Context, env channelEnv, node yaml.Node) (channel.Chan
 		}
 		return nil
 	}
-	return email.New(ec, email.Deps{Core: env.desk, Redis: env.rdb, Workspace: env.cfg.Workspace,
+	return email.New(ec, email.Deps{Core: env.desk, Redis: env.rdb, Workspace: env.cfg.Workspace, Hours: env.hours,
 		Attachments: env.convs, Authorize: authorize, Logger: env.log})
 }
 
