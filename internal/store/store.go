@@ -97,7 +97,9 @@ func newClient(raw string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: REDIS_URL (cluster): %w", redact(err, raw))
 		}
-		return redis.NewClusterClient(o), nil
+		c := redis.NewClusterClient(o)
+		c.AddHook(newSlotRetryHook())
+		return c, nil
 	default:
 		o, err := redis.ParseURL(raw)
 		if err != nil {

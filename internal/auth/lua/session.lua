@@ -12,6 +12,9 @@
 --
 -- Returns {} when there is no live session (an expired one is deleted),
 -- else {acct, csrf, name, role, disabled, skills, queues}.
+-- Touch a never-written key first: while the slot migrates, the source node
+-- refuses it, before this script writes anything (internal/store retries).
+redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local s = redis.call('HMGET', KEYS[1], 'acct', 'csrf', 'created', 'seen')
 if not s[1] then
   return {}

@@ -8,6 +8,9 @@
 -- process that dies mid-send leaves it to be claimed again once the lease
 -- lapses, and its attempts counter is incremented. Returns a flat list
 -- {id, attempt, id, attempt, ...}. Ids whose message hash is gone are dropped.
+-- Touch a never-written key first: while the slot migrates, the source node
+-- refuses it, before this script writes anything (internal/store retries).
+redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[4]))
 local out = {}
 for _, id in ipairs(ids) do

@@ -18,6 +18,9 @@
 -- Returns {code, stream id, conversation id, message id}: 0 recorded,
 -- 1 unknown provider id (kept as early status), 3 ignored (not newer than
 -- what is recorded).
+-- Touch a never-written key first: while the slot migrates, the source node
+-- refuses it, before this script writes anything (internal/store retries).
+redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local id = redis.call('GET', KEYS[1])
 if not id then
   local prev = redis.call('GET', KEYS[2])

@@ -16,6 +16,9 @@
 -- Returns {code, stream id, conversation id, entry fields...}: 0 recorded
 -- (the fields are those of the last transcript entry written), 1 no such
 -- message, 3 ignored (stale attempt or already final).
+-- Touch a never-written key first: while the slot migrates, the source node
+-- refuses it, before this script writes anything (internal/store retries).
+redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local mk = KEYS[2]
 local f = redis.call('HMGET', mk, 'attempts', 'conv', 'channel', 'status', 'id')
 if not f[1] then return {1, '', ''} end

@@ -18,6 +18,9 @@
 --
 -- Returns {next score, next id, id1, id2, ...}; next score "" means the
 -- index is exhausted.
+-- Touch a never-written key first: while the slot migrates, the source node
+-- refuses it, before this script writes anything (internal/store retries).
+redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local p = ARGV[1]
 local cscore, cid = ARGV[2], ARGV[3]
 local limit, budget = tonumber(ARGV[4]), tonumber(ARGV[5])

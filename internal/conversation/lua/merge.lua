@@ -10,6 +10,9 @@
 --
 -- Returns 0 merged, 1 a customer does not exist, 2 one of them was merged
 -- already, 4 both are the same customer.
+-- Touch a never-written key first: while the slot migrates, the source node
+-- refuses it, before this script writes anything (internal/store retries).
+redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local p, w, l = ARGV[1], ARGV[2], ARGV[3]
 if w == l then return 4 end
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('EXISTS', KEYS[2]) == 0 then return 1 end

@@ -37,6 +37,9 @@
 --   status "join": the message joined an open conversation.
 --   status "reopen": the message reopened a closed conversation (queued
 --                 again, and must be enqueued like a new one).
+-- Touch a never-written key first: while the slot migrates, the source node
+-- refuses it, before this script writes anything (internal/store retries).
+redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local p = ARGV[1]
 local ch, from, to, pid, hint, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[8]
 

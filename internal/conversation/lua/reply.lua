@@ -14,6 +14,9 @@
 --
 -- Returns {code, stream id}: 0 ok, 1 no such conversation,
 -- 2 conversation closed (replies only; notes may be added after close).
+-- Touch a never-written key first: while the slot migrates, the source node
+-- refuses it, before this script writes anything (internal/store retries).
+redis.call('EXISTS', KEYS[1] .. ':' .. 'slot-probe')
 local f = redis.call('HMGET', KEYS[1], 'state', 'channel', 'our_address',
   'customer_address', 'thread_hint', 'last_inbound_provider_id')
 if not f[1] then return {1, ''} end

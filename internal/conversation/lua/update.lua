@@ -23,6 +23,9 @@
 --
 -- Returns {code, stream id}: 0 ok, 1 no such conversation, 2 closed,
 -- 3 nothing to do (already closed).
+-- Touch a never-written key first: while the slot migrates, the source node
+-- refuses it, before this script writes anything (internal/store retries).
+redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local ck = KEYS[1]
 local flags = ARGV[3]
 local state = redis.call('HGET', ck, 'state')

@@ -4,6 +4,9 @@
 -- ARGV[1] now (ms)   ARGV[2] lease (ms)   ARGV[3] at most this many
 -- ARGV[4] key prefix "sb:{ws}:wh:"
 -- Returns a flat list: member, lease token, member, lease token, …
+-- Touch a never-written key first: while the slot migrates, the source node
+-- refuses it, before this script writes anything (internal/store retries).
+redis.call('EXISTS', ARGV[4] .. 'slot-probe')
 local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local out = {}
 local token = tonumber(ARGV[1]) + tonumber(ARGV[2])

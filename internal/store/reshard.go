@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// slotRetryHook carries a script through a Redis Cluster resharding. While a
+// slot migrates, a script whose keys are split between the two nodes gets
+// TRYAGAIN, and the source and target can hand it back and forth (ASK,
+// TRYAGAIN, MOVED) until go-redis's redirect budget is spent. A script that
+// derives keys from the workspace prefix instead of declaring them is
+// refused by the source with "non local key" when it touches one the source
+// no longer holds; every such script touches a never-written key first
+// (TestEveryKeyDerivingScriptProbesFirst), so that refusal too comes before
+// any write. Each of these replies means the script wrote nothing, so
+// running it again is safe; a migration of one slot settles within
+// milliseconds. Only single scripts
+// are retried: pipelines report per command (routing retries its own), and
+// a plain command's caller decides for itself.
+type slotRetryHook struct {
+	attempts int
+	backoff  time.Duration
+}
+
+// newSlotRetryHook retries up to 12 times with a backoff doubling from 5 ms
+// and capped at 320 ms: about 2.5 s in all.
+func newSlotRetryHook() slotRetryHook {
+	return slotRetryHook{attempts: 12, backoff: 5 * time.Millisecond}
+}
+
+func (h slotRetryHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h slotRetryHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (h slotRetryHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if !isScript(cmd) {
+			return err
+		}
+		for attempt := 0; err != nil && slotRefused(err) && attempt < h.attempts; attempt++ {
+			t := time.NewTimer(h.backoff << min(attempt, 6))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return err
+			case <-t.C:
+			}
+			cmd.SetErr(nil)
+			err = next(ctx, cmd)
+		}
+		return err
+	}
+}
+
+func isScript(cmd redis.Cmder) bool {
+	switch strings.ToLower(cmd.Name()) {
+	case "eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro":
+		return true
+	}
+	return false
+}
+
+// slotRefused tells the replies a cluster node gives instead of running a
+// script while its slot migrates.
+func slotRefused(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "ASK ") || strings.HasPrefix(msg, "MOVED ") ||
+		strings.Contains(msg, "Script attempted to access a non local key")
+}
+
+var _ redis.Hook = slotRetryHook{}
