@@ -153,7 +153,7 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 		base: strings.TrimSuffix(cfg.PublicURL, "/"), numbers: map[string]string{}, pollEvery: time.Second,
 	}
 	for num, queue := range cfg.Numbers {
-		n, err := normalizeNumber(num)
+		n, err := channel.NormalizeNumber(num, false)
 		if err != nil {
 			return nil, fmt.Errorf("voice: numbers: %w", err)
 		}
@@ -168,7 +168,7 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 	if c.phones == nil {
 		ph := configPhones{}
 		for agent, num := range cfg.AgentNumbers {
-			n, err := normalizeNumber(num)
+			n, err := channel.NormalizeNumber(num, false)
 			if err != nil {
 				return nil, fmt.Errorf("voice: agent_numbers.%s: %w", agent, err)
 			}
@@ -207,7 +207,7 @@ func (c *Channel) Addresses() []channel.Address {
 
 // QueueFor is the queue calls to our number go to.
 func (c *Channel) QueueFor(to string) string {
-	if n, err := normalizeNumber(to); err == nil {
+	if n, err := channel.NormalizeNumber(to, false); err == nil {
 		if q, ok := c.numbers[n]; ok {
 			return q
 		}

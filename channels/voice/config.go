@@ -1,8 +1,6 @@
 package voice
 
 import (
-	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -148,22 +146,4 @@ func (c *Config) applyDefaults() {
 	if c.ReceiveTimeout <= 0 {
 		c.ReceiveTimeout = DefaultReceiveTimeout
 	}
-}
-
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
-// normalizeNumber forgives the spaces, dashes, dots and parentheses people
-// type in configuration, and insists on E.164.
-func normalizeNumber(s string) (string, error) {
-	n := strings.Map(func(r rune) rune {
-		switch r {
-		case ' ', '-', '.', '(', ')':
-			return -1
-		}
-		return r
-	}, s)
-	if !e164.MatchString(n) {
-		return "", fmt.Errorf("%q is not an E.164 number such as +14155550100", s)
-	}
-	return n, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 var (
@@ -152,7 +154,7 @@ func seconds(form url.Values, name string) (int, error) {
 // sends "+266696687", "anonymous" or "" for withheld numbers, and
 // client:… for softphones.
 func callerNumber(from string) (string, bool) {
-	if e164.MatchString(from) && from != "+266696687" && from != "+7378742833" && from != "+2562533" && from != "+8656696" {
+	if n, err := channel.NormalizeNumber(from, false); err == nil && n == from && from != "+266696687" && from != "+7378742833" && from != "+2562533" && from != "+8656696" {
 		return from, true
 	}
 	return "", false

@@ -66,7 +66,7 @@ func FuzzParseHook(f *testing.F) {
 		if !utf8.ValidString(h.TranscriptionText) || len(h.TranscriptionText) > maxText {
 			t.Fatal("accepted transcription")
 		}
-		if _, ok := callerNumber(h.From); ok && !e164.MatchString(h.From) {
+		if n, ok := callerNumber(h.From); ok && !strings.HasPrefix(n, "+") {
 			t.Fatalf("callable %q", h.From)
 		}
 	})

@@ -108,7 +108,7 @@ func (c *Channel) incoming(w *webhook) (string, error) {
 	if h.From == "" {
 		return "", badField("From", "missing")
 	}
-	to, err := normalizeNumber(h.To)
+	to, err := channel.NormalizeNumber(h.To, false)
 	if err != nil {
 		return "", badField("To", err.Error())
 	}
