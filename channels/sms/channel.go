@@ -83,16 +83,20 @@ var _ channel.Channel = (*Channel)(nil)
 // credentials are configured, and a descriptive error (never containing
 // the credentials) when something is misconfigured.
 func New(cfg Config, core channel.Core, deps Deps) (*Channel, error) {
-	if err := cfg.Credentials.Validate(); errors.Is(err, twilioapi.ErrNoCredentials) {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	acct, err := twilioapi.OpenAccount(twilioapi.AccountOptions{
+		Credentials: cfg.Credentials, PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy, Logger: deps.Logger,
+		BaseURL: cfg.APIBaseURL, HTTPClient: deps.HTTPClient,
+	})
+	if errors.Is(err, twilioapi.ErrNoCredentials) {
 		return nil, ErrDisabled
 	} else if err != nil {
 		return nil, fmt.Errorf("sms: %w", err)
 	}
 	if core == nil || deps.OptOuts == nil {
 		return nil, errors.New("sms: the core and OptOuts are required")
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.Default()
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -106,21 +110,8 @@ func New(cfg Config, core channel.Core, deps Deps) (*Channel, error) {
 	if cfg.ReceiveTimeout <= 0 {
 		cfg.ReceiveTimeout = DefaultReceiveTimeout
 	}
-	validator, err := twilioapi.NewValidator(twilioapi.ValidatorOptions{
-		AuthToken: cfg.Credentials.AuthToken, PublicURL: cfg.PublicURL,
-		TrustProxy: cfg.TrustProxy, Logger: deps.Logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sms: %w", err)
-	}
-	rest, err := twilioapi.NewRestClient(twilioapi.ClientOptions{
-		Credentials: cfg.Credentials, BaseURL: cfg.APIBaseURL, HTTPClient: deps.HTTPClient,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("sms: %w", err)
-	}
 	c := &Channel{
-		cfg: cfg, creds: cfg.Credentials, rest: rest, validator: validator,
+		cfg: cfg, creds: cfg.Credentials, rest: acct.Rest, validator: acct.Validator,
 		core: core, optOuts: deps.OptOuts, queueHours: deps.Hours, log: deps.Logger, now: deps.Now,
 		numbers:        map[string]string{},
 		replies:        map[string]replyTemplates{},

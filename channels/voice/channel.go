@@ -108,16 +108,20 @@ var (
 // credentials are configured, and a descriptive error (never containing
 // the credentials) when something is misconfigured.
 func New(cfg Config, deps Deps) (*Channel, error) {
-	if err := cfg.Credentials.Validate(); errors.Is(err, twilioapi.ErrNoCredentials) {
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	acct, err := twilioapi.OpenAccount(twilioapi.AccountOptions{
+		Credentials: cfg.Credentials, PublicURL: cfg.PublicURL, TrustProxy: cfg.TrustProxy, Logger: deps.Logger,
+		BaseURL: cfg.APIBaseURL, HTTPClient: deps.HTTPClient,
+	})
+	if errors.Is(err, twilioapi.ErrNoCredentials) {
 		return nil, ErrDisabled
 	} else if err != nil {
 		return nil, fmt.Errorf("voice: %w", err)
 	}
 	if deps.Core == nil || deps.Redis == nil || deps.Workspace == "" {
 		return nil, errors.New("voice: Core, Redis and Workspace are required")
-	}
-	if deps.Logger == nil {
-		deps.Logger = slog.Default()
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
@@ -133,21 +137,8 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 	if err != nil {
 		return nil, err
 	}
-	validator, err := twilioapi.NewValidator(twilioapi.ValidatorOptions{
-		AuthToken: cfg.Credentials.AuthToken, PublicURL: cfg.PublicURL,
-		TrustProxy: cfg.TrustProxy, Logger: deps.Logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("voice: %w", err)
-	}
-	rest, err := twilioapi.NewRestClient(twilioapi.ClientOptions{
-		Credentials: cfg.Credentials, BaseURL: cfg.APIBaseURL, HTTPClient: deps.HTTPClient,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("voice: %w", err)
-	}
 	c := &Channel{
-		cfg: cfg, creds: cfg.Credentials, rest: rest, validator: validator, core: deps.Core,
+		cfg: cfg, creds: cfg.Credentials, rest: acct.Rest, validator: acct.Validator, core: deps.Core,
 		calls: calls{rdb: deps.Redis, ws: deps.Workspace}, hours: deps.Hours, phones: deps.Phones,
 		tokens: tokens, log: deps.Logger, now: deps.Now,
 		base: strings.TrimSuffix(cfg.PublicURL, "/"), numbers: map[string]string{}, pollEvery: time.Second,
