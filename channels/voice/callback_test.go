@@ -222,3 +222,68 @@ func TestRunPlacesDueCallbacks(t *testing.T) {
 		t.Fatalf("retry not placed by Run: %+v", calls)
 	}
 }
+
+// A caller who booked a callback and calls again is not queued a second
+// time: the new call takes the callback's conversation and place, an agent
+// who accepts gets the live call (no callback is placed), and a caller who
+// hangs up again keeps the callback.
+func TestCallingAgainWhileACallbackIsBooked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	first, _ := h.dial(caller)
+	enqueued := h.core.conv(first.conv).enqueued
+	offerCallback(t, h, first)
+	h.clock.Add(3 * time.Minute)
+	other, _ := h.dial(caller2) // arrived after the callback was booked
+
+	again, doc := h.dial(caller)
+	if again.conv != first.conv {
+		t.Fatalf("the second call opened conversation %s, not the callback's %s", again.conv, first.conv)
+	}
+	if n := strings.Count(strings.Join(h.core.calls(), " "), "Receive "); n != 2 {
+		t.Fatalf("%d conversations opened, want 2 (the first call and the other caller's): %v", n, h.core.calls())
+	}
+	say := doc.child("Say").text()
+	if doc.names() != "Say Enqueue" || !strings.Contains(say, "Your callback is booked and you keep your place in line.") ||
+		!strings.Contains(say, "You are next in line.") {
+		t.Fatalf("welcome back %s %q", doc.names(), say)
+	}
+	if cv := h.core.conv(first.conv); cv.state != "waiting" || !cv.enqueued.Equal(enqueued) {
+		t.Fatalf("conversation %+v", cv)
+	}
+	if p, _ := h.core.Place(h.ctx, other.conv); p.Position != 2 {
+		t.Fatalf("the later caller is at %d", p.Position)
+	}
+	if st := first.state(); st.State != stateEnded {
+		t.Fatalf("the booked callback is %q while its caller is on the line", st.State)
+	}
+
+	// Hung up again while waiting: not an abandon; the callback is back.
+	h.twiml(QueueResultPath, again.form("completed", "QueueResult", "hangup", "QueueTime", "30"))
+	h.post(StatusPath, again.form("completed"))
+	if slices.Contains(h.core.calls(), "Abandon "+first.conv) {
+		t.Fatal("hanging up the second call abandoned the booked callback")
+	}
+	if st := first.state(); st.State != stateCallback {
+		t.Fatalf("callback after the second hang-up: %q", st.State)
+	}
+	if ev := h.core.events(first.conv); !slices.Contains(ev, "callback_called_again") || !slices.Contains(ev, "callback_kept") {
+		t.Fatalf("transcript events %v", ev)
+	}
+
+	// A third call, accepted this time: the live call is dequeued and no
+	// callback is placed.
+	third, _ := h.dial(caller)
+	if third.conv != first.conv {
+		t.Fatalf("third call in %s", third.conv)
+	}
+	if err := h.ch.Observe(h.ctx, h.core.accept(first.conv, "ana")); err != nil {
+		t.Fatal(err)
+	}
+	if st := third.state(); st.State != stateConnecting || st.Agent != "ana" {
+		t.Fatalf("live call %+v", st)
+	}
+	if calls := h.fake.Calls(); len(calls) != 0 {
+		t.Fatalf("a callback was placed while the caller was on the line: %+v", calls)
+	}
+}

@@ -64,6 +64,9 @@ type callState struct {
 	AnsweredAt time.Time
 	// Attempts counts callback attempts that reached the customer's phone.
 	Attempts int
+	// ResumedFrom is the booked callback this call took over (the caller
+	// called again while waiting for it); hanging up gives it back.
+	ResumedFrom string
 }
 
 func (c callState) fields() map[string]any {
@@ -71,7 +74,7 @@ func (c callState) fields() map[string]any {
 		"conv": c.Conv, "queue": c.Queue, "from": c.From, "to": c.To, "state": c.State,
 		"enqueued": ms(c.Enqueued), "queue_sid": c.QueueSid, "told_place": c.ToldPlace, "told_at": ms(c.ToldAt),
 		"offered": ms(c.Offered), "agent": c.Agent, "accepted_at": ms(c.AcceptedAt), "answered_at": ms(c.AnsweredAt),
-		"attempts": c.Attempts,
+		"attempts": c.Attempts, "resumed_from": c.ResumedFrom,
 	}
 }
 
@@ -141,7 +144,7 @@ func (s calls) get(ctx context.Context, sid string) (callState, bool, error) {
 		Sid: sid, Conv: m["conv"], Queue: m["queue"], From: m["from"], To: m["to"], State: m["state"],
 		Enqueued: fromMS(m["enqueued"]), QueueSid: m["queue_sid"], ToldPlace: place, ToldAt: fromMS(m["told_at"]),
 		Offered: fromMS(m["offered"]), Agent: m["agent"], AcceptedAt: fromMS(m["accepted_at"]),
-		AnsweredAt: fromMS(m["answered_at"]), Attempts: attempts,
+		AnsweredAt: fromMS(m["answered_at"]), Attempts: attempts, ResumedFrom: m["resumed_from"],
 	}, true, nil
 }
 

@@ -13,3 +13,8 @@ func convKey(ws, conversationID string) string { return "sb:{" + ws + "}:voice:c
 // callbacksKey is the sorted set of callbacks due, CallSid scored by the
 // due time in Unix milliseconds. Any gateway's Run claims due members.
 func callbacksKey(ws string) string { return "sb:{" + ws + "}:voice:callbacks" }
+
+// pendingKey maps a caller's number to the CallSid of their booked
+// callback while it waits for an agent, so that a new call from the
+// number takes the callback's place instead of queueing a second time.
+func pendingKey(ws, number string) string { return "sb:{" + ws + "}:voice:pending:" + number }

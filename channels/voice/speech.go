@@ -63,6 +63,11 @@ func plural(n int, w string) string {
 	return w + "s"
 }
 
+// welcomeBack greets a caller whose callback is booked: they keep it.
+func welcomeBack(company string) string {
+	return "Thanks for calling " + company + " again. Your callback is booked and you keep your place in line."
+}
+
 const callbackOffer = "To be called back instead, press 1. You keep your place in line."
 
 // callbackConfirmation names the estimate the caller keeps.

@@ -130,6 +130,9 @@ func (c *Channel) incoming(w *webhook) (string, error) {
 		}
 		return c.closedDocument(queue, w.now)
 	}
+	if doc, ok, err := c.resumeCallback(w, to); err != nil || ok {
+		return doc, err
+	}
 	from := h.From
 	if _, ok := callerNumber(from); !ok {
 		// A withheld number is no address: each such call is its own
@@ -280,6 +283,7 @@ func (c *Channel) press(w *webhook) (string, error) {
 	if prev == "" {
 		return "", nil // an agent accepted at the same moment: keep waiting for the connect
 	}
+	c.booked(w.ctx, cs)
 	c.record(w.ctx, cs.Conv, "callback_requested", fmt.Sprintf("Caller asked to be called back at %s after waiting %s; they keep their place in line.",
 		cs.From, minutesSeconds(w.now.Sub(cs.Enqueued))))
 	return document(&twiml.VoiceLeave{})
@@ -317,6 +321,7 @@ func (c *Channel) queueResult(w *webhook) (string, error) {
 				return "", err
 			}
 			if prev != "" {
+				c.booked(w.ctx, cs)
 				c.record(w.ctx, cs.Conv, "callback_requested", "Twilio could not hold the call ("+w.h.QueueResult+"); the caller will be called back and keeps their place.")
 				return document(c.say(cannotHold), &twiml.VoiceHangup{})
 			}
@@ -341,6 +346,9 @@ func (c *Channel) callerGone(ctx context.Context, cs callState, now time.Time, w
 	}
 	switch prev {
 	case stateWaiting:
+		if cs.ResumedFrom != "" {
+			return c.keepCallback(ctx, cs)
+		}
 		c.record(ctx, cs.Conv, "abandoned", fmt.Sprintf("Caller %s after waiting %s.", why, minutesSeconds(now.Sub(cs.Enqueued))))
 		if err := c.core.Abandon(ctx, cs.Conv); err != nil && !errors.Is(err, channel.ErrNotFound) {
 			return fmt.Errorf("voice: abandon %s: %w", cs.Conv, err)
