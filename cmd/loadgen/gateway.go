@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -15,6 +16,8 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,10 +48,11 @@ type GatewayConfig struct {
 	TwilioSID   string
 	TwilioToken string
 	SMSNumber   string // our number the SMS contacts text
+	VoiceNumber string // our number the voice contacts call
 
 	Rate     float64
 	Duration time.Duration
-	Mix      map[string]float64 // channel -> share: sms, chat
+	Mix      map[string]float64 // channel -> share: sms, chat, voice
 	Agents   int
 	Think    time.Duration // offer -> accept
 	Handle   time.Duration // accept -> close
@@ -69,15 +73,18 @@ type GatewayResult struct {
 	Contacts, Acked, Routed, Lost, Duplicated, DoubleOffered, Late int
 	Rate                                                           float64
 	Ack, Offer, Msg, Reply                                         Pcts
-	ByChannel                                                      map[string]Pcts
-	Messages                                                       int
-	MsgRate                                                        float64
-	RedisCommands                                                  int64
-	RedisCommandsPerContact                                        float64
-	GatewayCPUMicrosPerContact                                     float64
-	RedisCPUMicrosPerContact                                       float64
-	Commands                                                       map[string]int64 `json:",omitempty"`
-	Idle                                                           *IdleResult      `json:",omitempty"`
+	// Wait is the answer time of the first wait-URL fetch of each call
+	// (Twilio fetches it as soon as the caller is enqueued).
+	Wait                       Pcts
+	ByChannel                  map[string]Pcts
+	Messages                   int
+	MsgRate                    float64
+	RedisCommands              int64
+	RedisCommandsPerContact    float64
+	GatewayCPUMicrosPerContact float64
+	RedisCPUMicrosPerContact   float64
+	Commands                   map[string]int64 `json:",omitempty"`
+	Idle                       *IdleResult      `json:",omitempty"`
 }
 
 // Pcts are latency percentiles in milliseconds.
@@ -136,6 +143,7 @@ type gwRun struct {
 	mu       sync.Mutex
 	msgLat   []time.Duration
 	replyLat []time.Duration
+	waitLat  []time.Duration
 	msgSent  map[string]time.Time // message text -> when the customer sent it
 	replies  map[string]time.Time // conv -> when the agent sent the last reply
 	convOf   map[string]*contact
@@ -300,9 +308,12 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 		}
 		c.sched = due
 		customers.Go(func() {
-			if c.channel == "sms" {
+			switch c.channel {
+			case "sms":
 				g.sms(runCtx, c)
-			} else {
+			case "voice":
+				g.voice(runCtx, c)
+			default:
 				g.chat(runCtx, c)
 			}
 		})
@@ -353,7 +364,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 		res.ByChannel[ch] = pcts(d)
 	}
 	g.mu.Lock()
-	res.Msg, res.Reply = pcts(g.msgLat), pcts(g.replyLat)
+	res.Msg, res.Reply, res.Wait = pcts(g.msgLat), pcts(g.replyLat), pcts(g.waitLat)
 	g.mu.Unlock()
 	res.Messages = int(g.messages.Load())
 	res.MsgRate = float64(res.Messages) / sendTime.Seconds()
@@ -369,6 +380,9 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	g.logf("acknowledged %d/%d (p50 %.2fms p99 %.2fms); late arrivals %d; errors %d", res.Acked, res.Contacts, res.Ack.P50, res.Ack.P99, late, g.errs.Load())
 	for ch, p := range res.ByChannel {
 		g.logf("offer %s: n=%d p50=%.2fms p99=%.2fms p999=%.2fms", ch, p.N, p.P50, p.P99, p.P999)
+	}
+	if res.Wait.N > 0 {
+		g.logf("voice wait URL answered: n=%d p50=%.2fms p99=%.2fms", res.Wait.N, res.Wait.P50, res.Wait.P99)
 	}
 	g.logf("customer message -> agent socket: n=%d (%.0f/s) p50=%.2fms p99=%.2fms; agent reply -> customer: n=%d p50=%.2fms p99=%.2fms",
 		res.Msg.N, res.MsgRate, res.Msg.P50, res.Msg.P99, res.Reply.N, res.Reply.P50, res.Reply.P99)
@@ -559,7 +573,8 @@ func (a *agentClient) loop(ctx context.Context, password string) {
 				Preview string `json:"preview"`
 			} `json:"offer"`
 			Conversation struct {
-				ID string `json:"id"`
+				ID      string `json:"id"`
+				Channel string `json:"channel"`
 			} `json:"conversation"`
 			Message struct {
 				Conv   string `json:"conv"`
@@ -586,10 +601,12 @@ func (a *agentClient) loop(ctx context.Context, password string) {
 			if !first {
 				continue
 			}
-			a.g.mu.Lock()
-			a.g.replies[conv] = time.Now()
-			a.g.mu.Unlock()
-			_ = a.send(map[string]any{"type": "reply", "conv": conv, "text": "hello from " + a.id})
+			if f.Conversation.Channel != "voice" { // a call is talked, not written
+				a.g.mu.Lock()
+				a.g.replies[conv] = time.Now()
+				a.g.mu.Unlock()
+				_ = a.send(map[string]any{"type": "reply", "conv": conv, "text": "hello from " + a.id})
+			}
 			time.AfterFunc(a.g.cfg.Handle, func() {
 				_ = a.send(map[string]any{"type": "close", "conv": conv, "disposition": "resolved"})
 			})
@@ -619,7 +636,15 @@ func (g *gwRun) offered(conv, preview string, at time.Time) {
 func (g *gwRun) contactOf(text string) *contact {
 	rest, ok := strings.CutPrefix(text, "lg"+g.tag+" ")
 	if !ok {
-		return nil
+		// A call's preview names the caller, whose number is the index.
+		num, isCall := strings.CutPrefix(text, "Call from "+voiceCallerPrefix)
+		if !isCall {
+			return nil
+		}
+		rest = strings.TrimLeft(num, "0")
+		if rest == "" {
+			rest = "0"
+		}
 	}
 	num, _, _ := strings.Cut(rest, " ")
 	i, err := strconv.Atoi(num)
@@ -665,6 +690,72 @@ func (g *gwRun) sms(ctx context.Context, c *contact) {
 				c.acked.CompareAndSwap(0, int64(time.Since(c.sched)))
 				return
 			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		g.errs.Add(1)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// voiceCallerPrefix and the contact's index (7 digits) make a caller's
+// number, so the call's offer preview ("Call from …") names its contact.
+const voiceCallerPrefix = "+1556"
+
+// waitURL is the <Enqueue waitUrl> of the incoming call's answer.
+var waitURL = regexp.MustCompile(`waitUrl="([^"]+)"`)
+
+// voice is one caller: the incoming-call webhook (its answer is the ack),
+// then the first wait-URL fetch Twilio makes once the call is queued.
+func (g *gwRun) voice(ctx context.Context, c *contact) {
+	sid := "CA" + g.tag + fmt.Sprintf("%0*x", 32-len(g.tag), c.i)
+	form := url.Values{
+		"CallSid": {sid}, "AccountSid": {g.cfg.TwilioSID}, "From": {fmt.Sprintf("%s%07d", voiceCallerPrefix, c.i%10_000_000)},
+		"To": {g.cfg.VoiceNumber}, "CallStatus": {"ringing"}, "Direction": {"inbound"}, "ApiVersion": {"2010-04-01"},
+	}
+	post := func(u string, f url.Values) (string, bool) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(f.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", twilioapi.Sign(g.cfg.TwilioToken, u, f))
+		resp, err := g.http.Do(req)
+		if err != nil {
+			return "", false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return string(b), resp.StatusCode == http.StatusOK
+	}
+	for attempt := range 5 {
+		doc, ok := post(g.target(c.i+attempt)+"/twilio/voice", form)
+		if ok {
+			c.acked.CompareAndSwap(0, int64(time.Since(c.sched)))
+			m := waitURL.FindStringSubmatch(doc)
+			if m == nil {
+				g.errs.Add(1)
+				return
+			}
+			wf := url.Values{}
+			for k, v := range form {
+				wf[k] = v
+			}
+			wf.Set("CallStatus", "in-progress")
+			wf.Set("QueueSid", "QU"+fmt.Sprintf("%032x", 1))
+			wf.Set("QueuePosition", "1")
+			wf.Set("QueueTime", "0")
+			wf.Set("AvgQueueTime", "0")
+			wf.Set("CurrentQueueSize", "1")
+			wf.Set("MaxQueueSize", "100")
+			start := time.Now()
+			if _, ok := post(html.UnescapeString(m[1]), wf); ok {
+				d := time.Since(start)
+				g.mu.Lock()
+				g.waitLat = append(g.waitLat, d)
+				g.mu.Unlock()
+			} else {
+				g.errs.Add(1)
+			}
+			return
 		}
 		if ctx.Err() != nil {
 			return
@@ -1004,18 +1095,22 @@ func spawnGateways(ctx context.Context, cfg GatewayConfig, twilioURL string, age
 	// are made through the auth service.
 	var agents strings.Builder
 	for _, id := range agentIDs {
-		fmt.Fprintf(&agents, "  - {id: %q, capacity: {chat: 20, sms: 20}}\n", id)
+		fmt.Fprintf(&agents, "  - {id: %q, capacity: {chat: 20, sms: 20, voice: 1}}\n", id)
 	}
 	yaml := fmt.Sprintf(`queues:
   - name: support
-    channels: [sms, chat]
-    offer_timeout_seconds: {sms: 10, chat: 10}
+    channels: [sms, chat, voice]
+    offer_timeout_seconds: {sms: 10, chat: 10, voice: 10}
 agents:
 %schannels:
   sms:
     numbers:
       "%s": support
-`, agents.String(), cfg.SMSNumber)
+  voice:
+    company: Loadgen
+    numbers:
+      "%s": support
+`, agents.String(), cfg.SMSNumber, cfg.VoiceNumber)
 	cfgFile := dir + "/switchboard.yaml"
 	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
 		return nil, nil, err
@@ -1082,6 +1177,14 @@ func startFakeTwilio(sid string, onMessage func(to, body string)) (*fakeTwilio, 
 	}
 	var n atomic.Int64
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && (strings.HasPrefix(r.URL.Path, "/2010-04-01/Accounts/"+sid+"/Calls/") ||
+			strings.HasPrefix(r.URL.Path, "/2010-04-01/Accounts/"+sid+"/Queues/")) {
+			// The voice channel taking a queued call out to its agent.
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(map[string]any{"sid": strings.TrimSuffix(path.Base(r.URL.Path), ".json"),
+				"account_sid": sid, "status": "in-progress"})
+			return
+		}
 		if r.Method != http.MethodPost || r.URL.Path != "/2010-04-01/Accounts/"+sid+"/Messages.json" {
 			http.NotFound(w, r)
 			return

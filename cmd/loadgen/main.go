@@ -3,7 +3,8 @@
 // With -target or -spawn it drives running gateways as customers and
 // agents meet them: agents are made through the auth service, sign in over
 // HTTP and take offers on the console websocket; customers arrive open loop
-// at -rate as signed Twilio SMS webhooks and web chat visitors (-mix). It
+// at -rate as signed Twilio SMS and voice webhooks and web chat visitors
+// (-mix; a call also fetches its first wait URL, which is timed). It
 // reports, from each contact's scheduled time, the acknowledgement and the
 // offer on an agent's socket, then customer message → agent socket and
 // agent reply → customer; lost, duplicated and double-offered contacts are
@@ -59,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	blockProfile := fs.String("blockprofile", "", "write a Go block profile of the run to this file")
 	mutexProfile := fs.String("mutexprofile", "", "write a Go mutex profile of the run to this file")
 	trace := fs.String("trace", "", "write one CSV line per conversation (scheduled time, enqueue and offer latency) to this file")
-	gw := GatewayConfig{Binary: "switchboard", SMSNumber: "+15550001111", Think: 0, Handle: time.Second,
+	gw := GatewayConfig{Binary: "switchboard", SMSNumber: "+15550001111", VoiceNumber: "+15550002222", Think: 0, Handle: time.Second,
 		Drain: 10 * time.Second, Idle: 10 * time.Second}
 	targets := fs.String("target", "", "comma-separated base URLs of running gateways (loopback only); REDIS_URL must name their Redis")
 	fs.IntVar(&gw.Spawn, "spawn", 0, "start this many gateways from -bin on loopback (and a redis-server unless REDIS_URL is set)")
@@ -74,6 +75,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&gw.Idle, "idle-measure", gw.Idle, "how long -chat-idle measures at rest")
 	fs.StringVar(&gw.Workspace, "workspace", "default", "the gateways' workspace (gateway mode)")
 	fs.StringVar(&gw.SMSNumber, "sms-number", gw.SMSNumber, "our number SMS contacts text (gateway mode)")
+	fs.StringVar(&gw.VoiceNumber, "voice-number", gw.VoiceNumber, "our number voice contacts call (gateway mode)")
 	jsonOut := fs.String("json", "", "write the whole summary as JSON to this file (gateway mode)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), `Usage: loadgen [flags]
@@ -170,8 +172,8 @@ func runGateways(ctx context.Context, gw GatewayConfig, cfg Config, targets, mix
 	for _, part := range strings.Split(mix, ",") {
 		ch, share, ok := strings.Cut(part, "=")
 		f, err := strconv.ParseFloat(share, 64)
-		if !ok || err != nil || f < 0 || (ch != "sms" && ch != "chat") {
-			fmt.Fprintf(stderr, "loadgen: -mix %q: want sms=SHARE,chat=SHARE\n", mix)
+		if !ok || err != nil || f < 0 || (ch != "sms" && ch != "chat" && ch != "voice") {
+			fmt.Fprintf(stderr, "loadgen: -mix %q: want sms=SHARE,chat=SHARE,voice=SHARE\n", mix)
 			return 2
 		}
 		if f > 0 {
