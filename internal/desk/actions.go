@@ -81,7 +81,8 @@ func (d *Desk) close(ctx context.Context, conv conversation.Conversation, closer
 	holder, st := d.holder(ctx, conv)
 	switch st {
 	case routing.ConvActive:
-		if err := d.engine.Close(ctx, conv.ID, holder); err != nil {
+		// Routing may have let go of it already: it waited for a promise.
+		if err := ignoreGone(d.engine.Close(ctx, conv.ID, holder)); err != nil {
 			return conversation.Conversation{}, mapErr(err)
 		}
 	case routing.ConvWaiting, routing.ConvOffered:
