@@ -38,6 +38,7 @@ var (
 // stays one (it still matches ErrInvalid) so an API can name the field.
 func mapErr(err error) error {
 	var fe *conversation.FieldError
+	var pfe *promise.FieldError
 	switch {
 	case err == nil:
 		return nil
@@ -48,8 +49,8 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	case errors.Is(err, promise.ErrResolved), errors.Is(err, promise.ErrParked):
 		return fmt.Errorf("%w: %v", ErrConflict, err)
-	case errors.Is(err, promise.ErrInvalid):
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	case errors.As(err, &pfe):
+		return fmt.Errorf("%w: %w", ErrInvalid, &conversation.FieldError{Field: pfe.Field, Reason: pfe.Reason})
 	case errors.As(err, &fe):
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	case errors.Is(err, routing.ErrNotOffered), errors.Is(err, routing.ErrWrongState), errors.Is(err, routing.ErrNotAssigned):

@@ -52,6 +52,15 @@ var (
 	ErrGone = errors.New("promise: conversation gone")
 )
 
+// FieldError names the request field the store refuses; it matches
+// ErrInvalid.
+type FieldError struct{ Field, Reason string }
+
+func (e *FieldError) Error() string { return "promise: " + e.Field + ": " + e.Reason }
+
+// Is makes a FieldError match ErrInvalid.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
 // Promise is one promise an agent made to a customer.
 type Promise struct {
 	ID             string    `json:"id"`

@@ -162,13 +162,13 @@ func (s *Service) Make(ctx context.Context, n Request) (Promise, error) {
 	now := s.p.Now()
 	switch {
 	case n.What == "":
-		return Promise{}, fmt.Errorf("%w: what: required", ErrInvalid)
+		return Promise{}, &FieldError{Field: "what", Reason: "required"}
 	case utf8.RuneCountInString(n.What) > MaxWhat:
-		return Promise{}, fmt.Errorf("%w: what: at most %d characters", ErrInvalid, MaxWhat)
+		return Promise{}, &FieldError{Field: "what", Reason: fmt.Sprintf("at most %d characters", MaxWhat)}
 	case !n.Due.After(now):
-		return Promise{}, fmt.Errorf("%w: due: must be in the future", ErrInvalid)
+		return Promise{}, &FieldError{Field: "due", Reason: "must be in the future"}
 	case n.ConversationID == "" || n.AgentID == "":
-		return Promise{}, fmt.Errorf("%w: conversation and agent are required", ErrInvalid)
+		return Promise{}, &FieldError{Field: "conversation", Reason: "conversation and agent are required"}
 	}
 	id := "pr_" + strings.ToLower(rand.Text()[:16])
 	remind := ""
@@ -212,7 +212,7 @@ func (s *Service) Keep(ctx context.Context, id, via string) (Promise, error) {
 	switch via {
 	case ViaReply, ViaCall, ViaNote:
 	default:
-		return Promise{}, fmt.Errorf("%w: via: reply, call or note", ErrInvalid)
+		return Promise{}, &FieldError{Field: "via", Reason: "reply, call or note"}
 	}
 	return s.resolve(ctx, id, "keep", via)
 }
@@ -325,7 +325,7 @@ func (s *Service) wake() {
 // times are told to them.
 func (s *Service) SetCustomerZone(ctx context.Context, customerID, zone string) error {
 	if _, err := time.LoadLocation(zone); err != nil || zone == "" || zone == "Local" {
-		return fmt.Errorf("%w: time_zone: %q is not an IANA time zone such as Europe/Berlin", ErrInvalid, zone)
+		return &FieldError{Field: "customer_time_zone", Reason: fmt.Sprintf("%q is not an IANA time zone such as Europe/Berlin", zone)}
 	}
 	if err := s.rdb.Set(ctx, s.k.zone(customerID), zone, 0).Err(); err != nil {
 		return fmt.Errorf("promise: zone of %s: %w", customerID, err)
