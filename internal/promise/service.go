@@ -355,3 +355,28 @@ const DuePlaceholder = "{due}"
 func Tell(text string, due time.Time, loc *time.Location) string {
 	return strings.ReplaceAll(text, DuePlaceholder, due.In(loc).Format("Mon 2 Jan 15:04 MST"))
 }
+
+// Config is the `promises:` section of the configuration file; zero
+// values keep Params' defaults.
+type Config struct {
+	// OwnerWindowSeconds: how long a due pending conversation waits for
+	// its agent before it is queued. Zero: 300.
+	OwnerWindowSeconds int `yaml:"owner_window_seconds"`
+	// RemindBeforeSeconds: how long before the due time the agent's
+	// console shows a reminder. Zero: 600; negative: none.
+	RemindBeforeSeconds int `yaml:"remind_before_seconds"`
+	// Priority of a conversation coming back for its promise (0..99).
+	// Zero: 50.
+	Priority int `yaml:"priority"`
+}
+
+// Apply copies c's settings into p.
+func (c Config) Apply(p *Params) error {
+	if c.Priority < 0 || c.Priority > 99 {
+		return fmt.Errorf("%w: promises.priority: 0..99", ErrInvalid)
+	}
+	p.OwnerWindow = time.Duration(c.OwnerWindowSeconds) * time.Second
+	p.RemindBefore = time.Duration(c.RemindBeforeSeconds) * time.Second
+	p.Priority = c.Priority
+	return nil
+}
