@@ -79,11 +79,23 @@ test('an agent makes a promise in the console and the customer sees it in the wi
   assert.match(await item.textContent(), /pending/);
   await shot(agent.page, 'promise-pending-console');
 
-  // The supervisors' board lists it as due later (not within the hour).
-  const sup = await openPage(browser, { width: 1280, height: 800 }, {});
+  // The supervisors' board: Ana goes away and her promise shows at risk, live.
+  const sup = await openPage(browser, { width: 1280, height: 900 }, {});
   await login(sup.page, gw.url, 'sam', 'sam-password');
-  const board = await sup.page.evaluate(async () => (await fetch('/api/v1/promises/board', { credentials: 'same-origin' })).json());
-  assert.deepEqual([board.due_soon.length, board.late.length, board.broken.length], [0, 0, 0]);
+  await sup.page.goto(`${gw.url}/supervisor/`);
+  await sup.page.locator('#plist-at_risk .sv-empty').waitFor();
+  await agent.page.locator('#state-away').click();
+  await agent.page.locator('#away-reason').selectOption('Lunch');
+  await agent.page.locator('#away-form button[type="submit"]').click();
+  await agent.page.locator('#state-away[aria-pressed="true"]').waitFor();
+  const risk = sup.page.locator('#plist-at_risk .sv-promise', { hasText: 'Call back about the refund' });
+  await risk.waitFor({ timeout: 10_000 });
+  assert.match(await risk.textContent(), /ana \(away\)/);
+  await risk.scrollIntoViewIfNeeded();
+  await shot(sup.page, 'promise-supervisor-at-risk');
+  await agent.page.locator('#state-available').click();
+  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await sup.page.locator('#plist-at_risk .sv-empty').waitFor({ timeout: 10_000 });
 
   // The customer writes before the due time: it comes back to Ana.
   const input = customer.page.locator('.composer textarea');
