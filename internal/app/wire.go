@@ -171,8 +171,10 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 // promises builds the promise service from the `promises:` section.
 func (a *App) promises(rdb redis.UniversalClient, router promise.Router, consoles promise.Consoles) (*promise.Service, error) {
 	var pc promise.Config
-	if err := a.cfg.File.Promises.Decode(&pc); err != nil && !a.cfg.File.Promises.IsZero() {
-		return nil, fmt.Errorf("app: promises: %w", err)
+	if node := a.cfg.File.Promises; node.Kind != 0 {
+		if err := node.Decode(&pc); err != nil {
+			return nil, fmt.Errorf("app: promises: %w", err)
+		}
 	}
 	p := promise.Params{Redis: rdb, Workspace: a.cfg.Workspace, Router: router, Consoles: consoles,
 		Location: a.cfg.Location, Logger: a.log}
