@@ -45,7 +45,9 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	now := m.svc.p.Now()
-	f, err := m.svc.Figures(ctx, now.Add(-MetricsWindow), now)
+	// Figures' end is exclusive: one millisecond past now counts what was
+	// resolved this instant.
+	f, err := m.svc.Figures(ctx, now.Add(-MetricsWindow), now.Add(time.Millisecond))
 	if err != nil {
 		m.svc.log.Warn("promise: metrics", "err", err)
 		return
