@@ -260,6 +260,33 @@ func TestPromiseCancelBreaksItAndBringsTheConversationBack(t *testing.T) {
 	}
 }
 
+func TestPromiseClosingAPendingConversation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	convID, p := e.parked()
+	conv, err := e.desk.Close(ctx, ana, convID, "resolved")
+	if err != nil {
+		t.Fatalf("closing a conversation that waits for a promise: %v", err)
+	}
+	if conv.Open() {
+		t.Fatalf("still open: %s", conv.State)
+	}
+	e.clock.Add(time.Hour)
+	e.tick()
+	got := e.promise(p.ID)
+	if got.Returned != promise.ReturnedGone || got.State != promise.Open {
+		t.Fatalf("promise of a closed conversation at due: %+v", got)
+	}
+	if _, err := e.engine.Conversation(ctx, convID); err == nil && e.routed(convID).State != routing.ConvClosed {
+		t.Fatalf("a closed conversation was routed again: %s", e.routed(convID).State)
+	}
+	// The promise is still the agent's to keep (exactly at due: on time).
+	if kept, err := e.desk.KeepPromise(ctx, ana, convID, p.ID, promise.ViaCall, "Called back."); err != nil || kept.State != promise.Kept {
+		t.Fatalf("keeping it after the close: %+v, %v", kept, err)
+	}
+}
+
 func TestPromiseKeptAndLate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
