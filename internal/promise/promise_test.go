@@ -149,11 +149,12 @@ func TestBrokenHookHearsEachBrokenPromiseOnce(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	var broken []string
-	s, c := newService(t, Params{Broken: func(_ context.Context, p Promise) {
+	s, c := newService(t, Params{})
+	s.OnBroken(func(_ context.Context, p Promise) {
 		mu.Lock()
 		broken = append(broken, p.ID+":"+string(p.State))
 		mu.Unlock()
-	}})
+	})
 	ctx := context.Background()
 	p, err := s.Make(ctx, Request{ConversationID: "cv1", AgentID: "ana", What: "call back", Due: c.Now().Add(time.Hour)})
 	if err != nil {

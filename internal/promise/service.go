@@ -141,6 +141,11 @@ func New(p Params) (*Service, error) {
 	return &Service{rdb: p.Redis, k: newKeys(p.Workspace), p: p, kick: make(chan struct{}, 1), log: log}, nil
 }
 
+// OnBroken sets Params.Broken after construction, for a component built
+// later than the service (service recovery needs the desk, which needs
+// this service). Call it before the gateway serves.
+func (s *Service) OnBroken(f func(ctx context.Context, p Promise)) { s.p.Broken = f }
+
 // EventsKey is the Redis stream of promise events (made, kept, late,
 // broken, returned), for consumers in other processes.
 func (s *Service) EventsKey() string { return s.k.events() }
