@@ -105,6 +105,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.POST("/customers/:id/merge", h.merge, mw...)
 	g.POST("/customers/:id/identities", h.link, mw...)
 	g.GET("/customers/:id/conversations", h.history, mw...)
+	h.registerPromises(g, mw)
 }
 
 // who is the caller as the desk knows it.
@@ -138,6 +139,8 @@ func (h *Handler) fail(c echo.Context, err error) error {
 		return c.JSON(http.StatusConflict, errorBody{Error: "conversation is closed"})
 	case errors.Is(err, desk.ErrOfferGone):
 		return c.JSON(http.StatusConflict, errorBody{Error: "the offer is no longer open"})
+	case errors.Is(err, desk.ErrConflict):
+		return c.JSON(http.StatusConflict, errorBody{Error: err.Error()})
 	case errors.Is(err, desk.ErrInvalid):
 		return c.JSON(http.StatusBadRequest, errorBody{Error: "the request was refused"})
 	case errors.As(err, &se), errors.Is(err, io.ErrUnexpectedEOF):

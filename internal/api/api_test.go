@@ -19,6 +19,7 @@ import (
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/httpserver"
+	"github.com/switchboard/switchboard/internal/promise"
 	"github.com/switchboard/switchboard/internal/redistest"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -66,7 +67,11 @@ func newFixture(t *testing.T, mod ...func(*conversation.Params)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := desk.New(desk.Params{Engine: engine, Conversations: svc, Auth: authSvc})
+	proms, err := promise.New(promise.Params{Redis: rdb, Workspace: ws, Router: desk.PromiseRouter{Engine: engine, Conversations: svc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := desk.New(desk.Params{Engine: engine, Conversations: svc, Auth: authSvc, Promises: proms})
 	if err != nil {
 		t.Fatal(err)
 	}

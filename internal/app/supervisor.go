@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/desk"
+	"github.com/switchboard/switchboard/internal/promise"
 	"github.com/switchboard/switchboard/internal/stats"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -24,6 +25,8 @@ type supervisorParams struct {
 	auth    *auth.Service
 	console *agentui.Handler
 	reg     *prometheus.Registry
+	// promises' figures join the stats history API.
+	promises *promise.Service
 }
 
 // wireSupervisor builds the stats service, the supervisor view, the stats
@@ -47,6 +50,9 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 	var view *agentui.Supervisor
 	svc, err := stats.New(stats.Config{
 		Source: desk.StatsSource{Engine: p.engine}, Queues: queues, Logger: a.log, Observe: metrics.Observe, Location: a.cfg.Location,
+		Extra: map[string]func(context.Context, time.Time, time.Time) (any, error){
+			"promises": func(ctx context.Context, from, to time.Time) (any, error) { return p.promises.Figures(ctx, from, to) },
+		},
 		OnAlert: func(al stats.Alert, raised bool) {
 			// Alerts are events of this gateway: every gateway folds the
 			// same stream and raises the same alert, so each tells only

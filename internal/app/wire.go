@@ -14,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/term"
 	"gopkg.in/yaml.v3"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/hours"
+	"github.com/switchboard/switchboard/internal/promise"
 	"github.com/switchboard/switchboard/internal/realtime"
 	"github.com/switchboard/switchboard/internal/roster"
 	"github.com/switchboard/switchboard/internal/s3store"
@@ -84,15 +86,23 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	if err != nil {
 		return fmt.Errorf("app: conversations: %w", err)
 	}
+	publisher := &agentui.Publisher{Hub: hub, Logger: a.log}
+	promises, err := a.promises(rdb, desk.PromiseRouter{Engine: engine, Conversations: convs}, publisher)
+	if err != nil {
+		return err
+	}
 	theDesk, err := desk.New(desk.Params{
-		Engine: engine, Conversations: convs, Auth: authSvc,
-		Consoles: &agentui.Publisher{Hub: hub, Logger: a.log}, Canned: canned(cfg.File.CannedReplies), Hours: queueHours, Logger: a.log,
+		Engine: engine, Conversations: convs, Auth: authSvc, Promises: promises,
+		Consoles: publisher, Canned: canned(cfg.File.CannedReplies), Hours: queueHours, Logger: a.log,
 	})
 	if err != nil {
 		return fmt.Errorf("app: desk: %w", err)
 	}
 	convs.SetNotifier(theDesk)
-	a.background = append(a.background, engine, convs, desk.Reactor{Desk: theDesk, Consumer: nodeName()})
+	a.background = append(a.background, engine, convs, desk.Reactor{Desk: theDesk, Consumer: nodeName()}, promises)
+	if err := reg.Register(promise.NewMetrics(promises)); err != nil {
+		return fmt.Errorf("app: promise metrics: %w", err)
+	}
 
 	env := channelEnv{cfg: cfg, desk: theDesk, auth: authSvc, convs: convs, hub: hub, rdb: rdb, queues: engine.Queues(), hours: queueHours, log: a.log}
 	for _, b := range channels {
@@ -155,7 +165,27 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	hooks.Register(v1, authSvc.Middleware(auth.RoleAdmin))
 	a.background = append(a.background, hooks)
 
-	return a.wireSupervisor(e, v1, supervisorParams{engine: engine, desk: theDesk, auth: authSvc, console: ui, reg: reg})
+	return a.wireSupervisor(e, v1, supervisorParams{engine: engine, desk: theDesk, auth: authSvc, console: ui, reg: reg, promises: promises})
+}
+
+// promises builds the promise service from the `promises:` section.
+func (a *App) promises(rdb redis.UniversalClient, router promise.Router, consoles promise.Consoles) (*promise.Service, error) {
+	var pc promise.Config
+	if node := a.cfg.File.Promises; node.Kind != 0 {
+		if err := node.Decode(&pc); err != nil {
+			return nil, fmt.Errorf("app: promises: %w", err)
+		}
+	}
+	p := promise.Params{Redis: rdb, Workspace: a.cfg.Workspace, Router: router, Consoles: consoles,
+		Location: a.cfg.Location, Logger: a.log}
+	if err := pc.Apply(&p); err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	svc, err := promise.New(p)
+	if err != nil {
+		return nil, fmt.Errorf("app: promises: %w", err)
+	}
+	return svc, nil
 }
 
 // actor is the desk's name for an authenticated principal.

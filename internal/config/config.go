@@ -120,6 +120,9 @@ type File struct {
 	// Channels holds one section per channel (sms, voice, email, chat),
 	// decoded by each channel.
 	Channels map[string]yaml.Node `yaml:"channels"`
+	// Promises holds the follow-up promise settings, decoded by the
+	// promise package (promise.Config).
+	Promises yaml.Node `yaml:"promises"`
 	// CannedReplies are the saved replies agents search with "/" in the
 	// console. Empty means a few generic ones.
 	CannedReplies []CannedReply `yaml:"canned_replies"`

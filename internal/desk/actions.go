@@ -81,8 +81,11 @@ func (d *Desk) close(ctx context.Context, conv conversation.Conversation, closer
 	holder, st := d.holder(ctx, conv)
 	switch st {
 	case routing.ConvActive:
-		if err := d.engine.Close(ctx, conv.ID, holder); err != nil {
-			return conversation.Conversation{}, mapErr(err)
+		// One waiting for a promise is not routing's to close any more.
+		if !d.waitsForPromise(ctx, conv.ID) {
+			if err := d.engine.Close(ctx, conv.ID, holder); err != nil {
+				return conversation.Conversation{}, mapErr(err)
+			}
 		}
 	case routing.ConvWaiting, routing.ConvOffered:
 		// Closed before anyone took it (spam a supervisor closes from the

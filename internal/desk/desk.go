@@ -13,6 +13,7 @@ import (
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/hours"
+	"github.com/switchboard/switchboard/internal/promise"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -62,6 +63,12 @@ type Params struct {
 	// Hours are the queues' business hours, told to chat visitors
 	// (Availability). Nil: every queue always open.
 	Hours hours.Source
+	// Promises records and fires follow-up promises (package promise).
+	// Nil: promises are off (the promise actions answer ErrInvalid).
+	Promises *promise.Service
+	// Timeline are further sources of a customer's timeline (ratings,
+	// recovery notes), merged with conversations and promises. Nil: none.
+	Timeline []TimelineSource
 	// Logger receives what a reaction cannot return. Nil: discard.
 	Logger *slog.Logger
 }
@@ -76,6 +83,8 @@ type Desk struct {
 	consoles Consoles
 	canned   []Canned
 	hours    hours.Source
+	promises *promise.Service
+	timeline []TimelineSource
 	log      *slog.Logger
 
 	// agents caches routing's agent list for Availability.
@@ -93,7 +102,7 @@ func New(p Params) (*Desk, error) {
 		return nil, errors.New("desk: Params.Engine, Conversations and Auth are required")
 	}
 	d := &Desk{engine: p.Engine, convs: p.Conversations, auth: p.Auth, consoles: p.Consoles,
-		canned: p.Canned, hours: p.Hours, log: p.Logger, observers: map[channel.Name]channel.Observer{}}
+		canned: p.Canned, hours: p.Hours, promises: p.Promises, timeline: p.Timeline, log: p.Logger, observers: map[channel.Name]channel.Observer{}}
 	if d.consoles == nil {
 		d.consoles = noConsoles{}
 	}
@@ -144,7 +153,11 @@ func (d *Desk) observer(name channel.Name) channel.Observer {
 // conversation, the record is all there is.
 func (d *Desk) holder(ctx context.Context, conv conversation.Conversation) (agentID string, st routing.ConvState) {
 	if rc, err := d.engine.Conversation(ctx, conv.ID); err == nil {
-		return rc.AgentID, rc.State
+		// A conversation waiting for a promise was let go by routing on
+		// purpose: its record, still open, is the authority then.
+		if rc.State != routing.ConvClosed || !conv.Open() || !d.waitsForPromise(ctx, conv.ID) {
+			return rc.AgentID, rc.State
+		}
 	}
 	switch conv.State {
 	case conversation.StateQueued:

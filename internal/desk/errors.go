@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/promise"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -26,6 +27,10 @@ var (
 	ErrClosed = errors.New("conversation closed")
 	// ErrInvalid: a state, disposition, queue or text the desk refuses.
 	ErrInvalid = errors.New("invalid request")
+	// ErrConflict: the request contradicts what happened already (a
+	// promise kept or cancelled before, a conversation already waiting
+	// for a promise).
+	ErrConflict = errors.New("conflict")
 )
 
 // mapErr turns errors of routing, the conversation service and auth into
@@ -33,12 +38,19 @@ var (
 // stays one (it still matches ErrInvalid) so an API can name the field.
 func mapErr(err error) error {
 	var fe *conversation.FieldError
+	var pfe *promise.FieldError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrForbidden), errors.Is(err, ErrOfferGone),
-		errors.Is(err, ErrClosed), errors.Is(err, ErrInvalid):
+		errors.Is(err, ErrClosed), errors.Is(err, ErrInvalid), errors.Is(err, ErrConflict):
 		return err
+	case errors.Is(err, promise.ErrNotFound):
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	case errors.Is(err, promise.ErrResolved), errors.Is(err, promise.ErrParked):
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	case errors.As(err, &pfe):
+		return fmt.Errorf("%w: %w", ErrInvalid, &conversation.FieldError{Field: pfe.Field, Reason: pfe.Reason})
 	case errors.As(err, &fe):
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	case errors.Is(err, routing.ErrNotOffered), errors.Is(err, routing.ErrWrongState), errors.Is(err, routing.ErrNotAssigned):

@@ -14,6 +14,7 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/promise"
 	"github.com/switchboard/switchboard/internal/redistest"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -22,6 +23,9 @@ import (
 var server *redistest.Server
 
 func TestMain(m *testing.M) {
+	if os.Getenv(promiseCrashEnv) != "" {
+		os.Exit(promiseCrashChild())
+	}
 	os.Exit(redistest.RunPackage(m, redistest.Options{}, &server))
 }
 
@@ -39,11 +43,13 @@ var (
 const ourAddress = "+15550000000"
 
 type env struct {
-	t      *testing.T
-	engine *routing.Engine
-	convs  *conversation.Service
-	desk   *Desk
-	seq    atomic.Int64
+	t        *testing.T
+	engine   *routing.Engine
+	convs    *conversation.Service
+	desk     *Desk
+	promises *promise.Service
+	clock    *testClock // the promise service's
+	seq      atomic.Int64
 }
 
 func newEnv(t *testing.T) *env {
@@ -64,7 +70,13 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(Params{Engine: engine, Conversations: convs, Auth: authSvc})
+	clock := &testClock{t: time.Now()}
+	proms, err := promise.New(promise.Params{Redis: rdb, Workspace: ws, Router: PromiseRouter{Engine: engine, Conversations: convs},
+		OwnerWindow: 5 * time.Minute, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(Params{Engine: engine, Conversations: convs, Auth: authSvc, Promises: proms})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +91,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, engine: engine, convs: convs, desk: d}
+	return &env{t: t, engine: engine, convs: convs, desk: d, promises: proms, clock: clock}
 }
 
 // conversation returns a new conversation (of a new customer) in standing
@@ -194,6 +206,15 @@ func (e *env) perform(who Actor, action Action, convID, customerID string) error
 		_, err = d.Customer(ctx, who, customerID)
 	case LinkAddress:
 		_, err = d.LinkAddress(ctx, who, customerID, channel.Email, fmt.Sprintf("c%s@example.com", customerID))
+	case Promise:
+		_, err = d.MakePromise(ctx, who, convID, PromiseRequest{What: "call back", Due: e.clock.Now().Add(time.Hour)})
+	case KeepPromise:
+		// Someone's promise on the conversation, made behind the desk.
+		p, perr := e.promises.Make(ctx, promise.Request{ConversationID: convID, AgentID: "cy", What: "call back", Due: e.clock.Now().Add(time.Hour)})
+		if perr != nil {
+			e.t.Fatal(perr)
+		}
+		_, err = d.KeepPromise(ctx, who, convID, p.ID, promise.ViaNote, "")
 	default:
 		e.t.Fatalf("no way to perform %s", action)
 	}

@@ -42,10 +42,17 @@ const (
 	// LinkAddress adds an address to the customer, merging in whoever owns
 	// it now: a customer the actor may never have served.
 	LinkAddress Action = "link_address"
+	// Promise records a follow-up promise on the conversation (package
+	// promise): the holder's, or a supervisor's on a conversation someone
+	// holds.
+	Promise Action = "promise"
+	// KeepPromise marks a promise of the conversation kept, or cancels it
+	// (broken); like notes, also after the close.
+	KeepPromise Action = "keep_promise"
 )
 
 // Actions lists every action, in the table's order.
-var Actions = []Action{See, Accept, Decline, Reply, Note, Close, Transfer, Assign, EditCustomer, MergeCustomer, LinkAddress}
+var Actions = []Action{See, Accept, Decline, Reply, Note, Close, Transfer, Assign, EditCustomer, MergeCustomer, LinkAddress, Promise, KeepPromise}
 
 // Standing is a conversation's state as seen by one actor.
 type Standing int
@@ -87,7 +94,8 @@ func (s Standing) Open() bool { return s <= ActiveOther }
 // Closing is the holder's, or a supervisor's for anyone's, including a
 // waiting one (spam); closing a closed conversation again changes nothing
 // and succeeds, so a retried close is safe. Linking an address merges its owner's whole history
-// in: a supervisor's call.
+// in: a supervisor's call. A promise is made on a conversation someone
+// holds (its holder owns it); keeping or cancelling one is like a note.
 var table = map[Action][2]string{
 	//               waiting, offered me/other, active me/other, wrap-up, closed me/other
 	See:           {"nynynyyn", "yyyyyyyy"},
@@ -101,6 +109,8 @@ var table = map[Action][2]string{
 	EditCustomer:  {"nynynyyn", "yyyyyyyy"},
 	MergeCustomer: {"nynynyyn", "yyyyyyyy"},
 	LinkAddress:   {"nfnfnffn", "yyyyyyyy"},
+	Promise:       {"nfnynccn", "fffyyccc"},
+	KeepPromise:   {"nfnynyyn", "yyyyyyyy"},
 }
 
 // Decide is the decision table: nil when the actor may do action to a

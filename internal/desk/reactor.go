@@ -124,6 +124,10 @@ func (d *Desk) repairClose(ctx context.Context, ev routing.Event) error {
 	if !conv.Open() {
 		return nil
 	}
+	if d.waitsForPromise(ctx, ev.ConversationID) {
+		// Let go by routing on purpose; its record stays open.
+		return nil
+	}
 	if time.Since(ev.At) < closeRepairAfter {
 		return routing.ErrRetryLater
 	}
@@ -203,6 +207,13 @@ func (d *Desk) Notify(ctx context.Context, convID string, e conversation.Entry) 
 		d.consoles.MessageStatus(ctx, convID, id, consoleStatus(e.Status), errText)
 	} else {
 		d.consoles.Message(ctx, d.View(ctx, convID, e))
+	}
+	if e.Type == conversation.EntryCustomer && d.promises != nil {
+		// The customer wrote while the conversation waited for a promise:
+		// it comes back to its agent now, not at the due time.
+		if err := d.promises.CustomerWrote(ctx, convID); err != nil {
+			d.log.Warn("desk: wake a promise", "conv", convID, "err", err)
+		}
 	}
 	if e.Type == conversation.EntrySystem && (e.Event == "closed" || e.Event == "abandoned") {
 		d.closed(ctx, convID, e)

@@ -101,9 +101,18 @@ func (s *Service) HistoryHandler() http.Handler {
 			writeCSV(w, out)
 			return
 		}
+		body := map[string]any{"from": from.UTC(), "to": to.UTC(), "interval_seconds": int(step.Seconds()), "rows": out}
+		for name, section := range s.cfg.Extra {
+			v, err := section(r.Context(), from, to)
+			if err != nil {
+				s.cfg.Logger.Error("stats: history section", "section", name, "err", err)
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return
+			}
+			body[name] = v
+		}
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"from": from.UTC(), "to": to.UTC(),
-			"interval_seconds": int(step.Seconds()), "rows": out})
+		_ = json.NewEncoder(w).Encode(body)
 	})
 }
 

@@ -90,6 +90,10 @@ type Config struct {
 	// after Run began, never of the replay of earlier ones: it feeds
 	// Prometheus counters, which must start from zero with the process.
 	Observe func(Observation)
+	// Extra adds sections to the history API's JSON answer (not to its
+	// CSV), each computed for the period asked: other features' figures
+	// (promises kept on time). Nil: none.
+	Extra map[string]func(ctx context.Context, from, to time.Time) (any, error)
 	// Logger receives read failures. Nil discards them.
 	Logger *slog.Logger
 }

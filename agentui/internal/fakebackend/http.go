@@ -81,6 +81,15 @@ func (f *Fake) Register(e *echo.Echo) {
 		return c.NoContent(http.StatusNoContent)
 	})
 
+	// The console's promise list and the customer timeline: the fake
+	// makes no promises, and its customers have no history to list.
+	e.GET("/api/v1/promises", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]any{"promises": []any{}})
+	})
+	e.GET("/api/v1/customers/:id/timeline", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]any{"customer_id": c.Param("id"), "items": []any{}})
+	})
+
 	e.POST("/_fake/inbound", func(c echo.Context) error {
 		var b struct{ Channel, Customer, Text, Agent string }
 		if err := c.Bind(&b); err != nil || b.Customer == "" || b.Text == "" {

@@ -11,6 +11,7 @@ import * as voice from './voice.js';
 import { EmailView } from './email.js';
 import { setAdmin } from './admin.js';
 import { startInbox, stopInbox } from './inbox.js';
+import { startPromises, stopPromises, onPromiseFrame, renderTimeline } from './promises.js';
 
 const TYPING_SHOW_MS = 6000; // hide a typing indicator whose "off" got lost
 const TYPING_SEND_MS = 3000; // at most one "typing on" per this interval
@@ -103,6 +104,7 @@ function startConsole() {
   render();
   setAdmin(S.me, () => S.csrf);
   startInbox(S.me);
+  startPromises({ csrf: () => S.csrf, toast, current: () => S.convs.get(S.selected) });
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   S.socket = new Socket(`${scheme}://${location.host}/agent/ws`, {
     onFrame,
@@ -126,6 +128,7 @@ function startConsole() {
 function stopConsole() {
   setAdmin(null);
   stopInbox();
+  stopPromises();
   if (S.socket) S.socket.stop();
   S.socket = null;
   voice.stopSoftphone();
@@ -173,7 +176,9 @@ function onFrame(f) {
       if (c) {
         removeConv(c.id);
         S.socket.request('leave', { conv: c.id }).catch(() => {});
-        toast(`${c.customer.name || 'A conversation'} was moved away from you.`);
+        toast(f.reason === 'pending'
+          ? `${c.customer.name || 'The conversation'} waits for your promise; it comes back when due or when they write.`
+          : `${c.customer.name || 'A conversation'} was moved away from you.`);
       }
       return;
     }
@@ -204,6 +209,9 @@ function onFrame(f) {
       if (S.selected === c.id) renderTyping();
       return;
     }
+    case 'promise_reminder':
+    case 'promise_due':
+      return onPromiseFrame(f);
     case 'conversation_closed': {
       const c = S.convs.get(f.conv);
       if (!c) return;
@@ -760,6 +768,7 @@ function renderCustomer() {
     h('div', { class: 'past-meta' }, [p.agent, p.disposition && p.disposition.replace(/_/g, ' ')].filter(Boolean).join(' · ')),
   ));
   replace($('cust-history'), hist.length ? hist : [h('li', { class: 'past-none' }, 'This is their first conversation.')]);
+  renderTimeline(c);
 }
 
 function updateTitle() {

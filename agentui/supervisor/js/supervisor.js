@@ -7,6 +7,7 @@
 import { $, h, replace, badge, channelLabel, initials, hue, clock } from '/agent/js/dom.js';
 import { Socket } from '/agent/js/socket.js';
 import { currentSession, signIn, signOut, storedCSRF } from '/agent/js/session.js';
+import { startPromiseBoard, stopPromiseBoard, refreshPromiseBoard } from './promises.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 const SHORT = { chat: 'Chat', sms: 'SMS', email: 'Email', voice: 'Voice' }; // load chips stay on one line
@@ -132,6 +133,7 @@ function start() {
     },
   });
   S.socket.start();
+  startPromiseBoard();
   clearInterval(S.ticker);
   // Only the clocks on the page advance here; figures come from the
   // server. A quarter second keeps each displayed second on time.
@@ -141,6 +143,7 @@ function start() {
 function stop() {
   if (S.socket) S.socket.stop();
   S.socket = null;
+  stopPromiseBoard();
   clearInterval(S.ticker);
 }
 
@@ -178,6 +181,7 @@ function onFrame(f) {
     case 'board':
       takeClock(f.server_time);
       render(f.board);
+      refreshPromiseBoard();
       break;
     case 'alert':
       if (f.raised && f.alert) toast(`${alertWhere(f.alert)}: ${f.alert.message}`, true);
