@@ -26,6 +26,14 @@ var (
 	ErrClosed = errors.New("conversation closed")
 	// ErrInvalid: a state, disposition, queue or text the desk refuses.
 	ErrInvalid = errors.New("invalid request")
+	// ErrRefused: the request is well formed but the customer may not be
+	// contacted now (they opted out; an automated send outside business
+	// hours). The error's text says why, for the person who asked.
+	ErrRefused = errors.New("refused")
+	// ErrConflict: the customer already has an open conversation on the
+	// channel (its id is in the error's text and a
+	// *conversation.OpenError).
+	ErrConflict = errors.New("conflict")
 )
 
 // mapErr turns errors of routing, the conversation service and auth into
@@ -37,8 +45,10 @@ func mapErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrForbidden), errors.Is(err, ErrOfferGone),
-		errors.Is(err, ErrClosed), errors.Is(err, ErrInvalid):
+		errors.Is(err, ErrClosed), errors.Is(err, ErrInvalid), errors.Is(err, ErrRefused), errors.Is(err, ErrConflict):
 		return err
+	case errors.Is(err, conversation.ErrOpenConversation):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
 	case errors.As(err, &fe):
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	case errors.Is(err, routing.ErrNotOffered), errors.Is(err, routing.ErrWrongState), errors.Is(err, routing.ErrNotAssigned):
