@@ -64,8 +64,8 @@ func (k keys) outbox() string          { return k.prefix() + "outbox" }
 func (k keys) open(cust string, ch Channel) string {
 	return k.prefix() + "open:" + cust + ":" + string(ch)
 }
-func (k keys) unrouted() string        { return k.prefix() + "unrouted" }
-func (k keys) convs() string           { return k.prefix() + "convs" }
+func (k keys) unrouted() string { return k.prefix() + "unrouted" }
+func (k keys) convs() string    { return k.prefix() + "convs" }
 func (k keys) agentConvs(agent string) string {
 	return k.prefix() + "convs:agent:" + agent
 }
