@@ -22,7 +22,13 @@ func (c *Channel) MayContact(ctx context.Context, address string) error {
 		return err
 	}
 	if out {
-		return fmt.Errorf("%s opted out of text messages (texted STOP); they can text START to opt back in: %w", n, channel.ErrOptedOut)
+		return optedOut(n + " opted out of text messages (texted STOP); they can text START to opt back in")
 	}
 	return nil
 }
+
+// optedOut is channel.ErrOptedOut in words for the agent.
+type optedOut string
+
+func (e optedOut) Error() string        { return string(e) }
+func (e optedOut) Is(target error) bool { return target == channel.ErrOptedOut }
