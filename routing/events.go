@@ -50,6 +50,10 @@ const (
 	EventAgentState EventType = "agent_state"
 	// EventAgentAwayMissedOffers: AgentID, Missed; for supervisors.
 	EventAgentAwayMissedOffers EventType = "agent_away_missed_offers"
+	// EventStarted: an agent started the conversation to a customer
+	// (Engine.Start): ConversationID, AgentID, Queue, Channel, CustomerID.
+	// It is active with AgentID at once; no offer, no wait.
+	EventStarted EventType = "started"
 	// EventEstimated: ConversationID, Queue, Channel, EstimateLow/High;
 	// Reason "few samples" when the estimate had too little data.
 	EventEstimated EventType = "estimated"

@@ -17,7 +17,7 @@ type scripts struct {
 	enqueue, accept, decline, close, transfer, abandon *redis.Script
 	upsertAgent, agentState, heartbeat, recordEstimate *redis.Script
 	recover, wrapup, presence, overflow, rematch       *redis.Script
-	requeue                                            *redis.Script
+	requeue, start                                     *redis.Script
 }
 
 func loadScripts() (*scripts, error) {
@@ -50,6 +50,7 @@ func loadScripts() (*scripts, error) {
 		overflow:       load("overflow"),
 		rematch:        load("rematch"),
 		requeue:        load("requeue"),
+		start:          load("start"),
 	}
 	return s, firstErr
 }
@@ -67,5 +68,5 @@ func luaChannels() string {
 func (s *scripts) all() []*redis.Script {
 	return []*redis.Script{s.enqueue, s.accept, s.decline, s.close, s.transfer, s.abandon,
 		s.upsertAgent, s.agentState, s.heartbeat, s.recordEstimate,
-		s.recover, s.wrapup, s.presence, s.overflow, s.rematch, s.requeue}
+		s.recover, s.wrapup, s.presence, s.overflow, s.rematch, s.requeue, s.start}
 }

@@ -159,6 +159,9 @@ func (r *router) Abandon(context.Context, string) error                        {
 func (r *router) Close(context.Context, string, string) error                  { return nil }
 func (r *router) Transfer(context.Context, conversation.TransferRequest) error { return nil }
 
+// Start takes every conversation an agent starts (conversation.Starter).
+func (r *router) Start(context.Context, conversation.RouteRequest, string) error { return nil }
+
 // lateSender lets the service be built before the channel it sends through.
 type lateSender struct{ ch *Channel }
 

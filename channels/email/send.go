@@ -51,6 +51,10 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 		text:      out.Text,
 		date:      c.now(),
 	}
+	if th["subject"] == "" && th["last_in"] == "" {
+		// The first mail of a conversation we start: its own subject, no "Re:".
+		o.subject = firstSubject(out.Subject, mb)
+	}
 	if hint := out.ThreadHint; hint != "" && !strings.HasPrefix(hint, "h:") {
 		o.inReplyTo = hint
 	}
@@ -100,6 +104,19 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 		c.log.WarnContext(ctx, "email: sent mail not recorded for display", "message_id", o.messageID, "err", err)
 	}
 	return channel.SendResult{ProviderID: o.messageID, Status: "sent"}, nil
+}
+
+// firstSubject is the subject of a mail that starts a conversation: the
+// agent's, else "Message from" the mailbox's name.
+func firstSubject(s string, mb *Mailbox) string {
+	if s = strings.TrimSpace(s); s != "" {
+		return s
+	}
+	name := mb.Name
+	if name == "" {
+		name = mb.Address
+	}
+	return "Message from " + name
 }
 
 // ourMessageID is deterministic per outbound message, so every attempt of

@@ -4,7 +4,7 @@
 // serve` on a free port. stop() ends them all.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,9 +45,11 @@ function run(bin, args, env, input) {
  * as a production deployment behind a load balancer would. agents is a list
  * of { id, name, password, role }. With embedded, one gateway runs on its
  * in-process store as `make run` does: no redis-server, no REDIS_URL, and
- * so no agents made with the admin command (redisURL is then '').
+ * so no agents made with the admin command (redisURL is then ''). env adds
+ * environment variables, config is the configuration file's YAML, and
+ * publicURL makes each gateway's own URL its public URL (Twilio signatures).
  */
-export async function startGateway({ agents = [], gateways = 1, embedded = false } = {}) {
+export async function startGateway({ agents = [], gateways = 1, embedded = false, env: extraEnv = {}, config = '', publicURL = false } = {}) {
   if (embedded && (agents.length || gateways !== 1)) throw new Error('embedded: one gateway, agents added in the console');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-e2e-'));
   const bin = path.join(dir, 'switchboard');
@@ -71,17 +73,21 @@ export async function startGateway({ agents = [], gateways = 1, embedded = false
     await new Promise((r) => setTimeout(r, 50));
   }
 
-  const env = { REDIS_URL: redisURL, SWITCHBOARD_ADMIN_PASSWORD: 'e2e-admin-password' };
+  const env = { REDIS_URL: redisURL, SWITCHBOARD_ADMIN_PASSWORD: 'e2e-admin-password', ...extraEnv };
+  if (config) {
+    env.SWITCHBOARD_CONFIG = path.join(dir, 'switchboard.yaml');
+    writeFileSync(env.SWITCHBOARD_CONFIG, config);
+  }
   for (const a of agents) {
     run(bin, ['agent', 'add', '--id', a.id, '--name', a.name, '--role', a.role || 'agent', '--password-stdin'],
       env, `${a.password}\n`);
   }
 
-  return serve({ dir, bin, gateways, redis, env, redisURL });
+  return serve({ dir, bin, gateways, redis, env, redisURL, publicURL });
 }
 
 /** serve starts the gateways and waits until each is ready. */
-async function serve({ dir, bin, gateways, redis, env, redisURL }) {
+async function serve({ dir, bin, gateways, redis, env, redisURL, publicURL = false }) {
   let logs = '';
   const procs = [];
   const urls = [];
@@ -94,7 +100,11 @@ async function serve({ dir, bin, gateways, redis, env, redisURL }) {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const gw = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'data'),
-      '--log-level', process.env.SB_LOG_LEVEL || 'warn'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      '--log-level', process.env.SB_LOG_LEVEL || 'warn'], {
+      // publicURL: the gateway's own address is the one Twilio signs for.
+      env: { ...process.env, ...env, ...(publicURL ? { SWITCHBOARD_PUBLIC_URL: url } : {}) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     gw.stdout.on('data', (d) => { logs += d; });
     gw.stderr.on('data', (d) => { logs += d; });
     procs.push(gw);

@@ -87,6 +87,7 @@ func (h *Handler) Register(g *echo.Group) {
 		mw = append(mw, h.auth)
 	}
 	g.GET("/conversations", h.listConversations, mw...)
+	g.POST("/conversations", h.startConversation, mw...)
 	g.GET("/conversations/:id", h.getConversation, mw...)
 	g.GET("/conversations/:id/messages", h.listMessages, mw...)
 	g.POST("/conversations/:id/messages", h.reply, mw...)

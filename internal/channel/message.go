@@ -73,6 +73,9 @@ type Outbound struct {
 	// ThreadHint is what the channel needs to keep the reply in the
 	// customer's thread (the Message-ID being answered, the chat session).
 	ThreadHint string
+	// Subject is the subject of a conversation we start, on channels that
+	// have one (email). Empty for replies, which keep their thread's.
+	Subject string
 	// Attempt counts sends of this message, from 1, so a channel can pass an
 	// idempotency key to providers that accept one.
 	Attempt int

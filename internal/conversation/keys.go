@@ -61,8 +61,11 @@ func (k keys) provMsg(ch Channel, providerID string) string {
 }
 func (k keys) early(ch Channel) string { return k.prefix() + "early:" + string(ch) + ":" }
 func (k keys) outbox() string          { return k.prefix() + "outbox" }
-func (k keys) unrouted() string        { return k.prefix() + "unrouted" }
-func (k keys) convs() string           { return k.prefix() + "convs" }
+func (k keys) open(cust string, ch Channel) string {
+	return k.prefix() + "open:" + cust + ":" + string(ch)
+}
+func (k keys) unrouted() string { return k.prefix() + "unrouted" }
+func (k keys) convs() string    { return k.prefix() + "convs" }
 func (k keys) agentConvs(agent string) string {
 	return k.prefix() + "convs:agent:" + agent
 }

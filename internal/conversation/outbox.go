@@ -198,7 +198,7 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int) error {
 	}
 	out := Outbound{
 		ConversationID: h["conv"], MessageID: id, Channel: Channel(h["channel"]),
-		From: h["from"], To: h["to"], Text: h["text"], ThreadHint: h["thread_hint"], Attempt: attempt,
+		From: h["from"], To: h["to"], Text: h["text"], ThreadHint: h["thread_hint"], Subject: h["subject"], Attempt: attempt,
 	}
 	if h["attachments"] != "" {
 		if err := json.Unmarshal([]byte(h["attachments"]), &out.Attachments); err != nil {

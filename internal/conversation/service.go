@@ -180,6 +180,7 @@ var (
 	scriptDelivery = loadScript("delivery.lua")
 	scriptMerge    = loadScript("merge.lua")
 	scriptLink     = loadScript("link.lua")
+	scriptStart    = loadScript("start.lua")
 )
 
 func loadScript(name string) *redis.Script {

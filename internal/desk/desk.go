@@ -94,6 +94,9 @@ type Desk struct {
 
 	mu        sync.RWMutex
 	observers map[channel.Name]channel.Observer
+	// channels are the registered channels, for starting conversations
+	// (their addresses, and channel.Reachability).
+	channels map[channel.Name]channel.Channel
 }
 
 // New checks p and builds a Desk.
@@ -102,7 +105,8 @@ func New(p Params) (*Desk, error) {
 		return nil, errors.New("desk: Params.Engine, Conversations and Auth are required")
 	}
 	d := &Desk{engine: p.Engine, convs: p.Conversations, auth: p.Auth, consoles: p.Consoles,
-		canned: p.Canned, hours: p.Hours, promises: p.Promises, timeline: p.Timeline, log: p.Logger, observers: map[channel.Name]channel.Observer{}}
+		canned: p.Canned, hours: p.Hours, promises: p.Promises, timeline: p.Timeline, log: p.Logger,
+		observers: map[channel.Name]channel.Observer{}, channels: map[channel.Name]channel.Channel{}}
 	if d.consoles == nil {
 		d.consoles = noConsoles{}
 	}
@@ -133,11 +137,12 @@ func (d *Desk) AddChannel(ch channel.Channel) {
 		d.convs.AddRoute(a.Value, conversation.Route{Queue: a.Queue, Skills: a.Skills, Priority: a.Priority})
 	}
 	d.convs.AddSender(ch.Name(), ch)
+	d.mu.Lock()
+	d.channels[ch.Name()] = ch
 	if o, ok := ch.(channel.Observer); ok {
-		d.mu.Lock()
 		d.observers[ch.Name()] = o
-		d.mu.Unlock()
 	}
+	d.mu.Unlock()
 }
 
 func (d *Desk) observer(name channel.Name) channel.Observer {

@@ -27,9 +27,15 @@ var (
 	ErrClosed = errors.New("conversation closed")
 	// ErrInvalid: a state, disposition, queue or text the desk refuses.
 	ErrInvalid = errors.New("invalid request")
-	// ErrConflict: the request contradicts what happened already (a
-	// promise kept or cancelled before, a conversation already waiting
-	// for a promise).
+	// ErrRefused: the request is well formed but the customer may not be
+	// contacted now (they opted out; an automated send outside business
+	// hours). The error's text says why, for the person who asked.
+	ErrRefused = errors.New("refused")
+	// ErrConflict: the request contradicts what happened already: a
+	// promise kept or cancelled before, a conversation already waiting for
+	// a promise, or a conversation started for a customer who already has
+	// an open one on the channel (its id is in the error's text and a
+	// *conversation.OpenError).
 	ErrConflict = errors.New("conflict")
 )
 
@@ -43,8 +49,10 @@ func mapErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrForbidden), errors.Is(err, ErrOfferGone),
-		errors.Is(err, ErrClosed), errors.Is(err, ErrInvalid), errors.Is(err, ErrConflict):
+		errors.Is(err, ErrClosed), errors.Is(err, ErrInvalid), errors.Is(err, ErrRefused), errors.Is(err, ErrConflict):
 		return err
+	case errors.Is(err, conversation.ErrOpenConversation):
+		return fmt.Errorf("%w: %w", ErrConflict, err)
 	case errors.Is(err, promise.ErrNotFound):
 		return fmt.Errorf("%w: %v", ErrNotFound, err)
 	case errors.Is(err, promise.ErrResolved), errors.Is(err, promise.ErrParked):

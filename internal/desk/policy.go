@@ -136,3 +136,29 @@ func Decide(who Actor, action Action, s Standing) error {
 	}
 	return fmt.Errorf("%w: conversation", ErrNotFound)
 }
+
+// DecideStart is the rule for starting a conversation to a customer
+// (proactive outbound), which has no conversation and so no standing yet:
+// nil when who may start one held by agentID, on a queue and channel that
+// agent serves (serves, from routing's profile of the agent), else the
+// error to answer with.
+//
+// An agent starts conversations for themselves only, on the queues and
+// channels they serve. Supervisors and admins, and integration tokens with
+// that role, start them for any agent who serves the queue and channel; a
+// token must name the agent, since a token is nobody's console.
+func DecideStart(who Actor, agentID string, serves bool) error {
+	switch {
+	case !who.Role.Valid():
+		return fmt.Errorf("%w: start a conversation", ErrForbidden)
+	case agentID == "":
+		return fmt.Errorf("%w: agent_id: an integration names the agent who holds the conversation", ErrInvalid)
+	case !who.supervises() && agentID != who.AccountID:
+		return fmt.Errorf("%w: agents start conversations for themselves only", ErrForbidden)
+	case !serves && !who.supervises():
+		return fmt.Errorf("%w: you do not serve that queue on that channel", ErrForbidden)
+	case !serves:
+		return fmt.Errorf("%w: agent %s does not serve that queue on that channel", ErrInvalid, agentID)
+	}
+	return nil
+}

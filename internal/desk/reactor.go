@@ -76,6 +76,8 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 		d.consoles.Assigned(ctx, ev.AgentID, d.assigned(ctx, conv))
 	case routing.EventClosed:
 		return d.repairClose(ctx, ev)
+	case routing.EventStarted:
+		return d.repairStart(ctx, ev)
 	case routing.EventAbandoned:
 		// Abandons too are recorded by the conversation service;
 		// OnAbandoned repairs one whose gateway died between the two steps

@@ -14,7 +14,10 @@ import (
 // routing already holds, or has already let go, is not an error.
 type Router struct{ Engine *routing.Engine }
 
-var _ conversation.Router = Router{}
+var (
+	_ conversation.Router  = Router{}
+	_ conversation.Starter = Router{}
+)
 
 // Enqueue puts a new conversation in its queue.
 func (r Router) Enqueue(ctx context.Context, req conversation.RouteRequest) error {
@@ -70,4 +73,10 @@ func (r Router) Close(ctx context.Context, id, agentID string) error {
 // Transfer moves a conversation to another queue or agent.
 func (r Router) Transfer(ctx context.Context, req conversation.TransferRequest) error {
 	return r.Engine.Transfer(ctx, req.ConversationID, routing.Target{Queue: req.ToQueue, AgentID: req.ToAgentID})
+}
+
+// Start hands a conversation an agent starts to that agent, active at once.
+func (r Router) Start(ctx context.Context, req conversation.RouteRequest, agentID string) error {
+	return r.Engine.Start(ctx, routing.StartRequest{ConversationID: req.ConversationID, Queue: req.Queue,
+		Channel: string(req.Channel), CustomerID: req.CustomerID, AgentID: agentID})
 }

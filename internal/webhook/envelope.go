@@ -90,6 +90,15 @@ func fromRouting(ctx context.Context, ws string, ev routing.Event, convs Convers
 		queued := base
 		queued.Type, queued.Data = TypeConversationQueued, d
 		return []Envelope{created, queued}
+	case routing.EventStarted:
+		// An agent started it to the customer: created, and assigned to
+		// that agent at once, with no wait.
+		d.CustomerID, d.Reason = ev.CustomerID, "outbound"
+		created := base
+		created.ID, created.Type, created.Data = base.ID+"_created", TypeConversationCreated, d
+		assigned := base
+		assigned.Type, assigned.Data = TypeConversationAssigned, d
+		return []Envelope{created, assigned}
 	case routing.EventOffered:
 		d.Reason, d.WaitMS = ev.Reason, ev.Wait.Milliseconds()
 		return one(TypeConversationOffered, d)

@@ -23,6 +23,9 @@ import (
 var server *redistest.Server
 
 func TestMain(m *testing.M) {
+	if os.Getenv(crashChildEnv) != "" {
+		os.Exit(crashChild())
+	}
 	os.Exit(redistest.RunPackage(m, redistest.Options{}, &server))
 }
 

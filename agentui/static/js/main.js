@@ -12,6 +12,8 @@ import { EmailView } from './email.js';
 import { setAdmin } from './admin.js';
 import { startInbox, stopInbox } from './inbox.js';
 import { startPromises, stopPromises, onPromiseFrame, renderTimeline } from './promises.js';
+import { startOutbound, stopOutbound } from './outbound.js';
+import { setWebhooks } from './webhooks.js';
 
 const TYPING_SHOW_MS = 6000; // hide a typing indicator whose "off" got lost
 const TYPING_SEND_MS = 3000; // at most one "typing on" per this interval
@@ -103,8 +105,14 @@ function startConsole() {
   S.selected = null;
   render();
   setAdmin(S.me, () => S.csrf);
+  setWebhooks(S.me, () => S.csrf);
   startInbox(S.me);
   startPromises({ csrf: () => S.csrf, toast, current: () => S.convs.get(S.selected) });
+  startOutbound({
+    csrf: () => S.csrf,
+    queues: () => S.directory?.queues,
+    open: (id) => (S.convs.has(id) ? (select(id), true) : false),
+  });
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   S.socket = new Socket(`${scheme}://${location.host}/agent/ws`, {
     onFrame,
@@ -127,8 +135,10 @@ function startConsole() {
 
 function stopConsole() {
   setAdmin(null);
+  setWebhooks(null);
   stopInbox();
   stopPromises();
+  stopOutbound();
   if (S.socket) S.socket.stop();
   S.socket = null;
   voice.stopSoftphone();
