@@ -61,6 +61,14 @@ type Params struct {
 	// Hours are the queues' business hours, told to chat visitors
 	// (Availability). Nil: every queue always open.
 	Hours QueueHours
+	// Surveys hears of closes and reads inbound replies first. Nil: no
+	// satisfaction surveys.
+	Surveys Surveys
+	// Recovery is service recovery: the console's banner and the agent's
+	// note. Nil: none.
+	Recovery Recoveries
+	// Location is the workspace zone, for dates shown to agents. Nil: UTC.
+	Location *time.Location
 	// Logger receives what a reaction cannot return. Nil: discard.
 	Logger *slog.Logger
 }
@@ -75,6 +83,9 @@ type Desk struct {
 	consoles Consoles
 	canned   []Canned
 	hours    QueueHours
+	surveys  Surveys
+	recovery Recoveries
+	loc      *time.Location
 	log      *slog.Logger
 
 	// agents caches routing's agent list for Availability.
@@ -92,7 +103,7 @@ func New(p Params) (*Desk, error) {
 		return nil, errors.New("desk: Params.Engine, Conversations and Auth are required")
 	}
 	d := &Desk{engine: p.Engine, convs: p.Conversations, auth: p.Auth, consoles: p.Consoles,
-		canned: p.Canned, hours: p.Hours, log: p.Logger, observers: map[channel.Name]channel.Observer{}}
+		canned: p.Canned, hours: p.Hours, surveys: p.Surveys, recovery: p.Recovery, loc: p.Location, log: p.Logger, observers: map[channel.Name]channel.Observer{}}
 	if d.consoles == nil {
 		d.consoles = noConsoles{}
 	}
