@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/desk"
+	"github.com/switchboard/switchboard/internal/recovery"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -93,6 +94,15 @@ type Publisher struct {
 }
 
 var _ desk.Consoles = (*Publisher)(nil)
+
+// RecoveryAlert tells every supervisor on every gateway that a customer
+// needs service recovery (recovery.Alerter): an alert frame, raised.
+func (p *Publisher) RecoveryAlert(ctx context.Context, a recovery.Alert) {
+	p.publish(ctx, TopicSupervisors, encode(map[string]any{"type": FrameAlert, "raised": true, "alert": map[string]any{
+		"kind": "recovery", "customer_id": a.CustomerID, "conv": a.ConversationID, "queue": a.Queue, "channel": a.Channel,
+		"agent": a.AgentID, "score": a.Score, "comment": a.Comment, "reason": a.Kind, "message": a.Message, "since": a.At,
+	}}))
+}
 
 func (p *Publisher) publish(ctx context.Context, topic string, frame []byte) {
 	if err := p.Hub.Publish(ctx, topic, frame); err != nil && p.Logger != nil {

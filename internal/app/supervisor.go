@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -13,17 +14,21 @@ import (
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/desk"
+	"github.com/switchboard/switchboard/internal/recovery"
 	"github.com/switchboard/switchboard/internal/stats"
+	"github.com/switchboard/switchboard/internal/survey"
 	"github.com/switchboard/switchboard/routing"
 )
 
 // supervisorParams is what wireSupervisor needs from the rest of the wiring.
 type supervisorParams struct {
-	engine  *routing.Engine
-	desk    *desk.Desk
-	auth    *auth.Service
-	console *agentui.Handler
-	reg     *prometheus.Registry
+	engine   *routing.Engine
+	desk     *desk.Desk
+	auth     *auth.Service
+	console  *agentui.Handler
+	reg      *prometheus.Registry
+	surveys  *survey.Service
+	recovery *recovery.Service
 }
 
 // wireSupervisor builds the stats service, the supervisor view, the stats
@@ -41,12 +46,13 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 			ShortAbandon: time.Duration(x.ShortAbandonSeconds) * time.Second, Target: x.ServiceLevelTarget})
 	}
 	metrics := stats.NewMetrics()
-	sup := &desk.Supervision{Desk: p.desk}
+	sup := &desk.Supervision{Desk: p.desk, Surveys: p.surveys, Recovery: p.recovery}
 	// The view is built on the stats service and hears its alerts; Run
 	// raises alerts only after the wiring is done.
 	var view *agentui.Supervisor
 	svc, err := stats.New(stats.Config{
 		Source: desk.StatsSource{Engine: p.engine}, Queues: queues, Logger: a.log, Observe: metrics.Observe, Location: a.cfg.Location,
+		Reports: map[string]http.Handler{"csat": p.surveys.FiguresHandler()},
 		OnAlert: func(al stats.Alert, raised bool) {
 			// Alerts are events of this gateway: every gateway folds the
 			// same stream and raises the same alert, so each tells only
@@ -149,7 +155,7 @@ func (p boardPusher) Run(ctx context.Context) error {
 		}
 		if view.Watching() {
 			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			b, err := sup.BoardWithNames(rctx)
+			b, err := sup.Board(rctx)
 			cancel()
 			if err != nil {
 				if ctx.Err() == nil {

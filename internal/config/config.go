@@ -120,6 +120,10 @@ type File struct {
 	// Channels holds one section per channel (sms, voice, email, chat),
 	// decoded by each channel.
 	Channels map[string]yaml.Node `yaml:"channels"`
+	// Surveys is the satisfaction survey (internal/survey.Config) and
+	// Recovery service recovery (internal/recovery.Config), decoded there.
+	Surveys  yaml.Node `yaml:"surveys"`
+	Recovery yaml.Node `yaml:"recovery"`
 	// CannedReplies are the saved replies agents search with "/" in the
 	// console. Empty means a few generic ones.
 	CannedReplies []CannedReply `yaml:"canned_replies"`

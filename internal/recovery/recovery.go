@@ -149,6 +149,10 @@ func (s *Service) key(cust string) string { return "sb:{" + s.p.Workspace + "}:r
 func (s *Service) due() string            { return "sb:{" + s.p.Workspace + "}:recovery:due" }
 func (s *Service) fig() string            { return "sb:{" + s.p.Workspace + "}:recovery:fig" }
 
+// SetTags sets the tagger once the conversation service exists (it is
+// built on the routing adapter that asks Active); call before serving.
+func (s *Service) SetTags(t Tagger) { s.p.Tags = t }
+
 // Raise opens (or replaces) customerID's case: tagged for the configured
 // days, an alert to supervisors, a boost on the next contact.
 func (s *Service) Raise(ctx context.Context, customerID string, r Reason) error {
