@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/desk"
-	"github.com/switchboard/switchboard/internal/recovery"
 	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/internal/recovery"
 )
 
 // deskBackend is the console's Backend on the desk: each call is the
@@ -44,6 +44,11 @@ func (b deskBackend) Reply(ctx context.Context, who Principal, convID, text stri
 		return Message{}, err
 	}
 	return b.d.View(ctx, convID, e), nil
+}
+
+// RecoveryNote records what was done for a customer in service recovery.
+func (b deskBackend) RecoveryNote(ctx context.Context, who Principal, convID, text string) (*desk.RecoveryBanner, error) {
+	return b.d.RecoveryNote(ctx, who, convID, text)
 }
 
 func (b deskBackend) Note(ctx context.Context, who Principal, convID, text string) (Message, error) {
