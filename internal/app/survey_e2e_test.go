@@ -286,3 +286,67 @@ func dialSupervisor(t *testing.T, base string, cookies []*http.Cookie) *consoleC
 	return c
 }
 
+
+// TestChatSurveyOverTheWidgetSocket: after a resolved chat the visitor's
+// widget socket gets the question, a rate frame records the answer once
+// (a second tab's is thanked but changes nothing), and a rate for a chat
+// that is not the socket's is refused.
+func TestChatSurveyOverTheWidgetSocket(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	file := filepath.Join(t.TempDir(), "sb.yaml")
+	if err := os.WriteFile(file, []byte(surveyConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := start(t, map[string]string{"REDIS_URL": srv.URL(), "SWITCHBOARD_CONFIG": file, "SWITCHBOARD_ADMIN_PASSWORD": "admin-password-1"})
+	authSvc, err := auth.New(auth.Config{Redis: srv.NewClient(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := authSvc.CreateAccount(context.Background(), auth.Account{ID: "ana", Name: "Ana Lima", Role: auth.RoleAgent}, "ana-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	ana := dialConsole(t, base, login(t, base, "ana", "ana-password-1"))
+	ana.ack(ana.send("state", map[string]any{"state": "available"}))
+
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/chat/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.Close()
+	visitor := &consoleClient{t: t, ws: ws}
+	if err := ws.WriteJSON(map[string]any{"type": "hello", "name": "Maria"}); err != nil {
+		t.Fatal(err)
+	}
+	visitor.next("welcome", ofType("welcome"))
+	if err := ws.WriteJSON(map[string]any{"type": "message", "id": "frame-0001", "text": "My parcel never arrived"}); err != nil {
+		t.Fatal(err)
+	}
+	offer := ana.next("offer", ofType("offer"))["offer"].(map[string]any)
+	conv := offer["conv"].(string)
+	ana.ack(ana.send("accept", map[string]any{"conv": conv}))
+	ana.ack(ana.send("close", map[string]any{"conv": conv, "disposition": "resolved"}))
+
+	q := visitor.next("survey", ofType("survey"))
+	if q["conversation"] != conv || q["text"] != "Thanks for chatting with Ana. How did we do?" || q["scale"] != float64(5) {
+		t.Fatalf("survey frame %v", q)
+	}
+	// A rate for another conversation is refused; nothing is recorded.
+	if err := ws.WriteJSON(map[string]any{"type": "rate", "conversation": "cv_someone_else", "score": 1}); err != nil {
+		t.Fatal(err)
+	}
+	if e := visitor.next("error", ofType("error")); e["code"] != "no_chat" {
+		t.Fatalf("rate of another chat: %v", e)
+	}
+	for _, score := range []int{5, 2} {
+		if err := ws.WriteJSON(map[string]any{"type": "rate", "conversation": conv, "score": score, "comment": "quick and kind"}); err != nil {
+			t.Fatal(err)
+		}
+		if r := visitor.next("rated", ofType("rated")); r["conversation"] != conv || r["score"] != float64(score) {
+			t.Fatalf("rated frame %v", r)
+		}
+	}
+	res := restGet(t, base+"/api/v1/stats?report=csat", login(t, base, "admin", "admin-password-1"))
+	if !strings.Contains(res, `{"dimension":"all","key":"","sent":1,"responses":1,"good":1,"scores":[0,0,0,0,1],"csat":1,"response_rate":1}`) {
+		t.Fatalf("csat after one 5: %s", res)
+	}
+}
