@@ -286,7 +286,6 @@ func dialSupervisor(t *testing.T, base string, cookies []*http.Cookie) *consoleC
 	return c
 }
 
-
 // TestChatSurveyOverTheWidgetSocket: after a resolved chat the visitor's
 // widget socket gets the question, a rate frame records the answer once
 // (a second tab's is thanked but changes nothing), and a rate for a chat

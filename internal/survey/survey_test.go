@@ -154,7 +154,11 @@ func TestWhoGetsAQuestion(t *testing.T) {
 	}{
 		{desc: "resolved sms", wantDue: true, wantOn: "sms"},
 		{desc: "spam", mutate: func(c *conversation.Conversation) { c.Disposition = "spam" }},
-		{desc: "abandoned", mutate: func(c *conversation.Conversation) { c.Disposition = ""; c.State = conversation.StateAbandoned; c.AgentID = "" }},
+		{desc: "abandoned", mutate: func(c *conversation.Conversation) {
+			c.Disposition = ""
+			c.State = conversation.StateAbandoned
+			c.AgentID = ""
+		}},
 		{desc: "customer ended", mutate: func(c *conversation.Conversation) { c.Disposition = conversation.DispositionCustomerEnded }},
 		{desc: "voice without a number", mutate: func(c *conversation.Conversation) { c.Channel = channel.Voice }},
 		{desc: "voice texted", mutate: func(c *conversation.Conversation) { c.Channel = channel.Voice }, cfg: Config{VoiceSMSFrom: "+15550002222"}, wantDue: true, wantOn: "sms"},
