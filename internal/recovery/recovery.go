@@ -137,7 +137,7 @@ func New(p Params) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{p: p, log: log, m: newMetrics()}, nil
+	return &Service{p: p, log: log, m: NewMetrics()}, nil
 }
 
 // Keys:
@@ -372,7 +372,8 @@ type Metrics struct {
 	outcomes *prometheus.CounterVec
 }
 
-func newMetrics() *Metrics {
+// NewMetrics builds unregistered series.
+func NewMetrics() *Metrics {
 	return &Metrics{
 		raised: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_recovery_cases_total",
 			Help: "Service recovery cases raised, by reason (rating, broken_promise)."}, []string{"reason"}),
