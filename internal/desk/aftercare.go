@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -144,7 +145,7 @@ func (d *Desk) RecoveryNote(ctx context.Context, who Actor, convID, text string)
 	}
 	c, err := d.recovery.Note(ctx, conv.CustomerID, who.AccountID, text)
 	if err != nil {
-		if err == recovery.ErrNoCase {
+		if errors.Is(err, recovery.ErrNoCase) {
 			return nil, fmt.Errorf("%w: the customer has no open recovery case", ErrInvalid)
 		}
 		return nil, err
