@@ -79,3 +79,9 @@ func FuzzParseReply(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseReply(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		ParseReply("2 the agent was rude")
+	}
+}
