@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"github.com/switchboard/switchboard/internal/desk"
-	"github.com/switchboard/switchboard/internal/survey"
 	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/internal/survey"
 )
 
 // Who wrote a Message.
