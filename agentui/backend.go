@@ -55,6 +55,13 @@ type Backend interface {
 	CannedReplies(ctx context.Context) ([]Canned, error)
 }
 
+// RecoveryNoter is implemented by Backends with service recovery: the
+// agent records what was done for a customer whose banner shows; the ack
+// carries the updated banner.
+type RecoveryNoter interface {
+	RecoveryNote(ctx context.Context, who Principal, convID, text string) (*desk.RecoveryBanner, error)
+}
+
 // Errors a Backend returns for conditions the console tells apart: the
 // desk's. The handler matches them with errors.Is and sends their code in
 // the ack (classify, the one mapping).

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/internal/recovery"
 )
 
 // deskBackend is the console's Backend on the desk: each call is the
@@ -43,6 +44,11 @@ func (b deskBackend) Reply(ctx context.Context, who Principal, convID, text stri
 		return Message{}, err
 	}
 	return b.d.View(ctx, convID, e), nil
+}
+
+// RecoveryNote records what was done for a customer in service recovery.
+func (b deskBackend) RecoveryNote(ctx context.Context, who Principal, convID, text string) (*desk.RecoveryBanner, error) {
+	return b.d.RecoveryNote(ctx, who, convID, text)
 }
 
 func (b deskBackend) Note(ctx context.Context, who Principal, convID, text string) (Message, error) {
@@ -93,6 +99,15 @@ type Publisher struct {
 }
 
 var _ desk.Consoles = (*Publisher)(nil)
+
+// RecoveryAlert tells every supervisor on every gateway that a customer
+// needs service recovery (recovery.Alerter): an alert frame, raised.
+func (p *Publisher) RecoveryAlert(ctx context.Context, a recovery.Alert) {
+	p.publish(ctx, TopicSupervisors, encode(map[string]any{"type": FrameAlert, "raised": true, "alert": map[string]any{
+		"kind": "recovery", "customer_id": a.CustomerID, "conv": a.ConversationID, "queue": a.Queue, "channel": a.Channel,
+		"agent": a.AgentID, "score": a.Score, "comment": a.Comment, "reason": a.Kind, "message": a.Message, "since": a.At,
+	}}))
+}
 
 func (p *Publisher) publish(ctx context.Context, topic string, frame []byte) {
 	if err := p.Hub.Publish(ctx, topic, frame); err != nil && p.Logger != nil {

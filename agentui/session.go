@@ -31,6 +31,9 @@ const (
 	ReqSync      = "sync"
 	ReqCustomer  = "customer"
 	ReqDirectory = "directory"
+	// ReqRecoveryNote records what the agent did for a customer in service
+	// recovery (Backends that implement RecoveryNoter).
+	ReqRecoveryNote = "recovery_note"
 )
 
 // Error codes sent in ack and error frames.
@@ -367,6 +370,16 @@ func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request
 		return b.Customer(ctx, id, req.Conv)
 	case ReqDirectory:
 		return s.directory(ctx)
+	case ReqRecoveryNote:
+		rn, ok := b.(RecoveryNoter)
+		if !ok {
+			return nil, errUnknownType
+		}
+		text := strings.TrimSpace(req.Text)
+		if text == "" || len(text) > s.h.cfg.MaxTextBytes {
+			return nil, invalid("text is empty or too long")
+		}
+		return rn.RecoveryNote(ctx, id, req.Conv, text)
 	}
 	return nil, errUnknownType
 }

@@ -42,6 +42,11 @@ const (
 	FrameAlert = "alert"
 )
 
+// TopicSupervisors is the realtime topic every supervisor connection
+// follows on every gateway: alerts raised once for the whole workspace
+// (service recovery) are published there.
+const TopicSupervisors = "supervisors"
+
 // Supervisor client frame types.
 const (
 	ReqAssign     = "assign"
@@ -178,6 +183,9 @@ func (s *Supervisor) serveWS(c echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(conn.Context(), s.c.RequestTimeout)
 	defer cancel()
+	if err := conn.Subscribe(ctx, TopicSupervisors); err != nil {
+		s.c.Logger.Warn("agentui: supervisor alerts subscription", "err", err)
+	}
 	s.mu.Lock()
 	seq := s.seq
 	s.mu.Unlock()

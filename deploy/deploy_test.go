@@ -18,8 +18,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/switchboard/switchboard/internal/httpserver"
+	"github.com/switchboard/switchboard/internal/recovery"
 	"github.com/switchboard/switchboard/internal/stats"
 	"github.com/switchboard/switchboard/internal/store"
+	"github.com/switchboard/switchboard/internal/survey"
 )
 
 // makeVar reads "NAME ?= value" or "NAME := value" from the Makefile.
@@ -260,6 +262,8 @@ func exported(t *testing.T) map[string]bool {
 	names := map[string]bool{"up": true}
 	descs := make(chan *prometheus.Desc, 100)
 	stats.NewMetrics().Describe(descs)
+	survey.NewMetrics().Describe(descs)
+	recovery.NewMetrics().Describe(descs)
 	close(descs)
 	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
 	for d := range descs {
@@ -383,7 +387,8 @@ func TestDashboardQueriesExportedSeries(t *testing.T) {
 		}
 	}
 	for _, n := range []string{"switchboard_contacts_offered_total", "switchboard_contacts_answered_total",
-		"switchboard_contacts_abandoned_total", "switchboard_offer_wait_seconds_bucket", "switchboard_handle_seconds_bucket"} {
+		"switchboard_contacts_abandoned_total", "switchboard_offer_wait_seconds_bucket", "switchboard_handle_seconds_bucket",
+		"switchboard_survey_ratings_total", "switchboard_surveys_sent_total", "switchboard_recovery_cases_total", "switchboard_recovery_ratings_total"} {
 		if !uses[n] {
 			t.Errorf("the dashboard does not chart %s", n)
 		}

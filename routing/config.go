@@ -57,6 +57,9 @@ type QueueConfig struct {
 	ReturningBoost int `yaml:"returning_boost"`
 	// VIPBoost raises the priority of customers tagged VIP; 0 means no boost.
 	VIPBoost int `yaml:"vip_boost"`
+	// RecoveryBoost raises the priority of customers in service recovery
+	// (a bad rating, a broken promise); 0 means 3, negative means no boost.
+	RecoveryBoost int `yaml:"recovery_boost"`
 	// OfferTimeoutSeconds is how long an agent has to accept, per channel;
 	// a missing or 0 entry means 20 s for voice and 30 s for other channels.
 	OfferTimeoutSeconds map[string]int `yaml:"offer_timeout_seconds"`
@@ -141,6 +144,20 @@ func (q QueueConfig) ServiceLevel() time.Duration {
 		return time.Duration(q.ServiceLevelSeconds) * time.Second
 	}
 	return DefaultServiceLevel
+}
+
+// DefaultRecoveryBoost is RecoveryBoost's default.
+const DefaultRecoveryBoost = 3
+
+// recoveryBoost is the boost of a customer in service recovery.
+func (q QueueConfig) recoveryBoost() int {
+	switch {
+	case q.RecoveryBoost < 0:
+		return 0
+	case q.RecoveryBoost == 0:
+		return DefaultRecoveryBoost
+	}
+	return q.RecoveryBoost
 }
 
 // StickyWindow is how long a customer's last agent is preferred; negative

@@ -333,6 +333,13 @@ type Request struct {
 	// LastServedAt means no preference.
 	LastAgentID  string
 	LastServedAt time.Time
+	// Recovery raises the priority by the queue's recovery boost (the
+	// customer is in service recovery).
+	Recovery bool
+	// PreferSkill, when set, is a skill preferred among agents when the
+	// last agent cannot take the conversation: an available agent with it
+	// is offered the conversation before the longest-idle one without.
+	PreferSkill string
 }
 
 // Enqueue puts a conversation in its queue and, in the same script, offers
@@ -358,6 +365,14 @@ func (e *Engine) Enqueue(ctx context.Context, r Request) error {
 	if r.VIP {
 		prio += q.VIPBoost
 	}
+	if r.Recovery {
+		prio += q.recoveryBoost()
+	}
+	if r.PreferSkill != "" {
+		if err := validName(r.PreferSkill); err != nil {
+			return fmt.Errorf("routing: enqueue %s: preferred skill %q: %w: %w", r.ConversationID, r.PreferSkill, ErrInvalid, err)
+		}
+	}
 	skills := append(slices.Clone(q.Skills), r.Skills...)
 	slices.Sort(skills)
 	skills = slices.Compact(skills)
@@ -376,7 +391,7 @@ func (e *Engine) Enqueue(ctx context.Context, r Request) error {
 	}
 	_, err := e.call(ctx, e.s.enqueue, []string{e.k.conv(r.ConversationID)},
 		r.ConversationID, r.Queue, r.Channel, r.CustomerID, prio, strings.Join(skills, ","),
-		enq.UnixMilli(), r.LastAgentID, lastServed)
+		enq.UnixMilli(), r.LastAgentID, lastServed, r.PreferSkill)
 	if err != nil {
 		return fmt.Errorf("routing: enqueue %s: %w", r.ConversationID, err)
 	}

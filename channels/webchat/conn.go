@@ -205,6 +205,31 @@ func (v *visitorConn) onMessage(c *realtime.Conn, msg []byte) error {
 		return nil
 	case frameEnd:
 		return v.end(c)
+	case frameRate:
+		return v.rate(c, f)
+	}
+	return nil
+}
+
+// rate records the visitor's answer to the survey of their current chat.
+func (v *visitorConn) rate(c *realtime.Conn, f clientFrame) error {
+	if v.s.deps.Ratings == nil || f.Conversation != v.conversation() {
+		return v.fail(c, ErrCodeNoChat, "no survey for this chat", "")
+	}
+	ctx, cancel := context.WithTimeout(c.Context(), callTimeout)
+	defer cancel()
+	switch err := v.s.deps.Ratings.Rate(ctx, f.Conversation, f.Score, f.Comment); {
+	case errors.Is(err, ErrRated):
+		// Another tab answered first: thank this one too.
+	case errors.Is(err, ErrNoSurvey):
+		return v.fail(c, ErrCodeNoChat, "no survey for this chat", "")
+	case err != nil:
+		v.s.log.Warn("webchat: rate", "conversation", f.Conversation, "err", err)
+		return v.fail(c, ErrCodeUnavailable, "could not record the rating; try again", "")
+	}
+	r := ratedFrame{Type: "rated", Conversation: f.Conversation, Score: f.Score}
+	if err := v.s.publish(ctx, convTopic(f.Conversation), r); err != nil {
+		v.send(c, r)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/internal/survey"
 )
 
 // Who wrote a Message.
@@ -75,6 +76,21 @@ type Availability interface {
 	Availability(ctx context.Context, queue string) (Status, error)
 }
 
+// Ratings records a visitor's answer to the one question asked after a
+// resolved chat (internal/survey implements it). Rate fails with an error
+// wrapping ErrRated when the survey was answered already, ErrNoSurvey when
+// there is none.
+type Ratings interface {
+	Rate(ctx context.Context, convID string, score int, comment string) error
+}
+
+// Errors of Ratings.Rate; the survey's own sentinel errors, so errors.Is
+// matches them without this channel importing the survey.
+var (
+	ErrRated    = survey.ErrRated
+	ErrNoSurvey = survey.ErrNotFound
+)
+
 // Status is whether a queue's chats are answered now.
 type Status = desk.ChatAvailability
 
@@ -93,4 +109,7 @@ type Deps struct {
 	Typing       Typing
 	Contacts     Contacts
 	Availability Availability
+	// Ratings takes the survey's answers; nil: the widget's rate frame is
+	// refused.
+	Ratings Ratings
 }

@@ -15,6 +15,7 @@ const (
 	frameMessage = "message"
 	frameTyping  = "typing"
 	frameEnd     = "end"
+	frameRate    = "rate"
 )
 
 // Error codes of the error frame. The widget shows a text of its own per
@@ -54,6 +55,9 @@ type clientFrame struct {
 	Text string `json:"text,omitempty"`
 	// typing
 	Typing bool `json:"typing,omitempty"`
+	// rate: the answer to the survey question (Conversation names it)
+	Score   int    `json:"score,omitempty"`
+	Comment string `json:"comment,omitempty"`
 }
 
 // errBadFrame wraps every reason parseClientFrame refuses a frame.
@@ -97,6 +101,10 @@ func parseClientFrame(data []byte) (clientFrame, error) {
 			return f, fmt.Errorf("%w: message id must be 8 to 64 letters, digits, - and _", errBadFrame)
 		}
 	case frameTyping, frameEnd:
+	case frameRate:
+		if !validID(f.Conversation, 128) || f.Score < 1 || f.Score > 5 || len(f.Comment) > maxCommentBytes {
+			return f, fmt.Errorf("%w: rate needs a conversation, a score 1 to 5 and a comment of at most %d bytes", errBadFrame, maxCommentBytes)
+		}
 	case "":
 		return f, fmt.Errorf("%w: no type", errBadFrame)
 	default:
@@ -209,6 +217,24 @@ type closedFrame struct {
 	Conversation string `json:"conversation"`
 	Reason       string `json:"reason"`
 }
+
+// surveyFrame asks the visitor the one question after a resolved chat.
+type surveyFrame struct {
+	Type         string `json:"type"`
+	Conversation string `json:"conversation"`
+	Text         string `json:"text"`
+	Scale        int    `json:"scale"`
+}
+
+// ratedFrame thanks the visitor for a rating.
+type ratedFrame struct {
+	Type         string `json:"type"`
+	Conversation string `json:"conversation"`
+	Score        int    `json:"score"`
+}
+
+// maxCommentBytes bounds a rating's comment.
+const maxCommentBytes = 2000
 
 type errorFrame struct {
 	Type    string `json:"type"`

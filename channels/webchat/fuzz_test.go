@@ -17,6 +17,7 @@ func FuzzParseClientFrame(f *testing.F) {
 		`{"type":"message","id":"f_12345678","text":"hi"}`,
 		`{"type":"typing","typing":true}`,
 		`{"type":"end"}`,
+		`{"type":"rate","conversation":"cv_1","score":4,"comment":"ok"}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -29,12 +30,15 @@ func FuzzParseClientFrame(f *testing.F) {
 			return
 		}
 		switch fr.Type {
-		case frameHello, frameResume, frameMessage, frameTyping, frameEnd:
+		case frameHello, frameResume, frameMessage, frameTyping, frameEnd, frameRate:
 		default:
 			t.Fatalf("accepted type %q", fr.Type)
 		}
 		if fr.Type == frameMessage && (!validID(fr.ID, 64) || len(fr.ID) < 8) {
 			t.Fatalf("accepted message id %q", fr.ID)
+		}
+		if fr.Type == frameRate && (fr.Score < 1 || fr.Score > 5 || !validID(fr.Conversation, 128) || len(fr.Comment) > maxCommentBytes) {
+			t.Fatalf("accepted rate %+v", fr)
 		}
 		if fr.Session != "" && !validID(fr.Session, 64) {
 			t.Fatalf("accepted session %q", fr.Session)

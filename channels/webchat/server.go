@@ -273,6 +273,16 @@ func (s *Server) Send(ctx context.Context, out conversation.Outbound) (conversat
 	return conversation.SendResult{ProviderID: out.MessageID, Status: "sent"}, nil
 }
 
+// AskRating shows the survey question with five buttons and a comment
+// field in the widgets of the conversation (survey.ChatAsker). A visitor
+// who is not on the page misses it; the survey counts it sent.
+func (s *Server) AskRating(ctx context.Context, convID, text string) error {
+	if err := s.publish(ctx, convTopic(convID), surveyFrame{Type: "survey", Conversation: convID, Text: text, Scale: 5}); err != nil {
+		return fmt.Errorf("%w: %w", conversation.ErrTemporary, err)
+	}
+	return nil
+}
+
 // AgentJoined tells the conversation's visitor that agentName accepted it
 // ("Ana has joined").
 func (s *Server) AgentJoined(ctx context.Context, convID, agentName string) error {

@@ -92,6 +92,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.GET("/conversations/:id/messages", h.listMessages, mw...)
 	g.POST("/conversations/:id/messages", h.reply, mw...)
 	g.POST("/conversations/:id/notes", h.note, mw...)
+	g.POST("/conversations/:id/recovery-note", h.recoveryNote, mw...)
 	g.POST("/conversations/:id/close", h.closeConversation, mw...)
 	g.POST("/conversations/:id/transfer", h.transfer, mw...)
 	// Uploads carry files up to the attachment limit (10 MiB by default),

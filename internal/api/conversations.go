@@ -117,6 +117,20 @@ func (h *Handler) note(c echo.Context) error {
 	return c.JSON(http.StatusCreated, e)
 }
 
+// recoveryNote records what was done for a customer in service recovery
+// (the banner's note); the answer is the banner as updated.
+func (h *Handler) recoveryNote(c echo.Context) error {
+	var b noteBody
+	if err := h.bind(c, &b); err != nil {
+		return h.fail(c, err)
+	}
+	banner, err := h.desk.RecoveryNote(c.Request().Context(), h.who(c), c.Param("id"), b.Text)
+	if err != nil {
+		return h.fail(c, err)
+	}
+	return c.JSON(http.StatusOK, banner)
+}
+
 type closeBody struct {
 	Disposition string `json:"disposition"`
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/internal/survey"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -38,7 +39,9 @@ type channelEnv struct {
 	rdb    redis.UniversalClient
 	queues []routing.QueueConfig
 	hours  hours.Queues // business hours per queue, in the workspace zone
-	log    *slog.Logger
+	// surveys takes web chat's ratings.
+	surveys *survey.Service
+	log     *slog.Logger
 }
 
 // channelBuilder builds one channel from its section of the configuration
@@ -124,7 +127,7 @@ func buildChat(ctx context.Context, env channelEnv, node yaml.Node) (channel.Cha
 		SiteName: cc.SiteName, AllowedOrigins: cc.AllowedOrigins, MaxMessageLength: cc.MaxMessageLength,
 		DefaultQueue: queues[0], Queues: queues, TokenSecret: secret, Logger: env.log,
 	}, env.desk, webchat.Deps{Hub: env.hub, Visitors: env.desk, Places: env.desk, Typing: env.desk,
-		Contacts: env.desk, Availability: env.desk})
+		Contacts: env.desk, Availability: env.desk, Ratings: env.surveys})
 }
 
 // buildEmail is the email channel when mailboxes are configured. Its

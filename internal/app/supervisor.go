@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -14,17 +15,21 @@ import (
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/promise"
+	"github.com/switchboard/switchboard/internal/recovery"
 	"github.com/switchboard/switchboard/internal/stats"
+	"github.com/switchboard/switchboard/internal/survey"
 	"github.com/switchboard/switchboard/routing"
 )
 
 // supervisorParams is what wireSupervisor needs from the rest of the wiring.
 type supervisorParams struct {
-	engine  *routing.Engine
-	desk    *desk.Desk
-	auth    *auth.Service
-	console *agentui.Handler
-	reg     *prometheus.Registry
+	engine   *routing.Engine
+	desk     *desk.Desk
+	auth     *auth.Service
+	console  *agentui.Handler
+	reg      *prometheus.Registry
+	surveys  *survey.Service
+	recovery *recovery.Service
 	// promises' figures join the stats history API.
 	promises *promise.Service
 }
@@ -44,7 +49,7 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 			ShortAbandon: time.Duration(x.ShortAbandonSeconds) * time.Second, Target: x.ServiceLevelTarget})
 	}
 	metrics := stats.NewMetrics()
-	sup := &desk.Supervision{Desk: p.desk}
+	sup := &desk.Supervision{Desk: p.desk, Surveys: p.surveys, Recovery: p.recovery}
 	// The view is built on the stats service and hears its alerts; Run
 	// raises alerts only after the wiring is done.
 	var view *agentui.Supervisor
@@ -53,6 +58,7 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 		Extra: map[string]func(context.Context, time.Time, time.Time) (any, error){
 			"promises": func(ctx context.Context, from, to time.Time) (any, error) { return p.promises.Figures(ctx, from, to) },
 		},
+		Reports: map[string]http.Handler{"csat": p.surveys.FiguresHandler()},
 		OnAlert: func(al stats.Alert, raised bool) {
 			// Alerts are events of this gateway: every gateway folds the
 			// same stream and raises the same alert, so each tells only
@@ -155,7 +161,7 @@ func (p boardPusher) Run(ctx context.Context) error {
 		}
 		if view.Watching() {
 			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			b, err := sup.BoardWithNames(rctx)
+			b, err := sup.Board(rctx)
 			cancel()
 			if err != nil {
 				if ctx.Err() == nil {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"log/slog"
+
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
@@ -27,8 +29,10 @@ import (
 	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/promise"
 	"github.com/switchboard/switchboard/internal/realtime"
+	"github.com/switchboard/switchboard/internal/recovery"
 	"github.com/switchboard/switchboard/internal/roster"
 	"github.com/switchboard/switchboard/internal/s3store"
+	"github.com/switchboard/switchboard/internal/survey"
 	"github.com/switchboard/switchboard/internal/webhook"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -79,32 +83,48 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 		}
 		attachments = s3
 	}
+	publisher := &agentui.Publisher{Hub: hub, Logger: a.log}
+	var recCfg recovery.Config
+	if err := decodeSection(cfg.File.Recovery, "recovery", &recCfg); err != nil {
+		return err
+	}
+	recoveries, err := recovery.New(recovery.Params{Redis: rdb, Workspace: cfg.Workspace, Config: recCfg, Alerts: publisher, Logger: a.log})
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
 	convs, err := conversation.New(conversation.Params{
-		Redis: rdb, Workspace: cfg.Workspace, Router: desk.Router{Engine: engine},
+		Redis: rdb, Workspace: cfg.Workspace, Router: desk.Router{Engine: engine, Recovery: recoveries},
 		Attachments: attachments, DefaultQueue: engine.Queues()[0].Name, DataDir: cfg.DataDir, Logger: a.log,
 	})
 	if err != nil {
 		return fmt.Errorf("app: conversations: %w", err)
 	}
-	publisher := &agentui.Publisher{Hub: hub, Logger: a.log}
+	recoveries.SetTags(convs)
+	surveys, err := buildSurveys(ctx, cfg, rdb, convs, recoveries, a.log)
+	if err != nil {
+		return err
+	}
 	promises, err := a.promises(rdb, desk.PromiseRouter{Engine: engine, Conversations: convs}, publisher)
 	if err != nil {
 		return err
 	}
 	theDesk, err := desk.New(desk.Params{
 		Engine: engine, Conversations: convs, Auth: authSvc, Promises: promises,
-		Consoles: publisher, Canned: canned(cfg.File.CannedReplies), Hours: queueHours, Logger: a.log,
+		Consoles: publisher, Canned: canned(cfg.File.CannedReplies), Hours: queueHours,
+		Surveys: surveys, Recovery: recoveries, Location: cfg.Location, Logger: a.log,
 	})
 	if err != nil {
 		return fmt.Errorf("app: desk: %w", err)
 	}
 	convs.SetNotifier(theDesk)
+	promises.OnBroken(theDesk.PromiseBroken)
 	a.background = append(a.background, engine, convs, desk.Reactor{Desk: theDesk, Consumer: nodeName()}, promises)
 	if err := reg.Register(promise.NewMetrics(promises)); err != nil {
 		return fmt.Errorf("app: promise metrics: %w", err)
 	}
 
-	env := channelEnv{cfg: cfg, desk: theDesk, auth: authSvc, convs: convs, hub: hub, rdb: rdb, queues: engine.Queues(), hours: queueHours, log: a.log}
+	env := channelEnv{cfg: cfg, desk: theDesk, auth: authSvc, convs: convs, hub: hub, rdb: rdb, queues: engine.Queues(), hours: queueHours,
+		surveys: surveys, log: a.log}
 	for _, b := range channels {
 		ch, err := b.build(ctx, env, cfg.File.Channels[b.key])
 		if err != nil {
@@ -114,6 +134,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 			continue
 		}
 		theDesk.AddChannel(ch)
+		surveys.AddSender(ch.Name(), ch)
 		ch.Register(e)
 		a.background = append(a.background, ch)
 	}
@@ -151,6 +172,13 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 		return fmt.Errorf("app: REST API: %w", err)
 	}
 	restAPI.Register(v1)
+	surveys.Register(e)
+	a.background = append(a.background, surveys, recoveries)
+	for _, m := range []prometheus.Collector{surveys.Metrics(), recoveries.Metrics()} {
+		if err := reg.Register(m); err != nil {
+			return fmt.Errorf("app: survey metrics: %w", err)
+		}
+	}
 
 	hookMetrics := webhook.NewMetrics()
 	hooks, err := webhook.New(webhook.Params{Redis: rdb, Workspace: cfg.Workspace, Routing: engine, Consumer: nodeName(),
@@ -165,16 +193,15 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	hooks.Register(v1, authSvc.Middleware(auth.RoleAdmin))
 	a.background = append(a.background, hooks)
 
-	return a.wireSupervisor(e, v1, supervisorParams{engine: engine, desk: theDesk, auth: authSvc, console: ui, reg: reg, promises: promises})
+	return a.wireSupervisor(e, v1, supervisorParams{engine: engine, desk: theDesk, auth: authSvc, console: ui, reg: reg,
+		surveys: surveys, recovery: recoveries, promises: promises})
 }
 
 // promises builds the promise service from the `promises:` section.
 func (a *App) promises(rdb redis.UniversalClient, router promise.Router, consoles promise.Consoles) (*promise.Service, error) {
 	var pc promise.Config
-	if node := a.cfg.File.Promises; node.Kind != 0 {
-		if err := node.Decode(&pc); err != nil {
-			return nil, fmt.Errorf("app: promises: %w", err)
-		}
+	if err := decodeSection(a.cfg.File.Promises, "promises", &pc); err != nil {
+		return nil, err
 	}
 	p := promise.Params{Redis: rdb, Workspace: a.cfg.Workspace, Router: router, Consoles: consoles,
 		Location: a.cfg.Location, Logger: a.log}
@@ -186,6 +213,37 @@ func (a *App) promises(rdb redis.UniversalClient, router promise.Router, console
 		return nil, fmt.Errorf("app: promises: %w", err)
 	}
 	return svc, nil
+}
+
+// buildSurveys builds the satisfaction survey from the `surveys:` section,
+// with the email links' key shared by every gateway.
+func buildSurveys(ctx context.Context, cfg *config.Config, rdb redis.UniversalClient, convs *conversation.Service,
+	rater survey.Rater, log *slog.Logger) (*survey.Service, error) {
+	var sc survey.Config
+	if err := decodeSection(cfg.File.Surveys, "surveys", &sc); err != nil {
+		return nil, err
+	}
+	secret, err := sharedSecret(ctx, rdb, survey.SecretKey(cfg.Workspace))
+	if err != nil {
+		return nil, err
+	}
+	svc, err := survey.New(survey.Params{Redis: rdb, Workspace: cfg.Workspace, Config: sc, Location: cfg.Location,
+		Recorder: convs, Rater: rater, PublicURL: cfg.BaseURL(), Secret: secret, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("app: %w", err)
+	}
+	return svc, nil
+}
+
+// decodeSection decodes an optional section of the configuration file.
+func decodeSection(node yaml.Node, name string, into any) error {
+	if node.Kind == 0 {
+		return nil
+	}
+	if err := node.Decode(into); err != nil {
+		return fmt.Errorf("app: %s: %w", name, err)
+	}
+	return nil
 }
 
 // actor is the desk's name for an authenticated principal.

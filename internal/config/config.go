@@ -123,6 +123,10 @@ type File struct {
 	// Promises holds the follow-up promise settings, decoded by the
 	// promise package (promise.Config).
 	Promises yaml.Node `yaml:"promises"`
+	// Surveys is the satisfaction survey (internal/survey.Config) and
+	// Recovery service recovery (internal/recovery.Config), decoded there.
+	Surveys  yaml.Node `yaml:"surveys"`
+	Recovery yaml.Node `yaml:"recovery"`
 	// CannedReplies are the saved replies agents search with "/" in the
 	// console. Empty means a few generic ones.
 	CannedReplies []CannedReply `yaml:"canned_replies"`

@@ -115,6 +115,28 @@ func (s *Service) UpdateCustomer(ctx context.Context, id string, u CustomerUpdat
 	return s.Customer(ctx, id)
 }
 
+// Tag adds (on) or removes one tag of the customer, leaving the others:
+// service recovery tags and untags while an agent may edit the rest.
+func (s *Service) Tag(ctx context.Context, id, tag string, on bool) error {
+	id, err := s.resolveCustomer(ctx, id)
+	if err != nil {
+		return err
+	}
+	tag = strings.ToLower(strings.TrimSpace(tag))
+	if tag == "" || len(tag) > 64 {
+		return fmt.Errorf("conversation: tag: %w", &FieldError{Field: "tags", Reason: "tags must be 1 to 64 characters"})
+	}
+	if on {
+		err = s.rdb.SAdd(ctx, s.k.custTags(id), tag).Err()
+	} else {
+		err = s.rdb.SRem(ctx, s.k.custTags(id), tag).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("conversation: tag customer %s: %w", id, err)
+	}
+	return nil
+}
+
 // Merge makes other part of id: identities, tags, notes and every
 // conversation of other move to id, so both histories become one. other
 // keeps existing as a pointer to id. Merging a customer with itself is a

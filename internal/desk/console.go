@@ -83,7 +83,7 @@ func (d *Desk) offer(ctx context.Context, conv conversation.Conversation, offere
 	return Offer{
 		ConversationID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
 		Customer: d.customerRef(ctx, conv), Preview: d.lastCustomerText(ctx, conv.ID),
-		OfferedAt: offeredAt, Deadline: deadline,
+		OfferedAt: offeredAt, Deadline: deadline, Recovery: d.recoveryBanner(ctx, conv),
 	}
 }
 
@@ -93,7 +93,7 @@ func (d *Desk) assigned(ctx context.Context, conv conversation.Conversation) Con
 		state = "closed"
 	}
 	c := Conversation{ID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
-		Customer: d.customerRef(ctx, conv), State: state, UpdatedAt: conv.LastMessageAt}
+		Customer: d.customerRef(ctx, conv), State: state, UpdatedAt: conv.LastMessageAt, Recovery: d.recoveryBanner(ctx, conv)}
 	if entries, err := d.convs.Recent(ctx, conv.ID, 20); err == nil {
 		for _, e := range entries {
 			if e.Type == conversation.EntryCustomer || e.Type == conversation.EntryAgent {

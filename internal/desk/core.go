@@ -17,8 +17,18 @@ import (
 var _ channel.Core = (*Desk)(nil)
 
 // Receive stores one inbound message durably (see conversation.Service.Receive).
+// A reply to a satisfaction survey is read first: a bare rating is
+// recorded and opens no conversation; a rating with words is recorded and
+// the message still reaches a person.
 func (d *Desk) Receive(ctx context.Context, in channel.Inbound) (channel.Receipt, error) {
-	return d.convs.Receive(ctx, in)
+	if r, done := d.receiveSurveyReply(ctx, in); done {
+		return r, nil
+	}
+	r, err := d.convs.Receive(ctx, in)
+	if err == nil {
+		d.afterReceive(ctx, in, r)
+	}
+	return r, err
 }
 
 // UpdateDelivery records a provider's report on a sent message; an unknown

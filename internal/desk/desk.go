@@ -69,6 +69,14 @@ type Params struct {
 	// Timeline are further sources of a customer's timeline (ratings,
 	// recovery notes), merged with conversations and promises. Nil: none.
 	Timeline []TimelineSource
+	// Surveys hears of closes and reads inbound replies first. Nil: no
+	// satisfaction surveys.
+	Surveys Surveys
+	// Recovery is service recovery: the console's banner and the agent's
+	// note. Nil: none.
+	Recovery Recoveries
+	// Location is the workspace zone, for dates shown to agents. Nil: UTC.
+	Location *time.Location
 	// Logger receives what a reaction cannot return. Nil: discard.
 	Logger *slog.Logger
 }
@@ -85,6 +93,9 @@ type Desk struct {
 	hours    hours.Source
 	promises *promise.Service
 	timeline []TimelineSource
+	surveys  Surveys
+	recovery Recoveries
+	loc      *time.Location
 	log      *slog.Logger
 
 	// agents caches routing's agent list for Availability.
@@ -105,7 +116,8 @@ func New(p Params) (*Desk, error) {
 		return nil, errors.New("desk: Params.Engine, Conversations and Auth are required")
 	}
 	d := &Desk{engine: p.Engine, convs: p.Conversations, auth: p.Auth, consoles: p.Consoles,
-		canned: p.Canned, hours: p.Hours, promises: p.Promises, timeline: p.Timeline, log: p.Logger,
+		canned: p.Canned, hours: p.Hours, promises: p.Promises, timeline: p.Timeline, surveys: p.Surveys,
+		recovery: p.Recovery, loc: p.Location, log: p.Logger,
 		observers: map[channel.Name]channel.Observer{}, channels: map[channel.Name]channel.Channel{}}
 	if d.consoles == nil {
 		d.consoles = noConsoles{}

@@ -239,6 +239,9 @@ func (d *Desk) closed(ctx context.Context, convID string, e conversation.Entry) 
 	}
 	d.consoles.Closed(ctx, convID, by, conv.Disposition, e.At)
 	d.observe(ctx, conv, ce)
+	if e.Event == "closed" {
+		d.surveyClosed(ctx, conv)
+	}
 }
 
 var _ conversation.Notifier = (*Desk)(nil)

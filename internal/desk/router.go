@@ -3,8 +3,10 @@ package desk
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/recovery"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -12,7 +14,16 @@ import (
 // conversation.Router; the wiring builds it first and the service on it.
 // Every method is idempotent, as the service requires: a conversation
 // routing already holds, or has already let go, is not an error.
-type Router struct{ Engine *routing.Engine }
+type Router struct {
+	Engine *routing.Engine
+	// Recovery tells which customers are in service recovery: their
+	// conversations get the queue's recovery boost, their last agent
+	// (whenever they served), else an agent with the recovery skill. Nil:
+	// nobody is.
+	Recovery interface {
+		Active(ctx context.Context, customerID string) (recovery.Case, bool, error)
+	}
+}
 
 var (
 	_ conversation.Router  = Router{}
@@ -21,7 +32,7 @@ var (
 
 // Enqueue puts a new conversation in its queue.
 func (r Router) Enqueue(ctx context.Context, req conversation.RouteRequest) error {
-	err := r.Engine.Enqueue(ctx, routing.Request{
+	rr := routing.Request{
 		ConversationID: req.ConversationID,
 		Queue:          req.Queue,
 		Channel:        string(req.Channel),
@@ -33,7 +44,19 @@ func (r Router) Enqueue(ctx context.Context, req conversation.RouteRequest) erro
 		VIP:            req.VIP,
 		LastAgentID:    req.LastAgentID,
 		LastServedAt:   req.LastServedAt,
-	})
+	}
+	if r.Recovery != nil {
+		// A failed look-up routes the customer without the boost rather
+		// than not at all.
+		if _, ok, err := r.Recovery.Active(ctx, req.CustomerID); err == nil && ok {
+			rr.Recovery, rr.PreferSkill = true, recovery.Skill
+			if rr.LastAgentID != "" {
+				// Their last agent is preferred however long ago they served.
+				rr.LastServedAt = time.Now()
+			}
+		}
+	}
+	err := r.Engine.Enqueue(ctx, rr)
 	if errors.Is(err, routing.ErrExists) {
 		return nil
 	}

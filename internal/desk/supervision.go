@@ -3,8 +3,11 @@ package desk
 import (
 	"context"
 	"sync"
+	"time"
 
+	"github.com/switchboard/switchboard/internal/recovery"
 	"github.com/switchboard/switchboard/internal/stats"
+	"github.com/switchboard/switchboard/internal/survey"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -14,6 +17,14 @@ import (
 type Supervision struct {
 	Desk  *Desk
 	Stats *stats.Service
+	// Surveys and Recovery give the board its satisfaction figures; nil:
+	// none shown.
+	Surveys interface {
+		Figures(ctx context.Context, from, to time.Time) ([]survey.Row, error)
+	}
+	Recovery interface {
+		Figures(ctx context.Context) (recovery.Figures, error)
+	}
 
 	// names caches customer names of conversations: boards are
 	// built up to four times a second and names do not change that often.
@@ -21,9 +32,43 @@ type Supervision struct {
 	names map[string]string
 }
 
+// SupervisorBoard is the board as the view sends it: the folded figures
+// and today's satisfaction beside them.
+type SupervisorBoard struct {
+	stats.Board
+	Satisfaction *Satisfaction `json:"satisfaction,omitempty"`
+}
+
+// Satisfaction is today's survey figures (CSAT, response rate; overall,
+// per queue, agent and channel) and the recovery rate since the start.
+type Satisfaction struct {
+	Rows     []survey.Row      `json:"rows"`
+	Recovery *recovery.Figures `json:"recovery,omitempty"`
+}
+
 // Board is the board as the view sends it.
 func (s *Supervision) Board(ctx context.Context) (any, error) {
-	return s.BoardWithNames(ctx)
+	b, err := s.BoardWithNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := SupervisorBoard{Board: b}
+	if s.Surveys != nil {
+		now := time.Now()
+		rows, err := s.Surveys.Figures(ctx, now, now)
+		if err != nil {
+			return nil, err
+		}
+		out.Satisfaction = &Satisfaction{Rows: rows}
+		if s.Recovery != nil {
+			f, err := s.Recovery.Figures(ctx)
+			if err != nil {
+				return nil, err
+			}
+			out.Satisfaction.Recovery = &f
+		}
+	}
+	return out, nil
 }
 
 // maxNames bounds the name cache; it is simply emptied when full.

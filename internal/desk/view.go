@@ -52,6 +52,8 @@ type Offer struct {
 	Preview   string    `json:"preview"`
 	OfferedAt time.Time `json:"offered_at"`
 	Deadline  time.Time `json:"deadline"`
+	// Recovery is set when the customer is in service recovery.
+	Recovery *RecoveryBanner `json:"recovery,omitempty"`
 }
 
 // Conversation is one conversation assigned to the agent.
@@ -69,6 +71,9 @@ type Conversation struct {
 	LastMessageID string    `json:"last_message_id,omitempty"`
 	LastText      string    `json:"last_text,omitempty"`
 	UpdatedAt     time.Time `json:"updated_at"`
+	// Recovery is set when the customer is in service recovery (for an
+	// earlier conversation): the console shows it as a banner.
+	Recovery *RecoveryBanner `json:"recovery,omitempty"`
 }
 
 // Snapshot is the console's whole state for one agent.

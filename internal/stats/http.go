@@ -39,9 +39,22 @@ type HistoryRow struct {
 // from local midnight, and whole days (24h, 48h…) are calendar days of the
 // workspace's zone. The caller checks the
 // role.
+//
+// report=<name> serves one of Config.Reports instead (report=csat: the
+// satisfaction figures), so every figure has one address.
 func (s *Service) HistoryHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
+		if name := q.Get("report"); name != "" {
+			if h, ok := s.cfg.Reports[name]; ok {
+				h.ServeHTTP(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "report: unknown report " + strconv.Quote(name)})
+			return
+		}
 		bad := func(msg string) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,6 +85,9 @@ type Config struct {
 	// midnight and the history's daily intervals follow its calendar days
 	// (23 or 25 hours long across a DST change). Nil: UTC.
 	Location *time.Location
+	// Reports are other figures served at the history API's address by
+	// name (GET /api/v1/stats?report=csat). Nil: none.
+	Reports map[string]http.Handler
 	// OnAlert is told of every alert raised or cleared; the wiring logs it.
 	OnAlert func(a Alert, raised bool)
 	// Observe is told of every countable moment folded from events at or

@@ -229,7 +229,7 @@ end
 
 local CONV_FIELDS = {'state', 'queue', 'channel', 'skills', 'score', 'enq', 'agent',
   'last_agent', 'last_served', 'decl_agent', 'decl_until', 'ovfq', 'customer', 'prio',
-  'accepted_at', 'est_low', 'est_high', 'deadline'}
+  'accepted_at', 'est_low', 'est_high', 'deadline', 'pref'}
 
 local function conv_get(id)
   local v = redis.call('HMGET', kconv(id), unpack(CONV_FIELDS))
@@ -464,7 +464,16 @@ local function serve_conv(id, known)
       offer(c, st, 'sticky')
       return n + 1
     end
-    local aid = longest_idle(c)
+    -- A preferred skill (service recovery) picks among agents who have it
+    -- first, then anyone able.
+    local aid
+    if c.pref ~= '' then
+      local sk = c.skills
+      c.skills = (sk == '' and c.pref) or (sk .. ',' .. c.pref)
+      aid = longest_idle(c)
+      c.skills = sk
+    end
+    aid = aid or longest_idle(c)
     if not aid then return n end
     -- Only the same channel matters for fairness; other channels have
     -- their own capacity.

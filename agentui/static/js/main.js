@@ -282,6 +282,7 @@ function upsertConv(sc, fromSnapshot = false) {
     channel: sc.channel, queue: sc.queue, customer: sc.customer || { name: '' },
     state: sc.state || 'active', lastText: sc.last_text || c.lastText || '',
     updatedAt: sc.updated_at || c.updatedAt,
+    recovery: sc.recovery || c.recovery || null,
   });
   return c;
 }
@@ -585,6 +586,7 @@ function renderOffers() {
           h('span', { class: 'offer-queue' }, o.queue ? `· ${o.queue}` : ''),
         ),
         h('p', { class: 'offer-preview' }, o.preview || ''),
+        o.recovery ? h('p', { class: 'offer-recovery' }, `Service recovery: ${o.recovery.text}`) : '',
       ),
       // Hidden from screen readers: a number changing every second would
       // be read out every second.
@@ -675,10 +677,38 @@ function renderConversation(jump = false) {
   $('conv-closed').hidden = c.state !== 'closed';
   $('open-transfer').disabled = c.state === 'closed';
   renderComposer();
+  renderRecovery(c);
   renderTranscript(jump);
   renderTyping();
   renderCustomer();
   voice.render(c);
+}
+
+// The recovery banner: why this customer needs care, and what was done.
+function renderRecovery(c) {
+  const r = c.recovery;
+  $('recovery-banner').hidden = !r;
+  if (!r) return;
+  $('recovery-text').textContent = r.text;
+  const done = $('recovery-done');
+  done.hidden = !r.note;
+  done.textContent = r.note ? `Recorded${r.noted_by ? ` by ${r.noted_by}` : ''}: ${r.note}` : '';
+}
+
+async function recordRecovery(e) {
+  e.preventDefault();
+  const c = S.convs.get(S.selected);
+  const input = $('recovery-note');
+  const text = input.value.trim();
+  if (!c || !text) return;
+  try {
+    c.recovery = await S.socket.request('recovery_note', { conv: c.id, text });
+    input.value = '';
+    renderRecovery(c);
+    toast('Recorded. Thank you for putting it right.');
+  } catch (err) {
+    toast(`Could not record it: ${err.message || err}`);
+  }
 }
 
 function renderComposer() {
@@ -835,6 +865,7 @@ function wireStatic() {
     });
   }
   $('composer').addEventListener('submit', (ev) => { ev.preventDefault(); send(); });
+  $('recovery-form').addEventListener('submit', recordRecovery);
   const box = $('reply-text');
   box.addEventListener('input', () => {
     canned.update();

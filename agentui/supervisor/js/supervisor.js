@@ -185,6 +185,7 @@ function onFrame(f) {
       break;
     case 'alert':
       if (f.raised && f.alert) toast(`${alertWhere(f.alert)}: ${f.alert.message}`, true);
+      if (f.raised && f.alert && f.alert.kind === 'recovery') addRecoveryAlert(f.alert);
       break;
     case 'message':
       if (f.message && f.message.conv === S.watching) addMessage(f.message);
@@ -221,9 +222,44 @@ function render(board) {
   $('short-s').textContent = String(Math.round(board.short_abandon_ms / 1000));
   $('target-pct').textContent = pct(board.sl_target);
   renderAlerts(board.alerts || []);
+  renderSatisfaction(board.satisfaction);
   renderQueues(board);
   renderAgents(board.agents || []);
   tick();
+}
+
+// Service recovery alerts are raised once for the workspace (a customer
+// rated badly); the page keeps the latest ten until it is reloaded.
+const recoveryAlerts = [];
+
+function addRecoveryAlert(a) {
+  recoveryAlerts.unshift(a);
+  recoveryAlerts.length = Math.min(recoveryAlerts.length, 10);
+  const box = $('recovery-alerts');
+  box.hidden = false;
+  replace(box, recoveryAlerts.map((x) => h('div', { class: 'sv-alert', 'data-kind': 'recovery' },
+    h('strong', {}, 'Service recovery'), ' ', x.message, ' ',
+    h('span', { class: 'sv-alert-since', 'data-since': x.since, 'data-fmt': 'ago' }))));
+  // The rating behind the alert is in today's figures: fetch them now
+  // rather than at the next periodic board.
+  S.socket?.request('sync').then((b) => { if (b) render(b); }).catch(() => {});
+}
+
+const DIM_LABEL = { all: 'All', queue: 'Queue', agent: 'Agent', channel: 'Channel' };
+
+function renderSatisfaction(sat) {
+  const rows = sat?.rows || [];
+  replace($('csat-rows'), rows.map((r) => h('tr', { 'data-dim': r.dimension, 'data-key': r.key },
+    h('td', {}, DIM_LABEL[r.dimension] || r.dimension),
+    h('td', {}, r.dimension === 'agent' ? agentName(r.key) : r.dimension === 'channel' ? channelLabel(r.key) : (r.key || 'Everything')),
+    h('td', { class: 'num' }, pct(r.csat)),
+    h('td', { class: 'num' }, pct(r.response_rate)),
+    h('td', { class: 'num' }, String(r.responses)),
+    h('td', { class: 'num' }, String(r.sent)))));
+  const rec = sat?.recovery;
+  $('recovery-rate').textContent = rec && rec.rated
+    ? `Recovery rate: ${pct(rec.rate)} of ${rec.rated} customers in recovery rated their next conversation 4 or 5.`
+    : 'CSAT is the share of ratings of 4 or 5. Recovery rate appears once a customer in recovery rates again.';
 }
 
 function alertWhere(a) {

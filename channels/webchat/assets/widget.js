@@ -198,9 +198,54 @@
   const notice = el('div', { class: 'notice', 'aria-live': 'polite' });
   const composer = el('div', { class: 'composer' }, el('div', { class: 'row' }, input, sendBtn), notice);
   const endedText = el('p', { class: 'ended-text', text: 'This chat has ended.' });
+  // The one question after a resolved chat: five buttons, an optional
+  // comment, then thanks (survey and rated frames).
+  let surveyConv = '';
+  let surveyScore = 0;
+  const surveyQ = el('p', { class: 'survey-q' });
+  const scoreBtns = [1, 2, 3, 4, 5].map((n) => el('button', {
+    type: 'button', class: 'score', text: String(n), 'aria-pressed': 'false', 'aria-label': n + ' out of 5',
+    onclick: () => pickScore(n),
+  }));
+  const surveyComment = el('textarea', { rows: '2', maxlength: '2000', placeholder: 'Anything to add? (optional)', 'aria-label': 'Comment (optional)' });
+  const surveySend = el('button', { type: 'button', class: 'primary', text: 'Send rating', disabled: true, onclick: () => sendRating() });
+  const surveyThanks = el('p', { class: 'survey-thanks', role: 'status', hidden: true });
+  const surveyForm = el('div', { class: 'survey-form' },
+    el('div', { class: 'scores', role: 'group', 'aria-label': 'Rating from 1 (poor) to 5 (great)' }, ...scoreBtns),
+    el('div', { class: 'scale', 'aria-hidden': 'true' }, el('span', { text: 'Poor' }), el('span', { text: 'Great' })),
+    surveyComment, surveySend);
+  const surveyBox = el('div', { class: 'survey', hidden: true }, surveyQ, surveyForm, surveyThanks);
   const ended = el('div', { class: 'ended', hidden: true },
     endedText,
+    surveyBox,
     el('button', { type: 'button', class: 'primary', text: 'Start a new chat', onclick: () => newChat() }));
+
+  function pickScore(n) {
+    surveyScore = n;
+    scoreBtns.forEach((b, i) => b.setAttribute('aria-pressed', String(i + 1 === n)));
+    surveySend.disabled = false;
+  }
+
+  function sendRating() {
+    if (!surveyScore || !surveyConv) return;
+    surveySend.disabled = true;
+    send({ type: 'rate', conversation: surveyConv, score: surveyScore, comment: surveyComment.value.trim() });
+  }
+
+  function showSurvey(f) {
+    surveyConv = f.conversation;
+    surveyQ.textContent = f.text;
+    surveyForm.hidden = false;
+    surveyThanks.hidden = true;
+    surveyBox.hidden = false;
+  }
+
+  function showRated(f) {
+    surveyForm.hidden = true;
+    surveyThanks.textContent = 'Thank you — you rated us ' + f.score + ' out of 5.';
+    surveyThanks.hidden = false;
+    surveyBox.hidden = false;
+  }
   const chatView = el('div', { style: 'display:contents' }, log, typingLine, composer, ended);
 
   const panel = el('div', { class: 'panel', role: 'dialog', 'aria-label': CONFIG.site + ' chat', hidden: true },
@@ -560,6 +605,12 @@
         showView();
         break;
       }
+      case 'survey':
+        if (f.conversation === state.conv) showSurvey(f);
+        break;
+      case 'rated':
+        if (f.conversation === surveyConv) showRated(f);
+        break;
       case 'error':
         handleError(f);
         break;
@@ -687,6 +738,11 @@
     shown.clear();
     byFrame.clear();
     banner.hidden = true;
+    surveyBox.hidden = true;
+    surveyConv = '';
+    surveyScore = 0;
+    surveyComment.value = '';
+    scoreBtns.forEach((b) => b.setAttribute('aria-pressed', 'false'));
     endedText.textContent = 'This chat has ended.';
     applyAvailability(avail);
     checkAvailability();

@@ -1,0 +1,115 @@
+// Thank-you, one question and service recovery on the real product: a
+// customer chats from /demo; the agent closes the chat as resolved; the
+// widget asks "How did we do?" with five buttons; the customer rates 1
+// with a comment; the supervisor sees the recovery alert live; the same
+// customer's next chat rings the agent with the recovery note and the
+// console shows the banner, where the agent records what was done.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, shot, login, openPage } from './lib/harness.mjs';
+import { startGateway } from './lib/gateway.mjs';
+
+let gw;
+let browser;
+
+before(async () => {
+  gw = await startGateway({
+    agents: [
+      { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+      { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
+    ],
+  });
+  browser = await launch();
+});
+
+after(async () => {
+  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
+  await browser?.close();
+  gw?.stop();
+});
+
+const newPage = (viewport) => openPage(browser, viewport, {});
+
+async function closeResolved(page) {
+  await page.locator('#open-close').click();
+  await page.locator('#close-disposition').selectOption('resolved');
+  await page.locator('#close-form button[type="submit"]').click();
+}
+
+test('a 1/5 rating in the widget alerts the supervisor and the next chat shows the banner', async () => {
+  const sup = await newPage({ width: 1280, height: 900 });
+  await sup.page.goto(`${gw.url}/supervisor/`);
+  await sup.page.locator('#login-id').fill('sam');
+  await sup.page.locator('#login-password').fill('sam-password');
+  await sup.page.locator('#login-submit').click();
+  await sup.page.locator('#conn[data-state="online"]').waitFor();
+
+  const agent = await newPage({ width: 1280, height: 800 });
+  await login(agent.page, gw.url, 'ana', 'ana-password');
+  await agent.page.locator('#state-available').click();
+  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+
+  // Maria chats; Ana accepts, answers and closes it as resolved.
+  const customer = await newPage({ width: 1280, height: 800 });
+  await customer.page.goto(`${gw.url}/demo`);
+  await customer.page.locator('.launcher').click();
+  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
+  await customer.page.locator('.prechat textarea').fill('My parcel never arrived');
+  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  const offer = agent.page.locator('.offer').first();
+  await offer.waitFor({ timeout: 15_000 });
+  assert.equal(await offer.locator('.offer-recovery').count(), 0, 'a first contact is no recovery');
+  await offer.getByRole('button', { name: /accept/i }).click();
+  await customer.page.getByText('Ana has joined').waitFor();
+  await agent.page.locator('#reply-text').fill('It is on its way again.');
+  await agent.page.keyboard.press('Enter');
+  await customer.page.locator('.msg .bubble', { hasText: 'It is on its way again.' }).waitFor();
+  await closeResolved(agent.page);
+
+  // The widget thanks and asks; she rates 1 with a comment.
+  const survey = customer.page.locator('.survey:not([hidden])');
+  await survey.waitFor({ timeout: 10_000 });
+  assert.equal(await survey.locator('.survey-q').textContent(), 'Thanks for chatting with Ana. How did we do?');
+  assert.equal(await survey.locator('button.score').count(), 5);
+  await shot(customer.page, 'recovery-widget-survey');
+  await survey.getByRole('button', { name: '1 out of 5' }).click();
+  await survey.locator('textarea').fill('slow answer');
+  await survey.getByRole('button', { name: 'Send rating' }).click();
+  await customer.page.locator('.survey-thanks', { hasText: 'you rated us 1 out of 5' }).waitFor();
+  await shot(customer.page, 'recovery-widget-rated');
+
+  // The supervisor sees the alert live, and the figures.
+  const alert = sup.page.locator('#recovery-alerts .sv-alert');
+  await alert.waitFor({ timeout: 10_000 });
+  assert.match(await alert.textContent(), /Customer rated 1\/5 on chat \(agent ana\): slow answer/);
+  // Today: one survey sent, one rating, none of them 4 or 5.
+  const all = sup.page.locator('#csat-rows tr[data-dim="all"] td');
+  await sup.page.waitForFunction(() => {
+    const td = [...document.querySelectorAll('#csat-rows tr[data-dim="all"] td')].map((x) => x.textContent);
+    return td.join('|') === 'All|Everything|0%|100%|1|1';
+  }, null, { timeout: 10_000 });
+  assert.equal(await all.count(), 6);
+  await shot(sup.page, 'recovery-supervisor-alert');
+
+  // Her next chat rings Ana with the recovery note and shows the banner.
+  await customer.page.getByRole('button', { name: 'Start a new chat' }).click();
+  await customer.page.locator('.prechat textarea').fill('Still nothing, sorry to bother you again');
+  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  const next = agent.page.locator('.offer').first();
+  await next.waitFor({ timeout: 15_000 });
+  assert.match(await next.locator('.offer-recovery').textContent(), /Service recovery: rated 1\/5 on .* — slow answer/);
+  await next.getByRole('button', { name: /accept/i }).click();
+  await agent.page.locator('.conv-item', { hasText: 'Maria Svensson' }).first().click();
+  const banner = agent.page.locator('#recovery-banner:not([hidden])');
+  await banner.waitFor();
+  assert.match(await banner.locator('#recovery-text').textContent(), /^rated 1\/5 on \d{1,2} [A-Z][a-z]{2} — slow answer$/);
+  await agent.page.locator('#recovery-note').fill('Apologised and sent a replacement by express');
+  await agent.page.locator('#recovery-form button[type="submit"]').click();
+  await agent.page.locator('#recovery-done', { hasText: 'Apologised and sent a replacement by express' }).waitFor();
+  await shot(agent.page, 'recovery-console-banner');
+
+  assert.deepEqual(agent.errors, []);
+  assert.deepEqual(customer.errors, []);
+  assert.deepEqual(sup.errors, []);
+});

@@ -1,0 +1,177 @@
+package desk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/promise"
+	"github.com/switchboard/switchboard/internal/recovery"
+	"github.com/switchboard/switchboard/internal/survey"
+)
+
+// Surveys is what the desk needs of the satisfaction survey
+// (internal/survey): to hear of closes, and to read replies first.
+type Surveys interface {
+	// Closed schedules the survey of a conversation just closed.
+	Closed(ctx context.Context, conv conversation.Conversation, agentName string) error
+	// Reply records a rating an inbound message gives; Consumed says the
+	// message was a bare rating and must open no conversation.
+	Reply(ctx context.Context, in channel.Inbound) (survey.Match, error)
+	// EndWindow ends the survey reply window of an address that opened a
+	// conversation: from then on its digits are answers to the agent.
+	EndWindow(ctx context.Context, ch channel.Name, address string) error
+}
+
+// Recoveries is what the desk needs of service recovery
+// (internal/recovery): a customer's open case and the agent's note on it.
+type Recoveries interface {
+	Active(ctx context.Context, customerID string) (recovery.Case, bool, error)
+	Note(ctx context.Context, customerID, agentID, text string) (recovery.Case, error)
+	Raise(ctx context.Context, customerID string, r recovery.Reason) error
+}
+
+// PromiseBroken starts service recovery for the customer of a promise
+// cancelled unresolved, as a bad rating does: the promise package calls it
+// once per broken promise (promise.Service.OnBroken).
+func (d *Desk) PromiseBroken(ctx context.Context, p promise.Promise) {
+	if d.recovery == nil {
+		return
+	}
+	at := p.ResolvedAt
+	if at.IsZero() {
+		at = time.Now()
+	}
+	err := d.recovery.Raise(ctx, p.CustomerID, recovery.Reason{Kind: recovery.ReasonPromise, ConversationID: p.ConversationID,
+		AgentID: p.AgentID, Queue: p.Queue, Channel: p.Channel, Text: p.What, At: at})
+	if err != nil {
+		d.log.Warn("desk: broken promise raised no recovery", "promise", p.ID, "customer", p.CustomerID, "err", err)
+	}
+}
+
+// RecoveryBanner is what the console shows on a conversation of a
+// customer in service recovery.
+type RecoveryBanner struct {
+	// Kind is why: "rating" or "broken_promise".
+	Kind string `json:"kind"`
+	// Text is the banner in words: "rated 1/5 on 3 Dec — slow answer".
+	Text           string    `json:"text"`
+	ConversationID string    `json:"conv"`
+	Score          int       `json:"score,omitempty"`
+	Comment        string    `json:"comment,omitempty"`
+	At             time.Time `json:"at"`
+	Until          time.Time `json:"until"`
+	// Note is what an agent recorded having done, once they did.
+	Note    string `json:"note,omitempty"`
+	NotedBy string `json:"noted_by,omitempty"`
+}
+
+// receiveSurveyReply lets the survey read an inbound first. A survey that
+// cannot be read never loses the message: it goes on as a message.
+func (d *Desk) receiveSurveyReply(ctx context.Context, in channel.Inbound) (channel.Receipt, bool) {
+	if d.surveys == nil {
+		return channel.Receipt{}, false
+	}
+	m, err := d.surveys.Reply(ctx, in)
+	if err != nil {
+		d.log.Warn("desk: survey reply", "channel", in.Channel, "err", err)
+		return channel.Receipt{}, false
+	}
+	if !m.Consumed {
+		return channel.Receipt{}, false
+	}
+	return channel.Receipt{ConversationID: m.ConversationID, CustomerID: m.CustomerID}, true
+}
+
+// afterReceive ends a survey window once the customer opened a new
+// conversation on the same address.
+func (d *Desk) afterReceive(ctx context.Context, in channel.Inbound, r channel.Receipt) {
+	if d.surveys == nil || !r.NewConversation {
+		return
+	}
+	addr, err := conversation.NormalizeAddress(in.Channel, in.From)
+	if err != nil {
+		return
+	}
+	if err := d.surveys.EndWindow(ctx, in.Channel, addr); err != nil {
+		d.log.Warn("desk: end survey window", "channel", in.Channel, "err", err)
+	}
+}
+
+// surveyClosed hands a closed conversation to the survey.
+func (d *Desk) surveyClosed(ctx context.Context, conv conversation.Conversation) {
+	if d.surveys == nil || conv.AgentID == "" {
+		return
+	}
+	if err := d.surveys.Closed(ctx, conv, firstName(d.agentName(ctx, conv.AgentID))); err != nil {
+		d.log.Warn("desk: schedule survey", "conv", conv.ID, "err", err)
+	}
+}
+
+// recoveryBanner is the banner for conv when its customer is in recovery
+// for another conversation; nil otherwise.
+func (d *Desk) recoveryBanner(ctx context.Context, conv conversation.Conversation) *RecoveryBanner {
+	if d.recovery == nil {
+		return nil
+	}
+	c, ok, err := d.recovery.Active(ctx, conv.CustomerID)
+	if err != nil || !ok || c.ConversationID == conv.ID {
+		return nil
+	}
+	return bannerOf(c, d.loc)
+}
+
+func bannerOf(c recovery.Case, loc *time.Location) *RecoveryBanner {
+	if loc == nil {
+		loc = time.UTC
+	}
+	b := &RecoveryBanner{Kind: c.Kind, ConversationID: c.ConversationID, Score: c.Score, Comment: c.Comment,
+		At: c.At, Until: c.Until, Note: c.Note, NotedBy: c.NotedBy}
+	day := c.At.In(loc).Format("2 Jan")
+	switch c.Kind {
+	case recovery.ReasonRating:
+		b.Text = "rated " + strconv.Itoa(c.Score) + "/5 on " + day
+		if c.Comment != "" {
+			b.Text += " — " + c.Comment
+		}
+	case recovery.ReasonPromise:
+		b.Text = "promise broken on " + day
+		if c.Text != "" {
+			b.Text += " — " + c.Text
+		}
+	default:
+		b.Text = c.Kind + " on " + day
+	}
+	return b
+}
+
+// RecoveryNote records what the agent did for a customer in service
+// recovery, on the conversation they serve: the case keeps the note (the
+// banner shows it) and the transcript gets it as an internal note.
+func (d *Desk) RecoveryNote(ctx context.Context, who Actor, convID, text string) (*RecoveryBanner, error) {
+	if d.recovery == nil {
+		return nil, fmt.Errorf("%w: service recovery is off", ErrInvalid)
+	}
+	if text == "" || len(text) > 2000 {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, &conversation.FieldError{Field: "text", Reason: "1 to 2000 characters"})
+	}
+	conv, _, err := d.authorize(ctx, who, Note, convID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := d.recovery.Note(ctx, conv.CustomerID, who.AccountID, text)
+	if err != nil {
+		if errors.Is(err, recovery.ErrNoCase) {
+			return nil, fmt.Errorf("%w: the customer has no open recovery case", ErrInvalid)
+		}
+		return nil, err
+	}
+	if _, err := d.convs.Note(ctx, convID, who.AccountID, "Service recovery: "+text); err != nil {
+		return nil, mapErr(err)
+	}
+	return bannerOf(c, d.loc), nil
+}
