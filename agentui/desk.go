@@ -120,6 +120,15 @@ func (p *Publisher) Unassigned(ctx context.Context, agentID, convID, reason stri
 	p.publish(ctx, AgentTopic(agentID), UnassignedFrame(convID, reason))
 }
 
+// Revoke takes every console of the agent, on every gateway, off the
+// conversation's topic.
+func (p *Publisher) Revoke(ctx context.Context, agentID, convID string) {
+	if err := p.Hub.Leave(ctx, AgentTopic(agentID), ConvTopic(convID)); err != nil && p.Logger != nil {
+		p.Logger.Error("agentui: revoke access; consoles on other gateways may keep receiving the conversation until they reconnect",
+			"agent", agentID, "conv", convID, "err", err)
+	}
+}
+
 // AgentState tells the agent's console its new state.
 func (p *Publisher) AgentState(ctx context.Context, agentID string, st AgentState) {
 	p.publish(ctx, AgentTopic(agentID), StateFrame(st))

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -95,12 +94,6 @@ type session struct {
 	h     *Handler
 	agent Principal
 
-	// mu guards convs: the conversations this connection was allowed to
-	// see (resumed or accepted), hence subscribed to. Typing is checked
-	// against it because it needs no Backend call otherwise.
-	mu    sync.Mutex
-	convs map[string]struct{}
-
 	// tokens and refilled are the frame rate limit's bucket; only the
 	// reader goroutine touches them.
 	tokens   float64
@@ -108,7 +101,7 @@ type session struct {
 }
 
 func newSession(h *Handler, p Principal) *session {
-	return &session{h: h, agent: p, convs: make(map[string]struct{}),
+	return &session{h: h, agent: p,
 		tokens: float64(h.cfg.FrameBurst), refilled: time.Now()}
 }
 
@@ -345,7 +338,9 @@ func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request
 		s.unfollow(conn, req.Conv)
 		return nil, nil
 	case ReqTyping:
-		if !s.following(req.Conv) {
+		// The conversations this connection may see are those it is
+		// subscribed to: the desk takes it off any it loses (Revoke).
+		if !conn.Subscribed(ConvTopic(req.Conv)) {
 			return nil, ErrForbidden
 		}
 		return nil, b.Typing(ctx, id, req.Conv, req.On)
@@ -432,25 +427,9 @@ func (s *session) directory(ctx context.Context) (any, error) {
 }
 
 func (s *session) follow(ctx context.Context, conn *realtime.Conn, convID string) error {
-	if err := conn.Subscribe(ctx, ConvTopic(convID)); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.convs[convID] = struct{}{}
-	s.mu.Unlock()
-	return nil
+	return conn.Subscribe(ctx, ConvTopic(convID))
 }
 
 func (s *session) unfollow(conn *realtime.Conn, convID string) {
-	s.mu.Lock()
-	delete(s.convs, convID)
-	s.mu.Unlock()
 	conn.Unsubscribe(ConvTopic(convID))
-}
-
-func (s *session) following(convID string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.convs[convID]
-	return ok
 }

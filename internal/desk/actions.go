@@ -29,7 +29,13 @@ func (d *Desk) Decline(ctx context.Context, who Actor, convID string) error {
 	if _, _, err := d.authorize(ctx, who, Decline, convID); err != nil {
 		return err
 	}
-	return mapErr(d.engine.Decline(ctx, convID, who.AccountID))
+	if err := d.engine.Decline(ctx, convID, who.AccountID); err != nil {
+		return mapErr(err)
+	}
+	// At once, not only when the declined event is handled: every console
+	// of the agent, not just the one that declined.
+	d.consoles.Revoke(ctx, who.AccountID, convID)
+	return nil
 }
 
 // Reply sends text (and stored attachments) to the customer on the
@@ -104,7 +110,11 @@ func (d *Desk) Transfer(ctx context.Context, who Actor, convID, queue, toAgent s
 	}
 	from, _ := d.holder(ctx, conv)
 	out, err := d.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, FromAgentID: from, ToQueue: queue, ToAgentID: toAgent})
-	return out, mapErr(err)
+	if err != nil {
+		return conversation.Conversation{}, mapErr(err)
+	}
+	d.revokeMoved(ctx, convID, from, toAgent)
+	return out, nil
 }
 
 // Assign is a supervisor's force-assign: the conversation is offered to
@@ -120,10 +130,21 @@ func (d *Desk) Assign(ctx context.Context, who Actor, convID, agentID string) er
 	if _, err := d.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, FromAgentID: before, ToAgentID: agentID}); err != nil {
 		return mapErr(err)
 	}
+	d.revokeMoved(ctx, convID, before, agentID)
 	if (s == OfferedToOther || s == OfferedToMe) && before != "" && before != agentID {
 		d.consoles.OfferRevoked(ctx, before, convID, RevokedTaken)
 	}
 	return nil
+}
+
+// revokeMoved ends the previous holder's access to a conversation just
+// moved to another agent or a queue, at once: the transferred event does
+// it too (accessEnds), but only when a gateway handles it, and a customer
+// line written in between must not reach the agent who lost it.
+func (d *Desk) revokeMoved(ctx context.Context, convID, from, to string) {
+	if from != "" && from != to {
+		d.consoles.Revoke(ctx, from, convID)
+	}
 }
 
 // Typing tells the customer's side that the agent is (on) or stopped (off)

@@ -97,3 +97,28 @@ func TestCustomerEnded(t *testing.T) {
 		t.Fatalf("taken conversation ended: %+v", c)
 	}
 }
+
+// TestAccessEnds is the table of routing events after which an agent no
+// longer receives a conversation.
+func TestAccessEnds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc string
+		ev   routing.Event
+		want string
+	}{
+		{"declined", routing.Event{Type: routing.EventDeclined, AgentID: "a02"}, "a02"},
+		{"offer lapsed or withdrawn (away, offline)", routing.Event{Type: routing.EventExpired, AgentID: "a02", Reason: "agent away"}, "a02"},
+		{"customer left while offered", routing.Event{Type: routing.EventAbandoned, AgentID: "a02"}, "a02"},
+		{"customer left while waiting", routing.Event{Type: routing.EventAbandoned}, ""},
+		{"reassigned to another agent", routing.Event{Type: routing.EventTransferred, FromAgent: "a02", AgentID: "a01"}, "a02"},
+		{"transferred to a queue", routing.Event{Type: routing.EventTransferred, FromAgent: "a02"}, "a02"},
+		{"reassigned to the same agent", routing.Event{Type: routing.EventTransferred, FromAgent: "a02", AgentID: "a02"}, ""},
+		{"offered", routing.Event{Type: routing.EventOffered, AgentID: "a02"}, ""},
+		{"accepted", routing.Event{Type: routing.EventAccepted, AgentID: "a02"}, ""},
+	} {
+		if got := accessEnds(tc.ev); got != tc.want {
+			t.Errorf("%s: accessEnds = %q, want %q", tc.desc, got, tc.want)
+		}
+	}
+}
