@@ -67,8 +67,8 @@ func (b deskBackend) Typing(ctx context.Context, who Principal, convID string, o
 	return b.d.Typing(ctx, who, convID, on)
 }
 
-func (b deskBackend) Transcript(ctx context.Context, who Principal, convID, afterID string) ([]Message, error) {
-	return b.d.Transcript(ctx, who, convID, afterID)
+func (b deskBackend) Transcript(ctx context.Context, who Principal, convID, afterID string, limit int) (TranscriptPage, error) {
+	return b.d.Transcript(ctx, who, convID, afterID, limit)
 }
 
 func (b deskBackend) Customer(ctx context.Context, who Principal, convID string) (CustomerView, error) {

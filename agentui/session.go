@@ -222,7 +222,16 @@ func (s *session) onMessage(conn *realtime.Conn, msg []byte) error {
 		}
 		return sendIfOpen(conn, encode(ackFrame{Type: FrameAck, ID: req.ID, Code: code, Message: text}))
 	}
-	return sendIfOpen(conn, encode(ackFrame{Type: FrameAck, ID: req.ID, OK: true, Data: data}))
+	ack := encode(ackFrame{Type: FrameAck, ID: req.ID, OK: true, Data: data})
+	if err := conn.Send(ack); errors.Is(err, realtime.ErrTooLarge) {
+		// Answers are bounded (resume pages); one that is not is a bug to
+		// see in the log, not a socket closed without a word.
+		s.h.cfg.Logger.Error("agentui: answer larger than the send cap", "agent", s.agent.AccountID, "type", req.Type, "bytes", len(ack))
+		return sendIfOpen(conn, encode(ackFrame{Type: FrameAck, ID: req.ID, Code: CodeTooLarge, Message: "answer too large"}))
+	} else if err != nil && !errors.Is(err, realtime.ErrClosed) {
+		return err
+	}
+	return nil
 }
 
 // sendIfOpen sends, treating a connection closed meanwhile as done.
@@ -366,34 +375,39 @@ func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request
 	return nil, errUnknownType
 }
 
-// resume reads the backlog, which is also the access check, then
-// subscribes, then reads what arrived in between. Subscribing only after the
-// check keeps a refused client from hearing the live feed even briefly; the
-// second read closes the gap so nothing is missed. The client drops the
-// duplicates a live frame and the second read may share, by message id.
+// resume answers one page of the transcript after afterID (see
+// transcript.go); the client asks again with the page's next while more is
+// set. The first read is also the access check. Only the page that reaches
+// the end subscribes, then reads once more after its cursor: subscribing
+// after the check keeps a refused client from hearing the live feed even
+// briefly, and the read after it closes the gap so nothing is missed. The
+// client drops the duplicates a live frame and that read may share, by
+// message id.
 func (s *session) resume(ctx context.Context, conn *realtime.Conn, convID, afterID string) (any, error) {
 	b, id := s.h.cfg.Backend, s.agent
-	msgs, err := b.Transcript(ctx, id, convID, afterID)
-	if err != nil {
-		return nil, err
+	p := newPager(convID, afterID)
+	subscribed := false
+	for {
+		more, err := p.read(ctx, b, id)
+		if err != nil {
+			if subscribed {
+				s.unfollow(conn, convID)
+			}
+			return nil, err
+		}
+		switch {
+		case p.full:
+			return p.page, nil
+		case more:
+			continue
+		case subscribed:
+			return p.page, nil
+		}
+		if err := s.follow(ctx, conn, convID); err != nil {
+			return nil, err
+		}
+		subscribed = true
 	}
-	if err := s.follow(ctx, conn, convID); err != nil {
-		return nil, err
-	}
-	last := afterID
-	if len(msgs) > 0 {
-		last = msgs[len(msgs)-1].ID
-	}
-	more, err := b.Transcript(ctx, id, convID, last)
-	if err != nil {
-		s.unfollow(conn, convID)
-		return nil, err
-	}
-	msgs = append(msgs, more...)
-	if msgs == nil {
-		msgs = []Message{}
-	}
-	return map[string]any{"conv": convID, "messages": msgs}, nil
 }
 
 func (s *session) directory(ctx context.Context) (any, error) {

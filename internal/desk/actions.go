@@ -170,22 +170,24 @@ func (d *Desk) Entries(ctx context.Context, who Actor, convID, afterID string, l
 	return entries, mapErr(err)
 }
 
-// Transcript returns the conversation's messages after afterID (all of
-// them, up to 1,000, when afterID is ""), as the console shows them.
-func (d *Desk) Transcript(ctx context.Context, who Actor, convID, afterID string) ([]Message, error) {
-	entries, err := d.Entries(ctx, who, convID, afterID, 1000)
+// Transcript reads up to limit transcript entries after afterID ("" from
+// the start) and returns them as the console shows them. Each entry is
+// read once: a long transcript is read page by page, never whole.
+func (d *Desk) Transcript(ctx context.Context, who Actor, convID, afterID string, limit int) (TranscriptPage, error) {
+	entries, err := d.Entries(ctx, who, convID, afterID, limit)
 	if err != nil {
-		return nil, err
+		return TranscriptPage{}, err
 	}
-	out := make([]Message, 0, len(entries))
+	page := TranscriptPage{Messages: make([]Message, 0, len(entries)), Next: afterID, More: limit > 0 && len(entries) >= limit}
 	nm := d.names()
 	for _, e := range entries {
+		page.Next = e.ID
 		if e.Type == conversation.EntryStatus {
 			continue // message() reads the reply's current status instead
 		}
-		out = append(out, d.message(ctx, convID, e, nm))
+		page.Messages = append(page.Messages, d.message(ctx, convID, e, nm))
 	}
-	return out, nil
+	return page, nil
 }
 
 // View converts a transcript entry of convID for the console.

@@ -91,6 +91,21 @@ type Message struct {
 	// Status and Error describe delivery of an agent reply; empty otherwise.
 	Status string `json:"status,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Truncated says Text was cut to fit one frame; the whole entry is in
+	// the REST transcript (GET /api/v1/conversations/{id}/messages).
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// TranscriptPage is up to a limit of transcript entries after a cursor, as
+// the console shows them.
+type TranscriptPage struct {
+	Messages []Message
+	// Next is the id of the last entry read, the cursor of the next page:
+	// delivery-status entries are read but not shown, so it may be past
+	// the last message. The cursor given when nothing was read.
+	Next string
+	// More is set when the page is full: more entries may follow.
+	More bool
 }
 
 // CustomerView is the customer panel.

@@ -253,7 +253,7 @@ function upsertConv(sc, fromSnapshot = false) {
   let c = S.convs.get(sc.id);
   if (!c) {
     c = {
-      id: sc.id, messages: [], byId: new Map(), lastId: '', loaded: false, typing: null,
+      id: sc.id, messages: [], byId: new Map(), lastId: '', cursor: '', loaded: false, typing: null,
       draft: { reply: '', note: '' }, unread: sc.unread || 0,
     };
     S.convs.set(sc.id, c);
@@ -281,18 +281,29 @@ function removeConv(id) {
 }
 
 /**
- * resume subscribes to a conversation and fetches what we have not seen.
- * An accept and its "assigned" frame both ask; one request is enough.
+ * resume fetches what we have not seen of a conversation, page by page
+ * (the server bounds each answer; "more" means ask again from "next"), and
+ * the last page subscribes to it. c.cursor is where the server's last page
+ * ended, so a reconnect or an "assigned" frame asks only for what came
+ * after, never for the whole transcript again. An accept and its
+ * "assigned" frame both ask; one request is enough.
  */
 async function resume(c) {
   if (c.resuming) return;
   c.resuming = true;
   try {
-    const data = await S.socket.request('resume', { conv: c.id, after_id: c.lastId });
-    const wasLoaded = c.loaded;
-    c.loaded = true;
-    addMessages(c, data.messages, wasLoaded);
-    if (!wasLoaded && S.selected === c.id) renderTranscript(true);
+    for (;;) {
+      const data = await S.socket.request('resume', { conv: c.id, after_id: c.cursor || '' });
+      const wasLoaded = c.loaded;
+      addMessages(c, data.messages, wasLoaded);
+      if (data.next) c.cursor = data.next;
+      if (!data.more) {
+        c.loaded = true;
+        if (!wasLoaded && S.selected === c.id) renderTranscript(true);
+        break;
+      }
+      if (S.selected === c.id) renderTranscript(!wasLoaded);
+    }
   } catch (e) {
     if (e.code === 'forbidden' || e.code === 'not_found') removeConv(c.id);
   } finally {
