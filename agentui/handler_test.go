@@ -575,7 +575,7 @@ func TestLongTranscriptResumesInPages(t *testing.T) {
 			if err != nil {
 				t.Fatalf("page %d: the console was disconnected: %v", pages, err)
 			}
-			if len(b) > 512<<10 {
+			if len(b) > 600<<10 {
 				t.Fatalf("page %d: a frame of %d bytes", pages, len(b))
 			}
 			var fr frame

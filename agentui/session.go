@@ -199,7 +199,7 @@ func nonNil(s Snapshot) Snapshot {
 // loop through reconnects.
 func (s *session) onMessage(conn *realtime.Conn, msg []byte) error {
 	if !s.allow(time.Now()) {
-		return sendIfOpen(conn, encode(errorFrame{FrameError, CodeRateLimited, "too many frames; slow down"}))
+		return sendIfOpen(conn, rateLimited(msg, s.h.cfg.MaxFrameBytes))
 	}
 	if len(msg) > s.h.cfg.MaxFrameBytes {
 		return conn.Send(encode(errorFrame{FrameError, CodeTooLarge, "frame too large"}))
@@ -232,6 +232,20 @@ func (s *session) onMessage(conn *realtime.Conn, msg []byte) error {
 		return err
 	}
 	return nil
+}
+
+// rateLimited answers a frame over the rate limit: an ack with the code
+// when the frame carries a readable id, so the client's request fails at
+// once and it can retry later (a console paging a long transcript does),
+// else an error frame.
+func rateLimited(msg []byte, maxFrame int) []byte {
+	var req struct {
+		ID string `json:"id"`
+	}
+	if len(msg) <= maxFrame && json.Unmarshal(msg, &req) == nil && req.ID != "" && len(req.ID) <= maxRequestID {
+		return encode(ackFrame{Type: FrameAck, ID: req.ID, Code: CodeRateLimited, Message: "too many frames; slow down"})
+	}
+	return encode(errorFrame{FrameError, CodeRateLimited, "too many frames; slow down"})
 }
 
 // sendIfOpen sends, treating a connection closed meanwhile as done.

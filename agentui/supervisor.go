@@ -220,7 +220,7 @@ type supRequest struct {
 func (ss *supSession) onMessage(conn *realtime.Conn, msg []byte) error {
 	c := ss.s.c
 	if !ss.rate.allow(time.Now()) {
-		return sendIfOpen(conn, encode(errorFrame{FrameError, CodeRateLimited, "too many frames; slow down"}))
+		return sendIfOpen(conn, rateLimited(msg, c.MaxFrameBytes))
 	}
 	if len(msg) > c.MaxFrameBytes {
 		return conn.Send(encode(errorFrame{FrameError, CodeTooLarge, "frame too large"}))

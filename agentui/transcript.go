@@ -2,7 +2,6 @@ package agentui
 
 import (
 	"context"
-	"encoding/json"
 	"unicode/utf8"
 )
 
@@ -14,7 +13,7 @@ import (
 // a time, and the client asks for the next page with the cursor it got.
 const (
 	// pageBytes bounds the messages of one page, as encoded.
-	pageBytes = 256 << 10
+	pageBytes = 512 << 10
 	// resumeBatch is how many entries one backend read returns: a page
 	// stops between reads, so at most one read's worth past the budget is
 	// read again for the next page.
@@ -67,12 +66,43 @@ func (p *pager) read(ctx context.Context, b Backend, who Principal) (more bool, 
 	return tp.More, nil
 }
 
+// encodedLen is the size of m as JSON, worked out rather than encoded (a
+// page would otherwise be encoded twice): the fixed fields, and the text
+// fields with what encoding/json escapes counted at its escaped length.
 func encodedLen(m Message) int {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return 0
+	return 160 + len(m.ID) + len(m.ConversationID) + len(m.Kind) + len(m.Status) +
+		jsonLen(m.Author) + jsonLen(m.Text) + jsonLen(m.Error)
+}
+
+// jsonLen is the length of s as a JSON string body by encoding/json's
+// rules: '<', '>', '&', control characters, U+2028/U+2029 and invalid
+// bytes take six bytes ("\u003c"), '"' and '\\' two.
+func jsonLen(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				n += 2
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				n += 6
+			default:
+				n++
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1, r == '\u2028', r == '\u2029':
+			n += 6
+		default:
+			n += size
+		}
+		i += size
 	}
-	return len(b)
+	return n
 }
 
 // shorten cuts a message whose text alone passes budget: every byte may

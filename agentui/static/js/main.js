@@ -293,7 +293,14 @@ async function resume(c) {
   c.resuming = true;
   try {
     for (;;) {
-      const data = await S.socket.request('resume', { conv: c.id, after_id: c.cursor || '' });
+      let data;
+      try {
+        data = await S.socket.request('resume', { conv: c.id, after_id: c.cursor || '' });
+      } catch (e) {
+        if (e.code !== 'rate_limited') throw e;
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
       const wasLoaded = c.loaded;
       addMessages(c, data.messages, wasLoaded);
       if (data.next) c.cursor = data.next;
