@@ -137,7 +137,7 @@ func stateChanging(method string) bool {
 }
 
 func principalOf(a Account, via string) Principal {
-	return Principal{AccountID: a.ID, Name: a.Name, Role: a.Role, Skills: a.Skills, Queues: a.Queues, Via: via}
+	return Principal{AccountID: a.ID, Name: a.Name, DisplayName: a.CustomerName(), Role: a.Role, Skills: a.Skills, Queues: a.Queues, Via: via}
 }
 
 // secureRequest reports whether the client reached us over TLS, directly

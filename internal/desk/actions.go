@@ -158,7 +158,7 @@ func (d *Desk) Typing(ctx context.Context, who Actor, convID string, on bool) er
 	if o == nil {
 		return nil
 	}
-	return o.Observe(ctx, channelEvent(conv, eventTyping(who.AccountID, firstName(d.agentName(ctx, who.AccountID)), on)))
+	return o.Observe(ctx, channelEvent(conv, eventTyping(who.AccountID, d.shownName(ctx, who.AccountID), on)))
 }
 
 // Entries returns up to limit transcript entries after afterID, oldest first.

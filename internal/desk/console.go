@@ -160,6 +160,17 @@ func (n *names) customer(ctx context.Context, id string) string {
 	return name
 }
 
+// shown is the agent's name as customers are told it (Desk.shownName).
+func (n *names) shown(ctx context.Context, id string) string {
+	key := "shown\x00" + id // apart from the full names of the same ids
+	if name, ok := n.known[key]; ok {
+		return name
+	}
+	name := n.d.shownName(ctx, id)
+	n.known[key] = name
+	return name
+}
+
 func (n *names) agent(ctx context.Context, id string) string {
 	if name, ok := n.known[id]; ok {
 		return name

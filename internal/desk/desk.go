@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -232,12 +231,14 @@ func (d *Desk) agentName(ctx context.Context, agentID string) string {
 	return agentID
 }
 
-// firstName is what customers see of an agent: "Ana", not "Ana Lima".
-func firstName(name string) string {
-	if f, _, ok := strings.Cut(strings.TrimSpace(name), " "); ok {
-		return f
+// shownName is what customers are told of an agent ("Ana has joined"):
+// the account's display name, set by an admin or the agent, else the
+// first word of the agent's name, "Ana", not "Ana Lima".
+func (d *Desk) shownName(ctx context.Context, agentID string) string {
+	if acct, err := d.auth.Account(ctx, agentID); err == nil && acct.DisplayName != "" {
+		return acct.DisplayName
 	}
-	return name
+	return auth.FirstName(d.agentName(ctx, agentID))
 }
 
 type noConsoles struct{}

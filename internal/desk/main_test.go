@@ -43,6 +43,7 @@ type env struct {
 	engine *routing.Engine
 	convs  *conversation.Service
 	desk   *Desk
+	auth   *auth.Service
 	seq    atomic.Int64
 }
 
@@ -79,7 +80,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, engine: engine, convs: convs, desk: d}
+	return &env{t: t, engine: engine, convs: convs, desk: d, auth: authSvc}
 }
 
 // conversation returns a new conversation (of a new customer) in standing

@@ -77,7 +77,7 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 		}
 		// The customer hears who joined before the agent can reply.
 		d.observe(ctx, conv, channel.Event{Type: channel.EventAccepted, AgentID: ev.AgentID,
-			AgentName: firstName(d.agentName(ctx, ev.AgentID)), Wait: ev.Wait, At: ev.At})
+			AgentName: d.shownName(ctx, ev.AgentID), Wait: ev.Wait, At: ev.At})
 		d.consoles.Assigned(ctx, ev.AgentID, d.assigned(ctx, conv))
 	case routing.EventClosed:
 		return d.repairClose(ctx, ev)
