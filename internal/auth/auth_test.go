@@ -786,6 +786,10 @@ func TestDisplayNameSetByTheAgent(t *testing.T) {
 	if a, _ := svc.Account(ctx, "admin2"); a.DisplayName != "Sam from Support" || a.CustomerName() != "Sam from Support" || a.Name != "Administrator" {
 		t.Fatalf("account: %+v", a)
 	}
+	// The session reads it back (a reload of the console).
+	if r := c.do(http.MethodGet, "/api/v1/me", nil, nil); !strings.Contains(r.body, `"display_name":"Sam from Support"`) {
+		t.Fatalf("me after: %s", r.body)
+	}
 	for _, bad := range []string{strings.Repeat("x", 65), "two\nlines", " padded", "bell\a"} {
 		r := c.do(http.MethodPatch, "/api/v1/me", map[string]string{"display_name": bad}, csrf)
 		wantStatus(t, "bad name "+strconv.Quote(bad), r, http.StatusBadRequest)

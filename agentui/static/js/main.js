@@ -6,7 +6,7 @@ import { $, h, replace, badge, channelLabel, initials, hue, clock, day, compareI
 import { Socket } from './socket.js';
 import { unlockAudio, setRinging } from './ring.js';
 import { CannedPicker } from './canned.js';
-import { currentSession, signIn, signOut, storedCSRF } from './session.js';
+import { currentSession, setDisplayName, signIn, signOut, storedCSRF } from './session.js';
 import * as voice from './voice.js';
 import { EmailView } from './email.js';
 import { setAdmin } from './admin.js';
@@ -564,6 +564,7 @@ function renderAvailability() {
   }
   const me = S.me || {};
   $('me-name').textContent = me.name || me.id || '';
+  $('me-shown-name').textContent = me.displayName || firstWord(me.name || me.id || '');
   const av = $('me-avatar');
   av.textContent = initials(me.name || me.id);
   av.style.setProperty('--hue', hue(me.id));
@@ -804,6 +805,26 @@ function toast(text, kind = 'info') {
   setTimeout(() => el.remove(), kind === 'error' ? 7000 : 4500);
 }
 
+// ---------- the name customers see ----------
+
+function firstWord(name) {
+  return name.trim().split(/\s+/)[0] || '';
+}
+
+async function saveShownName(ev) {
+  ev.preventDefault();
+  try {
+    const shown = await setDisplayName($('shown-name').value.trim(), S.csrf);
+    S.me = { ...S.me, displayName: shown };
+    $('shown-dialog').close();
+    renderAvailability();
+    toast(`Customers now see you as ${shown || firstWord(S.me.name || S.me.id || '')}.`);
+  } catch (e) {
+    $('shown-error').textContent = `Could not save: ${e.message}`;
+    $('shown-error').hidden = false;
+  }
+}
+
 // ---------- wiring ----------
 
 function openDialog(id) {
@@ -821,6 +842,14 @@ function wireStatic() {
   $('state-offline').addEventListener('click', () => setState('offline'));
   $('state-away').addEventListener('click', () => openDialog('away-dialog'));
   $('away-form').addEventListener('submit', () => setState('away', $('away-reason').value));
+  $('me-shown').addEventListener('click', () => {
+    const me = S.me || {};
+    $('shown-name').value = me.displayName || '';
+    $('shown-error').hidden = true;
+    openDialog('shown-dialog');
+    $('shown-name').select();
+  });
+  $('shown-form').addEventListener('submit', saveShownName);
 
   for (const t of document.querySelectorAll('.composer .tab')) {
     t.addEventListener('click', () => {
