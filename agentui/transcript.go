@@ -70,8 +70,12 @@ func (p *pager) read(ctx context.Context, b Backend, who Principal) (more bool, 
 // page would otherwise be encoded twice): the fixed fields, and the text
 // fields with what encoding/json escapes counted at its escaped length.
 func encodedLen(m Message) int {
-	return 160 + len(m.ID) + len(m.ConversationID) + len(m.Kind) + len(m.Status) +
+	n := 160 + len(m.ID) + len(m.ConversationID) + len(m.Kind) + len(m.Status) +
 		jsonLen(m.Author) + jsonLen(m.Text) + jsonLen(m.Error)
+	for _, f := range m.Attachments {
+		n += 80 + jsonLen(f.Name) + jsonLen(f.ContentType) + jsonLen(f.Path)
+	}
+	return n
 }
 
 // jsonLen is the length of s as a JSON string body by encoding/json's

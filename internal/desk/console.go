@@ -209,6 +209,9 @@ func toMessage(convID string, e conversation.Entry) Message {
 		kind = KindSystem
 	}
 	m := Message{ID: e.ID, ConversationID: convID, Kind: kind, Author: e.Author, Text: e.Text, At: e.At}
+	for _, a := range e.Attachments {
+		m.Attachments = append(m.Attachments, MessageFile{Name: a.Name, ContentType: a.ContentType, Size: a.Size, Path: a.StoredPath})
+	}
 	if kind == KindSystem && m.Text == "" {
 		m.Text = e.Event
 		if e.Event == "enqueued" {

@@ -423,6 +423,10 @@ async function send() {
   const c = S.convs.get(S.selected);
   const box = $('reply-text');
   const text = box.value;
+  if (c && S.mode === 'reply' && c.files && c.files.length) {
+    await sendWithFiles(c, text);
+    return;
+  }
   if (!c || !text.trim()) return;
   if (new TextEncoder().encode(text).length > S.maxText) {
     toast('The message is too long to send.', 'error');
@@ -442,6 +446,90 @@ async function send() {
     // Give the text back so nothing typed is lost.
     if (S.selected === c.id && S.mode === mode && !box.value) box.value = text;
     else c.draft[mode] = text;
+    toast(`Not sent: ${e.message}`, 'error');
+  }
+}
+
+// ---------- files ----------
+
+/** attachmentURL is where a signed-in person fetches a stored file. */
+function attachmentURL(path) {
+  return `/api/v1/attachments/${path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+function fileSize(n) {
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MB`;
+  if (n >= 1 << 10) return `${Math.round(n / (1 << 10))} KB`;
+  return `${n} B`;
+}
+
+function renderFiles(m) {
+  if (!m.attachments || !m.attachments.length) return null;
+  return h('ul', { class: 'msg-files' }, m.attachments.map((f) => h('li', {},
+    f.path ? h('a', { href: attachmentURL(f.path), download: f.name, rel: 'noopener' }, f.name) : h('span', {}, f.name),
+    h('span', { class: 'hint' }, ` · ${fileSize(f.size)}`))));
+}
+
+/**
+ * attach uploads the chosen files to the attachment store at once (REST,
+ * with the store's size limit and the session's CSRF token); they go out
+ * with the next reply.
+ */
+async function attach(ev) {
+  const c = S.convs.get(S.selected);
+  const input = ev.target;
+  const chosen = [...input.files];
+  input.value = '';
+  if (!c) return;
+  c.files = c.files || [];
+  for (const file of chosen) {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    try {
+      const res = await fetch(`/api/v1/conversations/${encodeURIComponent(c.id)}/attachments`, {
+        method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': S.csrf }, body: form,
+      });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(res.status === 413 ? 'the file is larger than the attachment limit' : body.error || `status ${res.status}`);
+      c.files.push(body);
+    } catch (e) {
+      toast(`Could not attach ${file.name}: ${e.message}`, 'error');
+    }
+  }
+  renderAttachList();
+}
+
+function renderAttachList() {
+  const c = S.convs.get(S.selected);
+  const files = (c && c.files) || [];
+  replace($('attach-list'), files.map((f, i) => h('li', { class: 'attach-chip' },
+    h('span', {}, `${f.name} · ${fileSize(f.size)}`),
+    h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'aria-label': `Remove ${f.name}`,
+      onclick: () => { c.files.splice(i, 1); renderAttachList(); } }, '×'))));
+}
+
+/** sendWithFiles sends a reply with the uploaded files through REST. */
+async function sendWithFiles(c, text) {
+  const files = c.files;
+  c.files = [];
+  renderAttachList();
+  $('reply-text').value = '';
+  c.draft.reply = '';
+  stopTyping(c);
+  try {
+    const res = await fetch(`/api/v1/conversations/${encodeURIComponent(c.id)}/messages`, {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': S.csrf },
+      body: JSON.stringify({ text, attachments: files }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(body.error || `status ${res.status}`);
+    // The message itself arrives on the socket, like every transcript line.
+    c.unread = 0;
+  } catch (e) {
+    c.files = files;
+    renderAttachList();
+    if (!$('reply-text').value) $('reply-text').value = text;
     toast(`Not sent: ${e.message}`, 'error');
   }
 }
@@ -505,6 +593,7 @@ function select(id) {
     loadCustomer(c);
   }
   canned.hide();
+  renderAttachList();
   renderList();
   renderConversation(true);
   updateTitle();
@@ -734,7 +823,8 @@ function renderTranscript(jump) {
     );
     items.push(h('li', { class: `msg msg-${m.kind}`, 'data-id': m.id, 'data-status': m.status || null },
       meta,
-      h('div', { class: 'bubble' }, linkify(m.text)),
+      m.text ? h('div', { class: 'bubble' }, linkify(m.text)) : null,
+      renderFiles(m),
       m.status === 'failed' && m.error ? h('div', { class: 'msg-error', role: 'note' }, m.error) : null,
     ));
   }
@@ -842,6 +932,7 @@ function wireStatic() {
   $('state-offline').addEventListener('click', () => setState('offline'));
   $('state-away').addEventListener('click', () => openDialog('away-dialog'));
   $('away-form').addEventListener('submit', () => setState('away', $('away-reason').value));
+  $('attach').addEventListener('change', attach);
   $('me-shown').addEventListener('click', () => {
     const me = S.me || {};
     $('shown-name').value = me.displayName || '';
