@@ -41,9 +41,10 @@ type Backend interface {
 	// Typing tells the customer's side that the agent is (on) or stopped
 	// (off) typing. Channels without typing indicators ignore it.
 	Typing(ctx context.Context, who Principal, convID string, on bool) error
-	// Transcript returns the conversation's messages after afterID (all of
-	// them when afterID is ""), oldest first.
-	Transcript(ctx context.Context, who Principal, convID, afterID string) ([]Message, error)
+	// Transcript returns up to limit transcript entries after afterID
+	// ("" from the start), oldest first, as messages, with the cursor of
+	// the next page.
+	Transcript(ctx context.Context, who Principal, convID, afterID string, limit int) (TranscriptPage, error)
 	// Customer returns the customer of the conversation with their earlier
 	// conversations on every channel.
 	Customer(ctx context.Context, who Principal, convID string) (CustomerView, error)
@@ -125,6 +126,8 @@ type (
 	Snapshot = desk.Snapshot
 	// Message is one transcript entry.
 	Message = desk.Message
+	// TranscriptPage is one page of a transcript.
+	TranscriptPage = desk.TranscriptPage
 	// CustomerView is the customer panel.
 	CustomerView = desk.CustomerView
 	// Address is one channel address of a customer.

@@ -73,8 +73,8 @@ func (b deskBackend) Typing(ctx context.Context, who Principal, convID string, o
 	return b.d.Typing(ctx, who, convID, on)
 }
 
-func (b deskBackend) Transcript(ctx context.Context, who Principal, convID, afterID string) ([]Message, error) {
-	return b.d.Transcript(ctx, who, convID, afterID)
+func (b deskBackend) Transcript(ctx context.Context, who Principal, convID, afterID string, limit int) (TranscriptPage, error) {
+	return b.d.Transcript(ctx, who, convID, afterID, limit)
 }
 
 func (b deskBackend) Customer(ctx context.Context, who Principal, convID string) (CustomerView, error) {
@@ -133,6 +133,15 @@ func (p *Publisher) Assigned(ctx context.Context, agentID string, c Conversation
 // Unassigned takes a conversation off the agent's console.
 func (p *Publisher) Unassigned(ctx context.Context, agentID, convID, reason string) {
 	p.publish(ctx, AgentTopic(agentID), UnassignedFrame(convID, reason))
+}
+
+// Revoke takes every console of the agent, on every gateway, off the
+// conversation's topic.
+func (p *Publisher) Revoke(ctx context.Context, agentID, convID string) {
+	if err := p.Hub.Leave(ctx, AgentTopic(agentID), ConvTopic(convID)); err != nil && p.Logger != nil {
+		p.Logger.Error("agentui: revoke access; consoles on other gateways may keep receiving the conversation until they reconnect",
+			"agent", agentID, "conv", convID, "err", err)
+	}
 }
 
 // AgentState tells the agent's console its new state.

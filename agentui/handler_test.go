@@ -546,3 +546,75 @@ func TestWebsocketAuthAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestLongTranscriptResumesInPages: 90 chat messages of 2,000 "<" encode
+// to over 1 MiB (JSON escapes "<" to six bytes), past the socket's send
+// cap. Resume answers pages under the cap, the console stays connected,
+// and following next while more is set reaches every message once.
+func TestLongTranscriptResumesInPages(t *testing.T) {
+	srv, f := startServer(t)
+	ana := dialAs(t, srv, f, "ana")
+	mustOK(t, first(ana.request(map[string]any{"type": "state", "state": "available"})))
+	text := strings.Repeat("<", 2000)
+	conv := f.Inbound("chat", "Mallory Long", "first", "ana")
+	ana.until(func(fr frame) bool { return fr.str("type") == agentui.FrameOffer })
+	mustOK(t, first(ana.request(map[string]any{"type": "accept", "conv": conv})))
+	for i := 0; i < 90; i++ {
+		f.Inbound("chat", "Mallory Long", fmt.Sprintf("%03d %s", i, text), "")
+	}
+	seen, numbered := map[string]bool{}, 0
+	after, pages := "", 0
+	for {
+		pages++
+		id := fmt.Sprintf("resume-%d", pages)
+		ana.send(map[string]any{"type": "resume", "id": id, "conv": conv, "after_id": after})
+		_ = ana.ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+		var ack frame
+		for ack == nil {
+			_, b, err := ana.ws.ReadMessage()
+			if err != nil {
+				t.Fatalf("page %d: the console was disconnected: %v", pages, err)
+			}
+			if len(b) > 600<<10 {
+				t.Fatalf("page %d: a frame of %d bytes", pages, len(b))
+			}
+			var fr frame
+			if err := json.Unmarshal(b, &fr); err != nil {
+				t.Fatal(err)
+			}
+			if fr.str("type") == agentui.FrameAck && fr.str("id") == id {
+				ack = fr
+			}
+		}
+		mustOK(t, ack)
+		data := ack["data"].(map[string]any)
+		for _, m := range data["messages"].([]any) {
+			mid := m.(map[string]any)["id"].(string)
+			if seen[mid] {
+				t.Fatalf("message %s on two pages", mid)
+			}
+			seen[mid] = true
+			if strings.HasSuffix(m.(map[string]any)["text"].(string), text) {
+				numbered++
+			}
+		}
+		if data["more"] != true {
+			break
+		}
+		after = data["next"].(string)
+		if pages > 50 {
+			t.Fatal("paging does not end")
+		}
+	}
+	if numbered != 90 || pages < 3 {
+		t.Fatalf("%d long messages in %d pages, want 90 in several", numbered, pages)
+	}
+	// Still connected and subscribed: a new line arrives live.
+	f.Inbound("chat", "Mallory Long", "still there?", "")
+	ana.until(func(fr frame) bool {
+		m, _ := fr["message"].(map[string]any)
+		return fr.str("type") == agentui.FrameMessage && m["text"] == "still there?"
+	})
+}
+
+func first(f frame, _ []frame) frame { return f }

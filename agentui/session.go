@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -98,12 +97,6 @@ type session struct {
 	h     *Handler
 	agent Principal
 
-	// mu guards convs: the conversations this connection was allowed to
-	// see (resumed or accepted), hence subscribed to. Typing is checked
-	// against it because it needs no Backend call otherwise.
-	mu    sync.Mutex
-	convs map[string]struct{}
-
 	// tokens and refilled are the frame rate limit's bucket; only the
 	// reader goroutine touches them.
 	tokens   float64
@@ -111,7 +104,7 @@ type session struct {
 }
 
 func newSession(h *Handler, p Principal) *session {
-	return &session{h: h, agent: p, convs: make(map[string]struct{}),
+	return &session{h: h, agent: p,
 		tokens: float64(h.cfg.FrameBurst), refilled: time.Now()}
 }
 
@@ -209,7 +202,7 @@ func nonNil(s Snapshot) Snapshot {
 // loop through reconnects.
 func (s *session) onMessage(conn *realtime.Conn, msg []byte) error {
 	if !s.allow(time.Now()) {
-		return sendIfOpen(conn, encode(errorFrame{FrameError, CodeRateLimited, "too many frames; slow down"}))
+		return sendIfOpen(conn, rateLimited(msg, s.h.cfg.MaxFrameBytes))
 	}
 	if len(msg) > s.h.cfg.MaxFrameBytes {
 		return conn.Send(encode(errorFrame{FrameError, CodeTooLarge, "frame too large"}))
@@ -232,7 +225,30 @@ func (s *session) onMessage(conn *realtime.Conn, msg []byte) error {
 		}
 		return sendIfOpen(conn, encode(ackFrame{Type: FrameAck, ID: req.ID, Code: code, Message: text}))
 	}
-	return sendIfOpen(conn, encode(ackFrame{Type: FrameAck, ID: req.ID, OK: true, Data: data}))
+	ack := encode(ackFrame{Type: FrameAck, ID: req.ID, OK: true, Data: data})
+	if err := conn.Send(ack); errors.Is(err, realtime.ErrTooLarge) {
+		// Answers are bounded (resume pages); one that is not is a bug to
+		// see in the log, not a socket closed without a word.
+		s.h.cfg.Logger.Error("agentui: answer larger than the send cap", "agent", s.agent.AccountID, "type", req.Type, "bytes", len(ack))
+		return sendIfOpen(conn, encode(ackFrame{Type: FrameAck, ID: req.ID, Code: CodeTooLarge, Message: "answer too large"}))
+	} else if err != nil && !errors.Is(err, realtime.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// rateLimited answers a frame over the rate limit: an ack with the code
+// when the frame carries a readable id, so the client's request fails at
+// once and it can retry later (a console paging a long transcript does),
+// else an error frame.
+func rateLimited(msg []byte, maxFrame int) []byte {
+	var req struct {
+		ID string `json:"id"`
+	}
+	if len(msg) <= maxFrame && json.Unmarshal(msg, &req) == nil && req.ID != "" && len(req.ID) <= maxRequestID {
+		return encode(ackFrame{Type: FrameAck, ID: req.ID, Code: CodeRateLimited, Message: "too many frames; slow down"})
+	}
+	return encode(errorFrame{FrameError, CodeRateLimited, "too many frames; slow down"})
 }
 
 // sendIfOpen sends, treating a connection closed meanwhile as done.
@@ -348,7 +364,9 @@ func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request
 		s.unfollow(conn, req.Conv)
 		return nil, nil
 	case ReqTyping:
-		if !s.following(req.Conv) {
+		// The conversations this connection may see are those it is
+		// subscribed to: the desk takes it off any it loses (Revoke).
+		if !conn.Subscribed(ConvTopic(req.Conv)) {
 			return nil, ErrForbidden
 		}
 		return nil, b.Typing(ctx, id, req.Conv, req.On)
@@ -384,34 +402,39 @@ func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request
 	return nil, errUnknownType
 }
 
-// resume reads the backlog, which is also the access check, then
-// subscribes, then reads what arrived in between. Subscribing only after the
-// check keeps a refused client from hearing the live feed even briefly; the
-// second read closes the gap so nothing is missed. The client drops the
-// duplicates a live frame and the second read may share, by message id.
+// resume answers one page of the transcript after afterID (see
+// transcript.go); the client asks again with the page's next while more is
+// set. The first read is also the access check. Only the page that reaches
+// the end subscribes, then reads once more after its cursor: subscribing
+// after the check keeps a refused client from hearing the live feed even
+// briefly, and the read after it closes the gap so nothing is missed. The
+// client drops the duplicates a live frame and that read may share, by
+// message id.
 func (s *session) resume(ctx context.Context, conn *realtime.Conn, convID, afterID string) (any, error) {
 	b, id := s.h.cfg.Backend, s.agent
-	msgs, err := b.Transcript(ctx, id, convID, afterID)
-	if err != nil {
-		return nil, err
+	p := newPager(convID, afterID)
+	subscribed := false
+	for {
+		more, err := p.read(ctx, b, id)
+		if err != nil {
+			if subscribed {
+				s.unfollow(conn, convID)
+			}
+			return nil, err
+		}
+		switch {
+		case p.full:
+			return p.page, nil
+		case more:
+			continue
+		case subscribed:
+			return p.page, nil
+		}
+		if err := s.follow(ctx, conn, convID); err != nil {
+			return nil, err
+		}
+		subscribed = true
 	}
-	if err := s.follow(ctx, conn, convID); err != nil {
-		return nil, err
-	}
-	last := afterID
-	if len(msgs) > 0 {
-		last = msgs[len(msgs)-1].ID
-	}
-	more, err := b.Transcript(ctx, id, convID, last)
-	if err != nil {
-		s.unfollow(conn, convID)
-		return nil, err
-	}
-	msgs = append(msgs, more...)
-	if msgs == nil {
-		msgs = []Message{}
-	}
-	return map[string]any{"conv": convID, "messages": msgs}, nil
 }
 
 func (s *session) directory(ctx context.Context) (any, error) {
@@ -445,25 +468,9 @@ func (s *session) directory(ctx context.Context) (any, error) {
 }
 
 func (s *session) follow(ctx context.Context, conn *realtime.Conn, convID string) error {
-	if err := conn.Subscribe(ctx, ConvTopic(convID)); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.convs[convID] = struct{}{}
-	s.mu.Unlock()
-	return nil
+	return conn.Subscribe(ctx, ConvTopic(convID))
 }
 
 func (s *session) unfollow(conn *realtime.Conn, convID string) {
-	s.mu.Lock()
-	delete(s.convs, convID)
-	s.mu.Unlock()
 	conn.Unsubscribe(ConvTopic(convID))
-}
-
-func (s *session) following(convID string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.convs[convID]
-	return ok
 }

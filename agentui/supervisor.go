@@ -221,12 +221,14 @@ type supRequest struct {
 	State  string `json:"state"`
 	Reason string `json:"reason"`
 	Text   string `json:"text"`
+	// AfterID is the cursor of a watch's next page.
+	AfterID string `json:"after_id"`
 }
 
 func (ss *supSession) onMessage(conn *realtime.Conn, msg []byte) error {
 	c := ss.s.c
 	if !ss.rate.allow(time.Now()) {
-		return sendIfOpen(conn, encode(errorFrame{FrameError, CodeRateLimited, "too many frames; slow down"}))
+		return sendIfOpen(conn, rateLimited(msg, c.MaxFrameBytes))
 	}
 	if len(msg) > c.MaxFrameBytes {
 		return conn.Send(encode(errorFrame{FrameError, CodeTooLarge, "frame too large"}))
@@ -289,15 +291,22 @@ func (ss *supSession) dispatch(ctx context.Context, conn *realtime.Conn, req sup
 		if err := conn.Subscribe(ctx, ConvTopic(req.Conv)); err != nil {
 			return nil, fmt.Errorf("subscribe: %w", err)
 		}
-		msgs, err := c.Backend.Transcript(ctx, who, req.Conv, "")
-		if err != nil {
-			conn.Unsubscribe(ConvTopic(req.Conv))
-			return nil, err
+		// One page (transcript.go); the page asks again with next while
+		// more is set.
+		if !utf8.ValidString(req.AfterID) || len(req.AfterID) > 64 {
+			return nil, invalid("bad after_id")
 		}
-		if msgs == nil {
-			msgs = []Message{}
+		p := newPager(req.Conv, req.AfterID)
+		for {
+			more, err := p.read(ctx, c.Backend, who)
+			if err != nil {
+				conn.Unsubscribe(ConvTopic(req.Conv))
+				return nil, err
+			}
+			if p.full || !more {
+				return p.page, nil
+			}
 		}
-		return map[string]any{"conv": req.Conv, "messages": msgs}, nil
 	case ReqUnwatch:
 		ss.mu.Lock()
 		if ss.conv != "" {

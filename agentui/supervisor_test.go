@@ -23,8 +23,16 @@ import (
 // conversation may be read and noted.
 type supConsole struct{ *fakebackend.Fake }
 
-func (s supConsole) Transcript(_ context.Context, _ agentui.Principal, convID, _ string) ([]agentui.Message, error) {
-	return s.Messages(convID), nil
+func (s supConsole) Transcript(_ context.Context, _ agentui.Principal, convID, after string, _ int) (agentui.TranscriptPage, error) {
+	if after != "" {
+		return agentui.TranscriptPage{Next: after}, nil
+	}
+	msgs := s.Messages(convID)
+	p := agentui.TranscriptPage{Messages: msgs}
+	if len(msgs) > 0 {
+		p.Next = msgs[len(msgs)-1].ID
+	}
+	return p, nil
 }
 
 func (s supConsole) Note(_ context.Context, who agentui.Principal, convID, text string) (agentui.Message, error) {

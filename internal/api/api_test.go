@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -234,6 +235,36 @@ func TestConversationFlow(t *testing.T) {
 	f.do(t, "GET", "/conversations/"+cid+"/messages?after="+page.Next, "", &rest)
 	if len(rest.Entries) == 0 || rest.Entries[len(rest.Entries)-1].Type != conversation.EntryNote {
 		t.Fatalf("resume: %+v", rest)
+	}
+	// A long transcript streams out in batches: pages across batch
+	// boundaries are whole, valid JSON, and the cursor walks every entry once.
+	for i := 0; i < 130; i++ {
+		if code := f.do(t, "POST", "/conversations/"+cid+"/notes", fmt.Sprintf(`{"text":"note %d <&>"}`, i), &entry); code != 201 {
+			t.Fatalf("note %d: %d", i, code)
+		}
+	}
+	seen, after := map[string]bool{}, ""
+	for _, limit := range []int{75, 500, 500} {
+		var p transcriptPage
+		if code := f.do(t, "GET", fmt.Sprintf("/conversations/%s/messages?limit=%d&after=%s", cid, limit, after), "", &p); code != 200 {
+			t.Fatalf("transcript page: %d", code)
+		}
+		for _, e := range p.Entries {
+			if seen[e.ID] {
+				t.Fatalf("entry %s twice", e.ID)
+			}
+			seen[e.ID] = true
+		}
+		if limit == 75 && (len(p.Entries) != 75 || p.Next != p.Entries[74].ID) {
+			t.Fatalf("page of 75: %d entries, next %q", len(p.Entries), p.Next)
+		}
+		if len(p.Entries) == 0 && p.Next != after {
+			t.Fatalf("empty page moved the cursor to %q", p.Next)
+		}
+		after = p.Next
+	}
+	if len(seen) < 133 || !seen[entry.ID] {
+		t.Fatalf("%d entries seen, last note %v", len(seen), seen[entry.ID])
 	}
 
 	// Upload, attach, download; an oversized upload is refused.

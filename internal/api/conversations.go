@@ -1,8 +1,10 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"path"
 	"strconv"
@@ -55,26 +57,71 @@ func (h *Handler) getConversation(c echo.Context) error {
 
 // transcriptPage is one page of a transcript; a client passes Next as
 // ?after= to continue, and keeps it to resume after a reconnect.
+// transcriptPage is the answer of listMessages, which writes it piece by
+// piece.
 type transcriptPage struct {
 	Entries []conversation.Entry `json:"entries"`
 	Next    string               `json:"next"`
 }
 
+// transcriptBatch is how many entries listMessages reads from Redis at a
+// time: a page of 500 entries of 60 KB is streamed out batch by batch
+// instead of being held whole.
+const transcriptBatch = 50
+
+// listMessages answers {"entries":[…],"next":"<id>"}, written as the
+// entries are read. The first read is the access check, so a refusal is
+// still a plain error answer; a failure after the first batch can only cut
+// the body short, which the client sees as invalid JSON and asks again.
 func (h *Handler) listMessages(c echo.Context) error {
 	limit, err := intParam(c, "limit")
 	if err != nil {
 		return h.fail(c, err)
 	}
-	after := c.QueryParam("after")
-	entries, err := h.desk.Entries(c.Request().Context(), h.who(c), c.Param("id"), after, int(min(limit, 500)))
+	ctx, who, convID := c.Request().Context(), h.who(c), c.Param("id")
+	left := int(limit)
+	if left <= 0 {
+		left = 100
+	}
+	left = min(left, 500)
+	next := c.QueryParam("after")
+	read := func() ([]conversation.Entry, error) {
+		return h.desk.Entries(ctx, who, convID, next, min(left, transcriptBatch))
+	}
+	batch, err := read()
 	if err != nil {
 		return h.fail(c, err)
 	}
-	next := after
-	if len(entries) > 0 {
-		next = entries[len(entries)-1].ID
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	if _, err := io.WriteString(w, `{"entries":[`); err != nil {
+		return nil // the client left
 	}
-	return c.JSON(http.StatusOK, transcriptPage{Entries: entries, Next: next})
+	for first := true; ; {
+		for _, e := range batch {
+			if !first {
+				_, _ = io.WriteString(w, ",")
+			}
+			first = false
+			if err := enc.Encode(e); err != nil {
+				return nil
+			}
+			next = e.ID
+		}
+		left -= len(batch)
+		if left <= 0 || len(batch) < transcriptBatch {
+			break
+		}
+		if batch, err = read(); err != nil {
+			h.log.Warn("api: transcript read failed mid-answer", "conv", convID, "err", err)
+			return nil
+		}
+	}
+	tail, _ := json.Marshal(next)
+	_, _ = io.WriteString(w, `],"next":`+string(tail)+"}\n")
+	return nil
 }
 
 type replyBody struct {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
@@ -33,13 +35,17 @@ var listItem = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // Account is a person who signs in.
 type Account struct {
-	ID       string    `json:"id"`
-	Name     string    `json:"name"`
-	Role     Role      `json:"role"`
-	Skills   []string  `json:"skills,omitempty"`
-	Queues   []string  `json:"queues,omitempty"`
-	Disabled bool      `json:"disabled"`
-	Created  time.Time `json:"created"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// DisplayName is what customers are told of the agent ("Ana joined",
+	// signatures): set by an admin or by the agent. Empty: the first word
+	// of Name (CustomerName).
+	DisplayName string    `json:"display_name,omitempty"`
+	Role        Role      `json:"role"`
+	Skills      []string  `json:"skills,omitempty"`
+	Queues      []string  `json:"queues,omitempty"`
+	Disabled    bool      `json:"disabled"`
+	Created     time.Time `json:"created"`
 }
 
 func (a Account) validate() error {
@@ -50,7 +56,10 @@ func (a Account) validate() error {
 		return fmt.Errorf("%w: role %q", ErrBadInput, a.Role)
 	}
 	if len(a.Name) > 200 || strings.ContainsAny(a.Name, "\r\n") {
-		return fmt.Errorf("%w: display name of account %s", ErrBadInput, a.ID)
+		return fmt.Errorf("%w: name of account %s", ErrBadInput, a.ID)
+	}
+	if err := checkDisplayName(a.DisplayName); err != nil {
+		return err
 	}
 	for _, item := range slices.Concat(a.Skills, a.Queues) {
 		if !listItem.MatchString(item) {
@@ -58,6 +67,40 @@ func (a Account) validate() error {
 		}
 	}
 	return nil
+}
+
+// MaxDisplayNameLen bounds Account.DisplayName, in bytes.
+const MaxDisplayNameLen = 64
+
+// checkDisplayName refuses a name customers could not be shown as one
+// line of text.
+func checkDisplayName(name string) error {
+	if len(name) > MaxDisplayNameLen || !utf8.ValidString(name) || strings.TrimSpace(name) != name {
+		return fmt.Errorf("%w: display_name must be at most %d bytes of text without leading or trailing spaces", ErrBadInput, MaxDisplayNameLen)
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w: display_name must not contain control characters", ErrBadInput)
+		}
+	}
+	return nil
+}
+
+// CustomerName is what customers are told of the account's holder: the
+// display name, else the first word of the name ("Ana", not "Ana Lima").
+func (a Account) CustomerName() string {
+	if a.DisplayName != "" {
+		return a.DisplayName
+	}
+	return FirstName(a.Name)
+}
+
+// FirstName is the first word of a full name.
+func FirstName(name string) string {
+	if f, _, ok := strings.Cut(strings.TrimSpace(name), " "); ok {
+		return f
+	}
+	return strings.TrimSpace(name)
 }
 
 func checkPassword(pw string) error {
@@ -88,7 +131,7 @@ func (s *Service) CreateAccount(ctx context.Context, a Account, password string)
 		a.Created = s.cfg.Clock.Now()
 	}
 	args := []any{a.ID,
-		"id", a.ID, "name", a.Name, "role", string(a.Role), "pw", string(hash),
+		"id", a.ID, "name", a.Name, "display", a.DisplayName, "role", string(a.Role), "pw", string(hash),
 		"disabled", boolField(a.Disabled), "skills", strings.Join(a.Skills, ","),
 		"queues", strings.Join(a.Queues, ","), "created", a.Created.UnixMilli(),
 	}
@@ -144,7 +187,7 @@ func (s *Service) SetDisabled(ctx context.Context, id string, disabled bool) err
 	return s.updateAccount(ctx, id, "disabled", boolField(disabled))
 }
 
-// UpdateAccount replaces the name, role, skills and queues of the existing
+// UpdateAccount replaces the name, display name, role, skills and queues of the existing
 // account a.ID; its password, creation time and disabled flag stay. An
 // empty Name defaults to the id. A changed role takes effect on the
 // account's next request, since sessions read the account every time.
@@ -155,8 +198,18 @@ func (s *Service) UpdateAccount(ctx context.Context, a Account) error {
 	if err := a.validate(); err != nil {
 		return err
 	}
-	return s.updateAccount(ctx, a.ID, "name", a.Name, "role", string(a.Role),
+	return s.updateAccount(ctx, a.ID, "name", a.Name, "display", a.DisplayName, "role", string(a.Role),
 		"skills", strings.Join(a.Skills, ","), "queues", strings.Join(a.Queues, ","))
+}
+
+// SetDisplayName sets the name customers are told of the account's
+// holder; "" goes back to the first word of the name. Agents set their
+// own (PATCH /api/v1/me).
+func (s *Service) SetDisplayName(ctx context.Context, id, name string) error {
+	if err := checkDisplayName(name); err != nil {
+		return err
+	}
+	return s.updateAccount(ctx, id, "display", name)
 }
 
 // SetPassword replaces an account's password.
@@ -252,13 +305,14 @@ func (s *Service) verify(ctx context.Context, id, password string) (Account, err
 func accountFromHash(m map[string]string) Account {
 	ms, _ := strconv.ParseInt(m["created"], 10, 64)
 	return Account{
-		ID:       m["id"],
-		Name:     m["name"],
-		Role:     Role(m["role"]),
-		Skills:   splitList(m["skills"]),
-		Queues:   splitList(m["queues"]),
-		Disabled: m["disabled"] == "1",
-		Created:  time.UnixMilli(ms).UTC(),
+		ID:          m["id"],
+		Name:        m["name"],
+		DisplayName: m["display"],
+		Role:        Role(m["role"]),
+		Skills:      splitList(m["skills"]),
+		Queues:      splitList(m["queues"]),
+		Disabled:    m["disabled"] == "1",
+		Created:     time.UnixMilli(ms).UTC(),
 	}
 }
 

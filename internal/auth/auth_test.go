@@ -759,3 +759,53 @@ func TestStoreDownIsUnavailableNotUnauthenticated(t *testing.T) {
 		}
 	}
 }
+
+// An agent sets the name customers are told for themselves; an empty one
+// goes back to the first word of the name; a bad one is refused with the
+// field named and changes nothing.
+func TestDisplayNameSetByTheAgent(t *testing.T) {
+	t.Parallel()
+	svc, _, _ := newService(t, testWorkspace(t), nil)
+	ctx := context.Background()
+	if err := svc.CreateAccount(ctx, Account{ID: "admin2", Name: "Administrator", Role: RoleAdmin}, admPassword); err != nil {
+		t.Fatal(err)
+	}
+	c := newApp(t, svc).client(t)
+	wantStatus(t, "login", c.login("admin2", admPassword, nil), http.StatusOK)
+	csrf := map[string]string{"X-CSRF-Token": c.csrf}
+	r := c.do(http.MethodGet, "/api/v1/me", nil, nil)
+	if !strings.Contains(r.body, `"display_name":"Administrator"`) {
+		t.Fatalf("me before: %s", r.body)
+	}
+	wantStatus(t, "without CSRF", c.do(http.MethodPatch, "/api/v1/me", map[string]string{"display_name": "Sam"}, nil), http.StatusForbidden)
+	r = c.do(http.MethodPatch, "/api/v1/me", map[string]string{"display_name": "Sam from Support"}, csrf)
+	wantStatus(t, "set", r, http.StatusOK)
+	if !strings.Contains(r.body, `"display_name":"Sam from Support"`) {
+		t.Fatalf("answer: %s", r.body)
+	}
+	if a, _ := svc.Account(ctx, "admin2"); a.DisplayName != "Sam from Support" || a.CustomerName() != "Sam from Support" || a.Name != "Administrator" {
+		t.Fatalf("account: %+v", a)
+	}
+	// The session reads it back (a reload of the console).
+	if r := c.do(http.MethodGet, "/api/v1/me", nil, nil); !strings.Contains(r.body, `"display_name":"Sam from Support"`) {
+		t.Fatalf("me after: %s", r.body)
+	}
+	for _, bad := range []string{strings.Repeat("x", 65), "two\nlines", " padded", "bell\a"} {
+		r := c.do(http.MethodPatch, "/api/v1/me", map[string]string{"display_name": bad}, csrf)
+		wantStatus(t, "bad name "+strconv.Quote(bad), r, http.StatusBadRequest)
+		if !strings.Contains(r.body, "display_name") {
+			t.Fatalf("error does not name the field: %s", r.body)
+		}
+	}
+	wantStatus(t, "no field", c.do(http.MethodPatch, "/api/v1/me", map[string]string{"name": "x"}, csrf), http.StatusBadRequest)
+	if a, _ := svc.Account(ctx, "admin2"); a.DisplayName != "Sam from Support" {
+		t.Fatalf("a refused change changed the name: %+v", a)
+	}
+	wantStatus(t, "clear", c.do(http.MethodPatch, "/api/v1/me", map[string]string{"display_name": ""}, csrf), http.StatusOK)
+	if a, _ := svc.Account(ctx, "admin2"); a.DisplayName != "" || a.CustomerName() != "Administrator" {
+		t.Fatalf("after clearing: %+v", a)
+	}
+	if got := (Account{Name: "Ana Lima"}).CustomerName(); got != "Ana" {
+		t.Fatalf("CustomerName of Ana Lima = %q", got)
+	}
+}

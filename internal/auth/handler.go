@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -29,10 +30,15 @@ func NewHandler(s *Service) *Handler { return &Handler{svc: s} }
 //	POST /logout  ends the session (CSRF token required) -> 204
 //	GET  /me      -> 200 {"principal","csrf_token"}; 401 when not signed in,
 //	              503 when the session cannot be checked (keep it, retry)
+//	PATCH /me     {"display_name"} the name customers are told of the
+//	              signed-in person ("" for the first word of the name;
+//	              CSRF token required) -> 200 {"principal"}; 400 bad name,
+//	              403 for an API token (not a person)
 func (h *Handler) Register(g *echo.Group) {
 	g.POST("/login", h.login)
 	g.POST("/logout", h.logout, h.svc.Middleware())
 	g.GET("/me", h.me, h.svc.Middleware())
+	g.PATCH("/me", h.updateMe, h.svc.Middleware())
 }
 
 type loginRequest struct {
@@ -85,6 +91,37 @@ func (h *Handler) logout(c echo.Context) error {
 		c.SetCookie(h.svc.sessionCookie(c.Request(), ""))
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+type meChange struct {
+	DisplayName *string `json:"display_name"`
+}
+
+func (h *Handler) updateMe(c echo.Context) error {
+	p, _ := PrincipalFrom(c)
+	if p.Via != ViaSession {
+		return c.JSON(http.StatusForbidden, map[string]string{"error": "an API token is not a person; an admin sets display names with PATCH /api/v1/admin/agents/{id}"})
+	}
+	var req meChange
+	dec := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, maxLoginBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil || req.DisplayName == nil {
+		return c.JSON(http.StatusBadRequest, map[string]string{"error": `body must be JSON {"display_name": "..."}`})
+	}
+	err := h.svc.SetDisplayName(c.Request().Context(), p.AccountID, *req.DisplayName)
+	switch {
+	case errors.Is(err, ErrBadInput):
+		return c.JSON(http.StatusBadRequest, map[string]string{"error": strings.TrimPrefix(err.Error(), ErrBadInput.Error()+": "), "field": "display_name"})
+	case err != nil:
+		return unavailable(c, err)
+	}
+	acct, err := h.svc.Account(c.Request().Context(), p.AccountID)
+	if err != nil {
+		return unavailable(c, err)
+	}
+	p.DisplayName = acct.CustomerName()
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
+	return c.JSON(http.StatusOK, principalResponse{Principal: p})
 }
 
 func (h *Handler) me(c echo.Context) error {

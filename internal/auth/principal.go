@@ -48,11 +48,13 @@ func ParseRole(s string) (Role, error) {
 // API token.
 type Principal struct {
 	// AccountID is the account id, or "token:<name>" for an API token.
-	AccountID string   `json:"id"`
-	Name      string   `json:"name"`
-	Role      Role     `json:"role"`
-	Skills    []string `json:"skills,omitempty"`
-	Queues    []string `json:"queues,omitempty"`
+	AccountID string `json:"id"`
+	Name      string `json:"name"`
+	// DisplayName is the account's name for customers (Account.CustomerName).
+	DisplayName string   `json:"display_name,omitempty"`
+	Role        Role     `json:"role"`
+	Skills      []string `json:"skills,omitempty"`
+	Queues      []string `json:"queues,omitempty"`
 	// Via is "session" or "token".
 	Via string `json:"via"`
 

@@ -109,6 +109,9 @@ func (s *Service) sessionPrincipal(ctx context.Context, sid string) (Principal, 
 		return Principal{}, fmt.Errorf("%w: account disabled", ErrUnauthenticated)
 	}
 	a := Account{ID: res[0], Name: res[2], Role: Role(res[3]), Skills: splitList(res[5]), Queues: splitList(res[6])}
+	if len(res) > 7 {
+		a.DisplayName = res[7]
+	}
 	p := principalOf(a, ViaSession)
 	p.csrf, p.sessionKey = res[1], key
 	return p, nil
@@ -137,7 +140,7 @@ func stateChanging(method string) bool {
 }
 
 func principalOf(a Account, via string) Principal {
-	return Principal{AccountID: a.ID, Name: a.Name, Role: a.Role, Skills: a.Skills, Queues: a.Queues, Via: via}
+	return Principal{AccountID: a.ID, Name: a.Name, DisplayName: a.CustomerName(), Role: a.Role, Skills: a.Skills, Queues: a.Queues, Via: via}
 }
 
 // secureRequest reports whether the client reached us over TLS, directly

@@ -29,7 +29,13 @@ func (d *Desk) Decline(ctx context.Context, who Actor, convID string) error {
 	if _, _, err := d.authorize(ctx, who, Decline, convID); err != nil {
 		return err
 	}
-	return mapErr(d.engine.Decline(ctx, convID, who.AccountID))
+	if err := d.engine.Decline(ctx, convID, who.AccountID); err != nil {
+		return mapErr(err)
+	}
+	// At once, not only when the declined event is handled: every console
+	// of the agent, not just the one that declined.
+	d.consoles.Revoke(ctx, who.AccountID, convID)
+	return nil
 }
 
 // Reply sends text (and stored attachments) to the customer on the
@@ -107,7 +113,11 @@ func (d *Desk) Transfer(ctx context.Context, who Actor, convID, queue, toAgent s
 	}
 	from, _ := d.holder(ctx, conv)
 	out, err := d.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, FromAgentID: from, ToQueue: queue, ToAgentID: toAgent})
-	return out, mapErr(err)
+	if err != nil {
+		return conversation.Conversation{}, mapErr(err)
+	}
+	d.revokeMoved(ctx, convID, from, toAgent)
+	return out, nil
 }
 
 // Assign is a supervisor's force-assign: the conversation is offered to
@@ -123,10 +133,21 @@ func (d *Desk) Assign(ctx context.Context, who Actor, convID, agentID string) er
 	if _, err := d.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, FromAgentID: before, ToAgentID: agentID}); err != nil {
 		return mapErr(err)
 	}
+	d.revokeMoved(ctx, convID, before, agentID)
 	if (s == OfferedToOther || s == OfferedToMe) && before != "" && before != agentID {
 		d.consoles.OfferRevoked(ctx, before, convID, RevokedTaken)
 	}
 	return nil
+}
+
+// revokeMoved ends the previous holder's access to a conversation just
+// moved to another agent or a queue, at once: the transferred event does
+// it too (accessEnds), but only when a gateway handles it, and a customer
+// line written in between must not reach the agent who lost it.
+func (d *Desk) revokeMoved(ctx context.Context, convID, from, to string) {
+	if from != "" && from != to {
+		d.consoles.Revoke(ctx, from, convID)
+	}
 }
 
 // Typing tells the customer's side that the agent is (on) or stopped (off)
@@ -140,7 +161,7 @@ func (d *Desk) Typing(ctx context.Context, who Actor, convID string, on bool) er
 	if o == nil {
 		return nil
 	}
-	return o.Observe(ctx, channelEvent(conv, eventTyping(who.AccountID, firstName(d.agentName(ctx, who.AccountID)), on)))
+	return o.Observe(ctx, channelEvent(conv, eventTyping(who.AccountID, d.shownName(ctx, who.AccountID), on)))
 }
 
 // Entries returns up to limit transcript entries after afterID, oldest first.
@@ -152,22 +173,24 @@ func (d *Desk) Entries(ctx context.Context, who Actor, convID, afterID string, l
 	return entries, mapErr(err)
 }
 
-// Transcript returns the conversation's messages after afterID (all of
-// them, up to 1,000, when afterID is ""), as the console shows them.
-func (d *Desk) Transcript(ctx context.Context, who Actor, convID, afterID string) ([]Message, error) {
-	entries, err := d.Entries(ctx, who, convID, afterID, 1000)
+// Transcript reads up to limit transcript entries after afterID ("" from
+// the start) and returns them as the console shows them. Each entry is
+// read once: a long transcript is read page by page, never whole.
+func (d *Desk) Transcript(ctx context.Context, who Actor, convID, afterID string, limit int) (TranscriptPage, error) {
+	entries, err := d.Entries(ctx, who, convID, afterID, limit)
 	if err != nil {
-		return nil, err
+		return TranscriptPage{}, err
 	}
-	out := make([]Message, 0, len(entries))
+	page := TranscriptPage{Messages: make([]Message, 0, len(entries)), Next: afterID, More: limit > 0 && len(entries) >= limit}
 	nm := d.names()
 	for _, e := range entries {
+		page.Next = e.ID
 		if e.Type == conversation.EntryStatus {
 			continue // message() reads the reply's current status instead
 		}
-		out = append(out, d.message(ctx, convID, e, nm))
+		page.Messages = append(page.Messages, d.message(ctx, convID, e, nm))
 	}
-	return out, nil
+	return page, nil
 }
 
 // View converts a transcript entry of convID for the console.

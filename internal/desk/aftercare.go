@@ -107,7 +107,7 @@ func (d *Desk) surveyClosed(ctx context.Context, conv conversation.Conversation)
 	if d.surveys == nil || conv.AgentID == "" {
 		return
 	}
-	if err := d.surveys.Closed(ctx, conv, firstName(d.agentName(ctx, conv.AgentID))); err != nil {
+	if err := d.surveys.Closed(ctx, conv, d.shownName(ctx, conv.AgentID)); err != nil {
 		d.log.Warn("desk: schedule survey", "conv", conv.ID, "err", err)
 	}
 }

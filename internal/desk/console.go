@@ -160,6 +160,17 @@ func (n *names) customer(ctx context.Context, id string) string {
 	return name
 }
 
+// shown is the agent's name as customers are told it (Desk.shownName).
+func (n *names) shown(ctx context.Context, id string) string {
+	key := "shown\x00" + id // apart from the full names of the same ids
+	if name, ok := n.known[key]; ok {
+		return name
+	}
+	name := n.d.shownName(ctx, id)
+	n.known[key] = name
+	return name
+}
+
 func (n *names) agent(ctx context.Context, id string) string {
 	if name, ok := n.known[id]; ok {
 		return name
@@ -198,6 +209,9 @@ func toMessage(convID string, e conversation.Entry) Message {
 		kind = KindSystem
 	}
 	m := Message{ID: e.ID, ConversationID: convID, Kind: kind, Author: e.Author, Text: e.Text, At: e.At}
+	for _, a := range e.Attachments {
+		m.Attachments = append(m.Attachments, MessageFile{Name: a.Name, ContentType: a.ContentType, Size: a.Size, Path: a.StoredPath})
+	}
 	if kind == KindSystem && m.Text == "" {
 		m.Text = e.Event
 		if e.Event == "enqueued" {

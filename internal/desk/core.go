@@ -186,7 +186,7 @@ func (d *Desk) Current(ctx context.Context, visitorID string) (ChatSession, bool
 		}
 		s := ChatSession{ConversationID: c.ID, Queue: c.Queue, State: chatState(c.State)}
 		if s.State == ChatActive && c.AgentID != "" {
-			s.AgentName = firstName(d.agentName(ctx, c.AgentID))
+			s.AgentName = d.shownName(ctx, c.AgentID)
 		}
 		return s, true, nil
 	}
@@ -226,7 +226,7 @@ func (d *Desk) Messages(ctx context.Context, convID, afterID string) ([]ChatMess
 			m.From = FromCustomer
 		case conversation.EntryAgent:
 			m.From = FromAgent
-			m.Name = firstName(nm.agent(ctx, e.Author))
+			m.Name = nm.shown(ctx, e.Author)
 		default:
 			// Notes, system events and statuses are not for the customer,
 			// but the cursor still moves past them.

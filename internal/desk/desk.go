@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -28,9 +27,15 @@ type Consoles interface {
 	OfferRevoked(ctx context.Context, agentID, convID, reason string)
 	// Assigned adds a conversation to agentID's console.
 	Assigned(ctx context.Context, agentID string, c Conversation)
-	// Unassigned takes a conversation away from agentID's console, and
-	// with it the console's subscription to the conversation.
+	// Unassigned takes a conversation away from agentID's console. The
+	// desk revokes the agent's access first (Revoke).
 	Unassigned(ctx context.Context, agentID, convID, reason string)
+	// Revoke ends every subscription agentID's consoles hold to convID, on
+	// every gateway: the agent lost access to it (accessEnds). The desk
+	// calls it before any frame that tells the console why, so nothing of
+	// the conversation reaches the agent after that frame. Unlike the
+	// frames it must not be lost quietly: an implementation logs a failure.
+	Revoke(ctx context.Context, agentID, convID string)
 	// AgentState tells agentID's console its state changed.
 	AgentState(ctx context.Context, agentID string, st AgentState)
 	// Message is a new transcript line for everyone watching the conversation.
@@ -257,12 +262,14 @@ func (d *Desk) agentName(ctx context.Context, agentID string) string {
 	return agentID
 }
 
-// firstName is what customers see of an agent: "Ana", not "Ana Lima".
-func firstName(name string) string {
-	if f, _, ok := strings.Cut(strings.TrimSpace(name), " "); ok {
-		return f
+// shownName is what customers are told of an agent ("Ana has joined"):
+// the account's display name, set by an admin or the agent, else the
+// first word of the agent's name, "Ana", not "Ana Lima".
+func (d *Desk) shownName(ctx context.Context, agentID string) string {
+	if acct, err := d.auth.Account(ctx, agentID); err == nil && acct.DisplayName != "" {
+		return acct.DisplayName
 	}
-	return name
+	return auth.FirstName(d.agentName(ctx, agentID))
 }
 
 type noConsoles struct{}
@@ -271,6 +278,7 @@ func (noConsoles) Offer(context.Context, string, Offer)                         
 func (noConsoles) OfferRevoked(context.Context, string, string, string)          {}
 func (noConsoles) Assigned(context.Context, string, Conversation)                {}
 func (noConsoles) Unassigned(context.Context, string, string, string)            {}
+func (noConsoles) Revoke(context.Context, string, string)                        {}
 func (noConsoles) AgentState(context.Context, string, AgentState)                {}
 func (noConsoles) Message(context.Context, Message)                              {}
 func (noConsoles) MessageStatus(context.Context, string, string, string, string) {}

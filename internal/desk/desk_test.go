@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -95,5 +96,71 @@ func TestCustomerEnded(t *testing.T) {
 	}
 	if c, _ := e.convs.Conversation(ctx, taken); c.State != conversation.StateClosed || c.Disposition != dispositionCustomerEnded {
 		t.Fatalf("taken conversation ended: %+v", c)
+	}
+}
+
+// TestAccessEnds is the table of routing events after which an agent no
+// longer receives a conversation.
+func TestAccessEnds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		desc string
+		ev   routing.Event
+		want string
+	}{
+		{"declined", routing.Event{Type: routing.EventDeclined, AgentID: "a02"}, "a02"},
+		{"offer lapsed or withdrawn (away, offline)", routing.Event{Type: routing.EventExpired, AgentID: "a02", Reason: "agent away"}, "a02"},
+		{"customer left while offered", routing.Event{Type: routing.EventAbandoned, AgentID: "a02"}, "a02"},
+		{"customer left while waiting", routing.Event{Type: routing.EventAbandoned}, ""},
+		{"reassigned to another agent", routing.Event{Type: routing.EventTransferred, FromAgent: "a02", AgentID: "a01"}, "a02"},
+		{"transferred to a queue", routing.Event{Type: routing.EventTransferred, FromAgent: "a02"}, "a02"},
+		{"reassigned to the same agent", routing.Event{Type: routing.EventTransferred, FromAgent: "a02", AgentID: "a02"}, ""},
+		{"offered", routing.Event{Type: routing.EventOffered, AgentID: "a02"}, ""},
+		{"accepted", routing.Event{Type: routing.EventAccepted, AgentID: "a02"}, ""},
+	} {
+		if got := accessEnds(tc.ev); got != tc.want {
+			t.Errorf("%s: accessEnds = %q, want %q", tc.desc, got, tc.want)
+		}
+	}
+}
+
+// Customers are told an agent's display name when the account has one,
+// else the first word of the agent's name; never the full account name.
+func TestCustomersSeeTheDisplayName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.auth.CreateAccount(ctx, auth.Account{ID: ana.AccountID, Name: "Ana Lima", Role: auth.RoleAgent}, "ana-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	conv, _ := e.conversation(ana, ActiveMine)
+	if _, err := e.desk.Reply(ctx, ana, conv, "hello", nil); err != nil {
+		t.Fatal(err)
+	}
+	agentName := func() string {
+		t.Helper()
+		msgs, err := e.desk.Messages(ctx, conv, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.From == FromAgent {
+				return m.Name
+			}
+		}
+		t.Fatal("no agent message")
+		return ""
+	}
+	if got := agentName(); got != "Ana" {
+		t.Fatalf("without a display name customers see %q, want Ana", got)
+	}
+	if err := e.auth.SetDisplayName(ctx, ana.AccountID, "Annie (billing)"); err != nil {
+		t.Fatal(err)
+	}
+	if got := agentName(); got != "Annie (billing)" {
+		t.Fatalf("customers see %q, want the display name", got)
+	}
+	if got := e.desk.shownName(ctx, ana.AccountID); got != "Annie (billing)" {
+		t.Fatalf("joined and typing name %q", got)
 	}
 }

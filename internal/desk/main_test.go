@@ -47,6 +47,7 @@ type env struct {
 	engine   *routing.Engine
 	convs    *conversation.Service
 	desk     *Desk
+	auth     *auth.Service
 	promises *promise.Service
 	clock    *testClock // the promise service's
 	seq      atomic.Int64
@@ -91,7 +92,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, engine: engine, convs: convs, desk: d, promises: proms, clock: clock}
+	return &env{t: t, engine: engine, convs: convs, desk: d, auth: authSvc, promises: proms, clock: clock}
 }
 
 // conversation returns a new conversation (of a new customer) in standing

@@ -141,12 +141,12 @@ func TestStartedConversationIsTheAgentsAndTheReplyLandsInIt(t *testing.T) {
 	if r.ConversationID != conv.ID || r.NewConversation {
 		t.Fatalf("the reply went to %s (new %v), want %s", r.ConversationID, r.NewConversation, conv.ID)
 	}
-	msgs, err := e.desk.Transcript(ctx, ana, conv.ID, "")
+	page, err := e.desk.Transcript(ctx, ana, conv.ID, "", 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var texts []string
-	for _, m := range msgs {
+	for _, m := range page.Messages {
 		texts = append(texts, m.Kind+":"+m.Text)
 	}
 	if got := strings.Join(texts, " | "); !strings.Contains(got, "agent:Your refund is ready") || !strings.Contains(got, "customer:Thanks!") {

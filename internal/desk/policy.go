@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/routing"
 )
 
 // Actor is who asks: an agent's or supervisor's console, or an API caller
@@ -161,4 +162,31 @@ func DecideStart(who Actor, agentID string, serves bool) error {
 		return fmt.Errorf("%w: agent %s does not serve that queue on that channel", ErrInvalid, agentID)
 	}
 	return nil
+}
+
+// accessEnds is the rule of losing a conversation: the agent whose access
+// to ev's conversation ends with ev, or "" for none. An agent holds a
+// conversation while it is offered or assigned to them; these routing
+// events take it away, whoever caused them:
+//
+//	declined     the agent handed the offer back (on any of their consoles)
+//	expired      the offer lapsed, or was withdrawn when the agent went
+//	             (or a supervisor set them) away or offline
+//	abandoned    the customer left while it was offered to the agent
+//	transferred  the agent's conversation went to a queue or another agent
+//	             (their own transfer, a supervisor's transfer or reassign)
+//
+// Closing is the third way (Desk.closed): the holder's consoles stop
+// receiving it after the closing line, whoever closed it. A supervisor
+// keeps seeing everything on request; this only ends the live feed.
+func accessEnds(ev routing.Event) string {
+	switch ev.Type {
+	case routing.EventDeclined, routing.EventExpired, routing.EventAbandoned:
+		return ev.AgentID
+	case routing.EventTransferred:
+		if ev.FromAgent != ev.AgentID {
+			return ev.FromAgent
+		}
+	}
+	return ""
 }

@@ -31,6 +31,11 @@ func (r Reactor) Run(ctx context.Context) error {
 // (when it observes) gets a channel.Event. An error leaves the event
 // pending; the group hands it out again later.
 func (d *Desk) React(ctx context.Context, ev routing.Event) error {
+	if lost := accessEnds(ev); lost != "" && ev.ConversationID != "" {
+		// Before any frame or record: the agent's consoles stop receiving
+		// the conversation now, whatever else this event leads to.
+		d.consoles.Revoke(ctx, lost, ev.ConversationID)
+	}
 	switch ev.Type {
 	case routing.EventOffered:
 		if err := d.convs.OnOffered(ctx, ev.ConversationID, ev.AgentID, ev.At); err != nil {
@@ -72,7 +77,7 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 		}
 		// The customer hears who joined before the agent can reply.
 		d.observe(ctx, conv, channel.Event{Type: channel.EventAccepted, AgentID: ev.AgentID,
-			AgentName: firstName(d.agentName(ctx, ev.AgentID)), Wait: ev.Wait, At: ev.At})
+			AgentName: d.shownName(ctx, ev.AgentID), Wait: ev.Wait, At: ev.At})
 		d.consoles.Assigned(ctx, ev.AgentID, d.assigned(ctx, conv))
 	case routing.EventClosed:
 		return d.repairClose(ctx, ev)
@@ -238,6 +243,11 @@ func (d *Desk) closed(ctx context.Context, convID string, e conversation.Entry) 
 		by = "system"
 	}
 	d.consoles.Closed(ctx, convID, by, conv.Disposition, e.At)
+	if conv.AgentID != "" {
+		// After the closing line, which the holder's consoles show: the
+		// conversation is over for them (accessEnds).
+		d.consoles.Revoke(ctx, conv.AgentID, convID)
+	}
 	d.observe(ctx, conv, ce)
 	if e.Event == "closed" {
 		d.surveyClosed(ctx, conv)

@@ -96,6 +96,34 @@ type Message struct {
 	// Status and Error describe delivery of an agent reply; empty otherwise.
 	Status string `json:"status,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// Attachments are the files of the entry, in the order sent.
+	Attachments []MessageFile `json:"attachments,omitempty"`
+	// Truncated says Text was cut to fit one frame; the whole entry is in
+	// the REST transcript (GET /api/v1/conversations/{id}/messages).
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// MessageFile is one file of a message as the console shows it. Path is
+// the attachment store's key, fetched (by a signed-in person who may see
+// the conversation) at /api/v1/attachments/{path}; empty for a provider's
+// file we hold no copy of, which is then listed by name only.
+type MessageFile struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	Path        string `json:"path,omitempty"`
+}
+
+// TranscriptPage is up to a limit of transcript entries after a cursor, as
+// the console shows them.
+type TranscriptPage struct {
+	Messages []Message
+	// Next is the id of the last entry read, the cursor of the next page:
+	// delivery-status entries are read but not shown, so it may be past
+	// the last message. The cursor given when nothing was read.
+	Next string
+	// More is set when the page is full: more entries may follow.
+	More bool
 }
 
 // CustomerView is the customer panel.

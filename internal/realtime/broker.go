@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +21,11 @@ const healthInterval = 15 * time.Second
 //
 // Each message is the publishing node's id followed by the payload, so a
 // node skips its own publishes: it has already delivered them locally,
-// without the Redis round trip.
+// without the Redis round trip. A payload that starts with a NUL byte is
+// an instruction to the hubs, not a frame for clients (no text frame
+// starts with NUL): leaveOp followed by a topic is Hub.Leave, sent on the
+// member topic's channel so that it keeps its place among that topic's
+// frames.
 type broker struct {
 	hub    *Hub
 	rdb    redis.UniversalClient
@@ -51,6 +56,15 @@ func (b *broker) publish(ctx context.Context, ch string, payload []byte) error {
 	msg = append(msg, b.node...)
 	msg = append(msg, payload...)
 	return b.rdb.Publish(ctx, ch, msg).Err()
+}
+
+// leaveOp starts a Hub.Leave instruction.
+const leaveOp = "\x00leave\x00"
+
+// publishLeave tells the other gateways to take the subscribers of ch's
+// topic off topic.
+func (b *broker) publishLeave(ctx context.Context, ch, topic string) error {
+	return b.publish(ctx, ch, []byte(leaveOp+topic))
 }
 
 // subscribe sends SUBSCRIBE for ch and returns a channel closed when Redis
@@ -147,6 +161,14 @@ func (b *broker) receive(m *redis.Message) {
 	if m.Payload[:len(b.node)] == b.node {
 		return
 	}
-	topic := m.Channel[len(b.hub.prefix):]
-	b.hub.deliver(topic, []byte(m.Payload[len(b.node):]))
+	topic, payload := m.Channel[len(b.hub.prefix):], m.Payload[len(b.node):]
+	if strings.HasPrefix(payload, "\x00") {
+		// Applied here, on the receiver, before any later message of any
+		// channel is delivered.
+		if left, ok := strings.CutPrefix(payload, leaveOp); ok && checkTopic(left) == nil {
+			b.hub.leave(topic, left)
+		}
+		return
+	}
+	b.hub.deliver(topic, []byte(payload))
 }

@@ -110,6 +110,17 @@ func (c *Conn) Subscribe(ctx context.Context, topic string) error {
 	return c.hub.subscribe(ctx, c, topic)
 }
 
+// Subscribed reports whether the connection is subscribed to topic now.
+// A protocol checks it rather than keeping its own list, because the hub
+// may take a connection off a topic (Hub.Leave) without the protocol
+// asking.
+func (c *Conn) Subscribed(topic string) bool {
+	c.hub.mu.RLock()
+	defer c.hub.mu.RUnlock()
+	_, ok := c.topics[topic]
+	return ok
+}
+
 // Unsubscribe removes the connection from topic.
 func (c *Conn) Unsubscribe(topic string) { c.hub.unsubscribe(c, topic) }
 

@@ -142,6 +142,10 @@ func (h *Hub) Publish(ctx context.Context, topic string, payload []byte) error {
 	if err := checkTopic(topic); err != nil {
 		return err
 	}
+	if len(payload) > 0 && payload[0] == 0 {
+		// Reserved for the hubs' own instructions (see broker).
+		return fmt.Errorf("realtime: publish %s: a payload must not start with NUL", topic)
+	}
 	h.deliver(topic, payload)
 	if h.broker == nil {
 		return nil
@@ -150,6 +154,45 @@ func (h *Hub) Publish(ctx context.Context, topic string, payload []byte) error {
 		return fmt.Errorf("realtime: publish %s: %w", topic, err)
 	}
 	return nil
+}
+
+// Leave takes every connection subscribed to member, on this gateway and
+// on every other, off topic. A protocol calls it when the clients it
+// reaches through member lose the right to topic: an agent's consoles (all
+// subscribed to the agent's topic) when the agent loses a conversation.
+// The other gateways apply it in order with member's publishes, so a frame
+// published on member after Leave returns reaches clients that have left.
+// An error means other gateways may not have applied it.
+func (h *Hub) Leave(ctx context.Context, member, topic string) error {
+	if err := checkTopic(member); err != nil {
+		return err
+	}
+	if err := checkTopic(topic); err != nil {
+		return err
+	}
+	h.leave(member, topic)
+	if h.broker == nil {
+		return nil
+	}
+	if err := h.broker.publishLeave(ctx, h.Channel(member), topic); err != nil {
+		return fmt.Errorf("realtime: leave %s for %s: %w", topic, member, err)
+	}
+	return nil
+}
+
+// leave takes this gateway's subscribers of member off topic.
+func (h *Hub) leave(member, topic string) {
+	h.mu.RLock()
+	var targets []*Conn
+	for c := range h.topics[member] {
+		if _, ok := c.topics[topic]; ok {
+			targets = append(targets, c)
+		}
+	}
+	h.mu.RUnlock()
+	for _, c := range targets {
+		h.unsubscribe(c, topic)
+	}
 }
 
 // deliver queues payload on every local subscriber of topic. The lock is

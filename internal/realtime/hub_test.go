@@ -720,3 +720,53 @@ func TestPipeProtocol(t *testing.T) {
 	}
 	eventually(t, "topic left", func() bool { return h.Subscribers("agent:ana") == 0 })
 }
+
+// An agent's consoles on two gateways lose a conversation: Leave takes
+// both off its topic, and a later publish on it reaches neither, while a
+// frame published on the member topic after Leave still arrives.
+func TestLeaveTakesMembersOffTopicOnEveryGateway(t *testing.T) {
+	t.Parallel()
+	s := redistest.Start(t, redistest.Options{})
+	h1 := newHub(t, Config{Redis: s.NewClient(t), Workspace: "acme"})
+	h2 := newHub(t, Config{Redis: s.NewClient(t), Workspace: "acme"})
+	_, url1 := serve(t, h1, UpgradeOptions{})
+	_, url2 := serve(t, h2, UpgradeOptions{})
+	here, there, other := dial(t, url1, nil), dial(t, url2, nil), dial(t, url2, nil)
+	for _, ws := range []*websocket.Conn{here, there} {
+		send(t, ws, "sub agent:a02")
+		expect(t, ws, "ok agent:a02")
+		send(t, ws, "sub conv:X")
+		expect(t, ws, "ok conv:X")
+	}
+	// Another agent on conversation X keeps it.
+	send(t, other, "sub conv:X")
+	expect(t, other, "ok conv:X")
+
+	ctx := context.Background()
+	if err := h1.Leave(ctx, "agent:a02", "conv:X"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h1.Publish(ctx, "agent:a02", []byte("unassigned X")); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, here, "unassigned X")
+	expect(t, there, "unassigned X")
+	for _, h := range []*Hub{h1, h2} {
+		if err := h.Publish(ctx, "conv:X", []byte("SECRET")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expect(t, other, "SECRET")
+	expect(t, other, "SECRET")
+	expectNothing(t, here)
+	expectNothing(t, there)
+	if n := h1.Subscribers("conv:X"); n != 0 {
+		t.Fatalf("gateway 1 still has %d subscribers of conv:X", n)
+	}
+	if n := h2.Subscribers("conv:X"); n != 1 {
+		t.Fatalf("gateway 2 has %d subscribers of conv:X, want the other agent only", n)
+	}
+	if err := h1.Publish(ctx, "conv:X", []byte("\x00leave\x00conv:X")); err == nil {
+		t.Fatal("a payload posing as an instruction was published")
+	}
+}

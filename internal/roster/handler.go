@@ -40,7 +40,7 @@ func NewHandler(s *Service, a *auth.Service, log *slog.Logger) *Handler {
 //	GET   /agents                {"agents": [Agent], "queues": [...], "channels": [...]}
 //	POST  /agents                add -> 201 {"agent", "password" (when generated)}
 //	GET   /agents/:id            Agent
-//	PATCH /agents/:id            change name, role, skills, queues, capacity, disabled -> Agent
+//	PATCH /agents/:id            change name, display_name, role, skills, queues, capacity, disabled -> Agent
 //	POST  /agents/:id/password   {"password"} or {} to generate -> {"password" (when generated)}
 func (h *Handler) Register(g *echo.Group) {
 	mw := h.auth.Middleware(auth.RoleAdmin)
@@ -74,13 +74,15 @@ func (h *Handler) get(c echo.Context) error {
 }
 
 type addBody struct {
-	ID       string         `json:"id"`
-	Name     string         `json:"name"`
-	Role     auth.Role      `json:"role"`
-	Skills   []string       `json:"skills"`
-	Queues   []string       `json:"queues"`
-	Capacity map[string]int `json:"capacity"`
-	Password string         `json:"password"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// DisplayName is the name customers are told; "" for the first word of Name.
+	DisplayName string         `json:"display_name"`
+	Role        auth.Role      `json:"role"`
+	Skills      []string       `json:"skills"`
+	Queues      []string       `json:"queues"`
+	Capacity    map[string]int `json:"capacity"`
+	Password    string         `json:"password"`
 }
 
 type addResponse struct {
@@ -102,12 +104,13 @@ func (h *Handler) add(c echo.Context) error {
 }
 
 type updateBody struct {
-	Name     *string        `json:"name"`
-	Role     *auth.Role     `json:"role"`
-	Skills   *[]string      `json:"skills"`
-	Queues   *[]string      `json:"queues"`
-	Capacity map[string]int `json:"capacity"`
-	Disabled *bool          `json:"disabled"`
+	Name        *string        `json:"name"`
+	DisplayName *string        `json:"display_name"`
+	Role        *auth.Role     `json:"role"`
+	Skills      *[]string      `json:"skills"`
+	Queues      *[]string      `json:"queues"`
+	Capacity    map[string]int `json:"capacity"`
+	Disabled    *bool          `json:"disabled"`
 }
 
 func (h *Handler) update(c echo.Context) error {

@@ -57,14 +57,17 @@ type Routing interface {
 // Agent is one person as an admin sees them: the account and its routing
 // profile.
 type Agent struct {
-	ID       string         `json:"id"`
-	Name     string         `json:"name"`
-	Role     auth.Role      `json:"role"`
-	Skills   []string       `json:"skills"`
-	Queues   []string       `json:"queues"`
-	Capacity map[string]int `json:"capacity"`
-	Disabled bool           `json:"disabled"`
-	Created  time.Time      `json:"created"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// DisplayName is what customers are told of the agent: the account's
+	// display name, else the first word of Name.
+	DisplayName string         `json:"display_name"`
+	Role        auth.Role      `json:"role"`
+	Skills      []string       `json:"skills"`
+	Queues      []string       `json:"queues"`
+	Capacity    map[string]int `json:"capacity"`
+	Disabled    bool           `json:"disabled"`
+	Created     time.Time      `json:"created"`
 	// State is routing's: offline, available or away ("" before the agent
 	// is known to routing).
 	State string `json:"state"`
@@ -73,12 +76,15 @@ type Agent struct {
 // NewAgent is an agent to add. Empty Queues means every queue; a channel
 // missing from Capacity takes routing's default for it.
 type NewAgent struct {
-	ID       string
-	Name     string
-	Role     auth.Role
-	Skills   []string
-	Queues   []string
-	Capacity map[string]int
+	ID   string
+	Name string
+	// DisplayName is the name customers are told; "" for the first word
+	// of Name.
+	DisplayName string
+	Role        auth.Role
+	Skills      []string
+	Queues      []string
+	Capacity    map[string]int
 	// Password is the initial password; empty generates one, which Add
 	// returns to be shown once.
 	Password string
@@ -87,12 +93,15 @@ type NewAgent struct {
 // Change is an update; nil fields stay as they are. Capacity entries
 // replace those channels only.
 type Change struct {
-	Name     *string
-	Role     *auth.Role
-	Skills   *[]string
-	Queues   *[]string
-	Capacity map[string]int
-	Disabled *bool
+	Name *string
+	// DisplayName is the name customers are told ("" for the first word
+	// of Name).
+	DisplayName *string
+	Role        *auth.Role
+	Skills      *[]string
+	Queues      *[]string
+	Capacity    map[string]int
+	Disabled    *bool
 }
 
 // Service is the roster. It is safe for concurrent use.
@@ -152,7 +161,7 @@ func (s *Service) Get(ctx context.Context, id string) (Agent, error) {
 
 func merge(a auth.Account, st routing.AgentStatus, known bool) Agent {
 	ag := Agent{
-		ID: a.ID, Name: a.Name, Role: a.Role, Skills: nonNil(a.Skills), Queues: nonNil(a.Queues),
+		ID: a.ID, Name: a.Name, DisplayName: a.CustomerName(), Role: a.Role, Skills: nonNil(a.Skills), Queues: nonNil(a.Queues),
 		Disabled: a.Disabled, Created: a.Created, Capacity: map[string]int{},
 	}
 	if known {
@@ -182,7 +191,7 @@ func (s *Service) Add(ctx context.Context, n NewAgent) (Agent, string, error) {
 	if n.Role == "" {
 		n.Role = auth.RoleAgent
 	}
-	acct := auth.Account{ID: n.ID, Name: n.Name, Role: n.Role, Skills: n.Skills, Queues: n.Queues}
+	acct := auth.Account{ID: n.ID, Name: n.Name, DisplayName: n.DisplayName, Role: n.Role, Skills: n.Skills, Queues: n.Queues}
 	cfg := routing.AgentConfig{ID: n.ID, Name: n.Name, Skills: n.Skills, Queues: n.Queues, Capacity: n.Capacity}
 	if err := s.check(acct, cfg); err != nil {
 		return Agent{}, "", err
@@ -235,6 +244,9 @@ func (s *Service) Update(ctx context.Context, by, id string, ch Change) (Agent, 
 	}
 	if ch.Name != nil {
 		acct.Name, cfg.Name = *ch.Name, *ch.Name
+	}
+	if ch.DisplayName != nil {
+		acct.DisplayName = *ch.DisplayName
 	}
 	if ch.Role != nil {
 		acct.Role = *ch.Role

@@ -563,21 +563,26 @@ func (f *Fake) Typing(_ context.Context, who agentui.Principal, convID string, _
 }
 
 // Transcript implements agentui.Backend.
-func (f *Fake) Transcript(_ context.Context, who agentui.Principal, convID, afterID string) ([]agentui.Message, error) {
+func (f *Fake) Transcript(_ context.Context, who agentui.Principal, convID, afterID string, limit int) (agentui.TranscriptPage, error) {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.access(agentID, convID)
 	if err != nil {
-		return nil, err
+		return agentui.TranscriptPage{}, err
 	}
-	var out []agentui.Message
+	page := agentui.TranscriptPage{Next: afterID}
 	for _, m := range c.msgs {
 		if afterID == "" || streamAfter(m.ID, afterID) {
-			out = append(out, m)
+			if limit > 0 && len(page.Messages) == limit {
+				page.More = true
+				break
+			}
+			page.Messages = append(page.Messages, m)
+			page.Next = m.ID
 		}
 	}
-	return out, nil
+	return page, nil
 }
 
 // streamAfter compares stream ids "ms-seq" numerically.

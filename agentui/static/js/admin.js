@@ -148,6 +148,9 @@ function fillForm(a) {
   $('agent-id').value = a.id;
   $('agent-id').disabled = !adding;
   $('agent-name').value = a.name;
+  // The roster answers the name customers see, the first name when none
+  // was set: show only one that was chosen.
+  $('agent-display').value = a.display_name && a.display_name !== (a.name || '').trim().split(' ')[0] ? a.display_name : '';
   $('agent-role').value = a.role;
   $('agent-skills').value = a.skills.join(', ');
   const queues = (A.data && A.data.queues) || [];
@@ -175,6 +178,7 @@ function formError(text) {
 function readForm() {
   const body = {
     name: $('agent-name').value.trim(),
+    display_name: $('agent-display').value.trim(),
     role: $('agent-role').value,
     skills: $('agent-skills').value.split(',').map((s) => s.trim()).filter(Boolean),
     queues: [...document.querySelectorAll('#agent-queues input:checked')].map((i) => i.value),

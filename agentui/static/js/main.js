@@ -6,7 +6,7 @@ import { $, h, replace, badge, channelLabel, initials, hue, clock, day, compareI
 import { Socket } from './socket.js';
 import { unlockAudio, setRinging } from './ring.js';
 import { CannedPicker } from './canned.js';
-import { currentSession, signIn, signOut, storedCSRF } from './session.js';
+import { currentSession, setDisplayName, signIn, signOut, storedCSRF } from './session.js';
 import * as voice from './voice.js';
 import { EmailView } from './email.js';
 import { setAdmin } from './admin.js';
@@ -271,7 +271,7 @@ function upsertConv(sc, fromSnapshot = false) {
   let c = S.convs.get(sc.id);
   if (!c) {
     c = {
-      id: sc.id, messages: [], byId: new Map(), lastId: '', loaded: false, typing: null,
+      id: sc.id, messages: [], byId: new Map(), lastId: '', cursor: '', loaded: false, typing: null,
       draft: { reply: '', note: '' }, unread: sc.unread || 0,
     };
     S.convs.set(sc.id, c);
@@ -300,18 +300,36 @@ function removeConv(id) {
 }
 
 /**
- * resume subscribes to a conversation and fetches what we have not seen.
- * An accept and its "assigned" frame both ask; one request is enough.
+ * resume fetches what we have not seen of a conversation, page by page
+ * (the server bounds each answer; "more" means ask again from "next"), and
+ * the last page subscribes to it. c.cursor is where the server's last page
+ * ended, so a reconnect or an "assigned" frame asks only for what came
+ * after, never for the whole transcript again. An accept and its
+ * "assigned" frame both ask; one request is enough.
  */
 async function resume(c) {
   if (c.resuming) return;
   c.resuming = true;
   try {
-    const data = await S.socket.request('resume', { conv: c.id, after_id: c.lastId });
-    const wasLoaded = c.loaded;
-    c.loaded = true;
-    addMessages(c, data.messages, wasLoaded);
-    if (!wasLoaded && S.selected === c.id) renderTranscript(true);
+    for (;;) {
+      let data;
+      try {
+        data = await S.socket.request('resume', { conv: c.id, after_id: c.cursor || '' });
+      } catch (e) {
+        if (e.code !== 'rate_limited') throw e;
+        await new Promise((r) => setTimeout(r, 250));
+        continue;
+      }
+      const wasLoaded = c.loaded;
+      addMessages(c, data.messages, wasLoaded);
+      if (data.next) c.cursor = data.next;
+      if (!data.more) {
+        c.loaded = true;
+        if (!wasLoaded && S.selected === c.id) renderTranscript(true);
+        break;
+      }
+      if (S.selected === c.id) renderTranscript(!wasLoaded);
+    }
   } catch (e) {
     if (e.code === 'forbidden' || e.code === 'not_found') removeConv(c.id);
   } finally {
@@ -424,6 +442,10 @@ async function send() {
   const c = S.convs.get(S.selected);
   const box = $('reply-text');
   const text = box.value;
+  if (c && S.mode === 'reply' && c.files && c.files.length) {
+    await sendWithFiles(c, text);
+    return;
+  }
   if (!c || !text.trim()) return;
   if (new TextEncoder().encode(text).length > S.maxText) {
     toast('The message is too long to send.', 'error');
@@ -443,6 +465,90 @@ async function send() {
     // Give the text back so nothing typed is lost.
     if (S.selected === c.id && S.mode === mode && !box.value) box.value = text;
     else c.draft[mode] = text;
+    toast(`Not sent: ${e.message}`, 'error');
+  }
+}
+
+// ---------- files ----------
+
+/** attachmentURL is where a signed-in person fetches a stored file. */
+function attachmentURL(path) {
+  return `/api/v1/attachments/${path.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+function fileSize(n) {
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MB`;
+  if (n >= 1 << 10) return `${Math.round(n / (1 << 10))} KB`;
+  return `${n} B`;
+}
+
+function renderFiles(m) {
+  if (!m.attachments || !m.attachments.length) return null;
+  return h('ul', { class: 'msg-files' }, m.attachments.map((f) => h('li', {},
+    f.path ? h('a', { href: attachmentURL(f.path), download: f.name, rel: 'noopener' }, f.name) : h('span', {}, f.name),
+    h('span', { class: 'hint' }, ` · ${fileSize(f.size)}`))));
+}
+
+/**
+ * attach uploads the chosen files to the attachment store at once (REST,
+ * with the store's size limit and the session's CSRF token); they go out
+ * with the next reply.
+ */
+async function attach(ev) {
+  const c = S.convs.get(S.selected);
+  const input = ev.target;
+  const chosen = [...input.files];
+  input.value = '';
+  if (!c) return;
+  c.files = c.files || [];
+  for (const file of chosen) {
+    const form = new FormData();
+    form.append('file', file, file.name);
+    try {
+      const res = await fetch(`/api/v1/conversations/${encodeURIComponent(c.id)}/attachments`, {
+        method: 'POST', credentials: 'same-origin', headers: { 'X-CSRF-Token': S.csrf }, body: form,
+      });
+      const body = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(res.status === 413 ? 'the file is larger than the attachment limit' : body.error || `status ${res.status}`);
+      c.files.push(body);
+    } catch (e) {
+      toast(`Could not attach ${file.name}: ${e.message}`, 'error');
+    }
+  }
+  renderAttachList();
+}
+
+function renderAttachList() {
+  const c = S.convs.get(S.selected);
+  const files = (c && c.files) || [];
+  replace($('attach-list'), files.map((f, i) => h('li', { class: 'attach-chip' },
+    h('span', {}, `${f.name} · ${fileSize(f.size)}`),
+    h('button', { type: 'button', class: 'btn btn-ghost btn-small', 'aria-label': `Remove ${f.name}`,
+      onclick: () => { c.files.splice(i, 1); renderAttachList(); } }, '×'))));
+}
+
+/** sendWithFiles sends a reply with the uploaded files through REST. */
+async function sendWithFiles(c, text) {
+  const files = c.files;
+  c.files = [];
+  renderAttachList();
+  $('reply-text').value = '';
+  c.draft.reply = '';
+  stopTyping(c);
+  try {
+    const res = await fetch(`/api/v1/conversations/${encodeURIComponent(c.id)}/messages`, {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': S.csrf },
+      body: JSON.stringify({ text, attachments: files }),
+    });
+    const body = await res.json().catch(() => ({}));
+    if (!res.ok) throw new Error(body.error || `status ${res.status}`);
+    // The message itself arrives on the socket, like every transcript line.
+    c.unread = 0;
+  } catch (e) {
+    c.files = files;
+    renderAttachList();
+    if (!$('reply-text').value) $('reply-text').value = text;
     toast(`Not sent: ${e.message}`, 'error');
   }
 }
@@ -506,6 +612,7 @@ function select(id) {
     loadCustomer(c);
   }
   canned.hide();
+  renderAttachList();
   renderList();
   renderConversation(true);
   updateTitle();
@@ -565,6 +672,7 @@ function renderAvailability() {
   }
   const me = S.me || {};
   $('me-name').textContent = me.name || me.id || '';
+  $('me-shown-name').textContent = me.displayName || firstWord(me.name || me.id || '');
   const av = $('me-avatar');
   av.textContent = initials(me.name || me.id);
   av.style.setProperty('--hue', hue(me.id));
@@ -763,7 +871,8 @@ function renderTranscript(jump) {
     );
     items.push(h('li', { class: `msg msg-${m.kind}`, 'data-id': m.id, 'data-status': m.status || null },
       meta,
-      h('div', { class: 'bubble' }, linkify(m.text)),
+      m.text ? h('div', { class: 'bubble' }, linkify(m.text)) : null,
+      renderFiles(m),
       m.status === 'failed' && m.error ? h('div', { class: 'msg-error', role: 'note' }, m.error) : null,
     ));
   }
@@ -835,6 +944,26 @@ function toast(text, kind = 'info') {
   setTimeout(() => el.remove(), kind === 'error' ? 7000 : 4500);
 }
 
+// ---------- the name customers see ----------
+
+function firstWord(name) {
+  return name.trim().split(/\s+/)[0] || '';
+}
+
+async function saveShownName(ev) {
+  ev.preventDefault();
+  try {
+    const shown = await setDisplayName($('shown-name').value.trim(), S.csrf);
+    S.me = { ...S.me, displayName: shown };
+    $('shown-dialog').close();
+    renderAvailability();
+    toast(`Customers now see you as ${shown || firstWord(S.me.name || S.me.id || '')}.`);
+  } catch (e) {
+    $('shown-error').textContent = `Could not save: ${e.message}`;
+    $('shown-error').hidden = false;
+  }
+}
+
 // ---------- wiring ----------
 
 function openDialog(id) {
@@ -852,6 +981,15 @@ function wireStatic() {
   $('state-offline').addEventListener('click', () => setState('offline'));
   $('state-away').addEventListener('click', () => openDialog('away-dialog'));
   $('away-form').addEventListener('submit', () => setState('away', $('away-reason').value));
+  $('attach').addEventListener('change', attach);
+  $('me-shown').addEventListener('click', () => {
+    const me = S.me || {};
+    $('shown-name').value = me.displayName || '';
+    $('shown-error').hidden = true;
+    openDialog('shown-dialog');
+    $('shown-name').select();
+  });
+  $('shown-form').addEventListener('submit', saveShownName);
 
   for (const t of document.querySelectorAll('.composer .tab')) {
     t.addEventListener('click', () => {

@@ -11,10 +11,26 @@ export function storedCSRF() {
 
 function take(body, fallbackID = '') {
   const p = (body && (body.principal || body.account)) || body || {};
-  const me = { id: p.id || fallbackID, name: p.name || '', role: p.role || '' };
+  const me = { id: p.id || fallbackID, name: p.name || '', displayName: p.display_name || '', role: p.role || '' };
   const csrf = body.csrf_token || storedCSRF();
   if (csrf) sessionStorage.setItem(CSRF_KEY, csrf);
   return { me, csrf };
+}
+
+/**
+ * setDisplayName changes the name customers see of the signed-in person
+ * ("" for their first name) and resolves with the name now shown.
+ */
+export async function setDisplayName(name, csrf) {
+  const res = await fetch('/api/v1/me', {
+    method: 'PATCH',
+    credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+    body: JSON.stringify({ display_name: name }),
+  });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.error || `status ${res.status}`);
+  return (body.principal && body.principal.display_name) || '';
 }
 
 /**

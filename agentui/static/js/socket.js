@@ -5,6 +5,10 @@
 
 const MIN_DELAY = 500;
 const MAX_DELAY = 15000;
+// A connection counts as healthy, and the backoff starts over, only after
+// it stayed up this long: a socket that is greeted and then closed at once
+// (a request the server cannot answer) must not reconnect twice a second.
+const HEALTHY_AFTER = 10000;
 const REQUEST_TIMEOUT = 15000;
 
 export class Socket {
@@ -25,6 +29,7 @@ export class Socket {
     this.attempt = 0;
     this.stopped = false;
     this.timer = null;
+    this.healthy = null;
   }
 
   start() {
@@ -50,7 +55,8 @@ export class Socket {
       let f;
       try { f = JSON.parse(ev.data); } catch { return; }
       if (f.type === 'hello') {
-        this.attempt = 0;
+        clearTimeout(this.healthy);
+        this.healthy = setTimeout(() => { if (this.ws === ws) this.attempt = 0; }, HEALTHY_AFTER);
         this.hooks.onStatus('online');
       }
       if (f.type === 'ack') {
@@ -67,6 +73,7 @@ export class Socket {
     ws.onclose = async (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
+      clearTimeout(this.healthy);
       this.failPending('connection lost');
       if (this.stopped) return;
       if (!opened || ev.code === 4401) {

@@ -579,8 +579,15 @@ async function openReader(conv, customer) {
 async function watch(conv) {
   S.watching = conv;
   try {
-    const data = await S.socket.request('watch', { conv });
-    for (const m of data.messages || []) addMessage(m);
+    // A long transcript comes in pages; ask for the next while there is one.
+    let after = '';
+    for (;;) {
+      const data = await S.socket.request('watch', { conv, after_id: after });
+      if (S.watching !== conv) return;
+      for (const m of data.messages || []) addMessage(m);
+      if (!data.more) break;
+      after = data.next;
+    }
   } catch (e) {
     $('reader-sub').textContent = `Cannot read: ${e.message}`;
   }

@@ -11,7 +11,7 @@
 -- session's hash tag.
 --
 -- Returns {} when there is no live session (an expired one is deleted),
--- else {acct, csrf, name, role, disabled, skills, queues}.
+-- else {acct, csrf, name, role, disabled, skills, queues, display name}.
 -- Touch a never-written key first: while the slot migrates, the source node
 -- refuses it, before this script writes anything (internal/store retries).
 redis.call('EXISTS', ARGV[1] .. 'slot-probe')
@@ -25,7 +25,7 @@ if now - seen > tonumber(ARGV[3]) or now - created > tonumber(ARGV[4]) then
   redis.call('DEL', KEYS[1])
   return {}
 end
-local a = redis.call('HMGET', ARGV[1] .. 'acct:' .. s[1], 'name', 'role', 'disabled', 'skills', 'queues')
+local a = redis.call('HMGET', ARGV[1] .. 'acct:' .. s[1], 'name', 'role', 'disabled', 'skills', 'queues', 'display')
 if not a[2] then
   redis.call('DEL', KEYS[1])
   return {}
@@ -34,4 +34,4 @@ if now - seen > tonumber(ARGV[5]) then
   redis.call('HSET', KEYS[1], 'seen', ARGV[2])
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
 end
-return {s[1], s[2], a[1] or '', a[2], a[3] or '0', a[4] or '', a[5] or ''}
+return {s[1], s[2], a[1] or '', a[2], a[3] or '0', a[4] or '', a[5] or '', a[6] or ''}

@@ -1,0 +1,62 @@
+// Files from the console's composer: the agent attaches a file to a reply;
+// it is stored with the attachment store's limits, sent with the reply, and
+// shown in the transcript as a link that downloads it. A file over the
+// limit is refused with a reason and sends nothing.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, shot, login, openPage } from './lib/harness.mjs';
+import { startGateway } from './lib/gateway.mjs';
+
+let gw;
+let browser;
+
+before(async () => {
+  gw = await startGateway({ agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] });
+  browser = await launch();
+});
+
+after(async () => {
+  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
+  await browser?.close();
+  gw?.stop();
+});
+
+test('an agent sends a file from the composer', async () => {
+  const agent = await openPage(browser, { width: 1280, height: 800 });
+  await login(agent.page, gw.url, 'ana', 'ana-password');
+  await agent.page.locator('#state-available').click();
+  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+
+  const customer = await openPage(browser, { width: 1280, height: 800 });
+  await customer.page.goto(`${gw.url}/demo`);
+  await customer.page.locator('.launcher').click();
+  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
+  await customer.page.locator('.prechat textarea').fill('Can you send me the invoice?');
+  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  const offer = agent.page.locator('.offer').first();
+  await offer.waitFor({ timeout: 15_000 });
+  await offer.getByRole('button', { name: /accept/i }).click();
+  await agent.page.locator('.msg-customer .bubble', { hasText: 'invoice' }).waitFor();
+
+  // Over the limit (10 MiB by default): refused, nothing pending.
+  await agent.page.locator('#attach').setInputFiles({ name: 'huge.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(11 << 20) });
+  await agent.page.getByText('Could not attach huge.bin').waitFor();
+  assert.equal(await agent.page.locator('#attach-list li').count(), 0);
+
+  const pdf = Buffer.from('%PDF-1.4\n% invoice 7\n');
+  await agent.page.locator('#attach').setInputFiles({ name: 'invoice-7.pdf', mimeType: 'application/pdf', buffer: pdf });
+  await agent.page.locator('#attach-list li', { hasText: 'invoice-7.pdf' }).waitFor();
+  await agent.page.locator('#reply-text').fill('Here it is.');
+  await agent.page.locator('#send').click();
+  const link = agent.page.locator('.msg-agent .msg-files a', { hasText: 'invoice-7.pdf' });
+  await link.waitFor();
+  assert.equal(await agent.page.locator('#attach-list li').count(), 0);
+  await shot(agent.page, 'console-attachment');
+  // The link downloads the very file, for this signed-in agent.
+  const [download] = await Promise.all([agent.page.waitForEvent('download'), link.click()]);
+  const chunks = [];
+  for await (const ch of await download.createReadStream()) chunks.push(ch);
+  assert.deepEqual(Buffer.concat(chunks), pdf);
+  assert.deepEqual(agent.errors, []);
+});

@@ -1,0 +1,60 @@
+// The name customers see: an agent whose account is named "Administrator"
+// sets "Sam" in the console, and the customer in the chat widget is told
+// "Sam has joined" and sees Sam's reply, never "Administrator".
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, shot, login, openPage } from './lib/harness.mjs';
+import { startGateway } from './lib/gateway.mjs';
+
+let gw;
+let browser;
+
+before(async () => {
+  gw = await startGateway({ agents: [{ id: 'boss', name: 'Administrator', password: 'boss-password', role: 'admin' }] });
+  browser = await launch();
+});
+
+after(async () => {
+  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
+  await browser?.close();
+  gw?.stop();
+});
+
+test('customers see the name the agent chose, not the account name', async () => {
+  const agent = await openPage(browser, { width: 1280, height: 800 });
+  await login(agent.page, gw.url, 'boss', 'boss-password');
+  assert.equal(await agent.page.locator('#me-shown-name').textContent(), 'Administrator');
+  await agent.page.locator('#me-shown').click();
+  await agent.page.locator('#shown-name').fill('Sam');
+  await agent.page.locator('#shown-form button[type="submit"]').click();
+  await agent.page.locator('#shown-dialog').waitFor({ state: 'hidden' });
+  assert.equal(await agent.page.locator('#me-shown-name').textContent(), 'Sam');
+  await shot(agent.page, 'display-name-console');
+  // A reload reads it back from the account.
+  await agent.page.reload();
+  await agent.page.locator('#conn[data-state="online"]').waitFor();
+  assert.equal(await agent.page.locator('#me-shown-name').textContent(), 'Sam');
+  await agent.page.locator('#state-available').click();
+  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+
+  const customer = await openPage(browser, { width: 1280, height: 800 });
+  await customer.page.goto(`${gw.url}/demo`);
+  await customer.page.locator('.launcher').click();
+  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
+  await customer.page.locator('.prechat textarea').fill('Who am I talking to?');
+  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  const offer = agent.page.locator('.offer').first();
+  await offer.waitFor({ timeout: 15_000 });
+  await offer.getByRole('button', { name: /accept/i }).click();
+  await customer.page.getByText('Sam has joined').waitFor();
+  const box = agent.page.locator('#reply-text');
+  await box.focus();
+  await box.pressSequentially('Hi Maria, this is Sam.');
+  await agent.page.keyboard.press('Enter');
+  await customer.page.locator('.msg .bubble', { hasText: 'this is Sam.' }).waitFor();
+  await shot(customer.page, 'display-name-widget');
+  const widgetText = await customer.page.locator('body').innerText();
+  assert.ok(!widgetText.includes('Administrator'), `the widget shows the account name: ${widgetText}`);
+  assert.deepEqual(agent.errors, []);
+});
