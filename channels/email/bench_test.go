@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 
@@ -83,7 +84,7 @@ func BenchmarkIdleLatency(b *testing.B) {
 		// A gateway whose service tells st about every stored message.
 		ls := &lateSender{}
 		svc, err := conversation.New(conversation.Params{Redis: e.rdb, Workspace: e.ws, Router: &router{}, Notifier: st,
-			Senders: map[conversation.Channel]conversation.Sender{"email": ls}, AttachmentDir: b.TempDir()})
+			Senders: map[channel.Name]conversation.Sender{"email": ls}, AttachmentDir: b.TempDir()})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -32,7 +32,7 @@ func crashChild() int {
 	ls := &lateSender{}
 	svc, err := conversation.New(conversation.Params{
 		Redis: rdb, Workspace: ws, Router: &router{},
-		Senders:       map[conversation.Channel]conversation.Sender{channel.Email: ls},
+		Senders:       map[channel.Name]conversation.Sender{channel.Email: ls},
 		AttachmentDir: os.Getenv("EMAIL_CRASH_ATT"),
 	})
 	if err != nil {

@@ -224,7 +224,7 @@ func (e *env) build(t testing.TB) *Channel {
 	ls := &lateSender{}
 	svc, err := conversation.New(conversation.Params{
 		Redis: e.rdb, Workspace: e.ws, Router: &router{},
-		Senders:       map[conversation.Channel]conversation.Sender{channel.Email: ls},
+		Senders:       map[channel.Name]conversation.Sender{channel.Email: ls},
 		AttachmentDir: t.TempDir(),
 		Outbox:        conversation.OutboxConfig{Poll: 20 * time.Millisecond, BaseBackoff: 20 * time.Millisecond, SendTimeout: 5 * time.Second},
 	})

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
 )
@@ -82,7 +82,7 @@ func TestCredentialsNeverLogged(t *testing.T) {
 	h.recv.err = errors.New("store down")
 	h.post(InboundPath, h.inbound("+14155550122", ourNumber, "hello")) // 503
 	h.settle()
-	_, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "x"})
+	_, err := h.ch.Send(t.Context(), channel.Outbound{From: ourNumber, To: customer, Text: "x"})
 	if err != nil {
 		assertNoSecrets(t, h.creds, err.Error())
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/channel"
-	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
 )
@@ -33,24 +32,24 @@ const (
 // the conversation service promises to.
 type fakeReceiver struct {
 	mu     sync.Mutex
-	seen   map[string]conversation.Receipt
+	seen   map[string]channel.Receipt
 	open   map[string]string // customer → open conversation
-	stored []conversation.Inbound
+	stored []channel.Inbound
 	calls  int
 	err    error
 	seq    int
 }
 
 func newFakeReceiver() *fakeReceiver {
-	return &fakeReceiver{seen: map[string]conversation.Receipt{}, open: map[string]string{}}
+	return &fakeReceiver{seen: map[string]channel.Receipt{}, open: map[string]string{}}
 }
 
-func (f *fakeReceiver) Receive(_ context.Context, in conversation.Inbound) (conversation.Receipt, error) {
+func (f *fakeReceiver) Receive(_ context.Context, in channel.Inbound) (channel.Receipt, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	if f.err != nil {
-		return conversation.Receipt{}, f.err
+		return channel.Receipt{}, f.err
 	}
 	key := string(in.Channel) + "/" + in.ProviderID
 	if r, ok := f.seen[key]; ok {
@@ -58,7 +57,7 @@ func (f *fakeReceiver) Receive(_ context.Context, in conversation.Inbound) (conv
 		return r, nil
 	}
 	f.seq++
-	r := conversation.Receipt{MessageID: "m" + string(rune('0'+f.seq)), CustomerID: "cust-" + in.From}
+	r := channel.Receipt{MessageID: "m" + string(rune('0'+f.seq)), CustomerID: "cust-" + in.From}
 	if conv, ok := f.open[in.From]; ok {
 		r.ConversationID = conv
 	} else {
@@ -71,29 +70,29 @@ func (f *fakeReceiver) Receive(_ context.Context, in conversation.Inbound) (conv
 	return r, nil
 }
 
-func (f *fakeReceiver) Stored() []conversation.Inbound {
+func (f *fakeReceiver) Stored() []channel.Inbound {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]conversation.Inbound(nil), f.stored...)
+	return append([]channel.Inbound(nil), f.stored...)
 }
 
 type fakeStatus struct {
 	mu  sync.Mutex
-	got []conversation.DeliveryStatus
+	got []channel.DeliveryStatus
 	err error // answered to every update, when set
 }
 
-func (f *fakeStatus) UpdateDelivery(_ context.Context, st conversation.DeliveryStatus) error {
+func (f *fakeStatus) UpdateDelivery(_ context.Context, st channel.DeliveryStatus) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.got = append(f.got, st)
 	return f.err
 }
 
-func (f *fakeStatus) Got() []conversation.DeliveryStatus {
+func (f *fakeStatus) Got() []channel.DeliveryStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]conversation.DeliveryStatus(nil), f.got...)
+	return append([]channel.DeliveryStatus(nil), f.got...)
 }
 
 type memOptOuts struct {
@@ -102,7 +101,7 @@ type memOptOuts struct {
 	err error
 }
 
-func (m *memOptOuts) SetOptOut(_ context.Context, ch conversation.Channel, addr string, v bool) error {
+func (m *memOptOuts) SetOptOut(_ context.Context, ch channel.Name, addr string, v bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
@@ -115,7 +114,7 @@ func (m *memOptOuts) SetOptOut(_ context.Context, ch conversation.Channel, addr 
 	return nil
 }
 
-func (m *memOptOuts) IsOptedOut(_ context.Context, ch conversation.Channel, addr string) (bool, error) {
+func (m *memOptOuts) IsOptedOut(_ context.Context, ch channel.Name, addr string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.out[string(ch)+":"+addr], m.err
@@ -295,7 +294,7 @@ func assertNoSecrets(t *testing.T, c twilioapi.Credentials, s string) {
 }
 
 func permanentCode(err error) (string, bool) {
-	var p *conversation.PermanentError
+	var p *channel.PermanentError
 	if errors.As(err, &p) {
 		return p.Code, true
 	}

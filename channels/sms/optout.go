@@ -7,15 +7,14 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-
-	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // OptOuts remembers which customers asked not to be texted. address is the
 // customer's E.164 number.
 type OptOuts interface {
-	SetOptOut(ctx context.Context, ch conversation.Channel, address string, optedOut bool) error
-	IsOptedOut(ctx context.Context, ch conversation.Channel, address string) (bool, error)
+	SetOptOut(ctx context.Context, ch channel.Name, address string, optedOut bool) error
+	IsOptedOut(ctx context.Context, ch channel.Name, address string) (bool, error)
 }
 
 // RedisOptOuts keeps opt-outs in Redis under
@@ -33,7 +32,7 @@ func NewRedisOptOuts(client redis.UniversalClient, workspace string) *RedisOptOu
 }
 
 // SetOptOut records (optedOut) or clears the opt-out of address.
-func (o *RedisOptOuts) SetOptOut(ctx context.Context, ch conversation.Channel, address string, optedOut bool) error {
+func (o *RedisOptOuts) SetOptOut(ctx context.Context, ch channel.Name, address string, optedOut bool) error {
 	key := optOutKey(o.workspace, ch, address)
 	var err error
 	if optedOut {
@@ -49,7 +48,7 @@ func (o *RedisOptOuts) SetOptOut(ctx context.Context, ch conversation.Channel, a
 }
 
 // IsOptedOut reports whether address opted out of ch.
-func (o *RedisOptOuts) IsOptedOut(ctx context.Context, ch conversation.Channel, address string) (bool, error) {
+func (o *RedisOptOuts) IsOptedOut(ctx context.Context, ch channel.Name, address string) (bool, error) {
 	err := o.client.Get(ctx, optOutKey(o.workspace, ch, address)).Err()
 	switch {
 	case errors.Is(err, redis.Nil):

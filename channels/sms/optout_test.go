@@ -7,7 +7,6 @@ import (
 
 	"github.com/switchboard/switchboard/internal/channel"
 
-	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/redistest"
 )
 
@@ -21,20 +20,20 @@ func TestRedisOptOuts(t *testing.T) {
 
 	check := func(o *RedisOptOuts, want bool) {
 		t.Helper()
-		got, err := o.IsOptedOut(ctx, conversation.ChannelSMS, customer)
+		got, err := o.IsOptedOut(ctx, channel.SMS, customer)
 		if err != nil || got != want {
 			t.Fatalf("IsOptedOut = %v, %v, want %v", got, err, want)
 		}
 	}
 	check(o, false)
-	if err := o.SetOptOut(ctx, conversation.ChannelSMS, customer, true); err != nil {
+	if err := o.SetOptOut(ctx, channel.SMS, customer, true); err != nil {
 		t.Fatal(err)
 	}
 	first, _ := client.Get(ctx, "sb:{ws1}:optout:sms:"+customer).Result()
 	if first == "" {
 		t.Fatal("opt-out not under the documented key")
 	}
-	if err := o.SetOptOut(ctx, conversation.ChannelSMS, customer, true); err != nil { // Twilio retry
+	if err := o.SetOptOut(ctx, channel.SMS, customer, true); err != nil { // Twilio retry
 		t.Fatal(err)
 	}
 	if again, _ := client.Get(ctx, "sb:{ws1}:optout:sms:"+customer).Result(); again != first {
@@ -42,16 +41,16 @@ func TestRedisOptOuts(t *testing.T) {
 	}
 	check(o, true)
 	check(other, false)
-	if ok, _ := o.IsOptedOut(ctx, conversation.ChannelVoice, customer); ok {
+	if ok, _ := o.IsOptedOut(ctx, channel.Voice, customer); ok {
 		t.Fatal("an SMS opt-out leaked into voice")
 	}
-	if err := o.SetOptOut(ctx, conversation.ChannelSMS, customer, false); err != nil {
+	if err := o.SetOptOut(ctx, channel.SMS, customer, false); err != nil {
 		t.Fatal(err)
 	}
 	check(o, false)
 
 	srv.Kill()
-	if _, err := o.IsOptedOut(ctx, conversation.ChannelSMS, customer); err == nil {
+	if _, err := o.IsOptedOut(ctx, channel.SMS, customer); err == nil {
 		t.Fatal("no error with Redis down")
 	}
 }

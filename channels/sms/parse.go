@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/switchboard/switchboard/internal/channel"
-	"github.com/switchboard/switchboard/internal/conversation"
 )
 
 // maxMedia is the most media an MMS carries on Twilio.
@@ -39,8 +38,8 @@ func badField(field, reason string) error { return &parseError{field: field, rea
 // Inbound. Parameters we do not use (and those Twilio adds in future) are
 // ignored; the ones we use must be well formed. accountSID is our account;
 // at is the time the webhook arrived.
-func parseInbound(form url.Values, accountSID string, at time.Time) (conversation.Inbound, error) {
-	var in conversation.Inbound
+func parseInbound(form url.Values, accountSID string, at time.Time) (channel.Inbound, error) {
+	var in channel.Inbound
 	sid := form.Get("MessageSid")
 	if !messageSidPattern.MatchString(sid) {
 		return in, badField("MessageSid", "missing or not a message SID")
@@ -67,8 +66,8 @@ func parseInbound(form url.Values, accountSID string, at time.Time) (conversatio
 	if err != nil {
 		return in, err
 	}
-	return conversation.Inbound{
-		Channel:     conversation.ChannelSMS,
+	return channel.Inbound{
+		Channel:     channel.SMS,
 		From:        from,
 		To:          to,
 		Text:        body,
@@ -80,7 +79,7 @@ func parseInbound(form url.Values, accountSID string, at time.Time) (conversatio
 
 // parseMedia keeps MMS media by reference: fetching a MediaUrl needs the
 // account's credentials, and Twilio keeps the file until it is deleted.
-func parseMedia(form url.Values) ([]conversation.Attachment, error) {
+func parseMedia(form url.Values) ([]channel.Attachment, error) {
 	raw := form.Get("NumMedia")
 	if raw == "" {
 		return nil, nil
@@ -89,7 +88,7 @@ func parseMedia(form url.Values) ([]conversation.Attachment, error) {
 	if err != nil || n < 0 || n > maxMedia {
 		return nil, badField("NumMedia", fmt.Sprintf("not a number from 0 to %d", maxMedia))
 	}
-	var out []conversation.Attachment
+	var out []channel.Attachment
 	for i := range n {
 		urlField, typeField := "MediaUrl"+strconv.Itoa(i), "MediaContentType"+strconv.Itoa(i)
 		u, err := url.Parse(form.Get(urlField))
@@ -101,7 +100,7 @@ func parseMedia(form url.Values) ([]conversation.Attachment, error) {
 		if err != nil {
 			return nil, badField(typeField, "missing or not a media type")
 		}
-		out = append(out, conversation.Attachment{
+		out = append(out, channel.Attachment{
 			// Twilio's media URLs end in the media SID; it names the file
 			// well enough until someone downloads it.
 			Name:        path.Base(u.Path),
@@ -120,8 +119,8 @@ var deliveryStatusPattern = regexp.MustCompile(`^[a-z][a-z_]{1,31}$`)
 var errorCodePattern = regexp.MustCompile(`^[0-9]{1,6}$`)
 
 // parseStatus turns a status callback's form into a DeliveryStatus.
-func parseStatus(form url.Values, accountSID string, at time.Time) (conversation.DeliveryStatus, error) {
-	var st conversation.DeliveryStatus
+func parseStatus(form url.Values, accountSID string, at time.Time) (channel.DeliveryStatus, error) {
+	var st channel.DeliveryStatus
 	sid := form.Get("MessageSid")
 	if !messageSidPattern.MatchString(sid) {
 		return st, badField("MessageSid", "missing or not a message SID")
@@ -147,8 +146,8 @@ func parseStatus(form url.Values, accountSID string, at time.Time) (conversation
 	if !utf8.ValidString(text) {
 		return st, badField("ErrorMessage", "not UTF-8")
 	}
-	return conversation.DeliveryStatus{
-		Channel:    conversation.ChannelSMS,
+	return channel.DeliveryStatus{
+		Channel:    channel.SMS,
 		ProviderID: sid,
 		Status:     status,
 		ErrorCode:  code,

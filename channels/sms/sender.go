@@ -10,7 +10,6 @@ import (
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
 	"github.com/switchboard/switchboard/internal/channel"
-	"github.com/switchboard/switchboard/internal/conversation"
 )
 
 // MaxBodyChars is the longest body Twilio takes, counted in UTF-16 code
@@ -34,17 +33,17 @@ const (
 // Send texts out.Text (and media by URL) from our number out.From to the
 // customer out.To, with a status callback to StatusPath. It refuses
 // customers who opted out. Failures worth retrying (429, 5xx, no answer,
-// opt-out store unreachable) wrap conversation.ErrTemporary; Twilio's
-// refusals are *conversation.PermanentError with Twilio's code.
+// opt-out store unreachable) wrap channel.ErrTemporary; Twilio's
+// refusals are *channel.PermanentError with Twilio's code.
 //
 // Twilio's Messages API takes no idempotency key, so a send whose answer
 // was lost (timeout) and is retried may reach the customer twice; that is
 // preferred to losing a reply.
-func (c *Channel) Send(ctx context.Context, out conversation.Outbound) (conversation.SendResult, error) {
+func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendResult, error) {
 	var media []string
 	for _, a := range out.Attachments {
 		if a.URL == "" {
-			return conversation.SendResult{}, &conversation.PermanentError{Code: codeBadMediaURL,
+			return channel.SendResult{}, &channel.PermanentError{Code: codeBadMediaURL,
 				Message: "attachment " + a.Name + " has no public URL Twilio could fetch; SMS can only carry media by URL"}
 		}
 		media = append(media, a.URL)
@@ -53,25 +52,25 @@ func (c *Channel) Send(ctx context.Context, out conversation.Outbound) (conversa
 }
 
 // send is Send's work, shared with the acknowledgement.
-func (c *Channel) send(ctx context.Context, from, to, body string, media []string, callback bool) (conversation.SendResult, error) {
-	var res conversation.SendResult
+func (c *Channel) send(ctx context.Context, from, to, body string, media []string, callback bool) (channel.SendResult, error) {
+	var res channel.SendResult
 	to, err := channel.NormalizeNumber(to, false)
 	if err != nil {
-		return res, &conversation.PermanentError{Code: codeInvalidTo, Message: "the customer's address is not a phone number in E.164 form"}
+		return res, &channel.PermanentError{Code: codeInvalidTo, Message: "the customer's address is not a phone number in E.164 form"}
 	}
 	if from == "" {
-		return res, &conversation.PermanentError{Code: codeNoFrom, Message: "the conversation has no Twilio number to send from"}
+		return res, &channel.PermanentError{Code: codeNoFrom, Message: "the conversation has no Twilio number to send from"}
 	}
 	if body == "" && len(media) == 0 {
-		return res, &conversation.PermanentError{Code: codeNoBody, Message: "the message is empty"}
+		return res, &channel.PermanentError{Code: codeNoBody, Message: "the message is empty"}
 	}
 	if n := len(utf16.Encode([]rune(body))); n > MaxBodyChars {
-		return res, &conversation.PermanentError{Code: codeTooLong,
+		return res, &channel.PermanentError{Code: codeTooLong,
 			Message: fmt.Sprintf("the message is %d characters long; SMS takes at most %d, please shorten or split it", n, MaxBodyChars)}
 	}
-	optedOut, err := c.optOuts.IsOptedOut(ctx, conversation.ChannelSMS, to)
+	optedOut, err := c.optOuts.IsOptedOut(ctx, channel.SMS, to)
 	if err != nil {
-		return res, fmt.Errorf("sms: send: %w: %w", conversation.ErrTemporary, err)
+		return res, fmt.Errorf("sms: send: %w: %w", channel.ErrTemporary, err)
 	}
 	if optedOut {
 		return res, optedOutError()
@@ -79,7 +78,7 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 	// twilio-go's calls take no context; stop here at least when the
 	// caller has given up before the call starts.
 	if err := ctx.Err(); err != nil {
-		return res, fmt.Errorf("sms: send: %w: %w", conversation.ErrTemporary, err)
+		return res, fmt.Errorf("sms: send: %w: %w", channel.ErrTemporary, err)
 	}
 	p := &openapi.CreateMessageParams{}
 	p.SetFrom(from)
@@ -97,7 +96,7 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 	if err != nil {
 		f := c.creds.Explain(err)
 		if f.Temporary {
-			return res, fmt.Errorf("sms: send: %w: %w", conversation.ErrTemporary, f)
+			return res, fmt.Errorf("sms: send: %w: %w", channel.ErrTemporary, f)
 		}
 		code := ""
 		if f.Code != 0 {
@@ -106,12 +105,12 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 		if code == codeOptedOut {
 			// Twilio knew of a STOP we missed (sent before Switchboard ran);
 			// remember it so the console says why next time without a call.
-			if err := c.optOuts.SetOptOut(ctx, conversation.ChannelSMS, to, true); err != nil {
+			if err := c.optOuts.SetOptOut(ctx, channel.SMS, to, true); err != nil {
 				c.log.Warn("sms: Twilio reports an opt-out we could not record", "err", err)
 			}
 			return res, optedOutError()
 		}
-		return res, &conversation.PermanentError{Code: code, Message: f.Message}
+		return res, &channel.PermanentError{Code: code, Message: f.Message}
 	}
 	if m.Sid == nil {
 		return res, errors.New("sms: send: Twilio answered without a message SID")
@@ -123,7 +122,7 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 	return res, nil
 }
 
-func optedOutError() *conversation.PermanentError {
-	return &conversation.PermanentError{Code: codeOptedOut,
+func optedOutError() *channel.PermanentError {
+	return &channel.PermanentError{Code: codeOptedOut,
 		Message: "the customer opted out of SMS by texting STOP (or a synonym); they must text START before we may text them again"}
 }

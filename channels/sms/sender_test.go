@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
 )
@@ -16,8 +17,8 @@ import (
 func TestSendGoesToTwilioWithStatusCallback(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	res, err := h.ch.Send(t.Context(), conversation.Outbound{ConversationID: "c1", MessageID: "m1",
-		Channel: conversation.ChannelSMS, From: ourNumber, To: customerFrom, Text: "Your parcel ships today.", Attempt: 1})
+	res, err := h.ch.Send(t.Context(), channel.Outbound{ConversationID: "c1", MessageID: "m1",
+		Channel: channel.SMS, From: ourNumber, To: customerFrom, Text: "Your parcel ships today.", Attempt: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestSendRoundTripsTextByteExact(t *testing.T) {
 		strings.Repeat("ü", 1600),
 		strings.Repeat("🙂", 800), // 1600 UTF-16 units
 	} {
-		if _, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: text}); err != nil {
+		if _, err := h.ch.Send(t.Context(), channel.Outbound{From: ourNumber, To: customer, Text: text}); err != nil {
 			t.Fatalf("send %q: %v", text[:20], err)
 		}
 		msgs := h.fake.Messages()
@@ -64,7 +65,7 @@ func TestSendFailures(t *testing.T) {
 	tests := []struct {
 		desc          string
 		fail          *twiliotest.Failure
-		out           conversation.Outbound
+		out           channel.Outbound
 		wantTemporary bool
 		wantCode      string
 		wantCalls     int
@@ -79,14 +80,14 @@ func TestSendFailures(t *testing.T) {
 			wantCode: "21211", wantCalls: 1},
 		{desc: "From not ours", fail: &twiliotest.Failure{HTTPStatus: 400, Code: 21606, Message: "The 'From' phone number provided is not a valid message-capable Twilio phone number for this destination."},
 			wantCode: "21606", wantCalls: 1},
-		{desc: "too long, refused before calling", out: conversation.Outbound{From: ourNumber, To: customer, Text: strings.Repeat("🙂", 801)},
+		{desc: "too long, refused before calling", out: channel.Outbound{From: ourNumber, To: customer, Text: strings.Repeat("🙂", 801)},
 			wantCode: "21617"},
-		{desc: "customer address not a number", out: conversation.Outbound{From: ourNumber, To: "maria@example.com", Text: "hi"},
+		{desc: "customer address not a number", out: channel.Outbound{From: ourNumber, To: "maria@example.com", Text: "hi"},
 			wantCode: "21211"},
-		{desc: "no number to send from", out: conversation.Outbound{To: customer, Text: "hi"}, wantCode: "21603"},
-		{desc: "empty", out: conversation.Outbound{From: ourNumber, To: customer}, wantCode: "21602"},
-		{desc: "attachment without URL", out: conversation.Outbound{From: ourNumber, To: customer, Text: "see file",
-			Attachments: []conversation.Attachment{{Name: "invoice.pdf", StoredPath: "a/b"}}}, wantCode: "21620"},
+		{desc: "no number to send from", out: channel.Outbound{To: customer, Text: "hi"}, wantCode: "21603"},
+		{desc: "empty", out: channel.Outbound{From: ourNumber, To: customer}, wantCode: "21602"},
+		{desc: "attachment without URL", out: channel.Outbound{From: ourNumber, To: customer, Text: "see file",
+			Attachments: []channel.Attachment{{Name: "invoice.pdf", StoredPath: "a/b"}}}, wantCode: "21620"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
@@ -97,13 +98,13 @@ func TestSendFailures(t *testing.T) {
 			}
 			out := tc.out
 			if out.To == "" && out.From == "" {
-				out = conversation.Outbound{From: ourNumber, To: customer, Text: "hi"}
+				out = channel.Outbound{From: ourNumber, To: customer, Text: "hi"}
 			}
 			_, err := h.ch.Send(t.Context(), out)
 			if err == nil {
 				t.Fatal("no error")
 			}
-			if got := errors.Is(err, conversation.ErrTemporary); got != tc.wantTemporary {
+			if got := errors.Is(err, channel.ErrTemporary); got != tc.wantTemporary {
 				t.Fatalf("temporary = %v: %v", got, err)
 			}
 			if code, _ := permanentCode(err); code != tc.wantCode {
@@ -121,14 +122,14 @@ func TestSendLearnsOptOutFromTwilio(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
 	h.fake.FailNext(twiliotest.Failure{HTTPStatus: 400, Code: 21610, Message: "Attempt to send to unsubscribed recipient"})
-	_, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"})
+	_, err := h.ch.Send(t.Context(), channel.Outbound{From: ourNumber, To: customer, Text: "hi"})
 	if code, _ := permanentCode(err); code != "21610" {
 		t.Fatalf("err %v", err)
 	}
-	if out, _ := h.optOuts.IsOptedOut(t.Context(), conversation.ChannelSMS, customer); !out {
+	if out, _ := h.optOuts.IsOptedOut(t.Context(), channel.SMS, customer); !out {
 		t.Fatal("Twilio's opt-out not recorded")
 	}
-	if _, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"}); err == nil {
+	if _, err := h.ch.Send(t.Context(), channel.Outbound{From: ourNumber, To: customer, Text: "hi"}); err == nil {
 		t.Fatal("second send went out")
 	}
 	if n := len(h.fake.Requests()); n != 1 {
@@ -145,8 +146,8 @@ func TestSendWithoutAnswerIsTemporaryAndSecretFree(t *testing.T) {
 	dead := "http://" + l.Addr().String()
 	_ = l.Close()
 	h := newHarness(t, func(c *Config, _ *Deps, _ *fakeCore) { c.APIBaseURL = dead })
-	_, err = h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"})
-	if !errors.Is(err, conversation.ErrTemporary) {
+	_, err = h.ch.Send(t.Context(), channel.Outbound{From: ourNumber, To: customer, Text: "hi"})
+	if !errors.Is(err, channel.ErrTemporary) {
 		t.Fatalf("err %v", err)
 	}
 	assertNoSecrets(t, h.creds, err.Error())
@@ -155,7 +156,7 @@ func TestSendWithoutAnswerIsTemporaryAndSecretFree(t *testing.T) {
 func TestStatusCallbackUpdatesDelivery(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	res, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"})
+	res, err := h.ch.Send(t.Context(), channel.Outbound{From: ourNumber, To: customer, Text: "hi"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +179,7 @@ func TestStatusCallbackUpdatesDelivery(t *testing.T) {
 	if len(got) != 3 {
 		t.Fatalf("updates %+v", got)
 	}
-	if got[1].Status != "delivered" || got[1].ProviderID != res.ProviderID || got[1].Channel != conversation.ChannelSMS || got[1].At.IsZero() {
+	if got[1].Status != "delivered" || got[1].ProviderID != res.ProviderID || got[1].Channel != channel.SMS || got[1].At.IsZero() {
 		t.Fatalf("delivered update %+v", got[1])
 	}
 	if got[2].Status != "undelivered" || got[2].ErrorCode != "30007" || !strings.Contains(got[2].ErrorText, "spam") {
@@ -241,7 +242,7 @@ func TestStatusCallbackForUnknownMessage(t *testing.T) {
 func TestStatusCallbackWithOptOutCodeRecordsOptOut(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	res, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"})
+	res, err := h.ch.Send(t.Context(), channel.Outbound{From: ourNumber, To: customer, Text: "hi"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +254,7 @@ func TestStatusCallbackWithOptOutCodeRecordsOptOut(t *testing.T) {
 	if w := h.postRaw(u.Path, form.Encode(), sig); w.Code != http.StatusNoContent {
 		t.Fatalf("answered %d", w.Code)
 	}
-	if out, _ := h.optOuts.IsOptedOut(t.Context(), conversation.ChannelSMS, customer); !out {
+	if out, _ := h.optOuts.IsOptedOut(t.Context(), channel.SMS, customer); !out {
 		t.Fatal("opt-out reported by Twilio not recorded")
 	}
 	if got := h.status.Got(); len(got) != 1 || got[0].Status != "failed" || got[0].ErrorCode != "21610" {

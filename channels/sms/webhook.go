@@ -11,7 +11,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/channel"
-	"github.com/switchboard/switchboard/internal/conversation"
 )
 
 // emptyTwiML tells Twilio we reply later (or not at all) through the REST
@@ -59,7 +58,7 @@ func (c *Channel) handleInbound(ec echo.Context) error {
 	// idempotent.
 	switch kw {
 	case keywordStop, keywordStart:
-		if err := c.optOuts.SetOptOut(ctx, conversation.ChannelSMS, in.From, kw == keywordStop); err != nil {
+		if err := c.optOuts.SetOptOut(ctx, channel.SMS, in.From, kw == keywordStop); err != nil {
 			c.log.Error("sms: recording opt-out failed; Twilio gets 503", "message_sid", in.ProviderID, "err", err)
 			return echo.NewHTTPError(http.StatusServiceUnavailable, "try again")
 		}
@@ -87,7 +86,7 @@ func (c *Channel) handleInbound(ec echo.Context) error {
 
 // acknowledge sends the first reply of a new conversation and records what
 // it promised.
-func (c *Channel) acknowledge(base context.Context, in conversation.Inbound, receipt conversation.Receipt, queue string) {
+func (c *Channel) acknowledge(base context.Context, in channel.Inbound, receipt channel.Receipt, queue string) {
 	ctx, cancel := context.WithTimeout(base, ackTimeout)
 	defer cancel()
 	text, promise, err := c.composeAck(ctx, queue, c.now())
@@ -102,7 +101,7 @@ func (c *Channel) acknowledge(base context.Context, in conversation.Inbound, rec
 		// No status callback: an acknowledgement is not an outbox message,
 		// so there is no message its status could land on.
 		_, err = c.send(ctx, in.To, in.From, text, nil, false)
-		if err == nil || !errors.Is(err, conversation.ErrTemporary) || attempt == 3 {
+		if err == nil || !errors.Is(err, channel.ErrTemporary) || attempt == 3 {
 			break
 		}
 		select {
@@ -110,7 +109,7 @@ func (c *Channel) acknowledge(base context.Context, in conversation.Inbound, rec
 		case <-time.After(wait):
 		}
 	}
-	var perm *conversation.PermanentError
+	var perm *channel.PermanentError
 	switch {
 	case errors.As(err, &perm) && perm.Code == codeOptedOut:
 		c.log.Info("sms: acknowledgement not sent: customer opted out", "conversation", receipt.ConversationID)
@@ -145,7 +144,7 @@ func (c *Channel) handleStatus(ec echo.Context) error {
 		// The customer texted STOP before we knew (or outside Switchboard):
 		// remember it so the next reply is refused with a reason up front.
 		if to, err := channel.NormalizeNumber(form.Get("To"), false); err == nil {
-			if err := c.optOuts.SetOptOut(ctx, conversation.ChannelSMS, to, true); err != nil {
+			if err := c.optOuts.SetOptOut(ctx, channel.SMS, to, true); err != nil {
 				c.log.Warn("sms: Twilio reports an opt-out we could not record", "message_sid", st.ProviderID, "err", err)
 			}
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 func TestInboundStoresThenAnswersEmptyTwiML(t *testing.T) {
@@ -27,7 +27,7 @@ func TestInboundStoresThenAnswersEmptyTwiML(t *testing.T) {
 		t.Fatalf("stored %d messages", len(got))
 	}
 	in := got[0]
-	if in.Channel != conversation.ChannelSMS || in.From != customer || in.To != ourNumber || in.Text != text ||
+	if in.Channel != channel.SMS || in.From != customer || in.To != ourNumber || in.Text != text ||
 		in.ProviderID != form.Get("MessageSid") || in.ReceivedAt.IsZero() || in.ThreadHint != "" {
 		t.Fatalf("inbound %+v", in)
 	}
@@ -249,7 +249,7 @@ func TestKeywords(t *testing.T) {
 		h.settle()
 	}
 	optedOut := func() bool {
-		v, _ := h.optOuts.IsOptedOut(t.Context(), conversation.ChannelSMS, customer)
+		v, _ := h.optOuts.IsOptedOut(t.Context(), channel.SMS, customer)
 		return v
 	}
 	text(" stop ")
@@ -262,7 +262,7 @@ func TestKeywords(t *testing.T) {
 	if n := len(h.recv.Stored()); n != 1 {
 		t.Fatalf("STOP not kept in the transcript: %d", n)
 	}
-	_, err := h.ch.Send(t.Context(), conversation.Outbound{Channel: conversation.ChannelSMS, From: ourNumber, To: customerFrom, Text: "hello?"})
+	_, err := h.ch.Send(t.Context(), channel.Outbound{Channel: channel.SMS, From: ourNumber, To: customerFrom, Text: "hello?"})
 	if code, ok := permanentCode(err); !ok || code != "21610" || !strings.Contains(err.Error(), "START") {
 		t.Fatalf("send to opted-out customer: %v", err)
 	}
@@ -287,7 +287,7 @@ func TestKeywords(t *testing.T) {
 			t.Fatal("START did not opt back in")
 		}
 	}
-	if _, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "welcome back"}); err != nil {
+	if _, err := h.ch.Send(t.Context(), channel.Outbound{From: ourNumber, To: customer, Text: "welcome back"}); err != nil {
 		t.Fatalf("send after START: %v", err)
 	}
 }
@@ -302,8 +302,8 @@ func TestOptOutStoreDownAnswers503(t *testing.T) {
 	if n := len(h.recv.Stored()); n != 0 {
 		t.Fatalf("stored a STOP whose opt-out was not recorded")
 	}
-	_, err := h.ch.Send(t.Context(), conversation.Outbound{From: ourNumber, To: customer, Text: "hi"})
-	if !errors.Is(err, conversation.ErrTemporary) {
+	_, err := h.ch.Send(t.Context(), channel.Outbound{From: ourNumber, To: customer, Text: "hi"})
+	if !errors.Is(err, channel.ErrTemporary) {
 		t.Fatalf("send with the opt-out store down: %v", err)
 	}
 }

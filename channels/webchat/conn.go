@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
@@ -451,8 +452,8 @@ func (v *visitorConn) message(c *realtime.Conn, f clientFrame) error {
 	ctx, cancel := context.WithTimeout(c.Context(), callTimeout)
 	defer cancel()
 	at := s.now()
-	rc, err := s.core.Receive(ctx, conversation.Inbound{
-		Channel:    conversation.ChannelChat,
+	rc, err := s.core.Receive(ctx, channel.Inbound{
+		Channel:    channel.Chat,
 		From:       visitor,
 		To:         to,
 		Name:       name,

@@ -5,7 +5,7 @@
 // A visitor is known by a signed visitor token the widget keeps in the
 // browser's localStorage, so a returning visitor is the same customer and
 // resumes an open conversation with its earlier messages. Customer messages
-// go to the conversation service as [conversation.Inbound] values; agent
+// go to the conversation service as [channel.Inbound] values; agent
 // replies come back through [Server.Send], which implements
 // [conversation.Sender], and reach the browser through the realtime hub on
 // whichever gateway holds the visitor's socket. The wiring tells visitors

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/channel"
-	"github.com/switchboard/switchboard/internal/conversation"
 )
 
 // fakeBackend plays the conversation service and routing for tests: it
@@ -18,8 +17,8 @@ type fakeBackend struct {
 	seq           int
 	convs         map[string]*fakeConv
 	byVisitor     map[string]string // visitor -> latest conversation
-	dedup         map[string]conversation.Receipt
-	inbound       []conversation.Inbound
+	dedup         map[string]channel.Receipt
+	inbound       []channel.Inbound
 	typing        []bool
 	ended         []string
 	contacts      []string
@@ -40,7 +39,7 @@ func newFakeBackend() *fakeBackend {
 	return &fakeBackend{
 		convs:     map[string]*fakeConv{},
 		byVisitor: map[string]string{},
-		dedup:     map[string]conversation.Receipt{},
+		dedup:     map[string]channel.Receipt{},
 		position:  2,
 		estimate:  [2]time.Duration{3 * time.Minute, 5 * time.Minute},
 		estOK:     true,
@@ -56,12 +55,12 @@ func (b *fakeBackend) Availability(context.Context, string) (Status, error) {
 
 func (b *fakeBackend) next() int { b.seq++; return b.seq }
 
-func (b *fakeBackend) Receive(_ context.Context, in conversation.Inbound) (conversation.Receipt, error) {
+func (b *fakeBackend) Receive(_ context.Context, in channel.Inbound) (channel.Receipt, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.failNext; err != nil {
 		b.failNext = nil
-		return conversation.Receipt{}, err
+		return channel.Receipt{}, err
 	}
 	if rc, ok := b.dedup[in.ProviderID]; ok {
 		rc.Duplicate = true
@@ -69,7 +68,7 @@ func (b *fakeBackend) Receive(_ context.Context, in conversation.Inbound) (conve
 		return rc, nil
 	}
 	b.inbound = append(b.inbound, in)
-	rc := conversation.Receipt{CustomerID: "cu_" + in.From}
+	rc := channel.Receipt{CustomerID: "cu_" + in.From}
 	c := b.convs[b.byVisitor[in.From]]
 	if c == nil || c.state == StateClosed {
 		c = &fakeConv{id: fmt.Sprintf("cv_%d", b.next()), visitor: in.From, queue: in.To, state: StateQueued}
@@ -88,14 +87,14 @@ func (b *fakeBackend) Receive(_ context.Context, in conversation.Inbound) (conve
 
 // agentReply stores an agent's reply and returns the Outbound the outbox
 // would hand the channel.
-func (b *fakeBackend) agentReply(convID, agent, text string) conversation.Outbound {
+func (b *fakeBackend) agentReply(convID, agent, text string) channel.Outbound {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	c := b.convs[convID]
 	n := b.next()
 	m := Message{ID: fmt.Sprintf("m_%d", n), Cursor: fmt.Sprintf("%d-0", n), From: FromAgent, Name: agent, Text: text, At: time.Now()}
 	c.msgs = append(c.msgs, m)
-	return conversation.Outbound{ConversationID: convID, MessageID: m.ID, Channel: conversation.ChannelChat,
+	return channel.Outbound{ConversationID: convID, MessageID: m.ID, Channel: channel.Chat,
 		From: c.queue, To: c.visitor, Text: text, Attempt: 1}
 }
 
@@ -217,7 +216,7 @@ func (b *fakeBackend) storedCount() int {
 	return len(b.inbound)
 }
 
-func (b *fakeBackend) lastInbound() conversation.Inbound {
+func (b *fakeBackend) lastInbound() channel.Inbound {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.inbound[len(b.inbound)-1]

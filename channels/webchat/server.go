@@ -13,7 +13,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/channel"
-	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -254,23 +253,23 @@ func (s *Server) publish(ctx context.Context, topic string, v any) error {
 // offline gets it when the widget resumes; Send therefore succeeds without
 // anyone listening. A failed cross-gateway publish is temporary: the outbox
 // retries and the widget shows each message id once.
-func (s *Server) Send(ctx context.Context, out conversation.Outbound) (conversation.SendResult, error) {
-	if out.Channel != "" && out.Channel != conversation.ChannelChat {
-		return conversation.SendResult{}, &conversation.PermanentError{Code: "wrong_channel", Message: "webchat sends only chat replies"}
+func (s *Server) Send(ctx context.Context, out channel.Outbound) (channel.SendResult, error) {
+	if out.Channel != "" && out.Channel != channel.Chat {
+		return channel.SendResult{}, &channel.PermanentError{Code: "wrong_channel", Message: "webchat sends only chat replies"}
 	}
 	if out.ConversationID == "" || out.MessageID == "" {
-		return conversation.SendResult{}, &conversation.PermanentError{Code: "incomplete", Message: "conversation and message id are required"}
+		return channel.SendResult{}, &channel.PermanentError{Code: "incomplete", Message: "conversation and message id are required"}
 	}
 	f := messageFrame{Type: frameMessage, ID: out.MessageID, Conversation: out.ConversationID, From: FromAgent,
 		Text: out.Text, At: s.now().UnixMilli()}
 	if err := s.publish(ctx, convTopic(out.ConversationID), f); err != nil {
 		if errors.Is(err, realtime.ErrBadTopic) {
 			// No retry can make this id a topic.
-			return conversation.SendResult{}, &conversation.PermanentError{Code: "bad_conversation_id", Message: err.Error()}
+			return channel.SendResult{}, &channel.PermanentError{Code: "bad_conversation_id", Message: err.Error()}
 		}
-		return conversation.SendResult{}, fmt.Errorf("%w: %w", conversation.ErrTemporary, err)
+		return channel.SendResult{}, fmt.Errorf("%w: %w", channel.ErrTemporary, err)
 	}
-	return conversation.SendResult{ProviderID: out.MessageID, Status: "sent"}, nil
+	return channel.SendResult{ProviderID: out.MessageID, Status: "sent"}, nil
 }
 
 // AskRating shows the survey question with five buttons and a comment
@@ -278,7 +277,7 @@ func (s *Server) Send(ctx context.Context, out conversation.Outbound) (conversat
 // who is not on the page misses it; the survey counts it sent.
 func (s *Server) AskRating(ctx context.Context, convID, text string) error {
 	if err := s.publish(ctx, convTopic(convID), surveyFrame{Type: "survey", Conversation: convID, Text: text, Scale: 5}); err != nil {
-		return fmt.Errorf("%w: %w", conversation.ErrTemporary, err)
+		return fmt.Errorf("%w: %w", channel.ErrTemporary, err)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
@@ -156,7 +157,7 @@ func TestHelloThenMessageReachesReceiver(t *testing.T) {
 
 	c.send(map[string]any{"type": "message", "id": "f_00000001", "text": "  Where is my anvil?  "})
 	echo := c.await("message")
-	want := conversation.Inbound{Channel: conversation.ChannelChat, From: visitor, To: "support", Name: "Wile E.",
+	want := channel.Inbound{Channel: channel.Chat, From: visitor, To: "support", Name: "Wile E.",
 		Text: "Where is my anvil?", ProviderID: visitor + ":f_00000001", ThreadHint: "s_test1234"}
 	got := h.backend.lastInbound()
 	got.ReceivedAt = time.Time{}
@@ -398,7 +399,7 @@ func TestTokenOpensOnlyItsOwnConversation(t *testing.T) {
 	}
 	// Nothing of A's arrives on B's socket, even live.
 	h.backend.agentReply(convA.(string), "Ana", "for A only")
-	if _, err := h.srv.Send(context.Background(), conversation.Outbound{ConversationID: convA.(string), MessageID: "m_x", Text: "for A only"}); err != nil {
+	if _, err := h.srv.Send(context.Background(), channel.Outbound{ConversationID: convA.(string), MessageID: "m_x", Text: "for A only"}); err != nil {
 		t.Fatal(err)
 	}
 	if f := a.await("message"); f["text"] != "for A only" {
@@ -469,7 +470,7 @@ func TestAgentSideHelpers(t *testing.T) {
 		t.Fatalf("second end: %v", f)
 	}
 
-	if _, err := h.srv.Send(ctx, conversation.Outbound{Channel: conversation.ChannelSMS, ConversationID: conv, MessageID: "m"}); err == nil {
+	if _, err := h.srv.Send(ctx, channel.Outbound{Channel: channel.SMS, ConversationID: conv, MessageID: "m"}); err == nil {
 		t.Fatal("Send took an SMS")
 	}
 }
@@ -477,12 +478,12 @@ func TestAgentSideHelpers(t *testing.T) {
 func TestSendWithNobodyListeningSucceeds(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)
-	res, err := h.srv.Send(context.Background(), conversation.Outbound{ConversationID: "cv_gone", MessageID: "m_1", Text: "hi"})
+	res, err := h.srv.Send(context.Background(), channel.Outbound{ConversationID: "cv_gone", MessageID: "m_1", Text: "hi"})
 	if err != nil || res.Status != "sent" {
 		t.Fatalf("Send: %+v, %v", res, err)
 	}
-	_, err = h.srv.Send(context.Background(), conversation.Outbound{ConversationID: "has space", MessageID: "m_2", Text: "hi"})
-	var pe *conversation.PermanentError
+	_, err = h.srv.Send(context.Background(), channel.Outbound{ConversationID: "has space", MessageID: "m_2", Text: "hi"})
+	var pe *channel.PermanentError
 	if !errors.As(err, &pe) {
 		t.Fatalf("Send to a malformed conversation id: %v, want a permanent error", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/httpserver"
@@ -129,7 +130,7 @@ func (f *fixture) doAs(t *testing.T, id, role, method, path, body string, out an
 	return rec.Code
 }
 
-func (f *fixture) receive(t *testing.T, in conversation.Inbound) conversation.Receipt {
+func (f *fixture) receive(t *testing.T, in channel.Inbound) channel.Receipt {
 	t.Helper()
 	r, err := f.svc.Receive(context.Background(), in)
 	if err != nil {
@@ -141,7 +142,7 @@ func (f *fixture) receive(t *testing.T, in conversation.Inbound) conversation.Re
 func TestErrors(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	r := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550101", To: "+1", Text: "hi", ProviderID: "SM1"})
+	r := f.receive(t, channel.Inbound{Channel: channel.SMS, From: "+14155550101", To: "+1", Text: "hi", ProviderID: "SM1"})
 	big := `{"text":"` + strings.Repeat("x", 5000) + `"}`
 	cases := []struct {
 		desc   string
@@ -191,7 +192,7 @@ func TestErrors(t *testing.T) {
 func TestAuthAndAccess(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	r := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550101", To: "+1", Text: "hi", ProviderID: "SM1"})
+	r := f.receive(t, channel.Inbound{Channel: channel.SMS, From: "+14155550101", To: "+1", Text: "hi", ProviderID: "SM1"})
 	req := httptest.NewRequest("GET", "/api/v1/conversations/"+r.ConversationID, nil)
 	rec := httptest.NewRecorder()
 	f.e.ServeHTTP(rec, req)
@@ -212,8 +213,8 @@ func TestAuthAndAccess(t *testing.T) {
 func TestConversationFlow(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	phone := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550101", To: "+1", Name: "Bo", Text: "hi", ProviderID: "SM1"})
-	mail := f.receive(t, conversation.Inbound{Channel: conversation.ChannelEmail, From: "bo@example.com", To: "help@x.io", Text: "hello", ProviderID: "<1@x>"})
+	phone := f.receive(t, channel.Inbound{Channel: channel.SMS, From: "+14155550101", To: "+1", Name: "Bo", Text: "hi", ProviderID: "SM1"})
+	mail := f.receive(t, channel.Inbound{Channel: channel.Email, From: "bo@example.com", To: "help@x.io", Text: "hello", ProviderID: "<1@x>"})
 	cid := phone.ConversationID
 
 	var entry conversation.Entry
@@ -269,7 +270,7 @@ func TestConversationFlow(t *testing.T) {
 
 	// Upload, attach, download; an oversized upload is refused.
 	a := f.upload(t, cid, "report.pdf", bytes.Repeat([]byte("x"), 600), 201)
-	body, _ := json.Marshal(map[string]any{"text": "see attached", "attachments": []conversation.Attachment{a}})
+	body, _ := json.Marshal(map[string]any{"text": "see attached", "attachments": []channel.Attachment{a}})
 	if code := f.do(t, "POST", "/conversations/"+cid+"/messages", string(body), &entry); code != 202 || len(entry.Attachments) != 1 || entry.Attachments[0].Size != 600 {
 		t.Fatalf("reply with attachment: %d %+v", code, entry)
 	}
@@ -310,7 +311,7 @@ func TestConversationFlow(t *testing.T) {
 	}
 }
 
-func (f *fixture) upload(t *testing.T, convID, name string, data []byte, want int) conversation.Attachment {
+func (f *fixture) upload(t *testing.T, convID, name string, data []byte, want int) channel.Attachment {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -326,7 +327,7 @@ func (f *fixture) upload(t *testing.T, convID, name string, data []byte, want in
 		b, _ := io.ReadAll(rec.Body)
 		t.Fatalf("upload %s: %d %s, want %d", name, rec.Code, b, want)
 	}
-	var a conversation.Attachment
+	var a channel.Attachment
 	_ = json.Unmarshal(rec.Body.Bytes(), &a)
 	return a
 }
@@ -336,7 +337,7 @@ func (f *fixture) upload(t *testing.T, convID, name string, data []byte, want in
 func TestUploadLimitIsTheAttachmentLimit(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(p *conversation.Params) { p.MaxAttachmentBytes = 0 }) // the default, 10 MiB
-	cid := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550199", To: "+1", Text: "photo?", ProviderID: "SM-up"}).ConversationID
+	cid := f.receive(t, channel.Inbound{Channel: channel.SMS, From: "+14155550199", To: "+1", Text: "photo?", ProviderID: "SM-up"}).ConversationID
 	a := f.upload(t, cid, "photo.jpg", bytes.Repeat([]byte("p"), 3<<20), 201)
 	if a.Size != 3<<20 {
 		t.Fatalf("stored %d bytes, want %d", a.Size, 3<<20)
@@ -352,7 +353,7 @@ func TestUploadLimitIsTheAttachmentLimit(t *testing.T) {
 func TestWrongTypeNamesTheField(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	cid := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550102", To: "+1", Text: "hi", ProviderID: "SM-type"}).ConversationID
+	cid := f.receive(t, channel.Inbound{Channel: channel.SMS, From: "+14155550102", To: "+1", Text: "hi", ProviderID: "SM-type"}).ConversationID
 	cases := []struct{ body, field, msg string }{
 		{`{"text": ["a", "b"]}`, "text", "wrong type for field text: want string, got array"},
 		{`{"text": {"a": 1}}`, "text", "wrong type for field text: want string, got object"},

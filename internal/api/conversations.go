@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 
@@ -26,7 +27,7 @@ func (h *Handler) listConversations(c echo.Context) error {
 	q := conversation.ListQuery{
 		States:     conversation.ParseStates(c.QueryParam("state")),
 		Queue:      c.QueryParam("queue"),
-		Channel:    conversation.Channel(c.QueryParam("channel")),
+		Channel:    channel.Name(c.QueryParam("channel")),
 		AgentID:    c.QueryParam("agent"),
 		CustomerID: c.QueryParam("customer"),
 		Cursor:     c.QueryParam("cursor"),
@@ -125,8 +126,8 @@ func (h *Handler) listMessages(c echo.Context) error {
 }
 
 type replyBody struct {
-	Text        string                    `json:"text"`
-	Attachments []conversation.Attachment `json:"attachments"`
+	Text        string               `json:"text"`
+	Attachments []channel.Attachment `json:"attachments"`
 }
 
 func (h *Handler) reply(c echo.Context) error {

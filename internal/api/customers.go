@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 
@@ -18,7 +19,7 @@ func (h *Handler) getCustomer(c echo.Context) error {
 
 // findCustomer looks a customer up by channel and address.
 func (h *Handler) findCustomer(c echo.Context) error {
-	ch := conversation.Channel(c.QueryParam("channel"))
+	ch := channel.Name(c.QueryParam("channel"))
 	cu, err := h.desk.FindCustomer(c.Request().Context(), h.who(c), ch, c.QueryParam("address"))
 	if err != nil {
 		return h.fail(c, err)
@@ -71,8 +72,8 @@ func (h *Handler) merge(c echo.Context) error {
 }
 
 type identityBody struct {
-	Channel conversation.Channel `json:"channel"`
-	Address string               `json:"address"`
+	Channel channel.Name `json:"channel"`
+	Address string       `json:"address"`
 }
 
 // link adds an address to a customer, merging its current owner if any.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -27,7 +28,7 @@ func TestListConversations(t *testing.T) {
 	}
 	var ids []string
 	for i := range 3 {
-		r := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: fmt.Sprintf("+1415555010%d", i), To: "+1",
+		r := f.receive(t, channel.Inbound{Channel: channel.SMS, From: fmt.Sprintf("+1415555010%d", i), To: "+1",
 			Text: "hi", ProviderID: fmt.Sprintf("SM%d", i)})
 		ids = append(ids, r.ConversationID)
 	}

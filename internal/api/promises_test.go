@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/promise"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -20,7 +20,7 @@ func TestPromiseRoutes(t *testing.T) {
 	if err := f.engine.SetAgentState(ctx, "ana", routing.StateAvailable, ""); err != nil {
 		t.Fatal(err)
 	}
-	r := f.receive(t, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550123", To: "+1", Text: "refund?", ProviderID: "SMp1"})
+	r := f.receive(t, channel.Inbound{Channel: channel.SMS, From: "+14155550123", To: "+1", Text: "refund?", ProviderID: "SMp1"})
 	if err := f.engine.Accept(ctx, r.ConversationID, "ana"); err != nil {
 		t.Fatal(err)
 	}

@@ -25,13 +25,13 @@ import (
 //   - chat: a visitor id of 1 to 128 letters, digits and "-_.:".
 //
 // NormalizeAddress(ch, NormalizeAddress(ch, a)) == NormalizeAddress(ch, a).
-func NormalizeAddress(ch Channel, addr string) (string, error) {
+func NormalizeAddress(ch channel.Name, addr string) (string, error) {
 	switch ch {
-	case ChannelSMS, ChannelVoice:
+	case channel.SMS, channel.Voice:
 		return normalizePhone(addr)
-	case ChannelEmail:
+	case channel.Email:
 		return normalizeEmail(addr)
-	case ChannelChat:
+	case channel.Chat:
 		return normalizeVisitor(addr)
 	default:
 		return "", &FieldError{Field: "channel", Reason: "unknown channel " + strconv.Quote(string(ch))}
@@ -40,8 +40,8 @@ func NormalizeAddress(ch Channel, addr string) (string, error) {
 
 // identKind is the identity namespace of a channel: SMS and voice share
 // one, because a phone number is the same person whether it texts or calls.
-func identKind(ch Channel) string {
-	if ch == ChannelSMS || ch == ChannelVoice {
+func identKind(ch channel.Name) string {
+	if ch == channel.SMS || ch == channel.Voice {
 		return "phone"
 	}
 	return string(ch)

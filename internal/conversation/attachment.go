@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // AttachmentStore keeps attachment files under keys the Service chooses
@@ -126,9 +128,9 @@ func attachmentKey(now time.Time, name string) string {
 // MaxAttachmentBytes (ErrTooLarge; nothing is kept). The returned
 // Attachment's StoredPath is its key in the store; agents fetch it through
 // the API's authenticated attachment route, on any gateway.
-func (s *Service) StoreAttachment(ctx context.Context, name, contentType string, r io.Reader) (Attachment, error) {
+func (s *Service) StoreAttachment(ctx context.Context, name, contentType string, r io.Reader) (channel.Attachment, error) {
 	if err := ctx.Err(); err != nil {
-		return Attachment{}, err
+		return channel.Attachment{}, err
 	}
 	if contentType == "" {
 		contentType = "application/octet-stream"
@@ -136,9 +138,9 @@ func (s *Service) StoreAttachment(ctx context.Context, name, contentType string,
 	key := attachmentKey(s.now().UTC(), name)
 	n, err := s.att.Put(ctx, key, contentType, r, s.maxFile)
 	if err != nil {
-		return Attachment{}, fmt.Errorf("conversation: store attachment %q: %w", name, err)
+		return channel.Attachment{}, fmt.Errorf("conversation: store attachment %q: %w", name, err)
 	}
-	return Attachment{Name: name, ContentType: contentType, Size: n, StoredPath: key}, nil
+	return channel.Attachment{Name: name, ContentType: contentType, Size: n, StoredPath: key}, nil
 }
 
 // OpenAttachment opens a stored attachment by its StoredPath. Paths that
@@ -157,7 +159,7 @@ func (s *Service) OpenAttachment(ctx context.Context, storedPath string) (io.Rea
 // checkAttachments verifies that stored attachments exist and that the
 // message stays within MaxMessageAttachmentBytes. Sizes come from the store,
 // not from what the caller claims.
-func (s *Service) checkAttachments(ctx context.Context, atts []Attachment) error {
+func (s *Service) checkAttachments(ctx context.Context, atts []channel.Attachment) error {
 	var total int64
 	for i := range atts {
 		a := &atts[i]

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 func TestAttachments(t *testing.T) {
@@ -56,26 +58,26 @@ func TestAttachments(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := openConv(t, e)
-	if _, err := e.svc.Reply(ctx, r.ConversationID, "ana", "two files", []Attachment{a, a2}); !errors.Is(err, ErrTooLarge) {
+	if _, err := e.svc.Reply(ctx, r.ConversationID, "ana", "two files", []channel.Attachment{a, a2}); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("message over limit: %v", err)
 	}
 	a.Size = 1
-	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "one file", []Attachment{a})
+	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "one file", []channel.Attachment{a})
 	if err != nil || en.Attachments[0].Size != 80 {
 		t.Fatalf("reply: %+v %v", en, err)
 	}
-	if _, err := e.svc.Reply(ctx, r.ConversationID, "ana", "x", []Attachment{{Name: "x", StoredPath: "2026/01/nope"}}); !errors.Is(err, ErrInvalid) {
+	if _, err := e.svc.Reply(ctx, r.ConversationID, "ana", "x", []channel.Attachment{{Name: "x", StoredPath: "2026/01/nope"}}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("missing file: %v", err)
 	}
 	// Inbound: stored media are checked too, and kept as metadata.
 	in := sms("+14155550101", "photo", "SM-media")
-	in.Attachments = []Attachment{a2, {Name: "remote.jpg", ContentType: "image/jpeg", URL: "https://media.example/1", Size: 10}}
+	in.Attachments = []channel.Attachment{a2, {Name: "remote.jpg", ContentType: "image/jpeg", URL: "https://media.example/1", Size: 10}}
 	rr, err := e.svc.Receive(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr, _ := e.svc.Transcript(ctx, rr.ConversationID, "", 0)
-	var got []Attachment
+	var got []channel.Attachment
 	for _, x := range tr {
 		if x.MessageID == rr.MessageID {
 			got = x.Attachments

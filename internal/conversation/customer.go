@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // resolveCustomer follows merged_into from id to the surviving customer.
@@ -55,7 +56,7 @@ func (s *Service) Customer(ctx context.Context, id string) (Customer, error) {
 }
 
 // FindCustomer returns the customer known by an address on a channel.
-func (s *Service) FindCustomer(ctx context.Context, ch Channel, address string) (Customer, error) {
+func (s *Service) FindCustomer(ctx context.Context, ch channel.Name, address string) (Customer, error) {
 	addr, err := NormalizeAddress(ch, address)
 	if err != nil {
 		return Customer{}, fmt.Errorf("conversation: find customer: %w", err)
@@ -157,7 +158,7 @@ func (s *Service) Merge(ctx context.Context, id, other string) (Customer, error)
 			return s.Customer(ctx, w)
 		}
 		code, err := scriptMerge.Run(ctx, s.rdb, []string{s.k.cust(w), s.k.cust(l)},
-			s.k.prefix(), w, l, ms(s.now()), string(ChannelSMS), string(ChannelVoice), string(ChannelEmail), string(ChannelChat)).Int()
+			s.k.prefix(), w, l, ms(s.now()), string(channel.SMS), string(channel.Voice), string(channel.Email), string(channel.Chat)).Int()
 		if err != nil {
 			return Customer{}, fmt.Errorf("conversation: merge %s into %s: %w", l, w, err)
 		}
@@ -174,7 +175,7 @@ func (s *Service) Merge(ctx context.Context, id, other string) (Customer, error)
 // LinkIdentity tells the service that an address belongs to a customer. An
 // address nobody has yet is added; an address of another customer merges
 // that customer into this one.
-func (s *Service) LinkIdentity(ctx context.Context, id string, ch Channel, address string) (Customer, error) {
+func (s *Service) LinkIdentity(ctx context.Context, id string, ch channel.Name, address string) (Customer, error) {
 	addr, err := NormalizeAddress(ch, address)
 	if err != nil {
 		return Customer{}, fmt.Errorf("conversation: link identity: %w", err)

@@ -3,6 +3,8 @@ package conversation
 import (
 	"context"
 	"testing"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // Email threading: Message-ID keys scoped to the customer, the
@@ -11,8 +13,8 @@ import (
 func TestEmailThreading(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	mail := func(from, pid, hint string) Inbound {
-		return Inbound{Channel: ChannelEmail, From: from, To: "help@us.example", Text: "x", ProviderID: pid, ThreadHint: hint}
+	mail := func(from, pid, hint string) channel.Inbound {
+		return channel.Inbound{Channel: channel.Email, From: from, To: "help@us.example", Text: "x", ProviderID: pid, ThreadHint: hint}
 	}
 	tests := []struct {
 		desc string
@@ -89,11 +91,11 @@ func TestEmailThreading(t *testing.T) {
 			}
 		}},
 		{"chat and sms never reopen", func(t *testing.T, e *env) {
-			a := mustReceive(t, e, Inbound{Channel: ChannelChat, From: "v_1", To: "web", Text: "hi", ProviderID: "f1", ThreadHint: "s1"})
+			a := mustReceive(t, e, channel.Inbound{Channel: channel.Chat, From: "v_1", To: "web", Text: "hi", ProviderID: "f1", ThreadHint: "s1"})
 			if _, err := e.svc.Close(ctx, a.ConversationID, "", "resolved"); err != nil {
 				t.Fatal(err)
 			}
-			b := mustReceive(t, e, Inbound{Channel: ChannelChat, From: "v_1", To: "web", Text: "again", ProviderID: "f2", ThreadHint: "s1"})
+			b := mustReceive(t, e, channel.Inbound{Channel: channel.Chat, From: "v_1", To: "web", Text: "again", ProviderID: "f2", ThreadHint: "s1"})
 			if b.ConversationID == a.ConversationID || !b.NewConversation {
 				t.Fatalf("chat reopened: %+v", b)
 			}
@@ -107,7 +109,7 @@ func TestEmailThreading(t *testing.T) {
 	}
 }
 
-func mustReceive(t *testing.T, e *env, in Inbound) Receipt {
+func mustReceive(t *testing.T, e *env, in channel.Inbound) channel.Receipt {
 	t.Helper()
 	r, err := e.svc.Receive(context.Background(), in)
 	if err != nil {

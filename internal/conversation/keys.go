@@ -1,5 +1,7 @@
 package conversation
 
+import "github.com/switchboard/switchboard/internal/channel"
+
 // Every Redis key this package touches is built here. All keys of one
 // workspace share the hash tag {<workspace>}, so the multi-key Lua scripts
 // stay valid on Redis Cluster: the scripts derive further keys from the
@@ -52,16 +54,16 @@ func (k keys) custConvs(id string) string { return k.prefix() + "cust:" + id + "
 func (k keys) ident(kind, addr string) string {
 	return k.prefix() + "ident:" + kind + ":" + addr
 }
-func (k keys) dedup(ch Channel, providerID string) string {
+func (k keys) dedup(ch channel.Name, providerID string) string {
 	return k.prefix() + "dedup:" + string(ch) + ":" + providerID
 }
 func (k keys) msg(id string) string { return k.prefix() + "msg:" + id }
-func (k keys) provMsg(ch Channel, providerID string) string {
+func (k keys) provMsg(ch channel.Name, providerID string) string {
 	return k.prefix() + "provmsg:" + string(ch) + ":" + providerID
 }
-func (k keys) early(ch Channel) string { return k.prefix() + "early:" + string(ch) + ":" }
-func (k keys) outbox() string          { return k.prefix() + "outbox" }
-func (k keys) open(cust string, ch Channel) string {
+func (k keys) early(ch channel.Name) string { return k.prefix() + "early:" + string(ch) + ":" }
+func (k keys) outbox() string               { return k.prefix() + "outbox" }
+func (k keys) open(cust string, ch channel.Name) string {
 	return k.prefix() + "open:" + cust + ":" + string(ch)
 }
 func (k keys) unrouted() string { return k.prefix() + "unrouted" }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // List limits.
@@ -35,7 +36,7 @@ type ListQuery struct {
 	// holder of a closed one). A merged customer's id finds the
 	// conversations of the customer it was merged into.
 	Queue      string
-	Channel    Channel
+	Channel    channel.Name
 	AgentID    string
 	CustomerID string
 	// UpdatedSince keeps conversations whose record changed at or after

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // openConvs receives a first SMS from a new number per conversation.
@@ -100,8 +101,8 @@ func TestListFilters(t *testing.T) {
 		{"offered to bo", ListQuery{AgentID: "bo"}, []string{ids[2]}},
 		{"queue", ListQuery{Queue: "billing"}, []string{ids[1]}},
 		{"queued", ListQuery{States: []State{StateQueued}}, []string{ids[5], ids[4], ids[1]}},
-		{"channel", ListQuery{Channel: ChannelSMS, Limit: 2}, []string{ids[5], ids[4], ids[3], ids[2], ids[1], ids[0]}},
-		{"other channel", ListQuery{Channel: ChannelChat}, nil},
+		{"channel", ListQuery{Channel: channel.SMS, Limit: 2}, []string{ids[5], ids[4], ids[3], ids[2], ids[1], ids[0]}},
+		{"other channel", ListQuery{Channel: channel.Chat}, nil},
 		{"customer", ListQuery{CustomerID: cust.CustomerID}, []string{ids[4]}},
 		{"unknown customer", ListQuery{CustomerID: "cu_nobody"}, nil},
 		{"updated since now", ListQuery{UpdatedSince: time.Now().Add(time.Hour)}, nil},

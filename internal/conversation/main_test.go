@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/redistest"
 )
 
@@ -84,37 +85,37 @@ func (r *fakeRouter) enqueuedIDs() []string {
 // fakeSender answers each Send with the next scripted result.
 type fakeSender struct {
 	mu     sync.Mutex
-	calls  []Outbound
-	script []func(Outbound) (SendResult, error)
+	calls  []channel.Outbound
+	script []func(channel.Outbound) (channel.SendResult, error)
 	// block, when set, makes Send wait for ctx to end (a send that never
 	// returns, as when the process dies mid-send).
 	block bool
 }
 
-func (f *fakeSender) Send(ctx context.Context, out Outbound) (SendResult, error) {
+func (f *fakeSender) Send(ctx context.Context, out channel.Outbound) (channel.SendResult, error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, out)
 	n := len(f.calls)
 	block := f.block
-	var fn func(Outbound) (SendResult, error)
+	var fn func(channel.Outbound) (channel.SendResult, error)
 	if n <= len(f.script) {
 		fn = f.script[n-1]
 	}
 	f.mu.Unlock()
 	if block {
 		<-ctx.Done()
-		return SendResult{}, ctx.Err()
+		return channel.SendResult{}, ctx.Err()
 	}
 	if fn != nil {
 		return fn(out)
 	}
-	return SendResult{ProviderID: "SM" + out.MessageID, Status: "queued"}, nil
+	return channel.SendResult{ProviderID: "SM" + out.MessageID, Status: "queued"}, nil
 }
 
-func (f *fakeSender) sent() []Outbound {
+func (f *fakeSender) sent() []channel.Outbound {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]Outbound(nil), f.calls...)
+	return append([]channel.Outbound(nil), f.calls...)
 }
 
 // recNotifier records notifications.
@@ -146,7 +147,7 @@ func newEnv(t *testing.T, edit func(*Params)) *env {
 		Redis:         rdb,
 		Workspace:     workspace(t),
 		Router:        e.router,
-		Senders:       map[Channel]Sender{ChannelSMS: e.sender, ChannelEmail: e.sender, ChannelChat: e.sender},
+		Senders:       map[channel.Name]Sender{channel.SMS: e.sender, channel.Email: e.sender, channel.Chat: e.sender},
 		Routes:        map[string]Route{"+14155550000": {Queue: "sales", Skills: []string{"en"}}},
 		AttachmentDir: t.TempDir(),
 		Outbox: OutboxConfig{
@@ -189,6 +190,6 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-func sms(from, text, sid string) Inbound {
-	return Inbound{Channel: ChannelSMS, From: from, To: "+14155550000", Text: text, ProviderID: sid}
+func sms(from, text, sid string) channel.Inbound {
+	return channel.Inbound{Channel: channel.SMS, From: from, To: "+14155550000", Text: text, ProviderID: sid}
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // State is where a conversation is in its life.
@@ -22,27 +24,27 @@ const (
 // Conversation is the record of one conversation. Timestamps are zero until
 // the moment they name has happened.
 type Conversation struct {
-	ID              string    `json:"id"`
-	Channel         Channel   `json:"channel"`
-	CustomerID      string    `json:"customer_id"`
-	CustomerAddress string    `json:"customer_address"`
-	OurAddress      string    `json:"our_address"`
-	Queue           string    `json:"queue"`
-	State           State     `json:"state"`
-	AgentID         string    `json:"agent_id,omitempty"`
-	ThreadHint      string    `json:"thread_hint,omitempty"`
-	Skills          []string  `json:"skills,omitempty"`
-	Returning       bool      `json:"returning"`
-	Routed          bool      `json:"routed"`
-	MessageCount    int       `json:"message_count"`
-	Disposition     string    `json:"disposition,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
-	EnqueuedAt      time.Time `json:"enqueued_at"`
-	FirstOfferedAt  time.Time `json:"first_offered_at,omitzero"`
-	AnsweredAt      time.Time `json:"answered_at,omitzero"`
-	FirstReplyAt    time.Time `json:"first_reply_at,omitzero"`
-	ClosedAt        time.Time `json:"closed_at,omitzero"`
-	LastMessageAt   time.Time `json:"last_message_at,omitzero"`
+	ID              string       `json:"id"`
+	Channel         channel.Name `json:"channel"`
+	CustomerID      string       `json:"customer_id"`
+	CustomerAddress string       `json:"customer_address"`
+	OurAddress      string       `json:"our_address"`
+	Queue           string       `json:"queue"`
+	State           State        `json:"state"`
+	AgentID         string       `json:"agent_id,omitempty"`
+	ThreadHint      string       `json:"thread_hint,omitempty"`
+	Skills          []string     `json:"skills,omitempty"`
+	Returning       bool         `json:"returning"`
+	Routed          bool         `json:"routed"`
+	MessageCount    int          `json:"message_count"`
+	Disposition     string       `json:"disposition,omitempty"`
+	CreatedAt       time.Time    `json:"created_at"`
+	EnqueuedAt      time.Time    `json:"enqueued_at"`
+	FirstOfferedAt  time.Time    `json:"first_offered_at,omitzero"`
+	AnsweredAt      time.Time    `json:"answered_at,omitzero"`
+	FirstReplyAt    time.Time    `json:"first_reply_at,omitzero"`
+	ClosedAt        time.Time    `json:"closed_at,omitzero"`
+	LastMessageAt   time.Time    `json:"last_message_at,omitzero"`
 	// UpdatedAt is the last change of the record: a message, a reply or
 	// note, a routing event, a merge.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
@@ -55,7 +57,7 @@ func convFromHash(h map[string]string) Conversation {
 	n, _ := strconv.Atoi(h["message_count"])
 	c := Conversation{
 		ID:              h["id"],
-		Channel:         Channel(h["channel"]),
+		Channel:         channel.Name(h["channel"]),
 		CustomerID:      h["customer"],
 		CustomerAddress: h["customer_address"],
 		OurAddress:      h["our_address"],
@@ -103,14 +105,14 @@ const (
 // Entry is one transcript entry. ID is the stream id: clients resume from
 // the last ID they saw.
 type Entry struct {
-	ID          string       `json:"id"`
-	Type        EntryType    `json:"type"`
-	MessageID   string       `json:"message_id,omitempty"`
-	Author      string       `json:"author,omitempty"`
-	Channel     Channel      `json:"channel,omitempty"`
-	Text        string       `json:"text,omitempty"`
-	Attachments []Attachment `json:"attachments,omitempty"`
-	ProviderID  string       `json:"provider_id,omitempty"`
+	ID          string               `json:"id"`
+	Type        EntryType            `json:"type"`
+	MessageID   string               `json:"message_id,omitempty"`
+	Author      string               `json:"author,omitempty"`
+	Channel     channel.Name         `json:"channel,omitempty"`
+	Text        string               `json:"text,omitempty"`
+	Attachments []channel.Attachment `json:"attachments,omitempty"`
+	ProviderID  string               `json:"provider_id,omitempty"`
 	// Event names a system event (offered, accepted, transferred, closed,
 	// abandoned, enqueued).
 	Event string `json:"event,omitempty"`
@@ -134,7 +136,7 @@ func entryFromStream(id string, v map[string]any) Entry {
 		Type:       EntryType(str("type")),
 		MessageID:  str("id"),
 		Author:     str("author"),
-		Channel:    Channel(str("channel")),
+		Channel:    channel.Name(str("channel")),
 		Text:       str("text"),
 		ProviderID: str("provider_id"),
 		Event:      str("event"),
@@ -170,12 +172,12 @@ type Customer struct {
 type Message struct {
 	ID string `json:"id"`
 	// EntryID is the reply's transcript entry id.
-	EntryID        string       `json:"entry_id,omitempty"`
-	ConversationID string       `json:"conversation_id"`
-	Channel        Channel      `json:"channel"`
-	AgentID        string       `json:"agent_id"`
-	Text           string       `json:"text"`
-	Attachments    []Attachment `json:"attachments,omitempty"`
+	EntryID        string               `json:"entry_id,omitempty"`
+	ConversationID string               `json:"conversation_id"`
+	Channel        channel.Name         `json:"channel"`
+	AgentID        string               `json:"agent_id"`
+	Text           string               `json:"text"`
+	Attachments    []channel.Attachment `json:"attachments,omitempty"`
 	// Status is pending (in the outbox), sending, retrying, failed, or the
 	// provider's word (queued, sent, delivered, undelivered, read…) once it
 	// has taken the message.

@@ -37,11 +37,13 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // Reply appends an agent's reply to the transcript and queues it for the
 // channel's Sender. Attachments must have been stored with StoreAttachment.
-func (s *Service) Reply(ctx context.Context, convID, agentID, text string, atts []Attachment) (Entry, error) {
+func (s *Service) Reply(ctx context.Context, convID, agentID, text string, atts []channel.Attachment) (Entry, error) {
 	return s.appendAgent(ctx, EntryAgent, convID, agentID, text, atts)
 }
 
@@ -51,7 +53,7 @@ func (s *Service) Note(ctx context.Context, convID, agentID, text string) (Entry
 	return s.appendAgent(ctx, EntryNote, convID, agentID, text, nil)
 }
 
-func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agentID, text string, atts []Attachment) (Entry, error) {
+func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agentID, text string, atts []channel.Attachment) (Entry, error) {
 	if text == "" && len(atts) == 0 {
 		return Entry{}, fmt.Errorf("conversation: %s: %w", kind, &FieldError{Field: "text", Reason: "text or an attachment is required"})
 	}
@@ -114,7 +116,7 @@ func (s *Service) Message(ctx context.Context, id string) (Message, error) {
 	}
 	n, _ := strconv.Atoi(h["attempts"])
 	m := Message{
-		ID: h["id"], ConversationID: h["conv"], Channel: Channel(h["channel"]), AgentID: h["agent"],
+		ID: h["id"], ConversationID: h["conv"], Channel: channel.Name(h["channel"]), AgentID: h["agent"],
 		Text: h["text"], Status: h["status"], Attempts: n, ProviderID: h["provider_id"],
 		ErrorCode: h["error_code"], ErrorText: h["error_text"], EntryID: h["entry_id"],
 		CreatedAt: fromMS(h["created_at"]), SentAt: fromMS(h["sent_at"]),
@@ -196,8 +198,8 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int) error {
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	out := Outbound{
-		ConversationID: h["conv"], MessageID: id, Channel: Channel(h["channel"]),
+	out := channel.Outbound{
+		ConversationID: h["conv"], MessageID: id, Channel: channel.Name(h["channel"]),
 		From: h["from"], To: h["to"], Text: h["text"], ThreadHint: h["thread_hint"], Subject: h["subject"], Attempt: attempt,
 	}
 	if h["attachments"] != "" {
@@ -215,7 +217,7 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	var pe *PermanentError
+	var pe *channel.PermanentError
 	switch {
 	case err == nil:
 		st := res.Status
@@ -223,7 +225,7 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int) error {
 			st = "sent"
 		}
 		return s.finish(ctx, id, attempt, outcome{kind: "sent", channel: out.Channel, providerID: res.ProviderID, status: st})
-	case errors.Is(err, ErrTemporary) || errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, channel.ErrTemporary) || errors.Is(err, context.DeadlineExceeded):
 		if attempt >= s.ob.MaxAttempts {
 			return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "attempts", text: fmt.Sprintf("gave up after %d attempts: %v", attempt, err)})
 		}
@@ -248,7 +250,7 @@ func (s *Service) backoff(attempt int) time.Duration {
 
 type outcome struct {
 	kind       string // sent, retry, failed
-	channel    Channel
+	channel    channel.Name
 	providerID string
 	status     string
 	code, text string
@@ -287,7 +289,7 @@ const earlyStatusTTL = 600
 // returns ErrUnknownMessage, and the status is kept for ten minutes in case
 // the send that produced the id is still being recorded (a fast callback
 // can overtake it); channels acknowledge such callbacks anyway.
-func (s *Service) UpdateDelivery(ctx context.Context, st DeliveryStatus) error {
+func (s *Service) UpdateDelivery(ctx context.Context, st channel.DeliveryStatus) error {
 	if st.ProviderID == "" {
 		return fmt.Errorf("conversation: delivery: %w", &FieldError{Field: "provider_id", Reason: "required"})
 	}

@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/redistest"
 )
 
-func openConv(t *testing.T, e *env) Receipt {
+func openConv(t *testing.T, e *env) channel.Receipt {
 	t.Helper()
 	r, err := e.svc.Receive(context.Background(), sms("+14155550101", "hi", "SM-in-1"))
 	if err != nil {
@@ -34,8 +35,10 @@ func waitStatus(t *testing.T, e *env, id, status string) Message {
 func TestOutboxRetryThenSent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	temp := func(Outbound) (SendResult, error) { return SendResult{}, fmt.Errorf("twilio 503: %w", ErrTemporary) }
-	e.sender.script = []func(Outbound) (SendResult, error){temp, temp}
+	temp := func(channel.Outbound) (channel.SendResult, error) {
+		return channel.SendResult{}, fmt.Errorf("twilio 503: %w", channel.ErrTemporary)
+	}
+	e.sender.script = []func(channel.Outbound) (channel.SendResult, error){temp, temp}
 	ctx := context.Background()
 	r := openConv(t, e)
 	e.run(t)
@@ -53,14 +56,14 @@ func TestOutboxRetryThenSent(t *testing.T) {
 	}
 	// Delivery statuses land on the message, never backwards.
 	for _, st := range []string{"delivered", "sent"} {
-		if err := e.svc.UpdateDelivery(ctx, DeliveryStatus{Channel: ChannelSMS, ProviderID: m.ProviderID, Status: st}); err != nil {
+		if err := e.svc.UpdateDelivery(ctx, channel.DeliveryStatus{Channel: channel.SMS, ProviderID: m.ProviderID, Status: st}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if m, _ := e.svc.Message(ctx, en.MessageID); m.Status != "delivered" {
 		t.Fatalf("status = %s, want delivered", m.Status)
 	}
-	if err := e.svc.UpdateDelivery(ctx, DeliveryStatus{Channel: ChannelSMS, ProviderID: "SMnope", Status: "sent"}); !errors.Is(err, ErrUnknownMessage) {
+	if err := e.svc.UpdateDelivery(ctx, channel.DeliveryStatus{Channel: channel.SMS, ProviderID: "SMnope", Status: "sent"}); !errors.Is(err, ErrUnknownMessage) {
 		t.Fatalf("unknown provider id: %v", err)
 	}
 	tr, _ := e.svc.Transcript(ctx, r.ConversationID, "", 0)
@@ -83,28 +86,30 @@ func TestOutboxPermanentFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(p *Params) {
 		p.Outbox.MaxAttempts = 2
-		delete(p.Senders, ChannelEmail)
+		delete(p.Senders, channel.Email)
 	})
 	ctx := context.Background()
 	cases := []struct {
 		desc     string
-		send     func(Outbound) (SendResult, error)
+		send     func(channel.Outbound) (channel.SendResult, error)
 		code     string
 		text     string
 		attempts int
 	}{
-		{"provider refusal", func(Outbound) (SendResult, error) {
-			return SendResult{}, fmt.Errorf("twilio: %w", &PermanentError{Code: "21610", Message: "unsubscribed recipient"})
+		{"provider refusal", func(channel.Outbound) (channel.SendResult, error) {
+			return channel.SendResult{}, fmt.Errorf("twilio: %w", &channel.PermanentError{Code: "21610", Message: "unsubscribed recipient"})
 		}, "21610", "unsubscribed recipient", 1},
-		{"plain error", func(Outbound) (SendResult, error) { return SendResult{}, errors.New("bad request") }, "", "bad request", 1},
-		{"temporary too often", func(Outbound) (SendResult, error) { return SendResult{}, ErrTemporary }, "attempts", "gave up after 2 attempts", 2},
+		{"plain error", func(channel.Outbound) (channel.SendResult, error) {
+			return channel.SendResult{}, errors.New("bad request")
+		}, "", "bad request", 1},
+		{"temporary too often", func(channel.Outbound) (channel.SendResult, error) { return channel.SendResult{}, channel.ErrTemporary }, "attempts", "gave up after 2 attempts", 2},
 	}
 	r := openConv(t, e)
 	e.run(t)
 	for _, c := range cases {
 		e.sender.mu.Lock()
 		e.sender.calls = nil
-		e.sender.script = []func(Outbound) (SendResult, error){c.send, c.send}
+		e.sender.script = []func(channel.Outbound) (channel.SendResult, error){c.send, c.send}
 		e.sender.mu.Unlock()
 		en, err := e.svc.Reply(ctx, r.ConversationID, "ana", c.desc, nil)
 		if err != nil {
@@ -116,7 +121,7 @@ func TestOutboxPermanentFailures(t *testing.T) {
 		}
 	}
 	// No sender for the channel fails for good, visibly.
-	mail, _ := e.svc.Receive(ctx, Inbound{Channel: ChannelEmail, From: "bo@example.com", To: "help@x.example", Text: "q", ProviderID: "<m1@x>"})
+	mail, _ := e.svc.Receive(ctx, channel.Inbound{Channel: channel.Email, From: "bo@example.com", To: "help@x.example", Text: "q", ProviderID: "<m1@x>"})
 	en, err := e.svc.Reply(ctx, mail.ConversationID, "ana", "answer", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -185,7 +190,7 @@ func TestOutboxRestartMidSend(t *testing.T) {
 	sender2 := &fakeSender{}
 	p := e.params
 	p.Redis = server.Connect(t)
-	p.Senders = map[Channel]Sender{ChannelSMS: sender2}
+	p.Senders = map[channel.Name]Sender{channel.SMS: sender2}
 	svc2, err := New(p)
 	if err != nil {
 		t.Fatal(err)
@@ -224,12 +229,12 @@ func TestDeliveryStatusBeforeSendRecorded(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
 	r := openConv(t, e)
-	e.sender.script = []func(Outbound) (SendResult, error){func(o Outbound) (SendResult, error) {
-		err := e.svc.UpdateDelivery(ctx, DeliveryStatus{Channel: ChannelSMS, ProviderID: "SM-fast", Status: "delivered"})
+	e.sender.script = []func(channel.Outbound) (channel.SendResult, error){func(o channel.Outbound) (channel.SendResult, error) {
+		err := e.svc.UpdateDelivery(ctx, channel.DeliveryStatus{Channel: channel.SMS, ProviderID: "SM-fast", Status: "delivered"})
 		if !errors.Is(err, ErrUnknownMessage) {
 			t.Errorf("early status: %v", err)
 		}
-		return SendResult{ProviderID: "SM-fast", Status: "queued"}, nil
+		return channel.SendResult{ProviderID: "SM-fast", Status: "queued"}, nil
 	}}
 	n := &recNotifier{}
 	e.svc.notifier = n
@@ -292,8 +297,8 @@ func TestOutboxSurvivesRedisKill(t *testing.T) {
 func TestOutboxKeepsOrder(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
-	temp := func(Outbound) (SendResult, error) { return SendResult{}, ErrTemporary }
-	e.sender.script = []func(Outbound) (SendResult, error){temp, temp}
+	temp := func(channel.Outbound) (channel.SendResult, error) { return channel.SendResult{}, channel.ErrTemporary }
+	e.sender.script = []func(channel.Outbound) (channel.SendResult, error){temp, temp}
 	ctx := context.Background()
 	r := openConv(t, e)
 	var ids []string

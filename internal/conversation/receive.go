@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // Receive stores one inbound message: it drops a duplicate delivery (same
@@ -33,16 +34,16 @@ import (
 // named is reopened and enqueued again (Receipt.NewConversation stays
 // false: it is not new, and gets no first acknowledgement). Nothing threads
 // across customers: a key naming another customer's conversation is ignored.
-func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
+func (s *Service) Receive(ctx context.Context, in channel.Inbound) (channel.Receipt, error) {
 	from, err := NormalizeAddress(in.Channel, in.From)
 	if err != nil {
 		if fe, ok := err.(*FieldError); ok && fe.Field == "address" {
 			fe.Field = "from"
 		}
-		return Receipt{}, fmt.Errorf("conversation: receive: %w", err)
+		return channel.Receipt{}, fmt.Errorf("conversation: receive: %w", err)
 	}
 	if len(in.ProviderID) > 998 || len(in.ThreadHint) > 998 {
-		return Receipt{}, fmt.Errorf("conversation: receive: %w", &FieldError{Field: "provider_id", Reason: "provider id and thread hint are limited to 998 bytes"})
+		return channel.Receipt{}, fmt.Errorf("conversation: receive: %w", &FieldError{Field: "provider_id", Reason: "provider id and thread hint are limited to 998 bytes"})
 	}
 	at := in.ReceivedAt
 	if at.IsZero() {
@@ -52,22 +53,22 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
 	if len(in.Attachments) > 0 {
 		// Sizes of stored files are taken from the store; the caller's slice is
 		// left alone.
-		in.Attachments = append([]Attachment(nil), in.Attachments...)
+		in.Attachments = append([]channel.Attachment(nil), in.Attachments...)
 		if err := s.checkAttachments(ctx, in.Attachments); err != nil {
-			return Receipt{}, fmt.Errorf("conversation: receive: %w", err)
+			return channel.Receipt{}, fmt.Errorf("conversation: receive: %w", err)
 		}
 		b, err := json.Marshal(in.Attachments)
 		if err != nil {
-			return Receipt{}, fmt.Errorf("conversation: receive: attachments: %w", err)
+			return channel.Receipt{}, fmt.Errorf("conversation: receive: attachments: %w", err)
 		}
 		att = string(b)
 	}
 	rt := s.route(in.To)
 	strict, reopen := "0", "0"
-	if in.Channel == ChannelVoice {
+	if in.Channel == channel.Voice {
 		strict = "1"
 	}
-	if in.Channel == ChannelEmail {
+	if in.Channel == channel.Email {
 		// A reply days later belongs to its thread, even once closed.
 		reopen = "1"
 	}
@@ -80,12 +81,12 @@ func (s *Service) Receive(ctx context.Context, in Inbound) (Receipt, error) {
 	}
 	res, err := scriptReceive.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
-		return Receipt{}, fmt.Errorf("conversation: receive %s from %s: %w", in.Channel, from, err)
+		return channel.Receipt{}, fmt.Errorf("conversation: receive %s from %s: %w", in.Channel, from, err)
 	}
 	if len(res) != 10 {
-		return Receipt{}, fmt.Errorf("conversation: receive: script returned %d values", len(res))
+		return channel.Receipt{}, fmt.Errorf("conversation: receive: script returned %d values", len(res))
 	}
-	r := Receipt{
+	r := channel.Receipt{
 		ConversationID:  res[1],
 		MessageID:       res[2],
 		CustomerID:      res[3],

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/redistest"
 )
 
@@ -16,7 +17,7 @@ func TestReceiveDedupConcurrent(t *testing.T) {
 	ctx := context.Background()
 	const n = 20
 	var wg sync.WaitGroup
-	receipts := make([]Receipt, n)
+	receipts := make([]channel.Receipt, n)
 	errs := make([]error, n)
 	for i := range n {
 		wg.Add(1)
@@ -97,7 +98,7 @@ func TestReceiveThreading(t *testing.T) {
 	if _, err := e.svc.UpdateCustomer(ctx, r1.CustomerID, CustomerUpdate{Tags: &[]string{"VIP"}}); err != nil {
 		t.Fatal(err)
 	}
-	r3, err := e.svc.Receive(ctx, Inbound{Channel: ChannelSMS, From: "+14155550101", To: "+19999999999", Text: "three", ProviderID: "SM3"})
+	r3, err := e.svc.Receive(ctx, channel.Inbound{Channel: channel.SMS, From: "+14155550101", To: "+19999999999", Text: "three", ProviderID: "SM3"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,11 +112,11 @@ func TestReceiveThreading(t *testing.T) {
 
 	// Email threads by hint: a reply naming the first mail joins it even
 	// while a second thread is open.
-	m1, err := e.svc.Receive(ctx, Inbound{Channel: ChannelEmail, From: "Bo@Example.com", To: "help@us.example", Text: "a", ProviderID: "<a@x>"})
+	m1, err := e.svc.Receive(ctx, channel.Inbound{Channel: channel.Email, From: "Bo@Example.com", To: "help@us.example", Text: "a", ProviderID: "<a@x>"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m2, err := e.svc.Receive(ctx, Inbound{Channel: ChannelEmail, From: "bo@example.com", To: "help@us.example", Text: "b", ProviderID: "<b@x>", ThreadHint: "<a@x>"})
+	m2, err := e.svc.Receive(ctx, channel.Inbound{Channel: channel.Email, From: "bo@example.com", To: "help@us.example", Text: "b", ProviderID: "<b@x>", ThreadHint: "<a@x>"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,8 +125,8 @@ func TestReceiveThreading(t *testing.T) {
 	}
 
 	// Voice: each call is its own conversation.
-	v1, _ := e.svc.Receive(ctx, Inbound{Channel: ChannelVoice, From: "+14155550101", To: "+14155550000", ProviderID: "CA1", ThreadHint: "CA1"})
-	v2, _ := e.svc.Receive(ctx, Inbound{Channel: ChannelVoice, From: "+14155550101", To: "+14155550000", ProviderID: "CA2", ThreadHint: "CA2"})
+	v1, _ := e.svc.Receive(ctx, channel.Inbound{Channel: channel.Voice, From: "+14155550101", To: "+14155550000", ProviderID: "CA1", ThreadHint: "CA1"})
+	v2, _ := e.svc.Receive(ctx, channel.Inbound{Channel: channel.Voice, From: "+14155550101", To: "+14155550000", ProviderID: "CA2", ThreadHint: "CA2"})
 	if v1.ConversationID == "" || v1.ConversationID == v2.ConversationID || v1.CustomerID != r1.CustomerID {
 		t.Fatalf("voice calls %+v %+v", v1, v2)
 	}
@@ -138,11 +139,11 @@ func TestThreadingAcrossChannelsAfterMerge(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	p, err := e.svc.Receive(ctx, Inbound{Channel: ChannelSMS, From: "+14155550101", To: "+14155550000", Name: "Bo", Text: "hi", ProviderID: "SM1"})
+	p, err := e.svc.Receive(ctx, channel.Inbound{Channel: channel.SMS, From: "+14155550101", To: "+14155550000", Name: "Bo", Text: "hi", ProviderID: "SM1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := e.svc.Receive(ctx, Inbound{Channel: ChannelEmail, From: "bo@example.com", To: "help@us.example", Text: "hi again", ProviderID: "<1@x>"})
+	m, err := e.svc.Receive(ctx, channel.Inbound{Channel: channel.Email, From: "bo@example.com", To: "help@us.example", Text: "hi again", ProviderID: "<1@x>"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +182,7 @@ func TestThreadingAcrossChannelsAfterMerge(t *testing.T) {
 	}
 	// New mail from the merged address joins the open email conversation,
 	// under the surviving customer.
-	m2, err := e.svc.Receive(ctx, Inbound{Channel: ChannelEmail, From: "bo@example.com", To: "help@us.example", Text: "more", ProviderID: "<2@x>"})
+	m2, err := e.svc.Receive(ctx, channel.Inbound{Channel: channel.Email, From: "bo@example.com", To: "help@us.example", Text: "more", ProviderID: "<2@x>"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,8 +195,8 @@ func TestThreadingAcrossChannelsAfterMerge(t *testing.T) {
 		t.Fatalf("page 2 = %+v, %v", pg, err)
 	}
 	// Linking an address someone else has merges them too.
-	other, _ := e.svc.Receive(ctx, Inbound{Channel: ChannelChat, From: "visitor-7", To: "site", Text: "yo", ProviderID: "f1"})
-	c, err = e.svc.LinkIdentity(ctx, p.CustomerID, ChannelChat, "visitor-7")
+	other, _ := e.svc.Receive(ctx, channel.Inbound{Channel: channel.Chat, From: "visitor-7", To: "site", Text: "yo", ProviderID: "f1"})
+	c, err = e.svc.LinkIdentity(ctx, p.CustomerID, channel.Chat, "visitor-7")
 	if err != nil || len(c.Identities) != 3 {
 		t.Fatalf("link = %+v, %v", c, err)
 	}
@@ -210,7 +211,7 @@ func TestReceiveInvalidAndUnrouted(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	_, err := e.svc.Receive(ctx, Inbound{Channel: ChannelSMS, From: "555-0101", ProviderID: "x"})
+	_, err := e.svc.Receive(ctx, channel.Inbound{Channel: channel.SMS, From: "555-0101", ProviderID: "x"})
 	var fe *FieldError
 	if !errors.As(err, &fe) || fe.Field != "from" || !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad phone: %v", err)
@@ -320,7 +321,7 @@ func BenchmarkReceive(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := range b.N {
-		in := Inbound{Channel: ChannelSMS, From: fmt.Sprintf("+1415%07d", i%10000000), To: "+14155550000", Text: "hi", ProviderID: fmt.Sprint("SM", i)}
+		in := channel.Inbound{Channel: channel.SMS, From: fmt.Sprintf("+1415%07d", i%10000000), To: "+14155550000", Text: "hi", ProviderID: fmt.Sprint("SM", i)}
 		if _, err := svc.Receive(ctx, in); err != nil {
 			b.Fatal(err)
 		}
@@ -333,10 +334,10 @@ func TestConcurrentMerges(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	addrs := []Inbound{
-		{Channel: ChannelSMS, From: "+14155550101", To: "x", ProviderID: "a"},
-		{Channel: ChannelEmail, From: "bo@example.com", To: "x", ProviderID: "b"},
-		{Channel: ChannelChat, From: "v-1", To: "x", ProviderID: "c"},
+	addrs := []channel.Inbound{
+		{Channel: channel.SMS, From: "+14155550101", To: "x", ProviderID: "a"},
+		{Channel: channel.Email, From: "bo@example.com", To: "x", ProviderID: "b"},
+		{Channel: channel.Chat, From: "v-1", To: "x", ProviderID: "c"},
 	}
 	var ids []string
 	for _, in := range addrs {

@@ -3,6 +3,8 @@ package conversation
 import (
 	"context"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // Router is what the service needs from routing. It is declared here, not
@@ -28,7 +30,7 @@ type Router interface {
 type RouteRequest struct {
 	ConversationID string
 	Queue          string
-	Channel        Channel
+	Channel        channel.Name
 	CustomerID     string
 	// Priority is the route's base priority (of our address); routing adds
 	// its queue's returning and VIP boosts; higher is served first.

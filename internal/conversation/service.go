@@ -100,7 +100,7 @@ type Params struct {
 	Notifier Notifier
 	// Senders deliver replies, one per channel. A reply on a channel with no
 	// Sender fails permanently with code "no_sender".
-	Senders map[Channel]Sender
+	Senders map[channel.Name]Sender
 	// Routes maps our address (Inbound.To, compared case-insensitively) to
 	// where its conversations go. Unlisted addresses use DefaultQueue.
 	Routes map[string]Route
@@ -141,7 +141,7 @@ type Service struct {
 	k        keys
 	router   Router
 	notifier Notifier
-	senders  map[Channel]Sender
+	senders  map[channel.Name]Sender
 	routes   map[string]Route
 	defQueue string
 	att      AttachmentStore
@@ -204,7 +204,7 @@ func New(p Params) (*Service, error) {
 		k:        keys{ws: p.Workspace},
 		router:   p.Router,
 		notifier: p.Notifier,
-		senders:  map[Channel]Sender{},
+		senders:  map[channel.Name]Sender{},
 		routes:   map[string]Route{},
 		defQueue: p.DefaultQueue,
 		att:      p.Attachments,
@@ -345,7 +345,7 @@ func (s *Service) notify(ctx context.Context, convID string, e Entry) {
 
 // AddSender registers the Sender of channel ch, replacing any earlier one.
 // Replies on a channel without a Sender fail with code "no_sender".
-func (s *Service) AddSender(ch Channel, snd Sender) {
+func (s *Service) AddSender(ch channel.Name, snd Sender) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.senders[ch] = snd
@@ -358,7 +358,7 @@ func (s *Service) SetNotifier(n Notifier) {
 	s.notifier = n
 }
 
-func (s *Service) sender(ch Channel) Sender {
+func (s *Service) sender(ch channel.Name) Sender {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.senders[ch]

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // ErrOpenConversation means the customer already has an open conversation
@@ -33,7 +35,7 @@ type Starter interface {
 
 // StartRequest is a conversation an agent starts to a customer.
 type StartRequest struct {
-	Channel Channel
+	Channel channel.Name
 	// CustomerAddress is the customer's address on Channel (an E.164
 	// number, an email address). Required; a customer not known by it yet
 	// is created.

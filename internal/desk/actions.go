@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -40,7 +41,7 @@ func (d *Desk) Decline(ctx context.Context, who Actor, convID string) error {
 
 // Reply sends text (and stored attachments) to the customer on the
 // conversation's channel, through the outbox.
-func (d *Desk) Reply(ctx context.Context, who Actor, convID, text string, atts []conversation.Attachment) (conversation.Entry, error) {
+func (d *Desk) Reply(ctx context.Context, who Actor, convID, text string, atts []channel.Attachment) (conversation.Entry, error) {
 	if _, _, err := d.authorize(ctx, who, Reply, convID); err != nil {
 		return conversation.Entry{}, err
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 // A returning chat visitor who types a new name is called by it, and an
@@ -17,7 +17,7 @@ func TestChatContactTakesTheNewNameAndNotesAnEmailOnce(t *testing.T) {
 	ctx := context.Background()
 	chat := func(session, name, email string) {
 		t.Helper()
-		rc, err := e.convs.Receive(ctx, conversation.Inbound{Channel: conversation.ChannelChat, From: "v_returning", To: "support",
+		rc, err := e.convs.Receive(ctx, channel.Inbound{Channel: channel.Chat, From: "v_returning", To: "support",
 			Name: name, Text: "hello", ProviderID: "v_returning:" + session, ThreadHint: session, ReceivedAt: time.Now()})
 		if err != nil {
 			t.Fatal(err)
@@ -31,7 +31,7 @@ func TestChatContactTakesTheNewNameAndNotesAnEmailOnce(t *testing.T) {
 	}
 	chat("s1", "Wile", "wile@example.com")
 	chat("s2", "Wile E. Coyote", "wile@example.com")
-	cust, err := e.convs.FindCustomer(ctx, conversation.ChannelChat, "v_returning")
+	cust, err := e.convs.FindCustomer(ctx, channel.Chat, "v_returning")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestChatContactTakesTheNewNameAndNotesAnEmailOnce(t *testing.T) {
 		t.Errorf("email noted %d times:\n%s", n, cust.Notes)
 	}
 	chat("s3", "", "coyote@acme.example")
-	cust, _ = e.convs.FindCustomer(ctx, conversation.ChannelChat, "v_returning")
+	cust, _ = e.convs.FindCustomer(ctx, channel.Chat, "v_returning")
 	if cust.Name != "Wile E. Coyote" || !strings.Contains(cust.Notes, "coyote@acme.example") {
 		t.Errorf("an empty name must keep the old one and a new email be noted: %+v", cust)
 	}

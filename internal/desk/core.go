@@ -169,7 +169,7 @@ type ChatMessage struct {
 // Current returns the visitor's most recent chat conversation, open or
 // closed, and false when the visitor has none.
 func (d *Desk) Current(ctx context.Context, visitorID string) (ChatSession, bool, error) {
-	cust, err := d.convs.FindCustomer(ctx, conversation.ChannelChat, visitorID)
+	cust, err := d.convs.FindCustomer(ctx, channel.Chat, visitorID)
 	if errors.Is(err, conversation.ErrNotFound) {
 		return ChatSession{}, false, nil
 	}
@@ -181,7 +181,7 @@ func (d *Desk) Current(ctx context.Context, visitorID string) (ChatSession, bool
 		return ChatSession{}, false, err
 	}
 	for _, c := range page.Conversations {
-		if c.Channel != conversation.ChannelChat || c.CustomerAddress != visitorID {
+		if c.Channel != channel.Chat || c.CustomerAddress != visitorID {
 			continue
 		}
 		s := ChatSession{ConversationID: c.ID, Queue: c.Queue, State: chatState(c.State)}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 )
 
@@ -54,7 +55,7 @@ func (d *Desk) Customer(ctx context.Context, who Actor, id string) (conversation
 }
 
 // FindCustomer looks a customer up by channel and address.
-func (d *Desk) FindCustomer(ctx context.Context, who Actor, ch conversation.Channel, address string) (conversation.Customer, error) {
+func (d *Desk) FindCustomer(ctx context.Context, who Actor, ch channel.Name, address string) (conversation.Customer, error) {
 	cust, err := d.convs.FindCustomer(ctx, ch, address)
 	if err != nil {
 		return conversation.Customer{}, mapErr(err)
@@ -85,7 +86,7 @@ func (d *Desk) Merge(ctx context.Context, who Actor, id, other string) (conversa
 
 // LinkAddress adds an address to a customer, merging its current owner if
 // any.
-func (d *Desk) LinkAddress(ctx context.Context, who Actor, id string, ch conversation.Channel, address string) (conversation.Customer, error) {
+func (d *Desk) LinkAddress(ctx context.Context, who Actor, id string, ch channel.Name, address string) (conversation.Customer, error) {
 	if _, err := conversation.NormalizeAddress(ch, address); err != nil {
 		return conversation.Customer{}, mapErr(err)
 	}

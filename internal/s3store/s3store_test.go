@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/redistest"
 	"github.com/switchboard/switchboard/internal/s3store"
@@ -194,22 +195,22 @@ type readingSender struct {
 	sent    *[]string
 }
 
-func (s readingSender) Send(ctx context.Context, out conversation.Outbound) (conversation.SendResult, error) {
+func (s readingSender) Send(ctx context.Context, out channel.Outbound) (channel.SendResult, error) {
 	for _, a := range out.Attachments {
 		f, _, err := (*s.svc).OpenAttachment(ctx, a.StoredPath)
 		if err != nil {
-			return conversation.SendResult{}, err
+			return channel.SendResult{}, err
 		}
 		b, err := io.ReadAll(f)
 		f.Close()
 		if err != nil {
-			return conversation.SendResult{}, err
+			return channel.SendResult{}, err
 		}
 		s.mu.Lock()
 		*s.sent = append(*s.sent, s.gateway+":"+string(b))
 		s.mu.Unlock()
 	}
-	return conversation.SendResult{ProviderID: "x" + out.MessageID, Status: "sent"}, nil
+	return channel.SendResult{ProviderID: "x" + out.MessageID, Status: "sent"}, nil
 }
 
 // TestAttachmentUploadedOnOneGatewayIsServedAndSentByAnother: gateway A
@@ -230,7 +231,7 @@ func TestAttachmentUploadedOnOneGatewayIsServedAndSentByAnother(t *testing.T) {
 		sender := readingSender{gateway: gw, svc: ptrs[gw], mu: &mu, sent: &sent}
 		s, err := conversation.New(conversation.Params{
 			Redis: rs.NewClient(t), Workspace: "s3", Router: nopRouter{}, Attachments: store(t, url),
-			Senders: map[conversation.Channel]conversation.Sender{conversation.ChannelSMS: sender},
+			Senders: map[channel.Name]conversation.Sender{channel.SMS: sender},
 			Outbox:  conversation.OutboxConfig{Poll: 10 * time.Millisecond},
 		})
 		if err != nil {
@@ -253,12 +254,12 @@ func TestAttachmentUploadedOnOneGatewayIsServedAndSentByAnother(t *testing.T) {
 	if string(b) != "%PDF-1.7 the invoice" {
 		t.Fatalf("gateway B read %q", b)
 	}
-	r, err := svcs["A"].Receive(ctx, conversation.Inbound{Channel: conversation.ChannelSMS, From: "+14155550101",
+	r, err := svcs["A"].Receive(ctx, channel.Inbound{Channel: channel.SMS, From: "+14155550101",
 		To: "+14155550000", Text: "send me the invoice", ProviderID: "SM-s3-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svcs["B"].Reply(ctx, r.ConversationID, "ana", "here it is", []conversation.Attachment{a}); err != nil {
+	if _, err := svcs["B"].Reply(ctx, r.ConversationID, "ana", "here it is", []channel.Attachment{a}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
