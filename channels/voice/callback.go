@@ -191,7 +191,7 @@ func (c *Channel) callbackDialed(w *webhook) (string, error) {
 	if prev != "" {
 		// The conversation stays with the agent, who may reach the
 		// customer another way; the line is what supervisors are alerted by.
-		c.record(w.ctx, cs.Conv, "callback_missed", fmt.Sprintf("Missed callback: %d attempts to %s, none answered.", attempts, cs.From))
+		c.record(w.ctx, cs.Conv, channel.RecordMissedCallback, fmt.Sprintf("Missed callback: %d attempts to %s, none answered.", attempts, cs.From))
 	}
 	return document(c.say("No answer again. The callback is marked as missed."), &twiml.VoiceHangup{})
 }

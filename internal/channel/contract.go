@@ -137,7 +137,8 @@ type Core interface {
 	// kept so the accuracy of what we promise is measured.
 	Told(ctx context.Context, conversationID, text string, promised Place) error
 	// Record adds a system line to the transcript (a call was answered, a
-	// callback attempted), shown to agents and never to the customer.
+	// callback attempted), shown to agents and never to the customer. One
+	// event means more: RecordMissedCallback.
 	Record(ctx context.Context, conversationID, event, text string) error
 	// Abandon ends a conversation whose customer left before an agent took
 	// it (a caller hung up, a visitor closed the chat while waiting).
@@ -150,3 +151,9 @@ type Core interface {
 	// line, counted as a missed offer of that agent.
 	Missed(ctx context.Context, conversationID, agentID string) error
 }
+
+// RecordMissedCallback is the Record event of a callback the customer was
+// promised that reached nobody after all its attempts: a promise broken,
+// so the core starts service recovery for the customer (a supervisor
+// alert, and priority on their next contact).
+const RecordMissedCallback = "callback_missed"

@@ -143,6 +143,11 @@ func bannerOf(c recovery.Case, loc *time.Location) *RecoveryBanner {
 		if c.Text != "" {
 			b.Text += " — " + c.Text
 		}
+	case recovery.ReasonMissedCallback:
+		b.Text = "callback missed on " + day
+		if c.Text != "" {
+			b.Text += " — " + c.Text
+		}
 	default:
 		b.Text = c.Kind + " on " + day
 	}

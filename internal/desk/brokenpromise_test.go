@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/promise"
 	"github.com/switchboard/switchboard/internal/recovery"
 )
@@ -33,4 +34,29 @@ func TestBrokenPromiseRaisesRecovery(t *testing.T) {
 		t.Fatalf("raised %q %+v", rec.customer, rec.reason)
 	}
 	(&Desk{}).PromiseBroken(context.Background(), promise.Promise{CustomerID: "cu1"}) // recovery off: nothing to do
+}
+
+// A callback that reached nobody is a promise broken too: the channel's
+// transcript line starts service recovery for the conversation's customer.
+func TestMissedCallbackRaisesRecovery(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	rec := &raisedRecoveries{}
+	e.desk.recovery = rec
+	id, cust := e.conversation(ana, ActiveMine)
+	if err := e.desk.Record(ctx, id, "callback_attempt", "Calling the customer (attempt 1 of 2)."); err != nil || rec.customer != "" {
+		t.Fatalf("an attempt raised recovery: %v %q", err, rec.customer)
+	}
+	if err := e.desk.Record(ctx, id, channel.RecordMissedCallback, "Missed callback: 2 attempts to +14155550100, none answered."); err != nil {
+		t.Fatal(err)
+	}
+	if rec.customer != cust || rec.reason.Kind != recovery.ReasonMissedCallback || rec.reason.ConversationID != id ||
+		rec.reason.AgentID != ana.AccountID || rec.reason.Text == "" {
+		t.Fatalf("raised %q %+v", rec.customer, rec.reason)
+	}
+	entries, err := e.convs.Recent(ctx, id, 3)
+	if err != nil || entries[len(entries)-1].Event != channel.RecordMissedCallback {
+		t.Fatalf("the transcript line is missing: %+v %v", entries, err)
+	}
 }

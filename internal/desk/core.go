@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/recovery"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -92,7 +93,21 @@ func (d *Desk) Told(ctx context.Context, conversationID, text string, promised c
 
 // Record adds a system line to the transcript, shown to agents only.
 func (d *Desk) Record(ctx context.Context, conversationID, event, text string) error {
-	return d.convs.Record(ctx, conversationID, event, text)
+	if err := d.convs.Record(ctx, conversationID, event, text); err != nil {
+		return err
+	}
+	if event == channel.RecordMissedCallback && d.recovery != nil {
+		conv, err := d.convs.Conversation(ctx, conversationID)
+		if err != nil {
+			return mapErr(err)
+		}
+		err = d.recovery.Raise(ctx, conv.CustomerID, recovery.Reason{Kind: recovery.ReasonMissedCallback,
+			ConversationID: conv.ID, AgentID: conv.AgentID, Queue: conv.Queue, Channel: string(conv.Channel), Text: text})
+		if err != nil {
+			d.log.Warn("desk: missed callback raised no recovery", "conversation", conv.ID, "err", err)
+		}
+	}
+	return nil
 }
 
 // Abandon ends a conversation whose customer left before an agent took it.

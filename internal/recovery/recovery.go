@@ -37,6 +37,9 @@ const (
 const (
 	ReasonRating  = "rating"
 	ReasonPromise = "broken_promise"
+	// ReasonMissedCallback: a callback the customer was promised reached
+	// nobody after all its attempts.
+	ReasonMissedCallback = "missed_callback"
 )
 
 // Config is the `recovery:` section of the configuration file.
@@ -204,6 +207,11 @@ func message(r Reason) string {
 		}
 	case ReasonPromise:
 		m = "Promise broken"
+		if r.Text != "" {
+			m += ": " + r.Text
+		}
+	case ReasonMissedCallback:
+		m = "Callback missed"
 		if r.Text != "" {
 			m += ": " + r.Text
 		}
