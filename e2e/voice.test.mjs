@@ -90,6 +90,8 @@ test('a call rings, is answered in the softphone, timed, muted, hung up and wrap
   assert.equal(await offer.locator('.offer-label').textContent(), 'Incoming call');
   assert.match(await offer.textContent(), /Maria Svensson/);
   assert.equal(await offer.locator('.offer-caller').textContent(), 'Calling from +14155550100');
+  // What she called and wrote about before, on any channel.
+  assert.match(await offer.locator('.offer-earlier').textContent(), /Email · .*Invoice sent twice/);
   assert.equal(await page.locator('html').getAttribute('data-ring-kind'), 'voice');
   assert.equal(await page.locator('html').getAttribute('data-ringing'), 'sound');
   await shot(page, 'voice-offer-1280');

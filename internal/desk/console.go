@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -80,11 +81,39 @@ func (d *Desk) Snapshot(ctx context.Context, who Actor) (Snapshot, error) {
 
 // offer builds the console's view of an offer.
 func (d *Desk) offer(ctx context.Context, conv conversation.Conversation, offeredAt, deadline time.Time) Offer {
-	return Offer{
+	o := Offer{
 		ConversationID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
 		Customer: d.customerRef(ctx, conv), Preview: d.lastCustomerText(ctx, conv.ID),
 		OfferedAt: offeredAt, Deadline: deadline, Recovery: d.recoveryBanner(ctx, conv),
 	}
+	if conv.Channel == channel.Voice {
+		// A ringing call has no message to preview: the agent sees who
+		// calls by what they came about before, on any channel.
+		o.Earlier = d.pastContacts(ctx, conv.CustomerID, conv.ID, offerEarlier)
+	}
+	return o
+}
+
+// offerEarlier bounds the earlier conversations a voice offer names.
+const offerEarlier = 3
+
+// pastContacts are the customer's conversations other than exclude, newest
+// first, at most limit; nil when the history cannot be read.
+func (d *Desk) pastContacts(ctx context.Context, customerID, exclude string, limit int) []PastContact {
+	page, err := d.convs.History(ctx, customerID, 0, limit+1)
+	if err != nil {
+		return nil
+	}
+	var out []PastContact
+	for _, c := range page.Conversations {
+		if c.ID == exclude || len(out) == limit {
+			continue
+		}
+		out = append(out, PastContact{ConversationID: c.ID, Channel: string(c.Channel),
+			Agent: c.AgentID, Disposition: c.Disposition, Summary: d.lastCustomerText(ctx, c.ID),
+			StartedAt: c.CreatedAt, ClosedAt: c.ClosedAt})
+	}
+	return out
 }
 
 func (d *Desk) assigned(ctx context.Context, conv conversation.Conversation) Conversation {
@@ -263,16 +292,6 @@ func (d *Desk) CustomerPanel(ctx context.Context, who Actor, convID string) (Cus
 	if !cust.CreatedAt.IsZero() {
 		v.Fields = append(v.Fields, Field{Label: "Customer since", Value: cust.CreatedAt.Format("2 Jan 2006")})
 	}
-	page, err := d.convs.History(ctx, cust.ID, 0, 50)
-	if err == nil {
-		for _, c := range page.Conversations {
-			if c.ID == conv.ID {
-				continue
-			}
-			v.History = append(v.History, PastContact{ConversationID: c.ID, Channel: string(c.Channel),
-				Agent: c.AgentID, Disposition: c.Disposition, Summary: d.lastCustomerText(ctx, c.ID),
-				StartedAt: c.CreatedAt, ClosedAt: c.ClosedAt})
-		}
-	}
+	v.History = append(v.History, d.pastContacts(ctx, cust.ID, conv.ID, 50)...)
 	return v, nil
 }

@@ -54,6 +54,9 @@ type Offer struct {
 	Deadline  time.Time `json:"deadline"`
 	// Recovery is set when the customer is in service recovery.
 	Recovery *RecoveryBanner `json:"recovery,omitempty"`
+	// Earlier are the caller's latest other conversations on any channel,
+	// on voice offers only (a call has no message to preview).
+	Earlier []PastContact `json:"earlier,omitempty"`
 }
 
 // Conversation is one conversation assigned to the agent.

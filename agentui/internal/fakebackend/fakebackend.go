@@ -163,6 +163,10 @@ func (f *Fake) offer(c *conv) agentui.Offer {
 			break
 		}
 	}
+	if cust, ok := f.customers[c.customer.ID]; ok && c.channel == "voice" {
+		// As the desk does: a call names what the caller came about before.
+		o.Earlier = cust.view.History[:min(3, len(cust.view.History))]
+	}
 	return o
 }
 

@@ -6,7 +6,7 @@
 // wrap-up countdown. main.js calls the hooks exported here and nothing
 // else of this module.
 
-import { $, h, replace } from './dom.js';
+import { $, h, replace, channelLabel } from './dom.js';
 
 const SDK_URL = 'vendor/twilio.min.js';
 const TOKEN_URL = '/agent/voice/token';
@@ -45,6 +45,15 @@ export function decorateOffer(card, o) {
   const number = (o.preview || '').replace(/^Call from\s+/, '').trim();
   const preview = card.querySelector('.offer-preview');
   if (preview) replace(preview, h('span', { class: 'offer-caller' }, number ? `Calling from ${number}` : 'Number withheld'));
+  // What the caller came about before, on any channel: a call has no
+  // message to preview.
+  if (preview && o.earlier && o.earlier.length) {
+    const day = (t) => new Date(t).toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+    preview.after(h('ul', { class: 'offer-earlier', 'aria-label': 'Earlier conversations' },
+      ...o.earlier.map((c) => h('li', {},
+        h('span', { class: 'offer-earlier-when' }, `${channelLabel(c.channel)} · ${day(c.started_at)}`),
+        ` ${c.summary || '(no message)'}`))));
+  }
 }
 
 async function fetchToken() {
