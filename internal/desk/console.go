@@ -182,11 +182,30 @@ func (n *names) customer(ctx context.Context, id string) string {
 		return name
 	}
 	name := id
-	if cust, err := n.d.convs.Customer(ctx, id); err == nil && cust.Name != "" {
-		name = cust.Name
+	if cust, err := n.d.convs.Customer(ctx, id); err == nil {
+		name = customerLabel(cust)
 	}
 	n.known[id] = name
 	return name
+}
+
+// customerLabel is how agents see a customer: their name, else the number
+// or address they came from (a chat visitor without a name is "Visitor"),
+// never the internal id.
+func customerLabel(cust conversation.Customer) string {
+	if cust.Name != "" {
+		return cust.Name
+	}
+	for _, ident := range cust.Identities {
+		kind, addr, _ := strings.Cut(ident, ":")
+		if kind == string(channel.Chat) {
+			return "Visitor"
+		}
+		if addr != "" {
+			return addr
+		}
+	}
+	return cust.ID
 }
 
 // shown is the agent's name as customers are told it (Desk.shownName).

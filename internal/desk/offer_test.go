@@ -45,3 +45,29 @@ func TestVoiceOfferNamesTheCallersEarlierConversations(t *testing.T) {
 		t.Fatalf("a text offer carries earlier conversations: %+v", o.Earlier)
 	}
 }
+
+// A customer without a name is shown by the number they wrote from, not
+// by their internal id.
+func TestNamelessCustomerShownByTheirNumber(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	r, err := e.desk.Receive(ctx, channel.Inbound{Channel: channel.SMS, From: "+14155550188", To: ourAddress,
+		Text: "hello?", ProviderID: "SMnameless"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := e.convs.Recent(ctx, r.ConversationID, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var author string
+	for _, en := range entries {
+		if m := e.desk.message(ctx, r.ConversationID, en, e.desk.names()); m.Kind == KindCustomer {
+			author = m.Author
+		}
+	}
+	if author != "+14155550188" {
+		t.Fatalf("the customer's message is by %q, want their number", author)
+	}
+}
