@@ -155,8 +155,11 @@ func TestConsumeKeepsOrderPerConversationAndRunsOthersInParallel(t *testing.T) {
 		}
 	}
 	// Conversations sharing the stuck one's worker wait behind it; the
-	// others finish while it is stuck.
-	waitFor("most conversations are handled while one is stuck", func() bool { return len(order) >= 20 })
+	// others finish while it is stuck. The partition is a seeded hash, so
+	// how many share its worker varies by run (7.5 of 30 on average, 11 or
+	// more about one run in ten): 10 handled is what any partition gives,
+	// and a serial consumer gives none, since the stuck one comes first.
+	waitFor("others are handled while one is stuck", func() bool { return len(order) >= 10 })
 	mu.Lock()
 	if len(order["stuck"]) != 0 {
 		t.Errorf("stuck conversation handled before release")
