@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/agentui/internal/fakebackend"
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 	"github.com/switchboard/switchboard/internal/redistest"
 )
@@ -54,7 +55,7 @@ func TestFramesCrossGateways(t *testing.T) {
 	mustOK(t, ack)
 	f.Inbound("voice", "Omar Haddad", "any news?", "")
 	m, _ := ana.until(func(fr frame) bool {
-		return fr.str("type") == agentui.FrameMessage && fr["message"].(map[string]any)["kind"] == agentui.KindCustomer
+		return fr.str("type") == agentui.FrameMessage && fr["message"].(map[string]any)["kind"] == desk.KindCustomer
 	})
 	if m["message"].(map[string]any)["text"] != "any news?" {
 		t.Fatalf("message = %v", m)

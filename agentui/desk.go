@@ -18,74 +18,74 @@ type deskBackend struct{ d *desk.Desk }
 // NewDeskBackend returns the Backend of the real gateway.
 func NewDeskBackend(d *desk.Desk) Backend { return deskBackend{d} }
 
-func (b deskBackend) Snapshot(ctx context.Context, who Principal) (Snapshot, error) {
+func (b deskBackend) Snapshot(ctx context.Context, who desk.Actor) (desk.Snapshot, error) {
 	return b.d.Snapshot(ctx, who)
 }
 
-func (b deskBackend) SetState(ctx context.Context, who Principal, state, reason string) error {
+func (b deskBackend) SetState(ctx context.Context, who desk.Actor, state, reason string) error {
 	return b.d.SetAgentState(ctx, who, who.AccountID, state, reason)
 }
 
-func (b deskBackend) Heartbeat(ctx context.Context, who Principal) error {
+func (b deskBackend) Heartbeat(ctx context.Context, who desk.Actor) error {
 	return b.d.Heartbeat(ctx, who)
 }
 
-func (b deskBackend) Accept(ctx context.Context, who Principal, convID string) error {
+func (b deskBackend) Accept(ctx context.Context, who desk.Actor, convID string) error {
 	return b.d.Accept(ctx, who, convID)
 }
 
-func (b deskBackend) Decline(ctx context.Context, who Principal, convID string) error {
+func (b deskBackend) Decline(ctx context.Context, who desk.Actor, convID string) error {
 	return b.d.Decline(ctx, who, convID)
 }
 
-func (b deskBackend) Reply(ctx context.Context, who Principal, convID, text string) (Message, error) {
+func (b deskBackend) Reply(ctx context.Context, who desk.Actor, convID, text string) (desk.Message, error) {
 	e, err := b.d.Reply(ctx, who, convID, text, nil)
 	if err != nil {
-		return Message{}, err
+		return desk.Message{}, err
 	}
 	return b.d.View(ctx, convID, e), nil
 }
 
 // RecoveryNote records what was done for a customer in service recovery.
-func (b deskBackend) RecoveryNote(ctx context.Context, who Principal, convID, text string) (*desk.RecoveryBanner, error) {
+func (b deskBackend) RecoveryNote(ctx context.Context, who desk.Actor, convID, text string) (*desk.RecoveryBanner, error) {
 	return b.d.RecoveryNote(ctx, who, convID, text)
 }
 
-func (b deskBackend) Note(ctx context.Context, who Principal, convID, text string) (Message, error) {
+func (b deskBackend) Note(ctx context.Context, who desk.Actor, convID, text string) (desk.Message, error) {
 	e, err := b.d.Note(ctx, who, convID, text)
 	if err != nil {
-		return Message{}, err
+		return desk.Message{}, err
 	}
 	return b.d.View(ctx, convID, e), nil
 }
 
-func (b deskBackend) Close(ctx context.Context, who Principal, convID, disposition string) error {
+func (b deskBackend) Close(ctx context.Context, who desk.Actor, convID, disposition string) error {
 	_, err := b.d.Close(ctx, who, convID, disposition)
 	return err
 }
 
-func (b deskBackend) Transfer(ctx context.Context, who Principal, convID, queue, toAgent string) error {
+func (b deskBackend) Transfer(ctx context.Context, who desk.Actor, convID, queue, toAgent string) error {
 	_, err := b.d.Transfer(ctx, who, convID, queue, toAgent)
 	return err
 }
 
-func (b deskBackend) Typing(ctx context.Context, who Principal, convID string, on bool) error {
+func (b deskBackend) Typing(ctx context.Context, who desk.Actor, convID string, on bool) error {
 	return b.d.Typing(ctx, who, convID, on)
 }
 
-func (b deskBackend) Transcript(ctx context.Context, who Principal, convID, afterID string, limit int) (TranscriptPage, error) {
+func (b deskBackend) Transcript(ctx context.Context, who desk.Actor, convID, afterID string, limit int) (desk.TranscriptPage, error) {
 	return b.d.Transcript(ctx, who, convID, afterID, limit)
 }
 
-func (b deskBackend) Customer(ctx context.Context, who Principal, convID string) (CustomerView, error) {
+func (b deskBackend) Customer(ctx context.Context, who desk.Actor, convID string) (desk.CustomerView, error) {
 	return b.d.CustomerPanel(ctx, who, convID)
 }
 
 func (b deskBackend) Queues(ctx context.Context) ([]string, error) { return b.d.Queues(ctx) }
 
-func (b deskBackend) Agents(ctx context.Context) ([]AgentSummary, error) { return b.d.Agents(ctx) }
+func (b deskBackend) Agents(ctx context.Context) ([]desk.AgentSummary, error) { return b.d.Agents(ctx) }
 
-func (b deskBackend) CannedReplies(ctx context.Context) ([]Canned, error) {
+func (b deskBackend) CannedReplies(ctx context.Context) ([]desk.Canned, error) {
 	return b.d.CannedReplies(ctx)
 }
 
@@ -116,7 +116,7 @@ func (p *Publisher) publish(ctx context.Context, topic string, frame []byte) {
 }
 
 // Offer rings the agent's console.
-func (p *Publisher) Offer(ctx context.Context, agentID string, o Offer) {
+func (p *Publisher) Offer(ctx context.Context, agentID string, o desk.Offer) {
 	p.publish(ctx, AgentTopic(agentID), OfferFrame(o))
 }
 
@@ -126,7 +126,7 @@ func (p *Publisher) OfferRevoked(ctx context.Context, agentID, convID, reason st
 }
 
 // Assigned adds a conversation to the agent's console.
-func (p *Publisher) Assigned(ctx context.Context, agentID string, c Conversation) {
+func (p *Publisher) Assigned(ctx context.Context, agentID string, c desk.Conversation) {
 	p.publish(ctx, AgentTopic(agentID), AssignedFrame(c))
 }
 
@@ -145,12 +145,12 @@ func (p *Publisher) Revoke(ctx context.Context, agentID, convID string) {
 }
 
 // AgentState tells the agent's console its new state.
-func (p *Publisher) AgentState(ctx context.Context, agentID string, st AgentState) {
+func (p *Publisher) AgentState(ctx context.Context, agentID string, st desk.AgentState) {
 	p.publish(ctx, AgentTopic(agentID), StateFrame(st))
 }
 
 // Message sends a new transcript line to the conversation's watchers.
-func (p *Publisher) Message(ctx context.Context, m Message) {
+func (p *Publisher) Message(ctx context.Context, m desk.Message) {
 	p.publish(ctx, ConvTopic(m.ConversationID), MessageFrame(m))
 }
 

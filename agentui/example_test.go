@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/agentui/internal/fakebackend"
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -26,12 +27,12 @@ func Example() {
 	console, err := agentui.New(agentui.Config{
 		Backend: backend,
 		Hub:     hub,
-		Authenticate: func(r *http.Request) (agentui.Principal, error) {
+		Authenticate: func(r *http.Request) (desk.Actor, error) {
 			// With internal/auth: p, err := authService.Check(r); wrap
 			// agentui.ErrUnauthenticated around auth.ErrUnauthenticated, then
-			// agentui.Principal{AccountID: p.AccountID, Name: p.Name,
+			// desk.Actor{AccountID: p.AccountID, Name: p.Name,
 			// Role: p.Role, Token: p.Via == auth.ViaToken}.
-			return agentui.Principal{}, agentui.ErrUnauthenticated
+			return desk.Actor{}, agentui.ErrUnauthenticated
 		},
 	})
 	if err != nil {
@@ -42,14 +43,14 @@ func Example() {
 
 	// When routing offers conversation c42 to ana:
 	ctx := context.Background()
-	_ = hub.Publish(ctx, agentui.AgentTopic("ana"), agentui.OfferFrame(agentui.Offer{
+	_ = hub.Publish(ctx, agentui.AgentTopic("ana"), agentui.OfferFrame(desk.Offer{
 		ConversationID: "c42", Channel: "sms", Queue: "support",
-		Customer: agentui.CustomerRef{ID: "maria", Name: "Maria Svensson"},
+		Customer: desk.CustomerRef{ID: "maria", Name: "Maria Svensson"},
 		Preview:  "Hi, I was charged twice", OfferedAt: time.Now(), Deadline: time.Now().Add(30 * time.Second),
 	}))
 	// When the transcript of c42 gets a message:
-	_ = hub.Publish(ctx, agentui.ConvTopic("c42"), agentui.MessageFrame(agentui.Message{
-		ID: "1763838000000-0", ConversationID: "c42", Kind: agentui.KindCustomer,
+	_ = hub.Publish(ctx, agentui.ConvTopic("c42"), agentui.MessageFrame(desk.Message{
+		ID: "1763838000000-0", ConversationID: "c42", Kind: desk.KindCustomer,
 		Author: "Maria Svensson", Text: "Are you there?", At: time.Now(),
 	}))
 	_ = hub.Shutdown(ctx)

@@ -43,12 +43,12 @@ const (
 )
 
 type offerFrame struct {
-	Type  string `json:"type"`
-	Offer Offer  `json:"offer"`
+	Type  string     `json:"type"`
+	Offer desk.Offer `json:"offer"`
 }
 
 // OfferFrame announces an offer; publish it on AgentTopic(agent).
-func OfferFrame(o Offer) []byte { return encode(offerFrame{FrameOffer, o}) }
+func OfferFrame(o desk.Offer) []byte { return encode(offerFrame{FrameOffer, o}) }
 
 type convReasonFrame struct {
 	Type   string `json:"type"`
@@ -70,33 +70,33 @@ func UnassignedFrame(convID, reason string) []byte {
 }
 
 type assignedFrame struct {
-	Type         string       `json:"type"`
-	Conversation Conversation `json:"conversation"`
+	Type         string            `json:"type"`
+	Conversation desk.Conversation `json:"conversation"`
 }
 
 // AssignedFrame adds a conversation to the agent's list (after an accept,
 // on any of the agent's consoles, or a transfer to the agent); publish it on
 // AgentTopic(agent). The console then subscribes to the conversation by
 // sending resume.
-func AssignedFrame(c Conversation) []byte { return encode(assignedFrame{FrameAssigned, c}) }
+func AssignedFrame(c desk.Conversation) []byte { return encode(assignedFrame{FrameAssigned, c}) }
 
 type stateFrame struct {
 	Type string `json:"type"`
-	AgentState
+	desk.AgentState
 }
 
 // StateFrame reports the agent's availability, e.g. after routing set the
 // agent away for missed offers; publish it on AgentTopic(agent).
-func StateFrame(s AgentState) []byte { return encode(stateFrame{FrameState, s}) }
+func StateFrame(s desk.AgentState) []byte { return encode(stateFrame{FrameState, s}) }
 
 type messageFrame struct {
-	Type    string  `json:"type"`
-	Message Message `json:"message"`
+	Type    string       `json:"type"`
+	Message desk.Message `json:"message"`
 }
 
 // MessageFrame carries one new transcript entry (customer message, agent
 // reply, note or system line); publish it on ConvTopic(conv).
-func MessageFrame(m Message) []byte { return encode(messageFrame{FrameMessage, m}) }
+func MessageFrame(m desk.Message) []byte { return encode(messageFrame{FrameMessage, m}) }
 
 type messageStatusFrame struct {
 	Type      string `json:"type"`

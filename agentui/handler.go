@@ -10,6 +10,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -34,8 +35,8 @@ type Config struct {
 	Hub *realtime.Hub
 	// Authenticate returns the account behind a request (session cookie or
 	// bearer token) or an error for an anonymous one; required. The wiring
-	// passes auth.Check converted to Principal.
-	Authenticate func(*http.Request) (Principal, error)
+	// passes auth.Check converted to a desk.Actor.
+	Authenticate func(*http.Request) (desk.Actor, error)
 	// AllowedOrigins lists the page origins allowed to open the console
 	// websocket. Empty: only the request's own host.
 	AllowedOrigins []string
@@ -136,7 +137,7 @@ func setPageHeaders(hd http.Header) {
 // upgrade, so the page gets a plain status it can act on: 401 sign in
 // again, 503 the session could not be checked now (keep it, retry), 403 an
 // API token, which is not a person and has no console.
-func authenticate(c echo.Context, cfg Config) (Principal, error) {
+func authenticate(c echo.Context, cfg Config) (desk.Actor, error) {
 	p, err := cfg.Authenticate(c.Request())
 	switch {
 	case errors.Is(err, ErrUnauthenticated), err == nil && p.AccountID == "":

@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/agentui/internal/fakebackend"
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -183,11 +184,11 @@ func TestOfferAcceptReplyClose(t *testing.T) {
 	ack, _ = ana.request(map[string]any{"type": "reply", "conv": conv, "text": "yes!"})
 	mustOK(t, ack)
 	reply := ack["data"].(map[string]any)
-	if reply["kind"] != agentui.KindAgent || reply["status"] != agentui.StatusQueued {
+	if reply["kind"] != desk.KindAgent || reply["status"] != desk.StatusQueued {
 		t.Fatalf("reply = %v", reply)
 	}
 	st, _ := ana.until(func(fr frame) bool {
-		return fr.str("type") == agentui.FrameMessageStatus && fr.str("status") == agentui.StatusDelivered
+		return fr.str("type") == agentui.FrameMessageStatus && fr.str("status") == desk.StatusDelivered
 	})
 	if st.str("message_id") != reply["id"] {
 		t.Fatalf("status frame = %v, want message %v", st, reply["id"])
@@ -349,17 +350,17 @@ func TestFrameHelpers(t *testing.T) {
 		frame []byte
 		want  map[string]any
 	}{
-		{"offer", agentui.OfferFrame(agentui.Offer{ConversationID: "c1", Channel: "sms", Deadline: at}),
+		{"offer", agentui.OfferFrame(desk.Offer{ConversationID: "c1", Channel: "sms", Deadline: at}),
 			map[string]any{"type": "offer"}},
 		{"revoked", agentui.OfferRevokedFrame("c1", agentui.RevokedTimeout),
 			map[string]any{"type": "offer_revoked", "conv": "c1", "reason": "timeout"}},
 		{"unassigned", agentui.UnassignedFrame("c1", "transferred"),
 			map[string]any{"type": "unassigned", "conv": "c1", "reason": "transferred"}},
-		{"assigned", agentui.AssignedFrame(agentui.Conversation{ID: "c1"}), map[string]any{"type": "assigned"}},
-		{"state", agentui.StateFrame(agentui.AgentState{State: "away", Reason: "Lunch", Since: at}),
+		{"assigned", agentui.AssignedFrame(desk.Conversation{ID: "c1"}), map[string]any{"type": "assigned"}},
+		{"state", agentui.StateFrame(desk.AgentState{State: "away", Reason: "Lunch", Since: at}),
 			map[string]any{"type": "state", "state": "away", "reason": "Lunch", "since": "2026-11-22T19:00:00Z"}},
-		{"message", agentui.MessageFrame(agentui.Message{ID: "1-1", Text: "<script>"}), map[string]any{"type": "message"}},
-		{"status", agentui.MessageStatusFrame("c1", "1-1", agentui.StatusFailed, "blocked"),
+		{"message", agentui.MessageFrame(desk.Message{ID: "1-1", Text: "<script>"}), map[string]any{"type": "message"}},
+		{"status", agentui.MessageStatusFrame("c1", "1-1", desk.StatusFailed, "blocked"),
 			map[string]any{"type": "message_status", "conv": "c1", "message_id": "1-1", "status": "failed", "error": "blocked"}},
 		{"typing", agentui.TypingFrame("c1", "customer", "Maria", true),
 			map[string]any{"type": "typing", "conv": "c1", "who": "customer", "name": "Maria", "on": true}},
@@ -450,8 +451,8 @@ func TestFrameFloodIsLimited(t *testing.T) {
 // brokenSnapshot is a core that cannot read the agent's state.
 type brokenSnapshot struct{ *fakebackend.Fake }
 
-func (brokenSnapshot) Snapshot(context.Context, agentui.Principal) (agentui.Snapshot, error) {
-	return agentui.Snapshot{}, errors.New("redis: connection refused")
+func (brokenSnapshot) Snapshot(context.Context, desk.Actor) (desk.Snapshot, error) {
+	return desk.Snapshot{}, errors.New("redis: connection refused")
 }
 
 func TestSnapshotFailureClosesForRetry(t *testing.T) {
@@ -499,9 +500,9 @@ func TestWebsocketAuthAnswers(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = hub.Shutdown(context.Background()) })
 	f := fakebackend.New(hub)
-	var answer func() (agentui.Principal, error)
+	var answer func() (desk.Actor, error)
 	h, err := agentui.New(agentui.Config{Backend: f, Hub: hub,
-		Authenticate: func(*http.Request) (agentui.Principal, error) { return answer() }})
+		Authenticate: func(*http.Request) (desk.Actor, error) { return answer() }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -516,17 +517,17 @@ func TestWebsocketAuthAnswers(t *testing.T) {
 	t.Cleanup(srv.Close)
 	cases := []struct {
 		desc   string
-		answer func() (agentui.Principal, error)
+		answer func() (desk.Actor, error)
 		code   int
 	}{
-		{"not signed in", func() (agentui.Principal, error) {
-			return agentui.Principal{}, fmt.Errorf("%w: session expired", agentui.ErrUnauthenticated)
+		{"not signed in", func() (desk.Actor, error) {
+			return desk.Actor{}, fmt.Errorf("%w: session expired", agentui.ErrUnauthenticated)
 		}, http.StatusUnauthorized},
-		{"session store down", func() (agentui.Principal, error) {
-			return agentui.Principal{}, errors.New("auth: session: dial tcp 127.0.0.1:6379: connect: connection refused")
+		{"session store down", func() (desk.Actor, error) {
+			return desk.Actor{}, errors.New("auth: session: dial tcp 127.0.0.1:6379: connect: connection refused")
 		}, http.StatusServiceUnavailable},
-		{"API token", func() (agentui.Principal, error) {
-			return agentui.Principal{AccountID: "token:crm", Name: "crm", Role: "admin", Token: true}, nil
+		{"API token", func() (desk.Actor, error) {
+			return desk.Actor{AccountID: "token:crm", Name: "crm", Role: "admin", Token: true}, nil
 		}, http.StatusForbidden},
 	}
 	for _, tc := range cases {

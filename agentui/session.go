@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -83,8 +84,8 @@ type errorFrame struct {
 }
 
 type helloFrame struct {
-	Type     string   `json:"type"`
-	Snapshot Snapshot `json:"snapshot"`
+	Type     string        `json:"type"`
+	Snapshot desk.Snapshot `json:"snapshot"`
 	// ServerTime lets the console count offer deadlines down on the
 	// server's clock, whatever its own clock says.
 	ServerTime        time.Time `json:"server_time"`
@@ -95,7 +96,7 @@ type helloFrame struct {
 // session is the protocol state of one console connection.
 type session struct {
 	h     *Handler
-	agent Principal
+	agent desk.Actor
 
 	// tokens and refilled are the frame rate limit's bucket; only the
 	// reader goroutine touches them.
@@ -103,7 +104,7 @@ type session struct {
 	refilled time.Time
 }
 
-func newSession(h *Handler, p Principal) *session {
+func newSession(h *Handler, p desk.Actor) *session {
 	return &session{h: h, agent: p,
 		tokens: float64(h.cfg.FrameBurst), refilled: time.Now()}
 }
@@ -186,12 +187,12 @@ func (s *session) setUp(ctx context.Context, conn *realtime.Conn) error {
 }
 
 // nonNil turns nil lists into empty ones so clients need no null checks.
-func nonNil(s Snapshot) Snapshot {
+func nonNil(s desk.Snapshot) desk.Snapshot {
 	if s.Offers == nil {
-		s.Offers = []Offer{}
+		s.Offers = []desk.Offer{}
 	}
 	if s.Conversations == nil {
-		s.Conversations = []Conversation{}
+		s.Conversations = []desk.Conversation{}
 	}
 	return s
 }
@@ -275,15 +276,15 @@ func classify(err error) (code, text string) {
 		return CodeInvalid, inv.msg
 	case errors.Is(err, errUnknownType):
 		return CodeUnknownType, "unknown frame type"
-	case errors.Is(err, ErrForbidden):
+	case errors.Is(err, desk.ErrForbidden):
 		return CodeForbidden, "not your conversation"
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, desk.ErrNotFound):
 		return CodeNotFound, "not found"
-	case errors.Is(err, ErrOfferGone):
+	case errors.Is(err, desk.ErrOfferGone):
 		return CodeOfferGone, "the offer is no longer open"
-	case errors.Is(err, ErrClosed):
+	case errors.Is(err, desk.ErrClosed):
 		return CodeClosed, "the conversation is closed"
-	case errors.Is(err, ErrInvalid):
+	case errors.Is(err, desk.ErrInvalid):
 		// The Backend's own text may name keys or internals: not shown.
 		return CodeInvalid, "the server refused this request"
 	}
@@ -308,9 +309,9 @@ func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request
 		return nil, b.Heartbeat(ctx, id)
 	case ReqState:
 		switch req.State {
-		case StateAvailable, StateOffline:
+		case desk.StateAvailable, desk.StateOffline:
 			req.Reason = ""
-		case StateAway:
+		case desk.StateAway:
 			if len(req.Reason) > 100 {
 				return nil, invalid("reason is too long")
 			}
@@ -367,7 +368,7 @@ func (s *session) dispatch(ctx context.Context, conn *realtime.Conn, req request
 		// The conversations this connection may see are those it is
 		// subscribed to: the desk takes it off any it loses (Revoke).
 		if !conn.Subscribed(ConvTopic(req.Conv)) {
-			return nil, ErrForbidden
+			return nil, desk.ErrForbidden
 		}
 		return nil, b.Typing(ctx, id, req.Conv, req.On)
 	case ReqResume:
@@ -452,7 +453,7 @@ func (s *session) directory(ctx context.Context) (any, error) {
 		return nil, err
 	}
 	// One's own name is no transfer target.
-	others := make([]AgentSummary, 0, len(agents))
+	others := make([]desk.AgentSummary, 0, len(agents))
 	for _, a := range agents {
 		if a.ID != s.agent.AccountID {
 			others = append(others, a)
@@ -462,7 +463,7 @@ func (s *session) directory(ctx context.Context) (any, error) {
 		queues = []string{}
 	}
 	if canned == nil {
-		canned = []Canned{}
+		canned = []desk.Canned{}
 	}
 	return map[string]any{"queues": queues, "agents": others, "canned": canned}, nil
 }

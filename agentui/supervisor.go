@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -31,9 +32,9 @@ type SupervisorBackend interface {
 	Board(ctx context.Context) (any, error)
 	// Assign offers a waiting or offered conversation to a named agent,
 	// taking it back from whoever holds the offer.
-	Assign(ctx context.Context, who Principal, convID, agentID string) error
+	Assign(ctx context.Context, who desk.Actor, convID, agentID string) error
 	// SetAgentState sets an agent away or offline (or available).
-	SetAgentState(ctx context.Context, who Principal, agentID, state, reason string) error
+	SetAgentState(ctx context.Context, who desk.Actor, agentID, state, reason string) error
 }
 
 // Supervisor frame types (server → client) besides ack and error.
@@ -146,7 +147,7 @@ func (s *Supervisor) PushAlert(alert any, raised bool) {
 // supSession is one supervisor connection.
 type supSession struct {
 	s    *Supervisor
-	who  Principal
+	who  desk.Actor
 	mu   sync.Mutex
 	conv string // the conversation being read live, if any
 	rate *session
@@ -267,7 +268,7 @@ func (ss *supSession) dispatch(ctx context.Context, conn *realtime.Conn, req sup
 		return nil, ss.s.cfg.Backend.Assign(ctx, who, req.Conv, req.Agent)
 	case ReqAgentState:
 		switch req.State {
-		case StateAvailable, StateAway, StateOffline:
+		case desk.StateAvailable, desk.StateAway, desk.StateOffline:
 		default:
 			return nil, invalid("state must be available, away or offline")
 		}

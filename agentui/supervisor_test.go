@@ -16,6 +16,7 @@ import (
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/agentui/internal/fakebackend"
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -23,20 +24,20 @@ import (
 // conversation may be read and noted.
 type supConsole struct{ *fakebackend.Fake }
 
-func (s supConsole) Transcript(_ context.Context, _ agentui.Principal, convID, after string, _ int) (agentui.TranscriptPage, error) {
+func (s supConsole) Transcript(_ context.Context, _ desk.Actor, convID, after string, _ int) (desk.TranscriptPage, error) {
 	if after != "" {
-		return agentui.TranscriptPage{Next: after}, nil
+		return desk.TranscriptPage{Next: after}, nil
 	}
 	msgs := s.Messages(convID)
-	p := agentui.TranscriptPage{Messages: msgs}
+	p := desk.TranscriptPage{Messages: msgs}
 	if len(msgs) > 0 {
 		p.Next = msgs[len(msgs)-1].ID
 	}
 	return p, nil
 }
 
-func (s supConsole) Note(_ context.Context, who agentui.Principal, convID, text string) (agentui.Message, error) {
-	return agentui.Message{ID: "9-1", ConversationID: convID, Kind: agentui.KindNote, Author: who.AccountID, Text: text, At: time.Now()}, nil
+func (s supConsole) Note(_ context.Context, who desk.Actor, convID, text string) (desk.Message, error) {
+	return desk.Message{ID: "9-1", ConversationID: convID, Kind: desk.KindNote, Author: who.AccountID, Text: text, At: time.Now()}, nil
 }
 
 // fakeSupervisor records the actions the view passes on.
@@ -49,7 +50,7 @@ func (f *fakeSupervisor) Board(context.Context) (any, error) {
 	return map[string]any{"queues": []any{map[string]any{"queue": "support", "waiting": 2}}}, nil
 }
 
-func (f *fakeSupervisor) Assign(_ context.Context, who agentui.Principal, conv, agent string) error {
+func (f *fakeSupervisor) Assign(_ context.Context, who desk.Actor, conv, agent string) error {
 	by := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -57,7 +58,7 @@ func (f *fakeSupervisor) Assign(_ context.Context, who agentui.Principal, conv, 
 	return nil
 }
 
-func (f *fakeSupervisor) SetAgentState(_ context.Context, who agentui.Principal, agent, state, reason string) error {
+func (f *fakeSupervisor) SetAgentState(_ context.Context, who desk.Actor, agent, state, reason string) error {
 	by := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -79,12 +80,12 @@ func startSupervisor(t *testing.T) (*httptest.Server, *agentui.Supervisor, *fake
 		_ = hub.Shutdown(ctx)
 	})
 	f := fakebackend.New(hub)
-	auth := func(r *http.Request) (agentui.Principal, error) {
+	auth := func(r *http.Request) (desk.Actor, error) {
 		id, role, ok := strings.Cut(r.Header.Get("X-Test-User"), ":")
 		if !ok {
-			return agentui.Principal{}, agentui.ErrUnauthenticated
+			return desk.Actor{}, agentui.ErrUnauthenticated
 		}
-		return agentui.Principal{AccountID: id, Name: strings.ToUpper(id), Role: auth.Role(role)}, nil
+		return desk.Actor{AccountID: id, Name: strings.ToUpper(id), Role: auth.Role(role)}, nil
 	}
 	h, err := agentui.New(agentui.Config{Backend: supConsole{f}, Hub: hub, Authenticate: auth})
 	if err != nil {
@@ -205,7 +206,7 @@ func TestSupervisorProtocol(t *testing.T) {
 	}
 	ack, _ = c.request(map[string]any{"type": "note", "conv": conv, "text": "VIP, be quick"})
 	mustOK(t, ack)
-	if ack["data"].(map[string]any)["kind"] != agentui.KindNote {
+	if ack["data"].(map[string]any)["kind"] != desk.KindNote {
 		t.Fatalf("note ack = %v", ack)
 	}
 	ack, _ = c.request(map[string]any{"type": "unwatch"})

@@ -3,6 +3,8 @@ package agentui
 import (
 	"context"
 	"unicode/utf8"
+
+	"github.com/switchboard/switchboard/internal/desk"
 )
 
 // Paging of resume (and the supervisor's watch). One answer must fit one
@@ -22,8 +24,8 @@ const (
 
 // transcriptPage is the data of a resume or watch ack.
 type transcriptPage struct {
-	Conv     string    `json:"conv"`
-	Messages []Message `json:"messages"`
+	Conv     string         `json:"conv"`
+	Messages []desk.Message `json:"messages"`
 	// Next is the after_id of the next page; More says there is one.
 	Next string `json:"next"`
 	More bool   `json:"more"`
@@ -37,12 +39,12 @@ type pager struct {
 }
 
 func newPager(convID, afterID string) *pager {
-	return &pager{page: transcriptPage{Conv: convID, Messages: []Message{}, Next: afterID}}
+	return &pager{page: transcriptPage{Conv: convID, Messages: []desk.Message{}, Next: afterID}}
 }
 
 // read reads one batch after the page's cursor and adds what fits. It
 // reports whether the transcript has more entries after what was read.
-func (p *pager) read(ctx context.Context, b Backend, who Principal) (more bool, err error) {
+func (p *pager) read(ctx context.Context, b Backend, who desk.Actor) (more bool, err error) {
 	tp, err := b.Transcript(ctx, who, p.page.Conv, p.page.Next, resumeBatch)
 	if err != nil {
 		return false, err
@@ -69,7 +71,7 @@ func (p *pager) read(ctx context.Context, b Backend, who Principal) (more bool, 
 // encodedLen is the size of m as JSON, worked out rather than encoded (a
 // page would otherwise be encoded twice): the fixed fields, and the text
 // fields with what encoding/json escapes counted at its escaped length.
-func encodedLen(m Message) int {
+func encodedLen(m desk.Message) int {
 	n := 160 + len(m.ID) + len(m.ConversationID) + len(m.Kind) + len(m.Status) +
 		jsonLen(m.Author) + jsonLen(m.Text) + jsonLen(m.Error)
 	for _, f := range m.Attachments {
@@ -112,7 +114,7 @@ func jsonLen(s string) int {
 // shorten cuts a message whose text alone passes budget: every byte may
 // take six once escaped, so a sixth of the budget always fits. The whole
 // text stays in the REST transcript.
-func shorten(m Message, budget int) Message {
+func shorten(m desk.Message, budget int) desk.Message {
 	limit := budget/6 - 1024
 	if len(m.Text) <= limit {
 		return m

@@ -15,8 +15,8 @@ func TestEncodedLenCoversJSON(t *testing.T) {
 	t.Parallel()
 	for _, text := range []string{"", "plain", strings.Repeat("<", 2000), "quote \" back \\ \n\t",
 		"\u2028\u2029 é 📦 & >", string([]byte{0xff, 'a', 0x01})} {
-		m := Message{ID: "1700000000000-12", ConversationID: "cv_abcdefghijklmnop", Kind: KindCustomer,
-			Author: "Mallory <x>", Text: text, At: time.Now(), Status: StatusDelivered, Error: "e&e",
+		m := desk.Message{ID: "1700000000000-12", ConversationID: "cv_abcdefghijklmnop", Kind: desk.KindCustomer,
+			Author: "Mallory <x>", Text: text, At: time.Now(), Status: desk.StatusDelivered, Error: "e&e",
 			Attachments: []desk.MessageFile{{Name: "a<b>.pdf", ContentType: "application/pdf", Size: 123456, Path: "2026/12/x-a.pdf"}}}
 		b, err := json.Marshal(m)
 		if err != nil {

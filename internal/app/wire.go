@@ -141,13 +141,13 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 
 	ui, err := agentui.New(agentui.Config{
 		Backend: agentui.NewDeskBackend(theDesk), Hub: hub, Logger: a.log,
-		Authenticate: func(r *http.Request) (agentui.Principal, error) {
+		Authenticate: func(r *http.Request) (desk.Actor, error) {
 			p, err := authSvc.Check(r)
 			if errors.Is(err, auth.ErrUnauthenticated) {
-				return agentui.Principal{}, fmt.Errorf("%w: %w", agentui.ErrUnauthenticated, err)
+				return desk.Actor{}, fmt.Errorf("%w: %w", agentui.ErrUnauthenticated, err)
 			}
 			if err != nil {
-				return agentui.Principal{}, err
+				return desk.Actor{}, err
 			}
 			return actor(p), nil
 		},

@@ -21,6 +21,7 @@ import (
 
 	"github.com/switchboard/switchboard/agentui"
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -39,7 +40,7 @@ var Accounts = []Account{
 
 type conv struct {
 	id, channel, queue string
-	customer           agentui.CustomerRef
+	customer           desk.CustomerRef
 	state              string // waiting, offered, active, closed
 	agent              string
 	offeredTo          string
@@ -47,14 +48,14 @@ type conv struct {
 	disposition        string
 	target             string              // the only agent to offer to ("" any)
 	declined           map[string]struct{} // agents who declined: not offered again
-	msgs               []agentui.Message
+	msgs               []desk.Message
 	unread             int
 	started            time.Time
 	timer              *time.Timer
 }
 
 type customer struct {
-	view agentui.CustomerView
+	view desk.CustomerView
 }
 
 // Fake is the in-memory backend. Its zero value is not usable; call New.
@@ -67,7 +68,7 @@ type Fake struct {
 
 	mu        sync.Mutex
 	seq       int
-	states    map[string]agentui.AgentState
+	states    map[string]desk.AgentState
 	convs     map[string]*conv
 	customers map[string]*customer
 	sessions  map[string]string // session token -> account id
@@ -78,7 +79,7 @@ type Fake struct {
 func New(hub *realtime.Hub) *Fake {
 	f := &Fake{
 		hub:       hub,
-		states:    make(map[string]agentui.AgentState),
+		states:    make(map[string]desk.AgentState),
 		convs:     make(map[string]*conv),
 		customers: make(map[string]*customer),
 		sessions:  make(map[string]string),
@@ -86,7 +87,7 @@ func New(hub *realtime.Hub) *Fake {
 	}
 	now := time.Now().UTC()
 	for _, a := range Accounts {
-		f.states[a.ID] = agentui.AgentState{State: agentui.StateOffline, Since: now}
+		f.states[a.ID] = desk.AgentState{State: desk.StateOffline, Since: now}
 	}
 	f.seedCustomers(now)
 	return f
@@ -108,11 +109,11 @@ func (f *Fake) statusDelay() time.Duration {
 
 func (f *Fake) seedCustomers(now time.Time) {
 	day := 24 * time.Hour
-	f.customers["maria"] = &customer{agentui.CustomerView{
+	f.customers["maria"] = &customer{desk.CustomerView{
 		ID: "maria", Name: "Maria Svensson", Tags: []string{"vip", "returning"},
-		Addresses: []agentui.Address{{Channel: "sms", Value: "+46 70 123 45 67"}, {Channel: "email", Value: "maria@example.com"}},
-		Fields:    []agentui.Field{{Label: "Plan", Value: "Business"}, {Label: "Customer since", Value: "March 2023"}},
-		History: []agentui.PastContact{
+		Addresses: []desk.Address{{Channel: "sms", Value: "+46 70 123 45 67"}, {Channel: "email", Value: "maria@example.com"}},
+		Fields:    []desk.Field{{Label: "Plan", Value: "Business"}, {Label: "Customer since", Value: "March 2023"}},
+		History: []desk.PastContact{
 			{ConversationID: "old-1", Channel: "email", Agent: "Ben Okafor", Disposition: "resolved",
 				Summary: "Invoice sent twice; credited the duplicate.", StartedAt: now.Add(-12 * day), ClosedAt: now.Add(-12*day + 40*time.Minute)},
 			{ConversationID: "old-2", Channel: "voice", Agent: "Ana Lima", Disposition: "resolved",
@@ -137,8 +138,8 @@ func (f *Fake) publish(topic string, frame []byte) {
 	_ = f.hub.Publish(context.Background(), topic, frame)
 }
 
-func (f *Fake) summary(c *conv) agentui.Conversation {
-	s := agentui.Conversation{ID: c.id, Channel: c.channel, Queue: c.queue, Customer: c.customer,
+func (f *Fake) summary(c *conv) desk.Conversation {
+	s := desk.Conversation{ID: c.id, Channel: c.channel, Queue: c.queue, Customer: c.customer,
 		State: c.state, Unread: c.unread, UpdatedAt: c.started}
 	if c.state != "closed" {
 		s.State = "active"
@@ -151,11 +152,11 @@ func (f *Fake) summary(c *conv) agentui.Conversation {
 	return s
 }
 
-func (f *Fake) offer(c *conv) agentui.Offer {
-	o := agentui.Offer{ConversationID: c.id, Channel: c.channel, Queue: c.queue, Customer: c.customer,
+func (f *Fake) offer(c *conv) desk.Offer {
+	o := desk.Offer{ConversationID: c.id, Channel: c.channel, Queue: c.queue, Customer: c.customer,
 		OfferedAt: c.deadline.Add(-f.offerTimeout()), Deadline: c.deadline}
 	for i := len(c.msgs) - 1; i >= 0; i-- {
-		if c.msgs[i].Kind == agentui.KindCustomer {
+		if c.msgs[i].Kind == desk.KindCustomer {
 			o.Preview = c.msgs[i].Text
 			if r := []rune(o.Preview); len(r) > 140 {
 				o.Preview = string(r[:140]) + "…"
@@ -188,14 +189,14 @@ func (f *Fake) Inbound(channel, customerName, text, agent string) string {
 	}
 	if c == nil {
 		c = &conv{id: f.nextID("c"), channel: channel, queue: "support",
-			customer: agentui.CustomerRef{ID: custID, Name: customerName}, state: "waiting", started: now,
+			customer: desk.CustomerRef{ID: custID, Name: customerName}, state: "waiting", started: now,
 			target: agent, declined: make(map[string]struct{})}
 		f.convs[c.id] = c
 		if _, ok := f.customers[custID]; !ok {
-			f.customers[custID] = &customer{agentui.CustomerView{ID: custID, Name: customerName}}
+			f.customers[custID] = &customer{desk.CustomerView{ID: custID, Name: customerName}}
 		}
 	}
-	m := agentui.Message{ID: f.msgID(now), ConversationID: c.id, Kind: agentui.KindCustomer,
+	m := desk.Message{ID: f.msgID(now), ConversationID: c.id, Kind: desk.KindCustomer,
 		Author: customerName, Text: text, At: now}
 	c.msgs = append(c.msgs, m)
 	if c.state == "active" {
@@ -215,7 +216,7 @@ func (f *Fake) CustomerTyping(convID string, on bool) error {
 	defer f.mu.Unlock()
 	c, ok := f.convs[convID]
 	if !ok {
-		return agentui.ErrNotFound
+		return desk.ErrNotFound
 	}
 	f.publish(agentui.ConvTopic(c.id), agentui.TypingFrame(c.id, "customer", c.customer.Name, on))
 	return nil
@@ -227,7 +228,7 @@ func (f *Fake) CustomerLeaves(convID string) error {
 	defer f.mu.Unlock()
 	c, ok := f.convs[convID]
 	if !ok {
-		return agentui.ErrNotFound
+		return desk.ErrNotFound
 	}
 	c.state = "closed"
 	f.publish(agentui.ConvTopic(c.id), agentui.ConversationClosedFrame(c.id, "customer", "", time.Now()))
@@ -275,7 +276,7 @@ func (f *Fake) route() {
 // eligible reports whether conversation c may be offered to agent a;
 // f.mu is held.
 func (f *Fake) eligible(c *conv, a Account) bool {
-	if f.states[a.ID].State != agentui.StateAvailable {
+	if f.states[a.ID].State != desk.StateAvailable {
 		return false
 	}
 	if c.target != "" && c.target != a.ID {
@@ -305,14 +306,14 @@ func (f *Fake) expire(convID, agent string) {
 }
 
 // Messages returns a copy of conv's transcript, for test assertions.
-func (f *Fake) Messages(convID string) []agentui.Message {
+func (f *Fake) Messages(convID string) []desk.Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, ok := f.convs[convID]
 	if !ok {
 		return nil
 	}
-	return append([]agentui.Message(nil), c.msgs...)
+	return append([]desk.Message(nil), c.msgs...)
 }
 
 // ConvState returns conv's state and disposition, for test assertions.
@@ -330,23 +331,23 @@ func (f *Fake) ConvState(convID string) (state, agent, disposition string) {
 func (f *Fake) access(agentID, convID string) (*conv, error) {
 	c, ok := f.convs[convID]
 	if !ok {
-		return nil, fmt.Errorf("fake: conversation %s: %w", convID, agentui.ErrNotFound)
+		return nil, fmt.Errorf("fake: conversation %s: %w", convID, desk.ErrNotFound)
 	}
 	if c.agent != agentID && c.offeredTo != agentID {
-		return nil, fmt.Errorf("fake: conversation %s: %w", convID, agentui.ErrForbidden)
+		return nil, fmt.Errorf("fake: conversation %s: %w", convID, desk.ErrForbidden)
 	}
 	return c, nil
 }
 
 // Snapshot implements agentui.Backend.
-func (f *Fake) Snapshot(_ context.Context, who agentui.Principal) (agentui.Snapshot, error) {
+func (f *Fake) Snapshot(_ context.Context, who desk.Actor) (desk.Snapshot, error) {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := agentui.Snapshot{State: f.states[agentID]}
+	s := desk.Snapshot{State: f.states[agentID]}
 	for _, a := range Accounts {
 		if a.ID == agentID {
-			s.Agent = agentui.Principal{AccountID: a.ID, Name: a.Name, Role: auth.Role(a.Role)}
+			s.Agent = desk.Actor{AccountID: a.ID, Name: a.Name, Role: auth.Role(a.Role)}
 		}
 	}
 	ids := make([]string, 0, len(f.convs))
@@ -367,24 +368,24 @@ func (f *Fake) Snapshot(_ context.Context, who agentui.Principal) (agentui.Snaps
 }
 
 // SetState implements agentui.Backend.
-func (f *Fake) SetState(_ context.Context, who agentui.Principal, state, reason string) error {
+func (f *Fake) SetState(_ context.Context, who desk.Actor, state, reason string) error {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	st := agentui.AgentState{State: state, Reason: reason, Since: time.Now().UTC()}
+	st := desk.AgentState{State: state, Reason: reason, Since: time.Now().UTC()}
 	f.states[agentID] = st
 	f.publish(agentui.AgentTopic(agentID), agentui.StateFrame(st))
-	if state == agentui.StateAvailable {
+	if state == desk.StateAvailable {
 		f.route()
 	}
 	return nil
 }
 
 // Heartbeat implements agentui.Backend.
-func (f *Fake) Heartbeat(context.Context, agentui.Principal) error { return nil }
+func (f *Fake) Heartbeat(context.Context, desk.Actor) error { return nil }
 
 // Accept implements agentui.Backend.
-func (f *Fake) Accept(_ context.Context, who agentui.Principal, convID string) error {
+func (f *Fake) Accept(_ context.Context, who desk.Actor, convID string) error {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -393,7 +394,7 @@ func (f *Fake) Accept(_ context.Context, who agentui.Principal, convID string) e
 		return err
 	}
 	if c.state != "offered" || c.offeredTo != agentID {
-		return agentui.ErrOfferGone
+		return desk.ErrOfferGone
 	}
 	c.timer.Stop()
 	c.state, c.agent, c.offeredTo = "active", agentID, ""
@@ -404,7 +405,7 @@ func (f *Fake) Accept(_ context.Context, who agentui.Principal, convID string) e
 			name = a.Name
 		}
 	}
-	sys := agentui.Message{ID: f.msgID(now), ConversationID: c.id, Kind: agentui.KindSystem,
+	sys := desk.Message{ID: f.msgID(now), ConversationID: c.id, Kind: desk.KindSystem,
 		Author: "system", Text: name + " joined the conversation", At: now}
 	c.msgs = append(c.msgs, sys)
 	f.publish(agentui.AgentTopic(agentID), agentui.AssignedFrame(f.summary(c)))
@@ -413,7 +414,7 @@ func (f *Fake) Accept(_ context.Context, who agentui.Principal, convID string) e
 }
 
 // Decline implements agentui.Backend.
-func (f *Fake) Decline(_ context.Context, who agentui.Principal, convID string) error {
+func (f *Fake) Decline(_ context.Context, who desk.Actor, convID string) error {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -422,7 +423,7 @@ func (f *Fake) Decline(_ context.Context, who agentui.Principal, convID string) 
 		return err
 	}
 	if c.state != "offered" || c.offeredTo != agentID {
-		return agentui.ErrOfferGone
+		return desk.ErrOfferGone
 	}
 	c.timer.Stop()
 	c.state, c.offeredTo, c.target = "waiting", "", ""
@@ -432,16 +433,16 @@ func (f *Fake) Decline(_ context.Context, who agentui.Principal, convID string) 
 	return nil
 }
 
-func (f *Fake) addAgentMessage(agentID, convID, kind, text string) (agentui.Message, error) {
+func (f *Fake) addAgentMessage(agentID, convID, kind, text string) (desk.Message, error) {
 	c, err := f.access(agentID, convID)
 	if err != nil {
-		return agentui.Message{}, err
+		return desk.Message{}, err
 	}
 	if c.agent != agentID {
-		return agentui.Message{}, agentui.ErrForbidden
+		return desk.Message{}, desk.ErrForbidden
 	}
-	if c.state == "closed" && kind == agentui.KindAgent {
-		return agentui.Message{}, agentui.ErrClosed
+	if c.state == "closed" && kind == desk.KindAgent {
+		return desk.Message{}, desk.ErrClosed
 	}
 	now := time.Now().UTC()
 	author := agentID
@@ -450,14 +451,14 @@ func (f *Fake) addAgentMessage(agentID, convID, kind, text string) (agentui.Mess
 			author = a.Name
 		}
 	}
-	m := agentui.Message{ID: f.msgID(now), ConversationID: convID, Kind: kind, Author: author, Text: text, At: now}
-	if kind == agentui.KindAgent {
-		m.Status = agentui.StatusQueued
+	m := desk.Message{ID: f.msgID(now), ConversationID: convID, Kind: kind, Author: author, Text: text, At: now}
+	if kind == desk.KindAgent {
+		m.Status = desk.StatusQueued
 	}
 	c.msgs = append(c.msgs, m)
 	c.unread = 0
 	f.publish(agentui.ConvTopic(convID), agentui.MessageFrame(m))
-	if kind == agentui.KindAgent {
+	if kind == desk.KindAgent {
 		go f.deliver(convID, m.ID, strings.Contains(text, "#fail"))
 	}
 	return m, nil
@@ -466,16 +467,16 @@ func (f *Fake) addAgentMessage(agentID, convID, kind, text string) (agentui.Mess
 // deliver plays the channel reporting delivery: sent, then delivered (or
 // failed when the text asks for it, so the failure display can be seen).
 func (f *Fake) deliver(convID, msgID string, fail bool) {
-	steps := []string{agentui.StatusSent, agentui.StatusDelivered}
+	steps := []string{desk.StatusSent, desk.StatusDelivered}
 	if fail {
-		steps = []string{agentui.StatusFailed}
+		steps = []string{desk.StatusFailed}
 	}
 	for _, st := range steps {
 		time.Sleep(f.statusDelay())
 		f.mu.Lock()
 		c := f.convs[convID]
 		errText := ""
-		if st == agentui.StatusFailed {
+		if st == desk.StatusFailed {
 			errText = "The carrier rejected the message (unreachable number)."
 		}
 		for i := range c.msgs {
@@ -489,23 +490,23 @@ func (f *Fake) deliver(convID, msgID string, fail bool) {
 }
 
 // Reply implements agentui.Backend.
-func (f *Fake) Reply(_ context.Context, who agentui.Principal, convID, text string) (agentui.Message, error) {
+func (f *Fake) Reply(_ context.Context, who desk.Actor, convID, text string) (desk.Message, error) {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.addAgentMessage(agentID, convID, agentui.KindAgent, text)
+	return f.addAgentMessage(agentID, convID, desk.KindAgent, text)
 }
 
 // Note implements agentui.Backend.
-func (f *Fake) Note(_ context.Context, who agentui.Principal, convID, text string) (agentui.Message, error) {
+func (f *Fake) Note(_ context.Context, who desk.Actor, convID, text string) (desk.Message, error) {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.addAgentMessage(agentID, convID, agentui.KindNote, text)
+	return f.addAgentMessage(agentID, convID, desk.KindNote, text)
 }
 
 // Close implements agentui.Backend.
-func (f *Fake) Close(_ context.Context, who agentui.Principal, convID, disposition string) error {
+func (f *Fake) Close(_ context.Context, who desk.Actor, convID, disposition string) error {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -514,7 +515,7 @@ func (f *Fake) Close(_ context.Context, who agentui.Principal, convID, dispositi
 		return err
 	}
 	if c.agent != agentID {
-		return agentui.ErrForbidden
+		return desk.ErrForbidden
 	}
 	if disposition == "" {
 		disposition = "resolved"
@@ -529,7 +530,7 @@ func (f *Fake) Close(_ context.Context, who agentui.Principal, convID, dispositi
 }
 
 // Transfer implements agentui.Backend.
-func (f *Fake) Transfer(_ context.Context, who agentui.Principal, convID, queue, toAgent string) error {
+func (f *Fake) Transfer(_ context.Context, who desk.Actor, convID, queue, toAgent string) error {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -538,7 +539,7 @@ func (f *Fake) Transfer(_ context.Context, who agentui.Principal, convID, queue,
 		return err
 	}
 	if c.agent != agentID {
-		return agentui.ErrForbidden
+		return desk.ErrForbidden
 	}
 	c.agent, c.target = "", toAgent
 	if queue != "" {
@@ -558,7 +559,7 @@ func (f *Fake) Transfer(_ context.Context, who agentui.Principal, convID, queue,
 }
 
 // Typing implements agentui.Backend; the fake has no customer to tell.
-func (f *Fake) Typing(_ context.Context, who agentui.Principal, convID string, _ bool) error {
+func (f *Fake) Typing(_ context.Context, who desk.Actor, convID string, _ bool) error {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -567,15 +568,15 @@ func (f *Fake) Typing(_ context.Context, who agentui.Principal, convID string, _
 }
 
 // Transcript implements agentui.Backend.
-func (f *Fake) Transcript(_ context.Context, who agentui.Principal, convID, afterID string, limit int) (agentui.TranscriptPage, error) {
+func (f *Fake) Transcript(_ context.Context, who desk.Actor, convID, afterID string, limit int) (desk.TranscriptPage, error) {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.access(agentID, convID)
 	if err != nil {
-		return agentui.TranscriptPage{}, err
+		return desk.TranscriptPage{}, err
 	}
-	page := agentui.TranscriptPage{Next: afterID}
+	page := desk.TranscriptPage{Next: afterID}
 	for _, m := range c.msgs {
 		if afterID == "" || streamAfter(m.ID, afterID) {
 			if limit > 0 && len(page.Messages) == limit {
@@ -603,17 +604,17 @@ func streamAfter(id, after string) bool {
 }
 
 // Customer implements agentui.Backend.
-func (f *Fake) Customer(_ context.Context, who agentui.Principal, convID string) (agentui.CustomerView, error) {
+func (f *Fake) Customer(_ context.Context, who desk.Actor, convID string) (desk.CustomerView, error) {
 	agentID := who.AccountID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	c, err := f.access(agentID, convID)
 	if err != nil {
-		return agentui.CustomerView{}, err
+		return desk.CustomerView{}, err
 	}
 	cu, ok := f.customers[c.customer.ID]
 	if !ok {
-		return agentui.CustomerView{ID: c.customer.ID, Name: c.customer.Name}, nil
+		return desk.CustomerView{ID: c.customer.ID, Name: c.customer.Name}, nil
 	}
 	return cu.view, nil
 }
@@ -624,19 +625,19 @@ func (f *Fake) Queues(context.Context) ([]string, error) {
 }
 
 // Agents implements agentui.Backend.
-func (f *Fake) Agents(context.Context) ([]agentui.AgentSummary, error) {
+func (f *Fake) Agents(context.Context) ([]desk.AgentSummary, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	out := make([]agentui.AgentSummary, 0, len(Accounts))
+	out := make([]desk.AgentSummary, 0, len(Accounts))
 	for _, a := range Accounts {
-		out = append(out, agentui.AgentSummary{ID: a.ID, Name: a.Name, State: f.states[a.ID].State})
+		out = append(out, desk.AgentSummary{ID: a.ID, Name: a.Name, State: f.states[a.ID].State})
 	}
 	return out, nil
 }
 
 // CannedReplies implements agentui.Backend.
-func (f *Fake) CannedReplies(context.Context) ([]agentui.Canned, error) {
-	return []agentui.Canned{
+func (f *Fake) CannedReplies(context.Context) ([]desk.Canned, error) {
+	return []desk.Canned{
 		{Shortcut: "hello", Title: "Greeting", Text: "Hi, thanks for reaching out! I'm looking into this now."},
 		{Shortcut: "refund", Title: "Refund on its way", Text: "I've issued the refund; it shows on your statement within 3–5 business days."},
 		{Shortcut: "reset", Title: "Password reset", Text: "I've sent a password reset link to the email address on your account."},
@@ -646,34 +647,34 @@ func (f *Fake) CannedReplies(context.Context) ([]agentui.Canned, error) {
 
 // Login checks a demo password and returns a session token and a CSRF
 // token.
-func (f *Fake) Login(id, password string) (agentui.Principal, string, string, bool) {
+func (f *Fake) Login(id, password string) (desk.Actor, string, string, bool) {
 	for _, a := range Accounts {
 		if a.ID == id && a.Password == password {
 			tok, csrf := randHex(), randHex()
 			f.mu.Lock()
 			f.sessions[tok], f.csrf[tok] = a.ID, csrf
 			f.mu.Unlock()
-			return agentui.Principal{AccountID: a.ID, Name: a.Name, Role: auth.Role(a.Role)}, tok, csrf, true
+			return desk.Actor{AccountID: a.ID, Name: a.Name, Role: auth.Role(a.Role)}, tok, csrf, true
 		}
 	}
-	return agentui.Principal{}, "", "", false
+	return desk.Actor{}, "", "", false
 }
 
 // Session returns the account and CSRF token of a session token.
-func (f *Fake) Session(tok string) (agentui.Principal, string, bool) {
+func (f *Fake) Session(tok string) (desk.Actor, string, bool) {
 	f.mu.Lock()
 	id, ok := f.sessions[tok]
 	csrf := f.csrf[tok]
 	f.mu.Unlock()
 	if !ok {
-		return agentui.Principal{}, "", false
+		return desk.Actor{}, "", false
 	}
 	for _, a := range Accounts {
 		if a.ID == id {
-			return agentui.Principal{AccountID: a.ID, Name: a.Name, Role: auth.Role(a.Role)}, csrf, true
+			return desk.Actor{AccountID: a.ID, Name: a.Name, Role: auth.Role(a.Role)}, csrf, true
 		}
 	}
-	return agentui.Principal{}, "", false
+	return desk.Actor{}, "", false
 }
 
 // Logout ends a session.

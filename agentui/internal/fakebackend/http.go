@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/agentui"
+	"github.com/switchboard/switchboard/internal/desk"
 )
 
 // CookieName is the fake session cookie.
@@ -14,14 +15,14 @@ const CookieName = "sb_session"
 
 // Authenticate is the agentui.Config.Authenticate of the fake: the session
 // cookie set by the fake login.
-func (f *Fake) Authenticate(r *http.Request) (agentui.Principal, error) {
+func (f *Fake) Authenticate(r *http.Request) (desk.Actor, error) {
 	ck, err := r.Cookie(CookieName)
 	if err != nil {
-		return agentui.Principal{}, fmt.Errorf("%w: fake: no session", agentui.ErrUnauthenticated)
+		return desk.Actor{}, fmt.Errorf("%w: fake: no session", agentui.ErrUnauthenticated)
 	}
 	p, _, ok := f.Session(ck.Value)
 	if !ok {
-		return agentui.Principal{}, fmt.Errorf("%w: fake: unknown session", agentui.ErrUnauthenticated)
+		return desk.Actor{}, fmt.Errorf("%w: fake: unknown session", agentui.ErrUnauthenticated)
 	}
 	return p, nil
 }
@@ -33,8 +34,8 @@ type loginBody struct {
 
 // meBody is the shape internal/auth answers login and me with.
 type meBody struct {
-	Principal agentui.Principal `json:"principal"`
-	CSRF      string            `json:"csrf_token"`
+	Principal desk.Actor `json:"principal"`
+	CSRF      string     `json:"csrf_token"`
 }
 
 // Register adds the login endpoints (the shape internal/auth serves) and
