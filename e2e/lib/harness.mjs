@@ -14,8 +14,9 @@ export const shotsDir = path.resolve(here, '..', 'screenshots');
 
 /**
  * serveGoTest runs `go test -run '^name$' pkg`, a Go test that serves until
- * stopped, with env added, and resolves with { match, stop } once a line of
- * its output matches pattern (match is the RegExp match). It runs in its own
+ * stopped, with env added, and resolves with { match, stop, logs } once its
+ * standard output matches pattern (match is the RegExp match; logs() is all
+ * it wrote so far). It runs in its own
  * process group, so stop() ends go, the test binary and whatever that
  * started together. Compiling can take a while on a busy machine, hence the
  * long wait.
@@ -42,7 +43,7 @@ export function serveGoTest(pkg, name, env, pattern) {
       const m = out.match(pattern);
       if (m) {
         clearTimeout(timer);
-        resolve({ match: m, stop });
+        resolve({ match: m, stop, logs: () => out + err });
       }
     });
     child.stderr.on('data', (d) => { err += d; });
