@@ -65,7 +65,8 @@ lint:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
 
-## e2e: browser tests in headless Chromium (Playwright)
+## e2e: browser tests in headless Chromium (Playwright); the gateway test runs on one
+## redis-server and again on a real 3-master Redis Cluster
 e2e: deps
 	@if [ -f e2e/package.json ]; then .ci/install-deps browser && cd e2e && npm ci --no-audit --no-fund && npm test; else echo "no browser tests yet"; fi
 

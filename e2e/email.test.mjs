@@ -6,32 +6,15 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { launch, shot, openPage, repoRoot } from './lib/harness.mjs';
+import { launch, shot, openPage, serveGoTest } from './lib/harness.mjs';
 
 let server;
 let browser;
 
-function startEmailDemo() {
-  return new Promise((resolve, reject) => {
-    const child = spawn('go', ['test', '-v', '-count=1', '-run', '^TestServeEmailDemo$', './channels/email/'], {
-      cwd: repoRoot,
-      env: { ...process.env, EMAIL_DEMO_ADDR: '127.0.0.1:0', EMAIL_DEMO_SECONDS: '600' },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
-    const timer = setTimeout(() => { stop(); reject(new Error(`email demo did not start\n${out}\n${err}`)); }, 240_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/LISTENING (http:\/\/\S+) CONV (\S+)/);
-      if (m) { clearTimeout(timer); resolve({ url: m[1], conv: m[2], stop }); }
-    });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`email demo exited (${code})\n${out}\n${err}`)); });
-  });
+async function startEmailDemo() {
+  const { match, stop } = await serveGoTest('./channels/email/', 'TestServeEmailDemo',
+    { EMAIL_DEMO_ADDR: '127.0.0.1:0', EMAIL_DEMO_SECONDS: '600' }, /LISTENING (http:\/\/\S+) CONV (\S+)/);
+  return { url: match[1], conv: match[2], stop };
 }
 
 before(async () => {

@@ -1,92 +1,161 @@
-// The whole product in a real browser: two switchboard gateways sharing one
-// real redis-server, the customer on one and the agent on the other, so
-// every step crosses gateways. A customer chats from the demo page; an agent signs in at
-// /agent/, goes available, gets the offer, accepts, replies and closes; the
-// customer sees the reply and the close. Customer text with a script in it
-// stays text on both sides.
+// The whole product in a real browser, run twice: two switchboard gateways
+// on one real redis-server, then two gateways on a real 3-master Redis
+// Cluster (configured with `addr=` as production configures one). The
+// visitor is on gateway A, the agent on gateway B, the supervisor on A, so
+// every step crosses gateways. A visitor chats from the demo page; the agent
+// signs in at /agent/, goes available, gets the offer, accepts; they write
+// to each other; the agent closes; the visitor sees the close and the
+// supervisor board shows the chat answered and handled. Visitor text with a
+// script in it stays text on both sides. Neither gateway logs a Redis
+// Cluster error (CROSSSLOT, MOVED, ASK, ...).
 
-import { test, before, after } from 'node:test';
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage } from './lib/harness.mjs';
+import { spawnSync } from 'node:child_process';
+import { launch, shot, login, waitFor, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
-let gw;
-let browser;
 
-before(async () => {
-  gw = await startGateway({ gateways: 2, agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] });
-  browser = await launch();
-});
+// What a gateway would log had a command or script crossed slots or missed
+// its node: go-redis follows MOVED and ASK itself, so none of these should
+// ever reach the log.
+const CLUSTER_ERRORS = /CROSSSLOT|\bMOVED\b|\bASK\b|TRYAGAIN|CLUSTERDOWN|non local key|hash to the same slot/;
 
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+for (const redis of ['server', 'cluster']) {
+  describe(redis === 'cluster' ? 'two gateways on a 3-master Redis Cluster' : 'two gateways on one redis-server', () => {
+    let gw;
+    let browser;
 
-/** newPage opens a page that collects its errors (see openPage). */
-const newPage = (viewport) => openPage(browser, viewport, {});
+    before(async () => {
+      gw = await startGateway({
+        gateways: 2,
+        redis,
+        agents: [
+          { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+          { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
+        ],
+      });
+      browser = await launch();
+    });
 
-test('a customer chats from the demo page and an agent answers from the console', async () => {
-  const agent = await newPage({ width: 1280, height: 800 });
-  await login(agent.page, gw.url, 'ana', 'ana-password');
-  assert.equal(await agent.page.locator('#me-name').textContent(), 'Ana Lima');
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+    after(async () => {
+      if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
+      await browser?.close();
+      gw?.stop();
+    });
 
-  // The customer opens the demo page and writes, with a script in the text.
-  const customer = await newPage({ width: 1280, height: 800 });
-  await customer.page.goto(`${gw.urls[1]}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await customer.page.locator('.prechat textarea').fill(`My parcel never arrived ${XSS}`);
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
-  await customer.page.locator('.msg.customer:not(.pending) .bubble', { hasText: 'My parcel never arrived' }).waitFor();
+    test('a visitor chats on gateway A, an agent on gateway B answers and closes, the supervisor sees it', async () => {
+      const [gwA, gwB] = gw.urls;
+      const name = (s) => `gateway-${redis}-${s}`;
+      if (redis === 'cluster') {
+        assert.match(gw.redisURL, /^redis:\/\/127\.0\.0\.1:\d+\/0\?addr=127\.0\.0\.1:\d+&addr=127\.0\.0\.1:\d+$/);
+        const port = /^redis:\/\/127\.0\.0\.1:(\d+)/.exec(gw.redisURL)[1];
+        const info = spawnSync('redis-cli', ['-p', port, 'cluster', 'info'], { encoding: 'utf8' }).stdout;
+        assert.match(info, /cluster_state:ok/);
+        assert.match(info, /cluster_size:3/);
+      }
 
-  // The offer rings on the console.
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  assert.match(await offer.textContent(), /Maria Svensson/);
-  await shot(agent.page, 'gateway-offer');
-  await offer.getByRole('button', { name: /accept/i }).click();
-  await offer.waitFor({ state: 'detached' });
+      // The supervisor watches the board on gateway A.
+      const sup = await openPage(browser);
+      await sup.page.goto(`${gwA}/supervisor/`);
+      await sup.page.locator('#login-id').fill('sam');
+      await sup.page.locator('#login-password').fill('sam-password');
+      await sup.page.locator('#login-submit').click();
+      await sup.page.locator('#conn[data-state="online"]').waitFor();
+      const kpi = (k) => sup.page.locator(`.sv-queue[data-queue="support"] [data-kpi="${k}"]`).textContent();
+      await sup.page.locator('.sv-queue[data-queue="support"]').waitFor();
+      assert.equal(await kpi('answered'), '0');
 
-  // The whole message, as text.
-  const first = agent.page.locator('.msg-customer .bubble').first();
-  await first.waitFor();
-  assert.equal(await first.textContent(), `My parcel never arrived ${XSS}`);
-  assert.equal(await agent.page.locator('#transcript img').count(), 0);
-  assert.equal(await agent.page.evaluate(() => window.__xss), undefined);
+      // The agent signs in on gateway B and goes available.
+      const agent = await openPage(browser);
+      await login(agent.page, gwB, 'ana', 'ana-password');
+      assert.equal(await agent.page.locator('#me-name').textContent(), 'Ana Lima');
+      await agent.page.locator('#state-available').click();
+      await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+      const row = sup.page.locator('#agent-rows tr[data-agent="ana"]');
+      await waitFor(async () => /available/.test(await row.locator('.sv-state').textContent().catch(() => '')),
+        'ana available on the board', 10_000);
 
-  // The customer learns who joined.
-  await customer.page.getByText('Ana has joined').waitFor();
+      // The visitor opens the demo page on gateway A and writes, with a
+      // script in the text.
+      const visitor = await openPage(browser);
+      await visitor.page.goto(`${gwA}/demo`);
+      await visitor.page.locator('.launcher').click();
+      await visitor.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
+      await visitor.page.locator('.prechat textarea').fill(`My parcel never arrived ${XSS}`);
+      await visitor.page.getByRole('button', { name: 'Start chat' }).click();
+      await visitor.page.locator('.msg.customer:not(.pending) .bubble', { hasText: 'My parcel never arrived' }).waitFor();
 
-  // The agent replies; the customer sees it and the console shows it sent.
-  const box = agent.page.locator('#reply-text');
-  await box.focus();
-  await box.pressSequentially('Hi Maria, I am sorry. Let me look that up for you.');
-  await agent.page.keyboard.press('Enter');
-  await customer.page.locator('.msg .bubble', { hasText: 'Let me look that up for you.' }).waitFor();
-  await agent.page.locator('.msg-agent .status[data-status="sent"], .msg-agent .status[data-status="delivered"]').first().waitFor();
-  assert.equal(await customer.page.locator('.msg .bubble img').count(), 0);
-  assert.equal(await customer.page.evaluate(() => window.__xss), undefined);
-  await shot(agent.page, 'gateway-console-1280');
-  await shot(customer.page, 'gateway-widget');
+      // The offer rings on the console.
+      const offer = agent.page.locator('.offer').first();
+      await offer.waitFor({ timeout: 15_000 });
+      assert.match(await offer.textContent(), /Maria Svensson/);
+      await shot(agent.page, name('offer'));
+      await offer.getByRole('button', { name: /accept/i }).click();
+      await offer.waitFor({ state: 'detached' });
 
-  // The console works on a tablet too.
-  await agent.page.setViewportSize({ width: 768, height: 1024 });
-  await shot(agent.page, 'gateway-console-768');
-  await agent.page.setViewportSize({ width: 1280, height: 800 });
+      // The whole message, as text.
+      const first = agent.page.locator('.msg-customer .bubble').first();
+      await first.waitFor();
+      assert.equal(await first.textContent(), `My parcel never arrived ${XSS}`);
+      assert.equal(await agent.page.locator('#transcript img').count(), 0);
+      assert.equal(await agent.page.evaluate(() => window.__xss), undefined);
 
-  // The agent closes; the customer's widget says the chat ended.
-  await agent.page.locator('#open-close').click();
-  await agent.page.locator('#close-disposition').selectOption('resolved');
-  await agent.page.locator('#close-form button[type="submit"]').click();
-  await customer.page.locator('.ended:not([hidden])').waitFor({ timeout: 10_000 });
-  assert.match(await customer.page.locator('.ended-text').textContent(), /This chat has ended/);
-  await shot(customer.page, 'gateway-widget-closed');
+      // The visitor learns who joined; the board shows the chat answered
+      // and carried by Ana.
+      await visitor.page.getByText('Ana has joined').waitFor();
+      await waitFor(async () => (await kpi('answered')) === '1', 'answered = 1 on the board', 10_000);
+      await waitFor(async () => /Chat 1\/3/.test(await row.textContent()), 'ana carries one chat', 10_000);
+      assert.equal(await row.locator('.sv-conv').textContent(), 'Maria Svensson');
 
-  assert.deepEqual(agent.errors, []);
-  assert.deepEqual(customer.errors, []);
-});
+      // The agent replies; the visitor sees it and the console shows it sent.
+      const box = agent.page.locator('#reply-text');
+      await box.focus();
+      await box.pressSequentially('Hi Maria, I am sorry. Let me look that up for you.');
+      await agent.page.keyboard.press('Enter');
+      await visitor.page.locator('.msg .bubble', { hasText: 'Let me look that up for you.' }).waitFor();
+      await agent.page.locator('.msg-agent .status[data-status="sent"], .msg-agent .status[data-status="delivered"]').first().waitFor();
+      assert.equal(await visitor.page.locator('.msg .bubble img').count(), 0);
+      assert.equal(await visitor.page.evaluate(() => window.__xss), undefined);
+
+      // The visitor answers; the agent reads it.
+      const input = visitor.page.locator('.composer textarea');
+      await input.fill('Thank you! Order 4417.');
+      await input.press('Enter');
+      await agent.page.locator('.msg-customer .bubble', { hasText: 'Thank you! Order 4417.' }).waitFor();
+      await shot(agent.page, name('console-1280'));
+      await shot(visitor.page, name('widget'));
+
+      // The console works on a tablet too.
+      await agent.page.setViewportSize({ width: 768, height: 1024 });
+      await shot(agent.page, name('console-768'));
+      await agent.page.setViewportSize({ width: 1280, height: 800 });
+
+      // The agent closes; the visitor's widget says the chat ended.
+      await agent.page.locator('#open-close').click();
+      await agent.page.locator('#close-disposition').selectOption('resolved');
+      await agent.page.locator('#close-form button[type="submit"]').click();
+      await visitor.page.locator('.ended:not([hidden])').waitFor({ timeout: 10_000 });
+      assert.match(await visitor.page.locator('.ended-text').textContent(), /This chat has ended/);
+      await shot(visitor.page, name('widget-closed'));
+
+      // The board: Ana carries nothing, has handled one chat with a handle
+      // time, and the queue still counts one answered.
+      await waitFor(async () => /Chat 0\/3/.test(await row.textContent()), 'ana carries no chat', 10_000);
+      const cells = await row.locator('td').allTextContents();
+      assert.equal(cells[3], '1', `answered by ana: ${cells}`);
+      assert.equal(cells[4], '1', `handled by ana: ${cells}`);
+      assert.notEqual(cells[5], '—', `ana's handle time: ${cells}`);
+      assert.equal(await row.locator('.sv-conv').count(), 0);
+      assert.equal(await kpi('answered'), '1');
+      assert.equal(await kpi('waiting'), '0');
+      await shot(sup.page, name('supervisor'));
+
+      assert.doesNotMatch(gw.logs(), CLUSTER_ERRORS);
+      assert.deepEqual(sup.errors, []);
+      assert.deepEqual(agent.errors, []);
+      assert.deepEqual(visitor.errors, []);
+    });
+  });
+}

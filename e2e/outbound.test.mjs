@@ -12,9 +12,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { launch, shot, login, openPage, waitFor, repoRoot } from './lib/harness.mjs';
+import { launch, shot, login, openPage, waitFor, serveGoTest } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const OURS = '+15550001111';
@@ -25,26 +24,11 @@ let twilio;
 let gw;
 let browser;
 
-function startTwilioFake() {
-  return new Promise((resolve, reject) => {
-    const child = spawn('go', ['test', '-v', '-count=1', '-run', '^TestServeTwilioFake$', './internal/twilioapi/twiliotest/'], {
-      cwd: repoRoot,
-      env: { ...process.env, TWILIO_FAKE_ADDR: '127.0.0.1:0', TWILIO_FAKE_SECONDS: '900', TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
-    const timer = setTimeout(() => { stop(); reject(new Error(`fake Twilio did not start\n${out}\n${err}`)); }, 240_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/LISTENING (http:\/\/\S+)/);
-      if (m) { clearTimeout(timer); resolve({ url: m[1], stop }); }
-    });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`fake Twilio exited (${code})\n${out}\n${err}`)); });
-  });
+async function startTwilioFake() {
+  const { match, stop } = await serveGoTest('./internal/twilioapi/twiliotest/', 'TestServeTwilioFake',
+    { TWILIO_FAKE_ADDR: '127.0.0.1:0', TWILIO_FAKE_SECONDS: '900', TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN },
+    /LISTENING (http:\/\/\S+)/);
+  return { url: match[1], stop };
 }
 
 /** inbound has the fake Twilio post a signed inbound SMS to the gateway. */

@@ -5,9 +5,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import http from 'node:http';
-import { launch, shot, waitFor, repoRoot, openPage } from './lib/harness.mjs';
+import { launch, shot, waitFor, serveGoTest, openPage } from './lib/harness.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
 const LIMIT = 500; // MaxMessageLength of the demo server
@@ -15,26 +14,10 @@ let server;
 let browser;
 
 /** startDemo runs the channel's demo server and resolves with its URL. */
-function startDemo() {
-  return new Promise((resolve, reject) => {
-    const child = spawn('go', ['test', '-v', '-count=1', '-run', '^TestServeDemo$', './channels/webchat/'], {
-      cwd: repoRoot,
-      env: { ...process.env, WEBCHAT_DEMO_ADDR: '127.0.0.1:0', WEBCHAT_DEMO_SECONDS: '900' },
-      detached: true, // own process group: stop() ends go and the test binary together
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
-    const timer = setTimeout(() => { stop(); reject(new Error(`demo server did not start\n${out}\n${err}`)); }, 240_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/LISTENING (http:\/\/\S+)/);
-      if (m) { clearTimeout(timer); resolve({ url: m[1], stop, logs: () => out + err }); }
-    });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`demo server exited (${code})\n${out}\n${err}`)); });
-  });
+async function startDemo() {
+  const { match, stop, logs } = await serveGoTest('./channels/webchat/', 'TestServeDemo',
+    { WEBCHAT_DEMO_ADDR: '127.0.0.1:0', WEBCHAT_DEMO_SECONDS: '900' }, /LISTENING (http:\/\/\S+)/);
+  return { url: match[1], stop, logs };
 }
 
 /** agent plays the agent (and routing) through the fake's control API. */

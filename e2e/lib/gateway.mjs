@@ -1,14 +1,14 @@
 // Starts the real product for browser tests: a redis-server on a free
-// loopback port, the switchboard binary built from this checkout, an agent
-// account created with the binary's own admin command, and `switchboard
-// serve` on a free port. stop() ends them all.
+// loopback port (or a 3-master Redis Cluster), the switchboard binary built
+// from this checkout, an agent account created with the binary's own admin
+// command, and `switchboard serve` on a free port. stop() ends them all.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot } from './harness.mjs';
+import { repoRoot, serveGoTest } from './harness.mjs';
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -40,60 +40,87 @@ function run(bin, args, env, input) {
 }
 
 /**
- * startGateway resolves with { url, urls, stop, redisURL } once every
+ * startGateway resolves with { url, urls, stop, redisURL, logs } once every
  * gateway is ready: `gateways` processes (default 1) share one redis-server,
- * as a production deployment behind a load balancer would. agents is a list
+ * as a production deployment behind a load balancer would; with
+ * redis: 'cluster' they share a 3-master Redis Cluster instead, configured
+ * as production configures one (REDIS_URL with `addr=` for the other
+ * nodes). logs() is what the gateways wrote. agents is a list
  * of { id, name, password, role }. With embedded, one gateway runs on its
  * in-process store as `make run` does: no redis-server, no REDIS_URL, and
  * so no agents made with the admin command (redisURL is then ''). env adds
  * environment variables, config is the configuration file's YAML, and
  * publicURL makes each gateway's own URL its public URL (Twilio signatures).
  */
-export async function startGateway({ agents = [], gateways = 1, embedded = false, env: extraEnv = {}, config = '', publicURL = false } = {}) {
+export async function startGateway({ agents = [], gateways = 1, embedded = false, redis: backend = 'server', env: extraEnv = {}, config = '', publicURL = false } = {}) {
   if (embedded && (agents.length || gateways !== 1)) throw new Error('embedded: one gateway, agents added in the console');
+  if (!['server', 'cluster'].includes(backend)) throw new Error(`redis: want 'server' or 'cluster', got ${backend}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sb-e2e-'));
   const bin = path.join(dir, 'switchboard');
   const build = spawnSync('go', ['build', '-o', bin, './cmd/switchboard'], { cwd: repoRoot, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`go build: ${build.stderr}`);
 
-  if (embedded) return serve({ dir, bin, gateways, redis: null, env: { REDIS_URL: '', SWITCHBOARD_ADMIN_PASSWORD: 'e2e-admin-password' }, redisURL: '' });
+  if (embedded) return serve({ dir, bin, gateways, stopRedis: () => {}, env: { REDIS_URL: '', SWITCHBOARD_ADMIN_PASSWORD: 'e2e-admin-password' }, redisURL: '' });
 
-  const redisPort = await freePort();
-  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
-  const redisURL = `redis://127.0.0.1:${redisPort}/0`;
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const s = net.connect(redisPort, '127.0.0.1', () => { s.end(); resolve(true); });
-      s.on('error', () => resolve(false));
-    });
-    if (ok) break;
-    if (Date.now() > end) throw new Error('redis-server did not start');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
+  const { redisURL, stop: stopRedis } = backend === 'cluster' ? await startCluster() : await startRedis(dir);
   const env = { REDIS_URL: redisURL, SWITCHBOARD_ADMIN_PASSWORD: 'e2e-admin-password', ...extraEnv };
   if (config) {
     env.SWITCHBOARD_CONFIG = path.join(dir, 'switchboard.yaml');
     writeFileSync(env.SWITCHBOARD_CONFIG, config);
   }
-  for (const a of agents) {
-    run(bin, ['agent', 'add', '--id', a.id, '--name', a.name, '--role', a.role || 'agent', '--password-stdin'],
-      env, `${a.password}\n`);
+  try {
+    for (const a of agents) {
+      run(bin, ['agent', 'add', '--id', a.id, '--name', a.name, '--role', a.role || 'agent', '--password-stdin'],
+        env, `${a.password}\n`);
+    }
+  } catch (e) {
+    stopRedis('SIGKILL');
+    throw e;
   }
 
-  return serve({ dir, bin, gateways, redis, env, redisURL, publicURL });
+  return serve({ dir, bin, gateways, stopRedis, env, redisURL, publicURL });
+}
+
+/** startRedis starts one redis-server in dir on a free loopback port. */
+async function startRedis(dir) {
+  const port = await freePort();
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+    '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const end = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) break;
+    if (Date.now() > end) {
+      redis.kill('SIGKILL');
+      throw new Error('redis-server did not start');
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { redisURL: `redis://127.0.0.1:${port}/0`, stop: (sig = 'SIGTERM') => redis.kill(sig) };
+}
+
+/**
+ * startCluster starts a 3-master Redis Cluster with the Go suites' own
+ * starter (redistest.StartCluster, through TestServeCluster), which returns
+ * once every node agrees who serves every slot.
+ */
+async function startCluster() {
+  const { match, stop } = await serveGoTest('./internal/redistest/', 'TestServeCluster',
+    { REDISTEST_SERVE_CLUSTER: '1', REDISTEST_SERVE_SECONDS: '900' }, /CLUSTER (redis:\/\/\S+)/);
+  return { redisURL: match[1], stop };
 }
 
 /** serve starts the gateways and waits until each is ready. */
-async function serve({ dir, bin, gateways, redis, env, redisURL, publicURL = false }) {
+async function serve({ dir, bin, gateways, stopRedis, env, redisURL, publicURL = false }) {
   let logs = '';
   const procs = [];
   const urls = [];
   const stop = () => {
     for (const p of procs) p.kill('SIGTERM');
-    redis?.kill('SIGTERM');
+    stopRedis();
     setTimeout(() => rmSync(dir, { recursive: true, force: true }), 500);
   };
   for (let i = 0; i < gateways; i++) {
@@ -113,7 +140,7 @@ async function serve({ dir, bin, gateways, redis, env, redisURL, publicURL = fal
       await waitHTTP(`${url}/readyz`);
     } catch (e) {
       for (const p of procs) p.kill('SIGKILL');
-      redis?.kill('SIGKILL');
+      stopRedis('SIGKILL');
       throw new Error(`${e.message}\n${logs}`);
     }
   }

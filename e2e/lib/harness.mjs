@@ -13,50 +13,61 @@ export const repoRoot = path.resolve(here, '..', '..');
 export const shotsDir = path.resolve(here, '..', 'screenshots');
 
 /**
- * startFakeConsole runs `go test -run TestServeFakeConsole ./agentui/` and
- * resolves with its base URL once it listens. Compiling can take a while on
- * a busy machine, hence the long wait.
+ * serveGoTest runs `go test -run '^name$' pkg`, a Go test that serves until
+ * stopped, with env added, and resolves with { match, stop, logs } once its
+ * standard output matches pattern (match is the RegExp match; logs() is all
+ * it wrote so far). It runs in its own
+ * process group, so stop() ends go, the test binary and whatever that
+ * started together. Compiling can take a while on a busy machine, hence the
+ * long wait.
  */
-export function startFakeConsole({ offerSeconds = 30, voice = false } = {}) {
+export function serveGoTest(pkg, name, env, pattern) {
   return new Promise((resolve, reject) => {
-    const child = spawn('go', ['test', '-v', '-count=1', '-run', '^TestServeFakeConsole$', './agentui/'], {
+    const child = spawn('go', ['test', '-v', '-count=1', '-run', `^${name}$`, pkg], {
       cwd: repoRoot,
-      env: {
-        ...process.env,
-        AGENTUI_DEMO_ADDR: '127.0.0.1:0',
-        AGENTUI_DEMO_SECONDS: '900',
-        AGENTUI_DEMO_OFFER_SECONDS: String(offerSeconds),
-        // Softphone tokens only for the voice test, which stubs the SDK's
-        // Device: elsewhere a real Device would try to reach Twilio.
-        AGENTUI_DEMO_VOICE: voice ? '1' : '',
-      },
-      // Its own process group, so stop() ends go and the test binary together.
+      env: { ...process.env, ...env },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     let err = '';
-    const timer = setTimeout(() => {
-      stop();
-      reject(new Error(`fake console did not start in time\n${out}\n${err}`));
-    }, 240_000);
     const stop = () => {
       try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
     };
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`${name} did not start in time\n${out}\n${err}`));
+    }, 240_000);
     child.stdout.on('data', (d) => {
       out += d;
-      const m = out.match(/LISTENING (http:\/\/\S+)/);
+      const m = out.match(pattern);
       if (m) {
         clearTimeout(timer);
-        resolve({ url: m[1], stop });
+        resolve({ match: m, stop, logs: () => out + err });
       }
     });
     child.stderr.on('data', (d) => { err += d; });
     child.on('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`fake console exited (${code})\n${out}\n${err}`));
+      reject(new Error(`${name} exited (${code})\n${out}\n${err}`));
     });
   });
+}
+
+/**
+ * startFakeConsole runs `go test -run TestServeFakeConsole ./agentui/` and
+ * resolves with its base URL once it listens.
+ */
+export async function startFakeConsole({ offerSeconds = 30, voice = false } = {}) {
+  const { match, stop } = await serveGoTest('./agentui/', 'TestServeFakeConsole', {
+    AGENTUI_DEMO_ADDR: '127.0.0.1:0',
+    AGENTUI_DEMO_SECONDS: '900',
+    AGENTUI_DEMO_OFFER_SECONDS: String(offerSeconds),
+    // Softphone tokens only for the voice test, which stubs the SDK's
+    // Device: elsewhere a real Device would try to reach Twilio.
+    AGENTUI_DEMO_VOICE: voice ? '1' : '',
+  }, /LISTENING (http:\/\/\S+)/);
+  return { url: match[1], stop };
 }
 
 export async function launch() {
