@@ -63,6 +63,9 @@ type SupervisorConfig struct {
 	// Console is the console's handler, whose Backend, Hub, Authenticate,
 	// AllowedOrigins, limits and Logger the supervisor view shares; required.
 	Console *Handler
+	// Changes signals that the figures changed, so Run pushes a fresh
+	// board. Nil: boards are pushed every maxPush only.
+	Changes <-chan struct{}
 }
 
 // Supervisor serves /supervisor/: the page, its websocket, and the pushes
@@ -103,8 +106,49 @@ func (s *Supervisor) Register(e *echo.Echo) {
 	s.site.register(e, "/supervisor/")
 }
 
+// Board pushes are spaced at least minPush apart (a burst of events makes
+// one board, not hundreds) and sent at least every maxPush, so the
+// 15-minute window and the chart move on a quiet day too.
+const (
+	minPush = 250 * time.Millisecond
+	maxPush = 15 * time.Second
+)
+
+// Run pushes a fresh board to this gateway's supervisors whenever the
+// figures change, until ctx ends. Boards are built only while someone
+// watches.
+func (s *Supervisor) Run(ctx context.Context) error {
+	idle := time.NewTicker(maxPush)
+	defer idle.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.cfg.Changes:
+		case <-idle.C:
+		}
+		if s.Watching() {
+			bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			b, err := s.cfg.Backend.Board(bctx)
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					s.c.Logger.Warn("supervisor board", "err", err)
+				}
+			} else {
+				s.PushBoard(b)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(minPush):
+		}
+	}
+}
+
 // Watching reports whether any supervisor is connected to this gateway, so
-// the wiring builds boards only for someone.
+// boards are built only for someone.
 func (s *Supervisor) Watching() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -68,7 +68,7 @@ func (f *fakeSupervisor) SetAgentState(_ context.Context, who desk.Actor, agent,
 
 // startSupervisor serves the console and the supervisor view; requests
 // authenticate with "X-Test-User: id:role".
-func startSupervisor(t *testing.T) (*httptest.Server, *agentui.Supervisor, *fakeSupervisor, *fakebackend.Fake) {
+func startSupervisor(t *testing.T, changes <-chan struct{}) (*httptest.Server, *agentui.Supervisor, *fakeSupervisor, *fakebackend.Fake) {
 	t.Helper()
 	hub, err := realtime.New(realtime.Config{})
 	if err != nil {
@@ -92,7 +92,7 @@ func startSupervisor(t *testing.T) (*httptest.Server, *agentui.Supervisor, *fake
 		t.Fatal(err)
 	}
 	fs := &fakeSupervisor{}
-	sup, err := agentui.NewSupervisor(agentui.SupervisorConfig{Backend: fs, Console: h})
+	sup, err := agentui.NewSupervisor(agentui.SupervisorConfig{Backend: fs, Console: h, Changes: changes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func dialSupervisor(srv *httptest.Server, user, origin string) (*websocket.Conn,
 }
 
 func TestSupervisorUpgradeNeedsASupervisor(t *testing.T) {
-	srv, _, _, _ := startSupervisor(t)
+	srv, _, _, _ := startSupervisor(t, nil)
 	for _, tc := range []struct {
 		desc, user, origin string
 		want               int
@@ -141,7 +141,7 @@ func TestSupervisorUpgradeNeedsASupervisor(t *testing.T) {
 }
 
 func TestSupervisorProtocol(t *testing.T) {
-	srv, sup, fs, f := startSupervisor(t)
+	srv, sup, fs, f := startSupervisor(t, nil)
 	ws, _, err := dialSupervisor(srv, "sam:supervisor", srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +213,37 @@ func TestSupervisorProtocol(t *testing.T) {
 	mustOK(t, ack)
 }
 
+// Run builds a board from the backend when the figures change and pushes
+// it to the connected supervisor.
+func TestSupervisorRunPushesBoardsOnChange(t *testing.T) {
+	changes := make(chan struct{}, 1)
+	srv, sup, _, _ := startSupervisor(t, changes)
+	ws, _, err := dialSupervisor(srv, "sam:supervisor", srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ws.Close() })
+	c := &client{t: t, ws: ws}
+	if hello := c.next(); hello.str("type") != agentui.FrameHello {
+		t.Fatalf("hello = %v", hello)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- sup.Run(ctx) }()
+	changes <- struct{}{}
+	got := c.next()
+	queues, _ := got["board"].(map[string]any)["queues"].([]any)
+	if got.str("type") != agentui.FrameBoard || len(queues) != 1 || queues[0].(map[string]any)["waiting"] != float64(2) {
+		t.Fatalf("after a change: %v, want the backend's board", got)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v after its context ended", err)
+	}
+}
+
 func TestSupervisorPageIsServed(t *testing.T) {
-	srv, _, _, _ := startSupervisor(t)
+	srv, _, _, _ := startSupervisor(t, nil)
 	for path, want := range map[string]string{
 		"/supervisor/":                 "Supervisor sign in",
 		"/supervisor/js/supervisor.js": "textContent",

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -89,92 +88,31 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 		return fmt.Errorf("app: stats metrics: %w", err)
 	}
 	sup.Stats = svc
-	view, err = agentui.NewSupervisor(agentui.SupervisorConfig{Backend: sup, Console: p.console})
+	view, err = agentui.NewSupervisor(agentui.SupervisorConfig{Backend: sup, Console: p.console, Changes: svc.Changes()})
 	if err != nil {
 		return fmt.Errorf("app: supervisor view: %w", err)
 	}
 	view.Register(e)
 	v1.GET("/stats", echo.WrapHandler(svc.HistoryHandler()), p.auth.Middleware(auth.RoleSupervisor))
-	a.background = append(a.background, svc, boardPusher{svc: svc, sup: sup, view: view, log: a.log})
+	a.background = append(a.background, svc, view)
 	return nil
 }
 
-// supervisorQueue holds the fields of a `queues:` entry that only the
-// supervisor figures read; routing ignores them.
-type supervisorQueue struct {
-	Name string `yaml:"name"`
-	// ShortAbandonSeconds: abandons within this many seconds are left out
-	// of the service level and abandonment rate, and shown apart. Zero: 5.
-	ShortAbandonSeconds int `yaml:"short_abandon_seconds"`
-	// ServiceLevelTarget is the share answered within
-	// service_level_seconds below which supervisors are alerted, e.g. 0.8.
-	// Zero: 0.8.
-	ServiceLevelTarget float64 `yaml:"service_level_target"`
-}
-
-func supervisorQueueFields(node yaml.Node) (map[string]supervisorQueue, error) {
-	out := map[string]supervisorQueue{}
+// supervisorQueueFields reads each queue's supervisor targets.
+func supervisorQueueFields(node yaml.Node) (map[string]stats.QueueTargets, error) {
+	out := map[string]stats.QueueTargets{}
 	if node.Kind == 0 {
 		return out, nil
 	}
-	var qs []supervisorQueue
+	var qs []stats.QueueTargets
 	if err := node.Decode(&qs); err != nil {
 		return nil, fmt.Errorf("app: queues: %w", err)
 	}
 	for i, q := range qs {
-		if q.ShortAbandonSeconds < 0 || q.ServiceLevelTarget < 0 || q.ServiceLevelTarget > 1 {
-			return nil, fmt.Errorf("app: queues[%d]: short_abandon_seconds must be ≥ 0 and service_level_target between 0 and 1", i)
+		if err := q.Validate(); err != nil {
+			return nil, fmt.Errorf("app: queues[%d]: %w", i, err)
 		}
 		out[q.Name] = q
 	}
 	return out, nil
-}
-
-// Board pushes are spaced at least minPush apart (a burst of events makes
-// one board, not hundreds) and sent at least every maxPush, so the
-// 15-minute window and the chart move on a quiet day too.
-const (
-	minPush = 250 * time.Millisecond
-	maxPush = 15 * time.Second
-)
-
-// boardPusher sends a fresh board to this gateway's supervisors whenever
-// the folded figures change. Boards are built only while someone watches.
-type boardPusher struct {
-	svc  *stats.Service
-	sup  *desk.Supervision
-	view *agentui.Supervisor
-	log  *slog.Logger
-}
-
-// Run pushes boards until ctx ends.
-func (p boardPusher) Run(ctx context.Context) error {
-	svc, sup, view, log := p.svc, p.sup, p.view, p.log
-	idle := time.NewTicker(maxPush)
-	defer idle.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-svc.Changes():
-		case <-idle.C:
-		}
-		if view.Watching() {
-			rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			b, err := sup.Board(rctx)
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					log.Warn("supervisor board", "err", err)
-				}
-			} else {
-				view.PushBoard(b)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(minPush):
-		}
-	}
 }

@@ -57,6 +57,28 @@ type QueueInfo struct {
 	Target float64
 }
 
+// QueueTargets are the fields of a `queues:` entry of the configuration
+// file that only the supervisor figures read; routing ignores them.
+type QueueTargets struct {
+	Name string `yaml:"name"`
+	// ShortAbandonSeconds: abandons within this many seconds are left out
+	// of the service level and abandonment rate, and shown apart. Zero:
+	// DefaultShortAbandon.
+	ShortAbandonSeconds int `yaml:"short_abandon_seconds"`
+	// ServiceLevelTarget is the share answered within
+	// service_level_seconds below which supervisors are alerted, e.g. 0.8.
+	// Zero: DefaultTarget.
+	ServiceLevelTarget float64 `yaml:"service_level_target"`
+}
+
+// Validate refuses targets no queue can have.
+func (q QueueTargets) Validate() error {
+	if q.ShortAbandonSeconds < 0 || q.ServiceLevelTarget < 0 || q.ServiceLevelTarget > 1 {
+		return errors.New("short_abandon_seconds must be ≥ 0 and service_level_target between 0 and 1")
+	}
+	return nil
+}
+
 // Defaults applied to zero fields of Config.
 const (
 	DefaultShortAbandon = 5 * time.Second

@@ -468,3 +468,19 @@ switchboard_event_consumer_pending{group="gateway"} 2
 		t.Fatal(err)
 	}
 }
+
+func TestQueueTargetsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		q  QueueTargets
+		ok bool
+	}{
+		{QueueTargets{Name: "support"}, true},
+		{QueueTargets{Name: "support", ShortAbandonSeconds: 10, ServiceLevelTarget: 0.9}, true},
+		{QueueTargets{Name: "support", ShortAbandonSeconds: -1}, false},
+		{QueueTargets{Name: "support", ServiceLevelTarget: 1.5}, false},
+	} {
+		if err := tc.q.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%+v: Validate() = %v, want ok=%v", tc.q, err, tc.ok)
+		}
+	}
+}
