@@ -180,8 +180,8 @@ func (q QueueConfig) OverflowAfter() time.Duration {
 	return DefaultOverflowAfter
 }
 
-// serves reports whether the queue takes conversations on channel ch.
-func (q QueueConfig) serves(ch string) bool {
+// Serves reports whether the queue takes conversations on channel ch.
+func (q QueueConfig) Serves(ch string) bool {
 	return len(q.Channels) == 0 || slices.Contains(q.Channels, ch)
 }
 

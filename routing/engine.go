@@ -355,7 +355,7 @@ func (e *Engine) Enqueue(ctx context.Context, r Request) error {
 	if !ok {
 		return fmt.Errorf("routing: enqueue %s: queue %q: %w", r.ConversationID, r.Queue, ErrUnknownQueue)
 	}
-	if !slices.Contains(channels, r.Channel) || !q.serves(r.Channel) {
+	if !slices.Contains(channels, r.Channel) || !q.Serves(r.Channel) {
 		return fmt.Errorf("routing: enqueue %s: channel %q in queue %s: %w", r.ConversationID, r.Channel, r.Queue, ErrUnknownChannel)
 	}
 	prio := r.Priority

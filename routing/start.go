@@ -40,7 +40,7 @@ func (e *Engine) Start(ctx context.Context, r StartRequest) error {
 	if !ok {
 		return fmt.Errorf("routing: start %s: queue %q: %w", r.ConversationID, r.Queue, ErrUnknownQueue)
 	}
-	if !slices.Contains(channels, r.Channel) || !q.serves(r.Channel) {
+	if !slices.Contains(channels, r.Channel) || !q.Serves(r.Channel) {
 		return fmt.Errorf("routing: start %s: channel %q in queue %s: %w", r.ConversationID, r.Channel, r.Queue, ErrUnknownChannel)
 	}
 	if _, err := e.call(ctx, e.s.start, []string{e.k.conv(r.ConversationID)},

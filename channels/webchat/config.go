@@ -22,46 +22,46 @@ const (
 // named in its comment, except TokenSecret, which is required.
 type Config struct {
 	// SiteName is shown in the widget's header, e.g. "Acme". Zero: "Support".
-	SiteName string
+	SiteName string `yaml:"site_name"`
 	// AllowedOrigins lists the origins ("https://www.example.com") of the
 	// pages that may embed the widget and open /chat/ws. The gateway's own
 	// origin is always allowed. A single "*" allows every origin: safe from
 	// cross-site hijacking because the socket carries no cookie, only the
 	// visitor token the page itself holds, but it lets any site put your
 	// chat on its pages. Zero: only the gateway's own origin.
-	AllowedOrigins []string
+	AllowedOrigins []string `yaml:"allowed_origins"`
 	// MaxMessageLength is the longest customer message, in characters
 	// (Unicode code points). Longer ones are refused with a reason shown to
 	// the customer. Zero: 2000. The hub's ReadLimit (64 KiB by default)
 	// still bounds a whole frame; the widget sends UTF-8, at most 4 bytes a
 	// character, so keep 4×MaxMessageLength well under it.
-	MaxMessageLength int
+	MaxMessageLength int `yaml:"max_message_length"`
 	// DefaultQueue is the queue (Inbound.To) for a widget without
 	// data-queue, or whose data-queue is not listed in Queues. Zero: "default".
-	DefaultQueue string
+	DefaultQueue string `yaml:"-"`
 	// Queues lists the data-queue values a widget may name. Zero: any name
 	// of 1 to 64 letters, digits, "-" and "_"; the conversation service's
 	// routes decide where an unknown one goes.
-	Queues []string
+	Queues []string `yaml:"-"`
 	// TokenSecret signs visitor tokens (HMAC-SHA256), at least 32 bytes.
 	// Required. Changing it makes every visitor a new customer.
-	TokenSecret []byte
+	TokenSecret []byte `yaml:"-"`
 	// TokenMaxAge is how long a visitor token stays valid. Each connection
 	// receives a freshly issued token, so only visitors away for longer are
 	// forgotten. Zero: 180 days.
-	TokenMaxAge time.Duration
+	TokenMaxAge time.Duration `yaml:"-"`
 	// HelloTimeout is how long a new socket may stay silent before its
 	// hello; then it is closed with 4401. Zero: 10 s.
-	HelloTimeout time.Duration
+	HelloTimeout time.Duration `yaml:"-"`
 	// PositionEvery is the shortest time between two computations of one
 	// queue's places on this gateway: changes arriving faster are folded
 	// into the next computation. Places are only computed when the queue
 	// moves (Server.QueueChanged), never on a timer. Zero: 200 ms.
-	PositionEvery time.Duration
+	PositionEvery time.Duration `yaml:"-"`
 	// Logger receives errors nobody else can act on. Nil discards them.
-	Logger *slog.Logger
+	Logger *slog.Logger `yaml:"-"`
 	// Now is the clock. Nil: time.Now.
-	Now func() time.Time
+	Now func() time.Time `yaml:"-"`
 }
 
 func (c Config) withDefaults() (Config, error) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -64,10 +63,8 @@ var channelList = []channelBuilder{
 // buildSMS is the SMS channel when Twilio credentials are set.
 func buildSMS(_ context.Context, env channelEnv, node yaml.Node) (channel.Channel, error) {
 	var sc sms.Config
-	if node.Kind != 0 {
-		if err := node.Decode(&sc); err != nil {
-			return nil, err
-		}
+	if err := decodeOptional(node, &sc); err != nil {
+		return nil, err
 	}
 	sc.Credentials.AccountSID, sc.Credentials.AuthToken = env.cfg.TwilioAccountSID, env.cfg.TwilioAuthToken
 	sc.PublicURL, sc.TrustProxy, sc.APIBaseURL = env.cfg.BaseURL(), env.cfg.TrustProxy, env.cfg.TwilioAPIBaseURL
@@ -89,44 +86,28 @@ func buildSMS(_ context.Context, env channelEnv, node yaml.Node) (channel.Channe
 	return ch, nil
 }
 
-// chatConfig is the channels.chat section of the configuration file.
-type chatConfig struct {
-	// SiteName is shown in the widget's header. Zero: "Support".
-	SiteName string `yaml:"site_name"`
-	// AllowedOrigins may embed the widget; "*" allows any. Zero: only the
-	// gateway's own origin.
-	AllowedOrigins []string `yaml:"allowed_origins"`
-	// MaxMessageLength in characters. Zero: 2000.
-	MaxMessageLength int `yaml:"max_message_length"`
-}
-
 // buildChat is the web chat channel; it is always on. Widgets name their
 // queue (data-queue) as our address; only queues that take chats may be
 // named, so a page cannot put its visitors in a queue that never serves them.
 func buildChat(ctx context.Context, env channelEnv, node yaml.Node) (channel.Channel, error) {
-	var cc chatConfig
-	if node.Kind != 0 {
-		if err := node.Decode(&cc); err != nil {
-			return nil, err
-		}
+	var cc webchat.Config
+	if err := decodeOptional(node, &cc); err != nil {
+		return nil, err
 	}
-	var queues []string
 	for _, q := range env.queues {
-		if len(q.Channels) == 0 || slices.Contains(q.Channels, string(channel.Chat)) {
-			queues = append(queues, q.Name)
+		if q.Serves(string(channel.Chat)) {
+			cc.Queues = append(cc.Queues, q.Name)
 		}
 	}
-	if len(queues) == 0 {
+	if len(cc.Queues) == 0 {
 		return nil, fmt.Errorf("no queue takes the chat channel, yet web chat is always on")
 	}
 	secret, err := sharedSecret(ctx, env.rdb, chatSecretKey(env.cfg.Workspace))
 	if err != nil {
 		return nil, err
 	}
-	return webchat.New(webchat.Config{
-		SiteName: cc.SiteName, AllowedOrigins: cc.AllowedOrigins, MaxMessageLength: cc.MaxMessageLength,
-		DefaultQueue: queues[0], Queues: queues, TokenSecret: secret, Logger: env.log,
-	}, env.desk, webchat.Deps{Hub: env.hub, Visitors: env.desk, Places: env.desk, Typing: env.desk,
+	cc.DefaultQueue, cc.TokenSecret, cc.Logger = cc.Queues[0], secret, env.log
+	return webchat.New(cc, env.desk, webchat.Deps{Hub: env.hub, Visitors: env.desk, Places: env.desk, Typing: env.desk,
 		Contacts: env.desk, Availability: env.desk, Ratings: env.surveys})
 }
 
@@ -135,10 +116,8 @@ func buildChat(ctx context.Context, env channelEnv, node yaml.Node) (channel.Cha
 // agent the desk lets see the conversation.
 func buildEmail(_ context.Context, env channelEnv, node yaml.Node) (channel.Channel, error) {
 	var ec email.Config
-	if node.Kind != 0 {
-		if err := node.Decode(&ec); err != nil {
-			return nil, err
-		}
+	if err := decodeOptional(node, &ec); err != nil {
+		return nil, err
 	}
 	if len(ec.Mailboxes) == 0 {
 		env.log.Info("email channel off: configure channels.email.mailboxes to turn it on")
@@ -173,10 +152,8 @@ func buildEmail(_ context.Context, env channelEnv, node yaml.Node) (channel.Chan
 // softphone token names the signed-in agent.
 func buildVoice(_ context.Context, env channelEnv, node yaml.Node) (channel.Channel, error) {
 	var vc voice.Config
-	if node.Kind != 0 {
-		if err := node.Decode(&vc); err != nil {
-			return nil, err
-		}
+	if err := decodeOptional(node, &vc); err != nil {
+		return nil, err
 	}
 	vc.Credentials.AccountSID, vc.Credentials.AuthToken = env.cfg.TwilioAccountSID, env.cfg.TwilioAuthToken
 	vc.PublicURL, vc.TrustProxy, vc.APIBaseURL = env.cfg.BaseURL(), env.cfg.TrustProxy, env.cfg.TwilioAPIBaseURL

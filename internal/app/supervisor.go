@@ -100,14 +100,11 @@ func (a *App) wireSupervisor(e *echo.Echo, v1 *echo.Group, p supervisorParams) e
 
 // supervisorQueueFields reads each queue's supervisor targets.
 func supervisorQueueFields(node yaml.Node) (map[string]stats.QueueTargets, error) {
-	out := map[string]stats.QueueTargets{}
-	if node.Kind == 0 {
-		return out, nil
-	}
 	var qs []stats.QueueTargets
-	if err := node.Decode(&qs); err != nil {
-		return nil, fmt.Errorf("app: queues: %w", err)
+	if err := decodeSection(node, "queues", &qs); err != nil {
+		return nil, err
 	}
+	out := map[string]stats.QueueTargets{}
 	for i, q := range qs {
 		if err := q.Validate(); err != nil {
 			return nil, fmt.Errorf("app: queues[%d]: %w", i, err)

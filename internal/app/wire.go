@@ -237,13 +237,18 @@ func buildSurveys(ctx context.Context, cfg *config.Config, rdb redis.UniversalCl
 
 // decodeSection decodes an optional section of the configuration file.
 func decodeSection(node yaml.Node, name string, into any) error {
-	if node.Kind == 0 {
-		return nil
-	}
-	if err := node.Decode(into); err != nil {
+	if err := decodeOptional(node, into); err != nil {
 		return fmt.Errorf("app: %s: %w", name, err)
 	}
 	return nil
+}
+
+// decodeOptional decodes node into into unless the file left it out.
+func decodeOptional(node yaml.Node, into any) error {
+	if node.Kind == 0 {
+		return nil
+	}
+	return node.Decode(into)
 }
 
 // actor is the desk's name for an authenticated principal.
@@ -296,12 +301,9 @@ func (a *App) ensureAdmin(ctx context.Context, svc *auth.Service) error {
 const adminPasswordFile = "admin-password"
 
 func decodeQueues(node yaml.Node) ([]routing.QueueConfig, error) {
-	if node.Kind == 0 {
-		return nil, nil
-	}
 	var qs []routing.QueueConfig
-	if err := node.Decode(&qs); err != nil {
-		return nil, fmt.Errorf("app: queues: %w", err)
+	if err := decodeSection(node, "queues", &qs); err != nil {
+		return nil, err
 	}
 	for i, q := range qs {
 		if err := q.Validate(); err != nil {
@@ -315,10 +317,8 @@ func decodeQueues(node yaml.Node) ([]routing.QueueConfig, error) {
 // field), compiled in the workspace's zone.
 func decodeQueueHours(node yaml.Node, loc *time.Location) (hours.Queues, error) {
 	var qs []hours.QueueWeek
-	if node.Kind != 0 {
-		if err := node.Decode(&qs); err != nil {
-			return nil, fmt.Errorf("app: queues: %w", err)
-		}
+	if err := decodeSection(node, "queues", &qs); err != nil {
+		return nil, err
 	}
 	hq, err := hours.CompileQueues(qs, loc)
 	if err != nil {
@@ -329,12 +329,9 @@ func decodeQueueHours(node yaml.Node, loc *time.Location) (hours.Queues, error) 
 
 // seedAgents writes the configuration file's agents to routing.
 func seedAgents(ctx context.Context, engine *routing.Engine, node yaml.Node) error {
-	if node.Kind == 0 {
-		return nil
-	}
 	var agents []routing.AgentConfig
-	if err := node.Decode(&agents); err != nil {
-		return fmt.Errorf("app: agents: %w", err)
+	if err := decodeSection(node, "agents", &agents); err != nil {
+		return err
 	}
 	for i, ag := range agents {
 		if err := ag.Validate(); err != nil {
