@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/switchboard/switchboard/internal/store"
 )
 
 // Params build an Engine. Zero values mean the documented default.
@@ -246,27 +247,6 @@ func (e *Engine) writeQueues(ctx context.Context) error {
 	return nil
 }
 
-// A script refused because its workspace's slot is moving between Redis
-// Cluster nodes is run again, up to slotMovingRetries times with a backoff
-// doubling from slotMovingBackoff (about 2.5 s in all): a resharding moves
-// one slot within milliseconds.
-const (
-	slotMovingRetries = 12
-	slotMovingBackoff = 5 * time.Millisecond
-)
-
-// slotMoving tells whether err is Redis Cluster refusing a script while a
-// slot migrates: TRYAGAIN (its keys are split between two nodes; go-redis
-// already retried it a few times), "non local key" (lib.lua's probe), or an
-// ASK or MOVED that outlasted go-redis's redirect budget (seen in CI: ASK,
-// then TRYAGAIN from the importing node, then MOVED back, then ASK again).
-// All of them come before the script wrote anything.
-func slotMoving(err error) bool {
-	msg := err.Error()
-	return strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "ASK ") ||
-		strings.HasPrefix(msg, "MOVED ") || strings.Contains(msg, "Script attempted to access a non local key")
-}
-
 // call runs one script with the common arguments (lib.lua) in front and
 // maps its result code. A script that finds the queue settings missing
 // (a fresh or flushed Redis) gets them written and is run once more.
@@ -286,10 +266,10 @@ func (e *Engine) call(ctx context.Context, sc *redis.Script, ks []string, args .
 			res, err = sc.Run(ctx, e.c, keys, full...).Int64Slice()
 		}
 		if err != nil {
-			if slotMoving(err) && attempt < slotMovingRetries {
+			if store.SlotMoving(err) && attempt < store.SlotRetries {
 				// Refused before writing anything (lib.lua): try again
 				// once the slot has settled.
-				if !sleep(ctx, slotMovingBackoff<<min(attempt, 6)) {
+				if !sleep(ctx, store.SlotBackoff<<min(attempt, 6)) {
 					return nil, err
 				}
 				continue

@@ -26,10 +26,17 @@ type slotRetryHook struct {
 	backoff  time.Duration
 }
 
-// newSlotRetryHook retries up to 12 times with a backoff doubling from 5 ms
-// and capped at 320 ms: about 2.5 s in all.
+// A script refused because its slot is moving is run again up to
+// SlotRetries times, with a backoff doubling from SlotBackoff and capped at
+// 64×SlotBackoff: about 2.5 s in all.
+const (
+	SlotRetries = 12
+	SlotBackoff = 5 * time.Millisecond
+)
+
+// newSlotRetryHook retries scripts refused while their slot moves.
 func newSlotRetryHook() slotRetryHook {
-	return slotRetryHook{attempts: 12, backoff: 5 * time.Millisecond}
+	return slotRetryHook{attempts: SlotRetries, backoff: SlotBackoff}
 }
 
 func (h slotRetryHook) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -44,7 +51,7 @@ func (h slotRetryHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if !isScript(cmd) {
 			return err
 		}
-		for attempt := 0; err != nil && slotRefused(err) && attempt < h.attempts; attempt++ {
+		for attempt := 0; err != nil && SlotMoving(err) && attempt < h.attempts; attempt++ {
 			t := time.NewTimer(h.backoff << min(attempt, 6))
 			select {
 			case <-ctx.Done():
@@ -67,9 +74,15 @@ func isScript(cmd redis.Cmder) bool {
 	return false
 }
 
-// slotRefused tells the replies a cluster node gives instead of running a
-// script while its slot migrates.
-func slotRefused(err error) bool {
+// SlotMoving tells whether err is Redis Cluster refusing a script while a
+// slot migrates: TRYAGAIN (its keys are split between two nodes; go-redis
+// already retried it a few times), "non local key" (the script's slot
+// probe), or an ASK or MOVED that outlasted go-redis's redirect budget
+// (seen in CI: ASK, then TRYAGAIN from the importing node, then MOVED
+// back, then ASK again). All of them come before the script wrote
+// anything, so running it again is safe. Callers that bypass the client's
+// hook (pipelines) retry with SlotRetries and SlotBackoff themselves.
+func SlotMoving(err error) bool {
 	msg := err.Error()
 	return strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "ASK ") || strings.HasPrefix(msg, "MOVED ") ||
 		strings.Contains(msg, "Script attempted to access a non local key")

@@ -1,4 +1,4 @@
-package routing
+package store
 
 import (
 	"errors"
@@ -17,8 +17,8 @@ func TestSlotMovingKnowsTheRefusalsThatRanNothing(t *testing.T) {
 		"i/o timeout":                                                             false,
 		"ERR unknown command 'ASKING'":                                            false,
 	} {
-		if got := slotMoving(errors.New(msg)); got != want {
-			t.Errorf("slotMoving(%q) = %v, want %v", msg, got, want)
+		if got := SlotMoving(errors.New(msg)); got != want {
+			t.Errorf("SlotMoving(%q) = %v, want %v", msg, got, want)
 		}
 	}
 }
