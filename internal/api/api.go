@@ -78,6 +78,34 @@ func New(p Params) (*Handler, error) {
 	return h, nil
 }
 
+// MaySee guards routes other packages serve beside the API (the email
+// channel's mail view): nil when the signed-in caller of c may see
+// conversation convID, else the error to answer with — the auth
+// middleware's own answer, or 404 for a conversation the caller may not
+// see, as the API's routes answer.
+func (h *Handler) MaySee(c echo.Context, convID string) error {
+	seen := error(echo.ErrUnauthorized) // stays when the middleware answered
+	check := func(c echo.Context) error {
+		_, err := h.desk.Conversation(c.Request().Context(), h.actor(c), convID)
+		switch {
+		case err == nil:
+			seen = nil
+		case errors.Is(err, desk.ErrNotFound), errors.Is(err, conversation.ErrNotFound):
+			seen = echo.ErrNotFound
+		default:
+			seen = fmt.Errorf("api: may see conversation %s: %w", convID, err)
+		}
+		return nil
+	}
+	if h.auth != nil {
+		check = h.auth(check)
+	}
+	if err := check(c); err != nil {
+		return err
+	}
+	return seen
+}
+
 // Register adds the routes to g, which the caller mounts at /api/v1. The
 // auth middleware is attached to each route rather than to g, so routes
 // other packages add to the same group are not affected.

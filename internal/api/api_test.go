@@ -33,6 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 type fixture struct {
+	h      *Handler
 	svc    *conversation.Service
 	engine *routing.Engine
 	desk   *desk.Desk
@@ -103,6 +104,7 @@ func newFixture(t *testing.T, mod ...func(*conversation.Params)) *fixture {
 		t.Fatal(err)
 	}
 	h.Register(f.e.Group("/api/v1"))
+	f.h = h
 	return f
 }
 
@@ -365,6 +367,39 @@ func TestWrongTypeNamesTheField(t *testing.T) {
 		var out errorBody
 		if code := f.do(t, "POST", "/conversations/"+cid+"/messages", tc.body, &out); code != 400 || out.Field != tc.field || out.Error != tc.msg {
 			t.Errorf("%s: %d %+v, want field %q error %q", tc.body, code, out, tc.field, tc.msg)
+		}
+	}
+}
+
+// MaySee answers for routes served beside the API as the API itself does:
+// 401 without a sign-in, 404 for what the caller may not see.
+func TestMaySeeGuardsRoutesBesideTheAPI(t *testing.T) {
+	f := newFixture(t)
+	r := f.receive(t, channel.Inbound{Channel: channel.SMS, From: "+15550001111", To: "+15550009999", Text: "hello"})
+	f.e.GET("/guarded/:id", func(c echo.Context) error {
+		if err := f.h.MaySee(c, c.Param("id")); err != nil {
+			return err
+		}
+		return c.String(http.StatusOK, "seen")
+	})
+	for _, tc := range []struct {
+		who, role, conv string
+		want            int
+	}{
+		{"", "", r.ConversationID, http.StatusUnauthorized},
+		{"sam", string(auth.RoleSupervisor), r.ConversationID, http.StatusOK},
+		{"ben", string(auth.RoleAgent), r.ConversationID, http.StatusNotFound},
+		{"sam", string(auth.RoleSupervisor), "no-such-conversation", http.StatusNotFound},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/guarded/"+tc.conv, nil)
+		if tc.who != "" {
+			req.Header.Set("X-Agent", tc.who)
+			req.Header.Set("X-Role", tc.role)
+		}
+		rec := httptest.NewRecorder()
+		f.e.ServeHTTP(rec, req)
+		if rec.Code != tc.want || (tc.want == http.StatusOK) != (rec.Body.String() == "seen") {
+			t.Errorf("%s (%s) on %s: %d %q, want %d", tc.who, tc.role, tc.conv, rec.Code, rec.Body.String(), tc.want)
 		}
 	}
 }

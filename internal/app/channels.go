@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/labstack/echo/v4"
 	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/switchboard/switchboard/channels/sms"
 	"github.com/switchboard/switchboard/channels/voice"
 	"github.com/switchboard/switchboard/channels/webchat"
+	"github.com/switchboard/switchboard/internal/api"
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/config"
@@ -33,6 +33,7 @@ type channelEnv struct {
 	cfg    *config.Config
 	desk   *desk.Desk
 	auth   *auth.Service
+	api    *api.Handler // guards channels' console routes as the API does
 	convs  *conversation.Service
 	hub    *realtime.Hub
 	rdb    redis.UniversalClient
@@ -123,28 +124,8 @@ func buildEmail(_ context.Context, env channelEnv, node yaml.Node) (channel.Chan
 		env.log.Info("email channel off: configure channels.email.mailboxes to turn it on")
 		return nil, nil
 	}
-	signedIn := env.auth.Middleware(auth.RoleAgent)
-	authorize := func(c echo.Context, convID string) error {
-		var who desk.Actor
-		ok := false
-		err := signedIn(func(c echo.Context) error {
-			p, _ := auth.PrincipalFrom(c)
-			who, ok = actor(p), true
-			return nil
-		})(c)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return echo.ErrUnauthorized // the middleware has answered
-		}
-		if _, err := env.desk.Conversation(c.Request().Context(), who, convID); err != nil {
-			return echo.ErrNotFound
-		}
-		return nil
-	}
 	return email.New(ec, email.Deps{Core: env.desk, Redis: env.rdb, Workspace: env.cfg.Workspace, Hours: env.hours,
-		Attachments: env.convs, Authorize: authorize, Logger: env.log})
+		Attachments: env.convs, Authorize: env.api.MaySee, Logger: env.log})
 }
 
 // buildVoice is the voice channel when Twilio credentials are set.

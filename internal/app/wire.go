@@ -123,7 +123,17 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 		return fmt.Errorf("app: promise metrics: %w", err)
 	}
 
-	env := channelEnv{cfg: cfg, desk: theDesk, auth: authSvc, convs: convs, hub: hub, rdb: rdb, queues: engine.Queues(), hours: queueHours,
+	restAPI, err := api.New(api.Params{
+		Service: convs, Desk: theDesk, Auth: authSvc.Middleware(auth.RoleAgent), Logger: a.log,
+		Actor: func(c echo.Context) desk.Actor {
+			p, _ := auth.PrincipalFrom(c)
+			return actor(p)
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("app: REST API: %w", err)
+	}
+	env := channelEnv{cfg: cfg, desk: theDesk, auth: authSvc, api: restAPI, convs: convs, hub: hub, rdb: rdb, queues: engine.Queues(), hours: queueHours,
 		surveys: surveys, log: a.log}
 	for _, b := range channels {
 		ch, err := b.build(ctx, env, cfg.File.Channels[b.key])
@@ -161,16 +171,6 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	v1 := e.Group("/api/v1")
 	auth.NewHandler(authSvc).Register(v1)
 	roster.NewHandler(roster.New(authSvc, engine), authSvc, a.log).Register(v1)
-	restAPI, err := api.New(api.Params{
-		Service: convs, Desk: theDesk, Auth: authSvc.Middleware(auth.RoleAgent), Logger: a.log,
-		Actor: func(c echo.Context) desk.Actor {
-			p, _ := auth.PrincipalFrom(c)
-			return actor(p)
-		},
-	})
-	if err != nil {
-		return fmt.Errorf("app: REST API: %w", err)
-	}
 	restAPI.Register(v1)
 	surveys.Register(e)
 	a.background = append(a.background, surveys, recoveries)
