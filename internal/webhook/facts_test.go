@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -385,5 +387,23 @@ func TestFactEventOfDeadGatewayIsTakenOver(t *testing.T) {
 	pending, err := rdb.XPending(h.ctx, f.convs.EventsKey(), group).Result()
 	if err != nil || pending.Count != 0 {
 		t.Fatalf("still pending after the take-over: %+v, %v", pending, err)
+	}
+}
+
+// TestDocsDescribeEveryType: docs/webhooks.md lists every event type in
+// the envelope's enum and gives each a schema of its data.
+func TestDocsDescribeEveryType(t *testing.T) {
+	b, err := os.ReadFile("../../docs/webhooks.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, typ := range append(slices.Clone(Types), TypePing) {
+		if !strings.Contains(doc, `"`+typ+`",`) && !strings.Contains(doc, `"`+typ+`"]`) {
+			t.Errorf("%s is not in the envelope's type enum", typ)
+		}
+		if !regexp.MustCompile(`"` + regexp.QuoteMeta(typ) + `":\s+\{`).MatchString(doc) {
+			t.Errorf("%s has no schema of its data", typ)
+		}
 	}
 }
