@@ -371,9 +371,9 @@ func TestFactEventOfDeadGatewayIsTakenOver(t *testing.T) {
 	register(t, s, rcv, TypeMessageReceived)
 	f.run(s)
 	second := f.receive("+14155550103", "after the crash", "SMalive")
-	got := byType(t, rcv, TypeMessageReceived, 2)
+	byType(t, rcv, TypeMessageReceived, 2)
 	time.Sleep(500 * time.Millisecond) // a second claim would deliver again by now
-	got = rcv.delivered()
+	got := rcv.delivered()
 	if len(got) != 2 {
 		t.Fatalf("%d deliveries, want 2: %+v", len(got), got)
 	}
