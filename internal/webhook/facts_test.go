@@ -160,7 +160,8 @@ func TestFactEventsReachEndpoints(t *testing.T) {
 	s := f.service("gw1", nil)
 	all, ratingsOnly := newReceiver(t), newReceiver(t)
 	register(t, s, all)
-	register(t, s, ratingsOnly, TypeRatingReceived)
+	onlyEP := register(t, s, ratingsOnly, TypeRatingReceived)
+	start := time.Now()
 	f.run(s)
 	ctx := h.ctx
 
@@ -288,6 +289,14 @@ func TestFactEventsReachEndpoints(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // anything else queued would have arrived by now
 	if n := len(ratingsOnly.delivered()); n != 1 || got[0].ID != rating.ID {
 		t.Errorf("ratings-only endpoint got %d deliveries: %+v", n, ratingsOnly.delivered())
+	}
+	// Replay since the start reads the rating stream again: the one rating,
+	// same id.
+	if n, err := s.ReplaySince(ctx, onlyEP.ID, start); err != nil || n != 1 {
+		t.Errorf("replay since queued %d, %v; want 1", n, err)
+	}
+	if again := byType(t, ratingsOnly, TypeRatingReceived, 2); again[1].ID != rating.ID {
+		t.Errorf("replayed %s, want %s", again[1].ID, rating.ID)
 	}
 	// Nothing was delivered twice (the redelivered inbound made no event).
 	seen := map[string]bool{}
