@@ -182,7 +182,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 
 	hookMetrics := webhook.NewMetrics()
 	hooks, err := webhook.New(webhook.Params{Redis: rdb, Workspace: cfg.Workspace, Routing: engine, Consumer: nodeName(),
-		Conversations: convs, OnOutcome: hookMetrics.Observe, Logger: a.log})
+		Conversations: convs, Promises: promises, Ratings: surveys, OnOutcome: hookMetrics.Observe, Logger: a.log})
 	if err != nil {
 		return fmt.Errorf("app: webhooks: %w", err)
 	}

@@ -95,18 +95,27 @@ func (s *Service) UpdateCustomer(ctx context.Context, id string, u CustomerUpdat
 			tags = append(tags, t)
 		}
 	}
+	var changes []string
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		if u.Name != nil {
 			p.HSet(ctx, s.k.cust(id), "name", strings.TrimSpace(*u.Name))
+			changes = append(changes, "name")
 		}
 		if u.Notes != nil {
 			p.HSet(ctx, s.k.cust(id), "notes", *u.Notes)
+			changes = append(changes, "notes")
 		}
 		if u.Tags != nil {
 			p.Del(ctx, s.k.custTags(id))
 			if len(tags) > 0 {
 				p.SAdd(ctx, s.k.custTags(id), tags...)
 			}
+			changes = append(changes, "tags")
+		}
+		if len(changes) > 0 {
+			// In the same MULTI: the change and its event, or neither.
+			p.XAdd(ctx, &redis.XAddArgs{Stream: s.k.events(), MaxLen: s.evCap, Approx: true, Values: []any{
+				"type", EventCustomerUpdated, "cust", id, "changes", strings.Join(changes, ","), "at", ms(s.now())}})
 		}
 		return nil
 	})
@@ -127,12 +136,11 @@ func (s *Service) Tag(ctx context.Context, id, tag string, on bool) error {
 	if tag == "" || len(tag) > 64 {
 		return fmt.Errorf("conversation: tag: %w", &FieldError{Field: "tags", Reason: "tags must be 1 to 64 characters"})
 	}
+	add := "0"
 	if on {
-		err = s.rdb.SAdd(ctx, s.k.custTags(id), tag).Err()
-	} else {
-		err = s.rdb.SRem(ctx, s.k.custTags(id), tag).Err()
+		add = "1"
 	}
-	if err != nil {
+	if err := scriptTag.Run(ctx, s.rdb, []string{s.k.custTags(id), s.k.events()}, id, tag, add, s.evCap, ms(s.now())).Err(); err != nil {
 		return fmt.Errorf("conversation: tag customer %s: %w", id, err)
 	}
 	return nil
@@ -158,7 +166,7 @@ func (s *Service) Merge(ctx context.Context, id, other string) (Customer, error)
 			return s.Customer(ctx, w)
 		}
 		code, err := scriptMerge.Run(ctx, s.rdb, []string{s.k.cust(w), s.k.cust(l)},
-			s.k.prefix(), w, l, ms(s.now()), string(channel.SMS), string(channel.Voice), string(channel.Email), string(channel.Chat)).Int()
+			s.k.prefix(), w, l, ms(s.now()), s.evCap, string(channel.SMS), string(channel.Voice), string(channel.Email), string(channel.Chat)).Int()
 		if err != nil {
 			return Customer{}, fmt.Errorf("conversation: merge %s into %s: %w", l, w, err)
 		}
@@ -185,7 +193,7 @@ func (s *Service) LinkIdentity(ctx context.Context, id string, ch channel.Name, 
 		return Customer{}, err
 	}
 	ident := identKind(ch) + ":" + addr
-	res, err := scriptLink.Run(ctx, s.rdb, []string{s.k.ident(identKind(ch), addr), s.k.cust(id), s.k.custIdents(id)}, id, ident).Slice()
+	res, err := scriptLink.Run(ctx, s.rdb, []string{s.k.ident(identKind(ch), addr), s.k.cust(id), s.k.custIdents(id), s.k.events()}, id, ident, s.evCap, ms(s.now())).Slice()
 	if err != nil {
 		return Customer{}, fmt.Errorf("conversation: link %s to %s: %w", ident, id, err)
 	}

@@ -31,6 +31,9 @@ import "github.com/switchboard/switchboard/internal/channel"
 //	                                             the order List pages through
 //	sb:{ws}:convs:agent:<agent>           zset   conversations ever offered or assigned to the agent,
 //	                                             scored by creation time (ms)
+//	sb:{ws}:convevents                    stream facts for other processes (message received/sent/
+//	                                             status, customer created/updated/merged), capped;
+//	                                             written by the script that records the fact
 //
 // The conversation hash's updated_at (ms) is set by every script that
 // changes the record (receive, reply, update, merge).
@@ -67,6 +70,7 @@ func (k keys) open(cust string, ch channel.Name) string {
 	return k.prefix() + "open:" + cust + ":" + string(ch)
 }
 func (k keys) unrouted() string { return k.prefix() + "unrouted" }
+func (k keys) events() string   { return k.prefix() + "convevents" }
 func (k keys) convs() string    { return k.prefix() + "convs" }
 func (k keys) agentConvs(agent string) string {
 	return k.prefix() + "convs:agent:" + agent

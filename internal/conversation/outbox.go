@@ -261,7 +261,7 @@ func (s *Service) finish(ctx context.Context, id string, attempt int, o outcome)
 	now := s.now()
 	res, err := scriptFinish.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.msg(id)},
 		s.k.prefix(), ms(now), attempt, o.kind, ms(o.next), o.providerID, o.status,
-		statusRank(o.status), o.code, o.text, int64(s.thrTTL/time.Second), s.k.early(o.channel)).Slice()
+		statusRank(o.status), o.code, o.text, int64(s.thrTTL/time.Second), s.k.early(o.channel), s.evCap).Slice()
 	if err != nil {
 		return fmt.Errorf("record %s: %w", o.kind, err)
 	}
@@ -299,7 +299,7 @@ func (s *Service) UpdateDelivery(ctx context.Context, st channel.DeliveryStatus)
 		at = now
 	}
 	res, err := scriptDelivery.Run(ctx, s.rdb, []string{s.k.provMsg(st.Channel, st.ProviderID), s.k.early(st.Channel) + st.ProviderID},
-		s.k.prefix(), ms(now), st.Status, statusRank(st.Status), st.ErrorCode, st.ErrorText, ms(at), earlyStatusTTL).Slice()
+		s.k.prefix(), ms(now), st.Status, statusRank(st.Status), st.ErrorCode, st.ErrorText, ms(at), earlyStatusTTL, s.evCap).Slice()
 	if err != nil {
 		return fmt.Errorf("conversation: delivery %s %s: %w", st.Channel, st.ProviderID, err)
 	}

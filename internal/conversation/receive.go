@@ -77,7 +77,7 @@ func (s *Service) Receive(ctx context.Context, in channel.Inbound) (channel.Rece
 		s.k.prefix(), string(in.Channel), from, strings.TrimSpace(in.To), in.ProviderID, in.ThreadHint,
 		identKind(in.Channel), ms(at), newID("cv_"), newID("cu_"), newID("m_"), rt.Queue, strings.TrimSpace(in.Name),
 		in.Text, att, int64(s.dedupTTL / time.Second), strict, int64(s.thrTTL / time.Second),
-		strings.Join(rt.Skills, ","), VIPTag, reopen,
+		strings.Join(rt.Skills, ","), VIPTag, reopen, s.evCap,
 	}
 	res, err := scriptReceive.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {

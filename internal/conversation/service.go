@@ -126,6 +126,9 @@ type Params struct {
 	ThreadTTL time.Duration
 	// Outbox tunes sending.
 	Outbox OutboxConfig
+	// EventsMaxLen caps the event stream (EventsKey), approximately.
+	// Zero: 100,000.
+	EventsMaxLen int64
 	// Now is the clock. Nil: time.Now.
 	Now func() time.Time
 	// Logger receives what the background loop cannot return. Nil: discard.
@@ -150,6 +153,7 @@ type Service struct {
 	dedupTTL time.Duration
 	thrTTL   time.Duration
 	ob       OutboxConfig
+	evCap    int64
 	now      func() time.Time
 	log      *slog.Logger
 	wake     chan struct{}
@@ -181,6 +185,7 @@ var (
 	scriptMerge    = loadScript("merge.lua")
 	scriptLink     = loadScript("link.lua")
 	scriptStart    = loadScript("start.lua")
+	scriptTag      = loadScript("tag.lua")
 )
 
 func loadScript(name string) *redis.Script {
@@ -213,6 +218,7 @@ func New(p Params) (*Service, error) {
 		dedupTTL: p.DedupTTL,
 		thrTTL:   p.ThreadTTL,
 		ob:       p.Outbox,
+		evCap:    p.EventsMaxLen,
 		now:      p.Now,
 		log:      p.Logger,
 		wake:     make(chan struct{}, 1),
@@ -283,6 +289,9 @@ func New(p Params) (*Service, error) {
 	}
 	if s.ob.RouteRetry <= 0 {
 		s.ob.RouteRetry = 5 * time.Second
+	}
+	if s.evCap <= 0 {
+		s.evCap = 100_000
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -115,7 +115,7 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Started, error) 
 	res, err := scriptStart.Run(ctx, s.rdb,
 		[]string{s.k.ident(identKind(req.Channel), addr), s.k.conv(convID), s.k.convLog(convID), s.k.msg(msgID), s.k.outbox()},
 		s.k.prefix(), string(req.Channel), addr, identKind(req.Channel), custID, strings.TrimSpace(req.OurAddress),
-		req.Queue, req.AgentID, convID, msgID, req.Text, req.Subject, ms(now), text).Slice()
+		req.Queue, req.AgentID, convID, msgID, req.Text, req.Subject, ms(now), text, s.evCap).Slice()
 	if err == nil && len(res) > 0 {
 		if code, _ := res[0].(int64); code == 3 {
 			open, _ := res[1].(string)

@@ -3,6 +3,7 @@ package promise
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -116,4 +117,50 @@ func fromMS(s string) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(n).UTC()
+}
+
+// Types of the entries of the events stream (Service.EventsKey). Each is
+// written by the script that records the fact.
+const (
+	EventMade   = "made"   // recorded
+	EventKept   = "kept"   // resolved by its due time
+	EventLate   = "late"   // resolved after its due time
+	EventBroken = "broken" // cancelled unresolved
+	// EventReturned: it fell due (or its customer wrote first) and its
+	// conversation went To somewhere (ReturnedAgent, ReturnedQueue,
+	// ReturnedHeld, ReturnedGone); State is the promise's state then.
+	EventReturned = "returned"
+)
+
+// Event is one entry of the events stream.
+type Event struct {
+	// ID is the stream id.
+	ID             string
+	Type           string
+	At             time.Time
+	PromiseID      string
+	ConversationID string
+	AgentID        string
+	Queue          string
+	Due            time.Time
+	// LateMS is how late a late promise was kept; Via how it was kept.
+	LateMS int64
+	Via    string
+	// To and State: where an EventReturned conversation went, and the
+	// promise's state then.
+	To    string
+	State State
+}
+
+// EventFrom decodes one entry of the events stream (id and field values as
+// go-redis returns them). At is the stream id's time.
+func EventFrom(id string, v map[string]any) Event {
+	str := func(k string) string { s, _ := v[k].(string); return s }
+	late, _ := strconv.ParseInt(str("late_ms"), 10, 64)
+	at, _, _ := strings.Cut(id, "-")
+	return Event{
+		ID: id, Type: str("type"), At: fromMS(at), PromiseID: str("promise"), ConversationID: str("conv"),
+		AgentID: str("agent"), Queue: str("queue"), Due: fromMS(str("due")), LateMS: late, Via: str("via"),
+		To: str("to"), State: State(str("state")),
+	}
 }

@@ -79,6 +79,24 @@ type Rating struct {
 	At             time.Time
 }
 
+// ratingsMaxLen caps the ratings stream (EventsKey), approximately.
+const ratingsMaxLen = 100_000
+
+// EventsKey is the Redis stream with one entry per rating, written by the
+// script that records it, for consumers in other processes (webhooks);
+// RatingFrom decodes an entry.
+func (s *Service) EventsKey() string { return s.k.events() }
+
+// RatingFrom decodes one entry of the ratings stream (field values as
+// go-redis returns them).
+func RatingFrom(v map[string]any) Rating {
+	str := func(k string) string { s, _ := v[k].(string); return s }
+	score, _ := strconv.Atoi(str("score"))
+	at, _ := strconv.ParseInt(str("at"), 10, 64)
+	return Rating{ConversationID: str("conv"), CustomerID: str("customer"), AgentID: str("agent"), Queue: str("queue"),
+		Channel: str("channel"), Score: score, Comment: str("comment"), At: time.UnixMilli(at).UTC()}
+}
+
 // Rater hears of every rating once (service recovery).
 type Rater interface {
 	Rated(ctx context.Context, r Rating) error
@@ -451,8 +469,8 @@ type rateResult struct {
 // reply that rated (same non-empty provider id).
 func (s *Service) rate(ctx context.Context, convID string, score int, comment, replyID string) (rateResult, error) {
 	now := s.p.Now()
-	res, err := scriptRate.Run(ctx, s.p.Redis, []string{s.k.survey(convID)},
-		score, comment, now.UnixMilli(), replyID, s.k.prefix()+"fig:", GoodScore).StringSlice()
+	res, err := scriptRate.Run(ctx, s.p.Redis, []string{s.k.survey(convID), s.k.events()},
+		score, comment, now.UnixMilli(), replyID, s.k.prefix()+"fig:", GoodScore, convID, ratingsMaxLen).StringSlice()
 	if err != nil {
 		return rateResult{}, fmt.Errorf("survey: rate %s: %w", convID, err)
 	}

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/store"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -24,8 +26,8 @@ import (
 // tests. Its value is "REDIS_URL workspace".
 const crashChildEnv = "SB_WEBHOOK_CRASH_CHILD"
 
-// Figures of the crash test: conversations, each with two events (queued,
-// abandoned) that must arrive in that order, the receiver's time per
+// Figures of the crash test: conversations, each with two routing events
+// (queued, abandoned) that must arrive in that order and a message, the receiver's time per
 // request (slow, so the child dies with deliveries in flight) and the
 // child's delivery workers and lease.
 const (
@@ -60,7 +62,12 @@ func crashChild() int {
 		}
 		return d.DialContext(ctx, network, addr)
 	}
-	s, err := New(Params{Redis: st.Client, Workspace: ws, Routing: e, Consumer: "child", Workers: crashWorkers,
+	convs, err := conversation.New(conversation.Params{Redis: st.Client, Workspace: ws, Router: nopRouter{}, DataDir: os.TempDir()})
+	if err != nil {
+		fmt.Println("error:", err)
+		return 1
+	}
+	s, err := New(Params{Redis: st.Client, Workspace: ws, Routing: e, Consumer: "child", Workers: crashWorkers, Conversations: convs,
 		Dial: loopback, Timeout: 2 * time.Second, Lease: crashLease, BaseBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	if err != nil {
 		fmt.Println("error:", err)
@@ -71,18 +78,21 @@ func crashChild() int {
 			fmt.Println("error:", err)
 		}
 	}()
-	for {
-		if groups, _ := st.Client.XInfoGroups(ctx, "sb:{"+ws+"}:events").Result(); len(groups) > 0 {
-			break
+	for _, stream := range []string{"sb:{" + ws + "}:events", convs.EventsKey()} {
+		for {
+			if groups, _ := st.Client.XInfoGroups(ctx, stream).Result(); len(groups) > 0 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	fmt.Println("ready")
 	select {}
 }
 
 // TestGatewaySIGKILLedMidDelivery: a gateway in its own process delivers
-// events to a slow receiver and is SIGKILLed with deliveries in flight;
+// events of routing's and the conversation service's streams to a slow
+// receiver and is SIGKILLed with deliveries in flight;
 // another gateway delivers every event at least once, in order per
 // conversation, and sends again only what was in flight at the kill (the
 // documented crash window, where the receiver drops a repeated id).
@@ -111,7 +121,13 @@ func TestGatewaySIGKILLedMidDelivery(t *testing.T) {
 		time.Sleep(crashSlow)
 		return http.StatusOK, nil
 	}
-	register(t, h.service("admin", nil), r, TypeConversationQueued, TypeConversationAbandoned)
+	register(t, h.service("admin", nil), r, TypeConversationQueued, TypeConversationAbandoned, TypeMessageReceived)
+	// The conversation service's stream is the second source: one
+	// message per conversation, between its queued and abandoned.
+	convs, err := conversation.New(conversation.Params{Redis: server.NewClient(t), Workspace: h.ws, Router: nopRouter{}, DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), crashChildEnv+"="+server.URL()+" "+h.ws)
@@ -143,22 +159,29 @@ func TestGatewaySIGKILLedMidDelivery(t *testing.T) {
 		h.enqueue(fmt.Sprintf("K%02d", i))
 	}
 	for i := range crashConvs {
+		if _, err := convs.Receive(h.ctx, channel.Inbound{Channel: channel.SMS, From: fmt.Sprintf("+141555502%02d", i),
+			To: "+15550001111", Text: fmt.Sprintf("K%02d", i), ProviderID: fmt.Sprintf("SMK%02d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range crashConvs {
 		h.abandon(fmt.Sprintf("K%02d", i))
 	}
 	// Every event is fanned out (the group holds nothing unacknowledged, so
 	// no event waits for the group's claim time) and some are delivered
 	// when the child dies; the rest are queued or in flight.
-	stream := "sb:{" + h.ws + "}:events"
+	rdb := server.NewClient(t)
 	waitFor(t, 10*time.Second, "the child's fan-out and first deliveries", func() bool {
-		groups, err := server.NewClient(t).XInfoGroups(h.ctx, stream).Result()
-		if err != nil || len(groups) == 0 {
-			return false
+		for _, stream := range []string{"sb:{" + h.ws + "}:events", convs.EventsKey()} {
+			groups, err := rdb.XInfoGroups(h.ctx, stream).Result()
+			if err != nil || len(groups) == 0 || groups[0].Pending != 0 || groups[0].Lag != 0 {
+				return false
+			}
 		}
-		g := groups[0]
 		mu.Lock()
 		inFlight := len(held)
 		mu.Unlock()
-		return g.Pending == 0 && g.Lag == 0 && inFlight == crashWorkers
+		return inFlight == crashWorkers
 	})
 	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -167,7 +190,7 @@ func TestGatewaySIGKILLedMidDelivery(t *testing.T) {
 	_ = child.Wait()
 	close(dead)
 	before := len(r.delivered())
-	if before >= 2*crashConvs {
+	if before >= 3*crashConvs {
 		t.Fatalf("the child delivered all %d events before it died; the test proves nothing", before)
 	}
 
@@ -176,9 +199,10 @@ func TestGatewaySIGKILLedMidDelivery(t *testing.T) {
 	g2 := h.service("g2", func(p *Params) {
 		p.Workers, p.Lease = crashWorkers, crashLease
 		p.Now = func() time.Time { return time.Now().Add(crashLease + time.Second) }
+		p.Conversations = convs
 	})
 	h.run(g2)
-	want := 2 * crashConvs
+	want := 3 * crashConvs
 	waitFor(t, 30*time.Second, "every event delivered", func() bool {
 		seen := map[string]bool{}
 		for _, e := range r.delivered() {
@@ -232,6 +256,15 @@ func TestGatewaySIGKILLedMidDelivery(t *testing.T) {
 		if q < 0 || a < 0 || a < q {
 			t.Errorf("%s: queued first delivered at %d, abandoned at %d; want both, queued first", conv, q, a)
 		}
+	}
+	texts := map[string]bool{}
+	for _, e := range got {
+		if e.Type == TypeMessageReceived {
+			texts[e.Data.Text] = true
+		}
+	}
+	if len(texts) != crashConvs {
+		t.Errorf("message.received carried %d distinct texts, want %d", len(texts), crashConvs)
 	}
 	t.Logf("%d events: %d delivered by the child before its SIGKILL with %d in flight, %d deliveries in all, %d repeated", want, before, len(held), len(got), len(twice))
 }

@@ -21,6 +21,17 @@ const (
 	TypeConversationClosed      = "conversation.closed"
 	TypeConversationAbandoned   = "conversation.abandoned"
 	TypeAgentStateChanged       = "agent.state_changed"
+	TypeMessageReceived         = conversation.EventMessageReceived
+	TypeMessageSent             = conversation.EventMessageSent
+	TypeMessageDeliveryStatus   = conversation.EventMessageStatus
+	TypeCustomerCreated         = conversation.EventCustomerCreated
+	TypeCustomerUpdated         = conversation.EventCustomerUpdated
+	TypeCustomerMerged          = conversation.EventCustomerMerged
+	TypePromiseMade             = "promise.made"
+	TypePromiseDue              = "promise.due"
+	TypePromiseKept             = "promise.kept"
+	TypePromiseBroken           = "promise.broken"
+	TypeRatingReceived          = "rating.received"
 	// TypePing is sent by the admin's "send test event"; every endpoint
 	// gets it whatever it subscribed to.
 	TypePing = "ping"
@@ -31,6 +42,10 @@ var Types = []string{
 	TypeConversationCreated, TypeConversationQueued, TypeConversationOffered,
 	TypeConversationAssigned, TypeConversationTransferred, TypeConversationClosed,
 	TypeConversationAbandoned, TypeAgentStateChanged,
+	TypeMessageReceived, TypeMessageSent, TypeMessageDeliveryStatus,
+	TypeCustomerCreated, TypeCustomerUpdated, TypeCustomerMerged,
+	TypePromiseMade, TypePromiseDue, TypePromiseKept, TypePromiseBroken,
+	TypeRatingReceived,
 }
 
 // Envelope is the JSON body of every delivery.
@@ -64,12 +79,54 @@ type Data struct {
 	HandleMS       int64  `json:"handle_ms,omitempty"`
 	Priority       int    `json:"priority,omitempty"`
 	Message        string `json:"message,omitempty"`
+
+	// Messages (message.*).
+	MessageID       string       `json:"message_id,omitempty"`
+	Text            string       `json:"text,omitempty"`
+	Attachments     []Attachment `json:"attachments,omitempty"`
+	ProviderID      string       `json:"provider_id,omitempty"`
+	Status          string       `json:"status,omitempty"`
+	ErrorCode       string       `json:"error_code,omitempty"`
+	ErrorText       string       `json:"error_text,omitempty"`
+	NewConversation bool         `json:"new_conversation,omitempty"`
+
+	// Customers (customer.*).
+	Identity         string   `json:"identity,omitempty"`
+	Name             string   `json:"name,omitempty"`
+	Identities       []string `json:"identities,omitempty"`
+	Tags             []string `json:"tags,omitempty"`
+	Changes          []string `json:"changes,omitempty"`
+	MergedCustomerID string   `json:"merged_customer_id,omitempty"`
+
+	// Promises (promise.*) and ratings.
+	PromiseID string    `json:"promise_id,omitempty"`
+	What      string    `json:"what,omitempty"`
+	Due       time.Time `json:"due,omitzero"`
+	Pending   bool      `json:"pending,omitempty"`
+	LateMS    int64     `json:"late_ms,omitempty"`
+	Via       string    `json:"via,omitempty"`
+	Returned  string    `json:"returned,omitempty"`
+	Score     int       `json:"score,omitempty"`
+	Comment   string    `json:"comment,omitempty"`
 }
 
-// Conversations tells how a closed conversation was closed; the
-// conversation service implements it. Nil leaves disposition out.
+// Attachment describes a file of a message; the file itself stays with
+// Switchboard.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+}
+
+// Conversations is the conversation service as the webhooks see it: its
+// event stream feeds message.* and customer.*, and its records fill in
+// what an event names (the text of a message, the disposition of a
+// close). *conversation.Service implements it.
 type Conversations interface {
 	Conversation(ctx context.Context, id string) (conversation.Conversation, error)
+	Entry(ctx context.Context, convID, entryID string) (conversation.Entry, error)
+	Customer(ctx context.Context, id string) (conversation.Customer, error)
+	EventsKey() string
 }
 
 // fromRouting turns one routing event into the envelopes it means. Events

@@ -1,10 +1,13 @@
 package webhook
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -77,13 +80,13 @@ func (s *Service) Replay(ctx context.Context, ep, eventID string) error {
 	return nil
 }
 
-// replayLimit bounds one "replay since": routing's event stream is capped
-// anyway.
+// replayLimit bounds one "replay since" per stream: the streams are
+// capped anyway.
 const replayLimit = 100_000
 
 // ReplaySince queues again every event since t that the endpoint wants,
-// from routing's event stream (as far back as its cap keeps), and returns
-// how many were queued.
+// from routing's event stream and the other sources' streams (as far back
+// as their caps keep), oldest first, and returns how many were queued.
 func (s *Service) ReplaySince(ctx context.Context, ep string, since time.Time) (int, error) {
 	e, err := s.Endpoint(ctx, ep)
 	if err != nil {
@@ -94,34 +97,82 @@ func (s *Service) ReplaySince(ctx context.Context, ep string, since time.Time) (
 	}
 	// Stream ids are "<ms>-<seq>"; start just before since's millisecond.
 	after := strconv.FormatInt(since.UnixMilli()-1, 10) + "-18446744073709551615"
-	queued, seen := 0, 0
-	for seen < replayLimit {
+	var found []replayed
+	for seen := 0; seen < replayLimit; {
 		evs, err := s.p.Routing.Events(ctx, after, 1000)
 		if err != nil {
-			return queued, err
+			return 0, err
 		}
 		if len(evs) == 0 {
 			break
 		}
 		for _, ev := range evs {
-			for _, env := range fromRouting(ctx, s.p.Workspace, ev, s.p.Conversations) {
-				if !e.wants(env.Type) {
-					continue
-				}
-				n, err := s.enqueue(ctx, ep, env, true)
-				if err != nil {
-					return queued, err
-				}
-				if n == 1 {
-					queued++
-				}
-			}
+			found = append(found, replayed{id: ev.ID, envs: fromRouting(ctx, s.p.Workspace, ev, s.p.Conversations)})
 		}
 		seen += len(evs)
 		after = evs[len(evs)-1].ID
 	}
+	for _, src := range s.sources() {
+		start := "(" + strconv.FormatInt(since.UnixMilli()-1, 10) + "-18446744073709551615"
+		for seen := 0; seen < replayLimit; {
+			msgs, err := s.rdb.XRangeN(ctx, src.stream, start, "+", 1000).Result()
+			if err != nil {
+				return 0, fmt.Errorf("webhook: replay %s: %w", src.stream, err)
+			}
+			if len(msgs) == 0 {
+				break
+			}
+			for _, m := range msgs {
+				envs, err := src.envelopes(ctx, m.ID, m.Values)
+				if err != nil {
+					return 0, err
+				}
+				found = append(found, replayed{id: m.ID, envs: envs})
+			}
+			seen += len(msgs)
+			start = "(" + msgs[len(msgs)-1].ID
+		}
+	}
+	// One order across the streams: by the time Redis gave each id (all
+	// streams of a workspace live on one server).
+	slices.SortStableFunc(found, func(a, b replayed) int { return compareIDs(a.id, b.id) })
+	queued := 0
+	for _, f := range found {
+		for _, env := range f.envs {
+			if !e.wants(env.Type) {
+				continue
+			}
+			n, err := s.enqueue(ctx, ep, env, true)
+			if err != nil {
+				return queued, err
+			}
+			if n == 1 {
+				queued++
+			}
+		}
+	}
 	s.poke()
 	return queued, nil
+}
+
+// replayed is one stream entry's envelopes, by its stream id.
+type replayed struct {
+	id   string
+	envs []Envelope
+}
+
+// compareIDs orders stream ids "<ms>-<seq>" by time, then sequence.
+func compareIDs(a, b string) int {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	an, _ := strconv.ParseUint(am, 10, 64)
+	bn, _ := strconv.ParseUint(bm, 10, 64)
+	if c := cmp.Compare(an, bn); c != 0 {
+		return c
+	}
+	ax, _ := strconv.ParseUint(as, 10, 64)
+	bx, _ := strconv.ParseUint(bs, 10, 64)
+	return cmp.Compare(ax, bx)
 }
 
 // Ping queues a "ping" event for one endpoint, so an admin can check the

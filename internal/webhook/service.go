@@ -46,9 +46,22 @@ type Params struct {
 	Routing *routing.Engine
 	// Consumer names this gateway in the consumer group; unique per process.
 	Consumer string
-	// Conversations adds the disposition and customer to
-	// conversation.closed. Nil: none.
+	// Conversations feeds message.* and customer.* from its event stream
+	// and adds the disposition and customer to conversation.closed. Nil:
+	// none of these.
 	Conversations Conversations
+	// Promises feeds promise.* from its events stream. Nil: none.
+	Promises Promises
+	// Ratings feeds rating.received from its ratings stream. Nil: none.
+	Ratings Ratings
+	// ClaimAfter is how long an event read by a gateway that died before
+	// queuing its deliveries waits before another gateway takes it over.
+	// Zero: 30s.
+	ClaimAfter time.Duration
+	// OrderWindow is how long the first waiting event of a conversation is
+	// held before it is sent, so an earlier event of that conversation
+	// still being fanned out by another gateway goes first. Zero: 200ms.
+	OrderWindow time.Duration
 	// Workers deliver concurrently per gateway. Zero: 4.
 	Workers int
 	// Timeout bounds one request, connect to last byte. Zero: 10s.
@@ -137,6 +150,12 @@ func New(p Params) (*Service, error) {
 	if p.PauseAfter <= 0 {
 		p.PauseAfter = 6 * time.Hour
 	}
+	if p.OrderWindow <= 0 {
+		p.OrderWindow = 200 * time.Millisecond
+	}
+	if p.ClaimAfter <= 0 {
+		p.ClaimAfter = 30 * time.Second
+	}
 	if p.Lease <= p.Timeout {
 		p.Lease = p.Timeout + 20*time.Second
 	}
@@ -200,8 +219,8 @@ func (s *Service) forget() {
 	s.mu.Unlock()
 }
 
-// Run fans routing's events out to the endpoints and delivers them until
-// ctx ends.
+// Run fans the events of routing and of the other sources in Params out
+// to the endpoints and delivers them until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
 	if s.p.Routing == nil || s.p.Consumer == "" {
 		return errors.New("webhook: Run needs Params.Routing and Params.Consumer")
@@ -209,22 +228,27 @@ func (s *Service) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		s.deliverLoop(ctx)
-	}()
-	err := s.p.Routing.Consume(ctx, routing.ConsumeParams{Group: "webhooks", Consumer: s.p.Consumer, Handle: s.fanOut})
+	wg.Go(func() { s.deliverLoop(ctx) })
+	if srcs := s.sources(); len(srcs) > 0 {
+		wg.Go(func() { s.consumeFacts(ctx, srcs) })
+	}
+	err := s.p.Routing.Consume(ctx, routing.ConsumeParams{Group: group, Consumer: s.p.Consumer, Handle: s.fanOut,
+		ClaimAfter: s.p.ClaimAfter})
 	cancel()
 	wg.Wait()
 	return err
 }
 
 // fanOut queues the envelopes of one routing event for every endpoint that
-// wants them. Queuing is idempotent per event and endpoint, so a fan-out
-// repeated after a crash queues nothing twice.
+// wants them.
 func (s *Service) fanOut(ctx context.Context, ev routing.Event) error {
-	envs := fromRouting(ctx, s.p.Workspace, ev, s.p.Conversations)
+	return s.queueAll(ctx, fromRouting(ctx, s.p.Workspace, ev, s.p.Conversations))
+}
+
+// queueAll queues envs for every endpoint that wants them. Queuing is
+// idempotent per event and endpoint, so a fan-out repeated after a crash
+// queues nothing twice.
+func (s *Service) queueAll(ctx context.Context, envs []Envelope) error {
 	if len(envs) == 0 {
 		return nil
 	}
@@ -276,7 +300,7 @@ func (s *Service) enqueueRaw(ctx context.Context, ep, id, typ, key string, body 
 	}
 	n, err := scriptEnqueue.Run(ctx, s.rdb,
 		[]string{s.k.delivery(ep, id), s.k.order(ep, key), s.k.due()},
-		ep+"|"+id, id, now.UnixMilli(), int64(deliveryTTL/time.Second), mode,
+		ep+"|"+id, id, now.UnixMilli(), int64(deliveryTTL/time.Second), mode, s.p.OrderWindow.Milliseconds(), s.k.prefix(), ep,
 		"ep", ep, "type", typ, "key", key, "body", body, "attempts", 0,
 		"first_at", "", "queued_at", now.UnixMilli(), "status", "queued", "code", "", "error", "", "lease", "",
 	).Int64()

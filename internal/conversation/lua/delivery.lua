@@ -10,6 +10,8 @@
 --
 -- KEYS[2] early status  sb:{ws}:early:<channel>:<provider id>
 -- ARGV[8] early-status ttl (s)
+-- ARGV[9] cap of the event stream sb:{ws}:convevents (derived), which gets
+--         message.delivery_status for every status recorded
 --
 -- A callback can beat finish.lua, which records the provider id right after
 -- the provider answered: an unknown provider id's status is kept in KEYS[2]
@@ -31,7 +33,7 @@ if not id then
   return {1, '', '', ''}
 end
 local mk = ARGV[1] .. 'msg:' .. id
-local f = redis.call('HMGET', mk, 'conv', 'status_rank')
+local f = redis.call('HMGET', mk, 'conv', 'status_rank', 'channel', 'agent', 'provider_id', 'entry_id')
 if not f[1] then return {1, '', '', ''} end
 if tonumber(ARGV[4]) <= tonumber(f[2] or '0') then return {3, '', f[1], id} end
 redis.call('HSET', mk, 'status', ARGV[3], 'status_rank', ARGV[4], 'status_at', ARGV[7])
@@ -42,4 +44,7 @@ if ARGV[5] ~= '' or ARGV[6] ~= '' then
   table.insert(entry, 'error_text'); table.insert(entry, ARGV[6])
 end
 local sid = redis.call('XADD', ARGV[1] .. 'conv:' .. f[1] .. ':log', '*', unpack(entry))
+redis.call('XADD', ARGV[1] .. 'convevents', 'MAXLEN', '~', ARGV[9], '*', 'type', 'message.delivery_status',
+  'conv', f[1], 'channel', f[3] or '', 'msg', id, 'entry', f[6] or '', 'agent', f[4] or '',
+  'provider_id', f[5] or '', 'status', ARGV[3], 'error_code', ARGV[5], 'error_text', ARGV[6], 'at', ARGV[7])
 return {0, sid, f[1], id}

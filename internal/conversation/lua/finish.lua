@@ -8,6 +8,9 @@
 -- ARGV[9] error code   ARGV[10] error text   ARGV[11] provider-id ttl (s)
 -- ARGV[12] early-status key prefix "sb:{ws}:early:<channel>:" (a delivery
 --          callback that arrived before this success is applied here)
+-- ARGV[13] cap of the event stream sb:{ws}:convevents (derived): a send
+--          writes message.sent (and message.delivery_status for an early
+--          status applied here), a final failure message.delivery_status
 --
 -- A retry or failure from an attempt that is no longer the latest (its lease
 -- lapsed and another process claimed the message) is ignored: the newer
@@ -20,7 +23,7 @@
 -- refuses it, before this script writes anything (internal/store retries).
 redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local mk = KEYS[2]
-local f = redis.call('HMGET', mk, 'attempts', 'conv', 'channel', 'status', 'id')
+local f = redis.call('HMGET', mk, 'attempts', 'conv', 'channel', 'status', 'id', 'agent', 'entry_id')
 if not f[1] then return {1, '', ''} end
 local outcome = ARGV[4]
 local final = f[4] == 'failed' or (redis.call('HGET', mk, 'sent_at') or '') ~= ''
@@ -28,6 +31,11 @@ if outcome ~= 'sent' and (tonumber(f[1]) ~= tonumber(ARGV[3]) or final) then
   return {3, '', f[2]}
 end
 local p, now, id, conv, ch = ARGV[1], ARGV[2], f[5], f[2], f[3]
+local function event(typ, status, pid, code, text)
+  redis.call('XADD', p .. 'convevents', 'MAXLEN', '~', ARGV[13], '*', 'type', typ, 'conv', conv,
+    'channel', ch, 'msg', id, 'entry', f[7] or '', 'agent', f[6] or '', 'provider_id', pid,
+    'status', status, 'error_code', code, 'error_text', text, 'attempt', ARGV[3], 'at', now)
+end
 
 -- advance lets the conversation's next waiting reply into the outbox once
 -- this one is done (sent or failed for good); see reply.lua.
@@ -59,6 +67,7 @@ if outcome == 'sent' then
     table.insert(entry, 'provider_id'); table.insert(entry, ARGV[6])
   end
   table.insert(entry, 'status'); table.insert(entry, ARGV[7])
+  event('message.sent', ARGV[7], ARGV[6], '', '')
   if ARGV[6] ~= '' then
     local early = redis.call('GET', ARGV[12] .. ARGV[6])
     if early then
@@ -70,6 +79,7 @@ if outcome == 'sent' then
         redis.call('HSET', mk, 'status', st, 'status_rank', rank, 'status_at', at,
           'error_code', code, 'error_text', text)
         entry = {'type', 'status', 'id', id, 'at', now, 'status', st}
+        event('message.delivery_status', st, ARGV[6], code, text)
         if code ~= '' or text ~= '' then
           table.insert(entry, 'error_code'); table.insert(entry, code)
           table.insert(entry, 'error_text'); table.insert(entry, text)
@@ -88,6 +98,7 @@ else
   redis.call('HSET', mk, 'status', 'failed', 'status_rank', '9', 'failed_at', now,
     'error_code', ARGV[9], 'error_text', ARGV[10])
   table.insert(entry, 'status'); table.insert(entry, 'failed')
+  event('message.delivery_status', 'failed', '', ARGV[9], ARGV[10])
   if ARGV[9] ~= '' then table.insert(entry, 'error_code'); table.insert(entry, ARGV[9]) end
   table.insert(entry, 'error_text'); table.insert(entry, ARGV[10])
 end

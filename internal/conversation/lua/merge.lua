@@ -6,7 +6,9 @@
 -- KEYS[1] winner hash  sb:{ws}:cust:<winner>
 -- KEYS[2] loser hash   sb:{ws}:cust:<loser>
 -- ARGV[1] prefix "sb:{ws}:"   ARGV[2] winner id   ARGV[3] loser id   ARGV[4] now (ms)
--- ARGV[5..] channel names (for the open-conversation slots)
+-- ARGV[5] cap of the event stream sb:{ws}:convevents (derived), which
+--         gets customer.merged
+-- ARGV[6..] channel names (for the open-conversation slots)
 --
 -- Returns 0 merged, 1 a customer does not exist, 2 one of them was merged
 -- already, 4 both are the same customer.
@@ -30,7 +32,7 @@ for j = 1, #convs, 2 do
   redis.call('ZADD', wk .. ':convs', convs[j + 1], convs[j])
   redis.call('HSET', p .. 'conv:' .. convs[j], 'customer', w, 'updated_at', ARGV[4])
 end
-for j = 5, #ARGV do
+for j = 6, #ARGV do
   local lslot, wslot = p .. 'open:' .. l .. ':' .. ARGV[j], p .. 'open:' .. w .. ':' .. ARGV[j]
   local c = redis.call('GET', lslot)
   if c then
@@ -56,4 +58,6 @@ if (lf[3] or '') ~= '' and tonumber(lf[4] or '0') > tonumber(wf[3] or '0') then
 end
 redis.call('DEL', lk .. ':idents', lk .. ':tags', lk .. ':convs')
 redis.call('HSET', KEYS[2], 'merged_into', w, 'merged_at', ARGV[4])
+redis.call('XADD', p .. 'convevents', 'MAXLEN', '~', ARGV[5], '*', 'type', 'customer.merged',
+  'cust', w, 'merged', l, 'at', ARGV[4])
 return 0

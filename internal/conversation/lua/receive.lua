@@ -19,6 +19,9 @@
 -- ARGV[20] the VIP tag
 -- ARGV[21] "1": a thread hint naming a closed conversation of this customer
 --          reopens it (email: a reply days later belongs to its thread)
+-- ARGV[22] cap of the event stream sb:{ws}:convevents (derived), which gets
+--          message.received, and customer.created / customer.updated when
+--          the customer is new or gave a name first
 --
 -- The thread hint is a list of keys separated by spaces, most telling first
 -- (email: In-Reply-To, the reply-address key, then References newest first).
@@ -42,6 +45,9 @@
 redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local p = ARGV[1]
 local ch, from, to, pid, hint, now = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[8]
+local function event(...)
+  redis.call('XADD', p .. 'convevents', 'MAXLEN', '~', ARGV[22], '*', ...)
+end
 
 -- Follow merges: a merged customer keeps merged_into pointing at the winner.
 local function resolve(id)
@@ -67,12 +73,15 @@ if cust then
   cust = resolve(cust)
   if ARGV[13] ~= '' and (redis.call('HGET', p .. 'cust:' .. cust, 'name') or '') == '' then
     redis.call('HSET', p .. 'cust:' .. cust, 'name', ARGV[13])
+    event('type', 'customer.updated', 'cust', cust, 'changes', 'name', 'at', now)
   end
 else
   cust = ARGV[10]
   redis.call('HSET', p .. 'cust:' .. cust, 'id', cust, 'name', ARGV[13], 'created_at', now)
   redis.call('SADD', p .. 'cust:' .. cust .. ':idents', ARGV[7] .. ':' .. from)
   redis.call('SET', KEYS[2], cust)
+  event('type', 'customer.created', 'cust', cust, 'channel', ch, 'address', ARGV[7] .. ':' .. from,
+    'name', ARGV[13], 'conv', ARGV[9], 'at', now)
 end
 
 -- owned: the conversation exists, is on this channel and belongs to this
@@ -157,6 +166,10 @@ if ARGV[14] ~= '' then table.insert(fields, 'text'); table.insert(fields, ARGV[1
 if ARGV[15] ~= '' then table.insert(fields, 'attachments'); table.insert(fields, ARGV[15]) end
 if pid ~= '' then table.insert(fields, 'provider_id'); table.insert(fields, pid) end
 local sid = redis.call('XADD', ck .. ':log', '*', unpack(fields))
+local opened = '0'
+if status == 'new' then opened = '1' end
+event('type', 'message.received', 'conv', conv, 'cust', cust, 'channel', ch, 'msg', ARGV[11],
+  'entry', sid, 'provider_id', pid, 'new', opened, 'at', now)
 
 redis.call('HINCRBY', ck, 'message_count', 1)
 redis.call('HSET', ck, 'last_message_at', now, 'updated_at', now)

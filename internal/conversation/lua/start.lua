@@ -15,6 +15,9 @@
 -- ARGV[9] conversation id     ARGV[10] message id
 -- ARGV[11] text               ARGV[12] subject (may be empty)
 -- ARGV[13] now (ms)           ARGV[14] system line text
+-- ARGV[15] cap of the event stream sb:{ws}:convevents (derived): a new
+--          customer is announced there (customer.created); the message's
+--          message.sent follows when the outbox has sent it
 --
 -- Returns {0, customer, system entry id, message entry id, returning}
 --   | {3, open conversation id}: the customer has an open conversation on
@@ -45,6 +48,8 @@ else
   redis.call('HSET', p .. 'cust:' .. cust, 'id', cust, 'name', '', 'created_at', now)
   redis.call('SADD', p .. 'cust:' .. cust .. ':idents', ARGV[4] .. ':' .. addr)
   redis.call('SET', KEYS[1], cust)
+  redis.call('XADD', p .. 'convevents', 'MAXLEN', '~', ARGV[15], '*', 'type', 'customer.created',
+    'cust', cust, 'channel', ch, 'address', ARGV[4] .. ':' .. addr, 'name', '', 'conv', conv, 'at', now)
 end
 
 local returning = '0'

@@ -14,9 +14,11 @@ else
 end
 if ARGV[4] ~= '' then
   redis.call('HSET', KEYS[1], 'returned', ARGV[4], 'returned_at', ARGV[5], 'pending', '0')
-  local conv = redis.call('HGET', KEYS[1], 'conv')
+  local f = redis.call('HMGET', KEYS[1], 'conv', 'agent', 'state', 'due')
+  local conv = f[1]
   if redis.call('HGET', KEYS[3], conv) == id then redis.call('HDEL', KEYS[3], conv) end
+  -- state: a pending promise kept before its due time comes back too.
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', 'returned', 'promise', id,
-    'conv', conv, 'to', ARGV[4])
+    'conv', conv, 'to', ARGV[4], 'agent', f[2] or '', 'state', f[3] or '', 'due', f[4] or '')
 end
 return 1

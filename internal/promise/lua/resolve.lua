@@ -30,5 +30,5 @@ else
   redis.call('ZREM', KEYS[2], id)
 end
 redis.call('XADD', KEYS[7], 'MAXLEN', '~', ARGV[6], '*', 'type', state, 'promise', id,
-  'conv', f[4], 'agent', f[3], 'queue', f[5], 'due', f[2], 'late_ms', tostring(late))
+  'conv', f[4], 'agent', f[3], 'queue', f[5], 'due', f[2], 'late_ms', tostring(late), 'via', ARGV[5])
 return {1, state, late}

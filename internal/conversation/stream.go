@@ -1,0 +1,113 @@
+package conversation
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/channel"
+)
+
+// Types of the events on the service's event stream (EventsKey). Each is
+// written by the same script (or MULTI) that records the fact, so a fact
+// is never stored without its event nor an event written for a fact that
+// was not stored. Consumers in other processes (webhooks) read the stream
+// through a consumer group; the names are those integrations see.
+const (
+	// EventMessageReceived: a customer's message was stored.
+	// ConversationID, CustomerID, Channel, MessageID, EntryID, ProviderID,
+	// NewConversation.
+	EventMessageReceived = "message.received"
+	// EventMessageSent: the channel's provider accepted an agent's
+	// message. ConversationID, Channel, MessageID, EntryID, AgentID,
+	// ProviderID, Status, Attempt.
+	EventMessageSent = "message.sent"
+	// EventMessageStatus: an agent's message changed its delivery state
+	// (a provider's status callback, or sending failed for good).
+	// ConversationID, Channel, MessageID, AgentID, ProviderID, Status,
+	// ErrorCode, ErrorText.
+	EventMessageStatus = "message.delivery_status"
+	// EventCustomerCreated: a customer was created, by a first message or
+	// an agent starting a conversation to a new address. CustomerID,
+	// Channel, Address, Name; ConversationID when a conversation opened it.
+	EventCustomerCreated = "customer.created"
+	// EventCustomerUpdated: a customer's name, notes, tags or identities
+	// changed. CustomerID, Changes.
+	EventCustomerUpdated = "customer.updated"
+	// EventCustomerMerged: customer MergedID became part of CustomerID.
+	EventCustomerMerged = "customer.merged"
+)
+
+// Event is one entry of the service's event stream.
+type Event struct {
+	// ID is the stream id: stable, unique within the stream.
+	ID             string
+	Type           string
+	At             time.Time
+	ConversationID string
+	CustomerID     string
+	Channel        channel.Name
+	MessageID      string
+	// EntryID is the message's transcript entry (Entry loads it).
+	EntryID    string
+	AgentID    string
+	ProviderID string
+	Status     string
+	ErrorCode  string
+	ErrorText  string
+	// Address is the identity a created customer came with; Name the name
+	// they gave.
+	Address, Name string
+	// MergedID is the customer merged into CustomerID.
+	MergedID string
+	// Changes names what an update changed: name, notes, tags, identities.
+	Changes []string
+	// NewConversation: the received message opened its conversation.
+	NewConversation bool
+	Attempt         int
+}
+
+// EventsKey is the Redis stream of the service's events, capped at
+// Params.EventsMaxLen, for consumers in other processes.
+func (s *Service) EventsKey() string { return s.k.events() }
+
+// EventFrom decodes one stream entry (id and field values as go-redis
+// returns them).
+func EventFrom(id string, v map[string]any) Event {
+	str := func(k string) string { s, _ := v[k].(string); return s }
+	e := Event{
+		ID: id, Type: str("type"), At: fromMS(str("at")),
+		ConversationID: str("conv"), CustomerID: str("cust"), Channel: channel.Name(str("channel")),
+		MessageID: str("msg"), EntryID: str("entry"), AgentID: str("agent"), ProviderID: str("provider_id"),
+		Status: str("status"), ErrorCode: str("error_code"), ErrorText: str("error_text"),
+		Address: str("address"), Name: str("name"), MergedID: str("merged"),
+		NewConversation: str("new") == "1",
+	}
+	e.Attempt, _ = strconv.Atoi(str("attempt"))
+	if c := str("changes"); c != "" {
+		e.Changes = strings.Split(c, ",")
+	}
+	if e.At.IsZero() {
+		// The stream id starts with Redis's clock in milliseconds.
+		ms, _, _ := strings.Cut(id, "-")
+		e.At = fromMS(ms)
+	}
+	return e
+}
+
+// Entry returns one transcript entry by its id.
+func (s *Service) Entry(ctx context.Context, convID, entryID string) (Entry, error) {
+	if !streamIDPattern.MatchString(entryID) {
+		return Entry{}, fmt.Errorf("conversation: entry: %w", &FieldError{Field: "entry", Reason: "must be an entry id like 1700000000000-0"})
+	}
+	msgs, err := s.rdb.XRangeN(ctx, s.k.convLog(convID), entryID, entryID, 1).Result()
+	if err != nil {
+		return Entry{}, fmt.Errorf("conversation: entry %s of %s: %w", entryID, convID, err)
+	}
+	if len(msgs) == 0 {
+		return Entry{}, fmt.Errorf("conversation: entry %s of %s: %w", entryID, convID, ErrNotFound)
+	}
+	return entryFromStream(msgs[0].ID, msgs[0].Values), nil
+}
