@@ -127,7 +127,7 @@ func buildChat(ctx context.Context, env channelEnv, node yaml.Node) (channel.Cha
 		SiteName: cc.SiteName, AllowedOrigins: cc.AllowedOrigins, MaxMessageLength: cc.MaxMessageLength,
 		DefaultQueue: queues[0], Queues: queues, TokenSecret: secret, Logger: env.log,
 	}, env.desk, webchat.Deps{Hub: env.hub, Visitors: env.desk, Places: env.desk, Typing: env.desk,
-		Contacts: env.desk, Availability: env.desk, Ratings: env.surveys})
+		Contacts: env.desk, Availability: env.desk, Ratings: env.surveys, Files: env.convs})
 }
 
 // buildEmail is the email channel when mailboxes are configured. Its
