@@ -522,7 +522,7 @@ func (v *visitorConn) attachments(ids []string) ([]channel.Attachment, error) {
 	}
 	out := make([]channel.Attachment, 0, len(ids))
 	for _, id := range ids {
-		key, ok := v.s.tokens.uploadKey(visitor, convID, id)
+		key, size, ok := v.s.tokens.uploadKey(visitor, convID, id)
 		if !ok {
 			return nil, errors.New("a file was not uploaded to this chat")
 		}
@@ -530,7 +530,7 @@ func (v *visitorConn) attachments(ids []string) ([]channel.Attachment, error) {
 		// name, an allow-listed extension), not from the client; the
 		// conversation service checks the file exists and takes its size.
 		t, _ := conversation.FileTypeOf(key)
-		out = append(out, channel.Attachment{Name: conversation.FileName(key), ContentType: t.ContentType, StoredPath: key})
+		out = append(out, channel.Attachment{Name: conversation.FileName(key), ContentType: t.ContentType, Size: size, StoredPath: key})
 	}
 	return out, nil
 }

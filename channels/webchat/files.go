@@ -204,7 +204,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusCreated)
-	_ = json.NewEncoder(w).Encode(uploadAnswer{ID: s.tokens.uploadID(visitor, convID, a.StoredPath),
+	_ = json.NewEncoder(w).Encode(uploadAnswer{ID: s.tokens.uploadID(visitor, convID, a.StoredPath, a.Size),
 		Name: a.Name, ContentType: a.ContentType, Size: a.Size})
 }
 
@@ -214,12 +214,12 @@ var errBadUpload = errors.New("bad upload")
 // visitor can do about it.
 func (s *Server) uploadFailed(w http.ResponseWriter, err error, tooLarge uploadError) {
 	var mbe *http.MaxBytesError
+	var te *conversation.TypeError
 	switch {
 	case errors.As(err, &mbe), errors.Is(err, conversation.ErrTooLarge):
 		writeUploadError(w, http.StatusRequestEntityTooLarge, tooLarge)
-	case errors.Is(err, conversation.ErrUnsupportedType):
-		writeUploadError(w, http.StatusUnsupportedMediaType, uploadError{Code: UploadWrongType,
-			Error: "only images (PNG, JPEG, GIF, WebP), PDF, text and office documents can be attached"})
+	case errors.As(err, &te):
+		writeUploadError(w, http.StatusUnsupportedMediaType, uploadError{Code: UploadWrongType, Error: te.Reason})
 	case errors.Is(err, errBadUpload), errors.Is(err, multipart.ErrMessageTooLarge), errors.Is(err, io.ErrUnexpectedEOF):
 		writeUploadError(w, http.StatusBadRequest, uploadError{Code: UploadBad, Error: err.Error()})
 	default:

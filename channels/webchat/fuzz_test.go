@@ -21,7 +21,7 @@ func FuzzParseClientFrame(f *testing.F) {
 		`{"type":"typing","typing":true}`,
 		`{"type":"end"}`,
 		`{"type":"rate","conversation":"cv_1","score":4,"comment":"ok"}`,
-		`{"type":"message","id":"f_12345678","files":["sig_-x:2026/12/0123abcd-photo.png"]}`,
+		`{"type":"message","id":"f_12345678","files":["sig_-x:240:2026/12/0123abcd-photo.png"]}`,
 	} {
 		f.Add([]byte(seed))
 	}

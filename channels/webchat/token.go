@@ -138,12 +138,13 @@ func (t *Tokens) Verify(token string) (visitorID string, err error) {
 
 // File capabilities. A visitor's upload is answered with an upload id,
 //
-//	<signature>:<stored key>
+//	<signature>:<size>:<stored key>
 //
 // the signature being base64url of HMAC-SHA256(secret,
-// "switchboard-webchat-upload.<visitor id>.<conversation id>.<key>"): a
-// message frame may attach it only from that visitor, to that
-// conversation, so no visitor can attach a file someone else stored.
+// "switchboard-webchat-upload.<visitor id>.<conversation id>.<size>.<key>"):
+// a message frame may attach it only from that visitor, to that
+// conversation, so no visitor can attach a file someone else stored. (The
+// size is only for the widget's echo; the transcript takes the store's.)
 // A stored file of a conversation is shown to its visitor at
 //
 //	/chat/files?c=<conversation id>&k=<key>&e=<expiry, unix seconds>&s=<signature>
@@ -167,18 +168,24 @@ func (t *Tokens) macFor(domain string, parts ...string) string {
 }
 
 // uploadID is the id a visitor's message frame names an upload by.
-func (t *Tokens) uploadID(visitorID, convID, key string) string {
-	return t.macFor(uploadDomain, visitorID, convID, key) + ":" + key
+func (t *Tokens) uploadID(visitorID, convID, key string, size int64) string {
+	n := strconv.FormatInt(size, 10)
+	return t.macFor(uploadDomain, visitorID, convID, n, key) + ":" + n + ":" + key
 }
 
-// uploadKey returns the stored key of an upload id made for this visitor
-// and conversation; false for any other.
-func (t *Tokens) uploadKey(visitorID, convID, id string) (string, bool) {
-	sig, key, ok := strings.Cut(id, ":")
+// uploadKey returns the stored key and size of an upload id made for this
+// visitor and conversation; false for any other.
+func (t *Tokens) uploadKey(visitorID, convID, id string) (string, int64, bool) {
+	sig, rest, _ := strings.Cut(id, ":")
+	n, key, ok := strings.Cut(rest, ":")
 	if !ok || key == "" {
-		return "", false
+		return "", 0, false
 	}
-	return key, hmac.Equal([]byte(sig), []byte(t.macFor(uploadDomain, visitorID, convID, key)))
+	size, err := strconv.ParseInt(n, 10, 64)
+	if err != nil || size < 0 {
+		return "", 0, false
+	}
+	return key, size, hmac.Equal([]byte(sig), []byte(t.macFor(uploadDomain, visitorID, convID, n, key)))
 }
 
 // fileQuery is the query of a download link for key of convID, good until

@@ -231,7 +231,8 @@ func TestChatVisitorAttachesFiles(t *testing.T) {
 	}
 	imgLink := files[0].(map[string]any)
 	pdfLink := files[1].(map[string]any)
-	if imgLink["image"] != true || imgLink["name"] != "dam_age_1_.PNG" || pdfLink["image"] != nil || !strings.HasPrefix(pdfLink["url"].(string), "/chat/files?") {
+	if imgLink["image"] != true || imgLink["name"] != "dam_age_1_.PNG" || imgLink["size"] != float64(len(pngFile)) ||
+		pdfLink["image"] != nil || !strings.HasPrefix(pdfLink["url"].(string), "/chat/files?") {
 		t.Fatalf("files in the echo: %v", files)
 	}
 

@@ -18,6 +18,18 @@ import (
 // service accepts (FileTypes), or its contents are not what its name says.
 var ErrUnsupportedType = errors.New("file type not accepted")
 
+// TypeError is an upload refused for its type; Reason says why in words
+// the person who uploaded it can act on. errors.Is(err, ErrUnsupportedType)
+// holds for it.
+type TypeError struct {
+	Reason string
+}
+
+func (e *TypeError) Error() string { return e.Reason + ": " + ErrUnsupportedType.Error() }
+
+// Is makes errors.Is(err, ErrUnsupportedType) hold.
+func (e *TypeError) Is(target error) bool { return target == ErrUnsupportedType }
+
 // FileType is one kind of file people may upload: agents from the console
 // and visitors from the chat widget, through the one allow-list below.
 // Inbound provider media (MMS, mail) is not held to it: the customer chose
@@ -116,18 +128,17 @@ func FileTypeOf(name string) (FileType, bool) {
 const sniffLen = 512
 
 // checkUpload returns the type of an upload named name whose first bytes
-// are head, or an error wrapping ErrUnsupportedType that says why not in
-// words a person can act on.
+// are head, or a *TypeError that says why not.
 func checkUpload(name string, head []byte) (FileType, error) {
 	t, ok := FileTypeOf(name)
 	if !ok {
-		return FileType{}, fmt.Errorf("%q: only images (PNG, JPEG, GIF, WebP), PDF, text and office documents may be attached: %w", safeName(name), ErrUnsupportedType)
+		return FileType{}, &TypeError{Reason: "only images (PNG, JPEG, GIF, WebP), PDF, text and office documents can be attached"}
 	}
 	if len(head) == 0 {
-		return FileType{}, fmt.Errorf("%q is empty: %w", safeName(name), ErrUnsupportedType)
+		return FileType{}, &TypeError{Reason: safeName(name) + " is empty"}
 	}
 	if !t.magic(head) {
-		return FileType{}, fmt.Errorf("%q is not the %s its name says: %w", safeName(name), strings.TrimPrefix(t.Ext[0], "."), ErrUnsupportedType)
+		return FileType{}, &TypeError{Reason: safeName(name) + " is not the " + strings.ToUpper(strings.TrimPrefix(t.Ext[0], ".")) + " file its name says"}
 	}
 	return t, nil
 }

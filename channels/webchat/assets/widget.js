@@ -132,6 +132,17 @@
     return svg;
   }
 
+  function docIcon() {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    const p = document.createElementNS(ns, 'path');
+    p.setAttribute('d', 'M6 2h8l6 6v12a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm7 1.5V9h5.5L13 3.5zM8 13v1.5h8V13H8zm0 3.5V18h8v-1.5H8z');
+    svg.append(p);
+    return svg;
+  }
+
   const fmtSize = (n) => (n >= 1048576 ? (n / 1048576).toFixed(1) + ' MB' : n >= 1024 ? Math.round(n / 1024) + ' KB' : n + ' B');
 
   const ordinal = (n) => {
@@ -391,7 +402,7 @@
             el('img', { src: href, alt: f.name, loading: 'lazy' })),
           el('a', { href, target: '_blank', rel: 'noopener noreferrer', class: 'flink' }, label, size));
       }
-      return el('li', { class: 'file' }, el('a', { href, download: f.name, rel: 'noopener noreferrer', class: 'flink' }, label, size));
+      return el('li', { class: 'file' }, el('a', { href, download: f.name, rel: 'noopener noreferrer', class: 'flink' }, docIcon(), label, size));
     }));
   }
 
