@@ -94,6 +94,7 @@ test('a visitor sends an image and a PDF, the agent answers with a file', async 
   await waitFor(() => preview.evaluate((e) => e.complete && e.naturalWidth === 240), 'the image previews in the console');
   const agentPdf = agent.page.locator('.msg-customer .msg-files a', { hasText: 'receipt.pdf' });
   await agentPdf.waitFor();
+  await shot(agent.page, 'console-widget-files');
   const [agentDl] = await Promise.all([agent.page.waitForEvent('download'), agentPdf.click()]);
   const got = [];
   for await (const ch of await agentDl.createReadStream()) got.push(ch);
