@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
@@ -91,6 +92,9 @@ type helloFrame struct {
 	ServerTime        time.Time `json:"server_time"`
 	HeartbeatInterval int       `json:"heartbeat_ms"`
 	MaxTextBytes      int       `json:"max_text_bytes"`
+	// AttachAccept is the allow-list of files the composer may attach, as a
+	// file input's accept attribute: the one list uploads are checked by.
+	AttachAccept string `json:"attach_accept"`
 }
 
 // session is the protocol state of one console connection.
@@ -183,6 +187,7 @@ func (s *session) setUp(ctx context.Context, conn *realtime.Conn) error {
 		ServerTime:        time.Now().UTC(),
 		HeartbeatInterval: int(s.h.cfg.HeartbeatInterval / time.Millisecond),
 		MaxTextBytes:      s.h.cfg.MaxTextBytes,
+		AttachAccept:      conversation.AcceptList(),
 	}))
 }
 

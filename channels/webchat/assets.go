@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"github.com/switchboard/switchboard/internal/conversation"
 )
 
 // The widget and the demo page are plain files served as they are: no build
@@ -26,6 +28,11 @@ type widgetConfig struct {
 	MaxLength int    `json:"maxLength"`
 	Queue     string `json:"queue"`
 	CSS       string `json:"css"`
+	// MaxFile is the attachment limit in bytes, 0 when the chat takes no
+	// files; Accept is the allow-list as a file input's accept attribute.
+	// Both come from the conversation service, as the console's do.
+	MaxFile int64  `json:"maxFile"`
+	Accept  string `json:"accept,omitempty"`
 }
 
 func (s *Server) loadAssets() error {
@@ -42,8 +49,11 @@ func (s *Server) loadAssets() error {
 	}
 	// json.Marshal escapes <, > and & in strings, so nothing in the site
 	// name or the stylesheet can end the script early.
-	cfg, err := json.Marshal(widgetConfig{Site: s.cfg.SiteName, MaxLength: s.cfg.MaxMessageLength,
-		Queue: s.cfg.DefaultQueue, CSS: string(css)})
+	wc := widgetConfig{Site: s.cfg.SiteName, MaxLength: s.cfg.MaxMessageLength, Queue: s.cfg.DefaultQueue, CSS: string(css)}
+	if s.deps.Files != nil {
+		wc.MaxFile, wc.Accept = s.deps.Files.MaxAttachmentBytes(), conversation.AcceptList()
+	}
+	cfg, err := json.Marshal(wc)
 	if err != nil {
 		return fmt.Errorf("webchat: widget config: %w", err)
 	}

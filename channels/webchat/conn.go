@@ -407,7 +407,7 @@ func (v *visitorConn) backlog(ctx context.Context, c *realtime.Conn, convID, aft
 			return nil
 		}
 		for _, m := range msgs {
-			v.send(c, messageFrameOf(convID, m, visitor, true))
+			v.send(c, v.s.messageFrameOf(convID, m, visitor, true))
 		}
 		next := msgs[len(msgs)-1].Cursor
 		if next == "" || next == after {
@@ -420,12 +420,17 @@ func (v *visitorConn) backlog(ctx context.Context, c *realtime.Conn, convID, aft
 
 // message hands one customer message to the conversation service. The
 // frame id, scoped to the visitor, is the provider id: a widget that resends
-// after a reconnect gets the stored message back, not a second one.
+// after a reconnect gets the stored message back, not a second one. Files
+// are upload ids this visitor got for this open conversation.
 func (v *visitorConn) message(c *realtime.Conn, f clientFrame) error {
 	s := v.s
 	text := strings.TrimSpace(f.Text)
-	if text == "" {
+	if text == "" && len(f.Files) == 0 {
 		return v.refuse(c, ErrCodeBadFrame, "empty message", f.ID)
+	}
+	atts, err := v.attachments(f.Files)
+	if err != nil {
+		return v.fail(c, ErrCodeRejected, err.Error(), f.ID)
 	}
 	if n := utf8.RuneCountInString(f.Text); n > s.cfg.MaxMessageLength {
 		v.send(c, errorFrame{Type: "error", Code: ErrCodeTooLarge, FrameID: f.ID, Limit: s.cfg.MaxMessageLength,
@@ -453,14 +458,15 @@ func (v *visitorConn) message(c *realtime.Conn, f clientFrame) error {
 	defer cancel()
 	at := s.now()
 	rc, err := s.core.Receive(ctx, channel.Inbound{
-		Channel:    channel.Chat,
-		From:       visitor,
-		To:         to,
-		Name:       name,
-		Text:       text,
-		ProviderID: providerID(visitor, f.ID),
-		ThreadHint: session,
-		ReceivedAt: at,
+		Channel:     channel.Chat,
+		From:        visitor,
+		To:          to,
+		Name:        name,
+		Text:        text,
+		Attachments: atts,
+		ProviderID:  providerID(visitor, f.ID),
+		ThreadHint:  session,
+		ReceivedAt:  at,
 	})
 	if err != nil {
 		if errors.Is(err, conversation.ErrInvalid) {
@@ -480,7 +486,7 @@ func (v *visitorConn) message(c *realtime.Conn, f clientFrame) error {
 		}
 	}
 	echo := messageFrame{Type: frameMessage, ID: rc.MessageID, Conversation: rc.ConversationID, From: FromCustomer,
-		Name: name, Text: text, FrameID: f.ID, At: at.UnixMilli()}
+		Name: name, Text: text, Files: s.filesOf(rc.ConversationID, atts), FrameID: f.ID, At: at.UnixMilli()}
 	// Every tab of this visitor shows the message, and learns the
 	// conversation it belongs to.
 	if err := s.publish(ctx, visitorTopic(visitor), echo); err != nil {
@@ -495,6 +501,38 @@ func (v *visitorConn) message(c *realtime.Conn, f clientFrame) error {
 		v.refreshQueue(ctx, c, true)
 	}
 	return nil
+}
+
+// attachments turns a message frame's upload ids into the Inbound's files.
+// Each must have been issued to this visitor for the socket's conversation,
+// which must still be open: an id from another visitor, another chat or a
+// chat that ended is refused, and the message with it.
+func (v *visitorConn) attachments(ids []string) ([]channel.Attachment, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	v.mu.Lock()
+	visitor, convID, closed := v.visitor, v.convID, v.closed
+	v.mu.Unlock()
+	if v.s.deps.Files == nil {
+		return nil, errors.New("this chat takes no files")
+	}
+	if convID == "" || closed {
+		return nil, errors.New("files can be attached only to an open chat")
+	}
+	out := make([]channel.Attachment, 0, len(ids))
+	for _, id := range ids {
+		key, size, ok := v.s.tokens.uploadKey(visitor, convID, id)
+		if !ok {
+			return nil, errors.New("a file was not uploaded to this chat")
+		}
+		// Name and type come from the key the store chose (a sanitised
+		// name, an allow-listed extension), not from the client; the
+		// conversation service checks the file exists and takes its size.
+		t, _ := conversation.FileTypeOf(key)
+		out = append(out, channel.Attachment{Name: conversation.FileName(key), ContentType: t.ContentType, Size: size, StoredPath: key})
+	}
+	return out, nil
 }
 
 // typing passes the customer's typing state on, on a change or at most

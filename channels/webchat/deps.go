@@ -2,6 +2,10 @@ package webchat
 
 import (
 	"context"
+	"io"
+
+	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/conversation"
 
 	"github.com/switchboard/switchboard/internal/desk"
 	"github.com/switchboard/switchboard/internal/realtime"
@@ -91,6 +95,21 @@ var (
 	ErrNoSurvey = survey.ErrNotFound
 )
 
+// Files keeps what visitors attach and opens what they may download: the
+// attachment store, with the one size limit and type allow-list the
+// console's uploads have. The conversation service implements it.
+type Files interface {
+	// StoreUpload stores a file a person uploaded; errors wrap
+	// conversation.ErrTooLarge or conversation.ErrUnsupportedType when the
+	// file is refused, and nothing is kept then.
+	StoreUpload(ctx context.Context, name string, r io.Reader) (channel.Attachment, error)
+	// OpenAttachment opens a stored file; conversation.ErrNotFound when
+	// there is none.
+	OpenAttachment(ctx context.Context, storedPath string) (io.ReadSeekCloser, conversation.AttachmentInfo, error)
+	// MaxAttachmentBytes is the per-file limit.
+	MaxAttachmentBytes() int64
+}
+
 // Status is whether a queue's chats are answered now.
 type Status = desk.ChatAvailability
 
@@ -112,4 +131,8 @@ type Deps struct {
 	// Ratings takes the survey's answers; nil: the widget's rate frame is
 	// refused.
 	Ratings Ratings
+	// Files stores visitors' attachments and serves the conversation's
+	// files to its visitor; nil: the widget offers no attachments and
+	// shows agents' files by name only.
+	Files Files
 }

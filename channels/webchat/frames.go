@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -33,10 +34,10 @@ const (
 )
 
 // maxFrameOverhead is what a message frame may carry besides its text: the
-// JSON punctuation, the type and a frame id. JSON escaping can make one
+// JSON punctuation, the type, a frame id and its upload ids. JSON escaping can make one
 // character take up to 12 bytes ("\ud83d\ude00" for 2 UTF-16 units), so the
 // frame limit derives from the text limit with room for that.
-const maxFrameOverhead = 1024
+const maxFrameOverhead = 1024 + MaxFilesPerMessage*320
 
 // clientFrame is any frame the widget sends; which fields count depends on
 // Type.
@@ -50,9 +51,11 @@ type clientFrame struct {
 	Session      string `json:"session,omitempty"`
 	Name         string `json:"name,omitempty"`
 	Email        string `json:"email,omitempty"`
-	// message
-	ID   string `json:"id,omitempty"`
-	Text string `json:"text,omitempty"`
+	// message: Files are upload ids (the answers of POST /chat/files); a
+	// message with files may have no text.
+	ID    string   `json:"id,omitempty"`
+	Text  string   `json:"text,omitempty"`
+	Files []string `json:"files,omitempty"`
 	// typing
 	Typing bool `json:"typing,omitempty"`
 	// rate: the answer to the survey question (Conversation names it)
@@ -100,6 +103,14 @@ func parseClientFrame(data []byte) (clientFrame, error) {
 		if !validID(f.ID, 64) || len(f.ID) < 8 {
 			return f, fmt.Errorf("%w: message id must be 8 to 64 letters, digits, - and _", errBadFrame)
 		}
+		if len(f.Files) > MaxFilesPerMessage {
+			return f, fmt.Errorf("%w: at most %d files a message", errBadFrame, MaxFilesPerMessage)
+		}
+		for _, id := range f.Files {
+			if !validUploadID(id) {
+				return f, fmt.Errorf("%w: files must be upload ids", errBadFrame)
+			}
+		}
 	case frameTyping, frameEnd:
 	case frameRate:
 		if !validID(f.Conversation, 128) || f.Score < 1 || f.Score > 5 || len(f.Comment) > maxCommentBytes {
@@ -121,6 +132,21 @@ func validID(s string, max int) bool {
 	}
 	for _, r := range s {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validUploadID accepts the shape of an upload id, "<signature>:<key>":
+// at most 300 bytes of letters, digits and -_.:/ with no "..". Whether it
+// is genuine is checked against the visitor and conversation later.
+func validUploadID(s string) bool {
+	if len(s) < 3 || len(s) > 300 || !strings.Contains(s, ":") || strings.Contains(s, "..") {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:/", r)) {
 			return false
 		}
 	}
@@ -169,16 +195,17 @@ type convSummary struct {
 }
 
 type messageFrame struct {
-	Type         string `json:"type"`
-	ID           string `json:"id"`
-	Conversation string `json:"conversation"`
-	Cursor       string `json:"cursor,omitempty"`
-	From         string `json:"from"`
-	Name         string `json:"name,omitempty"`
-	Text         string `json:"text"`
-	FrameID      string `json:"frame_id,omitempty"`
-	At           int64  `json:"at"` // unix milliseconds
-	Resumed      bool   `json:"resumed,omitempty"`
+	Type         string      `json:"type"`
+	ID           string      `json:"id"`
+	Conversation string      `json:"conversation"`
+	Cursor       string      `json:"cursor,omitempty"`
+	From         string      `json:"from"`
+	Name         string      `json:"name,omitempty"`
+	Text         string      `json:"text"`
+	Files        []fileFrame `json:"files,omitempty"`
+	FrameID      string      `json:"frame_id,omitempty"`
+	At           int64       `json:"at"` // unix milliseconds
+	Resumed      bool        `json:"resumed,omitempty"`
 }
 
 type estimate struct {
@@ -263,9 +290,9 @@ func encode(v any) []byte {
 	return b
 }
 
-func messageFrameOf(convID string, m Message, visitorID string, resumed bool) messageFrame {
+func (s *Server) messageFrameOf(convID string, m Message, visitorID string, resumed bool) messageFrame {
 	f := messageFrame{Type: frameMessage, ID: m.ID, Conversation: convID, Cursor: m.Cursor, From: m.From,
-		Name: m.Name, Text: m.Text, At: m.At.UnixMilli(), Resumed: resumed}
+		Name: m.Name, Text: m.Text, Files: s.filesOf(convID, m.Attachments), At: m.At.UnixMilli(), Resumed: resumed}
 	if m.From == FromCustomer {
 		f.FrameID = frameIDOf(visitorID, m.ProviderID)
 	}

@@ -3,6 +3,9 @@ package webchat
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -18,6 +21,7 @@ func FuzzParseClientFrame(f *testing.F) {
 		`{"type":"typing","typing":true}`,
 		`{"type":"end"}`,
 		`{"type":"rate","conversation":"cv_1","score":4,"comment":"ok"}`,
+		`{"type":"message","id":"f_12345678","files":["sig_-x:240:2026/12/0123abcd-photo.png"]}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -40,6 +44,14 @@ func FuzzParseClientFrame(f *testing.F) {
 		if fr.Type == frameRate && (fr.Score < 1 || fr.Score > 5 || !validID(fr.Conversation, 128) || len(fr.Comment) > maxCommentBytes) {
 			t.Fatalf("accepted rate %+v", fr)
 		}
+		if len(fr.Files) > MaxFilesPerMessage {
+			t.Fatalf("accepted %d files", len(fr.Files))
+		}
+		for _, id := range fr.Files {
+			if !validUploadID(id) || strings.Contains(id, "..") {
+				t.Fatalf("accepted upload id %q", id)
+			}
+		}
 		if fr.Session != "" && !validID(fr.Session, 64) {
 			t.Fatalf("accepted session %q", fr.Session)
 		}
@@ -54,7 +66,11 @@ func FuzzParseClientFrame(f *testing.F) {
 			}
 			t.Fatalf("re-encoded frame %s refused: %v", b, err)
 		}
-		if again != fr {
+		if !slices.Equal(again.Files, fr.Files) {
+			t.Fatalf("round trip changed the files: %q != %q", again.Files, fr.Files)
+		}
+		again.Files, fr.Files = nil, nil
+		if !reflect.DeepEqual(again, fr) {
 			t.Fatalf("round trip changed the frame: %+v != %+v", again, fr)
 		}
 	})

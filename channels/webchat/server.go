@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/httpserver"
 	"github.com/switchboard/switchboard/internal/realtime"
 )
 
@@ -47,6 +48,8 @@ type Server struct {
 	demo       []byte
 	maxFrame   int
 	refused    refusedOrigins
+	// uploads holds a slot per upload being stored (maxUploadsAtOnce).
+	uploads chan struct{}
 }
 
 // The web chat channel satisfies the channel contract and observes its
@@ -83,6 +86,7 @@ func New(cfg Config, core channel.Core, deps Deps) (*Server, error) {
 		log:      cfg.Logger,
 		now:      cfg.Now,
 		maxFrame: cfg.MaxMessageLength*12 + maxFrameOverhead,
+		uploads:  make(chan struct{}, maxUploadsAtOnce),
 	}
 	s.places = newPlaces(s)
 	if err := s.loadAssets(); err != nil {
@@ -144,8 +148,25 @@ func (s *Server) Observe(ctx context.Context, ev channel.Event) error {
 }
 
 // Register adds the channel's routes: GET /chat/widget.js, GET /chat/ws,
-// GET /chat/availability and GET /demo.
+// GET /chat/availability, GET /demo, and /chat/files (POST an upload, GET
+// a file by its signed link). An upload's body limit is the attachment
+// limit plus the form's framing, in place of the server's default.
 func (s *Server) Register(e channel.Routes) {
+	if s.deps.Files != nil {
+		limit := httpserver.BodyLimit(s.deps.Files.MaxAttachmentBytes() + uploadSlack)
+		e.Add(http.MethodPost, PathFiles, func(c echo.Context) error {
+			s.serveUpload(c.Response(), c.Request())
+			return nil
+		}, limit)
+		e.Add(http.MethodOptions, PathFiles, func(c echo.Context) error {
+			s.serveUploadOptions(c.Response(), c.Request())
+			return nil
+		})
+		e.Add(http.MethodGet, PathFiles, func(c echo.Context) error {
+			s.serveFile(c.Response(), c.Request())
+			return nil
+		})
+	}
 	e.Add(http.MethodGet, PathWidget, func(c echo.Context) error {
 		s.serveWidget(c.Response(), c.Request())
 		return nil
@@ -172,6 +193,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+PathSocket, s.serveSocket)
 	mux.HandleFunc("GET "+PathDemo, s.serveDemo)
 	mux.HandleFunc("GET "+PathAvailability, s.serveAvailability)
+	if s.deps.Files != nil {
+		mux.HandleFunc("POST "+PathFiles, s.serveUpload)
+		mux.HandleFunc("OPTIONS "+PathFiles, s.serveUploadOptions)
+		mux.HandleFunc("GET "+PathFiles, s.serveFile)
+	}
 	return mux
 }
 
@@ -261,7 +287,7 @@ func (s *Server) Send(ctx context.Context, out channel.Outbound) (channel.SendRe
 		return channel.SendResult{}, &channel.PermanentError{Code: "incomplete", Message: "conversation and message id are required"}
 	}
 	f := messageFrame{Type: frameMessage, ID: out.MessageID, Conversation: out.ConversationID, From: FromAgent,
-		Text: out.Text, At: s.now().UnixMilli()}
+		Text: out.Text, Files: s.filesOf(out.ConversationID, out.Attachments), At: s.now().UnixMilli()}
 	if err := s.publish(ctx, convTopic(out.ConversationID), f); err != nil {
 		if errors.Is(err, realtime.ErrBadTopic) {
 			// No retry can make this id a topic.

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -133,4 +134,88 @@ func (t *Tokens) Verify(token string) (visitorID string, err error) {
 		return "", ErrTokenExpired
 	}
 	return parts[1], nil
+}
+
+// File capabilities. A visitor's upload is answered with an upload id,
+//
+//	<signature>:<size>:<stored key>
+//
+// the signature being base64url of HMAC-SHA256(secret,
+// "switchboard-webchat-upload.<visitor id>.<conversation id>.<size>.<key>"):
+// a message frame may attach it only from that visitor, to that
+// conversation, so no visitor can attach a file someone else stored. (The
+// size is only for the widget's echo; the transcript takes the store's.)
+// A stored file of a conversation is shown to its visitor at
+//
+//	/chat/files?c=<conversation id>&k=<key>&e=<expiry, unix seconds>&s=<signature>
+//
+// signed over "switchboard-webchat-file.<conversation id>.<key>.<expiry>";
+// the server signs only files of messages in the visitor's own
+// conversation, and only for sockets holding that visitor's token.
+const (
+	uploadDomain = "switchboard-webchat-upload."
+	fileDomain   = "switchboard-webchat-file."
+	// fileLinkLife is how long a download link stays good; a widget gets
+	// fresh links whenever it resumes.
+	fileLinkLife = 24 * time.Hour
+)
+
+func (t *Tokens) macFor(domain string, parts ...string) string {
+	m := hmac.New(sha256.New, t.secret)
+	m.Write([]byte(domain))
+	m.Write([]byte(strings.Join(parts, ".")))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// uploadID is the id a visitor's message frame names an upload by.
+func (t *Tokens) uploadID(visitorID, convID, key string, size int64) string {
+	n := strconv.FormatInt(size, 10)
+	return t.macFor(uploadDomain, visitorID, convID, n, key) + ":" + n + ":" + key
+}
+
+// uploadKey returns the stored key and size of an upload id made for this
+// visitor and conversation; false for any other.
+func (t *Tokens) uploadKey(visitorID, convID, id string) (string, int64, bool) {
+	sig, rest, _ := strings.Cut(id, ":")
+	n, key, ok := strings.Cut(rest, ":")
+	if !ok || key == "" {
+		return "", 0, false
+	}
+	size, err := strconv.ParseInt(n, 10, 64)
+	if err != nil || size < 0 {
+		return "", 0, false
+	}
+	return key, size, hmac.Equal([]byte(sig), []byte(t.macFor(uploadDomain, visitorID, convID, n, key)))
+}
+
+// fileQuery is the query of a download link for key of convID, good until
+// an expiry rounded up to the hour (so frames of one hour link alike).
+func (t *Tokens) fileQuery(convID, key string) string {
+	exp := t.now().Add(fileLinkLife).Truncate(time.Hour).Add(time.Hour).Unix()
+	e := strconv.FormatInt(exp, 10)
+	v := url.Values{"c": {convID}, "k": {key}, "e": {e}, "s": {t.macFor(fileDomain, convID, key, e)}}
+	return v.Encode()
+}
+
+// Errors of checkFile.
+var (
+	errLinkInvalid = errors.New("webchat: invalid file link")
+	errLinkExpired = errors.New("webchat: file link expired")
+)
+
+// checkFile verifies a download link's query and returns its key.
+func (t *Tokens) checkFile(q url.Values) (string, error) {
+	c, k, e, s := q.Get("c"), q.Get("k"), q.Get("e"), q.Get("s")
+	if !validID(c, 128) || k == "" || len(k) > 256 || e == "" || len(s) > 64 ||
+		!hmac.Equal([]byte(s), []byte(t.macFor(fileDomain, c, k, e))) {
+		return "", errLinkInvalid
+	}
+	exp, err := strconv.ParseInt(e, 10, 64)
+	if err != nil {
+		return "", errLinkInvalid
+	}
+	if t.now().Unix() > exp {
+		return "", errLinkExpired
+	}
+	return k, nil
 }

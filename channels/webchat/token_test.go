@@ -2,6 +2,7 @@ package webchat
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +87,46 @@ func TestTokensRefuseShortSecretAndBadVisitor(t *testing.T) {
 	}
 	if id := NewVisitorID(); !validVisitorID(id) {
 		t.Fatalf("NewVisitorID made %q, which is not valid", id)
+	}
+}
+
+// An upload id names its file for one visitor and one conversation only;
+// a download link opens one file of one conversation until it expires.
+func TestFileCapabilities(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	tk, err := NewTokens(testSecret, time.Hour, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "2026/12/abcdefghijklmnop-photo.png"
+	id := tk.uploadID("v_a", "cv_1", key, 240)
+	if k, n, ok := tk.uploadKey("v_a", "cv_1", id); !ok || k != key || n != 240 {
+		t.Fatalf("own upload id: %q %d %v", k, n, ok)
+	}
+	sig, _, _ := strings.Cut(id, ":")
+	for desc, tc := range map[string][3]string{
+		"another visitor":      {"v_b", "cv_1", id},
+		"another conversation": {"v_a", "cv_2", id},
+		"another size":         {"v_a", "cv_1", sig + ":1:" + key},
+		"another key":          {"v_a", "cv_1", sig + ":240:2026/12/abcdefghijklmnop-other.png"},
+		"no size":              {"v_a", "cv_1", sig + ":" + key},
+		"garbage":              {"v_a", "cv_1", "::"},
+	} {
+		if _, _, ok := tk.uploadKey(tc[0], tc[1], tc[2]); ok {
+			t.Errorf("%s: accepted", desc)
+		}
+	}
+	q, _ := url.ParseQuery(tk.fileQuery("cv_1", key))
+	if k, err := tk.checkFile(q); err != nil || k != key {
+		t.Fatalf("own link: %q %v", k, err)
+	}
+	moved := url.Values{"c": {"cv_2"}, "k": q["k"], "e": q["e"], "s": q["s"]}
+	if _, err := tk.checkFile(moved); !errors.Is(err, errLinkInvalid) {
+		t.Errorf("link moved to another conversation: %v", err)
+	}
+	now = now.Add(fileLinkLife + 2*time.Hour)
+	if _, err := tk.checkFile(q); !errors.Is(err, errLinkExpired) {
+		t.Errorf("old link: %v", err)
 	}
 }

@@ -156,11 +156,14 @@ func (h *Handler) fail(c echo.Context, err error) error {
 	var mbe *http.MaxBytesError
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
+	var te2 *conversation.TypeError
 	switch {
 	case errors.As(err, &fe):
 		return c.JSON(http.StatusBadRequest, errorBody{Error: fe.Error(), Field: fe.Field})
 	case errors.As(err, &mbe), errors.Is(err, conversation.ErrTooLarge):
 		return c.JSON(http.StatusRequestEntityTooLarge, errorBody{Error: "request too large"})
+	case errors.As(err, &te2):
+		return c.JSON(http.StatusUnsupportedMediaType, errorBody{Error: te2.Reason})
 	case errors.Is(err, desk.ErrNotFound), errors.Is(err, conversation.ErrNotFound):
 		return c.JSON(http.StatusNotFound, errorBody{Error: "not found"})
 	case errors.Is(err, desk.ErrForbidden):

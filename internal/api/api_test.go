@@ -271,7 +271,7 @@ func TestConversationFlow(t *testing.T) {
 	}
 
 	// Upload, attach, download; an oversized upload is refused.
-	a := f.upload(t, cid, "report.pdf", bytes.Repeat([]byte("x"), 600), 201)
+	a := f.upload(t, cid, "report.pdf", pdfOf(600), 201)
 	body, _ := json.Marshal(map[string]any{"text": "see attached", "attachments": []channel.Attachment{a}})
 	if code := f.do(t, "POST", "/conversations/"+cid+"/messages", string(body), &entry); code != 202 || len(entry.Attachments) != 1 || entry.Attachments[0].Size != 600 {
 		t.Fatalf("reply with attachment: %d %+v", code, entry)
@@ -283,7 +283,14 @@ func TestConversationFlow(t *testing.T) {
 	if rec.Code != 200 || rec.Body.Len() != 600 || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
 		t.Fatalf("download: %d %d %v", rec.Code, rec.Body.Len(), rec.Header())
 	}
-	f.upload(t, cid, "big.bin", bytes.Repeat([]byte("x"), 1001), 413)
+	f.upload(t, cid, "big.pdf", pdfOf(1001), 413)
+	if rec.Header().Get("Content-Disposition") != "attachment; filename=report.pdf" || rec.Header().Get("Content-Type") != "application/octet-stream" {
+		t.Fatalf("a PDF downloads, never renders: %v", rec.Header())
+	}
+	// Only the allow-list's types, and only files whose bytes fit the name.
+	f.upload(t, cid, "page.html", []byte("<script>alert(1)</script>"), 415)
+	f.upload(t, cid, "report2.pdf", bytes.Repeat([]byte("x"), 600), 415)
+	f.upload(t, cid, "tool.exe", []byte("MZ"), 415)
 
 	// Customer: update, merge the email identity in, history across channels.
 	var cu conversation.Customer
@@ -313,6 +320,13 @@ func TestConversationFlow(t *testing.T) {
 	}
 }
 
+// pdfOf is a file of n bytes that passes for a PDF.
+func pdfOf(n int) []byte {
+	b := bytes.Repeat([]byte("x"), n)
+	copy(b, "%PDF-1.4\n")
+	return b
+}
+
 func (f *fixture) upload(t *testing.T, convID, name string, data []byte, want int) channel.Attachment {
 	t.Helper()
 	var buf bytes.Buffer
@@ -340,13 +354,13 @@ func TestUploadLimitIsTheAttachmentLimit(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, func(p *conversation.Params) { p.MaxAttachmentBytes = 0 }) // the default, 10 MiB
 	cid := f.receive(t, channel.Inbound{Channel: channel.SMS, From: "+14155550199", To: "+1", Text: "photo?", ProviderID: "SM-up"}).ConversationID
-	a := f.upload(t, cid, "photo.jpg", bytes.Repeat([]byte("p"), 3<<20), 201)
+	a := f.upload(t, cid, "photo.jpg", append([]byte("\xff\xd8\xff"), bytes.Repeat([]byte("p"), 3<<20-3)...), 201)
 	if a.Size != 3<<20 {
 		t.Fatalf("stored %d bytes, want %d", a.Size, 3<<20)
 	}
-	f.upload(t, cid, "exactly.bin", bytes.Repeat([]byte("e"), 10<<20), 201)
-	f.upload(t, cid, "huge.bin", bytes.Repeat([]byte("h"), 10<<20+1), 413)
-	f.upload(t, cid, "framing-too.bin", bytes.Repeat([]byte("h"), 11<<20), 413)
+	f.upload(t, cid, "exactly.pdf", pdfOf(10<<20), 201)
+	f.upload(t, cid, "huge.pdf", pdfOf(10<<20+1), 413)
+	f.upload(t, cid, "framing-too.pdf", pdfOf(11<<20), 413)
 }
 
 // Issue 11 item 8: a value of the wrong type is named, field and types,

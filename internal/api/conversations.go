@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"path"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/httpserver"
 )
 
 // listConversations answers one page of the conversations the caller may
@@ -215,7 +215,7 @@ func (h *Handler) transfer(c echo.Context) error {
 // upload stores one multipart file ("file") for a later reply. The route's
 // body limit (Register) cuts the request off past the per-file limit plus
 // room for the multipart framing; the service refuses a file over the
-// limit itself.
+// limit itself, and one not on its allow-list of types (415).
 func (h *Handler) upload(c echo.Context) error {
 	if _, err := h.desk.Conversation(c.Request().Context(), h.who(c), c.Param("id")); err != nil {
 		return h.fail(c, err)
@@ -236,7 +236,7 @@ func (h *Handler) upload(c echo.Context) error {
 		if part.FormName() != "file" {
 			continue
 		}
-		a, err := h.svc.StoreAttachment(c.Request().Context(), part.FileName(), part.Header.Get("Content-Type"), part)
+		a, err := h.svc.StoreUpload(c.Request().Context(), part.FileName(), part)
 		if err != nil {
 			return h.fail(c, err)
 		}
@@ -252,9 +252,10 @@ func (h *Handler) getMessage(c echo.Context) error {
 	return c.JSON(http.StatusOK, m)
 }
 
-// download serves a stored attachment to an authenticated caller, always
-// as a download and never sniffed, so a customer's HTML file cannot run in
-// the console's origin.
+// download serves a stored attachment to an authenticated caller, never
+// sniffed: images (by the allow-list, which upload checked) inline so the
+// console can preview them, every other file as a download, so a
+// customer's HTML file cannot run in the console's origin.
 func (h *Handler) download(c echo.Context) error {
 	p := strings.TrimPrefix(path.Clean("/"+c.Param("*")), "/")
 	f, info, err := h.svc.OpenAttachment(c.Request().Context(), p)
@@ -262,10 +263,7 @@ func (h *Handler) download(c echo.Context) error {
 		return h.fail(c, err)
 	}
 	defer f.Close()
-	hd := c.Response().Header()
-	hd.Set("Content-Type", "application/octet-stream")
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", path.Base(p)))
-	http.ServeContent(c.Response(), c.Request(), "", info.ModTime, f)
+	t, ok := conversation.FileTypeOf(p)
+	httpserver.ServeAttachment(c.Response(), c.Request(), conversation.FileName(p), t.ContentType, ok && t.Image, info.ModTime, f)
 	return nil
 }

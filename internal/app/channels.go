@@ -109,7 +109,7 @@ func buildChat(ctx context.Context, env channelEnv, node yaml.Node) (channel.Cha
 	}
 	cc.DefaultQueue, cc.TokenSecret, cc.Logger = cc.Queues[0], secret, env.log
 	return webchat.New(cc, env.desk, webchat.Deps{Hub: env.hub, Visitors: env.desk, Places: env.desk, Typing: env.desk,
-		Contacts: env.desk, Availability: env.desk, Ratings: env.surveys})
+		Contacts: env.desk, Availability: env.desk, Ratings: env.surveys, Files: env.convs})
 }
 
 // buildEmail is the email channel when mailboxes are configured. Its

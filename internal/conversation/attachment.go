@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -206,4 +207,14 @@ func safeName(name string) string {
 		b = "file"
 	}
 	return b
+}
+
+// FileName is the sanitised file name a stored key ends in (attachmentKey:
+// the part after the random id), offered to whoever downloads it.
+func FileName(key string) string {
+	base := path.Base(key)
+	if _, name, ok := strings.Cut(base, "-"); ok && name != "" {
+		return name
+	}
+	return safeName(base)
 }

@@ -176,6 +176,9 @@ type ChatMessage struct {
 	// Name is the agent's first name on agent messages.
 	Name string
 	Text string
+	// Attachments are the message's files; the widget links those held in
+	// the attachment store (StoredPath), through its own authorised route.
+	Attachments []channel.Attachment
 	// ProviderID is the Inbound.ProviderID the message was received with.
 	ProviderID string
 	At         time.Time
@@ -232,7 +235,7 @@ func (d *Desk) Messages(ctx context.Context, convID, afterID string) ([]ChatMess
 	for _, e := range entries {
 		// The widget knows live messages by their message id (what the
 		// channel publishes), so resumed copies carry the same id.
-		m := ChatMessage{ID: e.MessageID, Cursor: e.ID, Text: e.Text, ProviderID: e.ProviderID, At: e.At}
+		m := ChatMessage{ID: e.MessageID, Cursor: e.ID, Text: e.Text, Attachments: e.Attachments, ProviderID: e.ProviderID, At: e.At}
 		if m.ID == "" {
 			m.ID = e.ID
 		}

@@ -247,6 +247,7 @@ function onFrame(f) {
 function onHello(f) {
   const snap = f.snapshot;
   S.maxText = f.max_text_bytes || S.maxText;
+  if (f.attach_accept) $('attach').accept = f.attach_accept;
   const serverNow = Date.parse(f.server_time);
   S.skew = Number.isNaN(serverNow) ? 0 : serverNow - Date.now();
   if (snap.agent && snap.agent.id) S.me = { ...S.me, ...snap.agent };
@@ -482,9 +483,16 @@ function fileSize(n) {
   return `${n} B`;
 }
 
+/** previewable: images the server serves inline (its allow-list's raster types). */
+const previewable = new Set(['image/png', 'image/jpeg', 'image/gif', 'image/webp']);
+
 function renderFiles(m) {
   if (!m.attachments || !m.attachments.length) return null;
   return h('ul', { class: 'msg-files' }, m.attachments.map((f) => h('li', {},
+    f.path && previewable.has(f.content_type)
+      ? h('a', { href: attachmentURL(f.path), target: '_blank', rel: 'noopener', class: 'file-preview' },
+        h('img', { src: attachmentURL(f.path), alt: f.name, loading: 'lazy' }))
+      : null,
     f.path ? h('a', { href: attachmentURL(f.path), download: f.name, rel: 'noopener' }, f.name) : h('span', {}, f.name),
     h('span', { class: 'hint' }, ` · ${fileSize(f.size)}`))));
 }

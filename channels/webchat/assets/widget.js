@@ -22,6 +22,11 @@
   const WS_URL = (src.protocol === 'https:' ? 'wss://' : 'ws://') + src.host + '/chat/ws';
   const QUEUE = script.dataset.queue || CONFIG.queue;
   const MAX = CONFIG.maxLength;
+  // Attachments: the server's per-file limit and allow-list (0 and '' when
+  // this chat takes no files).
+  const MAX_FILE = CONFIG.maxFile || 0;
+  const ACCEPT = (CONFIG.accept || '').split(',').filter(Boolean);
+  const FILES_URL = src.origin + '/chat/files';
   const STORE_KEY = 'switchboard-chat:' + src.host;
   // Whether the panel was open lives per tab: a reload mid-conversation
   // opens it again, another tab is left alone.
@@ -47,7 +52,7 @@
     name: '', email: '',
     agent: '',      // agent who joined conv
     closed: false,  // conv is over
-    pending: [],    // [{id, text}] sent but not yet acknowledged
+    pending: [],    // [{id, text, files, names}] sent but not yet acknowledged
     left: false,    // conv is a message left while nobody was available
   }, load());
   // The resume cursor lives only as long as the page: a new page has
@@ -115,6 +120,30 @@
     svg.append(p);
     return svg;
   }
+
+  function clipIcon() {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    const p = document.createElementNS(ns, 'path');
+    p.setAttribute('d', 'M16.5 6.5v10a4.5 4.5 0 0 1-9 0V5a3 3 0 0 1 6 0v10.5a1.5 1.5 0 0 1-3 0V6.5H9v9a3 3 0 0 0 6 0V5a4.5 4.5 0 0 0-9 0v11.5a6 6 0 0 0 12 0v-10z');
+    svg.append(p);
+    return svg;
+  }
+
+  function docIcon() {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    const p = document.createElementNS(ns, 'path');
+    p.setAttribute('d', 'M6 2h8l6 6v12a2 2 0 0 1-2 2H6a2 2 0 0 1-2-2V4a2 2 0 0 1 2-2zm7 1.5V9h5.5L13 3.5zM8 13v1.5h8V13H8zm0 3.5V18h8v-1.5H8z');
+    svg.append(p);
+    return svg;
+  }
+
+  const fmtSize = (n) => (n >= 1048576 ? (n / 1048576).toFixed(1) + ' MB' : n >= 1024 ? Math.round(n / 1024) + ' KB' : n + ' B');
 
   const ordinal = (n) => {
     const s = ['th', 'st', 'nd', 'rd'], v = n % 100;
@@ -196,7 +225,13 @@
   const input = el('textarea', { rows: '1', placeholder: 'Write a message\u2026', 'aria-label': 'Message' });
   const sendBtn = el('button', { type: 'button', class: 'primary', text: 'Send', onclick: () => sendFromComposer() });
   const notice = el('div', { class: 'notice', 'aria-live': 'polite' });
-  const composer = el('div', { class: 'composer' }, el('div', { class: 'row' }, input, sendBtn), notice);
+  // Files: a paperclip opens the picker (offering only what the server
+  // takes); dropping on the panel or pasting into the message works too.
+  const fileIn = el('input', { type: 'file', multiple: true, hidden: true, accept: ACCEPT.join(','), 'aria-hidden': 'true', tabindex: '-1',
+    onchange: () => { const fs = [...fileIn.files]; fileIn.value = ''; attachFiles(fs); } });
+  const attachBtn = el('button', { type: 'button', class: 'attach', 'aria-label': 'Attach a file', title: 'Attach a file',
+    hidden: !MAX_FILE, onclick: () => fileIn.click() }, clipIcon());
+  const composer = el('div', { class: 'composer' }, el('div', { class: 'row' }, attachBtn, fileIn, input, sendBtn), notice);
   const endedText = el('p', { class: 'ended-text', text: 'This chat has ended.' });
   // The one question after a resolved chat: five buttons, an optional
   // comment, then thanks (survey and rated frames).
@@ -281,8 +316,9 @@
     preview.hidden = n === 0;
     if (m) {
       previewWho.textContent = (m.name || state.agent || 'Agent') + (n > 1 ? ' \u00b7 ' + n + ' new' : '');
-      const t = Array.from(m.text);
-      previewText.textContent = t.length > 90 ? t.slice(0, 90).join('') + '\u2026' : m.text;
+      const text = m.text || (m.files && m.files.length ? '\ud83d\udcce ' + m.files.map((f) => f.name).join(', ') : '');
+      const t = Array.from(text);
+      previewText.textContent = t.length > 90 ? t.slice(0, 90).join('') + '\u2026' : text;
     }
   }
 
@@ -349,12 +385,37 @@
     banner.hidden = false;
   }
 
-  function renderMessage(m, pending) {
+  // fileList shows a message's files: images as a preview that opens the
+  // file, others as a download link with their size. Links come from the
+  // server, signed for this conversation; a file without one (not sent
+  // yet, or held elsewhere) is shown by name.
+  function fileList(files) {
+    if (!files || !files.length) return null;
+    return el('ul', { class: 'files' }, ...files.map((f) => {
+      let href = null;
+      if (f.url && f.url.startsWith('/chat/files?')) href = src.origin + f.url;
+      const label = el('span', { class: 'fname', text: f.name }), size = el('span', { class: 'fsize', text: fmtSize(f.size || 0) });
+      if (!href) return el('li', { class: 'file' }, label, size);
+      if (f.image) {
+        return el('li', { class: 'file image' },
+          el('a', { href, target: '_blank', rel: 'noopener noreferrer', title: 'Open ' + f.name },
+            el('img', { src: href, alt: f.name, loading: 'lazy' })),
+          el('a', { href, target: '_blank', rel: 'noopener noreferrer', class: 'flink' }, label, size));
+      }
+      return el('li', { class: 'file' }, el('a', { href, download: f.name, rel: 'noopener noreferrer', class: 'flink' }, docIcon(), label, size));
+    }));
+  }
+
+  function messageNode(m, pending) {
     const mine = m.from === 'customer';
     const who = mine ? 'You' : (m.name || state.agent || 'Agent');
     const meta = el('div', { class: 'meta', text: who + ' \u00b7 ' + fmtTime(m.at || Date.now()) });
-    const node = el('div', { class: 'msg ' + (mine ? 'customer' : 'agent') + (pending ? ' pending' : '') },
-      el('div', { class: 'bubble' }, linkify(m.text)), meta);
+    return el('div', { class: 'msg ' + (mine ? 'customer' : 'agent') + (pending ? ' pending' : '') },
+      m.text ? el('div', { class: 'bubble' }, linkify(m.text)) : null, fileList(m.files), meta);
+  }
+
+  function renderMessage(m, pending) {
+    const node = messageNode(m, pending);
     // Messages not yet acknowledged are the newest we know of: what the
     // server sends goes above them.
     const firstPending = pending ? null : log.querySelector('.msg.pending');
@@ -366,7 +427,7 @@
 
   // A message of ours shown before the server has it.
   function renderPending(p) {
-    const node = renderMessage({ from: 'customer', text: p.text, at: p.at }, true);
+    const node = renderMessage({ from: 'customer', text: p.text, files: p.names, at: p.at }, true);
     node.querySelector('.meta').textContent = 'Sending\u2026';
     byFrame.set(p.id, node);
     return node;
@@ -499,7 +560,7 @@
         showView();
         // Anything not acknowledged is sent again with its own id; the
         // server stores each id once.
-        for (const p of state.pending) sock.send(JSON.stringify({ type: 'message', id: p.id, text: p.text }));
+        for (const p of state.pending) sock.send(JSON.stringify(messageFrame(p)));
         break;
       }
       case 'message': {
@@ -515,9 +576,15 @@
         }
         if (f.cursor && later(f.cursor, cursor)) cursor = f.cursor;
         if (f.from === 'customer' && f.frame_id && byFrame.has(f.frame_id)) {
-          const node = byFrame.get(f.frame_id);
+          let node = byFrame.get(f.frame_id);
           byFrame.delete(f.frame_id);
           node.classList.remove('pending', 'failed');
+          if (f.files && f.files.length) {
+            // Stored: its files now have links.
+            const fresh = messageNode(f);
+            node.replaceWith(fresh);
+            node = fresh;
+          }
           // Stored now: it takes its place after what the server sent before it.
           const firstPending = log.querySelector('.msg.pending');
           if (firstPending) log.insertBefore(node, firstPending);
@@ -623,7 +690,7 @@
         if (f.frame_id) markFailed(f.frame_id, 'the message is longer than ' + num(f.limit || MAX) + ' characters.');
         break;
       case 'rejected':
-        if (f.frame_id) markFailed(f.frame_id, 'the message was refused.');
+        if (f.frame_id) markFailed(f.frame_id, f.message && /file|chat/.test(f.message) ? f.message + '.' : 'the message was refused.');
         break;
       case 'unavailable':
       case 'rate_limited':
@@ -632,7 +699,7 @@
         if (f.frame_id) {
           setTimeout(() => {
             const p = state.pending.find((x) => x.id === f.frame_id);
-            if (p) send({ type: 'message', id: p.id, text: p.text });
+            if (p) send(messageFrame(p));
           }, 3000);
         }
         break;
@@ -651,6 +718,12 @@
 
   // ---- actions
 
+  function messageFrame(p) {
+    const f = { type: 'message', id: p.id, text: p.text };
+    if (p.files && p.files.length) f.files = p.files;
+    return f;
+  }
+
   function queueMessage(text) {
     const p = { id: randomID('f_'), text, at: Date.now() };
     state.pending.push(p);
@@ -658,6 +731,83 @@
     renderPending(p);
     if (ready) send({ type: 'message', id: p.id, text: p.text });
     else connect();
+  }
+
+  // ---- files
+
+  function fileProblem(file) {
+    const dot = file.name.lastIndexOf('.');
+    const ext = dot >= 0 ? file.name.slice(dot).toLowerCase() : '';
+    if (!ACCEPT.includes(ext)) return 'only images (PNG, JPEG, GIF, WebP), PDF, text and office documents can be attached.';
+    if (file.size > MAX_FILE) return 'the file is ' + fmtSize(file.size) + '; the limit is ' + fmtSize(MAX_FILE) + '.';
+    if (file.size === 0) return 'the file is empty.';
+    return '';
+  }
+
+  function fileNotice(text) {
+    notice.textContent = text;
+    notice.classList.add('error');
+  }
+
+  // attachFiles uploads each file to the gateway, showing it as a message
+  // being sent with its progress, then sends the message that adds it to
+  // the chat. A refused file says why and sends nothing.
+  function attachFiles(files) {
+    if (!files.length || !MAX_FILE) return;
+    if (!state.conv || state.closed || !ready) {
+      fileNotice(state.closed ? 'This chat has ended; files can no longer be sent.' : 'Files can be attached once the chat has started.');
+      return;
+    }
+    notice.textContent = '';
+    notice.classList.remove('error');
+    for (const file of files.slice(0, 5)) uploadFile(file);
+    if (files.length > 5) fileNotice('Up to 5 files at a time; the rest were not sent.');
+  }
+
+  function uploadFile(file) {
+    const p = { id: randomID('f_'), text: '', at: Date.now(), files: [], names: [{ name: file.name, size: file.size }] };
+    const node = renderMessage({ from: 'customer', files: p.names, at: p.at }, true);
+    const meta = node.querySelector('.meta');
+    byFrame.set(p.id, node);
+    const problem = fileProblem(file);
+    if (problem) {
+      markFailed(p.id, problem);
+      return;
+    }
+    meta.textContent = 'Sending\u2026';
+    const form = new FormData();
+    // Token and conversation first: the server checks them before it reads the file.
+    form.append('token', state.token);
+    form.append('conversation', state.conv);
+    form.append('file', file, file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', FILES_URL);
+    xhr.responseType = 'json';
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) meta.textContent = 'Sending\u2026 ' + Math.floor(100 * e.loaded / e.total) + '%';
+    };
+    xhr.onerror = () => markFailed(p.id, 'the connection dropped; try again.');
+    xhr.onload = () => {
+      const body = xhr.response || {};
+      if (xhr.status !== 201) {
+        const why = {
+          too_large: 'the file is larger than the limit of ' + fmtSize(body.limit || MAX_FILE) + '.',
+          unsupported_type: (body.error || 'this kind of file cannot be attached') + '.',
+          no_chat: 'this chat is no longer open.',
+          unauthorized: 'please reload the page and try again.',
+        }[body.code] || 'the file was not sent; try again.';
+        markFailed(p.id, why);
+        return;
+      }
+      p.files = [body.id];
+      p.names = [{ name: body.name, size: body.size }];
+      state.pending.push(p);
+      save();
+      meta.textContent = 'Sending\u2026';
+      if (ready) send(messageFrame(p));
+      else connect();
+    };
+    xhr.send(form);
   }
 
   function tooLong(text) {
@@ -775,6 +925,24 @@
   }
 
   input.addEventListener('input', () => { updateCounter(); noteTyping(); });
+  input.addEventListener('paste', (e) => {
+    const files = [...((e.clipboardData && e.clipboardData.files) || [])];
+    if (!files.length || !MAX_FILE) return;
+    e.preventDefault();
+    attachFiles(files);
+  });
+  panel.addEventListener('dragover', (e) => {
+    if (!MAX_FILE || composer.hidden || chatView.hidden || !e.dataTransfer || ![...e.dataTransfer.types].includes('Files')) return;
+    e.preventDefault();
+    panel.classList.add('dropping');
+  });
+  panel.addEventListener('dragleave', (e) => { if (!panel.contains(e.relatedTarget)) panel.classList.remove('dropping'); });
+  panel.addEventListener('drop', (e) => {
+    panel.classList.remove('dropping');
+    if (!MAX_FILE || composer.hidden || chatView.hidden || !e.dataTransfer || !e.dataTransfer.files.length) return;
+    e.preventDefault();
+    attachFiles([...e.dataTransfer.files]);
+  });
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendFromComposer(); }
   });
