@@ -15,7 +15,8 @@
 -- the provider answered: an unknown provider id's status is kept in KEYS[2]
 -- for ARGV[8] seconds and finish.lua applies it.
 --
--- Returns {code, stream id, conversation id, message id}: 0 recorded,
+-- Returns {code, stream id, conversation id, message id, reply entry id
+-- (the reply's own transcript entry, which consoles know it by)}: 0 recorded,
 -- 1 unknown provider id (kept as early status), 3 ignored (not newer than
 -- what is recorded).
 -- Touch a never-written key first: while the slot migrates, the source node
@@ -31,7 +32,7 @@ if not id then
   return {1, '', '', ''}
 end
 local mk = ARGV[1] .. 'msg:' .. id
-local f = redis.call('HMGET', mk, 'conv', 'status_rank')
+local f = redis.call('HMGET', mk, 'conv', 'status_rank', 'entry_id')
 if not f[1] then return {1, '', '', ''} end
 if tonumber(ARGV[4]) <= tonumber(f[2] or '0') then return {3, '', f[1], id} end
 redis.call('HSET', mk, 'status', ARGV[3], 'status_rank', ARGV[4], 'status_at', ARGV[7])
@@ -42,4 +43,4 @@ if ARGV[5] ~= '' or ARGV[6] ~= '' then
   table.insert(entry, 'error_text'); table.insert(entry, ARGV[6])
 end
 local sid = redis.call('XADD', ARGV[1] .. 'conv:' .. f[1] .. ':log', '*', unpack(entry))
-return {0, sid, f[1], id}
+return {0, sid, f[1], id, f[3] or ''}
