@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -128,6 +129,13 @@ type contact struct {
 	mu      sync.Mutex
 	convs   map[string]bool // conversations offered for it
 	late    bool
+	// A chat visitor stops writing once its agent is about to close
+	// (stop), and the agent closes only after the visitor's messages in
+	// flight (written, not yet echoed) were stored: a message the gateway
+	// took after the close would rightly open a second conversation, which
+	// is the load generator's doing, not a duplicate.
+	stop     atomic.Bool
+	inflight atomic.Int64
 }
 
 // run state shared by agents and customers.
@@ -284,7 +292,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	}
 	g.logf("%d contacts at %.0f/s over %s, mix %v, %d agents, %d gateways", total, cfg.Rate, cfg.Duration, cfg.Mix, cfg.Agents, len(g.targets))
 
-	cmd0, rcpu0 := redisCommands(ctx, rdb), redisCPU(ctx, rdb)
+	cmd0, rcpu0, byName0 := redisCommands(ctx, rdb), redisCPU(ctx, rdb), commandCounts(ctx, rdb)
 	gcpu0 := procsCPU(procs)
 	start := time.Now()
 	chaos(runCtx, g, start, procs, redisSrv)
@@ -333,6 +341,10 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 		time.Sleep(50 * time.Millisecond)
 	}
 	cmds, rcpu, gcpu := redisCommands(ctx, rdb)-cmd0, redisCPU(ctx, rdb)-rcpu0, procsCPU(procs)-gcpu0
+	byName := commandCounts(ctx, rdb)
+	for k, n := range byName0 {
+		byName[k] -= n
+	}
 	cancel()
 	customers.Wait()
 
@@ -374,6 +386,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	}
 	per := func(x float64) float64 { return x / math.Max(1, float64(res.Routed)) }
 	res.RedisCommands = cmds
+	res.Commands = byName
 	res.RedisCommandsPerContact = per(float64(cmds))
 	res.RedisCPUMicrosPerContact = per(float64(rcpu.Microseconds()))
 	res.GatewayCPUMicrosPerContact = per(float64(gcpu.Microseconds()))
@@ -386,6 +399,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	}
 	g.logf("customer message -> agent socket: n=%d (%.0f/s) p50=%.2fms p99=%.2fms; agent reply -> customer: n=%d p50=%.2fms p99=%.2fms",
 		res.Msg.N, res.MsgRate, res.Msg.P50, res.Msg.P99, res.Reply.N, res.Reply.P50, res.Reply.P99)
+	g.logf("redis commands per routed contact, by name: %s", topCommands(byName, per, 12))
 	if len(procs) > 0 {
 		g.logf("per routed contact: redis commands %.1f, gateway cpu %.0fµs, redis cpu %.0fµs",
 			res.RedisCommandsPerContact, res.GatewayCPUMicrosPerContact, res.RedisCPUMicrosPerContact)
@@ -608,6 +622,7 @@ func (a *agentClient) loop(ctx context.Context, password string) {
 				_ = a.send(map[string]any{"type": "reply", "conv": conv, "text": "hello from " + a.id})
 			}
 			time.AfterFunc(a.g.cfg.Handle, func() {
+				a.g.quiesce(conv)
 				_ = a.send(map[string]any{"type": "close", "conv": conv, "disposition": "resolved"})
 			})
 		case "message":
@@ -615,6 +630,26 @@ func (a *agentClient) loop(ctx context.Context, password string) {
 		}
 	}
 }
+
+// quiesce stops conv's chat visitor from writing and waits (at most
+// quiesceWait) until what it wrote has been stored, so the close comes
+// after the visitor's last message, as when a person says goodbye.
+func (g *gwRun) quiesce(conv string) {
+	g.mu.Lock()
+	c := g.convOf[conv]
+	g.mu.Unlock()
+	if c == nil || c.channel != "chat" {
+		return
+	}
+	c.stop.Store(true)
+	for end := time.Now().Add(quiesceWait); c.inflight.Load() > 0 && time.Now().Before(end); {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// quiesceWait bounds how long an agent's close waits for its visitor's
+// messages in flight.
+const quiesceWait = 5 * time.Second
 
 // offered records an offer seen on an agent socket; the preview carries the
 // contact's tag.
@@ -835,12 +870,13 @@ func (g *gwRun) chat(ctx context.Context, c *contact) {
 		return
 	}
 	var ticker *time.Ticker
-	stopTicker := func() {
+	done := make(chan struct{}) // the visitor's writer ends with it
+	defer func() {
 		if ticker != nil {
 			ticker.Stop()
 		}
-	}
-	defer stopTicker()
+		close(done)
+	}()
 	var wmu sync.Mutex
 	n := 0
 	for ctx.Err() == nil {
@@ -856,6 +892,8 @@ func (g *gwRun) chat(ctx context.Context, c *contact) {
 		case "message":
 			if f.From == "customer" && f.FrameID == "f_00000000" {
 				c.acked.CompareAndSwap(0, int64(time.Since(c.sched)))
+			} else if f.From == "customer" {
+				c.inflight.Add(-1)
 			}
 			if f.From == "agent" {
 				now := time.Now()
@@ -874,7 +912,20 @@ func (g *gwRun) chat(ctx context.Context, c *contact) {
 			if g.cfg.MsgEvery > 0 && ticker == nil {
 				ticker = time.NewTicker(g.cfg.MsgEvery)
 				go func(t *time.Ticker) {
-					for range t.C {
+					for {
+						select {
+						case <-t.C:
+						case <-done:
+							return
+						}
+						// Counted before the stop check, so quiesce
+						// either sees it in flight or it sees stop.
+						c.inflight.Add(1)
+						if c.stop.Load() {
+							c.inflight.Add(-1)
+							t.Stop()
+							return
+						}
 						wmu.Lock()
 						n++
 						text := fmt.Sprintf("lg%s %d message %d", g.tag, c.i, n)
@@ -885,10 +936,15 @@ func (g *gwRun) chat(ctx context.Context, c *contact) {
 						err := write(map[string]any{"type": "message", "id": fmt.Sprintf("f_%08d", n), "text": text})
 						wmu.Unlock()
 						if err != nil {
+							c.inflight.Add(-1)
 							return
 						}
 					}
 				}(ticker)
+			}
+		case "error":
+			if f.FrameID != "" && f.FrameID != "f_00000000" {
+				c.inflight.Add(-1) // refused: it will not be stored
 			}
 		case "closed":
 			return
@@ -1032,6 +1088,26 @@ func doubleOffered(ctx context.Context, rdb *redis.Client, ws string, convs map[
 		start = "(" + msgs[len(msgs)-1].ID
 	}
 	return len(bad), nil
+}
+
+// topCommands names the n most called commands with their calls per
+// routed contact ("evalsha 10.2 publish 9.8 …"): where the round trips go.
+func topCommands(byName map[string]int64, per func(float64) float64, n int) string {
+	names := make([]string, 0, len(byName))
+	for k, v := range byName {
+		if v > 0 {
+			names = append(names, k)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(byName[b], byName[a]) })
+	var b strings.Builder
+	for i, k := range names {
+		if i == n {
+			break
+		}
+		fmt.Fprintf(&b, "%s %.1f ", k, per(float64(byName[k])))
+	}
+	return strings.TrimSpace(b.String())
 }
 
 // redisCommands is the server's total_commands_processed.

@@ -367,21 +367,30 @@ func processCPU() time.Duration {
 // so far (INFO commandstats): the gateways' round trips, however they were
 // batched on the wire.
 func scriptCalls(ctx context.Context, c *redis.Client) int64 {
+	n := commandCounts(ctx, c)
+	return n["evalsha"] + n["eval"]
+}
+
+// commandCounts is how many calls of each command the Redis server ran so
+// far, by lower-case name (INFO commandstats; commands scripts call count
+// too).
+func commandCounts(ctx context.Context, c *redis.Client) map[string]int64 {
+	out := map[string]int64{}
 	info, err := c.Info(ctx, "commandstats").Result()
 	if err != nil {
-		return 0
+		return out
 	}
-	var n int64
 	for _, line := range strings.Split(info, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || (k != "cmdstat_evalsha" && k != "cmdstat_eval") {
+		name, isCmd := strings.CutPrefix(k, "cmdstat_")
+		if !ok || !isCmd {
 			continue
 		}
 		calls, _, _ := strings.Cut(strings.TrimPrefix(v, "calls="), ",")
-		c, _ := strconv.ParseInt(calls, 10, 64)
-		n += c
+		n, _ := strconv.ParseInt(calls, 10, 64)
+		out[name] = n
 	}
-	return n
+	return out
 }
 
 // redisCPU is the Redis server's CPU time so far (INFO cpu, user and system).

@@ -32,27 +32,43 @@ func (s *Service) resolveCustomer(ctx context.Context, id string) (string, error
 
 // Customer returns a customer. The id of a customer merged into another
 // returns the surviving customer, whose ID differs.
+//
+// Every offer and every customer line on a console names the customer, so
+// the common case (not merged) is one round trip: the record, identities
+// and tags are read together, and only a record that says merged_into
+// follows the chain and reads again.
 func (s *Service) Customer(ctx context.Context, id string) (Customer, error) {
-	id, err := s.resolveCustomer(ctx, id)
-	if err != nil {
-		return Customer{}, err
+	for followed := false; ; followed = true {
+		pipe := s.rdb.Pipeline()
+		h := pipe.HGetAll(ctx, s.k.cust(id))
+		idents := pipe.SMembers(ctx, s.k.custIdents(id))
+		tags := pipe.SMembers(ctx, s.k.custTags(id))
+		if _, err := pipe.Exec(ctx); err != nil {
+			return Customer{}, fmt.Errorf("conversation: customer %s: %w", id, err)
+		}
+		v := h.Val()
+		if v["id"] == "" {
+			return Customer{}, fmt.Errorf("conversation: customer %s: %w", id, ErrNotFound)
+		}
+		if v["merged_into"] != "" && !followed {
+			// (Merged again between the two reads: the record read
+			// second is returned, as a read just before that merge.)
+			next, err := s.resolveCustomer(ctx, v["merged_into"])
+			if err != nil {
+				return Customer{}, err
+			}
+			id = next
+			continue
+		}
+		c := Customer{
+			ID: id, Name: v["name"], Notes: v["notes"], LastAgentID: v["last_agent"],
+			LastAgentAt: fromMS(v["last_agent_at"]), CreatedAt: fromMS(v["created_at"]),
+			Identities: idents.Val(), Tags: tags.Val(),
+		}
+		slices.Sort(c.Identities)
+		slices.Sort(c.Tags)
+		return c, nil
 	}
-	pipe := s.rdb.Pipeline()
-	h := pipe.HGetAll(ctx, s.k.cust(id))
-	idents := pipe.SMembers(ctx, s.k.custIdents(id))
-	tags := pipe.SMembers(ctx, s.k.custTags(id))
-	if _, err := pipe.Exec(ctx); err != nil {
-		return Customer{}, fmt.Errorf("conversation: customer %s: %w", id, err)
-	}
-	v := h.Val()
-	c := Customer{
-		ID: id, Name: v["name"], Notes: v["notes"], LastAgentID: v["last_agent"],
-		LastAgentAt: fromMS(v["last_agent_at"]), CreatedAt: fromMS(v["created_at"]),
-		Identities: idents.Val(), Tags: tags.Val(),
-	}
-	slices.Sort(c.Identities)
-	slices.Sort(c.Tags)
-	return c, nil
 }
 
 // FindCustomer returns the customer known by an address on a channel.

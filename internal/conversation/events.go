@@ -173,6 +173,14 @@ func (s *Service) Close(ctx context.Context, convID, agentID, disposition string
 	if err := s.router.Close(ctx, convID, agentID); err != nil {
 		return Conversation{}, fmt.Errorf("conversation: close %s: routing: %w", convID, err)
 	}
+	return s.RecordClose(ctx, convID, agentID, disposition)
+}
+
+// RecordClose is Close for a caller that has let routing go of the
+// conversation itself (the desk, which decides who may close): the record
+// is closed with the disposition, without asking routing again. A closed
+// conversation stays as it was.
+func (s *Service) RecordClose(ctx context.Context, convID, agentID, disposition string) (Conversation, error) {
 	if err := s.OnClosed(ctx, convID, agentID, disposition, s.now()); err != nil {
 		return Conversation{}, err
 	}

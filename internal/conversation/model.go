@@ -121,11 +121,16 @@ type Entry struct {
 	// Queue is the queue a system event concerns (transfers).
 	Queue string `json:"queue,omitempty"`
 	// Status is a reply's status (status entries, and "pending" on the reply).
-	Status    string    `json:"status,omitempty"`
-	ErrorCode string    `json:"error_code,omitempty"`
-	ErrorText string    `json:"error_text,omitempty"`
-	Attempt   int       `json:"attempt,omitempty"`
-	At        time.Time `json:"at"`
+	Status string `json:"status,omitempty"`
+	// ReplyEntryID is, on a status entry handed to the Notifier, the
+	// transcript entry id of the reply it is about (consoles know replies by
+	// it), read with the status so nobody looks the message up again. Not
+	// stored with the entry: "" when read back from the transcript.
+	ReplyEntryID string    `json:"-"`
+	ErrorCode    string    `json:"error_code,omitempty"`
+	ErrorText    string    `json:"error_text,omitempty"`
+	Attempt      int       `json:"attempt,omitempty"`
+	At           time.Time `json:"at"`
 }
 
 func entryFromStream(id string, v map[string]any) Entry {

@@ -271,11 +271,12 @@ func (s *Service) finish(ctx context.Context, id string, attempt int, o outcome)
 	sid, _ := res[1].(string)
 	conv, _ := res[2].(string)
 	fields := map[string]any{}
-	for i := 3; i+1 < len(res); i += 2 {
+	for i := 4; i+1 < len(res); i += 2 {
 		k, _ := res[i].(string)
 		fields[k] = res[i+1]
 	}
 	e := entryFromStream(sid, fields)
+	e.ReplyEntryID, _ = res[3].(string)
 	s.notify(ctx, conv, e)
 	return nil
 }
@@ -312,7 +313,8 @@ func (s *Service) UpdateDelivery(ctx context.Context, st channel.DeliveryStatus)
 	sid, _ := res[1].(string)
 	conv, _ := res[2].(string)
 	msg, _ := res[3].(string)
-	s.notify(ctx, conv, Entry{ID: sid, Type: EntryStatus, MessageID: msg, Status: st.Status,
+	entryID, _ := res[4].(string)
+	s.notify(ctx, conv, Entry{ID: sid, Type: EntryStatus, MessageID: msg, ReplyEntryID: entryID, Status: st.Status,
 		ErrorCode: st.ErrorCode, ErrorText: st.ErrorText, At: now.UTC().Truncate(time.Millisecond)})
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -83,7 +84,7 @@ func (s *Service) Receive(ctx context.Context, in channel.Inbound) (channel.Rece
 	if err != nil {
 		return channel.Receipt{}, fmt.Errorf("conversation: receive %s from %s: %w", in.Channel, from, err)
 	}
-	if len(res) != 10 {
+	if len(res) < 10 {
 		return channel.Receipt{}, fmt.Errorf("conversation: receive: script returned %d values", len(res))
 	}
 	r := channel.Receipt{
@@ -107,7 +108,7 @@ func (s *Service) Receive(ctx context.Context, in channel.Inbound) (channel.Rece
 		req := RouteRequest{
 			ConversationID: r.ConversationID, Queue: rt.Queue, Channel: in.Channel, CustomerID: r.CustomerID,
 			Skills: rt.Skills, EnqueuedAt: at.UTC().Truncate(time.Millisecond), Returning: r.Returning,
-			VIP: res[7] == "1", LastAgentID: res[8], LastServedAt: fromMS(res[9]),
+			VIP: res[7] == "1", LastAgentID: res[8], LastServedAt: fromMS(res[9]), Tags: res[10:],
 		}
 		req.Priority = priority(rt, req)
 		if err := s.enqueueReq(ctx, req); err != nil {
@@ -154,7 +155,7 @@ func (s *Service) routeRequest(ctx context.Context, convID string) (RouteRequest
 	}
 	pipe := s.rdb.Pipeline()
 	cust := pipe.HMGet(ctx, s.k.cust(conv.CustomerID), "last_agent", "last_agent_at")
-	vip := pipe.SIsMember(ctx, s.k.custTags(conv.CustomerID), VIPTag)
+	tags := pipe.SMembers(ctx, s.k.custTags(conv.CustomerID))
 	if _, err := pipe.Exec(ctx); err != nil {
 		return RouteRequest{}, fmt.Errorf("conversation: route request %s: %w", convID, err)
 	}
@@ -166,7 +167,8 @@ func (s *Service) routeRequest(ctx context.Context, convID string) (RouteRequest
 		Skills:         conv.Skills,
 		EnqueuedAt:     conv.EnqueuedAt,
 		Returning:      conv.Returning,
-		VIP:            vip.Val(),
+		VIP:            slices.Contains(tags.Val(), VIPTag),
+		Tags:           tags.Val(),
 	}
 	if v := cust.Val(); len(v) == 2 {
 		req.LastAgentID, _ = v[0].(string)

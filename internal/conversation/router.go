@@ -45,6 +45,10 @@ type RouteRequest struct {
 	// prefer them within its sticky window. Empty when nobody has.
 	LastAgentID  string
 	LastServedAt time.Time
+	// Tags are the customer's tags when the conversation was stored, read
+	// with it: a Router whose rules depend on one (service recovery) asks
+	// further only for customers who carry it.
+	Tags []string
 }
 
 // TransferRequest asks routing to move a conversation. ToAgentID empty

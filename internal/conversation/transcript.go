@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
 )
 
 var streamIDPattern = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)
@@ -45,17 +48,36 @@ func (s *Service) Transcript(ctx context.Context, convID, after string, limit in
 // oldest first: what a list preview or an offer needs, without reading a
 // long conversation from its start.
 func (s *Service) Recent(ctx context.Context, convID string, limit int) ([]Entry, error) {
+	out, err := s.RecentOf(ctx, []string{convID}, limit)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// RecentOf is Recent for several conversations in one round trip (a voice
+// offer previews the caller's earlier conversations): out[i] belongs to
+// convIDs[i].
+func (s *Service) RecentOf(ctx context.Context, convIDs []string, limit int) ([][]Entry, error) {
 	if limit <= 0 {
 		limit = 20
 	}
 	limit = min(limit, 500)
-	msgs, err := s.rdb.XRevRangeN(ctx, s.k.convLog(convID), "+", "-", int64(limit)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("conversation: recent entries of %s: %w", convID, err)
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.XMessageSliceCmd, len(convIDs))
+	for i, id := range convIDs {
+		cmds[i] = pipe.XRevRangeN(ctx, s.k.convLog(id), "+", "-", int64(limit))
 	}
-	out := make([]Entry, len(msgs))
-	for i, m := range msgs {
-		out[len(msgs)-1-i] = entryFromStream(m.ID, m.Values)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, fmt.Errorf("conversation: recent entries of %s: %w", strings.Join(convIDs, ", "), err)
+	}
+	out := make([][]Entry, len(convIDs))
+	for i, cmd := range cmds {
+		msgs := cmd.Val()
+		out[i] = make([]Entry, len(msgs))
+		for j, m := range msgs {
+			out[i][len(msgs)-1-j] = entryFromStream(m.ID, m.Values)
+		}
 	}
 	return out, nil
 }

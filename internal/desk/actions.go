@@ -100,8 +100,15 @@ func (d *Desk) close(ctx context.Context, conv conversation.Conversation, closer
 		if err := ignoreGone(d.engine.Abandon(ctx, conv.ID)); err != nil {
 			return conversation.Conversation{}, mapErr(err)
 		}
+	default:
+		// Routing's state is another (wrap-up, or it let go already): the
+		// conversation service settles it with routing as it closes.
+		out, err := d.convs.Close(ctx, conv.ID, closer, disposition)
+		return out, mapErr(err)
 	}
-	out, err := d.convs.Close(ctx, conv.ID, closer, disposition)
+	// Routing has let go above: only the record is left to close (asking
+	// routing again would cost a failed close and a read per conversation).
+	out, err := d.convs.RecordClose(ctx, conv.ID, closer, disposition)
 	return out, mapErr(err)
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -88,9 +89,11 @@ func (d *Desk) receiveSurveyReply(ctx context.Context, in channel.Inbound) (chan
 }
 
 // afterReceive ends a survey window once the customer opened a new
-// conversation on the same address.
+// conversation on the same address. A window is only ever open for a
+// customer who had a conversation before (Receipt.Returning, read with the
+// message), so a first contact costs nothing here.
 func (d *Desk) afterReceive(ctx context.Context, in channel.Inbound, r channel.Receipt) {
-	if d.surveys == nil || !r.NewConversation {
+	if d.surveys == nil || !r.NewConversation || !r.Returning {
 		return
 	}
 	addr, err := conversation.NormalizeAddress(in.Channel, in.From)
@@ -112,10 +115,13 @@ func (d *Desk) surveyClosed(ctx context.Context, conv conversation.Conversation)
 	}
 }
 
-// recoveryBanner is the banner for conv when its customer is in recovery
-// for another conversation; nil otherwise.
-func (d *Desk) recoveryBanner(ctx context.Context, conv conversation.Conversation) *RecoveryBanner {
-	if d.recovery == nil {
+// recoveryBanner is the banner for conv when its customer (cust, as read
+// for the offer or conversation; custErr when that read failed) is in
+// recovery for another conversation; nil otherwise. Only a customer
+// carrying the recovery tag can have a case (Raise tags them, the case
+// ending takes it off), so every other offer costs no look-up.
+func (d *Desk) recoveryBanner(ctx context.Context, conv conversation.Conversation, cust conversation.Customer, custErr error) *RecoveryBanner {
+	if d.recovery == nil || (custErr == nil && !slices.Contains(cust.Tags, recovery.Tag)) {
 		return nil
 	}
 	c, ok, err := d.recovery.Active(ctx, conv.CustomerID)

@@ -81,15 +81,19 @@ func (d *Desk) Snapshot(ctx context.Context, who Actor) (Snapshot, error) {
 
 // offer builds the console's view of an offer.
 func (d *Desk) offer(ctx context.Context, conv conversation.Conversation, offeredAt, deadline time.Time) Offer {
+	cust, custErr := d.convs.Customer(ctx, conv.CustomerID)
 	o := Offer{
 		ConversationID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
-		Customer: d.customerRef(ctx, conv), Preview: d.lastCustomerText(ctx, conv.ID),
-		OfferedAt: offeredAt, Deadline: deadline, Recovery: d.recoveryBanner(ctx, conv),
+		Customer:  customerRefOf(conv, cust, custErr),
+		OfferedAt: offeredAt, Deadline: deadline, Recovery: d.recoveryBanner(ctx, conv, cust, custErr),
 	}
 	if conv.Channel == channel.Voice {
 		// A ringing call has no message to preview: the agent sees who
-		// calls by what they came about before, on any channel.
-		o.Earlier = d.pastContacts(ctx, conv.CustomerID, conv.ID, offerEarlier)
+		// calls by what they came about before, on any channel. Their
+		// summaries and this call's preview are read in one round trip.
+		o.Earlier, o.Preview = d.pastContacts(ctx, conv.CustomerID, conv.ID, offerEarlier)
+	} else {
+		o.Preview = d.lastCustomerText(ctx, conv.ID)
 	}
 	return o
 }
@@ -98,22 +102,31 @@ func (d *Desk) offer(ctx context.Context, conv conversation.Conversation, offere
 const offerEarlier = 3
 
 // pastContacts are the customer's conversations other than exclude, newest
-// first, at most limit; nil when the history cannot be read.
-func (d *Desk) pastContacts(ctx context.Context, customerID, exclude string, limit int) []PastContact {
+// first, at most limit; nil when the history cannot be read. preview is
+// exclude's last customer text, read with the others' summaries in one
+// round trip.
+func (d *Desk) pastContacts(ctx context.Context, customerID, exclude string, limit int) (past []PastContact, preview string) {
 	page, err := d.convs.History(ctx, customerID, 0, limit+1)
 	if err != nil {
-		return nil
+		return nil, d.lastCustomerText(ctx, exclude)
 	}
-	var out []PastContact
+	ids := []string{exclude}
 	for _, c := range page.Conversations {
-		if c.ID == exclude || len(out) == limit {
+		if c.ID == exclude || len(past) == limit {
 			continue
 		}
-		out = append(out, PastContact{ConversationID: c.ID, Channel: string(c.Channel),
-			Agent: c.AgentID, Disposition: c.Disposition, Summary: d.lastCustomerText(ctx, c.ID),
-			StartedAt: c.CreatedAt, ClosedAt: c.ClosedAt})
+		ids = append(ids, c.ID)
+		past = append(past, PastContact{ConversationID: c.ID, Channel: string(c.Channel),
+			Agent: c.AgentID, Disposition: c.Disposition, StartedAt: c.CreatedAt, ClosedAt: c.ClosedAt})
 	}
-	return out
+	recent, err := d.convs.RecentOf(ctx, ids, 20)
+	if err != nil {
+		return past, ""
+	}
+	for i := range past {
+		past[i].Summary = lastCustomerTextOf(recent[i+1])
+	}
+	return past, lastCustomerTextOf(recent[0])
 }
 
 func (d *Desk) assigned(ctx context.Context, conv conversation.Conversation) Conversation {
@@ -121,8 +134,10 @@ func (d *Desk) assigned(ctx context.Context, conv conversation.Conversation) Con
 	if !conv.Open() {
 		state = "closed"
 	}
+	cust, custErr := d.convs.Customer(ctx, conv.CustomerID)
 	c := Conversation{ID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
-		Customer: d.customerRef(ctx, conv), State: state, UpdatedAt: conv.LastMessageAt, Recovery: d.recoveryBanner(ctx, conv)}
+		Customer: customerRefOf(conv, cust, custErr), State: state, UpdatedAt: conv.LastMessageAt,
+		Recovery: d.recoveryBanner(ctx, conv, cust, custErr)}
 	if entries, err := d.convs.Recent(ctx, conv.ID, 20); err == nil {
 		for _, e := range entries {
 			if e.Type == conversation.EntryCustomer || e.Type == conversation.EntryAgent {
@@ -134,8 +149,15 @@ func (d *Desk) assigned(ctx context.Context, conv conversation.Conversation) Con
 }
 
 func (d *Desk) customerRef(ctx context.Context, conv conversation.Conversation) CustomerRef {
+	cust, err := d.convs.Customer(ctx, conv.CustomerID)
+	return customerRefOf(conv, cust, err)
+}
+
+// customerRefOf is customerRef with conv's customer already read (err:
+// the read failed, and the conversation's address names them).
+func customerRefOf(conv conversation.Conversation, cust conversation.Customer, err error) CustomerRef {
 	name := conv.CustomerAddress
-	if cust, err := d.convs.Customer(ctx, conv.CustomerID); err == nil && cust.Name != "" {
+	if err == nil && cust.Name != "" {
 		name = cust.Name
 	}
 	return CustomerRef{ID: conv.CustomerID, Name: name}
@@ -156,6 +178,12 @@ func (d *Desk) lastCustomerText(ctx context.Context, convID string) string {
 	if err != nil {
 		return ""
 	}
+	return lastCustomerTextOf(entries)
+}
+
+// lastCustomerTextOf is the last customer message among entries (oldest
+// first), cut to 140 characters: a preview.
+func lastCustomerTextOf(entries []conversation.Entry) string {
 	for i := len(entries) - 1; i >= 0; i-- {
 		if entries[i].Type == conversation.EntryCustomer {
 			t := entries[i].Text
@@ -220,6 +248,11 @@ func (n *names) shown(ctx context.Context, id string) string {
 }
 
 func (n *names) agent(ctx context.Context, id string) string {
+	if id == autoAuthor {
+		// The gateway's own notes (what an automatic reply told the
+		// customer) name no agent: nothing to look up.
+		return id
+	}
 	if name, ok := n.known[id]; ok {
 		return name
 	}
@@ -311,6 +344,7 @@ func (d *Desk) CustomerPanel(ctx context.Context, who Actor, convID string) (Cus
 	if !cust.CreatedAt.IsZero() {
 		v.Fields = append(v.Fields, Field{Label: "Customer since", Value: cust.CreatedAt.Format("2 Jan 2006")})
 	}
-	v.History = append(v.History, d.pastContacts(ctx, cust.ID, conv.ID, 50)...)
+	past, _ := d.pastContacts(ctx, cust.ID, conv.ID, 50)
+	v.History = append(v.History, past...)
 	return v, nil
 }

@@ -131,12 +131,14 @@ func (d *Desk) repairClose(ctx context.Context, ev routing.Event) error {
 	if !conv.Open() {
 		return nil
 	}
+	if time.Since(ev.At) < closeRepairAfter {
+		// Usually the closer records it meanwhile; asked again later, the
+		// record decides (and a promise, below, if it is still open).
+		return routing.ErrRetryLater
+	}
 	if d.waitsForPromise(ctx, ev.ConversationID) {
 		// Let go by routing on purpose; its record stays open.
 		return nil
-	}
-	if time.Since(ev.At) < closeRepairAfter {
-		return routing.ErrRetryLater
 	}
 	return ignoreMissing(d.convs.OnClosed(ctx, ev.ConversationID, ev.AgentID, "closed by routing", ev.At))
 }
@@ -206,10 +208,14 @@ func (d *Desk) Notify(ctx context.Context, convID string, e conversation.Entry) 
 		if e.ErrorCode != "" && errText != "" {
 			errText = e.ErrorCode + ": " + errText
 		}
-		// Consoles know a reply by its transcript entry id.
-		id := e.MessageID
-		if m, err := d.convs.Message(ctx, e.MessageID); err == nil && m.EntryID != "" {
-			id = m.EntryID
+		// Consoles know a reply by its transcript entry id (the conversation
+		// service hands it over with the status).
+		id := e.ReplyEntryID
+		if id == "" {
+			id = e.MessageID
+			if m, err := d.convs.Message(ctx, e.MessageID); err == nil && m.EntryID != "" {
+				id = m.EntryID
+			}
 		}
 		d.consoles.MessageStatus(ctx, convID, id, consoleStatus(e.Status), errText)
 	} else {

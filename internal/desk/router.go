@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/switchboard/switchboard/internal/conversation"
@@ -16,8 +17,8 @@ import (
 // routing already holds, or has already let go, is not an error.
 type Router struct {
 	Engine *routing.Engine
-	// Recovery tells which customers are in service recovery: their
-	// conversations get the queue's recovery boost, their last agent
+	// Recovery tells which customers carrying the recovery tag are in
+	// service recovery: their conversations get the queue's recovery boost, their last agent
 	// (whenever they served), else an agent with the recovery skill. Nil:
 	// nobody is.
 	Recovery interface {
@@ -45,9 +46,11 @@ func (r Router) Enqueue(ctx context.Context, req conversation.RouteRequest) erro
 		LastAgentID:    req.LastAgentID,
 		LastServedAt:   req.LastServedAt,
 	}
-	if r.Recovery != nil {
-		// A failed look-up routes the customer without the boost rather
-		// than not at all.
+	if r.Recovery != nil && slices.Contains(req.Tags, recovery.Tag) {
+		// Only a customer tagged for recovery (Raise tags them, the case
+		// ending takes it off) can have a case: the others, nearly every
+		// contact, cost no look-up. A failed look-up routes the customer
+		// without the boost rather than not at all.
 		if _, ok, err := r.Recovery.Active(ctx, req.CustomerID); err == nil && ok {
 			rr.Recovery, rr.PreferSkill = true, recovery.Skill
 			if rr.LastAgentID != "" {

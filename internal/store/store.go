@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -137,7 +138,13 @@ func (s *Store) Close() error {
 }
 
 // latencyHook times every command and pipeline for /metrics.
-type latencyHook struct{ hist *prometheus.HistogramVec }
+type latencyHook struct {
+	hist *prometheus.HistogramVec
+	// byName caches each command name's histogram (command name ->
+	// prometheus.Observer): every Redis call passes here, and looking the
+	// label up each time (lower-casing, hashing) showed in the profile.
+	byName sync.Map
+}
 
 func newLatencyHook() *latencyHook {
 	return &latencyHook{hist: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -153,7 +160,7 @@ func (h *latencyHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		start := time.Now()
 		err := next(ctx, cmd)
-		h.hist.WithLabelValues(commandLabel(cmd)).Observe(time.Since(start).Seconds())
+		h.observer(cmd.Name()).Observe(time.Since(start).Seconds())
 		return err
 	}
 }
@@ -162,14 +169,23 @@ func (h *latencyHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		start := time.Now()
 		err := next(ctx, cmds)
-		h.hist.WithLabelValues("pipeline").Observe(time.Since(start).Seconds())
+		h.observer("pipeline").Observe(time.Since(start).Seconds())
 		return err
 	}
 }
 
+func (h *latencyHook) observer(name string) prometheus.Observer {
+	if o, ok := h.byName.Load(name); ok {
+		return o.(prometheus.Observer)
+	}
+	o := h.hist.WithLabelValues(commandLabel(name))
+	h.byName.Store(name, o)
+	return o
+}
+
 // commandLabel keeps the label set small: command names only, never keys.
-func commandLabel(cmd redis.Cmder) string {
-	name := strings.ToLower(cmd.Name())
+func commandLabel(name string) string {
+	name = strings.ToLower(name)
 	if len(name) > 32 {
 		name = name[:32]
 	}

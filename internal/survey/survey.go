@@ -412,16 +412,18 @@ func (s *Service) Reply(ctx context.Context, in channel.Inbound) (Match, error) 
 	if err != nil {
 		return Match{}, nil // the conversation service explains bad addresses
 	}
+	// Read the text first: a message that is no rating is nothing to the
+	// survey, whatever is open, and that is nearly every message.
+	r := ParseReply(in.Text)
+	if r.Score == 0 {
+		return Match{}, nil
+	}
 	convID, err := s.p.Redis.Get(ctx, s.k.open(string(in.Channel), addr)).Result()
 	if errors.Is(err, redis.Nil) {
 		return Match{}, nil
 	}
 	if err != nil {
 		return Match{}, fmt.Errorf("survey: open survey of %s: %w", in.Channel, err)
-	}
-	r := ParseReply(in.Text)
-	if r.Score == 0 {
-		return Match{}, nil
 	}
 	rated, err := s.rate(ctx, convID, r.Score, r.Comment, in.ProviderID)
 	if err != nil || !rated.ok {

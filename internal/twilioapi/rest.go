@@ -51,7 +51,7 @@ func NewRestClient(o ClientOptions) (*twilio.RestClient, error) {
 	}
 	rt := hc.Transport
 	if rt == nil {
-		rt = http.DefaultTransport
+		rt = newTransport()
 	}
 	rt = errorBodyTransport{next: rt}
 	if o.BaseURL != "" {
@@ -69,6 +69,21 @@ func NewRestClient(o ClientOptions) (*twilio.RestClient, error) {
 	}
 	c.SetAccountSid(o.Credentials.AccountSID)
 	return twilio.NewRestClientWithParams(twilio.ClientParams{Client: c}), nil
+}
+
+// idleConnsPerHost is how many idle connections to Twilio a client keeps.
+// Every call goes to one host, and a gateway sends many at once (each SMS
+// acknowledged, each reply): with net/http's default of 2, nearly every
+// call under load dialed (and, against Twilio, TLS-handshook) afresh.
+const idleConnsPerHost = 64
+
+// newTransport is net/http's default transport keeping idleConnsPerHost
+// connections alive.
+func newTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = idleConnsPerHost
+	t.MaxIdleConns = max(t.MaxIdleConns, idleConnsPerHost)
+	return t
 }
 
 // rewriteTransport sends every request to one scheme and host, keeping the

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
@@ -197,6 +198,40 @@ func TestRestClientUsesInjectedTransport(t *testing.T) {
 	}
 	if hc.CheckRedirect != nil {
 		t.Fatal("the caller's client was changed")
+	}
+}
+
+// TestRestClientKeepsConnections: a burst of concurrent sends, then
+// another, reuses the connections of the first instead of dialing anew
+// (net/http keeps only 2 per host by default).
+func TestRestClientKeepsConnections(t *testing.T) {
+	t.Parallel()
+	creds := twiliotest.Credentials()
+	fake := twiliotest.New(t, creds)
+	rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: creds, BaseURL: fake.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const burst = 16
+	for range 3 {
+		var wg sync.WaitGroup
+		errs := make(chan error, burst)
+		for range burst {
+			wg.Go(func() {
+				_, err := rc.Api.CreateMessage(params("+14155550199", "+14155550100", "hi"))
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if n := fake.Connections(); n > burst {
+		t.Fatalf("%d connections for 3 bursts of %d sends: connections are not kept", n, burst)
 	}
 }
 

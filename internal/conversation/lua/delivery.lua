@@ -17,7 +17,8 @@
 -- the provider answered: an unknown provider id's status is kept in KEYS[2]
 -- for ARGV[8] seconds and finish.lua applies it.
 --
--- Returns {code, stream id, conversation id, message id}: 0 recorded,
+-- Returns {code, stream id, conversation id, message id, reply entry id
+-- (the reply's own transcript entry, which consoles know it by)}: 0 recorded,
 -- 1 unknown provider id (kept as early status), 3 ignored (not newer than
 -- what is recorded).
 -- Touch a never-written key first: while the slot migrates, the source node
@@ -47,4 +48,4 @@ local sid = redis.call('XADD', ARGV[1] .. 'conv:' .. f[1] .. ':log', '*', unpack
 redis.call('XADD', ARGV[1] .. 'convevents', 'MAXLEN', '~', ARGV[9], '*', 'type', 'message.delivery_status',
   'conv', f[1], 'channel', f[3] or '', 'msg', id, 'entry', f[6] or '', 'agent', f[4] or '',
   'provider_id', f[5] or '', 'status', ARGV[3], 'error_code', ARGV[5], 'error_text', ARGV[6], 'at', ARGV[7])
-return {0, sid, f[1], id}
+return {0, sid, f[1], id, f[6] or ''}

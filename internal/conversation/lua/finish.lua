@@ -16,9 +16,11 @@
 -- lapsed and another process claimed the message) is ignored: the newer
 -- attempt decides. A success is always recorded: the message did go out.
 --
--- Returns {code, stream id, conversation id, entry fields...}: 0 recorded
--- (the fields are those of the last transcript entry written), 1 no such
--- message, 3 ignored (stale attempt or already final).
+-- Returns {code, stream id, conversation id, reply entry id, entry
+-- fields...}: 0 recorded (the fields are those of the last transcript entry
+-- written; the reply entry id is the reply's own transcript entry, which
+-- consoles know it by), 1 no such message, 3 ignored (stale attempt or
+-- already final).
 -- Touch a never-written key first: while the slot migrates, the source node
 -- refuses it, before this script writes anything (internal/store retries).
 redis.call('EXISTS', ARGV[1] .. 'slot-probe')
@@ -104,4 +106,4 @@ else
 end
 local sid = redis.call('XADD', p .. 'conv:' .. conv .. ':log', '*', unpack(entry))
 if outcome ~= 'retry' then advance() end
-return {0, sid, conv, unpack(entry)}
+return {0, sid, conv, redis.call('HGET', mk, 'entry_id') or '', unpack(entry)}

@@ -33,7 +33,8 @@
 -- that thread over.
 --
 -- Returns {status, conv, msg, cust, stream id, returning, routed, vip,
---          last agent, last agent at (ms)}
+--          last agent, last agent at (ms), tag...}: the customer's tags
+--          follow (none for "dup"), for routing's rules that depend on them.
 --   status "dup": the provider id was seen; conv/msg/cust are the stored ones,
 --                 stream id is empty, routed says whether routing has it.
 --   status "new": a conversation was opened (and must be enqueued).
@@ -181,5 +182,11 @@ if pid ~= '' then
 end
 -- What routing needs about the customer, saving the caller a round trip.
 local cf = redis.call('HMGET', p .. 'cust:' .. cust, 'last_agent', 'last_agent_at')
-local vip = tostring(redis.call('SISMEMBER', p .. 'cust:' .. cust .. ':tags', ARGV[20]))
-return {status, conv, ARGV[11], cust, sid, returning, routed, vip, cf[1] or '', cf[2] or ''}
+local tags = redis.call('SMEMBERS', p .. 'cust:' .. cust .. ':tags')
+local vip = '0'
+for _, t in ipairs(tags) do
+  if t == ARGV[20] then vip = '1' end
+end
+local out = {status, conv, ARGV[11], cust, sid, returning, routed, vip, cf[1] or '', cf[2] or ''}
+for _, t in ipairs(tags) do table.insert(out, t) end
+return out

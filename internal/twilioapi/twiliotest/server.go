@@ -11,12 +11,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -63,6 +65,7 @@ type Server struct {
 
 	creds twilioapi.Credentials
 	srv   *httptest.Server
+	conns atomic.Int64 // TCP connections accepted
 
 	mu       sync.Mutex
 	requests []Request
@@ -77,11 +80,21 @@ type Server struct {
 func New(t testing.TB, creds twilioapi.Credentials) *Server {
 	t.Helper()
 	s := &Server{creds: creds}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.srv = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.srv.Start()
 	s.URL = s.srv.URL
 	t.Cleanup(s.srv.Close)
 	return s
 }
+
+// Connections is how many TCP connections the fake has accepted: a client
+// that keeps its connections alive opens few.
+func (s *Server) Connections() int { return int(s.conns.Load()) }
 
 // FailNext makes the next len(f) creations or updates (messages, calls,
 // queue members) fail with f, in order.
