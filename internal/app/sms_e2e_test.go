@@ -59,7 +59,7 @@ func (c *consoleClient) next(what string, match func(map[string]any) bool) map[s
 	for {
 		var f map[string]any
 		if err := c.ws.ReadJSON(&f); err != nil {
-			c.t.Fatalf("waiting for %s: %v", what, err)
+			c.t.Fatalf("waiting for %s: %v (frames seen meanwhile: %v)", what, err, c.pending)
 		}
 		if match(f) {
 			return f

@@ -32,6 +32,7 @@ var (
 	scriptSchedule = script("schedule.lua")
 	scriptClaim    = script("claim.lua")
 	scriptRate     = script("rate.lua")
+	scriptSent     = script("sent.lua")
 )
 
 // Disposition is the close that earns a survey; spam, abandoned and every
@@ -291,10 +292,18 @@ func (s *Service) sendOne(ctx context.Context, convID string, attempt int) error
 		// Sent already (a lease that outlived a slow send): nothing to do.
 		return s.p.Redis.ZRem(ctx, s.k.due(), convID).Err()
 	}
+	// A chat visitor's buttons answer within milliseconds, maybe before
+	// markSent: the survey is marked as being asked, with its day, before
+	// the question leaves, so rate.lua takes that answer.
+	now := s.p.Now()
+	day := now.In(s.p.Location).Format(time.DateOnly)
+	if err := s.p.Redis.HSet(ctx, s.k.survey(convID), "asking", "1", "day", day).Err(); err != nil {
+		return fmt.Errorf("survey: mark %s as asked: %w", convID, err)
+	}
 	text, how, err := s.deliver(ctx, convID, h)
 	switch {
 	case err == nil:
-		return s.markSent(ctx, convID, h, text, how)
+		return s.markSent(ctx, convID, h, now, day, text, how)
 	case errors.Is(err, channel.ErrTemporary) && attempt < maxAttempts:
 		back := time.Duration(attempt*attempt) * 30 * time.Second
 		return s.p.Redis.ZAdd(ctx, s.k.due(), redis.Z{Score: float64(s.p.Now().Add(back).UnixMilli()), Member: convID}).Err()
@@ -343,12 +352,11 @@ func (s *Service) sendVia(ctx context.Context, out channel.Outbound) error {
 }
 
 // markSent records the sent survey, opens its reply window and counts it.
-func (s *Service) markSent(ctx context.Context, convID string, h map[string]string, text, how string) error {
-	now := s.p.Now()
-	day := now.In(s.p.Location).Format(time.DateOnly)
+func (s *Service) markSent(ctx context.Context, convID string, h map[string]string, now time.Time, day, text, how string) error {
 	fig := s.k.fig(day)
 	pipe := s.p.Redis.TxPipeline()
-	pipe.HSet(ctx, s.k.survey(convID), "state", StateSent, "sent_at", now.UnixMilli(), "day", day)
+	// sent.lua, not HSET: an answer that came first stays answered.
+	scriptSent.Eval(ctx, pipe, []string{s.k.survey(convID)}, StateSent, now.UnixMilli())
 	pipe.ZRem(ctx, s.k.due(), convID)
 	if h["channel"] != string(channel.Chat) {
 		// Chat ratings come from the widget's buttons, not typed text.

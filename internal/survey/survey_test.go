@@ -405,3 +405,43 @@ func TestFailedSendsRetryThenGiveUp(t *testing.T) {
 		t.Fatalf("an unsent survey counted sent: %+v", rows[0])
 	}
 }
+
+// quickVisitor answers the chat question while it is being asked, as a
+// visitor's button can before the survey is recorded as sent.
+type quickVisitor struct {
+	sender
+	s   *Service
+	err error
+}
+
+func (q *quickVisitor) AskRating(ctx context.Context, convID, _ string) error {
+	q.err = q.s.Rate(ctx, convID, 4, "fast")
+	return nil
+}
+
+// TestAnAnswerBeforeTheSurveyIsRecordedAsSentCounts: the visitor's answer
+// that beats markSent is recorded, counted in the day's figures, and not
+// turned back into "sent".
+func TestAnAnswerBeforeTheSurveyIsRecordedAsSentCounts(t *testing.T) {
+	ctx := context.Background()
+	s := newService(t, workspace(t), Config{}, nil)
+	q := &quickVisitor{s: s}
+	s.AddSender(channel.Chat, q)
+	if err := s.Closed(ctx, resolved("cv_quick", channel.Chat, "v_1"), "Ana"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SendDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if q.err != nil {
+		t.Fatalf("the answer given while the question was asked: %v", q.err)
+	}
+	sv, err := s.Get(ctx, "cv_quick")
+	if err != nil || sv.State != StateAnswered || sv.Score != 4 {
+		t.Fatalf("survey = %+v, %v; want answered with 4", sv, err)
+	}
+	day := time.Now().Format(time.DateOnly)
+	if n, _ := server.NewClient(t).HGet(ctx, s.k.fig(day), "rated|all|").Int(); n != 1 {
+		t.Fatalf("rated|all| on %s = %d, want 1", day, n)
+	}
+}

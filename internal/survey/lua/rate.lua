@@ -6,10 +6,13 @@
 -- ARGV[5] the figures key prefix ("sb:{ws}:survey:fig:")
 -- ARGV[6] the score from which a rating counts as satisfied (4)
 -- ARGV[7] the conversation id   ARGV[8] the ratings stream's cap
+-- A survey still 'scheduled' but marked 'asking' is being sent: its question
+-- may already be on the customer's screen, so its answer counts.
 -- Returns {'none'} without a sent survey, {'dup', reply id} when it was
 -- rated already, else {'ok'}.
 local st = redis.call('HGET', KEYS[1], 'state')
-if not st or (st ~= 'sent' and st ~= 'answered') then return {'none'} end
+local asking = st == 'scheduled' and redis.call('HGET', KEYS[1], 'asking') == '1'
+if not st or (st ~= 'sent' and st ~= 'answered' and not asking) then return {'none'} end
 if redis.call('HEXISTS', KEYS[1], 'score') == 1 then
   return {'dup', redis.call('HGET', KEYS[1], 'reply_id') or ''}
 end
