@@ -170,13 +170,13 @@ var (
 	_ StatusReceiver = (*Service)(nil)
 )
 
-//go:embed lua/*.lua
+//go:embed lua/*.lua lua/lib/*.lua
 var luaFS embed.FS
 
 // Scripts are parsed once; redis.Script is immutable, so sharing them is
 // safe and costs nothing per Service.
 var (
-	scriptReceive  = loadScript("receive.lua")
+	scriptReceive  = loadScript("receive.lua", "lib/customer.lua")
 	scriptUpdate   = loadScript("update.lua")
 	scriptReply    = loadScript("reply.lua")
 	scriptClaim    = loadScript("claim.lua")
@@ -184,16 +184,22 @@ var (
 	scriptDelivery = loadScript("delivery.lua")
 	scriptMerge    = loadScript("merge.lua")
 	scriptLink     = loadScript("link.lua")
-	scriptStart    = loadScript("start.lua")
+	scriptStart    = loadScript("start.lua", "lib/customer.lua")
 	scriptTag      = loadScript("tag.lua")
 )
 
-func loadScript(name string) *redis.Script {
-	b, err := luaFS.ReadFile("lua/" + name)
-	if err != nil {
-		panic("conversation: embedded script missing: " + name)
+// loadScript reads lua/name with the libraries it uses (lua/lib) in
+// front: Lua scripts in Redis cannot include one another.
+func loadScript(name string, libs ...string) *redis.Script {
+	var src strings.Builder
+	for _, f := range append(libs, name) {
+		b, err := luaFS.ReadFile("lua/" + f)
+		if err != nil {
+			panic("conversation: embedded script missing: " + f)
+		}
+		src.Write(b)
 	}
-	return redis.NewScript(string(b))
+	return redis.NewScript(src.String())
 }
 
 // New checks p and builds a Service. Call Run to start the outbox.

@@ -50,39 +50,19 @@ local function event(...)
   redis.call('XADD', p .. 'convevents', 'MAXLEN', '~', ARGV[22], '*', ...)
 end
 
--- Follow merges: a merged customer keeps merged_into pointing at the winner.
-local function resolve(id)
-  for _ = 1, 32 do
-    local m = redis.call('HGET', p .. 'cust:' .. id, 'merged_into')
-    if not m or m == '' then return id end
-    id = m
-  end
-  return id
-end
-
 if pid ~= '' then
   local seen = redis.call('GET', KEYS[1])
   if seen then
     local conv, msg, cust = string.match(seen, '^([^|]*)|([^|]*)|([^|]*)$')
     local routed = redis.call('HGET', p .. 'conv:' .. conv, 'routed') or '1'
-    return {'dup', conv, msg, resolve(cust), '', '0', routed, '0', '', ''}
+    return {'dup', conv, msg, resolve_customer(p, cust), '', '0', routed, '0', '', ''}
   end
 end
 
-local cust = redis.call('GET', KEYS[2])
-if cust then
-  cust = resolve(cust)
-  if ARGV[13] ~= '' and (redis.call('HGET', p .. 'cust:' .. cust, 'name') or '') == '' then
-    redis.call('HSET', p .. 'cust:' .. cust, 'name', ARGV[13])
-    event('type', 'customer.updated', 'cust', cust, 'changes', 'name', 'at', now)
-  end
-else
-  cust = ARGV[10]
-  redis.call('HSET', p .. 'cust:' .. cust, 'id', cust, 'name', ARGV[13], 'created_at', now)
-  redis.call('SADD', p .. 'cust:' .. cust .. ':idents', ARGV[7] .. ':' .. from)
-  redis.call('SET', KEYS[2], cust)
-  event('type', 'customer.created', 'cust', cust, 'channel', ch, 'address', ARGV[7] .. ':' .. from,
-    'name', ARGV[13], 'conv', ARGV[9], 'at', now)
+local cust, created = customer_at(p, KEYS[2], ARGV[7], from, ARGV[10], ARGV[13], now, ch, ARGV[9], ARGV[22])
+if not created and ARGV[13] ~= '' and (redis.call('HGET', p .. 'cust:' .. cust, 'name') or '') == '' then
+  redis.call('HSET', p .. 'cust:' .. cust, 'name', ARGV[13])
+  event('type', 'customer.updated', 'cust', cust, 'changes', 'name', 'at', now)
 end
 
 -- owned: the conversation exists, is on this channel and belongs to this
@@ -91,7 +71,7 @@ local function owned(conv)
   if not conv then return nil end
   local f = redis.call('HMGET', p .. 'conv:' .. conv, 'state', 'customer', 'channel')
   if not f[1] or f[3] ~= ch then return nil end
-  if resolve(f[2]) ~= cust then return nil end
+  if resolve_customer(p, f[2]) ~= cust then return nil end
   return f[1]
 end
 local function finished(state) return state == 'closed' or state == 'abandoned' end

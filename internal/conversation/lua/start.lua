@@ -26,30 +26,13 @@ redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local p, ch, addr, now = ARGV[1], ARGV[2], ARGV[3], ARGV[13]
 local conv, msg, agent = ARGV[9], ARGV[10], ARGV[8]
 
-local function resolve(id)
-  for _ = 1, 32 do
-    local m = redis.call('HGET', p .. 'cust:' .. id, 'merged_into')
-    if not m or m == '' then return id end
-    id = m
-  end
-  return id
-end
-
-local cust = redis.call('GET', KEYS[1])
-if cust then
-  cust = resolve(cust)
+local cust, created = customer_at(p, KEYS[1], ARGV[4], addr, ARGV[5], '', now, ch, conv, ARGV[15])
+if not created then
   local open = redis.call('GET', p .. 'open:' .. cust .. ':' .. ch)
   if open then
     local st = redis.call('HGET', p .. 'conv:' .. open, 'state')
     if st and st ~= 'closed' and st ~= 'abandoned' then return {3, open} end
   end
-else
-  cust = ARGV[5]
-  redis.call('HSET', p .. 'cust:' .. cust, 'id', cust, 'name', '', 'created_at', now)
-  redis.call('SADD', p .. 'cust:' .. cust .. ':idents', ARGV[4] .. ':' .. addr)
-  redis.call('SET', KEYS[1], cust)
-  redis.call('XADD', p .. 'convevents', 'MAXLEN', '~', ARGV[15], '*', 'type', 'customer.created',
-    'cust', cust, 'channel', ch, 'address', ARGV[4] .. ':' .. addr, 'name', '', 'conv', conv, 'at', now)
 end
 
 local returning = '0'
