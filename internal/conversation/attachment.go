@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -119,10 +120,10 @@ func (d DirStore) path(key string) (string, error) {
 // that stays within the store, as attachmentKey makes them.
 func validKey(key string) bool { return key != "" && filepath.IsLocal(filepath.FromSlash(key)) }
 
-// attachmentKey is "yyyy/mm/<32 hex>-<safe name>": sorted by month for
-// whoever cleans up, and not guessable.
+// attachmentKey is "yyyy/mm/<26 base32 characters>-<safe name>": sorted by
+// month for whoever cleans up, and not guessable (130 random bits).
 func attachmentKey(now time.Time, name string) string {
-	return now.Format("2006") + "/" + now.Format("01") + "/" + strings.TrimPrefix(newID("a_"), "a_") + "-" + safeName(name)
+	return now.Format("2006") + "/" + now.Format("01") + "/" + strings.ToLower(rand.Text()) + "-" + safeName(name)
 }
 
 // StoreAttachment copies r into the attachment store, refusing files over
