@@ -108,7 +108,7 @@ func upload(t *testing.T, base string, v *chatVisitor, conv, name string, data [
 // storedFiles counts the attachment files under the data directory.
 func storedFiles(t *testing.T, dir string) int {
 	t.Helper()
-	key := regexp.MustCompile(`\d{4}/\d{2}/[a-z2-7]{16}-[^/]+$`)
+	key := regexp.MustCompile(`\d{4}/\d{2}/[a-z2-7]{26}-[^/]+$`)
 	n := 0
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && key.MatchString(filepath.ToSlash(p)) {
