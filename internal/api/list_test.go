@@ -31,6 +31,9 @@ func TestListConversations(t *testing.T) {
 		r := f.receive(t, channel.Inbound{Channel: channel.SMS, From: fmt.Sprintf("+1415555010%d", i), To: "+1",
 			Text: "hi", ProviderID: fmt.Sprintf("SM%d", i)})
 		ids = append(ids, r.ConversationID)
+		// Each in its own creation millisecond: newest first is then the
+		// reverse of arrival (within one, List orders by id).
+		time.Sleep(2 * time.Millisecond)
 	}
 	waiting, active, closed := ids[0], ids[1], ids[2]
 	for _, id := range []string{active, closed} {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/redistest"
@@ -143,6 +144,9 @@ func TestThreadingAcrossChannelsAfterMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// History is newest first by creation millisecond; give the second
+	// conversation its own so the order below is the order of arrival.
+	time.Sleep(2 * time.Millisecond)
 	m, err := e.svc.Receive(ctx, channel.Inbound{Channel: channel.Email, From: "bo@example.com", To: "help@us.example", Text: "hi again", ProviderID: "<1@x>"})
 	if err != nil {
 		t.Fatal(err)
