@@ -73,6 +73,13 @@ test('a 1/5 rating in the widget alerts the supervisor and the next chat shows t
   assert.equal(await survey.locator('.survey-q').textContent(), 'Thanks for chatting with Ana. How did we do?');
   assert.equal(await survey.locator('button.score').count(), 5);
   await shot(customer.page, 'recovery-widget-survey');
+  // She reloads the page before answering: the widget opens on the closed
+  // chat and asks again.
+  await customer.page.reload();
+  if (!(await survey.isVisible())) await customer.page.locator('.launcher').click();
+  await survey.waitFor({ timeout: 10_000 });
+  assert.equal(await survey.locator('.survey-q').textContent(), 'Thanks for chatting with Ana. How did we do?');
+  await shot(customer.page, 'recovery-widget-survey-after-reload');
   await survey.getByRole('button', { name: '1 out of 5' }).click();
   await survey.locator('textarea').fill('slow answer');
   await survey.getByRole('button', { name: 'Send rating' }).click();

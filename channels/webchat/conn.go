@@ -127,10 +127,28 @@ func (v *visitorConn) sendState(ctx context.Context, c *realtime.Conn, sess Sess
 	switch {
 	case sess.State != StateQueued && sess.State != StateOffered && sess.State != StateActive:
 		v.send(c, closedFrame{Type: "closed", Conversation: sess.ConversationID, Reason: ClosedEnded})
+		v.askAgain(ctx, c, sess.ConversationID)
 	case sess.State == StateActive && sess.AgentName != "":
 		v.send(c, agentJoinedFrame{Type: "agent_joined", Conversation: sess.ConversationID, Name: sess.AgentName})
 	default:
 		v.refreshQueue(ctx, c, true)
+	}
+}
+
+// askAgain shows the survey question of a closed chat again while its
+// answer still counts: the widget that was asked may have been reloaded
+// since, and a question seen once and lost is a rating never given.
+func (v *visitorConn) askAgain(ctx context.Context, c *realtime.Conn, convID string) {
+	if v.s.deps.Ratings == nil {
+		return
+	}
+	q, ok, err := v.s.deps.Ratings.OpenQuestion(ctx, convID)
+	if err != nil {
+		v.s.log.Warn("webchat: open survey question", "conversation", convID, "err", err)
+		return
+	}
+	if ok {
+		v.send(c, surveyFrame{Type: "survey", Conversation: convID, Text: q, Scale: 5})
 	}
 }
 

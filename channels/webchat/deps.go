@@ -83,9 +83,12 @@ type Availability interface {
 // Ratings records a visitor's answer to the one question asked after a
 // resolved chat (internal/survey implements it). Rate fails with an error
 // wrapping ErrRated when the survey was answered already, ErrNoSurvey when
-// there is none.
+// there is none. OpenQuestion is the question the visitor was asked while
+// an answer still counts (ok false otherwise), shown again to a widget
+// that comes back to the closed chat: a reload must not lose it.
 type Ratings interface {
 	Rate(ctx context.Context, convID string, score int, comment string) error
+	OpenQuestion(ctx context.Context, convID string) (question string, ok bool, err error)
 }
 
 // Errors of Ratings.Rate; the survey's own sentinel errors, so errors.Is

@@ -68,6 +68,28 @@ func (c *consoleClient) next(what string, match func(map[string]any) bool) map[s
 	}
 }
 
+// none fails if a frame that satisfies match comes within d. It ends the
+// client: a websocket read that timed out cannot be resumed.
+func (c *consoleClient) none(what string, match func(map[string]any) bool, d time.Duration) {
+	c.t.Helper()
+	for _, f := range c.pending {
+		if match(f) {
+			c.t.Fatalf("unexpected %s: %v", what, f)
+		}
+	}
+	_ = c.ws.SetReadDeadline(time.Now().Add(d))
+	for {
+		var f map[string]any
+		if err := c.ws.ReadJSON(&f); err != nil {
+			return
+		}
+		if match(f) {
+			c.t.Fatalf("unexpected %s: %v", what, f)
+		}
+		c.pending = append(c.pending, f)
+	}
+}
+
 func (c *consoleClient) ack(id string) map[string]any {
 	c.t.Helper()
 	f := c.next("ack "+id, func(f map[string]any) bool { return f["type"] == "ack" && f["id"] == id })

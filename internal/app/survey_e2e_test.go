@@ -316,7 +316,7 @@ func TestChatSurveyOverTheWidgetSocket(t *testing.T) {
 	if err := ws.WriteJSON(map[string]any{"type": "hello", "name": "Maria"}); err != nil {
 		t.Fatal(err)
 	}
-	visitor.next("welcome", ofType("welcome"))
+	token := visitor.next("welcome", ofType("welcome"))["visitor_token"].(string)
 	if err := ws.WriteJSON(map[string]any{"type": "message", "id": "frame-0001", "text": "My parcel never arrived"}); err != nil {
 		t.Fatal(err)
 	}
@@ -328,6 +328,13 @@ func TestChatSurveyOverTheWidgetSocket(t *testing.T) {
 	q := visitor.next("survey", ofType("survey"))
 	if q["conversation"] != conv || q["text"] != "Thanks for chatting with Ana. How did we do?" || q["scale"] != float64(5) {
 		t.Fatalf("survey frame %v", q)
+	}
+	// The visitor reloads the page: the widget that was in the chat comes
+	// back to it, learns it closed, and is asked again.
+	again := resumeWidget(t, base, token, conv)
+	again.next("closed", ofType("closed"))
+	if q2 := again.next("survey again", ofType("survey")); q2["text"] != q["text"] || q2["conversation"] != conv {
+		t.Fatalf("survey after a reload %v", q2)
 	}
 	// A rate for another conversation is refused; nothing is recorded.
 	if err := ws.WriteJSON(map[string]any{"type": "rate", "conversation": "cv_someone_else", "score": 1}); err != nil {
@@ -344,8 +351,31 @@ func TestChatSurveyOverTheWidgetSocket(t *testing.T) {
 			t.Fatalf("rated frame %v", r)
 		}
 	}
+	// Once answered, a reload shows the chat closed and asks nothing.
+	after := resumeWidget(t, base, token, conv)
+	after.next("closed", ofType("closed"))
+	after.none("survey after the answer", ofType("survey"), 500*time.Millisecond)
 	res := restGet(t, base+"/api/v1/stats?report=csat", login(t, base, "admin", "admin-password-1"))
 	if !strings.Contains(res, `{"dimension":"all","key":"","sent":1,"responses":1,"good":1,"scores":[0,0,0,0,1],"csat":1,"response_rate":1}`) {
 		t.Fatalf("csat after one 5: %s", res)
 	}
+}
+
+// resumeWidget opens a widget socket as a reloaded page does: the visitor's
+// token and the conversation it was showing.
+func resumeWidget(t *testing.T, base, token, conv string) *consoleClient {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(base, "http")+"/chat/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	if err := ws.WriteJSON(map[string]any{"type": "resume", "token": token, "conversation": conv}); err != nil {
+		t.Fatal(err)
+	}
+	c := &consoleClient{t: t, ws: ws}
+	if w := c.next("welcome", ofType("welcome")); w["conversation"] == nil {
+		t.Fatalf("resumed welcome without the conversation: %v", w)
+	}
+	return c
 }

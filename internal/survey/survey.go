@@ -295,12 +295,17 @@ func (s *Service) sendOne(ctx context.Context, convID string, attempt int) error
 	// A chat visitor's buttons answer within milliseconds, maybe before
 	// markSent: the survey is marked as being asked, with its day, before
 	// the question leaves, so rate.lua takes that answer.
+	// The question is kept with it, so a page that shows it inline can ask
+	// again after a reload (OpenQuestion).
 	now := s.p.Now()
 	day := now.In(s.p.Location).Format(time.DateOnly)
-	if err := s.p.Redis.HSet(ctx, s.k.survey(convID), "asking", "1", "day", day).Err(); err != nil {
-		return fmt.Errorf("survey: mark %s as asked: %w", convID, err)
+	text, how, err := s.question(convID, h)
+	if err == nil {
+		if err := s.p.Redis.HSet(ctx, s.k.survey(convID), "asking", "1", "day", day, "question", text).Err(); err != nil {
+			return fmt.Errorf("survey: mark %s as asked: %w", convID, err)
+		}
+		err = s.deliver(ctx, convID, h, text)
 	}
-	text, how, err := s.deliver(ctx, convID, h)
 	switch {
 	case err == nil:
 		return s.markSent(ctx, convID, h, now, day, text, how)
@@ -318,28 +323,32 @@ func (s *Service) sendOne(ctx context.Context, convID string, attempt int) error
 	return nil
 }
 
-// deliver sends the question on the survey's channel; it returns the text
-// sent and a word for the transcript ("by SMS").
-func (s *Service) deliver(ctx context.Context, convID string, h map[string]string) (string, string, error) {
+// question is the text a survey asks in its channel and a word for the
+// transcript ("by SMS").
+func (s *Service) question(convID string, h map[string]string) (text, how string, err error) {
 	w := s.p.Config.words(h["queue"])
 	agent := h["agent_name"]
-	out := channel.Outbound{ConversationID: convID, MessageID: "sv_" + convID, Channel: channel.Name(h["ask"]),
-		From: h["from"], To: h["to"], ThreadHint: h["thread"], Attempt: 1}
 	switch channel.Name(h["channel"]) {
 	case channel.Chat:
-		if s.chat == nil {
-			return "", "", errors.New("web chat is off")
-		}
-		text := render(w.Chat, agent)
-		return text, "in the chat", s.chat.AskRating(ctx, convID, text)
+		return render(w.Chat, agent), "in the chat", nil
 	case channel.Email:
-		out.Text = strings.ReplaceAll(render(w.EmailBody, agent), "{link}", s.links(convID))
-		return out.Text, "by email", s.sendVia(ctx, out)
+		return strings.ReplaceAll(render(w.EmailBody, agent), "{link}", s.links(convID)), "by email", nil
 	case channel.SMS, channel.Voice:
-		out.Text = render(w.SMS, agent)
-		return out.Text, "by SMS", s.sendVia(ctx, out)
+		return render(w.SMS, agent), "by SMS", nil
 	}
 	return "", "", fmt.Errorf("no survey on channel %q", h["channel"])
+}
+
+// deliver sends the question text on the survey's channel.
+func (s *Service) deliver(ctx context.Context, convID string, h map[string]string, text string) error {
+	if channel.Name(h["channel"]) == channel.Chat {
+		if s.chat == nil {
+			return errors.New("web chat is off")
+		}
+		return s.chat.AskRating(ctx, convID, text)
+	}
+	return s.sendVia(ctx, channel.Outbound{ConversationID: convID, MessageID: "sv_" + convID, Channel: channel.Name(h["ask"]),
+		From: h["from"], To: h["to"], ThreadHint: h["thread"], Attempt: 1, Text: text})
 }
 
 func (s *Service) sendVia(ctx context.Context, out channel.Outbound) error {
@@ -526,6 +535,8 @@ type Survey struct {
 	Comment        string    `json:"comment,omitempty"`
 	RatedAt        time.Time `json:"rated_at,omitzero"`
 	Error          string    `json:"error,omitempty"`
+	// Question is the text sent, once it was.
+	Question string `json:"question,omitempty"`
 }
 
 // Get returns a conversation's survey; ErrNotFound when it has none.
@@ -539,7 +550,32 @@ func (s *Service) Get(ctx context.Context, convID string) (Survey, error) {
 	}
 	score, _ := strconv.Atoi(h["score"])
 	return Survey{ConversationID: convID, State: h["state"], Channel: h["channel"], Due: fromMS(h["due"]),
-		SentAt: fromMS(h["sent_at"]), Score: score, Comment: h["comment"], RatedAt: fromMS(h["rated_at"]), Error: h["error"]}, nil
+		SentAt: fromMS(h["sent_at"]), Score: score, Comment: h["comment"], RatedAt: fromMS(h["rated_at"]), Error: h["error"],
+		Question: h["question"]}, nil
+}
+
+// OpenQuestion returns the question of a conversation's survey while the
+// customer can answer it: being asked or sent (what rate.lua takes), not
+// answered, and within the reply window. ok is false otherwise (no survey,
+// not asked yet, answered, failed, or too late), so a page asks again only
+// what an answer would still count for.
+func (s *Service) OpenQuestion(ctx context.Context, convID string) (question string, ok bool, err error) {
+	h, err := s.p.Redis.HMGet(ctx, s.k.survey(convID), "state", "asking", "question", "sent_at").Result()
+	if err != nil {
+		return "", false, fmt.Errorf("survey: read %s: %w", convID, err)
+	}
+	state, _ := h[0].(string)
+	asking, _ := h[1].(string)
+	question, _ = h[2].(string)
+	sentAt, _ := h[3].(string)
+	open := state == StateSent || (state == StateScheduled && asking == "1")
+	if !open || question == "" {
+		return "", false, nil
+	}
+	if at := fromMS(sentAt); !at.IsZero() && s.p.Now().Sub(at) > s.p.Config.Window() {
+		return "", false, nil
+	}
+	return question, true, nil
 }
 
 func fromMS(v string) time.Time {

@@ -445,3 +445,60 @@ func TestAnAnswerBeforeTheSurveyIsRecordedAsSentCounts(t *testing.T) {
 		t.Fatalf("rated|all| on %s = %d, want 1", day, n)
 	}
 }
+
+// askedVisitor records the chat questions shown.
+type askedVisitor struct {
+	sender
+	asked []string
+}
+
+func (a *askedVisitor) AskRating(_ context.Context, _ string, text string) error {
+	a.asked = append(a.asked, text)
+	return nil
+}
+
+// TestAChatQuestionStaysOpenUntilAnsweredOrLate: a page that reloads can
+// ask again exactly what the visitor was asked, while an answer still counts.
+func TestAChatQuestionStaysOpenUntilAnsweredOrLate(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	s := newService(t, workspace(t), Config{}, clock)
+	v := &askedVisitor{}
+	s.AddSender(channel.Chat, v)
+	for _, id := range []string{"cv_answers", "cv_late"} {
+		if err := s.Closed(ctx, resolved(id, channel.Chat, "v_"+id), "Ana"); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, err := s.OpenQuestion(ctx, id); err != nil || ok {
+			t.Fatalf("%s: open before it was asked (%v)", id, err)
+		}
+	}
+	now = now.Add(time.Hour)
+	if n, err := s.SendDue(ctx); err != nil || n != 2 {
+		t.Fatalf("SendDue = %d, %v", n, err)
+	}
+	if len(v.asked) != 2 {
+		t.Fatalf("asked %q", v.asked)
+	}
+	q, ok, err := s.OpenQuestion(ctx, "cv_answers")
+	if err != nil || !ok || q != v.asked[0] {
+		t.Fatalf("open question = %q, %v, %v; want %q", q, ok, err, v.asked[0])
+	}
+	if err := s.Rate(ctx, "cv_answers", 5, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.OpenQuestion(ctx, "cv_answers"); ok {
+		t.Fatal("still open after the answer")
+	}
+	if _, ok, _ := s.OpenQuestion(ctx, "cv_late"); !ok {
+		t.Fatal("cv_late not open within the window")
+	}
+	now = now.Add(DefaultWindow + time.Minute)
+	if _, ok, _ := s.OpenQuestion(ctx, "cv_late"); ok {
+		t.Fatal("open after the reply window")
+	}
+	if _, ok, err := s.OpenQuestion(ctx, "cv_nobody"); err != nil || ok {
+		t.Fatalf("a conversation without a survey: %v, %v", ok, err)
+	}
+}

@@ -54,6 +54,7 @@
     closed: false,  // conv is over
     pending: [],    // [{id, text, files, names}] sent but not yet acknowledged
     left: false,    // conv is a message left while nobody was available
+    asked: '',      // closed conv whose survey question is unanswered
   }, load());
   // The resume cursor lives only as long as the page: a new page has
   // nothing on screen and asks for the whole conversation.
@@ -260,6 +261,9 @@
 
   function showSurvey(f) {
     surveyConv = f.conversation;
+    // A reload comes back to the closed chat for this question; the
+    // gateway asks again only while an answer still counts.
+    if (state.asked !== f.conversation) { state.asked = f.conversation; save(); }
     surveyQ.textContent = f.text;
     surveyForm.hidden = false;
     surveyThanks.hidden = true;
@@ -267,6 +271,7 @@
   }
 
   function showRated(f) {
+    if (state.asked) { state.asked = ''; save(); }
     surveyForm.hidden = true;
     surveyThanks.textContent = 'Thank you — you rated us ' + f.score + ' out of 5.';
     surveyThanks.hidden = false;
@@ -527,6 +532,7 @@
     cursor = '';
     state.agent = '';
     state.closed = false;
+    state.asked = '';
     save();
   }
 
@@ -957,7 +963,7 @@
     applyAvailability(a || { chat: 'open' });
     for (const p of state.pending) renderPending(p);
     showView();
-    if (state.conv && !state.closed) connect();
+    if (state.conv && (!state.closed || state.asked === state.conv)) connect();
     else if (state.pending.length) connect();
 
     // Tabs share localStorage: another tab may take the visitor further.
