@@ -154,35 +154,14 @@ func (s *Server) Observe(ctx context.Context, ev channel.Event) error {
 func (s *Server) Register(e channel.Routes) {
 	if s.deps.Files != nil {
 		limit := httpserver.BodyLimit(s.deps.Files.MaxAttachmentBytes() + uploadSlack)
-		e.Add(http.MethodPost, PathFiles, func(c echo.Context) error {
-			s.serveUpload(c.Response(), c.Request())
-			return nil
-		}, limit)
-		e.Add(http.MethodOptions, PathFiles, func(c echo.Context) error {
-			s.serveUploadOptions(c.Response(), c.Request())
-			return nil
-		})
-		e.Add(http.MethodGet, PathFiles, func(c echo.Context) error {
-			s.serveFile(c.Response(), c.Request())
-			return nil
-		})
+		e.Add(http.MethodPost, PathFiles, echo.WrapHandler(http.HandlerFunc(s.serveUpload)), limit)
+		e.Add(http.MethodOptions, PathFiles, echo.WrapHandler(http.HandlerFunc(s.serveUploadOptions)))
+		e.Add(http.MethodGet, PathFiles, echo.WrapHandler(http.HandlerFunc(s.serveFile)))
 	}
-	e.Add(http.MethodGet, PathWidget, func(c echo.Context) error {
-		s.serveWidget(c.Response(), c.Request())
-		return nil
-	})
-	e.Add(http.MethodGet, PathSocket, func(c echo.Context) error {
-		s.serveSocket(c.Response(), c.Request())
-		return nil
-	})
-	e.Add(http.MethodGet, PathDemo, func(c echo.Context) error {
-		s.serveDemo(c.Response(), c.Request())
-		return nil
-	})
-	e.Add(http.MethodGet, PathAvailability, func(c echo.Context) error {
-		s.serveAvailability(c.Response(), c.Request())
-		return nil
-	})
+	e.Add(http.MethodGet, PathWidget, echo.WrapHandler(http.HandlerFunc(s.serveWidget)))
+	e.Add(http.MethodGet, PathSocket, echo.WrapHandler(http.HandlerFunc(s.serveSocket)))
+	e.Add(http.MethodGet, PathDemo, echo.WrapHandler(http.HandlerFunc(s.serveDemo)))
+	e.Add(http.MethodGet, PathAvailability, echo.WrapHandler(http.HandlerFunc(s.serveAvailability)))
 }
 
 // Handler returns the channel's routes as a plain http.Handler, for tests
