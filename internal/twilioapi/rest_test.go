@@ -29,10 +29,7 @@ func TestRestClientAgainstFake(t *testing.T) {
 	t.Parallel()
 	creds := twiliotest.Credentials()
 	fake := twiliotest.New(t, creds)
-	rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: creds, BaseURL: fake.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := fake.Client(t)
 	body := "Ünïcödé ✓ 👍🏽 مرحبا こんにちは"
 	m, err := rc.Api.CreateMessage(params("+14155550199", "+14155550100", body))
 	if err != nil {
@@ -76,11 +73,8 @@ func TestExplain(t *testing.T) {
 			creds := twiliotest.Credentials()
 			fake := twiliotest.New(t, creds)
 			fake.FailNext(tc.fail)
-			rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: creds, BaseURL: fake.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, err = rc.Api.CreateMessage(params("+14155550199", "+14155550100", "hi"))
+			rc := fake.Client(t)
+			_, err := rc.Api.CreateMessage(params("+14155550199", "+14155550100", "hi"))
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -208,10 +202,7 @@ func TestRestClientKeepsConnections(t *testing.T) {
 	t.Parallel()
 	creds := twiliotest.Credentials()
 	fake := twiliotest.New(t, creds)
-	rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: creds, BaseURL: fake.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := fake.Client(t)
 	const burst = 16
 	for range 3 {
 		var wg sync.WaitGroup

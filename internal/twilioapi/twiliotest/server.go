@@ -24,6 +24,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/switchboard/switchboard/internal/twilioapi"
+	"github.com/twilio/twilio-go"
 )
 
 // Request is one call the fake received.
@@ -90,6 +91,17 @@ func New(t testing.TB, creds twilioapi.Credentials) *Server {
 	s.URL = s.srv.URL
 	t.Cleanup(s.srv.Close)
 	return s
+}
+
+// Client is our REST client (twilioapi.NewRestClient) pointed at the fake
+// with the credentials it accepts.
+func (s *Server) Client(t testing.TB) *twilio.RestClient {
+	t.Helper()
+	rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: s.creds, BaseURL: s.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
 }
 
 // Connections is how many TCP connections the fake has accepted: a client

@@ -7,7 +7,6 @@ import (
 	"github.com/twilio/twilio-go/client"
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
-	"github.com/switchboard/switchboard/internal/twilioapi"
 	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
 )
 
@@ -15,10 +14,7 @@ func TestVoiceResourcesRecorded(t *testing.T) {
 	t.Parallel()
 	creds := twiliotest.Credentials()
 	fake := twiliotest.New(t, creds)
-	rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: creds, BaseURL: fake.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rc := fake.Client(t)
 	callSid, queueSid := twiliotest.NewCallSid(), twiliotest.NewQueueSid()
 	mp := &openapi.UpdateMemberParams{}
 	mp.SetUrl("https://sb.example.com/twilio/voice/connect?c=1")
