@@ -141,12 +141,12 @@ func fromRouting(ctx context.Context, ws string, ev routing.Event, convs Convers
 	}
 	switch ev.Type {
 	case routing.EventEnqueued:
+		// conversation.created comes from the message that opened it (on
+		// the conversation stream, just before that message), not from
+		// here: an enqueue is also a reopen or a promise coming back, and
+		// this stream cannot order itself before the first message.
 		d.CustomerID, d.Priority = ev.CustomerID, ev.Priority
-		created := base
-		created.ID, created.Type, created.Data = base.ID+"_created", TypeConversationCreated, d
-		queued := base
-		queued.Type, queued.Data = TypeConversationQueued, d
-		return []Envelope{created, queued}
+		return one(TypeConversationQueued, d)
 	case routing.EventStarted:
 		// An agent started it to the customer: created, and assigned to
 		// that agent at once, with no wait.

@@ -113,6 +113,16 @@ func (s *Service) fromConversation(ctx context.Context, id string, v map[string]
 				d.CustomerID = c.CustomerID
 			}
 		}
+		if ev.Type == conversation.EventMessageReceived && ev.NewConversation {
+			// The conversation is created by its first message: one
+			// stream entry, so the two can never arrive the other way round
+			// (same stream id; queued in this order).
+			created := env
+			created.ID, created.Type = env.ID+"_created", TypeConversationCreated
+			created.Data = Data{ConversationID: d.ConversationID, Queue: d.Queue, Channel: d.Channel, CustomerID: d.CustomerID}
+			env.Data = d
+			return []Envelope{created, env}, nil
+		}
 	case conversation.EventCustomerCreated:
 		d.Identity, d.Name = ev.Address, ev.Name
 	case conversation.EventCustomerUpdated:

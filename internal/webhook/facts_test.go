@@ -182,6 +182,16 @@ func TestFactEventsReachEndpoints(t *testing.T) {
 	if recv.OccurredAt.IsZero() || time.Since(recv.OccurredAt) > time.Minute {
 		t.Errorf("occurred_at %v", recv.OccurredAt)
 	}
+	// The conversation is created by that message: once, and delivered
+	// before it.
+	opened := byType(t, all, TypeConversationCreated, 1)[0]
+	if d := opened.Data; d.ConversationID != r.ConversationID || d.CustomerID != r.CustomerID || d.Channel != "sms" ||
+		d.Queue != recv.Data.Queue || opened.ID != recv.ID+"_created" {
+		t.Errorf("conversation.created %+v (id %s; message %s)", d, opened.ID, recv.ID)
+	}
+	if order := all.deliveredIDs(); slices.Index(order, opened.ID) > slices.Index(order, recv.ID) {
+		t.Errorf("conversation.created delivered after its first message: %v", order)
+	}
 
 	// An agent's reply goes out, then the provider reports delivery.
 	reply, err := f.convs.Reply(ctx, r.ConversationID, "ana", "Yes, it left today.", nil)
@@ -325,7 +335,7 @@ func TestMessageEventsInOrderPerConversation(t *testing.T) {
 		}
 		return http.StatusOK, nil
 	}
-	register(t, gw1, rcv, TypeMessageReceived)
+	register(t, gw1, rcv, TypeMessageReceived, TypeConversationCreated)
 	f.run(gw1)
 	f.run(gw2)
 
@@ -340,8 +350,11 @@ func TestMessageEventsInOrderPerConversation(t *testing.T) {
 	byType(t, rcv, TypeMessageReceived, 2*n)
 	for c, conv := range convs {
 		var texts []string
-		for _, e := range rcv.delivered() {
-			if e.Data.ConversationID == conv {
+		for i, e := range slices.DeleteFunc(rcv.delivered(), func(e Envelope) bool { return e.Data.ConversationID != conv }) {
+			if (i == 0) != (e.Type == TypeConversationCreated) {
+				t.Fatalf("conversation %d: %s at place %d; conversation.created must come first, once", c, e.Type, i)
+			}
+			if e.Type == TypeMessageReceived {
 				texts = append(texts, e.Data.Text)
 			}
 		}

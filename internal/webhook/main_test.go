@@ -249,6 +249,15 @@ func (r *receiver) delivered() []Envelope {
 	return out
 }
 
+// deliveredIDs are the ids of the accepted deliveries, in arrival order.
+func (r *receiver) deliveredIDs() []string {
+	var ids []string
+	for _, e := range r.delivered() {
+		ids = append(ids, e.ID)
+	}
+	return ids
+}
+
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
