@@ -289,6 +289,18 @@ func (e *Engine) call(ctx context.Context, sc *redis.Script, ks []string, args .
 	}
 }
 
+// sleep waits d or until ctx ends, and reports whether it was d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 // Request is a conversation to route.
 type Request struct {
 	// ConversationID identifies the conversation; required.
