@@ -269,7 +269,7 @@ func (e *Engine) call(ctx context.Context, sc *redis.Script, ks []string, args .
 			if store.SlotMoving(err) && attempt < store.SlotRetries {
 				// Refused before writing anything (lib.lua): try again
 				// once the slot has settled.
-				if !sleep(ctx, store.SlotBackoff<<min(attempt, 6)) {
+				if !store.SlotWait(ctx, attempt) {
 					return nil, err
 				}
 				continue
@@ -286,18 +286,6 @@ func (e *Engine) call(ctx context.Context, sc *redis.Script, ks []string, args .
 			continue
 		}
 		return res, codeErr(res[0])
-	}
-}
-
-// sleep waits d or until ctx ends, and reports whether it was d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 
