@@ -111,6 +111,24 @@ func (l *log) add(m redis.XMessage) {
 	l.byKey[byKey(m)] = append(l.byKey[byKey(m)], m.ID)
 }
 
+// handle is a Handle that records every entry.
+func (l *log) handle(_ context.Context, m redis.XMessage) error { l.add(m); return nil }
+
+// holding is handle, except that the entries of key wait until release is
+// closed (or the consumer stops, which leaves them pending).
+func (l *log) holding(key string, release <-chan struct{}) func(context.Context, redis.XMessage) error {
+	return func(ctx context.Context, m redis.XMessage) error {
+		if byKey(m) == key {
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return l.handle(ctx, m)
+	}
+}
+
 func (l *log) len() int { l.mu.Lock(); defer l.mu.Unlock(); return len(l.ids) }
 
 func (l *log) has(id string) bool {
@@ -153,17 +171,7 @@ func TestKeepsOrderPerKeyWhileKeysRunInParallel(t *testing.T) {
 	var got log
 	start(t, Params{Client: c, Group: "g", Consumer: "c1", Batch: 8, Workers: 4, Streams: []Stream{{
 		Name: stream, Key: byKey,
-		Handle: func(ctx context.Context, m redis.XMessage) error {
-			if byKey(m) == "stuck" {
-				select {
-				case <-release:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-			got.add(m)
-			return nil
-		},
+		Handle: got.holding("stuck", release),
 	}}})
 	// The stuck key first, then four rounds over 30 keys: each key's
 	// entries are spread over the stream, between other keys' entries.
@@ -258,7 +266,7 @@ func TestAcknowledgesHandledEntriesInBatches(t *testing.T) {
 	stream := streamName(t, "s")
 	start(t, Params{Client: c, Group: "g", Consumer: "c1", Batch: 64, Workers: 8, Streams: []Stream{{
 		Name: stream, Key: byKey,
-		Handle: func(_ context.Context, m redis.XMessage) error { got.add(m); return nil },
+		Handle: got.handle,
 	}}})
 	t.Cleanup(rec.release) // before the stop, should the test fail first
 	keys := make([]string, 200)
@@ -299,17 +307,7 @@ func TestEntryInItsHandlerStaysPending(t *testing.T) {
 	var got log
 	start(t, Params{Client: c, Group: "g", Consumer: "c1", Streams: []Stream{{
 		Name: stream, Key: byKey,
-		Handle: func(ctx context.Context, m redis.XMessage) error {
-			if byKey(m) == "slow" {
-				select {
-				case <-release:
-				case <-ctx.Done():
-					return ctx.Err()
-				}
-			}
-			got.add(m)
-			return nil
-		},
+		Handle: got.holding("slow", release),
 	}}})
 	ids := add(t, c, stream, "a", "slow", "b", "c")
 	waitFor(t, "the other entries acknowledged", func() bool { return len(pending(t, c, stream, "g")) == 1 })
@@ -381,7 +379,7 @@ func TestLeftPendingIsClaimedByAnotherConsumer(t *testing.T) {
 			}
 			start(t, Params{Client: c, Group: "g", Consumer: "second", ClaimAfter: 300 * time.Millisecond, Streams: []Stream{{
 				Name: stream, Key: byKey,
-				Handle: func(_ context.Context, m redis.XMessage) error { second.add(m); return nil },
+				Handle: second.handle,
 			}}})
 			waitFor(t, "the second consumer to handle what was left", func() bool { return len(pending(t, c, stream, "g")) == 0 })
 			second.mu.Lock()
@@ -461,8 +459,8 @@ func TestReadsSeveralStreamsInOneGroup(t *testing.T) {
 	s1, s2 := tag+"one", tag+"two"
 	var got1, got2 log
 	start(t, Params{Client: c, Group: "g", Consumer: "c1", Streams: []Stream{
-		{Name: s1, Key: byKey, Handle: func(_ context.Context, m redis.XMessage) error { got1.add(m); return nil }},
-		{Name: s2, Key: byKey, Handle: func(_ context.Context, m redis.XMessage) error { got2.add(m); return nil }},
+		{Name: s1, Key: byKey, Handle: got1.handle},
+		{Name: s2, Key: byKey, Handle: got2.handle},
 	}})
 	ids1 := add(t, c, s1, "a", "b", "a")
 	ids2 := add(t, c, s2, "a", "c")
@@ -491,7 +489,7 @@ func TestMakesTheGroupAgainWhenTheStreamIsGone(t *testing.T) {
 	stream := streamName(t, "s")
 	var got log
 	start(t, Params{Client: c, Group: "g", Consumer: "c1", Streams: []Stream{{
-		Name: stream, Key: byKey, Handle: func(_ context.Context, m redis.XMessage) error { got.add(m); return nil },
+		Name: stream, Key: byKey, Handle: got.handle,
 	}}})
 	add(t, c, stream, "a")
 	waitFor(t, "the first entry handled", func() bool { return got.len() == 1 })
