@@ -269,7 +269,7 @@ func (e *Engine) call(ctx context.Context, sc *redis.Script, ks []string, args .
 			if store.SlotMoving(err) && attempt < store.SlotRetries {
 				// Refused before writing anything (lib.lua): try again
 				// once the slot has settled.
-				if !sleep(ctx, store.SlotBackoff<<min(attempt, 6)) {
+				if !store.SlotWait(ctx, attempt) {
 					return nil, err
 				}
 				continue

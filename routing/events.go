@@ -93,6 +93,17 @@ func dur(s string) time.Duration {
 	return time.Duration(n) * time.Millisecond
 }
 
+// eventOf decodes one entry of the event stream.
+func eventOf(m redis.XMessage) Event {
+	f := make(map[string]string, len(m.Values))
+	for k, v := range m.Values {
+		if s, ok := v.(string); ok {
+			f[k] = s
+		}
+	}
+	return eventFrom(m.ID, f)
+}
+
 // eventFrom decodes the stream's field map (also the live message's JSON).
 func eventFrom(id string, f map[string]string) Event {
 	return Event{
@@ -126,13 +137,7 @@ func (e *Engine) Events(ctx context.Context, afterID string, count int) ([]Event
 	}
 	out := make([]Event, 0, len(msgs))
 	for _, m := range msgs {
-		f := make(map[string]string, len(m.Values))
-		for k, v := range m.Values {
-			if s, ok := v.(string); ok {
-				f[k] = s
-			}
-		}
-		out = append(out, eventFrom(m.ID, f))
+		out = append(out, eventOf(m))
 	}
 	return out, nil
 }

@@ -21,10 +21,7 @@ import (
 // milliseconds. Only single scripts
 // are retried: pipelines report per command (routing retries its own), and
 // a plain command's caller decides for itself.
-type slotRetryHook struct {
-	attempts int
-	backoff  time.Duration
-}
+type slotRetryHook struct{}
 
 // A script refused because its slot is moving is run again up to
 // SlotRetries times, with a backoff doubling from SlotBackoff and capped at
@@ -35,8 +32,20 @@ const (
 )
 
 // newSlotRetryHook retries scripts refused while their slot moves.
-func newSlotRetryHook() slotRetryHook {
-	return slotRetryHook{attempts: SlotRetries, backoff: SlotBackoff}
+func newSlotRetryHook() slotRetryHook { return slotRetryHook{} }
+
+// SlotWait waits before retry number attempt (0 for the first) of a script
+// refused while its slot moves: SlotBackoff, doubling, capped at
+// 64×SlotBackoff. It reports false if ctx ended first.
+func SlotWait(ctx context.Context, attempt int) bool {
+	t := time.NewTimer(SlotBackoff << min(attempt, 6))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
 }
 
 func (h slotRetryHook) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -51,13 +60,9 @@ func (h slotRetryHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 		if !isScript(cmd) {
 			return err
 		}
-		for attempt := 0; err != nil && SlotMoving(err) && attempt < h.attempts; attempt++ {
-			t := time.NewTimer(h.backoff << min(attempt, 6))
-			select {
-			case <-ctx.Done():
-				t.Stop()
+		for attempt := 0; err != nil && SlotMoving(err) && attempt < SlotRetries; attempt++ {
+			if !SlotWait(ctx, attempt) {
 				return err
-			case <-t.C:
 			}
 			cmd.SetErr(nil)
 			err = next(ctx, cmd)
@@ -81,7 +86,7 @@ func isScript(cmd redis.Cmder) bool {
 // (seen in CI: ASK, then TRYAGAIN from the importing node, then MOVED
 // back, then ASK again). All of them come before the script wrote
 // anything, so running it again is safe. Callers that bypass the client's
-// hook (pipelines) retry with SlotRetries and SlotBackoff themselves.
+// hook (pipelines) retry up to SlotRetries times, waiting with SlotWait.
 func SlotMoving(err error) bool {
 	msg := err.Error()
 	return strings.HasPrefix(msg, "TRYAGAIN") || strings.HasPrefix(msg, "ASK ") || strings.HasPrefix(msg, "MOVED ") ||
