@@ -58,8 +58,8 @@ type Config struct {
 	// subscription when the caller's context has no earlier deadline.
 	// Zero: 5 s.
 	SubscribeTimeout time.Duration
-	// MaxPendingPublishes caps the publishes (and Leaves) waiting to be
-	// sent to Redis. Concurrent publishes share round trips; past the cap a
+	// MaxPendingPublishes caps the publishes (and Leaves) queued for or in
+	// flight to Redis. Concurrent publishes share round trips; past the cap a
 	// Publish waits for room within its context, so a Redis that slows
 	// down holds back publishers instead of growing memory. Zero: 4096.
 	MaxPendingPublishes int

@@ -14,87 +14,100 @@ import (
 const maxBatch = 256
 
 // publisher sends this gateway's PUBLISH commands to Redis, sharing round
-// trips among concurrent publishers. One writer goroutine takes the oldest
-// waiting publish and every other one queued behind it (up to maxBatch)
-// and sends them as one pipeline; what arrives while that batch is in
-// flight goes out together in the next. Nothing waits on a timer: a lone
-// publish is sent at once, as before, and batches only form when callers
-// arrive faster than Redis answers — under load, which is when the
-// round trips (two system calls each, on both sides) cost the most CPU.
+// trips among concurrent publishers, as a database shares a log flush among
+// concurrent commits. A publish that finds nothing in flight is sent at
+// once, on its caller's goroutine: no timer, no hand-off, the same single
+// round trip as a plain PUBLISH. Publishes that arrive while a round trip
+// is in flight queue behind it; when it is answered, the writer goroutine
+// sends everything queued (up to maxBatch) as one pipeline, and again for
+// what queued meanwhile, until nothing is left. Batches form only when
+// callers arrive faster than Redis answers — under load, which is when the
+// round trips (system calls on both sides) cost the most CPU.
 //
-// Order: the queue is first in, first out, the commands of a batch are
-// written in queue order on one connection, and a batch is sent only after
-// the previous one was answered. So a publish queued before another is
-// applied by Redis, and seen by every other gateway, before it. A caller
-// that waits for Publish (or Leave) to return before its next one on the
-// same channel keeps its order; so does one whose Publish returned early
+// Order: one round trip is in flight at a time, and the queue is first in,
+// first out, written in its order on one connection. So a publish queued
+// before another is applied by Redis, and seen by every other gateway,
+// before it. A caller that waits for Publish (or Leave) to return before
+// its next one keeps its order; so does one whose Publish returned early
 // because its context ended, since the abandoned publish is either dropped
 // before it is sent or sent ahead of the next.
 //
-// Memory: at most the queue's capacity of publishes wait; a caller that
-// finds the queue full waits for room within its context (back-pressure),
-// never adding to an unbounded slice.
+// Memory: at most the slots' capacity of publishes are queued or in
+// flight; a caller that finds none free waits for one within its context
+// (back-pressure), never adding to an unbounded queue.
 type publisher struct {
 	rdb   redis.UniversalClient
-	queue chan *pubReq
+	slots chan struct{} // one taken per publish queued or in flight
 
-	// ctx is the writer's, for the Redis calls: ended by abort, when a
-	// shutdown's deadline passes before the queue drained.
+	// ctx is for the Redis calls: ended by close when a shutdown's deadline
+	// passes before the queue drained.
 	ctx   context.Context
 	abort context.CancelFunc
 
-	// mu makes "not closed, so enqueue" one step against close; closing
-	// releases the callers waiting for room first, so close never waits
-	// on a full queue.
-	mu      sync.RWMutex
+	mu      sync.Mutex
+	pending []*pubReq // queued behind the round trip in flight, oldest first
+	spare   []*pubReq // the other backing array, swapped in by the writer
+	sending bool      // a round trip is in flight, or the writer owns the queue
 	closed  bool
-	closing chan struct{}
+
+	kick    chan struct{} // buffered: the writer has the queue to send
+	closing chan struct{} // closed by close: callers waiting for a slot give up
 	once    sync.Once
-	done    chan struct{} // closed when the writer has answered every request
+	done    chan struct{} // closed once closed and nothing is queued or in flight
 }
 
-// pubReq is one waiting publish and where its result goes.
+// pubReq is one queued publish and where its result goes.
 type pubReq struct {
 	ctx    context.Context // the caller's: a publish whose caller gave up before it was sent is dropped
 	ch     string
 	msg    []byte
-	result chan error // buffered: the writer never waits for the caller
+	result chan error // buffered: the sender never waits for the caller
 }
 
 func newPublisher(rdb redis.UniversalClient, capacity int) *publisher {
 	ctx, abort := context.WithCancel(context.Background())
 	return &publisher{
 		rdb:     rdb,
-		queue:   make(chan *pubReq, capacity),
+		slots:   make(chan struct{}, capacity),
 		ctx:     ctx,
 		abort:   abort,
+		kick:    make(chan struct{}, 1),
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
 }
 
-// publish queues msg for ch and waits for Redis to take it (or for ctx to
+// publish sends msg to ch and waits for Redis to take it (or for ctx to
 // end). Its error is Redis's answer to this one command, the failure of
 // the batch it went in, ErrShuttingDown after close, or ctx's error. When
 // ctx ends first, the publish may still be sent (it was already on its
 // way) or be dropped; either way it never overtakes a later one.
 func (p *publisher) publish(ctx context.Context, ch string, msg []byte) error {
-	r := &pubReq{ctx: ctx, ch: ch, msg: msg, result: make(chan error, 1)}
-	p.mu.RLock()
-	if p.closed {
-		p.mu.RUnlock()
-		return ErrShuttingDown
-	}
 	select {
-	case p.queue <- r:
+	case p.slots <- struct{}{}:
 	case <-ctx.Done():
-		p.mu.RUnlock()
 		return ctx.Err()
 	case <-p.closing:
-		p.mu.RUnlock()
 		return ErrShuttingDown
 	}
-	p.mu.RUnlock()
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.slots
+		return ErrShuttingDown
+	}
+	if !p.sending {
+		// Nothing in flight, so nothing queued: send it now, here.
+		p.sending = true
+		p.mu.Unlock()
+		err := p.wrap(p.rdb.Publish(p.ctx, ch, msg).Err())
+		<-p.slots
+		p.handOff()
+		return err
+	}
+	r := &pubReq{ctx: ctx, ch: ch, msg: msg, result: make(chan error, 1)}
+	p.pending = append(p.pending, r)
+	p.mu.Unlock()
 	select {
 	case err := <-r.result:
 		return err
@@ -103,32 +116,68 @@ func (p *publisher) publish(ctx context.Context, ch string, msg []byte) error {
 	}
 }
 
-// run is the writer. It returns once close was called and every queued
+// handOff ends a caller's own round trip: what queued behind it goes to
+// the writer; if nothing did, sending is over.
+func (p *publisher) handOff() {
+	p.mu.Lock()
+	if len(p.pending) == 0 {
+		p.idleLocked()
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
+	p.kick <- struct{}{} // never blocks: only the owner of sending kicks
+}
+
+// idleLocked marks that no round trip is in flight; p.mu is held.
+func (p *publisher) idleLocked() {
+	p.sending = false
+	if p.closed {
+		close(p.done)
+	}
+}
+
+// run is the writer: kicked with a queue to send, it sends batches until
+// the queue is empty. It returns once close was called and every queued
 // publish was answered.
 func (p *publisher) run() {
-	defer close(p.done)
-	batch := make([]*pubReq, 0, maxBatch)
-	for r := range p.queue {
-		batch = append(batch[:0], r)
-	collect:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-p.queue:
-				if !ok {
-					break collect
-				}
-				batch = append(batch, r)
-			default:
-				break collect
-			}
+	for {
+		select {
+		case <-p.kick:
+		case <-p.done:
+			return
 		}
-		p.send(batch)
-		clear(batch) // let the sent payloads go
+		for {
+			p.mu.Lock()
+			batch := p.pending
+			if len(batch) > maxBatch {
+				batch = append(p.spare[:0], p.pending[:maxBatch]...)
+				p.pending = append(p.pending[:0], p.pending[maxBatch:]...)
+			} else {
+				p.pending = p.spare[:0]
+			}
+			p.mu.Unlock()
+			p.send(batch)
+			clear(batch) // let the sent payloads go
+			p.mu.Lock()
+			p.spare = batch[:0]
+			if len(p.pending) == 0 {
+				p.idleLocked()
+				p.mu.Unlock()
+				break
+			}
+			p.mu.Unlock()
+		}
 	}
 }
 
 // send writes batch as one round trip and gives each caller its answer.
 func (p *publisher) send(batch []*pubReq) {
+	defer func() {
+		for range batch {
+			<-p.slots
+		}
+	}()
 	live := batch[:0:0]
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -167,8 +216,8 @@ func (p *publisher) wrap(err error) error {
 }
 
 // close refuses new publishes with ErrShuttingDown (callers still waiting
-// for room in the queue too) and waits, within ctx, for the writer to send
-// what is queued. If ctx ends first it returns ctx's error and aborts: what
+// for a slot too) and waits, within ctx, until what is queued or in flight
+// has been sent. If ctx ends first it returns ctx's error and aborts: what
 // is not yet on the wire fails with ErrShuttingDown, and the writer ends
 // when the batch in flight is answered or times out.
 func (p *publisher) close(ctx context.Context) error {
@@ -176,7 +225,9 @@ func (p *publisher) close(ctx context.Context) error {
 		close(p.closing)
 		p.mu.Lock()
 		p.closed = true
-		close(p.queue)
+		if !p.sending {
+			close(p.done)
+		}
 		p.mu.Unlock()
 	})
 	defer p.abort()
