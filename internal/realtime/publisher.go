@@ -83,6 +83,9 @@ func newPublisher(rdb redis.UniversalClient, capacity int) *publisher {
 // ctx ends first, the publish may still be sent (it was already on its
 // way) or be dropped; either way it never overtakes a later one.
 func (p *publisher) publish(ctx context.Context, ch string, msg []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -97,7 +100,11 @@ func (p *publisher) publish(ctx context.Context, ch string, msg []byte) error {
 		return ErrShuttingDown
 	}
 	if !p.sending {
-		// Nothing in flight, so nothing queued: send it now, here.
+		// Nothing in flight, so nothing queued: send it now, here, as a
+		// plain PUBLISH. Under the publisher's context, like the batches:
+		// a caller's deadline must not cut a written PUBLISH short (with
+		// go-redis's ContextTimeoutEnabled it would), or the next round
+		// trip could overtake it.
 		p.sending = true
 		p.mu.Unlock()
 		err := p.wrap(p.rdb.Publish(p.ctx, ch, msg).Err())
