@@ -149,7 +149,8 @@ func (h *Hub) Subscribers(topic string) int {
 // publishes of one caller, the second made after the first returned,
 // reach the other gateways in that order (so do a Publish and a Leave).
 // When Config.MaxPendingPublishes are waiting, Publish waits for room
-// within ctx. After Shutdown began it fails with ErrShuttingDown.
+// within ctx. After Shutdown it still reaches the other gateways, one
+// round trip each, for a gateway draining its background work.
 func (h *Hub) Publish(ctx context.Context, topic string, payload []byte) error {
 	if err := checkTopic(topic); err != nil {
 		return err
@@ -445,7 +446,7 @@ func (h *Hub) gap() {
 // away, sends the publishes still queued for Redis and waits, within ctx,
 // for the goroutines and the Redis receiver to end. It returns ctx's error
 // if the wait was cut short; queued publishes not sent by then failed with
-// ErrShuttingDown.
+// ErrShuttingDown. Publish keeps working afterwards (see Publish).
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.stopping = true
@@ -459,8 +460,8 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	var stopErr error
 	if h.broker != nil {
-		// Publishes already queued still go out (other gateways' consoles
-		// want them); new ones fail with ErrShuttingDown.
+		// Publishes already queued still go out: other gateways' consoles
+		// want them.
 		stopErr = h.broker.stop(ctx)
 	}
 	done := make(chan struct{})

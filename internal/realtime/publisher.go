@@ -79,9 +79,9 @@ func newPublisher(rdb redis.UniversalClient, capacity int) *publisher {
 
 // publish sends msg to ch and waits for Redis to take it (or for ctx to
 // end). Its error is Redis's answer to this one command, the failure of
-// the batch it went in, ErrShuttingDown after close, or ctx's error. When
-// ctx ends first, the publish may still be sent (it was already on its
-// way) or be dropped; either way it never overtakes a later one.
+// the batch it went in, or ctx's error. When ctx ends first, the publish
+// may still be sent (it was already on its way) or be dropped; either way
+// it never overtakes a later one.
 func (p *publisher) publish(ctx context.Context, ch string, msg []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -91,13 +91,13 @@ func (p *publisher) publish(ctx context.Context, ch string, msg []byte) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-p.closing:
-		return ErrShuttingDown
+		return p.afterClose(ctx, ch, msg)
 	}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		<-p.slots
-		return ErrShuttingDown
+		return p.afterClose(ctx, ch, msg)
 	}
 	if !p.sending {
 		// Nothing in flight, so nothing queued: send it now, here, as a
@@ -121,6 +121,23 @@ func (p *publisher) publish(ctx context.Context, ch string, msg []byte) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// afterClose publishes once the hub has shut down: the gateway may still be
+// draining its background work (routing events whose frames go to consoles
+// on other gateways), so the publish still goes out, as a plain PUBLISH,
+// once what was queued before close has been sent (so it overtakes
+// nothing).
+func (p *publisher) afterClose(ctx context.Context, ch string, msg []byte) error {
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := p.rdb.Publish(ctx, ch, msg).Err(); err != nil {
+		return fmt.Errorf("redis publish: %w", err)
+	}
+	return nil
 }
 
 // handOff ends a caller's own round trip: what queued behind it goes to
@@ -222,11 +239,12 @@ func (p *publisher) wrap(err error) error {
 	return fmt.Errorf("redis publish: %w", err)
 }
 
-// close refuses new publishes with ErrShuttingDown (callers still waiting
-// for a slot too) and waits, within ctx, until what is queued or in flight
-// has been sent. If ctx ends first it returns ctx's error and aborts: what
-// is not yet on the wire fails with ErrShuttingDown, and the writer ends
-// when the batch in flight is answered or times out.
+// close stops batching (later publishes, and callers still waiting for a
+// slot, go out one by one after the queue: afterClose) and waits, within
+// ctx, until what is queued or in flight has been sent. If ctx ends first
+// it returns ctx's error and aborts: what is not yet on the wire fails with
+// ErrShuttingDown, and the writer ends when the batch in flight is answered
+// or times out.
 func (p *publisher) close(ctx context.Context) error {
 	p.once.Do(func() {
 		close(p.closing)
