@@ -82,6 +82,7 @@ type GatewayResult struct {
 	MsgRate                    float64
 	RedisCommands              int64
 	RedisCommandsPerContact    float64
+	RedisReadsPerContact       float64 // socket reads, about one per round trip
 	GatewayCPUMicrosPerContact float64
 	RedisCPUMicrosPerContact   float64
 	Commands                   map[string]int64 `json:",omitempty"`
@@ -293,6 +294,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	g.logf("%d contacts at %.0f/s over %s, mix %v, %d agents, %d gateways", total, cfg.Rate, cfg.Duration, cfg.Mix, cfg.Agents, len(g.targets))
 
 	cmd0, rcpu0, byName0 := redisCommands(ctx, rdb), redisCPU(ctx, rdb), commandCounts(ctx, rdb)
+	reads0 := redisReads(ctx, rdb)
 	gcpu0 := procsCPU(procs)
 	start := time.Now()
 	chaos(runCtx, g, start, procs, redisSrv)
@@ -341,6 +343,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 		time.Sleep(50 * time.Millisecond)
 	}
 	cmds, rcpu, gcpu := redisCommands(ctx, rdb)-cmd0, redisCPU(ctx, rdb)-rcpu0, procsCPU(procs)-gcpu0
+	reads := redisReads(ctx, rdb) - reads0
 	byName := commandCounts(ctx, rdb)
 	for k, n := range byName0 {
 		byName[k] -= n
@@ -388,6 +391,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	res.RedisCommands = cmds
 	res.Commands = byName
 	res.RedisCommandsPerContact = per(float64(cmds))
+	res.RedisReadsPerContact = per(float64(reads))
 	res.RedisCPUMicrosPerContact = per(float64(rcpu.Microseconds()))
 	res.GatewayCPUMicrosPerContact = per(float64(gcpu.Microseconds()))
 	g.logf("acknowledged %d/%d (p50 %.2fms p99 %.2fms); late arrivals %d; errors %d", res.Acked, res.Contacts, res.Ack.P50, res.Ack.P99, late, g.errs.Load())
@@ -401,10 +405,11 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 		res.Msg.N, res.MsgRate, res.Msg.P50, res.Msg.P99, res.Reply.N, res.Reply.P50, res.Reply.P99)
 	g.logf("redis commands per routed contact, by name: %s", topCommands(byName, per, 12))
 	if len(procs) > 0 {
-		g.logf("per routed contact: redis commands %.1f, gateway cpu %.0fµs, redis cpu %.0fµs",
-			res.RedisCommandsPerContact, res.GatewayCPUMicrosPerContact, res.RedisCPUMicrosPerContact)
+		g.logf("per routed contact: redis commands %.1f in %.1f reads, gateway cpu %.0fµs, redis cpu %.0fµs",
+			res.RedisCommandsPerContact, res.RedisReadsPerContact, res.GatewayCPUMicrosPerContact, res.RedisCPUMicrosPerContact)
 	} else {
-		g.logf("per routed contact: redis commands %.1f, redis cpu %.0fµs", res.RedisCommandsPerContact, res.RedisCPUMicrosPerContact)
+		g.logf("per routed contact: redis commands %.1f in %.1f reads, redis cpu %.0fµs",
+			res.RedisCommandsPerContact, res.RedisReadsPerContact, res.RedisCPUMicrosPerContact)
 	}
 	return res, nil
 }
@@ -1112,13 +1117,25 @@ func topCommands(byName map[string]int64, per func(float64) float64, n int) stri
 
 // redisCommands is the server's total_commands_processed.
 func redisCommands(ctx context.Context, c *redis.Client) int64 {
+	return redisStat(ctx, c, "total_commands_processed")
+}
+
+// redisReads is how many reads from client sockets the Redis server made so
+// far (INFO stats total_reads_processed): about one per round trip, however
+// many commands a pipeline carried in it.
+func redisReads(ctx context.Context, c *redis.Client) int64 {
+	return redisStat(ctx, c, "total_reads_processed")
+}
+
+// redisStat is one counter of INFO stats.
+func redisStat(ctx context.Context, c *redis.Client, name string) int64 {
 	info, err := c.Info(ctx, "stats").Result()
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_commands_processed:"); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 			return n
 		}
 	}

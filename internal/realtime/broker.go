@@ -31,6 +31,7 @@ type broker struct {
 	rdb    redis.UniversalClient
 	node   string
 	ps     *redis.PubSub
+	pub    *publisher
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -45,17 +46,20 @@ func newBroker(h *Hub, rdb redis.UniversalClient, node string) *broker {
 		rdb:     rdb,
 		node:    node,
 		ps:      rdb.Subscribe(ctx),
+		pub:     newPublisher(rdb, h.cfg.MaxPendingPublishes),
 		ctx:     ctx,
 		cancel:  cancel,
 		waiters: make(map[string]chan struct{}),
 	}
 }
 
+// publish sends payload to ch through the shared publisher (see
+// publisher for its order and batching).
 func (b *broker) publish(ctx context.Context, ch string, payload []byte) error {
 	msg := make([]byte, 0, len(b.node)+len(payload))
 	msg = append(msg, b.node...)
 	msg = append(msg, payload...)
-	return b.rdb.Publish(ctx, ch, msg).Err()
+	return b.pub.publish(ctx, ch, msg)
 }
 
 // leaveOp starts a Hub.Leave instruction.
@@ -106,9 +110,14 @@ func (b *broker) unsubscribe(ch string) error {
 	return nil
 }
 
-func (b *broker) stop() {
+// stop sends the publishes still queued, within ctx, then ends the
+// subscriptions. It returns ctx's error if the publishes could not all be
+// sent in time (the rest failed with ErrShuttingDown).
+func (b *broker) stop(ctx context.Context) error {
+	err := b.pub.close(ctx)
 	b.cancel()
 	_ = b.ps.Close()
+	return err
 }
 
 func (b *broker) run() {

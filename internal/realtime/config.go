@@ -12,13 +12,14 @@ import (
 
 // Defaults applied to zero fields of Config.
 const (
-	DefaultMaxQueueBytes    = 1 << 20
-	DefaultReadLimit        = 64 << 10
-	DefaultWriteTimeout     = 10 * time.Second
-	DefaultPingInterval     = 20 * time.Second
-	DefaultPongWait         = 45 * time.Second
-	DefaultSubscribeTimeout = 5 * time.Second
-	DefaultWorkspace        = "default"
+	DefaultMaxQueueBytes       = 1 << 20
+	DefaultReadLimit           = 64 << 10
+	DefaultWriteTimeout        = 10 * time.Second
+	DefaultPingInterval        = 20 * time.Second
+	DefaultPongWait            = 45 * time.Second
+	DefaultSubscribeTimeout    = 5 * time.Second
+	DefaultMaxPendingPublishes = 4096
+	DefaultWorkspace           = "default"
 )
 
 // Config configures a Hub. Every zero field takes the default named in its
@@ -57,6 +58,11 @@ type Config struct {
 	// subscription when the caller's context has no earlier deadline.
 	// Zero: 5 s.
 	SubscribeTimeout time.Duration
+	// MaxPendingPublishes caps the publishes (and Leaves) queued for or in
+	// flight to Redis. Concurrent publishes share round trips; past the cap a
+	// Publish waits for room within its context, so a Redis that slows
+	// down holds back publishers instead of growing memory. Zero: 4096.
+	MaxPendingPublishes int
 	// MaxConns is how many connections the gateway holds before Admit
 	// refuses new ones (existing ones are never closed for it). Zero: no
 	// limit.
@@ -96,6 +102,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SubscribeTimeout <= 0 {
 		c.SubscribeTimeout = DefaultSubscribeTimeout
+	}
+	if c.MaxPendingPublishes <= 0 {
+		c.MaxPendingPublishes = DefaultMaxPendingPublishes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -33,5 +33,14 @@
 // # Defaults
 //
 // MaxQueueBytes 1 MiB, ReadLimit 64 KiB, WriteTimeout 10 s, PingInterval
-// 20 s, PongWait 45 s, SubscribeTimeout 5 s. See [Config].
+// 20 s, PongWait 45 s, SubscribeTimeout 5 s, MaxPendingPublishes 4096.
+// See [Config].
+//
+// # Publishing
+//
+// Concurrent publishes share Redis round trips: one writer per hub sends
+// the publishes queued while its previous batch was in flight as one
+// pipeline, with no timer (a lone publish goes out at once). Each caller
+// gets its own result, and one caller's publishes reach the other gateways
+// in the order it made them.
 package realtime

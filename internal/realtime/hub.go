@@ -79,10 +79,14 @@ func New(cfg Config) (*Hub, error) {
 			return nil, fmt.Errorf("realtime: node id: %w", err)
 		}
 		h.broker = newBroker(h, cfg.Redis, hex.EncodeToString(id[:]))
-		h.wg.Add(1)
+		h.wg.Add(2)
 		go func() {
 			defer h.wg.Done()
 			h.broker.run()
+		}()
+		go func() {
+			defer h.wg.Done()
+			h.broker.pub.run()
 		}()
 	}
 	return h, nil
@@ -138,6 +142,15 @@ func (h *Hub) Subscribers(topic string) int {
 // through Redis, on every other one. Local subscribers have it queued when
 // Publish returns; an error means other gateways may not get it. The
 // payload must not be changed afterwards.
+//
+// Concurrent publishes share Redis round trips: those queued while the
+// previous batch is in flight go out together as one pipeline, and a lone
+// publish goes out at once. Each caller still gets its own result. Two
+// publishes of one caller, the second made after the first returned,
+// reach the other gateways in that order (so do a Publish and a Leave).
+// When Config.MaxPendingPublishes are waiting, Publish waits for room
+// within ctx. After Shutdown it still reaches the other gateways, one
+// round trip each, for a gateway draining its background work.
 func (h *Hub) Publish(ctx context.Context, topic string, payload []byte) error {
 	if err := checkTopic(topic); err != nil {
 		return err
@@ -430,8 +443,10 @@ func (h *Hub) gap() {
 }
 
 // Shutdown stops taking connections, closes every open one with 1001 going
-// away and waits, within ctx, for their goroutines and the Redis receiver to
-// end. It returns ctx's error if the wait was cut short.
+// away, sends the publishes still queued for Redis and waits, within ctx,
+// for the goroutines and the Redis receiver to end. It returns ctx's error
+// if the wait was cut short; queued publishes not sent by then failed with
+// ErrShuttingDown. Publish keeps working afterwards (see Publish).
 func (h *Hub) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.stopping = true
@@ -443,13 +458,19 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.Close(CloseGoingAway, "server shutting down")
 	}
+	var stopErr error
 	if h.broker != nil {
-		h.broker.stop()
+		// Publishes already queued still go out: other gateways' consoles
+		// want them.
+		stopErr = h.broker.stop(ctx)
 	}
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		if stopErr != nil {
+			return fmt.Errorf("realtime: shutdown: queued publishes: %w", stopErr)
+		}
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("realtime: shutdown: %w", ctx.Err())
