@@ -133,8 +133,8 @@ type Entry struct {
 	// read back from the transcript.
 	Record *Conversation `json:"-"`
 	// Opened is, on a customer message handed to the Notifier, true when
-	// the message opened (or reopened) its conversation: nothing can have
-	// waited on it yet (a promise). False when read back.
+	// the message opened a new conversation: nothing can wait on it yet (a
+	// promise). False for a reopened one, and when read back.
 	Opened    bool      `json:"-"`
 	ErrorCode string    `json:"error_code,omitempty"`
 	ErrorText string    `json:"error_text,omitempty"`
