@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Conversation returns the record of one conversation.
@@ -19,10 +21,49 @@ func (s *Service) Conversation(ctx context.Context, id string) (Conversation, er
 	return convFromHash(h), nil
 }
 
+// Along is a read of another service on the same Redis that rides in the
+// pipeline of a conversation read (ConversationAlong), so that the record
+// and, say, routing's view of it cost one round trip (routing.HolderRead).
+type Along interface {
+	// Pipe queues the read on p, a pipeline of c, and reports whether it
+	// did: false when the read belongs to another client, and will be made
+	// on its own.
+	Pipe(ctx context.Context, c redis.UniversalClient, p redis.Pipeliner) bool
+}
+
+// ConversationAlong is Conversation with also's read sent in the same
+// round trip, after the record's (the order the two used to be read in).
+func (s *Service) ConversationAlong(ctx context.Context, id string, also Along) (Conversation, error) {
+	pipe := s.rdb.Pipeline()
+	rec := pipe.HGetAll(ctx, s.k.conv(id))
+	if !also.Pipe(ctx, s.rdb, pipe) {
+		return s.Conversation(ctx, id)
+	}
+	// Exec's error is the first failed command's: the record's is read
+	// below, the other read reports its own.
+	_, _ = pipe.Exec(ctx)
+	h, err := rec.Result()
+	if err != nil {
+		return Conversation{}, fmt.Errorf("conversation: get %s: %w", id, err)
+	}
+	if len(h) == 0 {
+		return Conversation{}, fmt.Errorf("conversation: %s: %w", id, ErrNotFound)
+	}
+	return convFromHash(h), nil
+}
+
 // update runs update.lua: set fields, set-if-empty fields, append a system
 // entry (unless flags hold q), and notify. It returns the appended entry,
 // or a zero Entry when nothing changed.
 func (s *Service) update(ctx context.Context, convID, flags, agentID string, at time.Time, set, setIfEmpty, entry []string) (Entry, error) {
+	e, _, err := s.updateRecord(ctx, convID, flags, agentID, at, set, setIfEmpty, entry)
+	return e, err
+}
+
+// updateRecord is update that, with flag g, also returns the record as the
+// change left it (nil when nothing changed), read by the same script; the
+// entry handed to the Notifier carries it too (Entry.Record).
+func (s *Service) updateRecord(ctx context.Context, convID, flags, agentID string, at time.Time, set, setIfEmpty, entry []string) (Entry, *Conversation, error) {
 	now := ms(at)
 	args := []any{s.k.prefix(), convID, flags, agentID, now, len(set) / 2}
 	for _, v := range set {
@@ -39,38 +80,75 @@ func (s *Service) update(ctx context.Context, convID, flags, agentID string, at 
 	}
 	res, err := scriptUpdate.Run(ctx, s.rdb, []string{s.k.conv(convID), s.k.convLog(convID), s.k.unrouted()}, args...).Slice()
 	if err != nil {
-		return Entry{}, fmt.Errorf("conversation: update %s: %w", convID, err)
+		return Entry{}, nil, fmt.Errorf("conversation: update %s: %w", convID, err)
 	}
 	code, _ := res[0].(int64)
 	switch code {
 	case 1:
-		return Entry{}, fmt.Errorf("conversation: %s: %w", convID, ErrNotFound)
+		return Entry{}, nil, fmt.Errorf("conversation: %s: %w", convID, ErrNotFound)
 	case 2:
-		return Entry{}, fmt.Errorf("conversation: %s: %w", convID, ErrClosed)
+		return Entry{}, nil, fmt.Errorf("conversation: %s: %w", convID, ErrClosed)
 	case 3:
-		return Entry{}, nil
+		return Entry{}, nil, nil
+	}
+	var rec *Conversation
+	if len(res) > 2 {
+		h := make(map[string]string, (len(res)-2)/2)
+		for i := 2; i+1 < len(res); i += 2 {
+			k, _ := res[i].(string)
+			v, _ := res[i+1].(string)
+			h[k] = v
+		}
+		c := convFromHash(h)
+		rec = &c
 	}
 	sid, _ := res[1].(string)
 	if sid == "" {
-		return Entry{}, nil
+		return Entry{}, rec, nil
 	}
 	fields := map[string]any{}
 	for i := 0; i+1 < len(entry); i += 2 {
 		fields[entry[i]] = entry[i+1]
 	}
 	e := entryFromStream(sid, fields)
+	e.Record = rec
 	s.notify(ctx, convID, e)
-	return e, nil
+	return e, rec, nil
 }
 
 // OnOffered records that routing offered the conversation to an agent.
 // The wiring calls it for every offer routing makes.
 func (s *Service) OnOffered(ctx context.Context, convID, agentID string, at time.Time) error {
-	_, err := s.update(ctx, convID, "o", agentID, at,
+	_, err := s.onOffered(ctx, "o", convID, agentID, at)
+	return err
+}
+
+// Offered is OnOffered returning the record as the offer left it, read by
+// the same script (the desk rings the agent with it).
+func (s *Service) Offered(ctx context.Context, convID, agentID string, at time.Time) (Conversation, error) {
+	return s.orRead(ctx, convID)(s.onOffered(ctx, "og", convID, agentID, at))
+}
+
+func (s *Service) onOffered(ctx context.Context, flags, convID, agentID string, at time.Time) (*Conversation, error) {
+	_, rec, err := s.updateRecord(ctx, convID, flags, agentID, at,
 		[]string{"state", string(StateOffered), "agent", agentID},
 		[]string{"first_offered_at", fmt.Sprint(ms(at))},
 		[]string{"type", string(EntrySystem), "event", "offered", "agent", agentID, "text", "offered to " + agentID})
-	return err
+	return rec, err
+}
+
+// orRead returns a function that passes on what an update with flag g
+// returned, reading the record only when the script returned none.
+func (s *Service) orRead(ctx context.Context, convID string) func(*Conversation, error) (Conversation, error) {
+	return func(rec *Conversation, err error) (Conversation, error) {
+		if err != nil {
+			return Conversation{}, err
+		}
+		if rec != nil {
+			return *rec, nil
+		}
+		return s.Conversation(ctx, convID)
+	}
 }
 
 // OnOfferLapsed records that an offer was declined or timed out and the
@@ -86,17 +164,35 @@ func (s *Service) OnOfferLapsed(ctx context.Context, convID, agentID, reason str
 // OnAccepted records that an agent accepted the conversation; the agent
 // becomes the customer's last agent.
 func (s *Service) OnAccepted(ctx context.Context, convID, agentID string, at time.Time) error {
-	_, err := s.update(ctx, convID, "oa", agentID, at,
+	_, err := s.onAccepted(ctx, "oa", convID, agentID, at)
+	return err
+}
+
+// Accepted is OnAccepted returning the record as the accept left it, read
+// by the same script.
+func (s *Service) Accepted(ctx context.Context, convID, agentID string, at time.Time) (Conversation, error) {
+	return s.orRead(ctx, convID)(s.onAccepted(ctx, "oag", convID, agentID, at))
+}
+
+func (s *Service) onAccepted(ctx context.Context, flags, convID, agentID string, at time.Time) (*Conversation, error) {
+	_, rec, err := s.updateRecord(ctx, convID, flags, agentID, at,
 		[]string{"state", string(StateActive), "agent", agentID},
 		[]string{"answered_at", fmt.Sprint(ms(at))},
 		[]string{"type", string(EntrySystem), "event", "accepted", "agent", agentID, "text", agentID + " accepted"})
-	return err
+	return rec, err
 }
 
 // OnTransferred records a transfer that routing made on its own (overflow
 // to another queue). Transfers requested through Transfer are recorded by
 // it and must not be reported again.
 func (s *Service) OnTransferred(ctx context.Context, convID, fromAgent, toQueue, toAgent string, at time.Time) error {
+	_, err := s.onTransferred(ctx, "o", convID, fromAgent, toQueue, toAgent, at)
+	return err
+}
+
+// onTransferred is OnTransferred; with flags "og" it returns the record as
+// the transfer left it, read by the same script.
+func (s *Service) onTransferred(ctx context.Context, flags, convID, fromAgent, toQueue, toAgent string, at time.Time) (*Conversation, error) {
 	set := []string{"state", string(StateQueued), "agent", toAgent}
 	if toQueue != "" {
 		set = append(set, "queue", toQueue)
@@ -114,9 +210,9 @@ func (s *Service) OnTransferred(ctx context.Context, convID, fromAgent, toQueue,
 	if toAgent != "" {
 		text += " to " + toAgent
 	}
-	_, err := s.update(ctx, convID, "o", fromAgent, at, set, nil,
+	_, rec, err := s.updateRecord(ctx, convID, flags, fromAgent, at, set, nil,
 		[]string{"type", string(EntrySystem), "event", "transferred", "agent", toAgent, "queue", toQueue, "text", text})
-	return err
+	return rec, err
 }
 
 // OnClosed records that the conversation is closed with a disposition
@@ -124,10 +220,18 @@ func (s *Service) OnTransferred(ctx context.Context, convID, fromAgent, toQueue,
 // so the wiring may forward routing's close events for closes made through
 // Close.
 func (s *Service) OnClosed(ctx context.Context, convID, agentID, disposition string, at time.Time) error {
-	_, err := s.update(ctx, convID, "c", agentID, at,
+	_, err := s.onClosed(ctx, convID, agentID, disposition, at)
+	return err
+}
+
+// onClosed is OnClosed returning the record as the close left it, nil when
+// it was closed already. The closing line's Entry.Record carries it too,
+// which saves the Notifier a read.
+func (s *Service) onClosed(ctx context.Context, convID, agentID, disposition string, at time.Time) (*Conversation, error) {
+	_, rec, err := s.updateRecord(ctx, convID, "cg", agentID, at,
 		[]string{"state", string(StateClosed), "closed_at", fmt.Sprint(ms(at)), "disposition", disposition}, nil,
 		[]string{"type", string(EntrySystem), "event", "closed", "agent", agentID, "text", closedText(agentID, disposition)})
-	return err
+	return rec, err
 }
 
 // DispositionCustomerEnded closes a conversation the customer ended (a
@@ -154,7 +258,8 @@ func closedText(agentID, disposition string) string {
 // OnAbandoned records that the customer left before an agent answered.
 // Like OnClosed it is a no-op on a closed conversation.
 func (s *Service) OnAbandoned(ctx context.Context, convID string, at time.Time) error {
-	_, err := s.update(ctx, convID, "c", "", at,
+	// g: the closing line's Entry.Record saves the Notifier a read.
+	_, _, err := s.updateRecord(ctx, convID, "cg", "", at,
 		[]string{"state", string(StateAbandoned), "closed_at", fmt.Sprint(ms(at)), "disposition", "abandoned"}, nil,
 		[]string{"type", string(EntrySystem), "event", "abandoned", "text", "customer left before an answer"})
 	return err
@@ -181,8 +286,12 @@ func (s *Service) Close(ctx context.Context, convID, agentID, disposition string
 // is closed with the disposition, without asking routing again. A closed
 // conversation stays as it was.
 func (s *Service) RecordClose(ctx context.Context, convID, agentID, disposition string) (Conversation, error) {
-	if err := s.OnClosed(ctx, convID, agentID, disposition, s.now()); err != nil {
+	rec, err := s.onClosed(ctx, convID, agentID, disposition, s.now())
+	if err != nil {
 		return Conversation{}, err
+	}
+	if rec != nil {
+		return *rec, nil
 	}
 	return s.Conversation(ctx, convID)
 }
@@ -214,6 +323,13 @@ func (s *Service) Transfer(ctx context.Context, req TransferRequest) (Conversati
 	if err != nil {
 		return Conversation{}, err
 	}
+	return s.TransferRead(ctx, conv, req)
+}
+
+// TransferRead is Transfer for a caller that has just read the record
+// (the desk, which decides who may transfer): routing's transfer script is
+// the authority on whether the move is still possible.
+func (s *Service) TransferRead(ctx context.Context, conv Conversation, req TransferRequest) (Conversation, error) {
 	if !conv.Open() {
 		return Conversation{}, fmt.Errorf("conversation: transfer %s: %w", req.ConversationID, ErrClosed)
 	}
@@ -223,8 +339,12 @@ func (s *Service) Transfer(ctx context.Context, req TransferRequest) (Conversati
 	if err := s.router.Transfer(ctx, req); err != nil {
 		return Conversation{}, fmt.Errorf("conversation: transfer %s: routing: %w", req.ConversationID, err)
 	}
-	if err := s.OnTransferred(ctx, req.ConversationID, req.FromAgentID, req.ToQueue, req.ToAgentID, s.now()); err != nil {
+	rec, err := s.onTransferred(ctx, "og", req.ConversationID, req.FromAgentID, req.ToQueue, req.ToAgentID, s.now())
+	if err != nil {
 		return Conversation{}, err
+	}
+	if rec != nil {
+		return *rec, nil
 	}
 	return s.Conversation(ctx, req.ConversationID)
 }

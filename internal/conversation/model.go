@@ -126,11 +126,20 @@ type Entry struct {
 	// transcript entry id of the reply it is about (consoles know replies by
 	// it), read with the status so nobody looks the message up again. Not
 	// stored with the entry: "" when read back from the transcript.
-	ReplyEntryID string    `json:"-"`
-	ErrorCode    string    `json:"error_code,omitempty"`
-	ErrorText    string    `json:"error_text,omitempty"`
-	Attempt      int       `json:"attempt,omitempty"`
-	At           time.Time `json:"at"`
+	ReplyEntryID string `json:"-"`
+	// Record is, on a system line handed to the Notifier by the script that
+	// changed the record (a close, an abandon, a transfer), the record as
+	// that change left it, so the Notifier need not read it again. Nil when
+	// read back from the transcript.
+	Record *Conversation `json:"-"`
+	// Opened is, on a customer message handed to the Notifier, true when
+	// the message opened a new conversation: nothing can wait on it yet (a
+	// promise). False for a reopened one, and when read back.
+	Opened    bool      `json:"-"`
+	ErrorCode string    `json:"error_code,omitempty"`
+	ErrorText string    `json:"error_text,omitempty"`
+	Attempt   int       `json:"attempt,omitempty"`
+	At        time.Time `json:"at"`
 }
 
 func entryFromStream(id string, v map[string]any) Entry {

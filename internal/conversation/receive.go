@@ -96,7 +96,7 @@ func (s *Service) Receive(ctx context.Context, in channel.Inbound) (channel.Rece
 		Returning:       res[5] == "1",
 	}
 	if !r.Duplicate {
-		e := Entry{ID: res[4], Type: EntryCustomer, MessageID: r.MessageID, Author: r.CustomerID,
+		e := Entry{ID: res[4], Type: EntryCustomer, MessageID: r.MessageID, Author: r.CustomerID, Opened: r.NewConversation,
 			Channel: in.Channel, Text: in.Text, Attachments: in.Attachments, ProviderID: in.ProviderID, At: at.UTC().Truncate(time.Millisecond)}
 		s.notify(ctx, r.ConversationID, e)
 	}

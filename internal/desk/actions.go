@@ -12,13 +12,13 @@ import (
 
 // Conversation returns the conversation record if who may see it.
 func (d *Desk) Conversation(ctx context.Context, who Actor, convID string) (conversation.Conversation, error) {
-	conv, _, err := d.authorize(ctx, who, See, convID)
-	return conv, err
+	a, err := d.authorize(ctx, who, See, convID)
+	return a.conv, err
 }
 
 // Accept takes an open offer; ErrOfferGone when it lapsed or was taken.
 func (d *Desk) Accept(ctx context.Context, who Actor, convID string) error {
-	if _, _, err := d.authorize(ctx, who, Accept, convID); err != nil {
+	if _, err := d.authorize(ctx, who, Accept, convID); err != nil {
 		return err
 	}
 	return mapErr(d.engine.Accept(ctx, convID, who.AccountID))
@@ -27,7 +27,7 @@ func (d *Desk) Accept(ctx context.Context, who Actor, convID string) error {
 // Decline hands an offer back to routing, which puts the conversation back
 // at its place in line.
 func (d *Desk) Decline(ctx context.Context, who Actor, convID string) error {
-	if _, _, err := d.authorize(ctx, who, Decline, convID); err != nil {
+	if _, err := d.authorize(ctx, who, Decline, convID); err != nil {
 		return err
 	}
 	if err := d.engine.Decline(ctx, convID, who.AccountID); err != nil {
@@ -42,7 +42,7 @@ func (d *Desk) Decline(ctx context.Context, who Actor, convID string) error {
 // Reply sends text (and stored attachments) to the customer on the
 // conversation's channel, through the outbox.
 func (d *Desk) Reply(ctx context.Context, who Actor, convID, text string, atts []channel.Attachment) (conversation.Entry, error) {
-	if _, _, err := d.authorize(ctx, who, Reply, convID); err != nil {
+	if _, err := d.authorize(ctx, who, Reply, convID); err != nil {
 		return conversation.Entry{}, err
 	}
 	e, err := d.convs.Reply(ctx, convID, who.AccountID, text, atts)
@@ -51,7 +51,7 @@ func (d *Desk) Reply(ctx context.Context, who Actor, convID, text string, atts [
 
 // Note adds an internal note the customer never sees.
 func (d *Desk) Note(ctx context.Context, who Actor, convID, text string) (conversation.Entry, error) {
-	if _, _, err := d.authorize(ctx, who, Note, convID); err != nil {
+	if _, err := d.authorize(ctx, who, Note, convID); err != nil {
 		return conversation.Entry{}, err
 	}
 	e, err := d.convs.Note(ctx, convID, who.AccountID, text)
@@ -69,23 +69,28 @@ func (d *Desk) Close(ctx context.Context, who Actor, convID, disposition string)
 	if len(disposition) > 64 {
 		return conversation.Conversation{}, fmt.Errorf("%w: %w", ErrInvalid, &conversation.FieldError{Field: "disposition", Reason: "at most 64 characters"})
 	}
-	conv, s, err := d.authorize(ctx, who, Close, convID)
+	a, err := d.authorize(ctx, who, Close, convID)
 	if err != nil {
 		return conversation.Conversation{}, err
 	}
-	if !s.Open() {
-		return conv, nil
+	if !a.s.Open() {
+		return a.conv, nil
 	}
 	if disposition == "" {
 		disposition = "resolved"
 	}
-	return d.close(ctx, conv, who.AccountID, disposition)
+	return d.closeHeld(ctx, a.conv, a.holder, a.state, who.AccountID, disposition)
 }
 
 // close lets routing go of the conversation for whoever holds it, then
 // records the close by closer with its disposition.
 func (d *Desk) close(ctx context.Context, conv conversation.Conversation, closer, disposition string) (conversation.Conversation, error) {
 	holder, st := d.holder(ctx, conv)
+	return d.closeHeld(ctx, conv, holder, st, closer, disposition)
+}
+
+// closeHeld is close for a caller that read who holds conv (authorize).
+func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, holder string, st routing.ConvState, closer, disposition string) (conversation.Conversation, error) {
 	switch st {
 	case routing.ConvActive:
 		// One waiting for a promise is not routing's to close any more.
@@ -115,12 +120,12 @@ func (d *Desk) close(ctx context.Context, conv conversation.Conversation, closer
 // Transfer moves the conversation to a queue or, when toAgent is set, to
 // that agent (who gets it as an offer).
 func (d *Desk) Transfer(ctx context.Context, who Actor, convID, queue, toAgent string) (conversation.Conversation, error) {
-	conv, _, err := d.authorize(ctx, who, Transfer, convID)
+	a, err := d.authorize(ctx, who, Transfer, convID)
 	if err != nil {
 		return conversation.Conversation{}, err
 	}
-	from, _ := d.holder(ctx, conv)
-	out, err := d.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, FromAgentID: from, ToQueue: queue, ToAgentID: toAgent})
+	from := a.holder
+	out, err := d.convs.TransferRead(ctx, a.conv, conversation.TransferRequest{ConversationID: convID, FromAgentID: from, ToQueue: queue, ToAgentID: toAgent})
 	if err != nil {
 		return conversation.Conversation{}, mapErr(err)
 	}
@@ -133,12 +138,12 @@ func (d *Desk) Transfer(ctx context.Context, who Actor, convID, queue, toAgent s
 // is told so; one whose accepted conversation is taken hears of it from
 // the transfer event.
 func (d *Desk) Assign(ctx context.Context, who Actor, convID, agentID string) error {
-	conv, s, err := d.authorize(ctx, who, Assign, convID)
+	a, err := d.authorize(ctx, who, Assign, convID)
 	if err != nil {
 		return err
 	}
-	before, _ := d.holder(ctx, conv)
-	if _, err := d.convs.Transfer(ctx, conversation.TransferRequest{ConversationID: convID, FromAgentID: before, ToAgentID: agentID}); err != nil {
+	before, s := a.holder, a.s
+	if _, err := d.convs.TransferRead(ctx, a.conv, conversation.TransferRequest{ConversationID: convID, FromAgentID: before, ToAgentID: agentID}); err != nil {
 		return mapErr(err)
 	}
 	d.revokeMoved(ctx, convID, before, agentID)
@@ -161,10 +166,11 @@ func (d *Desk) revokeMoved(ctx context.Context, convID, from, to string) {
 // Typing tells the customer's side that the agent is (on) or stopped (off)
 // typing. Channels without typing indicators ignore it.
 func (d *Desk) Typing(ctx context.Context, who Actor, convID string, on bool) error {
-	conv, _, err := d.authorize(ctx, who, Reply, convID)
+	a, err := d.authorize(ctx, who, Reply, convID)
 	if err != nil {
 		return err
 	}
+	conv := a.conv
 	o := d.observer(conv.Channel)
 	if o == nil {
 		return nil
@@ -174,7 +180,7 @@ func (d *Desk) Typing(ctx context.Context, who Actor, convID string, on bool) er
 
 // Entries returns up to limit transcript entries after afterID, oldest first.
 func (d *Desk) Entries(ctx context.Context, who Actor, convID, afterID string, limit int) ([]conversation.Entry, error) {
-	if _, _, err := d.authorize(ctx, who, See, convID); err != nil {
+	if _, err := d.authorize(ctx, who, See, convID); err != nil {
 		return nil, err
 	}
 	entries, err := d.convs.Transcript(ctx, convID, afterID, limit)
@@ -201,8 +207,15 @@ func (d *Desk) Transcript(ctx context.Context, who Actor, convID, afterID string
 	return page, nil
 }
 
-// View converts a transcript entry of convID for the console.
+// View converts a transcript entry of convID for the console, as it was
+// just written: a reply shows the status it was written with (its later
+// statuses follow as their own frames), not one read again.
 func (d *Desk) View(ctx context.Context, convID string, e conversation.Entry) Message {
+	if e.Type == conversation.EntryAgent && e.Status != "" {
+		m := toMessage(convID, e)
+		m.Author, m.Status = d.names().agent(ctx, e.Author), consoleStatus(e.Status)
+		return m
+	}
 	return d.message(ctx, convID, e, d.names())
 }
 
@@ -213,7 +226,7 @@ func (d *Desk) MessageRecord(ctx context.Context, who Actor, id string) (convers
 	if err != nil {
 		return conversation.Message{}, mapErr(err)
 	}
-	if _, _, err := d.authorize(ctx, who, See, m.ConversationID); err != nil {
+	if _, err := d.authorize(ctx, who, See, m.ConversationID); err != nil {
 		return conversation.Message{}, err
 	}
 	return m, nil

@@ -170,11 +170,11 @@ func (d *Desk) RecoveryNote(ctx context.Context, who Actor, convID, text string)
 	if text == "" || len(text) > 2000 {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, &conversation.FieldError{Field: "text", Reason: "1 to 2000 characters"})
 	}
-	conv, _, err := d.authorize(ctx, who, Note, convID)
+	a, err := d.authorize(ctx, who, Note, convID)
 	if err != nil {
 		return nil, err
 	}
-	c, err := d.recovery.Note(ctx, conv.CustomerID, who.AccountID, text)
+	c, err := d.recovery.Note(ctx, a.conv.CustomerID, who.AccountID, text)
 	if err != nil {
 		if errors.Is(err, recovery.ErrNoCase) {
 			return nil, fmt.Errorf("%w: the customer has no open recovery case", ErrInvalid)

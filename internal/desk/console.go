@@ -322,10 +322,11 @@ func consoleStatus(s string) string {
 // CustomerPanel returns the customer of the conversation with their
 // earlier conversations on every channel, as the console's panel shows it.
 func (d *Desk) CustomerPanel(ctx context.Context, who Actor, convID string) (CustomerView, error) {
-	conv, _, err := d.authorize(ctx, who, See, convID)
+	a, err := d.authorize(ctx, who, See, convID)
 	if err != nil {
 		return CustomerView{}, err
 	}
+	conv := a.conv
 	cust, err := d.convs.Customer(ctx, conv.CustomerID)
 	if err != nil {
 		return CustomerView{}, mapErr(err)

@@ -174,11 +174,17 @@ func (d *Desk) observer(name channel.Name) channel.Observer {
 // and may lag by a moment. Once routing has forgotten a finished
 // conversation, the record is all there is.
 func (d *Desk) holder(ctx context.Context, conv conversation.Conversation) (agentID string, st routing.ConvState) {
-	if rc, err := d.engine.Conversation(ctx, conv.ID); err == nil {
+	return d.holderFrom(ctx, conv, d.engine.ReadHolder(conv.ID))
+}
+
+// holderFrom is holder with routing's read prepared (and perhaps already
+// made along with the record's, authorize).
+func (d *Desk) holderFrom(ctx context.Context, conv conversation.Conversation, rd *routing.HolderRead) (agentID string, st routing.ConvState) {
+	if agentID, st, err := rd.Result(ctx); err == nil {
 		// A conversation waiting for a promise was let go by routing on
 		// purpose: its record, still open, is the authority then.
-		if rc.State != routing.ConvClosed || !conv.Open() || !d.waitsForPromise(ctx, conv.ID) {
-			return rc.AgentID, rc.State
+		if st != routing.ConvClosed || !conv.Open() || !d.waitsForPromise(ctx, conv.ID) {
+			return agentID, st
 		}
 	}
 	switch conv.State {
@@ -195,6 +201,12 @@ func (d *Desk) holder(ctx context.Context, conv conversation.Conversation) (agen
 // standing is the conversation's state as who sees it.
 func (d *Desk) standing(ctx context.Context, who Actor, conv conversation.Conversation) Standing {
 	holder, st := d.holder(ctx, conv)
+	return standingOf(who, conv, holder, st)
+}
+
+// standingOf is the standing who has in conv, which holder holds in
+// routing state st.
+func standingOf(who Actor, conv conversation.Conversation, holder string, st routing.ConvState) Standing {
 	mine := holder != "" && holder == who.AccountID
 	if !conv.Open() && st != routing.ConvWrapUp {
 		// The record is final; routing may not have let go of an old state.
@@ -225,36 +237,51 @@ func (d *Desk) standing(ctx context.Context, who Actor, conv conversation.Conver
 	return ClosedOther
 }
 
+// access is what authorize read and decided: the record, who holds the
+// conversation in which routing state, and the standing of the actor. An
+// action goes on from it instead of reading the conversation again.
+type access struct {
+	conv   conversation.Conversation
+	holder string
+	state  routing.ConvState
+	s      Standing
+}
+
 // authorize loads the conversation and checks that who may do action to
-// it now.
-func (d *Desk) authorize(ctx context.Context, who Actor, action Action, convID string) (conversation.Conversation, Standing, error) {
-	conv, err := d.convs.Conversation(ctx, convID)
+// it now. The record and routing's view of it are read in one round trip.
+func (d *Desk) authorize(ctx context.Context, who Actor, action Action, convID string) (access, error) {
+	rd := d.engine.ReadHolder(convID)
+	conv, err := d.convs.ConversationAlong(ctx, convID, rd)
 	if err != nil {
-		return conversation.Conversation{}, 0, mapErr(err)
+		return access{}, mapErr(err)
 	}
-	s := d.standing(ctx, who, conv)
-	if err := Decide(who, action, s); err != nil {
-		return conversation.Conversation{}, s, fmt.Errorf("desk: conversation %s: %w", convID, err)
+	a := access{conv: conv}
+	a.holder, a.state = d.holderFrom(ctx, conv, rd)
+	a.s = standingOf(who, conv, a.holder, a.state)
+	if err := Decide(who, action, a.s); err != nil {
+		return access{s: a.s}, fmt.Errorf("desk: conversation %s: %w", convID, err)
 	}
-	return conv, s, nil
+	return a, nil
 }
 
 // Standing is the conversation's state as who sees it, for callers that
 // show what may be done (and for the tests of the table).
 func (d *Desk) Standing(ctx context.Context, who Actor, convID string) (Standing, error) {
-	conv, err := d.convs.Conversation(ctx, convID)
+	rd := d.engine.ReadHolder(convID)
+	conv, err := d.convs.ConversationAlong(ctx, convID, rd)
 	if err != nil {
 		return 0, mapErr(err)
 	}
-	return d.standing(ctx, who, conv), nil
+	holder, st := d.holderFrom(ctx, conv, rd)
+	return standingOf(who, conv, holder, st), nil
 }
 
 // agentName is an agent's display name as customers and colleagues see it:
 // routing's (from the configuration file or the account at first login),
 // else the account's, else the id.
 func (d *Desk) agentName(ctx context.Context, agentID string) string {
-	if a, err := d.engine.Agent(ctx, agentID); err == nil && a.Name != "" {
-		return a.Name
+	if name, err := d.engine.AgentName(ctx, agentID); err == nil && name != "" {
+		return name
 	}
 	if acct, err := d.auth.Account(ctx, agentID); err == nil && acct.Name != "" {
 		return acct.Name

@@ -57,11 +57,11 @@ func (d *Desk) MakePromise(ctx context.Context, who Actor, convID string, r Prom
 	if err := d.promisesOn(); err != nil {
 		return promise.Promise{}, err
 	}
-	conv, _, err := d.authorize(ctx, who, Promise, convID)
+	a, err := d.authorize(ctx, who, Promise, convID)
 	if err != nil {
 		return promise.Promise{}, err
 	}
-	owner, st := d.holder(ctx, conv)
+	conv, owner, st := a.conv, a.holder, a.state
 	if owner == "" {
 		return promise.Promise{}, fmt.Errorf("desk: promise on %s: nobody holds it: %w", convID, ErrForbidden)
 	}
@@ -101,7 +101,7 @@ func (d *Desk) promiseOf(ctx context.Context, who Actor, convID, promiseID strin
 	if err := d.promisesOn(); err != nil {
 		return promise.Promise{}, err
 	}
-	if _, _, err := d.authorize(ctx, who, KeepPromise, convID); err != nil {
+	if _, err := d.authorize(ctx, who, KeepPromise, convID); err != nil {
 		return promise.Promise{}, err
 	}
 	p, err := d.promises.Get(ctx, promiseID)
@@ -156,7 +156,7 @@ func (d *Desk) ConversationPromises(ctx context.Context, who Actor, convID strin
 	if err := d.promisesOn(); err != nil {
 		return nil, err
 	}
-	if _, _, err := d.authorize(ctx, who, See, convID); err != nil {
+	if _, err := d.authorize(ctx, who, See, convID); err != nil {
 		return nil, err
 	}
 	ps, err := d.promises.ForConversation(ctx, convID)

@@ -38,10 +38,7 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 	}
 	switch ev.Type {
 	case routing.EventOffered:
-		if err := d.convs.OnOffered(ctx, ev.ConversationID, ev.AgentID, ev.At); err != nil {
-			return ignoreMissing(err)
-		}
-		conv, err := d.convs.Conversation(ctx, ev.ConversationID)
+		conv, err := d.convs.Offered(ctx, ev.ConversationID, ev.AgentID, ev.At)
 		if err != nil {
 			return ignoreMissing(err)
 		}
@@ -68,10 +65,7 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 		}
 		d.observeEvent(ctx, ev, channel.Event{Type: channel.EventOfferLapsed, AgentID: ev.AgentID, Reason: reason})
 	case routing.EventAccepted:
-		if err := d.convs.OnAccepted(ctx, ev.ConversationID, ev.AgentID, ev.At); err != nil {
-			return ignoreMissing(err)
-		}
-		conv, err := d.convs.Conversation(ctx, ev.ConversationID)
+		conv, err := d.convs.Accepted(ctx, ev.ConversationID, ev.AgentID, ev.At)
 		if err != nil {
 			return ignoreMissing(err)
 		}
@@ -221,9 +215,10 @@ func (d *Desk) Notify(ctx context.Context, convID string, e conversation.Entry) 
 	} else {
 		d.consoles.Message(ctx, d.View(ctx, convID, e))
 	}
-	if e.Type == conversation.EntryCustomer && d.promises != nil {
+	if e.Type == conversation.EntryCustomer && !e.Opened && d.promises != nil {
 		// The customer wrote while the conversation waited for a promise:
-		// it comes back to its agent now, not at the due time.
+		// it comes back to its agent now, not at the due time. (A message
+		// that opened its conversation cannot find one waiting.)
 		if err := d.promises.CustomerWrote(ctx, convID); err != nil {
 			d.log.Warn("desk: wake a promise", "conv", convID, "err", err)
 		}
@@ -234,10 +229,15 @@ func (d *Desk) Notify(ctx context.Context, convID string, e conversation.Entry) 
 }
 
 func (d *Desk) closed(ctx context.Context, convID string, e conversation.Entry) {
-	conv, err := d.convs.Conversation(ctx, convID)
-	if err != nil {
-		d.log.Warn("desk: closed conversation", "conv", convID, "err", err)
-		return
+	var conv conversation.Conversation
+	if e.Record != nil {
+		conv = *e.Record // as the close left it, read by the closing script
+	} else {
+		var err error
+		if conv, err = d.convs.Conversation(ctx, convID); err != nil {
+			d.log.Warn("desk: closed conversation", "conv", convID, "err", err)
+			return
+		}
 	}
 	by, ce := e.AgentID, channel.Event{Type: channel.EventClosed, AgentID: e.AgentID, Reason: conv.Disposition, At: e.At}
 	switch {

@@ -16,13 +16,15 @@
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
 --           q  silent: change the record, append nothing
+--           g  return the record as this change left it (after the id)
 -- ARGV[4] agent id   ARGV[5] now (ms)
 -- ARGV[6] n1, then n1 field/value pairs to HSET
 -- then    n2, then n2 field/value pairs to set only when the field is empty
 -- then    n3, then n3 field/value pairs for the transcript entry
 --
 -- Returns {code, stream id}: 0 ok, 1 no such conversation, 2 closed,
--- 3 nothing to do (already closed).
+-- 3 nothing to do (already closed); with flag g and code 0, followed by
+-- the record's field/value pairs, so the caller need not read it again.
 -- Touch a never-written key first: while the slot migrates, the source node
 -- refuses it, before this script writes anything (internal/store retries).
 redis.call('EXISTS', ARGV[1] .. 'slot-probe')
@@ -83,9 +85,14 @@ if string.find(flags, 'a', 1, true) and ARGV[4] ~= '' then
   end
 end
 
-if string.find(flags, 'q', 1, true) then return {0, ''} end
-n = tonumber(ARGV[i]); i = i + 1
-local entry = {}
-for j = 0, 2 * n - 1 do table.insert(entry, ARGV[i + j]) end
-local sid = redis.call('XADD', KEYS[2], '*', unpack(entry))
-return {0, sid}
+local out = {0, ''}
+if not string.find(flags, 'q', 1, true) then
+  n = tonumber(ARGV[i]); i = i + 1
+  local entry = {}
+  for j = 0, 2 * n - 1 do table.insert(entry, ARGV[i + j]) end
+  out[2] = redis.call('XADD', KEYS[2], '*', unpack(entry))
+end
+if string.find(flags, 'g', 1, true) then
+  for _, v in ipairs(redis.call('HGETALL', ck)) do table.insert(out, v) end
+end
+return out

@@ -1,0 +1,108 @@
+package conversation
+
+import (
+	"context"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// TestScriptsReturnTheRecord: offers, accepts, closes and transfers hand
+// back the record as their script left it, the closing line carries it to
+// the Notifier, and only a message that opened its conversation says so.
+func TestScriptsReturnTheRecord(t *testing.T) {
+	t.Parallel()
+	n := &recNotifier{}
+	e := newEnv(t, func(p *Params) { p.Notifier = n })
+	ctx := context.Background()
+	r, err := e.svc.Receive(ctx, sms("+14155550102", "hi", "SM1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Receive(ctx, sms("+14155550102", "still there?", "SM2")); err != nil {
+		t.Fatal(err)
+	}
+	var opened []bool
+	for _, en := range n.entries {
+		if en.Type == EntryCustomer {
+			opened = append(opened, en.Opened)
+		}
+	}
+	if len(opened) != 2 || !opened[0] || opened[1] {
+		t.Fatalf("customer entries' Opened = %v, want [true false]", opened)
+	}
+
+	now := e.svc.now()
+	c, err := e.svc.Offered(ctx, r.ConversationID, "ana", now)
+	if err != nil || c.State != StateOffered || c.AgentID != "ana" || c.ID != r.ConversationID {
+		t.Fatalf("Offered = %+v, %v; want offered to ana", c, err)
+	}
+	c, err = e.svc.Accepted(ctx, r.ConversationID, "ana", now)
+	if err != nil || c.State != StateActive || c.AnsweredAt.IsZero() {
+		t.Fatalf("Accepted = %+v, %v; want active, answered", c, err)
+	}
+	c, err = e.svc.TransferRead(ctx, c, TransferRequest{ConversationID: r.ConversationID, FromAgentID: "ana", ToAgentID: "bo"})
+	if err != nil || c.State != StateOffered || c.AgentID != "bo" {
+		t.Fatalf("TransferRead = %+v, %v; want offered to bo", c, err)
+	}
+	c, err = e.svc.RecordClose(ctx, r.ConversationID, "bo", "resolved")
+	if err != nil || c.State != StateClosed || c.Disposition != "resolved" {
+		t.Fatalf("RecordClose = %+v, %v; want closed, resolved", c, err)
+	}
+	last := n.entries[len(n.entries)-1]
+	if last.Event != "closed" || last.Record == nil || last.Record.Disposition != "resolved" || last.Record.State != StateClosed {
+		t.Fatalf("closing line = %+v, want it to carry the closed record", last)
+	}
+	// Closing again changes nothing and still answers with the record.
+	if c, err = e.svc.RecordClose(ctx, r.ConversationID, "bo", "spam"); err != nil || c.Disposition != "resolved" {
+		t.Fatalf("second RecordClose = %+v, %v; want the first close kept", c, err)
+	}
+	if back, err := e.svc.Transcript(ctx, r.ConversationID, "", 0); err != nil || back[len(back)-1].Record != nil {
+		t.Fatalf("closing line read back carries a record (%v)", err)
+	}
+}
+
+// along is a read riding in ConversationAlong's pipeline, on client c.
+type along struct {
+	c   redis.UniversalClient
+	key string
+	cmd *redis.StringCmd
+}
+
+func (a *along) Pipe(ctx context.Context, c redis.UniversalClient, p redis.Pipeliner) bool {
+	if c != a.c {
+		return false
+	}
+	a.cmd = p.Get(ctx, a.key)
+	return true
+}
+
+func TestConversationAlong(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r, err := e.svc.Receive(ctx, sms("+14155550103", "hi", "SM1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := e.params.Workspace + ":along-test"
+	if err := e.rdb.Set(ctx, key, "v", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	same := &along{c: e.rdb, key: key}
+	c, err := e.svc.ConversationAlong(ctx, r.ConversationID, same)
+	if err != nil || c.ID != r.ConversationID {
+		t.Fatalf("ConversationAlong = %+v, %v", c, err)
+	}
+	if same.cmd == nil || same.cmd.Val() != "v" {
+		t.Fatalf("the read along was not made in the pipeline: %v", same.cmd)
+	}
+	// Another client's read is left to make its own round trip.
+	other := &along{c: server.Connect(t), key: key}
+	if c, err := e.svc.ConversationAlong(ctx, r.ConversationID, other); err != nil || c.ID != r.ConversationID || other.cmd != nil {
+		t.Fatalf("ConversationAlong with another client = %+v, %v, queued %v", c, err, other.cmd)
+	}
+	if _, err := e.svc.ConversationAlong(ctx, "cv_none", same); err == nil {
+		t.Fatal("ConversationAlong of an unknown conversation succeeded")
+	}
+}

@@ -1,0 +1,51 @@
+package routing
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestHolderRead(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, nil)
+	if _, _, err := v.e.ReadHolder("c1").Result(v.ctx); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown conversation: %v, want ErrNotFound", err)
+	}
+	v.must(v.e.UpsertAgent(v.ctx, AgentConfig{ID: "ana", Name: "Ana Lima", Capacity: map[string]int{"chat": 1}}))
+	v.enqueue(Request{ConversationID: "c1"})
+	if a, st, err := v.e.ReadHolder("c1").Result(v.ctx); err != nil || st != ConvWaiting || a != "" {
+		t.Fatalf("waiting: %q %s %v", a, st, err)
+	}
+	v.must(v.e.SetAgentState(v.ctx, "ana", StateAvailable, ""))
+	v.expect("c1", ConvOffered, "ana")
+
+	// Queued in a pipeline of the engine's own client, it answers from it.
+	rd := v.e.ReadHolder("c1")
+	p := v.rc.Pipeline()
+	if !rd.Pipe(v.ctx, v.rc, p) {
+		t.Fatal("the engine's client refused")
+	}
+	if _, err := p.Exec(v.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a, st, err := rd.Result(v.ctx); err != nil || st != ConvOffered || a != "ana" {
+		t.Fatalf("piped: %q %s %v", a, st, err)
+	}
+	// Another client's pipeline is refused; Result reads on its own.
+	other := shared.Connect(t)
+	rd = v.e.ReadHolder("c1")
+	if rd.Pipe(v.ctx, other, other.Pipeline()) {
+		t.Fatal("another client's pipeline accepted")
+	}
+	v.must(v.e.Accept(v.ctx, "c1", "ana"))
+	if a, st, err := rd.Result(v.ctx); err != nil || st != ConvActive || a != "ana" {
+		t.Fatalf("alone: %q %s %v", a, st, err)
+	}
+
+	if name, err := v.e.AgentName(v.ctx, "ana"); err != nil || name != "Ana Lima" {
+		t.Fatalf("AgentName = %q, %v", name, err)
+	}
+	if name, err := v.e.AgentName(v.ctx, "nobody"); err != nil || name != "" {
+		t.Fatalf("AgentName of nobody = %q, %v", name, err)
+	}
+}
