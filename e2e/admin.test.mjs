@@ -6,26 +6,15 @@
 // so a conversation can be handed over. Agents get no Agents page and a 403
 // from the API; a disabled agent can no longer sign in.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage, waitFor } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, login, openPage, waitFor } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({ embedded: true });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({ embedded: true }));
 
 test('an admin adds an agent in the console, who signs in and takes a transfer', async () => {
+  const { server: gw, browser } = suite;
   const admin = await openPage(browser, { width: 1280, height: 800 });
   await login(admin.page, gw.url, 'admin', 'e2e-admin-password');
   await admin.page.locator('#state-available').click();

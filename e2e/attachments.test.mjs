@@ -3,26 +3,15 @@
 // shown in the transcript as a link that downloads it. A file over the
 // limit is refused with a reason and sends nothing.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, login, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({ agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({ agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] }));
 
 test('an agent sends a file from the composer', async () => {
+  const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 });
   await login(agent.page, gw.url, 'ana', 'ana-password');
   await agent.page.locator('#state-available').click();

@@ -1,26 +1,17 @@
 // The agent console in a real browser, against the console's Go handler,
 // a real realtime hub and the in-memory fake backend.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeConsole, launch, fake, shot, login, waitFor, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, startFakeConsole, fake, shot, login, waitFor, openPage,
+} from './lib/harness.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
-let server;
-let browser;
-
-before(async () => {
-  server = await startFakeConsole();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const suite = withServerAndBrowser(() => startFakeConsole());
 
 /** newPage opens a page that collects its errors (see openPage). */
-const newPage = (viewport) => openPage(browser, viewport, { consoleErrors: true, keepSockets: true });
+const newPage = (viewport) => openPage(suite.browser, viewport, { consoleErrors: true, keepSockets: true });
 
 /**
  * unexpected drops the errors a console logs by design: the 401 of the
@@ -32,6 +23,7 @@ function unexpected(errors) {
 }
 
 test('an agent signs in, takes an offer, replies, notes, transfers and closes', async () => {
+  const { server } = suite;
   const { context, page, errors } = await newPage({ width: 1280, height: 800 });
   const base = server.url;
 
@@ -199,6 +191,7 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
 });
 
 test('a dropped connection resumes without losing or doubling messages', async () => {
+  const { server } = suite;
   const { context, page, errors } = await newPage({ width: 1280, height: 800 });
   const base = server.url;
   await login(page, base, 'ben');
@@ -240,6 +233,7 @@ test('a dropped connection resumes without losing or doubling messages', async (
 });
 
 test('the console works on a 768-px-wide tablet', async () => {
+  const { server } = suite;
   const { context, page, errors } = await newPage({ width: 768, height: 1024 });
   const base = server.url;
   await login(page, base, 'ana');

@@ -2,26 +2,15 @@
 // sets "Sam" in the console, and the customer in the chat widget is told
 // "Sam has joined" and sees Sam's reply, never "Administrator".
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, login, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({ agents: [{ id: 'boss', name: 'Administrator', password: 'boss-password', role: 'admin' }] });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({ agents: [{ id: 'boss', name: 'Administrator', password: 'boss-password', role: 'admin' }] }));
 
 test('customers see the name the agent chose, not the account name', async () => {
+  const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 });
   await login(agent.page, gw.url, 'boss', 'boss-password');
   assert.equal(await agent.page.locator('#me-shown-name').textContent(), 'Administrator');

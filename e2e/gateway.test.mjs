@@ -9,10 +9,10 @@
 // script in it stays text on both sides. Neither gateway logs a Redis
 // Cluster error (CROSSSLOT, MOVED, ASK, ...).
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { launch, shot, login, waitFor, openPage } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, login, waitFor, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
@@ -24,28 +24,17 @@ const CLUSTER_ERRORS = /CROSSSLOT|\bMOVED\b|\bASK\b|TRYAGAIN|CLUSTERDOWN|non loc
 
 for (const redis of ['server', 'cluster']) {
   describe(redis === 'cluster' ? 'two gateways on a 3-master Redis Cluster' : 'two gateways on one redis-server', () => {
-    let gw;
-    let browser;
-
-    before(async () => {
-      gw = await startGateway({
-        gateways: 2,
-        redis,
-        agents: [
-          { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
-          { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
-        ],
-      });
-      browser = await launch();
-    });
-
-    after(async () => {
-      if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-      await browser?.close();
-      gw?.stop();
-    });
+    const suite = withServerAndBrowser(() => startGateway({
+      gateways: 2,
+      redis,
+      agents: [
+        { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+        { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
+      ],
+    }));
 
     test('a visitor chats on gateway A, an agent on gateway B answers and closes, the supervisor sees it', async () => {
+      const { server: gw, browser } = suite;
       const [gwA, gwB] = gw.urls;
       const name = (s) => `gateway-${redis}-${s}`;
       if (redis === 'cluster') {

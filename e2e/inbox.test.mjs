@@ -2,36 +2,24 @@
 // closes it and finds it under "Closed 7 days", read-only; another agent
 // sees none of it; a supervisor's "All open" lists a chat still waiting.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, login, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
+const suite = withServerAndBrowser(() => startGateway({
+  agents: [
+    { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+    { id: 'ben', name: 'Ben Park', password: 'ben-password' },
+    { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
+  ],
+}));
 
-before(async () => {
-  gw = await startGateway({
-    agents: [
-      { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
-      { id: 'ben', name: 'Ben Park', password: 'ben-password' },
-      { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
-    ],
-  });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
-
-const newPage = () => openPage(browser, { width: 1280, height: 800 }, {});
+const newPage = () => openPage(suite.browser, { width: 1280, height: 800 }, {});
 
 async function chat(name, text) {
   const customer = await newPage();
-  await customer.page.goto(`${gw.url}/demo`);
+  await customer.page.goto(`${suite.server.url}/demo`);
   await customer.page.locator('.launcher').click();
   await customer.page.locator('.prechat input[name="name"]').fill(name);
   await customer.page.locator('.prechat textarea').fill(text);
@@ -40,6 +28,7 @@ async function chat(name, text) {
 }
 
 test('mine, closed in the last 7 days read-only, and all open for supervisors', async () => {
+  const { server: gw } = suite;
   const agent = await newPage();
   await login(agent.page, gw.url, 'ana', 'ana-password');
   const tabs = agent.page.locator('#inbox-views .inbox-tab');

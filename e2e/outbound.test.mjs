@@ -13,7 +13,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { launch, shot, login, openPage, waitFor, serveGoTest } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, login, openPage, waitFor, serveGoTest,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const OURS = '+15550001111';
@@ -21,8 +23,6 @@ const SID = `AC${'0123456789abcdef'.repeat(2)}`;
 const TOKEN = 'fedcba9876543210'.repeat(2);
 
 let twilio;
-let gw;
-let browser;
 
 async function startTwilioFake() {
   const { match, stop } = await serveGoTest('./internal/twilioapi/twiliotest/', 'TestServeTwilioFake',
@@ -36,7 +36,7 @@ async function inbound(from, body) {
   const res = await fetch(`${twilio.url}/_fake/inbound`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ url: `${gw.url}/twilio/sms`, from, to: OURS, body }),
+    body: new URLSearchParams({ url: `${suite.server.url}/twilio/sms`, from, to: OURS, body }),
   });
   assert.equal(res.status, 200, `inbound SMS from ${from}`);
 }
@@ -45,25 +45,21 @@ async function sent() {
   return (await fetch(`${twilio.url}/_fake/messages`)).json();
 }
 
+// The fake Twilio starts first (the gateway is configured with its URL)
+// and stops after the gateway.
 before(async () => {
   twilio = await startTwilioFake();
-  gw = await startGateway({
-    agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }],
-    env: { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_API_BASE_URL: twilio.url },
-    config: `channels:\n  sms:\n    numbers:\n      "${OURS}": support\n`,
-    publicURL: true,
-  });
-  browser = await launch();
 });
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-  twilio?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({
+  agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }],
+  env: { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_API_BASE_URL: twilio.url },
+  config: `channels:\n  sms:\n    numbers:\n      "${OURS}": support\n`,
+  publicURL: true,
+}));
+after(() => twilio?.stop());
 
 test('an agent starts an SMS conversation; an opted-out number is refused', async () => {
+  const { server: gw, browser } = suite;
   const { page, errors } = await openPage(browser, { width: 1280, height: 800 });
   await login(page, gw.url, 'ana', 'ana-password');
 
@@ -106,6 +102,7 @@ test('an agent starts an SMS conversation; an opted-out number is refused', asyn
 });
 
 test('an admin adds a webhook endpoint, sees a failed delivery and replays it', async () => {
+  const { server: gw, browser } = suite;
   let answer = 400;
   const got = [];
   const receiver = http.createServer((req, res) => {

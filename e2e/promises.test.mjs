@@ -8,31 +8,20 @@
 // the customer panel's timeline shows it. The supervisors' promise board
 // answers.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, login, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({ agents: [
-    { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
-    { id: 'sam', name: 'Sam Sup', password: 'sam-password', role: 'supervisor' },
-  ] });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({ agents: [
+  { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+  { id: 'sam', name: 'Sam Sup', password: 'sam-password', role: 'supervisor' },
+] }));
 
 const pad = (n) => String(n).padStart(2, '0');
 
 test('an agent makes a promise in the console and the customer sees it in the widget', async () => {
+  const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 }, {});
   await login(agent.page, gw.url, 'ana', 'ana-password');
   await agent.page.locator('#state-available').click();

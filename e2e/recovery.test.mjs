@@ -5,31 +5,19 @@
 // customer's next chat rings the agent with the recovery note and the
 // console shows the banner, where the agent records what was done.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, login, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
+const suite = withServerAndBrowser(() => startGateway({
+  agents: [
+    { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+    { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
+  ],
+}));
 
-before(async () => {
-  gw = await startGateway({
-    agents: [
-      { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
-      { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
-    ],
-  });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
-
-const newPage = (viewport) => openPage(browser, viewport, {});
+const newPage = (viewport) => openPage(suite.browser, viewport, {});
 
 async function closeResolved(page) {
   await page.locator('#open-close').click();
@@ -38,6 +26,7 @@ async function closeResolved(page) {
 }
 
 test('a 1/5 rating in the widget alerts the supervisor and the next chat shows the banner', async () => {
+  const { server: gw } = suite;
   const sup = await newPage({ width: 1280, height: 900 });
   await sup.page.goto(`${gw.url}/supervisor/`);
   await sup.page.locator('#login-id').fill('sam');

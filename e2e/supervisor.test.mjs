@@ -6,34 +6,22 @@
 // same. Also the stats history API as JSON and CSV, and the supervisor's
 // live read of the conversation.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, waitFor, openPage } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, login, waitFor, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({
-    gateways: 2,
-    agents: [
-      { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
-      { id: 'ben', name: 'Ben Park', password: 'ben-password' },
-      { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
-    ],
-  });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({
+  gateways: 2,
+  agents: [
+    { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+    { id: 'ben', name: 'Ben Park', password: 'ben-password' },
+    { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
+  ],
+}));
 
 /** newPage opens a page that collects its errors (see openPage). */
-const newPage = (viewport) => openPage(browser, viewport, {});
+const newPage = (viewport) => openPage(suite.browser, viewport, {});
 
 async function supervisorLogin(page, base) {
   await page.goto(`${base}/supervisor/`);
@@ -46,6 +34,7 @@ async function supervisorLogin(page, base) {
 const kpi = (page, name) => page.locator(`.sv-queue[data-queue="support"] [data-kpi="${name}"]`).textContent();
 
 test('a supervisor sees a customer wait, the wait tick, an agent accept and the numbers change', async () => {
+  const { server: gw, browser } = suite;
   const sup = await newPage();
   await supervisorLogin(sup.page, gw.urls[0]);
   await sup.page.locator('.sv-queue[data-queue="support"]').waitFor();

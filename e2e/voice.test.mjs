@@ -5,22 +5,13 @@
 // the Voice SDK's Device is stubbed in the page: it records what the
 // console does and lets the test play Twilio's side of the call.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeConsole, launch, fake, shot, login, waitFor, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, startFakeConsole, fake, shot, login, waitFor, openPage,
+} from './lib/harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startFakeConsole({ voice: true });
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const suite = withServerAndBrowser(() => startFakeConsole({ voice: true }));
 
 /** stubDevice stands in for the Twilio Voice SDK's Device and Call. */
 function stubDevice() {
@@ -63,6 +54,7 @@ function stubDevice() {
 }
 
 test('a call rings, is answered in the softphone, timed, muted, hung up and wrapped up', async () => {
+  const { server, browser } = suite;
   const { context, page, errors } = await openPage(browser, { width: 1280, height: 800 }, { consoleErrors: true });
   await page.addInitScript(stubDevice);
   const base = server.url;

@@ -5,26 +5,15 @@
 // the gateway does not take (wrong type, over the limit, not what their
 // name says) are shown as not sent, with the reason.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage, waitFor } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, login, openPage, waitFor } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({ agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({ agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] }));
 
 test('a visitor sends an image and a PDF, the agent answers with a file', async () => {
+  const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 });
   await login(agent.page, gw.url, 'ana', 'ana-password');
   await agent.page.locator('#state-available').click();

@@ -1,10 +1,14 @@
 // Test harness: starts the console on a fake backend (a Go test that
 // serves until stopped), launches headless Chromium, and plays customers
-// through the fake's control API.
+// through the fake's control API; and the steps the browser tests share,
+// done as a person does them in the pages: an agent signs in and goes
+// available, a visitor starts a chat in the widget, the agent accepts the
+// offer.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { before, after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -77,6 +81,28 @@ export async function launch() {
       '--disable-component-update', '--disable-sync', '--no-first-run',
       '--autoplay-policy=no-user-gesture-required'],
   });
+}
+
+/**
+ * withServerAndBrowser registers the test file's (or describe block's)
+ * before and after hooks: before, it awaits start(), which resolves with a
+ * server that has stop() and maybe logs(), and launches Chromium; after, it
+ * closes the browser and stops the server, printing its logs first when
+ * SB_SHOW_LOGS is set. It returns the object the before hook fills in:
+ * { server, browser }.
+ */
+export function withServerAndBrowser(start) {
+  const suite = { server: undefined, browser: undefined };
+  before(async () => {
+    suite.server = await start();
+    suite.browser = await launch();
+  });
+  after(async () => {
+    if (process.env.SB_SHOW_LOGS && suite.server?.logs) console.log(suite.server.logs());
+    await suite.browser?.close();
+    suite.server?.stop();
+  });
+  return suite;
 }
 
 /** fake calls the fake backend's control API as a customer would act. */
