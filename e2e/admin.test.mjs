@@ -8,7 +8,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServerAndBrowser, shot, login, openPage, waitFor } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, agentSignsIn, openPage, waitFor } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const suite = withServerAndBrowser(() => startGateway({ embedded: true }));
@@ -16,7 +16,7 @@ const suite = withServerAndBrowser(() => startGateway({ embedded: true }));
 test('an admin adds an agent in the console, who signs in and takes a transfer', async () => {
   const { server: gw, browser } = suite;
   const admin = await openPage(browser, { width: 1280, height: 800 });
-  await login(admin.page, gw.url, 'admin', 'e2e-admin-password');
+  await agentSignsIn(admin.page, gw.url, { user: 'admin', password: 'e2e-admin-password' });
   await admin.page.locator('#state-available').click();
   await admin.page.locator('#state-available[aria-pressed="true"]').waitFor();
 
@@ -73,7 +73,7 @@ test('an admin adds an agent in the console, who signs in and takes a transfer',
 
   // Bo signs in in a second browser context and goes available.
   const bo = await openPage(browser, { width: 1280, height: 800 });
-  await login(bo.page, gw.url, 'bo', password);
+  await agentSignsIn(bo.page, gw.url, { user: 'bo', password });
   assert.equal(await bo.page.locator('#me-name').textContent(), 'Bo Berg');
   assert.equal(await bo.page.locator('#open-admin').isHidden(), true, 'an agent sees no Agents page');
   const status = await bo.page.evaluate(async () => (await fetch('/api/v1/agents')).status);

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withServerAndBrowser, startFakeConsole, fake, shot, login, waitFor, openPage,
+  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, waitFor, openPage,
 } from './lib/harness.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
@@ -36,7 +36,7 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
   await page.locator('#login-submit').click();
   await page.getByText('Wrong account or password.').waitFor();
 
-  await login(page, base);
+  await agentSignsIn(page, base);
   assert.equal(await page.locator('#me-name').textContent(), 'Ana Lima');
   await page.locator('#state-available').click();
   await page.locator('#state-available[aria-pressed="true"]').waitFor();
@@ -194,7 +194,7 @@ test('a dropped connection resumes without losing or doubling messages', async (
   const { server } = suite;
   const { context, page, errors } = await newPage({ width: 1280, height: 800 });
   const base = server.url;
-  await login(page, base, 'ben');
+  await agentSignsIn(page, base, { user: 'ben' });
   await page.locator('#state-available').click();
   const { conv } = await fake(base, 'POST', '/_fake/inbound', { channel: 'chat', customer: 'Lea Park', text: 'hello?', agent: 'ben' });
   await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
@@ -236,7 +236,7 @@ test('the console works on a 768-px-wide tablet', async () => {
   const { server } = suite;
   const { context, page, errors } = await newPage({ width: 768, height: 1024 });
   const base = server.url;
-  await login(page, base, 'ana');
+  await agentSignsIn(page, base, { user: 'ana' });
   await page.locator('#state-available').click();
   const { conv } = await fake(base, 'POST', '/_fake/inbound',
     // SMS: the fake backend does not serve the email channel's mail view

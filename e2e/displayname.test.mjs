@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServerAndBrowser, shot, login, openPage } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, agentSignsIn, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const suite = withServerAndBrowser(() => startGateway({ agents: [{ id: 'boss', name: 'Administrator', password: 'boss-password', role: 'admin' }] }));
@@ -12,7 +12,7 @@ const suite = withServerAndBrowser(() => startGateway({ agents: [{ id: 'boss', n
 test('customers see the name the agent chose, not the account name', async () => {
   const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 });
-  await login(agent.page, gw.url, 'boss', 'boss-password');
+  await agentSignsIn(agent.page, gw.url, { user: 'boss' });
   assert.equal(await agent.page.locator('#me-shown-name').textContent(), 'Administrator');
   await agent.page.locator('#me-shown').click();
   await agent.page.locator('#shown-name').fill('Sam');

@@ -12,7 +12,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { withServerAndBrowser, shot, login, waitFor, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, supervisorSignsIn, waitFor, openPage,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
@@ -47,18 +49,14 @@ for (const redis of ['server', 'cluster']) {
 
       // The supervisor watches the board on gateway A.
       const sup = await openPage(browser);
-      await sup.page.goto(`${gwA}/supervisor/`);
-      await sup.page.locator('#login-id').fill('sam');
-      await sup.page.locator('#login-password').fill('sam-password');
-      await sup.page.locator('#login-submit').click();
-      await sup.page.locator('#conn[data-state="online"]').waitFor();
+      await supervisorSignsIn(sup.page, gwA, { user: 'sam' });
       const kpi = (k) => sup.page.locator(`.sv-queue[data-queue="support"] [data-kpi="${k}"]`).textContent();
       await sup.page.locator('.sv-queue[data-queue="support"]').waitFor();
       assert.equal(await kpi('answered'), '0');
 
       // The agent signs in on gateway B and goes available.
       const agent = await openPage(browser);
-      await login(agent.page, gwB, 'ana', 'ana-password');
+      await agentSignsIn(agent.page, gwB, { user: 'ana' });
       assert.equal(await agent.page.locator('#me-name').textContent(), 'Ana Lima');
       await agent.page.locator('#state-available').click();
       await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();

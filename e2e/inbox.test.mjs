@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServerAndBrowser, shot, login, openPage } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, agentSignsIn, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const suite = withServerAndBrowser(() => startGateway({
@@ -30,7 +30,7 @@ async function chat(name, text) {
 test('mine, closed in the last 7 days read-only, and all open for supervisors', async () => {
   const { server: gw } = suite;
   const agent = await newPage();
-  await login(agent.page, gw.url, 'ana', 'ana-password');
+  await agentSignsIn(agent.page, gw.url, { user: 'ana' });
   const tabs = agent.page.locator('#inbox-views .inbox-tab');
   assert.deepEqual(await tabs.allTextContents(), ['Mine', 'Closed 7 days']);
 
@@ -66,7 +66,7 @@ test('mine, closed in the last 7 days read-only, and all open for supervisors', 
 
   // Ben sees none of Ana's.
   const ben = await newPage();
-  await login(ben.page, gw.url, 'ben', 'ben-password');
+  await agentSignsIn(ben.page, gw.url, { user: 'ben' });
   await ben.page.locator('.inbox-tab[data-view="closed"]').click();
   await ben.page.locator('#inbox-empty', { hasText: 'Nothing you closed' }).waitFor();
   assert.equal(await ben.page.locator('#inbox-list .conv-item').count(), 0);
@@ -74,7 +74,7 @@ test('mine, closed in the last 7 days read-only, and all open for supervisors', 
   // Another chat comes in; the supervisor's All open lists it, whoever has it.
   await chat('Lena Berg', 'Hello?');
   const sup = await newPage();
-  await login(sup.page, gw.url, 'sam', 'sam-password');
+  await agentSignsIn(sup.page, gw.url, { user: 'sam' });
   assert.deepEqual(await sup.page.locator('#inbox-views .inbox-tab').allTextContents(), ['Mine', 'Closed 7 days', 'All open']);
   await sup.page.locator('.inbox-tab[data-view="all"]').click();
   const waiting = sup.page.locator('#inbox-list .conv-item:not([data-state="closed"])');

@@ -14,7 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
-  withServerAndBrowser, shot, login, openPage, waitFor, serveGoTest,
+  withServerAndBrowser, shot, agentSignsIn, openPage, waitFor, serveGoTest,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -61,7 +61,7 @@ after(() => twilio?.stop());
 test('an agent starts an SMS conversation; an opted-out number is refused', async () => {
   const { server: gw, browser } = suite;
   const { page, errors } = await openPage(browser, { width: 1280, height: 800 });
-  await login(page, gw.url, 'ana', 'ana-password');
+  await agentSignsIn(page, gw.url, { user: 'ana' });
 
   // Someone texted STOP: starting a conversation to them says why not.
   await inbound('+46709999999', 'STOP');
@@ -118,7 +118,7 @@ test('an admin adds a webhook endpoint, sees a failed delivery and replays it', 
   const hook = `http://127.0.0.1:${receiver.address().port}/hooks/switchboard`;
   try {
     const { page, errors } = await openPage(browser, { width: 1280, height: 800 });
-    await login(page, gw.url, 'admin', 'e2e-admin-password');
+    await agentSignsIn(page, gw.url, { user: 'admin', password: 'e2e-admin-password' });
     await page.locator('#open-webhooks').click();
     await page.locator('#webhooks:not([hidden])').waitFor();
     assert.equal(await page.locator('.workspace').isHidden(), true);

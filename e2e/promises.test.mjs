@@ -10,7 +10,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServerAndBrowser, shot, login, openPage } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, agentSignsIn, openPage } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const suite = withServerAndBrowser(() => startGateway({ agents: [
@@ -23,7 +23,7 @@ const pad = (n) => String(n).padStart(2, '0');
 test('an agent makes a promise in the console and the customer sees it in the widget', async () => {
   const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 }, {});
-  await login(agent.page, gw.url, 'ana', 'ana-password');
+  await agentSignsIn(agent.page, gw.url, { user: 'ana' });
   await agent.page.locator('#state-available').click();
   await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
 
@@ -70,7 +70,7 @@ test('an agent makes a promise in the console and the customer sees it in the wi
 
   // The supervisors' board: Ana goes away and her promise shows at risk, live.
   const sup = await openPage(browser, { width: 1280, height: 900 }, {});
-  await login(sup.page, gw.url, 'sam', 'sam-password');
+  await agentSignsIn(sup.page, gw.url, { user: 'sam' });
   await sup.page.goto(`${gw.url}/supervisor/`);
   await sup.page.locator('#plist-at_risk .sv-empty').waitFor();
   await agent.page.locator('#state-away').click();

@@ -7,7 +7,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServerAndBrowser, shot, login, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, supervisorSignsIn, openPage,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const suite = withServerAndBrowser(() => startGateway({
@@ -28,14 +30,10 @@ async function closeResolved(page) {
 test('a 1/5 rating in the widget alerts the supervisor and the next chat shows the banner', async () => {
   const { server: gw } = suite;
   const sup = await newPage({ width: 1280, height: 900 });
-  await sup.page.goto(`${gw.url}/supervisor/`);
-  await sup.page.locator('#login-id').fill('sam');
-  await sup.page.locator('#login-password').fill('sam-password');
-  await sup.page.locator('#login-submit').click();
-  await sup.page.locator('#conn[data-state="online"]').waitFor();
+  await supervisorSignsIn(sup.page, gw.url, { user: 'sam' });
 
   const agent = await newPage({ width: 1280, height: 800 });
-  await login(agent.page, gw.url, 'ana', 'ana-password');
+  await agentSignsIn(agent.page, gw.url, { user: 'ana' });
   await agent.page.locator('#state-available').click();
   await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
 

@@ -8,7 +8,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServerAndBrowser, shot, login, waitFor, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, supervisorSignsIn, waitFor, openPage,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const suite = withServerAndBrowser(() => startGateway({
@@ -23,20 +25,12 @@ const suite = withServerAndBrowser(() => startGateway({
 /** newPage opens a page that collects its errors (see openPage). */
 const newPage = (viewport) => openPage(suite.browser, viewport, {});
 
-async function supervisorLogin(page, base) {
-  await page.goto(`${base}/supervisor/`);
-  await page.locator('#login-id').fill('sam');
-  await page.locator('#login-password').fill('sam-password');
-  await page.locator('#login-submit').click();
-  await page.locator('#conn[data-state="online"]').waitFor();
-}
-
 const kpi = (page, name) => page.locator(`.sv-queue[data-queue="support"] [data-kpi="${name}"]`).textContent();
 
 test('a supervisor sees a customer wait, the wait tick, an agent accept and the numbers change', async () => {
   const { server: gw, browser } = suite;
   const sup = await newPage();
-  await supervisorLogin(sup.page, gw.urls[0]);
+  await supervisorSignsIn(sup.page, gw.urls[0], { user: 'sam' });
   await sup.page.locator('.sv-queue[data-queue="support"]').waitFor();
   assert.equal(await kpi(sup.page, 'waiting'), '0');
   assert.equal(await kpi(sup.page, 'answered'), '0');
@@ -49,7 +43,7 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
 
   // The agent signs in (offline at first, so the customer waits).
   const agent = await newPage();
-  await login(agent.page, gw.urls[0], 'ana', 'ana-password');
+  await agentSignsIn(agent.page, gw.urls[0], { user: 'ana' });
   await sup.page.locator('#agent-rows tr[data-agent="ana"]').waitFor();
 
   // A customer writes from the demo page on the other gateway.
@@ -145,7 +139,7 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   // answer, and the supervisor reassigns the conversation to Ana, whom
   // she sets available again.
   const ben = await newPage();
-  await login(ben.page, gw.urls[1], 'ben', 'ben-password');
+  await agentSignsIn(ben.page, gw.urls[1], { user: 'ben' });
   await ben.page.locator('#state-available').click();
   await ben.page.locator('#state-available[aria-pressed="true"]').waitFor();
   const customer2 = await newPage();

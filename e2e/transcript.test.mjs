@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withServerAndBrowser, startFakeConsole, fake, shot, login, waitFor, openPage,
+  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, waitFor, openPage,
 } from './lib/harness.mjs';
 
 const suite = withServerAndBrowser(() => startFakeConsole());
@@ -15,7 +15,7 @@ test('a conversation longer than one frame shows whole, on one socket', async ()
   const { server, browser } = suite;
   const { context, page, errors } = await openPage(browser, { width: 1280, height: 800 }, { consoleErrors: true, keepSockets: true });
   const base = server.url;
-  await login(page, base, 'ana');
+  await agentSignsIn(page, base, { user: 'ana' });
   await page.locator('#state-available').click();
   const { conv } = await fake(base, 'POST', '/_fake/inbound', { channel: 'chat', customer: 'Mallory Long', text: 'first', agent: 'ana' });
   await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();

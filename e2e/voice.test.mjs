@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withServerAndBrowser, startFakeConsole, fake, shot, login, waitFor, openPage,
+  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, waitFor, openPage,
 } from './lib/harness.mjs';
 
 const suite = withServerAndBrowser(() => startFakeConsole({ voice: true }));
@@ -58,7 +58,7 @@ test('a call rings, is answered in the softphone, timed, muted, hung up and wrap
   const { context, page, errors } = await openPage(browser, { width: 1280, height: 800 }, { consoleErrors: true });
   await page.addInitScript(stubDevice);
   const base = server.url;
-  await login(page, base);
+  await agentSignsIn(page, base);
   await page.locator('#state-available').click();
   await page.locator('#state-available[aria-pressed="true"]').waitFor();
 

@@ -121,13 +121,30 @@ export async function shot(page, name) {
   await page.screenshot({ path: path.join(shotsDir, `${name}.png`) });
 }
 
-/** login signs in through the form and waits for the live connection. */
-export async function login(page, base, id = 'ana', password = `${id}-password`) {
-  await page.goto(`${base}/agent/`);
-  await page.locator('#login-id').fill(id);
+/**
+ * signIn fills the sign-in form of the page at url, as a person does, and
+ * waits for the live connection.
+ */
+async function signIn(page, url, user, password) {
+  await page.goto(url);
+  await page.locator('#login-id').fill(user);
   await page.locator('#login-password').fill(password);
   await page.locator('#login-submit').click();
   await page.locator('#conn[data-state="online"]').waitFor();
+}
+
+/**
+ * agentSignsIn signs in to the console at base/agent/ and waits until it is
+ * live. The password defaults to `${user}-password`, as the fake console's
+ * accounts and the tests' agents have it.
+ */
+export async function agentSignsIn(page, base, { user = 'ana', password = `${user}-password` } = {}) {
+  await signIn(page, `${base}/agent/`, user, password);
+}
+
+/** supervisorSignsIn signs in to the supervisor view at base/supervisor/ (see agentSignsIn). */
+export async function supervisorSignsIn(page, base, { user = 'sam', password = `${user}-password` } = {}) {
+  await signIn(page, `${base}/supervisor/`, user, password);
 }
 
 /** waitFor polls fn until it returns a truthy value. */
