@@ -8,7 +8,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServerAndBrowser, shot, agentSignsIn, openPage, waitFor } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, waitFor,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const suite = withServerAndBrowser(() => startGateway({ embedded: true }));
@@ -17,8 +19,7 @@ test('an admin adds an agent in the console, who signs in and takes a transfer',
   const { server: gw, browser } = suite;
   const admin = await openPage(browser, { width: 1280, height: 800 });
   await agentSignsIn(admin.page, gw.url, { user: 'admin', password: 'e2e-admin-password' });
-  await admin.page.locator('#state-available').click();
-  await admin.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(admin.page);
 
   // A customer chats; the admin, the only agent so far, accepts.
   const customer = await openPage(browser, { width: 1280, height: 800 });
@@ -78,8 +79,7 @@ test('an admin adds an agent in the console, who signs in and takes a transfer',
   assert.equal(await bo.page.locator('#open-admin').isHidden(), true, 'an agent sees no Agents page');
   const status = await bo.page.evaluate(async () => (await fetch('/api/v1/agents')).status);
   assert.equal(status, 403);
-  await bo.page.locator('#state-available').click();
-  await bo.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(bo.page);
 
   // The admin's list shows Bo available.
   await admin.page.locator('#admin-back').click();

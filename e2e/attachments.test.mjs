@@ -5,7 +5,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServerAndBrowser, shot, agentSignsIn, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const suite = withServerAndBrowser(() => startGateway({ agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] }));
@@ -14,8 +16,7 @@ test('an agent sends a file from the composer', async () => {
   const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 });
   await agentSignsIn(agent.page, gw.url, { user: 'ana' });
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(agent.page);
 
   const customer = await openPage(browser, { width: 1280, height: 800 });
   await customer.page.goto(`${gw.url}/demo`);

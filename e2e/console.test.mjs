@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, waitFor, openPage,
+  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, agentGoesAvailable, waitFor,
+  openPage,
 } from './lib/harness.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
@@ -38,8 +39,7 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
 
   await agentSignsIn(page, base);
   assert.equal(await page.locator('#me-name').textContent(), 'Ana Lima');
-  await page.locator('#state-available').click();
-  await page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(page);
 
   // A customer writes by SMS, with a script in the text: an offer rings.
   const { conv } = await fake(base, 'POST', '/_fake/inbound',
@@ -183,8 +183,7 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
   await page.locator('#away-reason').selectOption('Lunch');
   await page.locator('#away-form button[type="submit"]').click();
   await page.locator('#state-away[aria-pressed="true"]', { hasText: 'Away · Lunch' }).waitFor();
-  await page.locator('#state-available').click();
-  await page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(page);
 
   assert.deepEqual(unexpected(errors), []);
   await context.close();
@@ -195,7 +194,7 @@ test('a dropped connection resumes without losing or doubling messages', async (
   const { context, page, errors } = await newPage({ width: 1280, height: 800 });
   const base = server.url;
   await agentSignsIn(page, base, { user: 'ben' });
-  await page.locator('#state-available').click();
+  await agentGoesAvailable(page);
   const { conv } = await fake(base, 'POST', '/_fake/inbound', { channel: 'chat', customer: 'Lea Park', text: 'hello?', agent: 'ben' });
   await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
   await page.locator('.msg-customer .bubble', { hasText: 'hello?' }).waitFor();
@@ -237,7 +236,7 @@ test('the console works on a 768-px-wide tablet', async () => {
   const { context, page, errors } = await newPage({ width: 768, height: 1024 });
   const base = server.url;
   await agentSignsIn(page, base, { user: 'ana' });
-  await page.locator('#state-available').click();
+  await agentGoesAvailable(page);
   const { conv } = await fake(base, 'POST', '/_fake/inbound',
     // SMS: the fake backend does not serve the email channel's mail view
     // (email.test.mjs covers that console with the real channel).

@@ -4,7 +4,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServerAndBrowser, shot, agentSignsIn, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const suite = withServerAndBrowser(() => startGateway({ agents: [{ id: 'boss', name: 'Administrator', password: 'boss-password', role: 'admin' }] }));
@@ -24,8 +26,7 @@ test('customers see the name the agent chose, not the account name', async () =>
   await agent.page.reload();
   await agent.page.locator('#conn[data-state="online"]').waitFor();
   assert.equal(await agent.page.locator('#me-shown-name').textContent(), 'Sam');
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(agent.page);
 
   const customer = await openPage(browser, { width: 1280, height: 800 });
   await customer.page.goto(`${gw.url}/demo`);

@@ -13,7 +13,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
-  withServerAndBrowser, shot, agentSignsIn, supervisorSignsIn, waitFor, openPage,
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, waitFor,
+  openPage,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -58,8 +59,7 @@ for (const redis of ['server', 'cluster']) {
       const agent = await openPage(browser);
       await agentSignsIn(agent.page, gwB, { user: 'ana' });
       assert.equal(await agent.page.locator('#me-name').textContent(), 'Ana Lima');
-      await agent.page.locator('#state-available').click();
-      await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+      await agentGoesAvailable(agent.page);
       const row = sup.page.locator('#agent-rows tr[data-agent="ana"]');
       await waitFor(async () => /available/.test(await row.locator('.sv-state').textContent().catch(() => '')),
         'ana available on the board', 10_000);

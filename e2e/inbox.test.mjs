@@ -4,7 +4,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServerAndBrowser, shot, agentSignsIn, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const suite = withServerAndBrowser(() => startGateway({
@@ -35,7 +37,7 @@ test('mine, closed in the last 7 days read-only, and all open for supervisors', 
   assert.deepEqual(await tabs.allTextContents(), ['Mine', 'Closed 7 days']);
 
   // Ana takes a chat, answers and closes it.
-  await agent.page.locator('#state-available').click();
+  await agentGoesAvailable(agent.page);
   await chat('Maria Svensson', 'Where is my parcel?');
   const offer = agent.page.locator('.offer').first();
   await offer.waitFor({ timeout: 15_000 });

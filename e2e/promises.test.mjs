@@ -10,7 +10,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServerAndBrowser, shot, agentSignsIn, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const suite = withServerAndBrowser(() => startGateway({ agents: [
@@ -24,8 +26,7 @@ test('an agent makes a promise in the console and the customer sees it in the wi
   const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 }, {});
   await agentSignsIn(agent.page, gw.url, { user: 'ana' });
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(agent.page);
 
   const customer = await openPage(browser, { width: 1280, height: 800 }, {});
   await customer.page.goto(`${gw.url}/demo`);
@@ -82,8 +83,7 @@ test('an agent makes a promise in the console and the customer sees it in the wi
   assert.match(await risk.textContent(), /ana \(away\)/);
   await risk.scrollIntoViewIfNeeded();
   await shot(sup.page, 'promise-supervisor-at-risk');
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(agent.page);
   await sup.page.locator('#plist-at_risk .sv-empty').waitFor({ timeout: 10_000 });
 
   // The customer writes before the due time: it comes back to Ana.

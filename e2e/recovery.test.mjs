@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withServerAndBrowser, shot, agentSignsIn, supervisorSignsIn, openPage,
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, openPage,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -34,8 +34,7 @@ test('a 1/5 rating in the widget alerts the supervisor and the next chat shows t
 
   const agent = await newPage({ width: 1280, height: 800 });
   await agentSignsIn(agent.page, gw.url, { user: 'ana' });
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(agent.page);
 
   // Maria chats; Ana accepts, answers and closes it as resolved.
   const customer = await newPage({ width: 1280, height: 800 });

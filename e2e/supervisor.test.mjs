@@ -9,7 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withServerAndBrowser, shot, agentSignsIn, supervisorSignsIn, waitFor, openPage,
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, waitFor,
+  openPage,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -90,7 +91,7 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   await sup.page.locator('#reader-close').click();
 
   // The agent goes available, gets the offer and accepts.
-  await agent.page.locator('#state-available').click();
+  await agentGoesAvailable(agent.page);
   const offer = agent.page.locator('.offer').first();
   await offer.waitFor({ timeout: 15_000 });
   await offer.getByRole('button', { name: /accept/i }).click();
@@ -140,8 +141,7 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   // she sets available again.
   const ben = await newPage();
   await agentSignsIn(ben.page, gw.urls[1], { user: 'ben' });
-  await ben.page.locator('#state-available').click();
-  await ben.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(ben.page);
   const customer2 = await newPage();
   // Who is online is told to widgets at most 2 s stale: let Ben count.
   await customer2.page.waitForTimeout(2500);

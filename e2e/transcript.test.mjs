@@ -6,7 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, waitFor, openPage,
+  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, agentGoesAvailable, waitFor,
+  openPage,
 } from './lib/harness.mjs';
 
 const suite = withServerAndBrowser(() => startFakeConsole());
@@ -16,7 +17,7 @@ test('a conversation longer than one frame shows whole, on one socket', async ()
   const { context, page, errors } = await openPage(browser, { width: 1280, height: 800 }, { consoleErrors: true, keepSockets: true });
   const base = server.url;
   await agentSignsIn(page, base, { user: 'ana' });
-  await page.locator('#state-available').click();
+  await agentGoesAvailable(page);
   const { conv } = await fake(base, 'POST', '/_fake/inbound', { channel: 'chat', customer: 'Mallory Long', text: 'first', agent: 'ana' });
   await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
   await page.locator('.msg-customer .bubble', { hasText: 'first' }).waitFor();

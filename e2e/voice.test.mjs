@@ -8,7 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, waitFor, openPage,
+  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, agentGoesAvailable, waitFor,
+  openPage,
 } from './lib/harness.mjs';
 
 const suite = withServerAndBrowser(() => startFakeConsole({ voice: true }));
@@ -59,8 +60,7 @@ test('a call rings, is answered in the softphone, timed, muted, hung up and wrap
   await page.addInitScript(stubDevice);
   const base = server.url;
   await agentSignsIn(page, base);
-  await page.locator('#state-available').click();
-  await page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(page);
 
   // The softphone registered with a real token for this agent.
   await page.locator('html[data-softphone="ready"]').waitFor();

@@ -147,6 +147,15 @@ export async function supervisorSignsIn(page, base, { user = 'sam', password = `
   await signIn(page, `${base}/supervisor/`, user, password);
 }
 
+/**
+ * agentGoesAvailable presses Available in the console and waits until the
+ * button shows pressed.
+ */
+export async function agentGoesAvailable(page) {
+  await page.locator('#state-available').click();
+  await page.locator('#state-available[aria-pressed="true"]').waitFor();
+}
+
 /** waitFor polls fn until it returns a truthy value. */
 export async function waitFor(fn, what, timeout = 10_000) {
   const end = Date.now() + timeout;
