@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, waitFor,
+  visitorStartsChat,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -23,11 +24,7 @@ test('an admin adds an agent in the console, who signs in and takes a transfer',
 
   // A customer chats; the admin, the only agent so far, accepts.
   const customer = await openPage(browser, { width: 1280, height: 800 });
-  await customer.page.goto(`${gw.url}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Lena Ortiz');
-  await customer.page.locator('.prechat textarea').fill('¿Hablan español? My invoice is wrong.');
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  await visitorStartsChat(customer.page, gw.url, { name: 'Lena Ortiz', text: '¿Hablan español? My invoice is wrong.' });
   const offer = admin.page.locator('.offer').first();
   await offer.waitFor({ timeout: 15_000 });
   await offer.getByRole('button', { name: /accept/i }).click();

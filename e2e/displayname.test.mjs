@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage,
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, visitorStartsChat,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -29,11 +29,7 @@ test('customers see the name the agent chose, not the account name', async () =>
   await agentGoesAvailable(agent.page);
 
   const customer = await openPage(browser, { width: 1280, height: 800 });
-  await customer.page.goto(`${gw.url}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await customer.page.locator('.prechat textarea').fill('Who am I talking to?');
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  await visitorStartsChat(customer.page, gw.url, { name: 'Maria Svensson', text: 'Who am I talking to?' });
   const offer = agent.page.locator('.offer').first();
   await offer.waitFor({ timeout: 15_000 });
   await offer.getByRole('button', { name: /accept/i }).click();

@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, waitFor,
-  openPage,
+  openPage, visitorStartsChat,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -67,11 +67,7 @@ for (const redis of ['server', 'cluster']) {
       // The visitor opens the demo page on gateway A and writes, with a
       // script in the text.
       const visitor = await openPage(browser);
-      await visitor.page.goto(`${gwA}/demo`);
-      await visitor.page.locator('.launcher').click();
-      await visitor.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-      await visitor.page.locator('.prechat textarea').fill(`My parcel never arrived ${XSS}`);
-      await visitor.page.getByRole('button', { name: 'Start chat' }).click();
+      await visitorStartsChat(visitor.page, gwA, { name: 'Maria Svensson', text: `My parcel never arrived ${XSS}` });
       await visitor.page.locator('.msg.customer:not(.pending) .bubble', { hasText: 'My parcel never arrived' }).waitFor();
 
       // The offer rings on the console.

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage,
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, visitorStartsChat,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -21,11 +21,7 @@ const newPage = () => openPage(suite.browser, { width: 1280, height: 800 }, {});
 
 async function chat(name, text) {
   const customer = await newPage();
-  await customer.page.goto(`${suite.server.url}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill(name);
-  await customer.page.locator('.prechat textarea').fill(text);
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  await visitorStartsChat(customer.page, suite.server.url, { name, text });
   return customer;
 }
 

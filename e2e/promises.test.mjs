@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage,
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, visitorStartsChat,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -29,11 +29,7 @@ test('an agent makes a promise in the console and the customer sees it in the wi
   await agentGoesAvailable(agent.page);
 
   const customer = await openPage(browser, { width: 1280, height: 800 }, {});
-  await customer.page.goto(`${gw.url}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await customer.page.locator('.prechat textarea').fill('Where is my refund?');
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  await visitorStartsChat(customer.page, gw.url, { name: 'Maria Svensson', text: 'Where is my refund?' });
 
   const offer = agent.page.locator('.offer').first();
   await offer.waitFor({ timeout: 15_000 });

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, openPage,
+  visitorStartsChat,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -38,11 +39,7 @@ test('a 1/5 rating in the widget alerts the supervisor and the next chat shows t
 
   // Maria chats; Ana accepts, answers and closes it as resolved.
   const customer = await newPage({ width: 1280, height: 800 });
-  await customer.page.goto(`${gw.url}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await customer.page.locator('.prechat textarea').fill('My parcel never arrived');
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  await visitorStartsChat(customer.page, gw.url, { name: 'Maria Svensson', text: 'My parcel never arrived' });
   const offer = agent.page.locator('.offer').first();
   await offer.waitFor({ timeout: 15_000 });
   assert.equal(await offer.locator('.offer-recovery').count(), 0, 'a first contact is no recovery');

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, waitFor,
-  openPage,
+  openPage, visitorStartsChat, visitorFillsPrechat,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -49,10 +49,7 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
 
   // A customer writes from the demo page on the other gateway.
   const customer = await newPage();
-  await customer.page.goto(`${gw.urls[1]}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await customer.page.locator('.prechat textarea').fill('Where is my parcel? <b>now</b>');
+  await visitorFillsPrechat(customer.page, gw.urls[1], { name: 'Maria Svensson', text: 'Where is my parcel? <b>now</b>' });
   // Nobody is available yet: the widget says so and asks for an email to
   // answer later; the message waits in the queue like any other.
   await customer.page.getByText('Nobody is available to chat right now').waitFor();
@@ -145,11 +142,7 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   const customer2 = await newPage();
   // Who is online is told to widgets at most 2 s stale: let Ben count.
   await customer2.page.waitForTimeout(2500);
-  await customer2.page.goto(`${gw.urls[1]}/demo`);
-  await customer2.page.locator('.launcher').click();
-  await customer2.page.locator('.prechat input[name="name"]').fill('Jonas Berg');
-  await customer2.page.locator('.prechat textarea').fill('My invoice is wrong');
-  await customer2.page.getByRole('button', { name: 'Start chat' }).click();
+  await visitorStartsChat(customer2.page, gw.urls[1], { name: 'Jonas Berg', text: 'My invoice is wrong' });
   await ben.page.locator('.offer').first().waitFor({ timeout: 15_000 });
   const waitingRow = sup.page.locator('.sv-wait').first();
   await waitFor(async () => /offered to Ben Park/.test(await waitingRow.textContent()), 'offered to Ben on the board', 5000);

@@ -6,7 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { withServerAndBrowser, shot, waitFor, serveGoTest, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, waitFor, serveGoTest, openPage, visitorStartsChat,
+} from './lib/harness.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
 const LIMIT = 500; // MaxMessageLength of the demo server
@@ -154,10 +156,7 @@ test('a visitor chats from the demo page: queue, agent, typing, XSS as text, rec
 test('on a phone-sized screen, an agent closing the chat is shown', async () => {
   const { server } = suite;
   const { context, page, errors } = await newPage({ width: 390, height: 844 });
-  await page.goto(`${server.url}/demo`);
-  await page.locator('.launcher').click();
-  await page.locator('.prechat textarea').fill('Do you ship to Arizona?');
-  await page.getByRole('button', { name: 'Start chat' }).click();
+  await visitorStartsChat(page, server.url, { text: 'Do you ship to Arizona?' });
   await page.locator('.msg.customer:not(.pending) .bubble', { hasText: 'Do you ship to Arizona?' }).waitFor();
   const state = await backend();
   const conv = state.conversations.at(-1).id;

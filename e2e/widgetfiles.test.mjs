@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, waitFor,
+  visitorStartsChat,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -22,11 +23,7 @@ test('a visitor sends an image and a PDF, the agent answers with a file', async 
 
   const customer = await openPage(browser, { width: 1100, height: 800 });
   const cp = customer.page;
-  await cp.goto(`${gw.url}/demo`);
-  await cp.locator('.launcher').click();
-  await cp.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await cp.locator('.prechat textarea').fill('My order arrived broken.');
-  await cp.getByRole('button', { name: 'Start chat' }).click();
+  await visitorStartsChat(cp, gw.url, { name: 'Maria Svensson', text: 'My order arrived broken.' });
   const offer = agent.page.locator('.offer').first();
   await offer.waitFor({ timeout: 15_000 });
   await offer.getByRole('button', { name: /accept/i }).click();

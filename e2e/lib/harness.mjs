@@ -156,6 +156,24 @@ export async function agentGoesAvailable(page) {
   await page.locator('#state-available[aria-pressed="true"]').waitFor();
 }
 
+/**
+ * visitorFillsPrechat opens the demo page at base/demo, opens the chat
+ * widget with its launcher and fills the pre-chat form: the name (when
+ * given) and the first message.
+ */
+export async function visitorFillsPrechat(page, base, { name, text }) {
+  await page.goto(`${base}/demo`);
+  await page.locator('.launcher').click();
+  if (name !== undefined) await page.locator('.prechat input[name="name"]').fill(name);
+  await page.locator('.prechat textarea').fill(text);
+}
+
+/** visitorStartsChat fills the widget's pre-chat form (see visitorFillsPrechat) and presses Start chat. */
+export async function visitorStartsChat(page, base, { name, text }) {
+  await visitorFillsPrechat(page, base, { name, text });
+  await page.getByRole('button', { name: 'Start chat' }).click();
+}
+
 /** waitFor polls fn until it returns a truthy value. */
 export async function waitFor(fn, what, timeout = 10_000) {
   const end = Date.now() + timeout;
