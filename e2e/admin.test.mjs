@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, waitFor,
-  visitorStartsChat,
+  visitorStartsChat, offerRings, acceptOffer,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -25,9 +25,7 @@ test('an admin adds an agent in the console, who signs in and takes a transfer',
   // A customer chats; the admin, the only agent so far, accepts.
   const customer = await openPage(browser, { width: 1280, height: 800 });
   await visitorStartsChat(customer.page, gw.url, { name: 'Lena Ortiz', text: '¿Hablan español? My invoice is wrong.' });
-  const offer = admin.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(await offerRings(admin.page));
   await admin.page.locator('.msg-customer .bubble', { hasText: 'My invoice is wrong' }).waitFor();
 
   // The Agents page lists the admin alone.
@@ -97,10 +95,9 @@ test('an admin adds an agent in the console, who signs in and takes a transfer',
   await admin.page.locator('#transfer-form button[type="submit"]').click();
 
   // Routing offers it to Bo, who has the capacity.
-  const boOffer = bo.page.locator('.offer').first();
-  await boOffer.waitFor({ timeout: 15_000 });
+  const boOffer = await offerRings(bo.page);
   assert.match(await boOffer.textContent(), /Lena Ortiz/);
-  await boOffer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(boOffer);
   await bo.page.locator('.msg-customer .bubble', { hasText: 'My invoice is wrong' }).waitFor();
   await shot(bo.page, 'admin-second-agent-console');
 

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, visitorStartsChat,
+  offerRings, acceptOffer,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -20,9 +21,7 @@ test('an agent sends a file from the composer', async () => {
 
   const customer = await openPage(browser, { width: 1280, height: 800 });
   await visitorStartsChat(customer.page, gw.url, { name: 'Maria Svensson', text: 'Can you send me the invoice?' });
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(await offerRings(agent.page));
   await agent.page.locator('.msg-customer .bubble', { hasText: 'invoice' }).waitFor();
 
   // Over the limit (10 MiB by default): refused, nothing pending.

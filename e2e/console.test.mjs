@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, agentGoesAvailable, waitFor,
-  openPage,
+  openPage, acceptOffer,
 } from './lib/harness.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
@@ -138,7 +138,7 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
   // A third, from web chat, accepted with the button.
   const { conv: tom } = await fake(base, 'POST', '/_fake/inbound',
     { channel: 'chat', customer: 'Tom Chen', text: 'Can I change my plan?', agent: 'ana' });
-  await page.locator(`.offer[data-conv="${tom}"] .btn-accept`).click();
+  await acceptOffer(page.locator(`.offer[data-conv="${tom}"]`));
   await page.locator('#conv-name', { hasText: 'Tom Chen' }).waitFor();
   assert.equal(await page.locator('.conv-item').count(), 2);
 
@@ -196,7 +196,7 @@ test('a dropped connection resumes without losing or doubling messages', async (
   await agentSignsIn(page, base, { user: 'ben' });
   await agentGoesAvailable(page);
   const { conv } = await fake(base, 'POST', '/_fake/inbound', { channel: 'chat', customer: 'Lea Park', text: 'hello?', agent: 'ben' });
-  await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
+  await acceptOffer(page.locator(`.offer[data-conv="${conv}"]`));
   await page.locator('.msg-customer .bubble', { hasText: 'hello?' }).waitFor();
 
   // Cut the line, let the customer write meanwhile, and wait for the
@@ -243,7 +243,7 @@ test('the console works on a 768-px-wide tablet', async () => {
     { channel: 'sms', customer: 'Maria Svensson', text: `About my invoice: ${XSS} https://pay.example/inv/7?x=1.\n\nThanks, Maria`, agent: 'ana' });
   await page.locator(`.offer[data-conv="${conv}"]`).waitFor();
   await shot(page, 'offer-768');
-  await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
+  await acceptOffer(page.locator(`.offer[data-conv="${conv}"]`));
   await page.locator('#conv-name', { hasText: 'Maria Svensson' }).waitFor();
 
   // Nothing overflows the viewport sideways.

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, visitorStartsChat,
+  offerRings, acceptOffer,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -30,9 +31,7 @@ test('customers see the name the agent chose, not the account name', async () =>
 
   const customer = await openPage(browser, { width: 1280, height: 800 });
   await visitorStartsChat(customer.page, gw.url, { name: 'Maria Svensson', text: 'Who am I talking to?' });
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(await offerRings(agent.page));
   await customer.page.getByText('Sam has joined').waitFor();
   const box = agent.page.locator('#reply-text');
   await box.focus();

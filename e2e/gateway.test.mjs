@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, waitFor,
-  openPage, visitorStartsChat,
+  openPage, visitorStartsChat, offerRings, acceptOffer,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -71,11 +71,10 @@ for (const redis of ['server', 'cluster']) {
       await visitor.page.locator('.msg.customer:not(.pending) .bubble', { hasText: 'My parcel never arrived' }).waitFor();
 
       // The offer rings on the console.
-      const offer = agent.page.locator('.offer').first();
-      await offer.waitFor({ timeout: 15_000 });
+      const offer = await offerRings(agent.page);
       assert.match(await offer.textContent(), /Maria Svensson/);
       await shot(agent.page, name('offer'));
-      await offer.getByRole('button', { name: /accept/i }).click();
+      await acceptOffer(offer);
       await offer.waitFor({ state: 'detached' });
 
       // The whole message, as text.

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, visitorStartsChat,
+  offerRings, acceptOffer,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -35,9 +36,7 @@ test('mine, closed in the last 7 days read-only, and all open for supervisors', 
   // Ana takes a chat, answers and closes it.
   await agentGoesAvailable(agent.page);
   await chat('Maria Svensson', 'Where is my parcel?');
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(await offerRings(agent.page));
   await agent.page.locator('#conv-name', { hasText: 'Maria Svensson' }).waitFor();
   await agent.page.locator('#reply-text').fill('It left this morning.');
   await agent.page.keyboard.press('Enter');

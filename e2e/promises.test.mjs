@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, visitorStartsChat,
+  offerRings, acceptOffer,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -31,9 +32,7 @@ test('an agent makes a promise in the console and the customer sees it in the wi
   const customer = await openPage(browser, { width: 1280, height: 800 }, {});
   await visitorStartsChat(customer.page, gw.url, { name: 'Maria Svensson', text: 'Where is my refund?' });
 
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(await offerRings(agent.page));
   await agent.page.locator('.msg-customer .bubble', { hasText: 'Where is my refund?' }).waitFor();
 
   // The promise: tomorrow 15:00 in the agent's (browser's) zone.
@@ -86,10 +85,9 @@ test('an agent makes a promise in the console and the customer sees it in the wi
   const input = customer.page.locator('.composer textarea');
   await input.fill('Any news?');
   await input.press('Enter');
-  const back = agent.page.locator('.offer').first();
-  await back.waitFor({ timeout: 15_000 });
+  const back = await offerRings(agent.page);
   assert.match(await back.textContent(), /Maria Svensson/);
-  await back.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(back);
   await agent.page.locator('.msg-customer .bubble', { hasText: 'Any news?' }).waitFor();
 
   // Done: kept on time; the timeline in the customer panel says so.

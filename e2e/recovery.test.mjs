@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, openPage,
-  visitorStartsChat,
+  visitorStartsChat, offerRings, acceptOffer,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -40,10 +40,9 @@ test('a 1/5 rating in the widget alerts the supervisor and the next chat shows t
   // Maria chats; Ana accepts, answers and closes it as resolved.
   const customer = await newPage({ width: 1280, height: 800 });
   await visitorStartsChat(customer.page, gw.url, { name: 'Maria Svensson', text: 'My parcel never arrived' });
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
+  const offer = await offerRings(agent.page);
   assert.equal(await offer.locator('.offer-recovery').count(), 0, 'a first contact is no recovery');
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(offer);
   await customer.page.getByText('Ana has joined').waitFor();
   await agent.page.locator('#reply-text').fill('It is on its way again.');
   await agent.page.keyboard.press('Enter');
@@ -79,10 +78,9 @@ test('a 1/5 rating in the widget alerts the supervisor and the next chat shows t
   await customer.page.getByRole('button', { name: 'Start a new chat' }).click();
   await customer.page.locator('.prechat textarea').fill('Still nothing, sorry to bother you again');
   await customer.page.getByRole('button', { name: 'Start chat' }).click();
-  const next = agent.page.locator('.offer').first();
-  await next.waitFor({ timeout: 15_000 });
+  const next = await offerRings(agent.page);
   assert.match(await next.locator('.offer-recovery').textContent(), /Service recovery: rated 1\/5 on .* — slow answer/);
-  await next.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(next);
   await agent.page.locator('.conv-item', { hasText: 'Maria Svensson' }).first().click();
   const banner = agent.page.locator('#recovery-banner:not([hidden])');
   await banner.waitFor();

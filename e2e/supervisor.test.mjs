@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, waitFor,
-  openPage, visitorStartsChat, visitorFillsPrechat,
+  openPage, visitorStartsChat, visitorFillsPrechat, offerRings, acceptOffer,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -89,9 +89,8 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
 
   // The agent goes available, gets the offer and accepts.
   await agentGoesAvailable(agent.page);
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  const offer = await offerRings(agent.page);
+  await acceptOffer(offer);
   await offer.waitFor({ state: 'detached' });
   await customer.page.getByText('Ana has joined').waitFor();
 
@@ -143,7 +142,7 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   // Who is online is told to widgets at most 2 s stale: let Ben count.
   await customer2.page.waitForTimeout(2500);
   await visitorStartsChat(customer2.page, gw.urls[1], { name: 'Jonas Berg', text: 'My invoice is wrong' });
-  await ben.page.locator('.offer').first().waitFor({ timeout: 15_000 });
+  await offerRings(ben.page);
   const waitingRow = sup.page.locator('.sv-wait').first();
   await waitFor(async () => /offered to Ben Park/.test(await waitingRow.textContent()), 'offered to Ben on the board', 5000);
   await row.locator('button[data-set="available"]').click();
@@ -151,11 +150,10 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   await waitingRow.locator('select').selectOption('ana');
   await shot(sup.page, 'supervisor-reassign-1280');
   await waitingRow.getByRole('button', { name: 'Assign' }).click();
-  const offer2 = agent.page.locator('.offer').first();
-  await offer2.waitFor({ timeout: 10_000 });
+  const offer2 = await offerRings(agent.page, { timeout: 10_000 });
   assert.match(await offer2.textContent(), /Jonas Berg/);
   await ben.page.locator('.offer').first().waitFor({ state: 'detached', timeout: 10_000 });
-  await offer2.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(offer2);
   await waitFor(async () => (await kpi(sup.page, 'answered')) === '2', 'answered = 2', 5000);
   await waitFor(async () => /Chat 2\/3/.test(await row.textContent()), 'ana carries two chats', 5000);
   await shot(sup.page, 'supervisor-after-actions-1280');

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, agentGoesAvailable, waitFor,
-  openPage,
+  openPage, acceptOffer,
 } from './lib/harness.mjs';
 
 const suite = withServerAndBrowser(() => startFakeConsole());
@@ -19,7 +19,7 @@ test('a conversation longer than one frame shows whole, on one socket', async ()
   await agentSignsIn(page, base, { user: 'ana' });
   await agentGoesAvailable(page);
   const { conv } = await fake(base, 'POST', '/_fake/inbound', { channel: 'chat', customer: 'Mallory Long', text: 'first', agent: 'ana' });
-  await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
+  await acceptOffer(page.locator(`.offer[data-conv="${conv}"]`));
   await page.locator('.msg-customer .bubble', { hasText: 'first' }).waitFor();
   const lt = '<'.repeat(2000);
   for (let i = 0; i < 90; i++) {

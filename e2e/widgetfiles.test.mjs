@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, waitFor,
-  visitorStartsChat,
+  visitorStartsChat, offerRings, acceptOffer,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -24,9 +24,7 @@ test('a visitor sends an image and a PDF, the agent answers with a file', async 
   const customer = await openPage(browser, { width: 1100, height: 800 });
   const cp = customer.page;
   await visitorStartsChat(cp, gw.url, { name: 'Maria Svensson', text: 'My order arrived broken.' });
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(await offerRings(agent.page));
   await agent.page.locator('.msg-customer .bubble', { hasText: 'broken' }).waitFor();
   await cp.locator('.status', { hasText: 'Chatting with' }).waitFor();
 

@@ -174,6 +174,21 @@ export async function visitorStartsChat(page, base, { name, text }) {
   await page.getByRole('button', { name: 'Start chat' }).click();
 }
 
+/**
+ * offerRings waits until an offer shows in the console (routing can take a
+ * while on a busy machine, hence the default) and returns the first.
+ */
+export async function offerRings(page, { timeout = 15_000 } = {}) {
+  const offer = page.locator('.offer').first();
+  await offer.waitFor({ timeout });
+  return offer;
+}
+
+/** acceptOffer presses the offer's Accept button, as the agent does. */
+export async function acceptOffer(offer) {
+  await offer.getByRole('button', { name: /accept/i }).click();
+}
+
 /** waitFor polls fn until it returns a truthy value. */
 export async function waitFor(fn, what, timeout = 10_000) {
   const end = Date.now() + timeout;
