@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, waitFor,
-  openPage, visitorStartsChat, offerRings, acceptOffer,
+  openPage, visitorStartsChat, offerRings, acceptOffer, agentClosesConversation,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -115,9 +115,7 @@ for (const redis of ['server', 'cluster']) {
       await agent.page.setViewportSize({ width: 1280, height: 800 });
 
       // The agent closes; the visitor's widget says the chat ended.
-      await agent.page.locator('#open-close').click();
-      await agent.page.locator('#close-disposition').selectOption('resolved');
-      await agent.page.locator('#close-form button[type="submit"]').click();
+      await agentClosesConversation(agent.page, 'resolved');
       await visitor.page.locator('.ended:not([hidden])').waitFor({ timeout: 10_000 });
       assert.match(await visitor.page.locator('.ended-text').textContent(), /This chat has ended/);
       await shot(visitor.page, name('widget-closed'));

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, openPage,
-  visitorStartsChat, offerRings, acceptOffer,
+  visitorStartsChat, offerRings, acceptOffer, agentClosesConversation,
 } from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
@@ -21,12 +21,6 @@ const suite = withServerAndBrowser(() => startGateway({
 }));
 
 const newPage = (viewport) => openPage(suite.browser, viewport, {});
-
-async function closeResolved(page) {
-  await page.locator('#open-close').click();
-  await page.locator('#close-disposition').selectOption('resolved');
-  await page.locator('#close-form button[type="submit"]').click();
-}
 
 test('a 1/5 rating in the widget alerts the supervisor and the next chat shows the banner', async () => {
   const { server: gw } = suite;
@@ -47,7 +41,7 @@ test('a 1/5 rating in the widget alerts the supervisor and the next chat shows t
   await agent.page.locator('#reply-text').fill('It is on its way again.');
   await agent.page.keyboard.press('Enter');
   await customer.page.locator('.msg .bubble', { hasText: 'It is on its way again.' }).waitFor();
-  await closeResolved(agent.page);
+  await agentClosesConversation(agent.page, 'resolved');
 
   // The widget thanks and asks; she rates 1 with a comment.
   const survey = customer.page.locator('.survey:not([hidden])');

@@ -189,6 +189,16 @@ export async function acceptOffer(offer) {
   await offer.getByRole('button', { name: /accept/i }).click();
 }
 
+/**
+ * agentClosesConversation closes the conversation open in the console
+ * through its Close dialog, with the disposition picked.
+ */
+export async function agentClosesConversation(page, disposition) {
+  await page.locator('#open-close').click();
+  await page.locator('#close-disposition').selectOption(disposition);
+  await page.locator('#close-form button[type="submit"]').click();
+}
+
 /** waitFor polls fn until it returns a truthy value. */
 export async function waitFor(fn, what, timeout = 10_000) {
   const end = Date.now() + timeout;
