@@ -10,7 +10,7 @@
 //   delivery with its response code, and replays it once the receiver is
 //   fixed; pauses the endpoint and deletes it.
 
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import {
@@ -45,17 +45,18 @@ async function sent() {
   return (await fetch(`${twilio.url}/_fake/messages`)).json();
 }
 
-// The fake Twilio starts first (the gateway is configured with its URL)
-// and stops after the gateway.
-before(async () => {
+// The fake Twilio starts first, in the same before hook, because the
+// gateway is configured with its URL (node 20 starts a file's next
+// top-level before hook without waiting for the one before it).
+const suite = withServerAndBrowser(async () => {
   twilio = await startTwilioFake();
+  return startGateway({
+    agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }],
+    env: { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_API_BASE_URL: twilio.url },
+    config: `channels:\n  sms:\n    numbers:\n      "${OURS}": support\n`,
+    publicURL: true,
+  });
 });
-const suite = withServerAndBrowser(() => startGateway({
-  agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }],
-  env: { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_API_BASE_URL: twilio.url },
-  config: `channels:\n  sms:\n    numbers:\n      "${OURS}": support\n`,
-  publicURL: true,
-}));
 after(() => twilio?.stop());
 
 test('an agent starts an SMS conversation; an opted-out number is refused', async () => {
