@@ -6,41 +6,26 @@
 // so a conversation can be handed over. Agents get no Agents page and a 403
 // from the API; a disabled agent can no longer sign in.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage, waitFor } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, waitFor,
+  visitorStartsChat, offerRings, acceptOffer,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({ embedded: true });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({ embedded: true }));
 
 test('an admin adds an agent in the console, who signs in and takes a transfer', async () => {
+  const { server: gw, browser } = suite;
   const admin = await openPage(browser, { width: 1280, height: 800 });
-  await login(admin.page, gw.url, 'admin', 'e2e-admin-password');
-  await admin.page.locator('#state-available').click();
-  await admin.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentSignsIn(admin.page, gw.url, { user: 'admin', password: 'e2e-admin-password' });
+  await agentGoesAvailable(admin.page);
 
   // A customer chats; the admin, the only agent so far, accepts.
   const customer = await openPage(browser, { width: 1280, height: 800 });
-  await customer.page.goto(`${gw.url}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Lena Ortiz');
-  await customer.page.locator('.prechat textarea').fill('¿Hablan español? My invoice is wrong.');
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
-  const offer = admin.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await visitorStartsChat(customer.page, gw.url, { name: 'Lena Ortiz', text: '¿Hablan español? My invoice is wrong.' });
+  await acceptOffer(await offerRings(admin.page));
   await admin.page.locator('.msg-customer .bubble', { hasText: 'My invoice is wrong' }).waitFor();
 
   // The Agents page lists the admin alone.
@@ -84,13 +69,12 @@ test('an admin adds an agent in the console, who signs in and takes a transfer',
 
   // Bo signs in in a second browser context and goes available.
   const bo = await openPage(browser, { width: 1280, height: 800 });
-  await login(bo.page, gw.url, 'bo', password);
+  await agentSignsIn(bo.page, gw.url, { user: 'bo', password });
   assert.equal(await bo.page.locator('#me-name').textContent(), 'Bo Berg');
   assert.equal(await bo.page.locator('#open-admin').isHidden(), true, 'an agent sees no Agents page');
   const status = await bo.page.evaluate(async () => (await fetch('/api/v1/agents')).status);
   assert.equal(status, 403);
-  await bo.page.locator('#state-available').click();
-  await bo.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(bo.page);
 
   // The admin's list shows Bo available.
   await admin.page.locator('#admin-back').click();
@@ -111,10 +95,9 @@ test('an admin adds an agent in the console, who signs in and takes a transfer',
   await admin.page.locator('#transfer-form button[type="submit"]').click();
 
   // Routing offers it to Bo, who has the capacity.
-  const boOffer = bo.page.locator('.offer').first();
-  await boOffer.waitFor({ timeout: 15_000 });
+  const boOffer = await offerRings(bo.page);
   assert.match(await boOffer.textContent(), /Lena Ortiz/);
-  await boOffer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(boOffer);
   await bo.page.locator('.msg-customer .bubble', { hasText: 'My invoice is wrong' }).waitFor();
   await shot(bo.page, 'admin-second-agent-console');
 

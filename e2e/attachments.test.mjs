@@ -3,40 +3,25 @@
 // shown in the transcript as a link that downloads it. A file over the
 // limit is refused with a reason and sends nothing.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, visitorStartsChat,
+  offerRings, acceptOffer,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({ agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({ agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] }));
 
 test('an agent sends a file from the composer', async () => {
+  const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 });
-  await login(agent.page, gw.url, 'ana', 'ana-password');
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentSignsIn(agent.page, gw.url, { user: 'ana' });
+  await agentGoesAvailable(agent.page);
 
   const customer = await openPage(browser, { width: 1280, height: 800 });
-  await customer.page.goto(`${gw.url}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await customer.page.locator('.prechat textarea').fill('Can you send me the invoice?');
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await visitorStartsChat(customer.page, gw.url, { name: 'Maria Svensson', text: 'Can you send me the invoice?' });
+  await acceptOffer(await offerRings(agent.page));
   await agent.page.locator('.msg-customer .bubble', { hasText: 'invoice' }).waitFor();
 
   // Over the limit (10 MiB by default): refused, nothing pending.

@@ -1,26 +1,18 @@
 // The agent console in a real browser, against the console's Go handler,
 // a real realtime hub and the in-memory fake backend.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeConsole, launch, fake, shot, login, waitFor, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, agentGoesAvailable, waitFor,
+  openPage, acceptOffer,
+} from './lib/harness.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
-let server;
-let browser;
-
-before(async () => {
-  server = await startFakeConsole();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const suite = withServerAndBrowser(() => startFakeConsole());
 
 /** newPage opens a page that collects its errors (see openPage). */
-const newPage = (viewport) => openPage(browser, viewport, { consoleErrors: true, keepSockets: true });
+const newPage = (viewport) => openPage(suite.browser, viewport, { consoleErrors: true, keepSockets: true });
 
 /**
  * unexpected drops the errors a console logs by design: the 401 of the
@@ -32,6 +24,7 @@ function unexpected(errors) {
 }
 
 test('an agent signs in, takes an offer, replies, notes, transfers and closes', async () => {
+  const { server } = suite;
   const { context, page, errors } = await newPage({ width: 1280, height: 800 });
   const base = server.url;
 
@@ -44,10 +37,9 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
   await page.locator('#login-submit').click();
   await page.getByText('Wrong account or password.').waitFor();
 
-  await login(page, base);
+  await agentSignsIn(page, base);
   assert.equal(await page.locator('#me-name').textContent(), 'Ana Lima');
-  await page.locator('#state-available').click();
-  await page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(page);
 
   // A customer writes by SMS, with a script in the text: an offer rings.
   const { conv } = await fake(base, 'POST', '/_fake/inbound',
@@ -146,7 +138,7 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
   // A third, from web chat, accepted with the button.
   const { conv: tom } = await fake(base, 'POST', '/_fake/inbound',
     { channel: 'chat', customer: 'Tom Chen', text: 'Can I change my plan?', agent: 'ana' });
-  await page.locator(`.offer[data-conv="${tom}"] .btn-accept`).click();
+  await acceptOffer(page.locator(`.offer[data-conv="${tom}"]`));
   await page.locator('#conv-name', { hasText: 'Tom Chen' }).waitFor();
   assert.equal(await page.locator('.conv-item').count(), 2);
 
@@ -191,20 +183,20 @@ test('an agent signs in, takes an offer, replies, notes, transfers and closes', 
   await page.locator('#away-reason').selectOption('Lunch');
   await page.locator('#away-form button[type="submit"]').click();
   await page.locator('#state-away[aria-pressed="true"]', { hasText: 'Away · Lunch' }).waitFor();
-  await page.locator('#state-available').click();
-  await page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(page);
 
   assert.deepEqual(unexpected(errors), []);
   await context.close();
 });
 
 test('a dropped connection resumes without losing or doubling messages', async () => {
+  const { server } = suite;
   const { context, page, errors } = await newPage({ width: 1280, height: 800 });
   const base = server.url;
-  await login(page, base, 'ben');
-  await page.locator('#state-available').click();
+  await agentSignsIn(page, base, { user: 'ben' });
+  await agentGoesAvailable(page);
   const { conv } = await fake(base, 'POST', '/_fake/inbound', { channel: 'chat', customer: 'Lea Park', text: 'hello?', agent: 'ben' });
-  await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
+  await acceptOffer(page.locator(`.offer[data-conv="${conv}"]`));
   await page.locator('.msg-customer .bubble', { hasText: 'hello?' }).waitFor();
 
   // Cut the line, let the customer write meanwhile, and wait for the
@@ -240,17 +232,18 @@ test('a dropped connection resumes without losing or doubling messages', async (
 });
 
 test('the console works on a 768-px-wide tablet', async () => {
+  const { server } = suite;
   const { context, page, errors } = await newPage({ width: 768, height: 1024 });
   const base = server.url;
-  await login(page, base, 'ana');
-  await page.locator('#state-available').click();
+  await agentSignsIn(page, base, { user: 'ana' });
+  await agentGoesAvailable(page);
   const { conv } = await fake(base, 'POST', '/_fake/inbound',
     // SMS: the fake backend does not serve the email channel's mail view
     // (email.test.mjs covers that console with the real channel).
     { channel: 'sms', customer: 'Maria Svensson', text: `About my invoice: ${XSS} https://pay.example/inv/7?x=1.\n\nThanks, Maria`, agent: 'ana' });
   await page.locator(`.offer[data-conv="${conv}"]`).waitFor();
   await shot(page, 'offer-768');
-  await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
+  await acceptOffer(page.locator(`.offer[data-conv="${conv}"]`));
   await page.locator('#conv-name', { hasText: 'Maria Svensson' }).waitFor();
 
   // Nothing overflows the viewport sideways.

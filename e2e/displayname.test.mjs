@@ -2,28 +2,20 @@
 // sets "Sam" in the console, and the customer in the chat widget is told
 // "Sam has joined" and sees Sam's reply, never "Administrator".
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, visitorStartsChat,
+  offerRings, acceptOffer,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({ agents: [{ id: 'boss', name: 'Administrator', password: 'boss-password', role: 'admin' }] });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({ agents: [{ id: 'boss', name: 'Administrator', password: 'boss-password', role: 'admin' }] }));
 
 test('customers see the name the agent chose, not the account name', async () => {
+  const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 });
-  await login(agent.page, gw.url, 'boss', 'boss-password');
+  await agentSignsIn(agent.page, gw.url, { user: 'boss' });
   assert.equal(await agent.page.locator('#me-shown-name').textContent(), 'Administrator');
   await agent.page.locator('#me-shown').click();
   await agent.page.locator('#shown-name').fill('Sam');
@@ -35,18 +27,11 @@ test('customers see the name the agent chose, not the account name', async () =>
   await agent.page.reload();
   await agent.page.locator('#conn[data-state="online"]').waitFor();
   assert.equal(await agent.page.locator('#me-shown-name').textContent(), 'Sam');
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(agent.page);
 
   const customer = await openPage(browser, { width: 1280, height: 800 });
-  await customer.page.goto(`${gw.url}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await customer.page.locator('.prechat textarea').fill('Who am I talking to?');
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await visitorStartsChat(customer.page, gw.url, { name: 'Maria Svensson', text: 'Who am I talking to?' });
+  await acceptOffer(await offerRings(agent.page));
   await customer.page.getByText('Sam has joined').waitFor();
   const box = agent.page.locator('#reply-text');
   await box.focus();

@@ -4,12 +4,11 @@
 // javascript: link or an svg onload in the mail runs nothing; the quoted
 // history is folded; the composer's subject is fixed and its cc prefilled.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, openPage, serveGoTest } from './lib/harness.mjs';
+import { withServerAndBrowser, shot, openPage, serveGoTest } from './lib/harness.mjs';
 
-let server;
-let browser;
+const suite = withServerAndBrowser(() => startEmailDemo());
 
 async function startEmailDemo() {
   const { match, stop } = await serveGoTest('./channels/email/', 'TestServeEmailDemo',
@@ -17,17 +16,8 @@ async function startEmailDemo() {
   return { url: match[1], conv: match[2], stop };
 }
 
-before(async () => {
-  server = await startEmailDemo();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
-
 test('an email with script in it is shown sanitized and runs nothing', async () => {
+  const { server, browser } = suite;
   const { page, errors } = await openPage(browser, { width: 1100, height: 900 }, { consoleErrors: true });
   const requests = [];
   page.on('request', (r) => requests.push(r.url()));

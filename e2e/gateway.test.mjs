@@ -9,10 +9,13 @@
 // script in it stays text on both sides. Neither gateway logs a Redis
 // Cluster error (CROSSSLOT, MOVED, ASK, ...).
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { launch, shot, login, waitFor, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, waitFor,
+  openPage, visitorStartsChat, offerRings, acceptOffer, agentClosesConversation,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
@@ -24,28 +27,17 @@ const CLUSTER_ERRORS = /CROSSSLOT|\bMOVED\b|\bASK\b|TRYAGAIN|CLUSTERDOWN|non loc
 
 for (const redis of ['server', 'cluster']) {
   describe(redis === 'cluster' ? 'two gateways on a 3-master Redis Cluster' : 'two gateways on one redis-server', () => {
-    let gw;
-    let browser;
-
-    before(async () => {
-      gw = await startGateway({
-        gateways: 2,
-        redis,
-        agents: [
-          { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
-          { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
-        ],
-      });
-      browser = await launch();
-    });
-
-    after(async () => {
-      if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-      await browser?.close();
-      gw?.stop();
-    });
+    const suite = withServerAndBrowser(() => startGateway({
+      gateways: 2,
+      redis,
+      agents: [
+        { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+        { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
+      ],
+    }));
 
     test('a visitor chats on gateway A, an agent on gateway B answers and closes, the supervisor sees it', async () => {
+      const { server: gw, browser } = suite;
       const [gwA, gwB] = gw.urls;
       const name = (s) => `gateway-${redis}-${s}`;
       if (redis === 'cluster') {
@@ -58,21 +50,16 @@ for (const redis of ['server', 'cluster']) {
 
       // The supervisor watches the board on gateway A.
       const sup = await openPage(browser);
-      await sup.page.goto(`${gwA}/supervisor/`);
-      await sup.page.locator('#login-id').fill('sam');
-      await sup.page.locator('#login-password').fill('sam-password');
-      await sup.page.locator('#login-submit').click();
-      await sup.page.locator('#conn[data-state="online"]').waitFor();
+      await supervisorSignsIn(sup.page, gwA, { user: 'sam' });
       const kpi = (k) => sup.page.locator(`.sv-queue[data-queue="support"] [data-kpi="${k}"]`).textContent();
       await sup.page.locator('.sv-queue[data-queue="support"]').waitFor();
       assert.equal(await kpi('answered'), '0');
 
       // The agent signs in on gateway B and goes available.
       const agent = await openPage(browser);
-      await login(agent.page, gwB, 'ana', 'ana-password');
+      await agentSignsIn(agent.page, gwB, { user: 'ana' });
       assert.equal(await agent.page.locator('#me-name').textContent(), 'Ana Lima');
-      await agent.page.locator('#state-available').click();
-      await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+      await agentGoesAvailable(agent.page);
       const row = sup.page.locator('#agent-rows tr[data-agent="ana"]');
       await waitFor(async () => /available/.test(await row.locator('.sv-state').textContent().catch(() => '')),
         'ana available on the board', 10_000);
@@ -80,19 +67,14 @@ for (const redis of ['server', 'cluster']) {
       // The visitor opens the demo page on gateway A and writes, with a
       // script in the text.
       const visitor = await openPage(browser);
-      await visitor.page.goto(`${gwA}/demo`);
-      await visitor.page.locator('.launcher').click();
-      await visitor.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-      await visitor.page.locator('.prechat textarea').fill(`My parcel never arrived ${XSS}`);
-      await visitor.page.getByRole('button', { name: 'Start chat' }).click();
+      await visitorStartsChat(visitor.page, gwA, { name: 'Maria Svensson', text: `My parcel never arrived ${XSS}` });
       await visitor.page.locator('.msg.customer:not(.pending) .bubble', { hasText: 'My parcel never arrived' }).waitFor();
 
       // The offer rings on the console.
-      const offer = agent.page.locator('.offer').first();
-      await offer.waitFor({ timeout: 15_000 });
+      const offer = await offerRings(agent.page);
       assert.match(await offer.textContent(), /Maria Svensson/);
       await shot(agent.page, name('offer'));
-      await offer.getByRole('button', { name: /accept/i }).click();
+      await acceptOffer(offer);
       await offer.waitFor({ state: 'detached' });
 
       // The whole message, as text.
@@ -133,9 +115,7 @@ for (const redis of ['server', 'cluster']) {
       await agent.page.setViewportSize({ width: 1280, height: 800 });
 
       // The agent closes; the visitor's widget says the chat ended.
-      await agent.page.locator('#open-close').click();
-      await agent.page.locator('#close-disposition').selectOption('resolved');
-      await agent.page.locator('#close-form button[type="submit"]').click();
+      await agentClosesConversation(agent.page, 'resolved');
       await visitor.page.locator('.ended:not([hidden])').waitFor({ timeout: 10_000 });
       assert.match(await visitor.page.locator('.ended-text').textContent(), /This chat has ended/);
       await shot(visitor.page, name('widget-closed'));

@@ -2,55 +2,41 @@
 // closes it and finds it under "Closed 7 days", read-only; another agent
 // sees none of it; a supervisor's "All open" lists a chat still waiting.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, visitorStartsChat,
+  offerRings, acceptOffer,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
+const suite = withServerAndBrowser(() => startGateway({
+  agents: [
+    { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+    { id: 'ben', name: 'Ben Park', password: 'ben-password' },
+    { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
+  ],
+}));
 
-before(async () => {
-  gw = await startGateway({
-    agents: [
-      { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
-      { id: 'ben', name: 'Ben Park', password: 'ben-password' },
-      { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
-    ],
-  });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
-
-const newPage = () => openPage(browser, { width: 1280, height: 800 }, {});
+const newPage = () => openPage(suite.browser, { width: 1280, height: 800 }, {});
 
 async function chat(name, text) {
   const customer = await newPage();
-  await customer.page.goto(`${gw.url}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill(name);
-  await customer.page.locator('.prechat textarea').fill(text);
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  await visitorStartsChat(customer.page, suite.server.url, { name, text });
   return customer;
 }
 
 test('mine, closed in the last 7 days read-only, and all open for supervisors', async () => {
+  const { server: gw } = suite;
   const agent = await newPage();
-  await login(agent.page, gw.url, 'ana', 'ana-password');
+  await agentSignsIn(agent.page, gw.url, { user: 'ana' });
   const tabs = agent.page.locator('#inbox-views .inbox-tab');
   assert.deepEqual(await tabs.allTextContents(), ['Mine', 'Closed 7 days']);
 
   // Ana takes a chat, answers and closes it.
-  await agent.page.locator('#state-available').click();
+  await agentGoesAvailable(agent.page);
   await chat('Maria Svensson', 'Where is my parcel?');
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(await offerRings(agent.page));
   await agent.page.locator('#conv-name', { hasText: 'Maria Svensson' }).waitFor();
   await agent.page.locator('#reply-text').fill('It left this morning.');
   await agent.page.keyboard.press('Enter');
@@ -77,7 +63,7 @@ test('mine, closed in the last 7 days read-only, and all open for supervisors', 
 
   // Ben sees none of Ana's.
   const ben = await newPage();
-  await login(ben.page, gw.url, 'ben', 'ben-password');
+  await agentSignsIn(ben.page, gw.url, { user: 'ben' });
   await ben.page.locator('.inbox-tab[data-view="closed"]').click();
   await ben.page.locator('#inbox-empty', { hasText: 'Nothing you closed' }).waitFor();
   assert.equal(await ben.page.locator('#inbox-list .conv-item').count(), 0);
@@ -85,7 +71,7 @@ test('mine, closed in the last 7 days read-only, and all open for supervisors', 
   // Another chat comes in; the supervisor's All open lists it, whoever has it.
   await chat('Lena Berg', 'Hello?');
   const sup = await newPage();
-  await login(sup.page, gw.url, 'sam', 'sam-password');
+  await agentSignsIn(sup.page, gw.url, { user: 'sam' });
   assert.deepEqual(await sup.page.locator('#inbox-views .inbox-tab').allTextContents(), ['Mine', 'Closed 7 days', 'All open']);
   await sup.page.locator('.inbox-tab[data-view="all"]').click();
   const waiting = sup.page.locator('#inbox-list .conv-item:not([data-state="closed"])');

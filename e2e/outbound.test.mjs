@@ -10,10 +10,12 @@
 //   delivery with its response code, and replays it once the receiver is
 //   fixed; pauses the endpoint and deletes it.
 
-import { test, before, after } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { launch, shot, login, openPage, waitFor, serveGoTest } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, openPage, waitFor, serveGoTest,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
 const OURS = '+15550001111';
@@ -21,8 +23,6 @@ const SID = `AC${'0123456789abcdef'.repeat(2)}`;
 const TOKEN = 'fedcba9876543210'.repeat(2);
 
 let twilio;
-let gw;
-let browser;
 
 async function startTwilioFake() {
   const { match, stop } = await serveGoTest('./internal/twilioapi/twiliotest/', 'TestServeTwilioFake',
@@ -36,7 +36,7 @@ async function inbound(from, body) {
   const res = await fetch(`${twilio.url}/_fake/inbound`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ url: `${gw.url}/twilio/sms`, from, to: OURS, body }),
+    body: new URLSearchParams({ url: `${suite.server.url}/twilio/sms`, from, to: OURS, body }),
   });
   assert.equal(res.status, 200, `inbound SMS from ${from}`);
 }
@@ -45,27 +45,24 @@ async function sent() {
   return (await fetch(`${twilio.url}/_fake/messages`)).json();
 }
 
-before(async () => {
+// The fake Twilio starts first, in the same before hook, because the
+// gateway is configured with its URL (node 20 starts a file's next
+// top-level before hook without waiting for the one before it).
+const suite = withServerAndBrowser(async () => {
   twilio = await startTwilioFake();
-  gw = await startGateway({
+  return startGateway({
     agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }],
     env: { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_API_BASE_URL: twilio.url },
     config: `channels:\n  sms:\n    numbers:\n      "${OURS}": support\n`,
     publicURL: true,
   });
-  browser = await launch();
 });
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-  twilio?.stop();
-});
+after(() => twilio?.stop());
 
 test('an agent starts an SMS conversation; an opted-out number is refused', async () => {
+  const { server: gw, browser } = suite;
   const { page, errors } = await openPage(browser, { width: 1280, height: 800 });
-  await login(page, gw.url, 'ana', 'ana-password');
+  await agentSignsIn(page, gw.url, { user: 'ana' });
 
   // Someone texted STOP: starting a conversation to them says why not.
   await inbound('+46709999999', 'STOP');
@@ -106,6 +103,7 @@ test('an agent starts an SMS conversation; an opted-out number is refused', asyn
 });
 
 test('an admin adds a webhook endpoint, sees a failed delivery and replays it', async () => {
+  const { server: gw, browser } = suite;
   let answer = 400;
   const got = [];
   const receiver = http.createServer((req, res) => {
@@ -121,7 +119,7 @@ test('an admin adds a webhook endpoint, sees a failed delivery and replays it', 
   const hook = `http://127.0.0.1:${receiver.address().port}/hooks/switchboard`;
   try {
     const { page, errors } = await openPage(browser, { width: 1280, height: 800 });
-    await login(page, gw.url, 'admin', 'e2e-admin-password');
+    await agentSignsIn(page, gw.url, { user: 'admin', password: 'e2e-admin-password' });
     await page.locator('#open-webhooks').click();
     await page.locator('#webhooks:not([hidden])').waitFor();
     assert.equal(await page.locator('.workspace').isHidden(), true);

@@ -8,46 +8,31 @@
 // the customer panel's timeline shows it. The supervisors' promise board
 // answers.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, visitorStartsChat,
+  offerRings, acceptOffer,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({ agents: [
-    { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
-    { id: 'sam', name: 'Sam Sup', password: 'sam-password', role: 'supervisor' },
-  ] });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({ agents: [
+  { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+  { id: 'sam', name: 'Sam Sup', password: 'sam-password', role: 'supervisor' },
+] }));
 
 const pad = (n) => String(n).padStart(2, '0');
 
 test('an agent makes a promise in the console and the customer sees it in the widget', async () => {
+  const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 }, {});
-  await login(agent.page, gw.url, 'ana', 'ana-password');
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentSignsIn(agent.page, gw.url, { user: 'ana' });
+  await agentGoesAvailable(agent.page);
 
   const customer = await openPage(browser, { width: 1280, height: 800 }, {});
-  await customer.page.goto(`${gw.url}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await customer.page.locator('.prechat textarea').fill('Where is my refund?');
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
+  await visitorStartsChat(customer.page, gw.url, { name: 'Maria Svensson', text: 'Where is my refund?' });
 
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(await offerRings(agent.page));
   await agent.page.locator('.msg-customer .bubble', { hasText: 'Where is my refund?' }).waitFor();
 
   // The promise: tomorrow 15:00 in the agent's (browser's) zone.
@@ -81,7 +66,7 @@ test('an agent makes a promise in the console and the customer sees it in the wi
 
   // The supervisors' board: Ana goes away and her promise shows at risk, live.
   const sup = await openPage(browser, { width: 1280, height: 900 }, {});
-  await login(sup.page, gw.url, 'sam', 'sam-password');
+  await agentSignsIn(sup.page, gw.url, { user: 'sam' });
   await sup.page.goto(`${gw.url}/supervisor/`);
   await sup.page.locator('#plist-at_risk .sv-empty').waitFor();
   await agent.page.locator('#state-away').click();
@@ -93,18 +78,16 @@ test('an agent makes a promise in the console and the customer sees it in the wi
   assert.match(await risk.textContent(), /ana \(away\)/);
   await risk.scrollIntoViewIfNeeded();
   await shot(sup.page, 'promise-supervisor-at-risk');
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentGoesAvailable(agent.page);
   await sup.page.locator('#plist-at_risk .sv-empty').waitFor({ timeout: 10_000 });
 
   // The customer writes before the due time: it comes back to Ana.
   const input = customer.page.locator('.composer textarea');
   await input.fill('Any news?');
   await input.press('Enter');
-  const back = agent.page.locator('.offer').first();
-  await back.waitFor({ timeout: 15_000 });
+  const back = await offerRings(agent.page);
   assert.match(await back.textContent(), /Maria Svensson/);
-  await back.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(back);
   await agent.page.locator('.msg-customer .bubble', { hasText: 'Any news?' }).waitFor();
 
   // Done: kept on time; the timeline in the customer panel says so.

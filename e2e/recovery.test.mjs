@@ -5,67 +5,43 @@
 // customer's next chat rings the agent with the recovery note and the
 // console shows the banner, where the agent records what was done.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, openPage,
+  visitorStartsChat, offerRings, acceptOffer, agentClosesConversation,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
+const suite = withServerAndBrowser(() => startGateway({
+  agents: [
+    { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+    { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
+  ],
+}));
 
-before(async () => {
-  gw = await startGateway({
-    agents: [
-      { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
-      { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
-    ],
-  });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
-
-const newPage = (viewport) => openPage(browser, viewport, {});
-
-async function closeResolved(page) {
-  await page.locator('#open-close').click();
-  await page.locator('#close-disposition').selectOption('resolved');
-  await page.locator('#close-form button[type="submit"]').click();
-}
+const newPage = (viewport) => openPage(suite.browser, viewport, {});
 
 test('a 1/5 rating in the widget alerts the supervisor and the next chat shows the banner', async () => {
+  const { server: gw } = suite;
   const sup = await newPage({ width: 1280, height: 900 });
-  await sup.page.goto(`${gw.url}/supervisor/`);
-  await sup.page.locator('#login-id').fill('sam');
-  await sup.page.locator('#login-password').fill('sam-password');
-  await sup.page.locator('#login-submit').click();
-  await sup.page.locator('#conn[data-state="online"]').waitFor();
+  await supervisorSignsIn(sup.page, gw.url, { user: 'sam' });
 
   const agent = await newPage({ width: 1280, height: 800 });
-  await login(agent.page, gw.url, 'ana', 'ana-password');
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentSignsIn(agent.page, gw.url, { user: 'ana' });
+  await agentGoesAvailable(agent.page);
 
   // Maria chats; Ana accepts, answers and closes it as resolved.
   const customer = await newPage({ width: 1280, height: 800 });
-  await customer.page.goto(`${gw.url}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await customer.page.locator('.prechat textarea').fill('My parcel never arrived');
-  await customer.page.getByRole('button', { name: 'Start chat' }).click();
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
+  await visitorStartsChat(customer.page, gw.url, { name: 'Maria Svensson', text: 'My parcel never arrived' });
+  const offer = await offerRings(agent.page);
   assert.equal(await offer.locator('.offer-recovery').count(), 0, 'a first contact is no recovery');
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(offer);
   await customer.page.getByText('Ana has joined').waitFor();
   await agent.page.locator('#reply-text').fill('It is on its way again.');
   await agent.page.keyboard.press('Enter');
   await customer.page.locator('.msg .bubble', { hasText: 'It is on its way again.' }).waitFor();
-  await closeResolved(agent.page);
+  await agentClosesConversation(agent.page, 'resolved');
 
   // The widget thanks and asks; she rates 1 with a comment.
   const survey = customer.page.locator('.survey:not([hidden])');
@@ -103,10 +79,9 @@ test('a 1/5 rating in the widget alerts the supervisor and the next chat shows t
   await customer.page.getByRole('button', { name: 'Start a new chat' }).click();
   await customer.page.locator('.prechat textarea').fill('Still nothing, sorry to bother you again');
   await customer.page.getByRole('button', { name: 'Start chat' }).click();
-  const next = agent.page.locator('.offer').first();
-  await next.waitFor({ timeout: 15_000 });
+  const next = await offerRings(agent.page);
   assert.match(await next.locator('.offer-recovery').textContent(), /Service recovery: rated 1\/5 on .* — slow answer/);
-  await next.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(next);
   await agent.page.locator('.conv-item', { hasText: 'Maria Svensson' }).first().click();
   const banner = agent.page.locator('#recovery-banner:not([hidden])');
   await banner.waitFor();

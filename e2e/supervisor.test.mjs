@@ -6,48 +6,32 @@
 // same. Also the stats history API as JSON and CSV, and the supervisor's
 // live read of the conversation.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, waitFor, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, supervisorSignsIn, waitFor,
+  openPage, visitorStartsChat, visitorFillsPrechat, offerRings, acceptOffer,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({
-    gateways: 2,
-    agents: [
-      { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
-      { id: 'ben', name: 'Ben Park', password: 'ben-password' },
-      { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
-    ],
-  });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({
+  gateways: 2,
+  agents: [
+    { id: 'ana', name: 'Ana Lima', password: 'ana-password' },
+    { id: 'ben', name: 'Ben Park', password: 'ben-password' },
+    { id: 'sam', name: 'Sam Okafor', password: 'sam-password', role: 'supervisor' },
+  ],
+}));
 
 /** newPage opens a page that collects its errors (see openPage). */
-const newPage = (viewport) => openPage(browser, viewport, {});
-
-async function supervisorLogin(page, base) {
-  await page.goto(`${base}/supervisor/`);
-  await page.locator('#login-id').fill('sam');
-  await page.locator('#login-password').fill('sam-password');
-  await page.locator('#login-submit').click();
-  await page.locator('#conn[data-state="online"]').waitFor();
-}
+const newPage = (viewport) => openPage(suite.browser, viewport, {});
 
 const kpi = (page, name) => page.locator(`.sv-queue[data-queue="support"] [data-kpi="${name}"]`).textContent();
 
 test('a supervisor sees a customer wait, the wait tick, an agent accept and the numbers change', async () => {
+  const { server: gw, browser } = suite;
   const sup = await newPage();
-  await supervisorLogin(sup.page, gw.urls[0]);
+  await supervisorSignsIn(sup.page, gw.urls[0], { user: 'sam' });
   await sup.page.locator('.sv-queue[data-queue="support"]').waitFor();
   assert.equal(await kpi(sup.page, 'waiting'), '0');
   assert.equal(await kpi(sup.page, 'answered'), '0');
@@ -60,15 +44,12 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
 
   // The agent signs in (offline at first, so the customer waits).
   const agent = await newPage();
-  await login(agent.page, gw.urls[0], 'ana', 'ana-password');
+  await agentSignsIn(agent.page, gw.urls[0], { user: 'ana' });
   await sup.page.locator('#agent-rows tr[data-agent="ana"]').waitFor();
 
   // A customer writes from the demo page on the other gateway.
   const customer = await newPage();
-  await customer.page.goto(`${gw.urls[1]}/demo`);
-  await customer.page.locator('.launcher').click();
-  await customer.page.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await customer.page.locator('.prechat textarea').fill('Where is my parcel? <b>now</b>');
+  await visitorFillsPrechat(customer.page, gw.urls[1], { name: 'Maria Svensson', text: 'Where is my parcel? <b>now</b>' });
   // Nobody is available yet: the widget says so and asks for an email to
   // answer later; the message waits in the queue like any other.
   await customer.page.getByText('Nobody is available to chat right now').waitFor();
@@ -107,10 +88,9 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   await sup.page.locator('#reader-close').click();
 
   // The agent goes available, gets the offer and accepts.
-  await agent.page.locator('#state-available').click();
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await agentGoesAvailable(agent.page);
+  const offer = await offerRings(agent.page);
+  await acceptOffer(offer);
   await offer.waitFor({ state: 'detached' });
   await customer.page.getByText('Ana has joined').waitFor();
 
@@ -156,18 +136,13 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   // answer, and the supervisor reassigns the conversation to Ana, whom
   // she sets available again.
   const ben = await newPage();
-  await login(ben.page, gw.urls[1], 'ben', 'ben-password');
-  await ben.page.locator('#state-available').click();
-  await ben.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentSignsIn(ben.page, gw.urls[1], { user: 'ben' });
+  await agentGoesAvailable(ben.page);
   const customer2 = await newPage();
   // Who is online is told to widgets at most 2 s stale: let Ben count.
   await customer2.page.waitForTimeout(2500);
-  await customer2.page.goto(`${gw.urls[1]}/demo`);
-  await customer2.page.locator('.launcher').click();
-  await customer2.page.locator('.prechat input[name="name"]').fill('Jonas Berg');
-  await customer2.page.locator('.prechat textarea').fill('My invoice is wrong');
-  await customer2.page.getByRole('button', { name: 'Start chat' }).click();
-  await ben.page.locator('.offer').first().waitFor({ timeout: 15_000 });
+  await visitorStartsChat(customer2.page, gw.urls[1], { name: 'Jonas Berg', text: 'My invoice is wrong' });
+  await offerRings(ben.page);
   const waitingRow = sup.page.locator('.sv-wait').first();
   await waitFor(async () => /offered to Ben Park/.test(await waitingRow.textContent()), 'offered to Ben on the board', 5000);
   await row.locator('button[data-set="available"]').click();
@@ -175,11 +150,10 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   await waitingRow.locator('select').selectOption('ana');
   await shot(sup.page, 'supervisor-reassign-1280');
   await waitingRow.getByRole('button', { name: 'Assign' }).click();
-  const offer2 = agent.page.locator('.offer').first();
-  await offer2.waitFor({ timeout: 10_000 });
+  const offer2 = await offerRings(agent.page, { timeout: 10_000 });
   assert.match(await offer2.textContent(), /Jonas Berg/);
   await ben.page.locator('.offer').first().waitFor({ state: 'detached', timeout: 10_000 });
-  await offer2.getByRole('button', { name: /accept/i }).click();
+  await acceptOffer(offer2);
   await waitFor(async () => (await kpi(sup.page, 'answered')) === '2', 'answered = 2', 5000);
   await waitFor(async () => /Chat 2\/3/.test(await row.textContent()), 'ana carries two chats', 5000);
   await shot(sup.page, 'supervisor-after-actions-1280');

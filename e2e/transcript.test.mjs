@@ -3,30 +3,23 @@
 // the console's socket on every resume and made it reconnect forever. The
 // console must show the whole conversation, page by page, on one socket.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeConsole, launch, fake, shot, login, waitFor, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, agentGoesAvailable, waitFor,
+  openPage, acceptOffer,
+} from './lib/harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startFakeConsole();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const suite = withServerAndBrowser(() => startFakeConsole());
 
 test('a conversation longer than one frame shows whole, on one socket', async () => {
+  const { server, browser } = suite;
   const { context, page, errors } = await openPage(browser, { width: 1280, height: 800 }, { consoleErrors: true, keepSockets: true });
   const base = server.url;
-  await login(page, base, 'ana');
-  await page.locator('#state-available').click();
+  await agentSignsIn(page, base, { user: 'ana' });
+  await agentGoesAvailable(page);
   const { conv } = await fake(base, 'POST', '/_fake/inbound', { channel: 'chat', customer: 'Mallory Long', text: 'first', agent: 'ana' });
-  await page.locator(`.offer[data-conv="${conv}"] .btn-accept`).click();
+  await acceptOffer(page.locator(`.offer[data-conv="${conv}"]`));
   await page.locator('.msg-customer .bubble', { hasText: 'first' }).waitFor();
   const lt = '<'.repeat(2000);
   for (let i = 0; i < 90; i++) {

@@ -5,22 +5,14 @@
 // the Voice SDK's Device is stubbed in the page: it records what the
 // console does and lets the test play Twilio's side of the call.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startFakeConsole, launch, fake, shot, login, waitFor, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, startFakeConsole, fake, shot, agentSignsIn, agentGoesAvailable, waitFor,
+  openPage,
+} from './lib/harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startFakeConsole({ voice: true });
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
+const suite = withServerAndBrowser(() => startFakeConsole({ voice: true }));
 
 /** stubDevice stands in for the Twilio Voice SDK's Device and Call. */
 function stubDevice() {
@@ -63,12 +55,12 @@ function stubDevice() {
 }
 
 test('a call rings, is answered in the softphone, timed, muted, hung up and wrapped up', async () => {
+  const { server, browser } = suite;
   const { context, page, errors } = await openPage(browser, { width: 1280, height: 800 }, { consoleErrors: true });
   await page.addInitScript(stubDevice);
   const base = server.url;
-  await login(page, base);
-  await page.locator('#state-available').click();
-  await page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentSignsIn(page, base);
+  await agentGoesAvailable(page);
 
   // The softphone registered with a real token for this agent.
   await page.locator('html[data-softphone="ready"]').waitFor();

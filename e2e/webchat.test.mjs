@@ -3,15 +3,16 @@
 // the channel's fake backend playing conversations, routing and the agent
 // (go test -run TestServeDemo ./channels/webchat/).
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { launch, shot, waitFor, serveGoTest, openPage } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, waitFor, serveGoTest, openPage, visitorStartsChat,
+} from './lib/harness.mjs';
 
 const XSS = '<img src=x onerror=window.__xss=1>';
 const LIMIT = 500; // MaxMessageLength of the demo server
-let server;
-let browser;
+const suite = withServerAndBrowser(() => startDemo());
 
 /** startDemo runs the channel's demo server and resolves with its URL. */
 async function startDemo() {
@@ -22,35 +23,26 @@ async function startDemo() {
 
 /** agent plays the agent (and routing) through the fake's control API. */
 async function agent(action, body) {
-  const res = await fetch(`${server.url}/_fake/${action}`, {
+  const res = await fetch(`${suite.server.url}/_fake/${action}`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body),
   });
   if (!res.ok) throw new Error(`${action}: ${res.status} ${await res.text()}`);
 }
 
 async function backend() {
-  const res = await fetch(`${server.url}/_fake/state`);
+  const res = await fetch(`${suite.server.url}/_fake/state`);
   return res.json();
 }
 
-before(async () => {
-  server = await startDemo();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stop();
-});
-
 /** newPage opens a page that collects its errors (see openPage). */
-const newPage = (viewport) => openPage(browser, viewport, { consoleErrors: true, keepSockets: true });
+const newPage = (viewport) => openPage(suite.browser, viewport, { consoleErrors: true, keepSockets: true });
 
 /** bubbles returns the texts of the widget's message bubbles. */
 const bubbles = (page) => page.locator('.msg .bubble').allTextContents();
 const count = (list, text) => list.filter((t) => t === text).length;
 
 test('a visitor chats from the demo page: queue, agent, typing, XSS as text, reconnect, return, limit, end', async () => {
+  const { server } = suite;
   const { context, page, errors } = await newPage({ width: 1280, height: 800 });
   await page.goto(`${server.url}/demo`);
   const launcher = page.locator('.launcher');
@@ -162,11 +154,9 @@ test('a visitor chats from the demo page: queue, agent, typing, XSS as text, rec
 });
 
 test('on a phone-sized screen, an agent closing the chat is shown', async () => {
+  const { server } = suite;
   const { context, page, errors } = await newPage({ width: 390, height: 844 });
-  await page.goto(`${server.url}/demo`);
-  await page.locator('.launcher').click();
-  await page.locator('.prechat textarea').fill('Do you ship to Arizona?');
-  await page.getByRole('button', { name: 'Start chat' }).click();
+  await visitorStartsChat(page, server.url, { text: 'Do you ship to Arizona?' });
   await page.locator('.msg.customer:not(.pending) .bubble', { hasText: 'Do you ship to Arizona?' }).waitFor();
   const state = await backend();
   const conv = state.conversations.at(-1).id;
@@ -189,6 +179,7 @@ test('on a phone-sized screen, an agent closing the chat is shown', async () => 
 const panelText = (page) => page.locator('.panel').innerText();
 
 test('with nobody online, or outside business hours, the widget says so and takes a message and an email', async () => {
+  const { server } = suite;
   await agent('availability', { availability: 'away' });
   const { context, page, errors } = await newPage({ width: 1280, height: 800 });
   try {
@@ -238,6 +229,7 @@ test('with nobody online, or outside business hours, the widget says so and take
 });
 
 test('a declined offer is explained; unread replies show a count and a preview; links open safely', async () => {
+  const { server } = suite;
   const { context, page, errors } = await newPage({ width: 1280, height: 800 });
   await page.goto(`${server.url}/demo`);
   await page.locator('.launcher').click();
@@ -290,6 +282,7 @@ test('a declined offer is explained; unread replies show a count and a preview; 
 });
 
 test('a page on an origin the gateway does not allow shows no chat and the gateway logs it once', async () => {
+  const { server } = suite;
   // A second loopback origin: another port on 127.0.0.1 serving a page
   // that embeds the widget from the demo server.
   const page2 = `<!doctype html><title>Other site</title><h1>Another site</h1>

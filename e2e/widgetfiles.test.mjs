@@ -5,41 +5,26 @@
 // the gateway does not take (wrong type, over the limit, not what their
 // name says) are shown as not sent, with the reason.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, shot, login, openPage, waitFor } from './lib/harness.mjs';
+import {
+  withServerAndBrowser, shot, agentSignsIn, agentGoesAvailable, openPage, waitFor,
+  visitorStartsChat, offerRings, acceptOffer,
+} from './lib/harness.mjs';
 import { startGateway } from './lib/gateway.mjs';
 
-let gw;
-let browser;
-
-before(async () => {
-  gw = await startGateway({ agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] });
-  browser = await launch();
-});
-
-after(async () => {
-  if (process.env.SB_SHOW_LOGS) console.log(gw?.logs());
-  await browser?.close();
-  gw?.stop();
-});
+const suite = withServerAndBrowser(() => startGateway({ agents: [{ id: 'ana', name: 'Ana Lima', password: 'ana-password' }] }));
 
 test('a visitor sends an image and a PDF, the agent answers with a file', async () => {
+  const { server: gw, browser } = suite;
   const agent = await openPage(browser, { width: 1280, height: 800 });
-  await login(agent.page, gw.url, 'ana', 'ana-password');
-  await agent.page.locator('#state-available').click();
-  await agent.page.locator('#state-available[aria-pressed="true"]').waitFor();
+  await agentSignsIn(agent.page, gw.url, { user: 'ana' });
+  await agentGoesAvailable(agent.page);
 
   const customer = await openPage(browser, { width: 1100, height: 800 });
   const cp = customer.page;
-  await cp.goto(`${gw.url}/demo`);
-  await cp.locator('.launcher').click();
-  await cp.locator('.prechat input[name="name"]').fill('Maria Svensson');
-  await cp.locator('.prechat textarea').fill('My order arrived broken.');
-  await cp.getByRole('button', { name: 'Start chat' }).click();
-  const offer = agent.page.locator('.offer').first();
-  await offer.waitFor({ timeout: 15_000 });
-  await offer.getByRole('button', { name: /accept/i }).click();
+  await visitorStartsChat(cp, gw.url, { name: 'Maria Svensson', text: 'My order arrived broken.' });
+  await acceptOffer(await offerRings(agent.page));
   await agent.page.locator('.msg-customer .bubble', { hasText: 'broken' }).waitFor();
   await cp.locator('.status', { hasText: 'Chatting with' }).waitFor();
 

@@ -1,10 +1,14 @@
 // Test harness: starts the console on a fake backend (a Go test that
 // serves until stopped), launches headless Chromium, and plays customers
-// through the fake's control API.
+// through the fake's control API; and the steps the browser tests share,
+// done as a person does them in the pages: an agent signs in and goes
+// available, a visitor starts a chat in the widget, the agent accepts the
+// offer.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { before, after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -79,6 +83,28 @@ export async function launch() {
   });
 }
 
+/**
+ * withServerAndBrowser registers the test file's (or describe block's)
+ * before and after hooks: before, it awaits start(), which resolves with a
+ * server that has stop() and maybe logs(), and launches Chromium; after, it
+ * closes the browser and stops the server, printing its logs first when
+ * SB_SHOW_LOGS is set. It returns the object the before hook fills in:
+ * { server, browser }.
+ */
+export function withServerAndBrowser(start) {
+  const suite = { server: undefined, browser: undefined };
+  before(async () => {
+    suite.server = await start();
+    suite.browser = await launch();
+  });
+  after(async () => {
+    if (process.env.SB_SHOW_LOGS && suite.server?.logs) console.log(suite.server.logs());
+    await suite.browser?.close();
+    suite.server?.stop();
+  });
+  return suite;
+}
+
 /** fake calls the fake backend's control API as a customer would act. */
 export async function fake(base, method, pathname, body) {
   const res = await fetch(base + pathname, {
@@ -95,13 +121,82 @@ export async function shot(page, name) {
   await page.screenshot({ path: path.join(shotsDir, `${name}.png`) });
 }
 
-/** login signs in through the form and waits for the live connection. */
-export async function login(page, base, id = 'ana', password = `${id}-password`) {
-  await page.goto(`${base}/agent/`);
-  await page.locator('#login-id').fill(id);
+/**
+ * signIn fills the sign-in form of the page at url, as a person does, and
+ * waits for the live connection.
+ */
+async function signIn(page, url, user, password) {
+  await page.goto(url);
+  await page.locator('#login-id').fill(user);
   await page.locator('#login-password').fill(password);
   await page.locator('#login-submit').click();
   await page.locator('#conn[data-state="online"]').waitFor();
+}
+
+/**
+ * agentSignsIn signs in to the console at base/agent/ and waits until it is
+ * live. The password defaults to `${user}-password`, as the fake console's
+ * accounts and the tests' agents have it.
+ */
+export async function agentSignsIn(page, base, { user = 'ana', password = `${user}-password` } = {}) {
+  await signIn(page, `${base}/agent/`, user, password);
+}
+
+/** supervisorSignsIn signs in to the supervisor view at base/supervisor/ (see agentSignsIn). */
+export async function supervisorSignsIn(page, base, { user = 'sam', password = `${user}-password` } = {}) {
+  await signIn(page, `${base}/supervisor/`, user, password);
+}
+
+/**
+ * agentGoesAvailable presses Available in the console and waits until the
+ * button shows pressed.
+ */
+export async function agentGoesAvailable(page) {
+  await page.locator('#state-available').click();
+  await page.locator('#state-available[aria-pressed="true"]').waitFor();
+}
+
+/**
+ * visitorFillsPrechat opens the demo page at base/demo, opens the chat
+ * widget with its launcher and fills the pre-chat form: the name (when
+ * given) and the first message.
+ */
+export async function visitorFillsPrechat(page, base, { name, text }) {
+  await page.goto(`${base}/demo`);
+  await page.locator('.launcher').click();
+  if (name !== undefined) await page.locator('.prechat input[name="name"]').fill(name);
+  await page.locator('.prechat textarea').fill(text);
+}
+
+/** visitorStartsChat fills the widget's pre-chat form (see visitorFillsPrechat) and presses Start chat. */
+export async function visitorStartsChat(page, base, { name, text }) {
+  await visitorFillsPrechat(page, base, { name, text });
+  await page.getByRole('button', { name: 'Start chat' }).click();
+}
+
+/**
+ * offerRings waits until an offer shows in the console (routing can take a
+ * while on a busy machine, hence the default) and returns the first.
+ */
+export async function offerRings(page, { timeout = 15_000 } = {}) {
+  const offer = page.locator('.offer').first();
+  await offer.waitFor({ timeout });
+  return offer;
+}
+
+/** acceptOffer presses the offer's Accept button, as the agent does. */
+export async function acceptOffer(offer) {
+  await offer.getByRole('button', { name: /accept/i }).click();
+}
+
+/**
+ * agentClosesConversation closes the conversation open in the console
+ * through its Close dialog, with the disposition picked.
+ */
+export async function agentClosesConversation(page, disposition) {
+  await page.locator('#open-close').click();
+  await page.locator('#close-disposition').selectOption(disposition);
+  await page.locator('#close-form button[type="submit"]').click();
 }
 
 /** waitFor polls fn until it returns a truthy value. */
