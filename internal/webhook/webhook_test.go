@@ -220,6 +220,12 @@ func TestGoneDeadLetterAndReplay(t *testing.T) {
 	if err := s.Replay(h.ctx, epFail.ID, "evt_nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("replay of unknown event = %v", err)
 	}
+	// The receiver has the replay before the gateway records it finished;
+	// until then a second replay finds it still queued and adds nothing.
+	waitFor(t, 5*time.Second, "the replay recorded as delivered", func() bool {
+		ds, _ := s.Deliveries(h.ctx, epFail.ID, 1)
+		return len(ds) == 1 && ds[0].Status == "delivered"
+	})
 	n, err := s.ReplaySince(h.ctx, epFail.ID, since)
 	if err != nil || n != 1 {
 		t.Fatalf("ReplaySince = %d, %v; want 1 (the one queued event)", n, err)
