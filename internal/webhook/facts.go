@@ -28,9 +28,6 @@ type Ratings interface {
 // consumes (besides routing's, which has its own consumer in routing).
 type source struct {
 	stream string
-	// idPrefix makes envelope ids unique across streams and stable: the
-	// prefix and the stream id.
-	idPrefix string
 	// key is the ordering key of an entry, known before it is handled, so
 	// the entries of one key are handled one at a time in stream order.
 	key func(v map[string]any) string
@@ -43,13 +40,13 @@ type source struct {
 func (s *Service) sources() []source {
 	var out []source
 	if c := s.p.Conversations; c != nil {
-		out = append(out, source{stream: c.EventsKey(), idPrefix: "evt_cv_", key: conversationKey, envelopes: s.fromConversation})
+		out = append(out, source{stream: c.EventsKey(), key: conversationKey, envelopes: s.fromConversation})
 	}
 	if p := s.p.Promises; p != nil {
-		out = append(out, source{stream: p.EventsKey(), idPrefix: "evt_pr_", key: convKey, envelopes: s.fromPromise})
+		out = append(out, source{stream: p.EventsKey(), key: convKey, envelopes: s.fromPromise})
 	}
 	if r := s.p.Ratings; r != nil {
-		out = append(out, source{stream: r.EventsKey(), idPrefix: "evt_rt_", key: convKey, envelopes: s.fromRating})
+		out = append(out, source{stream: r.EventsKey(), key: convKey, envelopes: s.fromRating})
 	}
 	return out
 }
