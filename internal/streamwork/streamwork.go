@@ -305,18 +305,42 @@ func (d *dispatcher) ackLoop() {
 				break more
 			}
 		}
-		// ctx may be over; acks of work already done are still worth
-		// sending, briefly.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 5*time.Second)
-		for i, list := range ids {
-			if len(list) == 0 {
-				continue
-			}
-			if err := d.p.Client.XAck(ctx, d.p.Streams[i].Name, d.p.Group, list...).Err(); err != nil {
-				d.p.Log.Warn("streamwork: ack entries", "group", d.p.Group, "stream", d.p.Streams[i].Name, "entries", len(list), "err", err)
-			}
+		d.ack(ids)
+	}
+}
+
+// ack sends one XACK per stream with handled ids, in one round trip: a
+// plain command for one stream, a pipeline for several.
+func (d *dispatcher) ack(ids [][]string) {
+	// ctx may be over; acks of work already done are still worth sending,
+	// briefly.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 5*time.Second)
+	defer cancel()
+	var c redis.Cmdable = d.p.Client
+	var pipe redis.Pipeliner
+	n := 0
+	for _, list := range ids {
+		if len(list) > 0 {
+			n++
 		}
-		cancel()
+	}
+	if n > 1 {
+		pipe = d.p.Client.Pipeline()
+		c = pipe
+	}
+	cmds := make([]*redis.IntCmd, len(ids))
+	for i, list := range ids {
+		if len(list) > 0 {
+			cmds[i] = c.XAck(ctx, d.p.Streams[i].Name, d.p.Group, list...)
+		}
+	}
+	if pipe != nil {
+		_, _ = pipe.Exec(ctx) // each command carries its own error
+	}
+	for i, cmd := range cmds {
+		if cmd != nil && cmd.Err() != nil {
+			d.p.Log.Warn("streamwork: ack entries", "group", d.p.Group, "stream", d.p.Streams[i].Name, "entries", len(ids[i]), "err", cmd.Err())
+		}
 	}
 }
 
