@@ -294,9 +294,9 @@ func (s *Service) sendOne(ctx context.Context, convID string, attempt int) error
 	}
 	// A chat visitor's buttons answer within milliseconds, maybe before
 	// markSent: the survey is marked as being asked, with its day, before
-	// the question leaves, so rate.lua takes that answer.
-	// The question is kept with it, so a page that shows it inline can ask
-	// again after a reload (OpenQuestion).
+	// the question leaves, so rate.lua takes that answer. The question is
+	// kept with it, so a page that shows it inline can ask again after a
+	// reload (OpenQuestion).
 	now := s.p.Now()
 	day := now.In(s.p.Location).Format(time.DateOnly)
 	text, how, err := s.question(convID, h)
