@@ -316,20 +316,11 @@ func (s *Service) Abandon(ctx context.Context, convID string) error {
 	return s.OnAbandoned(ctx, convID, s.now())
 }
 
-// Transfer moves a conversation to another queue and/or agent through
-// routing and records it.
-func (s *Service) Transfer(ctx context.Context, req TransferRequest) (Conversation, error) {
-	conv, err := s.Conversation(ctx, req.ConversationID)
-	if err != nil {
-		return Conversation{}, err
-	}
-	return s.TransferRead(ctx, conv, req)
-}
-
-// TransferRead is Transfer for a caller that has just read the record
-// (the desk, which decides who may transfer): routing's transfer script is
-// the authority on whether the move is still possible.
-func (s *Service) TransferRead(ctx context.Context, conv Conversation, req TransferRequest) (Conversation, error) {
+// Transfer moves conv (as the caller just read it: the desk, which decided
+// who may transfer) to another queue and/or agent through routing, and
+// records it. Routing's transfer script is the authority on whether the
+// move is still possible.
+func (s *Service) Transfer(ctx context.Context, conv Conversation, req TransferRequest) (Conversation, error) {
 	if !conv.Open() {
 		return Conversation{}, fmt.Errorf("conversation: transfer %s: %w", req.ConversationID, ErrClosed)
 	}

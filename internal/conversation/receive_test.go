@@ -253,7 +253,11 @@ func TestRoutingEvents(t *testing.T) {
 		{"offered again", func() error { return e.svc.OnOffered(ctx, r.ConversationID, "bob", now) }, StateOffered},
 		{"accepted", func() error { return e.svc.OnAccepted(ctx, r.ConversationID, "bob", now) }, StateActive},
 		{"transferred", func() error {
-			_, err := e.svc.Transfer(ctx, TransferRequest{ConversationID: r.ConversationID, FromAgentID: "bob", ToQueue: "billing"})
+			conv, err := e.svc.Conversation(ctx, r.ConversationID)
+			if err != nil {
+				return err
+			}
+			_, err = e.svc.Transfer(ctx, conv, TransferRequest{ConversationID: r.ConversationID, FromAgentID: "bob", ToQueue: "billing"})
 			return err
 		}, StateQueued},
 		{"closed", func() error { _, err := e.svc.Close(ctx, r.ConversationID, "bob", "resolved"); return err }, StateClosed},

@@ -41,9 +41,9 @@ func TestScriptsReturnTheRecord(t *testing.T) {
 	if err != nil || c.State != StateActive || c.AnsweredAt.IsZero() {
 		t.Fatalf("Accepted = %+v, %v; want active, answered", c, err)
 	}
-	c, err = e.svc.TransferRead(ctx, c, TransferRequest{ConversationID: r.ConversationID, FromAgentID: "ana", ToAgentID: "bo"})
+	c, err = e.svc.Transfer(ctx, c, TransferRequest{ConversationID: r.ConversationID, FromAgentID: "ana", ToAgentID: "bo"})
 	if err != nil || c.State != StateOffered || c.AgentID != "bo" {
-		t.Fatalf("TransferRead = %+v, %v; want offered to bo", c, err)
+		t.Fatalf("Transfer = %+v, %v; want offered to bo", c, err)
 	}
 	c, err = e.svc.RecordClose(ctx, r.ConversationID, "bo", "resolved")
 	if err != nil || c.State != StateClosed || c.Disposition != "resolved" {

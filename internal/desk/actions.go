@@ -125,7 +125,7 @@ func (d *Desk) Transfer(ctx context.Context, who Actor, convID, queue, toAgent s
 		return conversation.Conversation{}, err
 	}
 	from := a.holder
-	out, err := d.convs.TransferRead(ctx, a.conv, conversation.TransferRequest{ConversationID: convID, FromAgentID: from, ToQueue: queue, ToAgentID: toAgent})
+	out, err := d.convs.Transfer(ctx, a.conv, conversation.TransferRequest{ConversationID: convID, FromAgentID: from, ToQueue: queue, ToAgentID: toAgent})
 	if err != nil {
 		return conversation.Conversation{}, mapErr(err)
 	}
@@ -143,7 +143,7 @@ func (d *Desk) Assign(ctx context.Context, who Actor, convID, agentID string) er
 		return err
 	}
 	before, s := a.holder, a.s
-	if _, err := d.convs.TransferRead(ctx, a.conv, conversation.TransferRequest{ConversationID: convID, FromAgentID: before, ToAgentID: agentID}); err != nil {
+	if _, err := d.convs.Transfer(ctx, a.conv, conversation.TransferRequest{ConversationID: convID, FromAgentID: before, ToAgentID: agentID}); err != nil {
 		return mapErr(err)
 	}
 	d.revokeMoved(ctx, convID, before, agentID)
