@@ -40,13 +40,13 @@ func TestListConversations(t *testing.T) {
 		if err := f.engine.Transfer(ctx, id, routing.Target{AgentID: "ana"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.OnOffered(ctx, id, "ana", time.Now()); err != nil {
+		if _, err := f.svc.Offered(ctx, id, "ana", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if err := f.engine.Accept(ctx, id, "ana"); err != nil {
 			t.Fatal(err)
 		}
-		if err := f.svc.OnAccepted(ctx, id, "ana", time.Now()); err != nil {
+		if _, err := f.svc.Accepted(ctx, id, "ana", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}

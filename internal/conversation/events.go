@@ -116,39 +116,27 @@ func (s *Service) updateRecord(ctx context.Context, convID, flags, agentID strin
 	return e, rec, nil
 }
 
-// OnOffered records that routing offered the conversation to an agent.
-// The wiring calls it for every offer routing makes.
-func (s *Service) OnOffered(ctx context.Context, convID, agentID string, at time.Time) error {
-	_, err := s.onOffered(ctx, "o", convID, agentID, at)
-	return err
-}
-
-// Offered is OnOffered returning the record as the offer left it, read by
-// the same script (the desk rings the agent with it).
+// Offered records that routing offered the conversation to an agent, and
+// returns the record as the offer left it, read by the same script (the
+// desk rings the agent with it).
 func (s *Service) Offered(ctx context.Context, convID, agentID string, at time.Time) (Conversation, error) {
-	return s.orRead(ctx, convID)(s.onOffered(ctx, "og", convID, agentID, at))
-}
-
-func (s *Service) onOffered(ctx context.Context, flags, convID, agentID string, at time.Time) (*Conversation, error) {
-	_, rec, err := s.updateRecord(ctx, convID, flags, agentID, at,
+	_, rec, err := s.updateRecord(ctx, convID, "og", agentID, at,
 		[]string{"state", string(StateOffered), "agent", agentID},
 		[]string{"first_offered_at", fmt.Sprint(ms(at))},
 		[]string{"type", string(EntrySystem), "event", "offered", "agent", agentID, "text", "offered to " + agentID})
-	return rec, err
+	return s.orRead(ctx, convID, rec, err)
 }
 
-// orRead returns a function that passes on what an update with flag g
-// returned, reading the record only when the script returned none.
-func (s *Service) orRead(ctx context.Context, convID string) func(*Conversation, error) (Conversation, error) {
-	return func(rec *Conversation, err error) (Conversation, error) {
-		if err != nil {
-			return Conversation{}, err
-		}
-		if rec != nil {
-			return *rec, nil
-		}
-		return s.Conversation(ctx, convID)
+// orRead passes on what an update with flag g returned, reading the
+// record only when the script returned none (nothing changed).
+func (s *Service) orRead(ctx context.Context, convID string, rec *Conversation, err error) (Conversation, error) {
+	if err != nil {
+		return Conversation{}, err
 	}
+	if rec != nil {
+		return *rec, nil
+	}
+	return s.Conversation(ctx, convID)
 }
 
 // OnOfferLapsed records that an offer was declined or timed out and the
@@ -161,25 +149,15 @@ func (s *Service) OnOfferLapsed(ctx context.Context, convID, agentID, reason str
 	return err
 }
 
-// OnAccepted records that an agent accepted the conversation; the agent
-// becomes the customer's last agent.
-func (s *Service) OnAccepted(ctx context.Context, convID, agentID string, at time.Time) error {
-	_, err := s.onAccepted(ctx, "oa", convID, agentID, at)
-	return err
-}
-
-// Accepted is OnAccepted returning the record as the accept left it, read
-// by the same script.
+// Accepted records that an agent accepted the conversation (the agent
+// becomes the customer's last agent), and returns the record as the accept
+// left it, read by the same script.
 func (s *Service) Accepted(ctx context.Context, convID, agentID string, at time.Time) (Conversation, error) {
-	return s.orRead(ctx, convID)(s.onAccepted(ctx, "oag", convID, agentID, at))
-}
-
-func (s *Service) onAccepted(ctx context.Context, flags, convID, agentID string, at time.Time) (*Conversation, error) {
-	_, rec, err := s.updateRecord(ctx, convID, flags, agentID, at,
+	_, rec, err := s.updateRecord(ctx, convID, "oag", agentID, at,
 		[]string{"state", string(StateActive), "agent", agentID},
 		[]string{"answered_at", fmt.Sprint(ms(at))},
 		[]string{"type", string(EntrySystem), "event", "accepted", "agent", agentID, "text", agentID + " accepted"})
-	return rec, err
+	return s.orRead(ctx, convID, rec, err)
 }
 
 // OnTransferred records a transfer that routing made on its own (overflow

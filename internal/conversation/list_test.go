@@ -93,14 +93,14 @@ func TestListFilters(t *testing.T) {
 	at := time.Now()
 	// 0, 1: ana active; 2: bo offered; 3: ana closed; 4, 5 queued.
 	for _, id := range ids[:2] {
-		if err := e.svc.OnAccepted(ctx, id, "ana", at); err != nil {
+		if _, err := e.svc.Accepted(ctx, id, "ana", at); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := e.svc.OnOffered(ctx, ids[2], "bo", at); err != nil {
+	if _, err := e.svc.Offered(ctx, ids[2], "bo", at); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.OnAccepted(ctx, ids[3], "ana", at); err != nil {
+	if _, err := e.svc.Accepted(ctx, ids[3], "ana", at); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.OnClosed(ctx, ids[3], "ana", "resolved", at); err != nil {
@@ -168,7 +168,7 @@ func TestListStableUnderConcurrentWrites(t *testing.T) {
 	ctx := context.Background()
 	ids := openConvs(t, e, 400, 0)
 	for _, id := range ids[:200] {
-		if err := e.svc.OnAccepted(ctx, id, "ana", time.Now()); err != nil {
+		if _, err := e.svc.Accepted(ctx, id, "ana", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -199,7 +199,7 @@ func TestListStableUnderConcurrentWrites(t *testing.T) {
 				case 1:
 					_, err = e.svc.Note(ctx, id, "ana", "note")
 				case 2:
-					err = e.svc.OnOffered(ctx, id, "ana", time.Now())
+					_, err = e.svc.Offered(ctx, id, "ana", time.Now())
 				case 3: // new conversations arrive
 					_, err = e.svc.Receive(ctx, sms(fmt.Sprintf("+1415557%03d%d", n%1000, w), "new", ""))
 					n++

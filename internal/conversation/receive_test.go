@@ -157,7 +157,7 @@ func TestThreadingAcrossChannelsAfterMerge(t *testing.T) {
 	if _, err := e.svc.UpdateCustomer(ctx, m.CustomerID, CustomerUpdate{Notes: ptr("prefers email"), Tags: &[]string{"vip"}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.OnAccepted(ctx, m.ConversationID, "ana", e.svc.now()); err != nil {
+	if _, err := e.svc.Accepted(ctx, m.ConversationID, "ana", e.svc.now()); err != nil {
 		t.Fatal(err)
 	}
 
@@ -248,10 +248,10 @@ func TestRoutingEvents(t *testing.T) {
 		do   func() error
 		want State
 	}{
-		{"offered", func() error { return e.svc.OnOffered(ctx, r.ConversationID, "ana", now) }, StateOffered},
+		{"offered", func() error { _, err := e.svc.Offered(ctx, r.ConversationID, "ana", now); return err }, StateOffered},
 		{"timeout", func() error { return e.svc.OnOfferLapsed(ctx, r.ConversationID, "ana", "timeout", now) }, StateQueued},
-		{"offered again", func() error { return e.svc.OnOffered(ctx, r.ConversationID, "bob", now) }, StateOffered},
-		{"accepted", func() error { return e.svc.OnAccepted(ctx, r.ConversationID, "bob", now) }, StateActive},
+		{"offered again", func() error { _, err := e.svc.Offered(ctx, r.ConversationID, "bob", now); return err }, StateOffered},
+		{"accepted", func() error { _, err := e.svc.Accepted(ctx, r.ConversationID, "bob", now); return err }, StateActive},
 		{"transferred", func() error {
 			conv, err := e.svc.Conversation(ctx, r.ConversationID)
 			if err != nil {
@@ -276,7 +276,7 @@ func TestRoutingEvents(t *testing.T) {
 	if c.Queue != "billing" || c.Disposition != "resolved" || c.FirstOfferedAt.IsZero() || c.AnsweredAt.IsZero() || c.ClosedAt.IsZero() {
 		t.Fatalf("record = %+v", c)
 	}
-	if err := e.svc.OnOffered(ctx, r.ConversationID, "cy", now); !errors.Is(err, ErrClosed) {
+	if _, err := e.svc.Offered(ctx, r.ConversationID, "cy", now); !errors.Is(err, ErrClosed) {
 		t.Fatalf("offer after close: %v", err)
 	}
 	tr, _ := e.svc.Transcript(ctx, r.ConversationID, "", 0)

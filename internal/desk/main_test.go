@@ -115,7 +115,7 @@ func (e *env) conversation(who Actor, s Standing) (convID, customerID string) {
 		if err := e.engine.Transfer(ctx, id, routing.Target{Queue: queue, AgentID: to}); err != nil {
 			e.t.Fatal(err)
 		}
-		if err := e.convs.OnOffered(ctx, id, to, time.Now()); err != nil {
+		if _, err := e.convs.Offered(ctx, id, to, time.Now()); err != nil {
 			e.t.Fatal(err)
 		}
 	}
@@ -123,7 +123,7 @@ func (e *env) conversation(who Actor, s Standing) (convID, customerID string) {
 		if err := e.engine.Accept(ctx, id, to); err != nil {
 			e.t.Fatal(err)
 		}
-		if err := e.convs.OnAccepted(ctx, id, to, time.Now()); err != nil {
+		if _, err := e.convs.Accepted(ctx, id, to, time.Now()); err != nil {
 			e.t.Fatal(err)
 		}
 	}

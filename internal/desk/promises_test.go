@@ -363,7 +363,7 @@ func TestTimelineListsConversationsAndPromisesInOrder(t *testing.T) {
 	if err := e.engine.Accept(ctx, r.ConversationID, ana.AccountID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.convs.OnAccepted(ctx, r.ConversationID, ana.AccountID, time.Now()); err != nil {
+	if _, err := e.convs.Accepted(ctx, r.ConversationID, ana.AccountID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.t = time.Now().Add(time.Second) // after both conversations began
