@@ -47,8 +47,12 @@ type Conn struct {
 	closed  bool
 	code    int
 	reason  string
-	wake    chan struct{}
-	done    chan struct{} // closed by Close: the writer stops
+	// writing is true while a writer goroutine drains the queue. There is
+	// none while nothing waits: ten thousand idle visitors would otherwise
+	// hold ten thousand parked goroutines, each with its stack and ticker.
+	writing bool
+	pingDue bool        // the ping timer fired; the writer sends it
+	ping    *time.Timer // fires Config.PingInterval after the last ping
 
 	// topics and detached are guarded by hub.mu.
 	topics   map[string]struct{}
@@ -87,12 +91,32 @@ func (c *Conn) Send(msg []byte) error {
 	}
 	c.queue = append(c.queue, msg)
 	c.pending += len(msg)
+	c.startWriterLocked()
 	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default: // the writer is already due to look at the queue
-	}
 	return nil
+}
+
+// startWriterLocked starts a writer goroutine unless one is draining the
+// queue already (it will see what was just queued). c.mu is held.
+func (c *Conn) startWriterLocked() {
+	if c.writing {
+		return
+	}
+	c.writing = true
+	c.hub.wg.Add(1)
+	go func() { defer c.hub.wg.Done(); c.write() }()
+}
+
+// pingNow runs on the ping timer: the keep-alive goes through the writer,
+// so it never interleaves with a message on the socket.
+func (c *Conn) pingNow() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	c.pingDue = true
+	c.startWriterLocked()
 }
 
 // Queued reports the bytes waiting for the client, counting the frame being
@@ -136,7 +160,7 @@ func (c *Conn) Close(code int, reason string) {
 	c.closed = true
 	c.code, c.reason = code, reason
 	c.queue, c.pending = nil, 0
-	close(c.done)
+	c.ping.Stop()
 	c.mu.Unlock()
 	c.cancel()
 	c.hub.wg.Add(1)
@@ -160,26 +184,27 @@ func (c *Conn) CloseCode() (int, bool) {
 	return c.code, c.closed
 }
 
-func (c *Conn) writeLoop() {
+// write sends what is queued, and a ping if one is due, until nothing is
+// left; then the goroutine ends, and the next Send starts another.
+func (c *Conn) write() {
 	cfg := c.hub.cfg
-	ping := time.NewTicker(cfg.PingInterval)
-	defer ping.Stop()
 	for {
-		select {
-		case <-c.done:
+		c.mu.Lock()
+		batch, ping, timer := c.queue, c.pingDue, c.ping
+		c.queue, c.pingDue = nil, false
+		if c.closed || (len(batch) == 0 && !ping) {
+			c.writing = false
+			c.mu.Unlock()
 			return
-		case <-ping.C:
+		}
+		c.mu.Unlock()
+		if ping {
 			if err := c.t.WritePing(time.Now().Add(cfg.WriteTimeout)); err != nil {
 				c.fail("ping", err)
 				return
 			}
-			continue
-		case <-c.wake:
+			timer.Reset(cfg.PingInterval)
 		}
-		c.mu.Lock()
-		batch := c.queue
-		c.queue = nil
-		c.mu.Unlock()
 		for _, msg := range batch {
 			if err := c.t.WriteMessage(msg, time.Now().Add(cfg.WriteTimeout)); err != nil {
 				c.fail("write", err)

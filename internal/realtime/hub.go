@@ -93,7 +93,8 @@ func New(cfg Config) (*Hub, error) {
 }
 
 // Attach starts serving a client on t: a reader goroutine feeding
-// opts.OnMessage and a writer goroutine draining the send queue. It fails
+// opts.OnMessage, and a writer goroutine whenever there is something to
+// send. It fails
 // with ErrShuttingDown once Shutdown has begun, after closing t.
 func (h *Hub) Attach(t Transport, opts ConnOptions) (*Conn, error) {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -103,13 +104,15 @@ func (h *Hub) Attach(t Transport, opts ConnOptions) (*Conn, error) {
 		opts:   opts,
 		ctx:    ctx,
 		cancel: cancel,
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
 		topics: make(map[string]struct{}),
 	}
+	c.mu.Lock() // the timer may fire before the assignment is done
+	c.ping = time.AfterFunc(h.cfg.PingInterval, c.pingNow)
+	c.mu.Unlock()
 	h.mu.Lock()
 	if h.stopping {
 		h.mu.Unlock()
+		c.ping.Stop()
 		cancel()
 		_ = t.Close(CloseGoingAway, "server shutting down")
 		return nil, ErrShuttingDown
@@ -117,9 +120,8 @@ func (h *Hub) Attach(t Transport, opts ConnOptions) (*Conn, error) {
 	h.nextID++
 	c.id = h.nextID
 	h.conns[c] = struct{}{}
-	h.wg.Add(2)
+	h.wg.Add(1)
 	h.mu.Unlock()
-	go func() { defer h.wg.Done(); c.writeLoop() }()
 	go func() { defer h.wg.Done(); c.readLoop() }()
 	return c, nil
 }

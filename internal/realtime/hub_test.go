@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -769,4 +770,39 @@ func TestLeaveTakesMembersOffTopicOnEveryGateway(t *testing.T) {
 	if err := h1.Publish(ctx, "conv:X", []byte("\x00leave\x00conv:X")); err == nil {
 		t.Fatal("a payload posing as an instruction was published")
 	}
+}
+
+// TestIdleConnectionHoldsOnlyItsReader: an idle connection costs one
+// goroutine, its reader; a writer exists only while there is something to
+// send, pings included. Not parallel: it counts the process's goroutines.
+func TestIdleConnectionHoldsOnlyItsReader(t *testing.T) {
+	h := newHub(t, Config{PingInterval: 20 * time.Millisecond, PongWait: time.Second})
+	const n = 300
+	base := runtime.NumGoroutine()
+	pipes := make([]*Pipe, n)
+	conns := make([]*Conn, n)
+	for i := range pipes {
+		pipes[i] = NewPipe()
+		c, err := h.Attach(pipes[i], ConnOptions{})
+		if err != nil {
+			t.Fatalf("Attach: %v", err)
+		}
+		conns[i] = c
+	}
+	time.Sleep(100 * time.Millisecond) // several pings each
+	// A ping in flight holds a writer for a moment; the count settles.
+	eventually(t, "one goroutine per idle connection", func() bool { return runtime.NumGoroutine()-base <= n+10 })
+	for i, c := range conns {
+		if err := c.Send([]byte("hello")); err != nil {
+			t.Fatalf("Send %d: %v", i, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i, p := range pipes {
+		if msg, err := p.ClientRecv(ctx); err != nil || string(msg) != "hello" {
+			t.Fatalf("connection %d received %q, %v; want hello", i, msg, err)
+		}
+	}
+	eventually(t, "the writers gone once their queues drained", func() bool { return runtime.NumGoroutine()-base <= n+10 })
 }
