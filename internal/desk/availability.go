@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/routing"
 )
 
 // ChatAvailability is whether a queue's chats are answered now.
@@ -39,17 +40,9 @@ func (d *Desk) Availability(ctx context.Context, queue string) (ChatAvailability
 			}
 		}
 	}
-	d.agentsMu.Lock()
-	agents, at := d.agents, d.agentsAt
-	d.agentsMu.Unlock()
-	if now.Sub(at) > agentsFresh {
-		var err error
-		if agents, err = d.engine.Agents(ctx); err != nil {
-			return st, fmt.Errorf("desk: chat availability: %w", err)
-		}
-		d.agentsMu.Lock()
-		d.agents, d.agentsAt = agents, now
-		d.agentsMu.Unlock()
+	agents, err := d.onlineAgents(ctx, now)
+	if err != nil {
+		return st, err
 	}
 	for _, q := range d.engine.Queues() {
 		if q.Name != queue {
@@ -62,4 +55,22 @@ func (d *Desk) Availability(ctx context.Context, queue string) (ChatAvailability
 		}
 	}
 	return st, nil
+}
+
+// onlineAgents returns routing's agent list, read at most once per
+// agentsFresh. When it is stale, one caller reads it and the others wait
+// for that read: a burst of visitors arriving together would otherwise
+// each read every agent's record.
+func (d *Desk) onlineAgents(ctx context.Context, now time.Time) ([]routing.AgentStatus, error) {
+	d.agentsMu.Lock()
+	defer d.agentsMu.Unlock()
+	if now.Sub(d.agentsAt) <= agentsFresh {
+		return d.agents, nil
+	}
+	agents, err := d.engine.Agents(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("desk: chat availability: %w", err)
+	}
+	d.agents, d.agentsAt = agents, time.Now()
+	return agents, nil
 }

@@ -103,7 +103,8 @@ type Desk struct {
 	loc      *time.Location
 	log      *slog.Logger
 
-	// agents caches routing's agent list for Availability.
+	// agents caches routing's agent list for Availability; agentsMu is
+	// held through a refresh, so concurrent callers share one read.
 	agentsMu sync.Mutex
 	agents   []routing.AgentStatus
 	agentsAt time.Time

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/switchboard/switchboard/internal/auth"
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
@@ -44,6 +46,7 @@ const ourAddress = "+15550000000"
 
 type env struct {
 	t        *testing.T
+	rdb      *redis.Client
 	engine   *routing.Engine
 	convs    *conversation.Service
 	desk     *Desk
@@ -92,7 +95,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	return &env{t: t, engine: engine, convs: convs, desk: d, auth: authSvc, promises: proms, clock: clock}
+	return &env{t: t, rdb: rdb, engine: engine, convs: convs, desk: d, auth: authSvc, promises: proms, clock: clock}
 }
 
 // conversation returns a new conversation (of a new customer) in standing
