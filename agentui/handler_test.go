@@ -561,7 +561,14 @@ func TestLongTranscriptResumesInPages(t *testing.T) {
 	ana.until(func(fr frame) bool { return fr.str("type") == agentui.FrameOffer })
 	mustOK(t, first(ana.request(map[string]any{"type": "accept", "conv": conv})))
 	for i := 0; i < 90; i++ {
-		f.Inbound("chat", "Mallory Long", fmt.Sprintf("%03d %s", i, text), "")
+		line := fmt.Sprintf("%03d %s", i, text)
+		f.Inbound("chat", "Mallory Long", line, "")
+		// The console takes each line as it comes, as a browser does: 90
+		// pushed without a read would pass the send cap themselves.
+		ana.until(func(fr frame) bool {
+			m, _ := fr["message"].(map[string]any)
+			return fr.str("type") == agentui.FrameMessage && m["text"] == line
+		})
 	}
 	seen, numbered := map[string]bool{}, 0
 	after, pages := "", 0
