@@ -19,6 +19,7 @@ const (
 	DefaultPongWait            = 45 * time.Second
 	DefaultSubscribeTimeout    = 5 * time.Second
 	DefaultMaxPendingPublishes = 4096
+	DefaultMaxHandling         = 256
 	DefaultWorkspace           = "default"
 )
 
@@ -63,6 +64,12 @@ type Config struct {
 	// Publish waits for room within its context, so a Redis that slows
 	// down holds back publishers instead of growing memory. Zero: 4096.
 	MaxPendingPublishes int
+	// MaxHandling caps how many client messages the hub's connections
+	// handle at once. A burst of visitors all saying hello queues behind
+	// Redis either way; past the cap the rest wait in their readers, whose
+	// stacks are small, instead of as thousands of handlers each deep in a
+	// Redis call with its stack and buffers. Zero: 256.
+	MaxHandling int
 	// MaxConns is how many connections the gateway holds before Admit
 	// refuses new ones (existing ones are never closed for it). Zero: no
 	// limit.
@@ -105,6 +112,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxPendingPublishes <= 0 {
 		c.MaxPendingPublishes = DefaultMaxPendingPublishes
+	}
+	if c.MaxHandling <= 0 {
+		c.MaxHandling = DefaultMaxHandling
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

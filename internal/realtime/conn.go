@@ -234,7 +234,7 @@ func (c *Conn) readLoop() {
 		if c.opts.OnMessage == nil {
 			continue
 		}
-		if err := c.handle(msg); err != nil {
+		if err := c.handleApart(msg); err != nil {
 			var ce *CloseError
 			if !errors.As(err, &ce) {
 				c.hub.cfg.Logger.Debug("realtime: bad message", "conn", c.id, "label", c.opts.Label, "err", err)
@@ -244,6 +244,24 @@ func (c *Conn) readLoop() {
 			return
 		}
 	}
+}
+
+// handleApart runs one message's handler on a goroutine of its own, once
+// the hub has room (Config.MaxHandling), and waits for it. Handlers go
+// deep (Redis calls, JSON, templates) and a goroutine's stack keeps the
+// size it grew to; the reader is parked for most of a connection's life,
+// so with ten thousand idle visitors the stacks of their readers were a
+// third of the gateway's memory.
+func (c *Conn) handleApart(msg []byte) error {
+	select {
+	case c.hub.handling <- struct{}{}:
+	case <-c.ctx.Done():
+		return &CloseError{Code: CloseGoingAway, Reason: "closed"}
+	}
+	defer func() { <-c.hub.handling }()
+	done := make(chan error, 1)
+	go func() { done <- c.handle(msg) }()
+	return <-done
 }
 
 // handle runs OnMessage and turns a panic into a closed connection: one

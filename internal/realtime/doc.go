@@ -33,7 +33,8 @@
 // # Defaults
 //
 // MaxQueueBytes 1 MiB, ReadLimit 64 KiB, WriteTimeout 10 s, PingInterval
-// 20 s, PongWait 45 s, SubscribeTimeout 5 s, MaxPendingPublishes 4096.
+// 20 s, PongWait 45 s, SubscribeTimeout 5 s, MaxPendingPublishes 4096,
+// MaxHandling 256.
 // See [Config].
 //
 // # Publishing

@@ -41,6 +41,10 @@ type Hub struct {
 
 	wg sync.WaitGroup // connection and broker goroutines
 
+	// handling holds a token per client message being handled; see
+	// Config.MaxHandling.
+	handling chan struct{}
+
 	// heap caches the live heap size for Admit, read at heapAt (unix ns).
 	heap   atomic.Uint64
 	heapAt atomic.Int64
@@ -65,6 +69,7 @@ func New(cfg Config) (*Hub, error) {
 		topics:    make(map[string]map[*Conn]struct{}),
 		redisSubs: make(map[string]*redisSub),
 		bufPool:   &sync.Pool{},
+		handling:  make(chan struct{}, cfg.MaxHandling),
 	}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)

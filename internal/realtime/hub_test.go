@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -805,4 +807,64 @@ func TestIdleConnectionHoldsOnlyItsReader(t *testing.T) {
 		}
 	}
 	eventually(t, "the writers gone once their queues drained", func() bool { return runtime.NumGoroutine()-base <= n+10 })
+}
+
+// TestHandlingIsCappedAcrossConnections: past Config.MaxHandling the
+// messages of other connections wait their turn, none is lost, and each
+// connection's messages are still handled in order.
+func TestHandlingIsCappedAcrossConnections(t *testing.T) {
+	t.Parallel()
+	h := newHub(t, Config{MaxHandling: 2})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	running, most := 0, 0
+	got := map[int][]string{}
+	const conns, each = 6, 3
+	pipes := make([]*Pipe, conns)
+	for i := range pipes {
+		pipes[i] = NewPipe()
+		if _, err := h.Attach(pipes[i], ConnOptions{OnMessage: func(_ *Conn, msg []byte) error {
+			mu.Lock()
+			running++
+			most = max(most, running)
+			mu.Unlock()
+			<-release
+			mu.Lock()
+			running--
+			got[i] = append(got[i], string(msg))
+			mu.Unlock()
+			return nil
+		}}); err != nil {
+			t.Fatalf("Attach: %v", err)
+		}
+	}
+	for n := range each {
+		for _, p := range pipes {
+			if err := p.ClientSend([]byte(strconv.Itoa(n))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	eventually(t, "two handlers running", func() bool { mu.Lock(); defer mu.Unlock(); return running == 2 })
+	time.Sleep(50 * time.Millisecond) // room for a third to start, were there no cap
+	close(release)
+	eventually(t, "every message handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, msgs := range got {
+			n += len(msgs)
+		}
+		return n == conns*each
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if most != 2 {
+		t.Errorf("at most %d handlers ran at once; want 2", most)
+	}
+	for i, msgs := range got {
+		if !slices.Equal(msgs, []string{"0", "1", "2"}) {
+			t.Errorf("connection %d handled %v; want 0 1 2 in order", i, msgs)
+		}
+	}
 }

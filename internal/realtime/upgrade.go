@@ -43,7 +43,10 @@ func (h *Hub) Upgrade(w http.ResponseWriter, r *http.Request, opts UpgradeOption
 		return nil, ErrShuttingDown
 	}
 	up := websocket.Upgrader{
-		ReadBufferSize:  1024,
+		// Clients send small frames (a chat line, an accept); a larger
+		// one is read through the buffer in pieces. Ten thousand idle
+		// visitors hold ten thousand of these.
+		ReadBufferSize:  256,
 		WriteBufferSize: 4096,
 		WriteBufferPool: h.bufPool,
 		// The Origin was checked above, with our own rules and status.
