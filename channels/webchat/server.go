@@ -204,6 +204,9 @@ func (s *Server) serveSocket(w http.ResponseWriter, r *http.Request) {
 			OnClose:   v.onClose,
 			OnGap:     v.onGap,
 			Label:     "chat",
+			// A burst of visitors shares the hub's handlers; agents'
+			// consoles go on meanwhile.
+			Crowd: true,
 		},
 	}
 	if origin != "" {

@@ -64,11 +64,12 @@ type Config struct {
 	// Publish waits for room within its context, so a Redis that slows
 	// down holds back publishers instead of growing memory. Zero: 4096.
 	MaxPendingPublishes int
-	// MaxHandling caps how many client messages the hub's connections
-	// handle at once. A burst of visitors all saying hello queues behind
-	// Redis either way; past the cap the rest wait in their readers, whose
-	// stacks are small, instead of as thousands of handlers each deep in a
-	// Redis call with its stack and buffers. Zero: 256.
+	// MaxHandling caps how many messages of crowd connections
+	// (ConnOptions.Crowd: chat visitors) are handled at once. A burst of
+	// visitors all saying hello queues behind Redis either way; past the
+	// cap the rest wait in their readers, whose stacks are small, instead
+	// of as thousands of handlers each deep in a Redis call with its stack
+	// and buffers. Zero: 256.
 	MaxHandling int
 	// MaxConns is how many connections the gateway holds before Admit
 	// refuses new ones (existing ones are never closed for it). Zero: no

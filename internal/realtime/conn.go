@@ -29,6 +29,11 @@ type ConnOptions struct {
 	OnGap func(c *Conn)
 	// Label names the connection in logs, e.g. "agent:ana".
 	Label string
+	// Crowd puts the connection's messages under Config.MaxHandling: one
+	// of many clients who may arrive all at once (chat visitors). The
+	// others (agents' and supervisors' consoles) are handled at once, so a
+	// burst of customers never queues an agent's accept behind it.
+	Crowd bool
 }
 
 // Conn is one client connection held by a Hub.
@@ -246,19 +251,21 @@ func (c *Conn) readLoop() {
 	}
 }
 
-// handleApart runs one message's handler on a goroutine of its own, once
-// the hub has room (Config.MaxHandling), and waits for it. Handlers go
-// deep (Redis calls, JSON, templates) and a goroutine's stack keeps the
-// size it grew to; the reader is parked for most of a connection's life,
-// so with ten thousand idle visitors the stacks of their readers were a
-// third of the gateway's memory.
+// handleApart runs one message's handler on a goroutine of its own and
+// waits for it; a crowd connection first waits for room among
+// Config.MaxHandling. Handlers go deep (Redis calls, JSON, templates) and a
+// goroutine's stack keeps the size it grew to; the reader is parked for
+// most of a connection's life, so with ten thousand idle visitors the
+// stacks of their readers were a third of the gateway's memory.
 func (c *Conn) handleApart(msg []byte) error {
-	select {
-	case c.hub.handling <- struct{}{}:
-	case <-c.ctx.Done():
-		return &CloseError{Code: CloseGoingAway, Reason: "closed"}
+	if c.opts.Crowd {
+		select {
+		case c.hub.handling <- struct{}{}:
+		case <-c.ctx.Done():
+			return &CloseError{Code: CloseGoingAway, Reason: "closed"}
+		}
+		defer func() { <-c.hub.handling }()
 	}
-	defer func() { <-c.hub.handling }()
 	done := make(chan error, 1)
 	go func() { done <- c.handle(msg) }()
 	return <-done

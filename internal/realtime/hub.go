@@ -41,7 +41,7 @@ type Hub struct {
 
 	wg sync.WaitGroup // connection and broker goroutines
 
-	// handling holds a token per client message being handled; see
+	// handling holds a token per crowd message being handled; see
 	// Config.MaxHandling.
 	handling chan struct{}
 

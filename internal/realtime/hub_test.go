@@ -809,10 +809,11 @@ func TestIdleConnectionHoldsOnlyItsReader(t *testing.T) {
 	eventually(t, "the writers gone once their queues drained", func() bool { return runtime.NumGoroutine()-base <= n+10 })
 }
 
-// TestHandlingIsCappedAcrossConnections: past Config.MaxHandling the
-// messages of other connections wait their turn, none is lost, and each
-// connection's messages are still handled in order.
-func TestHandlingIsCappedAcrossConnections(t *testing.T) {
+// TestHandlingIsCappedAcrossCrowdConnections: past Config.MaxHandling the
+// messages of other crowd connections wait their turn, none is lost, and
+// each connection's messages are still handled in order; a connection
+// outside the crowd (an agent's console) is handled meanwhile.
+func TestHandlingIsCappedAcrossCrowdConnections(t *testing.T) {
 	t.Parallel()
 	h := newHub(t, Config{MaxHandling: 2})
 	release := make(chan struct{})
@@ -823,7 +824,7 @@ func TestHandlingIsCappedAcrossConnections(t *testing.T) {
 	pipes := make([]*Pipe, conns)
 	for i := range pipes {
 		pipes[i] = NewPipe()
-		if _, err := h.Attach(pipes[i], ConnOptions{OnMessage: func(_ *Conn, msg []byte) error {
+		if _, err := h.Attach(pipes[i], ConnOptions{Crowd: true, OnMessage: func(_ *Conn, msg []byte) error {
 			mu.Lock()
 			running++
 			most = max(most, running)
@@ -846,7 +847,18 @@ func TestHandlingIsCappedAcrossConnections(t *testing.T) {
 		}
 	}
 	eventually(t, "two handlers running", func() bool { mu.Lock(); defer mu.Unlock(); return running == 2 })
-	time.Sleep(50 * time.Millisecond) // room for a third to start, were there no cap
+	console := NewPipe()
+	if _, err := h.Attach(console, ConnOptions{OnMessage: testProtocol}); err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	if err := console.ClientSend([]byte("echo accept")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if msg, err := console.ClientRecv(ctx); err != nil || string(msg) != "accept" {
+		t.Fatalf("the console got %q, %v while the crowd waited; want its answer", msg, err)
+	}
 	close(release)
 	eventually(t, "every message handled", func() bool {
 		mu.Lock()
@@ -860,7 +872,7 @@ func TestHandlingIsCappedAcrossConnections(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	if most != 2 {
-		t.Errorf("at most %d handlers ran at once; want 2", most)
+		t.Errorf("at most %d crowd handlers ran at once; want 2", most)
 	}
 	for i, msgs := range got {
 		if !slices.Equal(msgs, []string{"0", "1", "2"}) {
