@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -67,6 +68,11 @@ type Engine struct {
 	maxLen    int64
 	retention time.Duration
 	s         *scripts
+
+	// samples caches each queue's measured waits and handle times for
+	// estimates; see samplesFresh.
+	samplesMu sync.Mutex
+	samples   map[string]queueSamples
 }
 
 // New checks p and builds an Engine. It does not touch Redis: the queue
@@ -80,6 +86,7 @@ func New(p Params) (*Engine, error) {
 		c: p.Client, defaults: p.Defaults, clock: p.Clock, log: p.Logger,
 		sweep: p.SweepInterval, grace: p.PresenceGrace, maxLen: p.EventsMaxLen,
 		retention: p.Retention, queues: map[string]QueueConfig{},
+		samples: map[string]queueSamples{},
 	}
 	ws := p.Workspace
 	if ws == "" {

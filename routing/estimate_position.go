@@ -46,15 +46,12 @@ func (e *Engine) EstimateAt(ctx context.Context, queue string, pos int) (Estimat
 	if _, ok := e.queues[queue]; !ok {
 		return Estimate{}, fmt.Errorf("routing: estimate %q: %w", queue, ErrUnknownQueue)
 	}
-	var handles *redis.StringSliceCmd
 	var online *redis.IntCmd
-	_, err := e.c.Pipelined(ctx, func(p redis.Pipeliner) error {
-		handles = p.LRange(ctx, e.k.handles(queue), 0, -1)
+	smp, err := e.readWithSamples(ctx, queue, func(p redis.Pipeliner) {
 		online = p.SCard(ctx, e.k.online(queue))
-		return nil
 	})
 	if err != nil {
 		return Estimate{}, fmt.Errorf("routing: estimate %s at %d: %w", queue, pos, err)
 	}
-	return positionWait(pos, durations(handles.Val()), int(online.Val())), nil
+	return positionWait(pos, smp.handles, int(online.Val())), nil
 }

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"strconv"
 	"testing"
 	"time"
 )
@@ -80,5 +81,55 @@ func TestEstimateAndRecord(t *testing.T) {
 	}
 	if err := v.e.RecordEstimate(v.ctx, "missing", est); err == nil {
 		t.Fatal("estimate recorded for a missing conversation")
+	}
+}
+
+// TestEstimateReusesSamplesBriefly: for samplesFresh the measured waits and
+// handle times are reused, while agents online and conversations waiting
+// are read every time; after it, new measurements count.
+func TestEstimateReusesSamplesBriefly(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, nil)
+	v.must(v.e.UpsertAgent(v.ctx, AgentConfig{ID: "a", Capacity: map[string]int{"chat": 1}}))
+	// serve has n conversations waited for and held, each for hold.
+	serve := func(n int, hold time.Duration) {
+		for i := range n {
+			v.enqueue(Request{ConversationID: "s" + strconv.Itoa(n) + "-" + strconv.Itoa(i)})
+		}
+		for range n {
+			a := v.agentStatus("a")
+			v.must(v.e.Accept(v.ctx, a.Conversations[0], "a"))
+			v.clock.Add(hold)
+			v.must(v.e.Close(v.ctx, a.Conversations[0], "a"))
+		}
+	}
+	v.must(v.e.SetAgentState(v.ctx, "a", StateAvailable, ""))
+	serve(3, 10*time.Second)
+	first, err := v.e.Estimate(v.ctx, "support")
+	v.must(err)
+	if first.Samples != 3 || first.AgentsOnline != 1 || first.Waiting != 0 {
+		t.Fatalf("first estimate %+v; want 3 samples, 1 agent online, none waiting", first)
+	}
+	// More measured, someone waiting and the agent away, all within the
+	// second: the samples are the ones read, the rest is live.
+	serve(2, 0)
+	v.clock.Add(samplesFresh / 2)
+	v.must(v.e.SetAgentState(v.ctx, "a", StateAway, ""))
+	v.enqueue(Request{ConversationID: "waiting"})
+	again, err := v.e.Estimate(v.ctx, "support")
+	v.must(err)
+	if again.Samples != 3 || again.AgentsOnline != 0 || again.Waiting != 1 {
+		t.Fatalf("estimate within the second %+v; want the 3 samples read, 0 agents online, 1 waiting", again)
+	}
+	v.clock.Add(samplesFresh)
+	later, err := v.e.Estimate(v.ctx, "support")
+	v.must(err)
+	if later.Samples != 5 {
+		t.Fatalf("estimate after the second %+v; want the 5 samples measured", later)
+	}
+	at, err := v.e.EstimateAt(v.ctx, "support", 1)
+	v.must(err)
+	if at.Samples != 5 {
+		t.Fatalf("EstimateAt %+v; want the 5 handle times measured", at)
 	}
 }
