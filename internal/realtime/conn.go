@@ -195,7 +195,7 @@ func (c *Conn) write() {
 	cfg := c.hub.cfg
 	for {
 		c.mu.Lock()
-		batch, ping, timer := c.queue, c.pingDue, c.ping
+		batch, ping := c.queue, c.pingDue
 		c.queue, c.pingDue = nil, false
 		if c.closed || (len(batch) == 0 && !ping) {
 			c.writing = false
@@ -208,7 +208,11 @@ func (c *Conn) write() {
 				c.fail("ping", err)
 				return
 			}
-			timer.Reset(cfg.PingInterval)
+			c.mu.Lock()
+			if !c.closed { // Close stopped the timer for good
+				c.ping.Reset(cfg.PingInterval)
+			}
+			c.mu.Unlock()
 		}
 		for _, msg := range batch {
 			if err := c.t.WriteMessage(msg, time.Now().Add(cfg.WriteTimeout)); err != nil {

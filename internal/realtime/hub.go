@@ -99,8 +99,8 @@ func New(cfg Config) (*Hub, error) {
 
 // Attach starts serving a client on t: a reader goroutine feeding
 // opts.OnMessage, and a writer goroutine whenever there is something to
-// send. It fails
-// with ErrShuttingDown once Shutdown has begun, after closing t.
+// send. It fails with ErrShuttingDown once Shutdown has begun, after
+// closing t.
 func (h *Hub) Attach(t Transport, opts ConnOptions) (*Conn, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Conn{
