@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,7 +17,7 @@ func (h *agentListReads) DialHook(next redis.DialHook) redis.DialHook { return n
 func (h *agentListReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		if cmd.Name() == "smembers" && len(cmd.Args()) == 2 {
-			if key, _ := cmd.Args()[1].(string); len(key) > 7 && key[len(key)-7:] == ":agents" {
+			if key, _ := cmd.Args()[1].(string); strings.HasSuffix(key, ":agents") {
 				h.n.Add(1)
 			}
 		}
