@@ -78,6 +78,13 @@ func (s *Service) fromConversation(ctx context.Context, id string, v map[string]
 		MessageID: ev.MessageID, AgentID: ev.AgentID, ProviderID: ev.ProviderID}
 	switch ev.Type {
 	case conversation.EventMessageReceived, conversation.EventMessageSent, conversation.EventMessageStatus:
+		types := []string{ev.Type}
+		if ev.Type == conversation.EventMessageReceived && ev.NewConversation {
+			types = append(types, TypeConversationCreated)
+		}
+		if ok, err := s.wanted(ctx, types...); !ok || err != nil {
+			return nil, err
+		}
 		if ev.Type == conversation.EventMessageStatus {
 			d.Status, d.ErrorCode, d.ErrorText = ev.Status, ev.ErrorCode, ev.ErrorText
 		}
@@ -123,6 +130,9 @@ func (s *Service) fromConversation(ctx context.Context, id string, v map[string]
 	case conversation.EventCustomerCreated:
 		d.Identity, d.Name = ev.Address, ev.Name
 	case conversation.EventCustomerUpdated:
+		if ok, err := s.wanted(ctx, TypeCustomerUpdated); !ok || err != nil {
+			return nil, err
+		}
 		d.Changes, d.ConversationID = ev.Changes, ""
 		c, err := convs.Customer(ctx, ev.CustomerID)
 		switch {
@@ -171,6 +181,9 @@ func (s *Service) fromPromise(ctx context.Context, id string, v map[string]any) 
 		env.Type, d.State = TypePromiseBroken, ev.Type
 	default:
 		return nil, nil
+	}
+	if ok, err := s.wanted(ctx, env.Type); !ok || err != nil {
+		return nil, err
 	}
 	p, err := s.p.Promises.Get(ctx, ev.PromiseID)
 	switch {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -409,6 +410,72 @@ func TestFactEventOfDeadGatewayIsTakenOver(t *testing.T) {
 	pending, err := rdb.XPending(h.ctx, f.convs.EventsKey(), group).Result()
 	if err != nil || pending.Count != 0 {
 		t.Fatalf("still pending after the take-over: %+v, %v", pending, err)
+	}
+}
+
+// countingConversations counts the record reads the fan-out makes.
+type countingConversations struct {
+	Conversations
+	reads atomic.Int64
+}
+
+func (c *countingConversations) Conversation(ctx context.Context, id string) (conversation.Conversation, error) {
+	c.reads.Add(1)
+	return c.Conversations.Conversation(ctx, id)
+}
+
+func (c *countingConversations) Entry(ctx context.Context, convID, entryID string) (conversation.Entry, error) {
+	c.reads.Add(1)
+	return c.Conversations.Entry(ctx, convID, entryID)
+}
+
+func (c *countingConversations) Customer(ctx context.Context, id string) (conversation.Customer, error) {
+	c.reads.Add(1)
+	return c.Conversations.Customer(ctx, id)
+}
+
+// TestRecordsAreReadOnlyForEventsSomeoneTakes: with no endpoint taking
+// message or customer events, handling them reads no record; once one
+// does, its envelopes carry what the records say.
+func TestRecordsAreReadOnlyForEventsSomeoneTakes(t *testing.T) {
+	h := newHarness(t)
+	f := newFacts(h)
+	counted := &countingConversations{Conversations: f.convs}
+	s := f.service("gw1", func(p *Params) { p.Conversations = counted })
+	register(t, s, newReceiver(t), TypeRatingReceived)
+	f.run(s)
+
+	r := f.receive("+14155550120", "Where is my parcel?", "SMq1")
+	if _, err := f.convs.Reply(h.ctx, r.ConversationID, "ana", "On its way.", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.convs.UpdateCustomer(h.ctx, r.CustomerID, conversation.CustomerUpdate{Name: ptr("Kim")}); err != nil {
+		t.Fatal(err)
+	}
+	// Every entry so far handled: the group has read to the end and holds
+	// nothing pending.
+	stream := f.convs.EventsKey()
+	waitFor(t, 10*time.Second, "the fan-out to handle every entry", func() bool {
+		last, err := s.rdb.XRevRangeN(h.ctx, stream, "+", "-", 1).Result()
+		if err != nil || len(last) != 1 {
+			return false
+		}
+		groups, err := s.rdb.XInfoGroups(h.ctx, stream).Result()
+		return err == nil && len(groups) == 1 && groups[0].LastDeliveredID == last[0].ID && groups[0].Pending == 0
+	})
+	if n := counted.reads.Load(); n != 0 {
+		t.Fatalf("%d record reads for events no endpoint takes", n)
+	}
+
+	msgs := newReceiver(t)
+	register(t, s, msgs, TypeMessageReceived)
+	f.receive("+14155550120", "It has not arrived.", "SMq2")
+	got := byType(t, msgs, TypeMessageReceived, 1)[0]
+	if got.Data.Text != "It has not arrived." || got.Data.Queue == "" {
+		t.Fatalf("message.received without what the records say: %+v", got.Data)
+	}
+	if counted.reads.Load() == 0 {
+		t.Fatal("the envelope was filled without reading the records")
 	}
 }
 
