@@ -136,6 +136,7 @@ func (s *Service) CreateAccount(ctx context.Context, a Account, password string)
 		"queues", strings.Join(a.Queues, ","), "created", a.Created.UnixMilli(),
 	}
 	n, err := s.createAccount.Run(ctx, s.rdb, []string{s.keys.account(a.ID), s.keys.accounts()}, args...).Int()
+	s.changes.Add(1)
 	if err != nil {
 		return fmt.Errorf("auth: create account %s: %w", a.ID, err)
 	}
@@ -228,6 +229,7 @@ func (s *Service) SetPassword(ctx context.Context, id, password string) error {
 // missing account is ErrNotFound rather than a half-made hash.
 func (s *Service) updateAccount(ctx context.Context, id string, fieldValues ...string) error {
 	key := s.keys.account(id)
+	defer s.changes.Add(1) // after the write, whatever became of it
 	err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
 		n, err := tx.Exists(ctx, key).Result()
 		if err != nil {

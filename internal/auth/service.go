@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
@@ -30,7 +31,16 @@ type Service struct {
 	// dummyHash is compared against when the account does not exist, so
 	// a login for an unknown id takes as long as one for a known id.
 	dummyHash []byte
+
+	// changes counts account writes made through this Service (Changes).
+	changes atomic.Uint64
 }
+
+// Changes counts the account changes made through this Service. A cache of
+// what accounts say (the desk's agent names) is current for changes made
+// here while the count has not moved; other gateways' changes it can only
+// bound by time.
+func (s *Service) Changes() uint64 { return s.changes.Load() }
 
 // New builds a Service.
 func New(cfg Config) (*Service, error) {

@@ -41,6 +41,7 @@ func (d *Desk) ensureAgent(ctx context.Context, agentID string) (auth.Account, e
 		queues = keep
 	}
 	err = d.engine.UpsertAgent(ctx, routing.AgentConfig{ID: acct.ID, Name: acct.Name, Skills: acct.Skills, Queues: queues})
+	d.forgetNames(acct.ID)
 	return acct, err
 }
 

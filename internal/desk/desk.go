@@ -86,9 +86,10 @@ type Params struct {
 	Logger *slog.Logger
 }
 
-// Desk is the contact desk. It holds no state beyond its collaborators
-// and the channels registered with AddChannel; any number of gateways run
-// one each against the same Redis.
+// Desk is the contact desk. It holds no state beyond its collaborators,
+// the channels registered with AddChannel and brief caches of what
+// changes rarely (the agent list, agents' names); any number of gateways
+// run one each against the same Redis.
 type Desk struct {
 	engine   *routing.Engine
 	convs    *conversation.Service
@@ -108,6 +109,8 @@ type Desk struct {
 	agentsMu sync.Mutex
 	agents   []routing.AgentStatus
 	agentsAt time.Time
+
+	agentNames agentNameCache
 
 	mu        sync.RWMutex
 	observers map[channel.Name]channel.Observer
@@ -281,23 +284,14 @@ func (d *Desk) Standing(ctx context.Context, who Actor, convID string) (Standing
 // routing's (from the configuration file or the account at first login),
 // else the account's, else the id.
 func (d *Desk) agentName(ctx context.Context, agentID string) string {
-	if name, err := d.engine.AgentName(ctx, agentID); err == nil && name != "" {
-		return name
-	}
-	if acct, err := d.auth.Account(ctx, agentID); err == nil && acct.Name != "" {
-		return acct.Name
-	}
-	return agentID
+	return d.namesOf(ctx, agentID).full
 }
 
 // shownName is what customers are told of an agent ("Ana has joined"):
 // the account's display name, set by an admin or the agent, else the
 // first word of the agent's name, "Ana", not "Ana Lima".
 func (d *Desk) shownName(ctx context.Context, agentID string) string {
-	if acct, err := d.auth.Account(ctx, agentID); err == nil && acct.DisplayName != "" {
-		return acct.DisplayName
-	}
-	return auth.FirstName(d.agentName(ctx, agentID))
+	return d.namesOf(ctx, agentID).shown
 }
 
 type noConsoles struct{}
