@@ -69,6 +69,14 @@ type Params struct {
 	// wait on Redis far more than they compute, so this is about hiding
 	// round trips, not about cores.
 	Workers int
+	// AckLinger is how long the acker waits, after an entry is handled,
+	// for others to go in the same XACK; 0 means 5ms. A contact's few
+	// events reach a gateway one or two at a time, so acknowledging each
+	// as it came cost more XACKs than there were reads. An entry only
+	// stays pending that much longer, which costs nothing unless the
+	// consumer dies meanwhile (then it is handled again, as at-least-once
+	// allows).
+	AckLinger time.Duration
 	// Log receives what goes wrong with Redis (reads, claims, acks); nil
 	// means slog.Default().
 	Log *slog.Logger
@@ -79,6 +87,7 @@ const (
 	DefaultClaimAfter = 30 * time.Second
 	DefaultBatch      = 256
 	DefaultWorkers    = 32
+	DefaultAckLinger  = 5 * time.Millisecond
 )
 
 // workerQueue is how many entries may wait for one worker before the
@@ -108,6 +117,9 @@ func Run(ctx context.Context, p Params) error {
 	}
 	if p.Workers <= 0 {
 		p.Workers = DefaultWorkers
+	}
+	if p.AckLinger <= 0 {
+		p.AckLinger = DefaultAckLinger
 	}
 	if p.Log == nil {
 		p.Log = slog.Default()
@@ -280,19 +292,23 @@ func (d *dispatcher) handle(e entry) {
 }
 
 // ackLoop sends the handled ids in as few XACKs as possible (one per
-// stream with any): whatever accumulated while the previous XACK was on
-// the wire goes in the next.
+// stream with any): whatever was handled within AckLinger of the first,
+// or accumulated while the previous XACK was on the wire, goes in the
+// next. Closing d.acks sends what is held at once.
 func (d *dispatcher) ackLoop() {
 	limit := cap(d.acks)
 	ids := make([][]string, len(d.p.Streams))
 	for i := range ids {
 		ids[i] = make([]string, 0, limit)
 	}
+	linger := time.NewTimer(d.p.AckLinger)
+	linger.Stop()
 	for h := range d.acks {
 		for i := range ids {
 			ids[i] = ids[i][:0]
 		}
 		ids[h.stream] = append(ids[h.stream], h.id)
+		linger.Reset(d.p.AckLinger)
 	more:
 		for n := 1; n < limit; n++ {
 			select {
@@ -301,10 +317,11 @@ func (d *dispatcher) ackLoop() {
 					break more
 				}
 				ids[h.stream] = append(ids[h.stream], h.id)
-			default:
+			case <-linger.C:
 				break more
 			}
 		}
+		linger.Stop()
 		d.ack(ids)
 	}
 }

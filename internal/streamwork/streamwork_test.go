@@ -297,6 +297,39 @@ func TestAcknowledgesHandledEntriesInBatches(t *testing.T) {
 	}
 }
 
+// TestEntriesArrivingApartShareAnXACK: entries that arrive one at a time,
+// a millisecond apart, as a contact's events do, are acknowledged a few to
+// an XACK rather than one each, and none before it was handled.
+func TestEntriesArrivingApartShareAnXACK(t *testing.T) {
+	t.Parallel()
+	c := server.NewClient(t)
+	var got log
+	rec := &ackRecorder{handled: &got, hold: make(chan struct{})}
+	rec.release() // nothing held: this test watches the linger alone
+	c.AddHook(rec)
+	stream := streamName(t, "s")
+	// A linger far above the spacing, so a loaded machine's slow XADDs
+	// still fall within it.
+	start(t, Params{Client: c, Group: "g", Consumer: "c1", AckLinger: 200 * time.Millisecond,
+		Streams: []Stream{{Name: stream, Key: byKey, Handle: got.handle}}})
+	const n = 40
+	var ids []string
+	for i := range n {
+		ids = append(ids, add(t, c, stream, fmt.Sprintf("k%d", i))...)
+		time.Sleep(time.Millisecond)
+	}
+	waitFor(t, "every entry acknowledged", func() bool { return got.len() == n && len(pending(t, c, stream, "g")) == 0 })
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.early) > 0 {
+		t.Errorf("acknowledged before handled: %v", rec.early)
+	}
+	// One each would be 40.
+	if len(rec.calls) > n/4 {
+		t.Errorf("%d XACKs for %d entries arriving a millisecond apart; want at most %d", len(rec.calls), n, n/4)
+	}
+}
+
 // TestEntryInItsHandlerStaysPending: an entry is acknowledged when its
 // handler returns, not when it is read, while the others go on. Keys share
 // workers by a random hash, so some of the others may wait behind the slow
