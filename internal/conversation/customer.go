@@ -38,12 +38,24 @@ func (s *Service) resolveCustomer(ctx context.Context, id string) (string, error
 // and tags are read together, and only a record that says merged_into
 // follows the chain and reads again.
 func (s *Service) Customer(ctx context.Context, id string) (Customer, error) {
+	return s.CustomerAlong(ctx, id, nil)
+}
+
+// CustomerAlong is Customer with also's read (nil: none) sent in the
+// first round trip, after the customer's.
+func (s *Service) CustomerAlong(ctx context.Context, id string, also Along) (Customer, error) {
 	for followed := false; ; followed = true {
 		pipe := s.rdb.Pipeline()
 		h := pipe.HGetAll(ctx, s.k.cust(id))
 		idents := pipe.SMembers(ctx, s.k.custIdents(id))
 		tags := pipe.SMembers(ctx, s.k.custTags(id))
-		if _, err := pipe.Exec(ctx); err != nil {
+		if also != nil && !followed {
+			also.Pipe(ctx, s.rdb, pipe) // if it cannot ride here, it reads on its own
+		}
+		// Exec's error is the first failed command's; also's read reports
+		// its own.
+		_, _ = pipe.Exec(ctx)
+		if err := firstErr(h, idents, tags); err != nil {
 			return Customer{}, fmt.Errorf("conversation: customer %s: %w", id, err)
 		}
 		v := h.Val()
@@ -270,4 +282,14 @@ func (s *Service) History(ctx context.Context, customerID string, offset int64, 
 		page.Next = next
 	}
 	return page, nil
+}
+
+// firstErr is the first error of cmds.
+func firstErr(cmds ...redis.Cmder) error {
+	for _, c := range cmds {
+		if err := c.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }

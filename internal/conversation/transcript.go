@@ -55,6 +55,55 @@ func (s *Service) Recent(ctx context.Context, convID string, limit int) ([]Entry
 	return out[0], nil
 }
 
+// RecentRead is one read of Recent that may ride in the pipeline of
+// another read of this service (CustomerAlong), so a console's view of a
+// conversation, its customer and last lines, costs one round trip.
+type RecentRead struct {
+	s      *Service
+	convID string
+	limit  int
+	cmd    *redis.XMessageSliceCmd
+}
+
+// ReadRecent prepares a RecentRead of Recent(convID, limit).
+func (s *Service) ReadRecent(convID string, limit int) *RecentRead {
+	if limit <= 0 {
+		limit = 20
+	}
+	return &RecentRead{s: s, convID: convID, limit: min(limit, 500)}
+}
+
+// Pipe queues the read on p when c is this service's client.
+func (r *RecentRead) Pipe(ctx context.Context, c redis.UniversalClient, p redis.Pipeliner) bool {
+	if c != r.s.rdb {
+		return false
+	}
+	r.cmd = p.XRevRangeN(ctx, r.s.k.convLog(r.convID), "+", "-", int64(r.limit))
+	return true
+}
+
+// Result is what Recent answers: from the pipeline when it rode in one,
+// else read now.
+func (r *RecentRead) Result(ctx context.Context) ([]Entry, error) {
+	if r.cmd == nil {
+		return r.s.Recent(ctx, r.convID, r.limit)
+	}
+	msgs, err := r.cmd.Result()
+	if err != nil {
+		return nil, fmt.Errorf("conversation: recent entries of %s: %w", r.convID, err)
+	}
+	return oldestFirst(msgs), nil
+}
+
+// oldestFirst turns an XREVRANGE answer into entries, oldest first.
+func oldestFirst(msgs []redis.XMessage) []Entry {
+	out := make([]Entry, len(msgs))
+	for j, m := range msgs {
+		out[len(msgs)-1-j] = entryFromStream(m.ID, m.Values)
+	}
+	return out
+}
+
 // RecentOf is Recent for several conversations in one round trip (a voice
 // offer previews the caller's earlier conversations): out[i] belongs to
 // convIDs[i].
@@ -73,11 +122,7 @@ func (s *Service) RecentOf(ctx context.Context, convIDs []string, limit int) ([]
 	}
 	out := make([][]Entry, len(convIDs))
 	for i, cmd := range cmds {
-		msgs := cmd.Val()
-		out[i] = make([]Entry, len(msgs))
-		for j, m := range msgs {
-			out[i][len(msgs)-1-j] = entryFromStream(m.ID, m.Values)
-		}
+		out[i] = oldestFirst(cmd.Val())
 	}
 	return out, nil
 }

@@ -82,7 +82,15 @@ func (d *Desk) Snapshot(ctx context.Context, who Actor) (Snapshot, error) {
 
 // offer builds the console's view of an offer.
 func (d *Desk) offer(ctx context.Context, conv conversation.Conversation, offeredAt, deadline time.Time) Offer {
-	cust, custErr := d.convs.Customer(ctx, conv.CustomerID)
+	// The customer and the preview are read in one round trip; a voice
+	// offer previews otherwise (below).
+	var recent *conversation.RecentRead
+	var also conversation.Along
+	if conv.Channel != channel.Voice {
+		recent = d.convs.ReadRecent(conv.ID, 20)
+		also = recent
+	}
+	cust, custErr := d.convs.CustomerAlong(ctx, conv.CustomerID, also)
 	o := Offer{
 		ConversationID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
 		Customer:  customerRefOf(conv, cust, custErr),
@@ -93,8 +101,8 @@ func (d *Desk) offer(ctx context.Context, conv conversation.Conversation, offere
 		// calls by what they came about before, on any channel. Their
 		// summaries and this call's preview are read in one round trip.
 		o.Earlier, o.Preview = d.pastContacts(ctx, conv.CustomerID, conv.ID, offerEarlier)
-	} else {
-		o.Preview = d.lastCustomerText(ctx, conv.ID)
+	} else if entries, err := recent.Result(ctx); err == nil {
+		o.Preview = lastCustomerTextOf(entries)
 	}
 	return o
 }
@@ -135,11 +143,12 @@ func (d *Desk) assigned(ctx context.Context, conv conversation.Conversation) Con
 	if !conv.Open() {
 		state = "closed"
 	}
-	cust, custErr := d.convs.Customer(ctx, conv.CustomerID)
+	recent := d.convs.ReadRecent(conv.ID, 20)
+	cust, custErr := d.convs.CustomerAlong(ctx, conv.CustomerID, recent)
 	c := Conversation{ID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
 		Customer: customerRefOf(conv, cust, custErr), State: state, UpdatedAt: conv.LastMessageAt,
 		Recovery: d.recoveryBanner(ctx, conv, cust, custErr)}
-	if entries, err := d.convs.Recent(ctx, conv.ID, 20); err == nil {
+	if entries, err := recent.Result(ctx); err == nil {
 		for _, e := range entries {
 			if e.Type == conversation.EntryCustomer || e.Type == conversation.EntryAgent {
 				c.LastMessageID, c.LastText = e.ID, e.Text
