@@ -31,16 +31,17 @@ type Along interface {
 	Pipe(ctx context.Context, c redis.UniversalClient, p redis.Pipeliner) bool
 }
 
-// ConversationAlong is Conversation with also's read sent in the same
-// round trip, after the record's (the order the two used to be read in).
-func (s *Service) ConversationAlong(ctx context.Context, id string, also Along) (Conversation, error) {
+// ConversationAlong is Conversation with the reads of also sent in the
+// same round trip, after the record's (the order they used to be read
+// in). A read that cannot ride makes its own when asked for its result.
+func (s *Service) ConversationAlong(ctx context.Context, id string, also ...Along) (Conversation, error) {
 	pipe := s.rdb.Pipeline()
 	rec := pipe.HGetAll(ctx, s.k.conv(id))
-	if !also.Pipe(ctx, s.rdb, pipe) {
-		return s.Conversation(ctx, id)
+	for _, a := range also {
+		a.Pipe(ctx, s.rdb, pipe)
 	}
 	// Exec's error is the first failed command's: the record's is read
-	// below, the other read reports its own.
+	// below, the other reads report their own.
 	_, _ = pipe.Exec(ctx)
 	h, err := rec.Result()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/promise"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -79,22 +80,25 @@ func (d *Desk) Close(ctx context.Context, who Actor, convID, disposition string)
 	if disposition == "" {
 		disposition = "resolved"
 	}
-	return d.closeHeld(ctx, a.conv, a.holder, a.state, who.AccountID, disposition)
+	return d.closeHeld(ctx, a.conv, a.holder, a.state, a.waiting, who.AccountID, disposition)
 }
 
 // close lets routing go of the conversation for whoever holds it, then
 // records the close by closer with its disposition.
 func (d *Desk) close(ctx context.Context, conv conversation.Conversation, closer, disposition string) (conversation.Conversation, error) {
-	holder, st := d.holder(ctx, conv)
-	return d.closeHeld(ctx, conv, holder, st, closer, disposition)
+	h := d.readHold(conv.ID)
+	holder, st := d.holderFrom(ctx, conv, h)
+	return d.closeHeld(ctx, conv, holder, st, h.waiting, closer, disposition)
 }
 
-// closeHeld is close for a caller that read who holds conv (authorize).
-func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, holder string, st routing.ConvState, closer, disposition string) (conversation.Conversation, error) {
+// closeHeld is close for a caller that read who holds conv (authorize),
+// and perhaps whether it waits for a promise (waiting).
+func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, holder string, st routing.ConvState,
+	waiting *promise.WaitingRead, closer, disposition string) (conversation.Conversation, error) {
 	switch st {
 	case routing.ConvActive:
 		// One waiting for a promise is not routing's to close any more.
-		if !d.waitsForPromise(ctx, conv.ID) {
+		if !d.waited(ctx, conv.ID, waiting) {
 			if err := d.engine.Close(ctx, conv.ID, holder); err != nil {
 				return conversation.Conversation{}, mapErr(err)
 			}

@@ -178,16 +178,41 @@ func (d *Desk) observer(name channel.Name) channel.Observer {
 // and may lag by a moment. Once routing has forgotten a finished
 // conversation, the record is all there is.
 func (d *Desk) holder(ctx context.Context, conv conversation.Conversation) (agentID string, st routing.ConvState) {
-	return d.holderFrom(ctx, conv, d.engine.ReadHolder(conv.ID))
+	return d.holderFrom(ctx, conv, d.readHold(conv.ID))
 }
 
-// holderFrom is holder with routing's read prepared (and perhaps already
-// made along with the record's, authorize).
-func (d *Desk) holderFrom(ctx context.Context, conv conversation.Conversation, rd *routing.HolderRead) (agentID string, st routing.ConvState) {
-	if agentID, st, err := rd.Result(ctx); err == nil {
+// holdRead is what says who holds a conversation besides its record:
+// routing's view, and whether it waits for a promise (then routing let go
+// of it on purpose). Both can ride in the record's round trip (authorize);
+// else each reads alone when asked.
+type holdRead struct {
+	routing *routing.HolderRead
+	waiting *promise.WaitingRead // nil when promises are off
+}
+
+func (d *Desk) readHold(convID string) holdRead {
+	h := holdRead{routing: d.engine.ReadHolder(convID)}
+	if d.promises != nil {
+		h.waiting = d.promises.ReadWaiting(convID)
+	}
+	return h
+}
+
+// along lists the reads for conversation.Service.ConversationAlong.
+func (h holdRead) along() []conversation.Along {
+	if h.waiting == nil {
+		return []conversation.Along{h.routing}
+	}
+	return []conversation.Along{h.routing, h.waiting}
+}
+
+// holderFrom is holder with the reads prepared (and perhaps already made
+// along with the record's, authorize).
+func (d *Desk) holderFrom(ctx context.Context, conv conversation.Conversation, h holdRead) (agentID string, st routing.ConvState) {
+	if agentID, st, err := h.routing.Result(ctx); err == nil {
 		// A conversation waiting for a promise was let go by routing on
 		// purpose: its record, still open, is the authority then.
-		if st != routing.ConvClosed || !conv.Open() || !d.waitsForPromise(ctx, conv.ID) {
+		if st != routing.ConvClosed || !conv.Open() || !d.waited(ctx, conv.ID, h.waiting) {
 			return agentID, st
 		}
 	}
@@ -245,22 +270,24 @@ func standingOf(who Actor, conv conversation.Conversation, holder string, st rou
 // conversation in which routing state, and the standing of the actor. An
 // action goes on from it instead of reading the conversation again.
 type access struct {
-	conv   conversation.Conversation
-	holder string
-	state  routing.ConvState
-	s      Standing
+	conv    conversation.Conversation
+	holder  string
+	state   routing.ConvState
+	s       Standing
+	waiting *promise.WaitingRead // read along the record (closing asks)
 }
 
 // authorize loads the conversation and checks that who may do action to
-// it now. The record and routing's view of it are read in one round trip.
+// it now. The record, routing's view of it and whether it waits for a
+// promise are read in one round trip.
 func (d *Desk) authorize(ctx context.Context, who Actor, action Action, convID string) (access, error) {
-	rd := d.engine.ReadHolder(convID)
-	conv, err := d.convs.ConversationAlong(ctx, convID, rd)
+	h := d.readHold(convID)
+	conv, err := d.convs.ConversationAlong(ctx, convID, h.along()...)
 	if err != nil {
 		return access{}, mapErr(err)
 	}
-	a := access{conv: conv}
-	a.holder, a.state = d.holderFrom(ctx, conv, rd)
+	a := access{conv: conv, waiting: h.waiting}
+	a.holder, a.state = d.holderFrom(ctx, conv, h)
 	a.s = standingOf(who, conv, a.holder, a.state)
 	if err := Decide(who, action, a.s); err != nil {
 		return access{s: a.s}, fmt.Errorf("desk: conversation %s: %w", convID, err)
@@ -271,12 +298,12 @@ func (d *Desk) authorize(ctx context.Context, who Actor, action Action, convID s
 // Standing is the conversation's state as who sees it, for callers that
 // show what may be done (and for the tests of the table).
 func (d *Desk) Standing(ctx context.Context, who Actor, convID string) (Standing, error) {
-	rd := d.engine.ReadHolder(convID)
-	conv, err := d.convs.ConversationAlong(ctx, convID, rd)
+	h := d.readHold(convID)
+	conv, err := d.convs.ConversationAlong(ctx, convID, h.along()...)
 	if err != nil {
 		return 0, mapErr(err)
 	}
-	holder, st := d.holderFrom(ctx, conv, rd)
+	holder, st := d.holderFrom(ctx, conv, h)
 	return standingOf(who, conv, holder, st), nil
 }
 

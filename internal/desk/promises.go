@@ -41,10 +41,13 @@ func (d *Desk) promisesOn() error {
 // waitsForPromise reports whether the conversation waits for a promise
 // (routing let go of it, its record stays open).
 func (d *Desk) waitsForPromise(ctx context.Context, convID string) bool {
-	if d.promises == nil {
-		return false
-	}
-	w, err := d.promises.Waiting(ctx, convID)
+	return d.waited(ctx, convID, d.readHold(convID).waiting)
+}
+
+// waited is waitsForPromise from a read prepared (perhaps made already
+// along the record's, authorize); nil when promises are off.
+func (d *Desk) waited(ctx context.Context, convID string, r *promise.WaitingRead) bool {
+	w, err := r.Result(ctx)
 	if err != nil {
 		d.log.Warn("desk: promise waiting", "conv", convID, "err", err)
 	}

@@ -292,9 +292,46 @@ func (s *Service) load(ctx context.Context, ids []string) ([]Promise, error) {
 // Waiting reports whether the conversation waits (pending) for a promise:
 // routing has let go of it, and its record stays open on purpose.
 func (s *Service) Waiting(ctx context.Context, convID string) (bool, error) {
-	ok, err := s.rdb.HExists(ctx, s.k.parked(), convID).Result()
+	return s.ReadWaiting(convID).Result(ctx)
+}
+
+// WaitingRead is one read of Waiting that may ride in the pipeline of
+// another service's read on the same Redis (the desk's check of who may
+// close a conversation reads it with the record), else reads alone. A nil
+// *WaitingRead (promises off) answers false.
+type WaitingRead struct {
+	s      *Service
+	convID string
+	cmd    *redis.BoolCmd
+}
+
+// ReadWaiting prepares a WaitingRead of convID.
+func (s *Service) ReadWaiting(convID string) *WaitingRead {
+	return &WaitingRead{s: s, convID: convID}
+}
+
+// Pipe queues the read on p when c is this service's client, and reports
+// whether it did.
+func (r *WaitingRead) Pipe(ctx context.Context, c redis.UniversalClient, p redis.Pipeliner) bool {
+	if r == nil || c != r.s.rdb {
+		return false
+	}
+	r.cmd = p.HExists(ctx, r.s.k.parked(), r.convID)
+	return true
+}
+
+// Result is what Waiting answers: from the pipeline it rode in, or from
+// its own read, made once.
+func (r *WaitingRead) Result(ctx context.Context) (bool, error) {
+	if r == nil {
+		return false, nil
+	}
+	if r.cmd == nil {
+		r.cmd = r.s.rdb.HExists(ctx, r.s.k.parked(), r.convID)
+	}
+	ok, err := r.cmd.Result()
 	if err != nil {
-		return false, fmt.Errorf("promise: waiting %s: %w", convID, err)
+		return false, fmt.Errorf("promise: waiting %s: %w", r.convID, err)
 	}
 	return ok, nil
 }
