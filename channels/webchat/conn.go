@@ -296,6 +296,12 @@ func (v *visitorConn) hello(c *realtime.Conn, f clientFrame) error {
 		v.session = f.Session
 	}
 	timer := v.helloTimer
+	if first {
+		// A stopped timer is still a hundred-odd bytes the socket would
+		// hold for the rest of its life; a waiting visitor's socket lives
+		// long.
+		v.helloTimer = nil
+	}
 	v.mu.Unlock()
 	if first && timer != nil {
 		timer.Stop()
