@@ -60,7 +60,7 @@ type Conn struct {
 	ping    *time.Timer // fires Config.PingInterval after the last ping
 
 	// topics and detached are guarded by hub.mu.
-	topics   map[string]struct{}
+	topics   []string
 	detached bool
 }
 
@@ -146,8 +146,7 @@ func (c *Conn) Subscribe(ctx context.Context, topic string) error {
 func (c *Conn) Subscribed(topic string) bool {
 	c.hub.mu.RLock()
 	defer c.hub.mu.RUnlock()
-	_, ok := c.topics[topic]
-	return ok
+	return c.hasTopic(topic)
 }
 
 // Unsubscribe removes the connection from topic.

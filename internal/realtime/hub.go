@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,7 +30,7 @@ type Hub struct {
 	// mu guards conns, topics and every Conn's topics and detached.
 	mu       sync.RWMutex
 	conns    map[*Conn]struct{}
-	topics   map[string]map[*Conn]struct{}
+	topics   map[string]subscribers
 	nextID   uint64
 	stopping bool
 
@@ -66,7 +67,7 @@ func New(cfg Config) (*Hub, error) {
 		cfg:       cfg,
 		prefix:    channelPrefix(cfg.Workspace),
 		conns:     make(map[*Conn]struct{}),
-		topics:    make(map[string]map[*Conn]struct{}),
+		topics:    make(map[string]subscribers),
 		redisSubs: make(map[string]*redisSub),
 		bufPool:   &sync.Pool{},
 		handling:  make(chan struct{}, cfg.MaxHandling),
@@ -109,7 +110,6 @@ func (h *Hub) Attach(t Transport, opts ConnOptions) (*Conn, error) {
 		opts:   opts,
 		ctx:    ctx,
 		cancel: cancel,
-		topics: make(map[string]struct{}),
 	}
 	c.mu.Lock() // the timer may fire before the assignment is done
 	c.ping = time.AfterFunc(h.cfg.PingInterval, c.pingNow)
@@ -142,7 +142,7 @@ func (h *Hub) Len() int {
 func (h *Hub) Subscribers(topic string) int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return len(h.topics[topic])
+	return h.topics[topic].len()
 }
 
 // Publish sends payload to every subscriber of topic on this gateway and,
@@ -204,8 +204,8 @@ func (h *Hub) Leave(ctx context.Context, member, topic string) error {
 func (h *Hub) leave(member, topic string) {
 	h.mu.RLock()
 	var targets []*Conn
-	for c := range h.topics[member] {
-		if _, ok := c.topics[topic]; ok {
+	for _, c := range h.topics[member].appendTo(nil) {
+		if c.hasTopic(topic) {
 			targets = append(targets, c)
 		}
 	}
@@ -221,10 +221,7 @@ func (h *Hub) leave(member, topic string) {
 func (h *Hub) deliver(topic string, payload []byte) {
 	h.mu.RLock()
 	subs := h.topics[topic]
-	targets := make([]*Conn, 0, len(subs))
-	for c := range subs {
-		targets = append(targets, c)
-	}
+	targets := subs.appendTo(make([]*Conn, 0, subs.len()))
 	h.mu.RUnlock()
 	for _, c := range targets {
 		_ = c.Send(payload) // a failed Send closed that client; it resumes
@@ -236,7 +233,7 @@ func (h *Hub) subscribe(ctx context.Context, c *Conn, topic string) error {
 		return err
 	}
 	h.mu.RLock()
-	_, already := c.topics[topic]
+	already := c.hasTopic(topic)
 	detached := c.detached
 	h.mu.RUnlock()
 	if detached {
@@ -252,7 +249,7 @@ func (h *Hub) subscribe(ctx context.Context, c *Conn, topic string) error {
 		}
 	}
 	h.mu.Lock()
-	_, already = c.topics[topic]
+	already = c.hasTopic(topic)
 	if c.detached || already {
 		// Closed meanwhile, or a concurrent Subscribe of the same topic won:
 		// give back the reference taken above.
@@ -264,13 +261,8 @@ func (h *Hub) subscribe(ctx context.Context, c *Conn, topic string) error {
 		}
 		return nil
 	}
-	subs := h.topics[topic]
-	if subs == nil {
-		subs = make(map[*Conn]struct{})
-		h.topics[topic] = subs
-	}
-	subs[c] = struct{}{}
-	c.topics[topic] = struct{}{}
+	h.topics[topic] = h.topics[topic].add(c)
+	c.topics = append(c.topics, topic)
 	h.mu.Unlock()
 	return nil
 }
@@ -350,7 +342,7 @@ func (h *Hub) confirm(ch string, s *redisSub, wait <-chan struct{}) {
 
 func (h *Hub) unsubscribe(c *Conn, topic string) {
 	h.mu.Lock()
-	_, had := c.topics[topic]
+	had := c.hasTopic(topic)
 	if had {
 		h.removeLocked(c, topic)
 	}
@@ -362,11 +354,12 @@ func (h *Hub) unsubscribe(c *Conn, topic string) {
 
 // removeLocked takes c off topic; h.mu is held.
 func (h *Hub) removeLocked(c *Conn, topic string) {
-	delete(c.topics, topic)
-	if subs := h.topics[topic]; subs != nil {
-		delete(subs, c)
-		if len(subs) == 0 {
+	c.dropTopic(topic)
+	if subs, ok := h.topics[topic]; ok {
+		if subs = subs.remove(c); subs.len() == 0 {
 			delete(h.topics, topic)
+		} else {
+			h.topics[topic] = subs
 		}
 	}
 }
@@ -421,9 +414,8 @@ func (h *Hub) detach(c *Conn) {
 	h.mu.Lock()
 	c.detached = true
 	delete(h.conns, c)
-	topics := make([]string, 0, len(c.topics))
-	for topic := range c.topics {
-		topics = append(topics, topic)
+	topics := slices.Clone(c.topics)
+	for _, topic := range topics {
 		h.removeLocked(c, topic)
 	}
 	h.mu.Unlock()
