@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 )
@@ -43,9 +44,6 @@ type Conn struct {
 	t    Transport
 	opts ConnOptions
 
-	ctx    context.Context
-	cancel context.CancelFunc
-
 	mu      sync.Mutex
 	queue   [][]byte
 	pending int // bytes queued plus the frame being written
@@ -58,6 +56,10 @@ type Conn struct {
 	writing bool
 	pingDue bool        // the ping timer fired; the writer sends it
 	ping    *time.Timer // fires Config.PingInterval after the last ping
+	// done and afters are Context's: done is made on first use and closed
+	// by Close; afters are the callbacks of contexts derived from it.
+	done   chan struct{}
+	afters []*afterFunc
 
 	// topics and detached are guarded by hub.mu.
 	topics   []string
@@ -72,7 +74,74 @@ func (c *Conn) Label() string { return c.opts.Label }
 
 // Context is cancelled when the connection closes, so work a protocol
 // starts for this client (a stream read for resume) ends with it.
-func (c *Conn) Context() context.Context { return c.ctx }
+func (c *Conn) Context() context.Context { return connContext{c} }
+
+// connContext is a Conn's context. It is not a context.WithCancel: a
+// cancelCtx keeps the map it made for its first child for the rest of its
+// life, and a waiting visitor's socket, whose every message derives a
+// context with a timeout, held some 300 bytes for that. This one keeps its
+// children's callbacks in a slice that is given up when they are done.
+type connContext struct{ c *Conn }
+
+// afterFunc is one callback registered by AfterFunc; its address tells it
+// apart from the others.
+type afterFunc struct{ f func() }
+
+func (connContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+func (connContext) Value(any) any { return nil }
+
+func (x connContext) Done() <-chan struct{} {
+	c := x.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.closed {
+			close(c.done)
+		}
+	}
+	return c.done
+}
+
+func (x connContext) Err() error {
+	c := x.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return context.Canceled
+	}
+	return nil
+}
+
+// AfterFunc runs f on a goroutine of its own once the connection closes,
+// unless stop is called first. The context package uses it to cancel a
+// context derived from this one.
+func (x connContext) AfterFunc(f func()) (stop func() bool) {
+	c := x.c
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		go f()
+		return func() bool { return false }
+	}
+	a := &afterFunc{f: f}
+	c.afters = append(c.afters, a)
+	c.mu.Unlock()
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		i := slices.Index(c.afters, a)
+		if i < 0 {
+			return false
+		}
+		c.afters = slices.Delete(c.afters, i, i+1)
+		if len(c.afters) == 0 {
+			c.afters = nil
+		}
+		return true
+	}
+}
 
 // Send queues msg for the client and returns at once. The slice must not be
 // changed afterwards: one published payload is shared by every subscriber.
@@ -165,8 +234,15 @@ func (c *Conn) Close(code int, reason string) {
 	c.code, c.reason = code, reason
 	c.queue, c.pending = nil, 0
 	c.ping.Stop()
+	if c.done != nil {
+		close(c.done)
+	}
+	afters := c.afters
+	c.afters = nil
 	c.mu.Unlock()
-	c.cancel()
+	for _, a := range afters {
+		go a.f()
+	}
 	c.hub.wg.Add(1)
 	go func() {
 		defer c.hub.wg.Done()
@@ -264,7 +340,7 @@ func (c *Conn) handleApart(msg []byte) error {
 	if c.opts.Crowd {
 		select {
 		case c.hub.handling <- struct{}{}:
-		case <-c.ctx.Done():
+		case <-c.Context().Done():
 			return &CloseError{Code: CloseGoingAway, Reason: "closed"}
 		}
 		defer func() { <-c.hub.handling }()

@@ -103,13 +103,10 @@ func New(cfg Config) (*Hub, error) {
 // send. It fails with ErrShuttingDown once Shutdown has begun, after
 // closing t.
 func (h *Hub) Attach(t Transport, opts ConnOptions) (*Conn, error) {
-	ctx, cancel := context.WithCancel(context.Background())
 	c := &Conn{
-		hub:    h,
-		t:      t,
-		opts:   opts,
-		ctx:    ctx,
-		cancel: cancel,
+		hub:  h,
+		t:    t,
+		opts: opts,
 	}
 	c.mu.Lock() // the timer may fire before the assignment is done
 	c.ping = time.AfterFunc(h.cfg.PingInterval, c.pingNow)
@@ -118,7 +115,6 @@ func (h *Hub) Attach(t Transport, opts ConnOptions) (*Conn, error) {
 	if h.stopping {
 		h.mu.Unlock()
 		c.ping.Stop()
-		cancel()
 		_ = t.Close(CloseGoingAway, "server shutting down")
 		return nil, ErrShuttingDown
 	}
