@@ -132,6 +132,11 @@ type Entry struct {
 	// that change left it, so the Notifier need not read it again. Nil when
 	// read back from the transcript.
 	Record *Conversation `json:"-"`
+	// Customer is, on a customer message handed to the Notifier by
+	// Receive, its author as the receiving script read them: ID, Name,
+	// Identities and Tags, so the console names them without a read. Nil
+	// when read back.
+	Customer *Customer `json:"-"`
 	// Opened is, on a customer message handed to the Notifier, true when
 	// the message opened a new conversation: nothing can wait on it yet (a
 	// promise). False for a reopened one, and when read back.

@@ -95,9 +95,22 @@ func (s *Service) Receive(ctx context.Context, in channel.Inbound) (channel.Rece
 		NewConversation: res[0] == "new",
 		Returning:       res[5] == "1",
 	}
+	var tags []string
 	if !r.Duplicate {
+		if len(res) < 12 {
+			return channel.Receipt{}, fmt.Errorf("conversation: receive: script returned %d values", len(res))
+		}
+		n, _ := strconv.Atoi(res[11])
+		if n < 0 || 12+n > len(res) {
+			return channel.Receipt{}, fmt.Errorf("conversation: receive: script returned %d identities in %d values", n, len(res))
+		}
+		idents, rest := res[12:12+n], res[12+n:]
+		tags = rest
+		author := &Customer{ID: r.CustomerID, Name: res[10], Identities: slices.Sorted(slices.Values(idents)),
+			Tags: slices.Sorted(slices.Values(rest))}
 		e := Entry{ID: res[4], Type: EntryCustomer, MessageID: r.MessageID, Author: r.CustomerID, Opened: r.NewConversation,
-			Channel: in.Channel, Text: in.Text, Attachments: in.Attachments, ProviderID: in.ProviderID, At: at.UTC().Truncate(time.Millisecond)}
+			Channel: in.Channel, Text: in.Text, Attachments: in.Attachments, ProviderID: in.ProviderID, At: at.UTC().Truncate(time.Millisecond),
+			Customer: author}
 		s.notify(ctx, r.ConversationID, e)
 	}
 	// Only the delivery that opened (or reopened) the conversation enqueues
@@ -108,7 +121,7 @@ func (s *Service) Receive(ctx context.Context, in channel.Inbound) (channel.Rece
 		req := RouteRequest{
 			ConversationID: r.ConversationID, Queue: rt.Queue, Channel: in.Channel, CustomerID: r.CustomerID,
 			Skills: rt.Skills, EnqueuedAt: at.UTC().Truncate(time.Millisecond), Returning: r.Returning,
-			VIP: res[7] == "1", LastAgentID: res[8], LastServedAt: fromMS(res[9]), Tags: res[10:],
+			VIP: res[7] == "1", LastAgentID: res[8], LastServedAt: fromMS(res[9]), Tags: tags,
 		}
 		req.Priority = priority(rt, req)
 		if err := s.enqueueReq(ctx, req); err != nil {

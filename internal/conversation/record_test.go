@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -104,5 +105,56 @@ func TestConversationAlong(t *testing.T) {
 	}
 	if _, err := e.svc.ConversationAlong(ctx, "cv_none", same); err == nil {
 		t.Fatal("ConversationAlong of an unknown conversation succeeded")
+	}
+}
+
+// TestReceivedMessageCarriesItsAuthor: a customer message handed to the
+// Notifier carries its author as a read of the customer would give them
+// (name, identities, tags), also after a merge and a rename, so consoles
+// name them without reading.
+func TestReceivedMessageCarriesItsAuthor(t *testing.T) {
+	t.Parallel()
+	n := &recNotifier{}
+	e := newEnv(t, func(p *Params) { p.Notifier = n })
+	ctx := context.Background()
+	first, err := e.svc.Receive(ctx, sms("+14155550150", "hello", "SMauthor1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.svc.Receive(ctx, sms("+14155550151", "me again", "SMauthor2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Merge(ctx, first.CustomerID, other.CustomerID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.UpdateCustomer(ctx, first.CustomerID, CustomerUpdate{Name: ptr("Dana Ruiz"), Tags: &[]string{"vip", "billing"}}); err != nil {
+		t.Fatal(err)
+	}
+	// From the merged-away number: the survivor is the author.
+	if _, err := e.svc.Receive(ctx, sms("+14155550151", "any news?", "SMauthor3")); err != nil {
+		t.Fatal(err)
+	}
+	want, err := e.svc.Customer(ctx, first.CustomerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var last *Entry
+	for i := range n.entries {
+		if n.entries[i].Type == EntryCustomer {
+			last = &n.entries[i]
+		}
+	}
+	if last == nil || last.Text != "any news?" || last.Customer == nil {
+		t.Fatalf("last customer entry %+v", last)
+	}
+	got := last.Customer
+	if got.ID != want.ID || got.Name != "Dana Ruiz" || !slices.Equal(got.Identities, want.Identities) || !slices.Equal(got.Tags, want.Tags) {
+		t.Fatalf("author %+v, want %+v", *got, want)
+	}
+	if len(got.Identities) != 2 {
+		t.Fatalf("identities %v, want both numbers", got.Identities)
 	}
 }

@@ -277,7 +277,11 @@ func (d *Desk) message(ctx context.Context, convID string, e conversation.Entry,
 	m := toMessage(convID, e)
 	switch e.Type {
 	case conversation.EntryCustomer:
-		m.Author = nm.customer(ctx, e.Author)
+		if e.Customer != nil {
+			m.Author = customerLabel(*e.Customer) // read by the receiving script
+		} else {
+			m.Author = nm.customer(ctx, e.Author)
+		}
 	case conversation.EntryAgent, conversation.EntryNote:
 		m.Author = nm.agent(ctx, e.Author)
 		if e.Type == conversation.EntryAgent && e.MessageID != "" {

@@ -33,8 +33,10 @@
 -- that thread over.
 --
 -- Returns {status, conv, msg, cust, stream id, returning, routed, vip,
---          last agent, last agent at (ms), tag...}: the customer's tags
---          follow (none for "dup"), for routing's rules that depend on them.
+--          last agent, last agent at (ms), name, n, identity... (n of
+--          them), tag...}: the customer's name and identities name them on
+--          the console; their tags are for routing's rules that depend on
+--          them. "dup" stops after last agent at.
 --   status "dup": the provider id was seen; conv/msg/cust are the stored ones,
 --                 stream id is empty, routed says whether routing has it.
 --   status "new": a conversation was opened (and must be enqueued).
@@ -160,13 +162,17 @@ if pid ~= '' then
   redis.call('SET', p .. 'thread:' .. ch .. ':' .. pid, conv, 'EX', ARGV[18])
   redis.call('SET', KEYS[1], conv .. '|' .. ARGV[11] .. '|' .. cust, 'EX', ARGV[16])
 end
--- What routing needs about the customer, saving the caller a round trip.
-local cf = redis.call('HMGET', p .. 'cust:' .. cust, 'last_agent', 'last_agent_at')
+-- What routing needs about the customer, and what the console names them
+-- by, saving the caller round trips.
+local cf = redis.call('HMGET', p .. 'cust:' .. cust, 'last_agent', 'last_agent_at', 'name')
 local tags = redis.call('SMEMBERS', p .. 'cust:' .. cust .. ':tags')
+local idents = redis.call('SMEMBERS', p .. 'cust:' .. cust .. ':idents')
 local vip = '0'
 for _, t in ipairs(tags) do
   if t == ARGV[20] then vip = '1' end
 end
-local out = {status, conv, ARGV[11], cust, sid, returning, routed, vip, cf[1] or '', cf[2] or ''}
+local out = {status, conv, ARGV[11], cust, sid, returning, routed, vip, cf[1] or '', cf[2] or '',
+  cf[3] or '', tostring(#idents)}
+for _, v in ipairs(idents) do table.insert(out, v) end
 for _, t in ipairs(tags) do table.insert(out, t) end
 return out

@@ -1,0 +1,115 @@
+package desk
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/conversation"
+)
+
+// standaloneReads counts commands named name sent on their own, outside a
+// pipeline.
+type standaloneReads struct {
+	name string
+	n    atomic.Int64
+}
+
+func (h *standaloneReads) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *standaloneReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == h.name {
+			h.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+func (h *standaloneReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// TestClosingAsksAboutPromisesAlongTheRecord: whether a conversation waits
+// for a promise is read in the round trip that reads its record, not in
+// one of its own; and a conversation that waits is still closed right.
+func TestClosingAsksAboutPromisesAlongTheRecord(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	conv, _ := e.conversation(ana, ActiveMine)
+	alone := &standaloneReads{name: "hexists"}
+	e.rdb.AddHook(alone)
+	closed, err := e.desk.Close(ctx, ana, conv, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if closed.Open() || closed.Disposition != "resolved" {
+		t.Fatalf("after Close: %+v", closed)
+	}
+	if n := alone.n.Load(); n != 0 {
+		t.Fatalf("%d reads of the promise list on their own round trip; want it along the record's", n)
+	}
+}
+
+// entryTap keeps the entries the conversation service notifies.
+type entryTap struct {
+	mu      sync.Mutex
+	entries []conversation.Entry
+}
+
+func (n *entryTap) Notify(_ context.Context, _ string, e conversation.Entry) {
+	n.mu.Lock()
+	n.entries = append(n.entries, e)
+	n.mu.Unlock()
+}
+
+// TestCustomerLineIsNamedWithoutAReadOfTheCustomer: the line a customer's
+// message adds is named on the console from what the receiving script
+// read, with no Redis command, and by the name the transcript shows.
+func TestCustomerLineIsNamedWithoutAReadOfTheCustomer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	tap := &entryTap{}
+	e.convs.SetNotifier(tap)
+	r, err := e.desk.Receive(ctx, channel.Inbound{Channel: channel.SMS, From: "+15550001234", To: ourAddress, Text: "is anyone there?", ProviderID: "SMnamed1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tap.mu.Lock()
+	var line conversation.Entry
+	for _, en := range tap.entries {
+		if en.Type == conversation.EntryCustomer {
+			line = en
+		}
+	}
+	tap.mu.Unlock()
+	count := &commandCount{}
+	e.rdb.AddHook(count)
+	pushed := e.desk.View(ctx, r.ConversationID, line)
+	if n := count.n.Load(); n != 0 {
+		t.Errorf("%d Redis commands to name the customer's line", n)
+	}
+	page, err := e.desk.Transcript(ctx, sam, r.ConversationID, "", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range page.Messages {
+		if m.Kind == KindCustomer {
+			found = true
+			if m.Author != pushed.Author {
+				t.Errorf("the console was told %q; the transcript says %q", pushed.Author, m.Author)
+			}
+		}
+	}
+	if !found {
+		t.Error("no customer line in the transcript")
+	}
+	if pushed.Author != "+15550001234" {
+		t.Errorf("a customer without a name is named %q, want their number", pushed.Author)
+	}
+}
