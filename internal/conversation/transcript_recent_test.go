@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync/atomic"
 	"testing"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/switchboard/switchboard/internal/redistest"
 )
 
 func TestRecentReturnsTheLastEntriesOldestFirst(t *testing.T) {
@@ -38,17 +37,6 @@ func TestRecentReturnsTheLastEntriesOldestFirst(t *testing.T) {
 	}
 }
 
-// roundTrips counts what one client sends: a pipeline is one trip.
-type roundTrips struct{ n atomic.Int64 }
-
-func (h *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { h.n.Add(1); return next(ctx, cmd) }
-}
-func (h *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { h.n.Add(1); return next(ctx, cmds) }
-}
-
 // TestCustomerAndRecentInOneRoundTrip: a console's view of a conversation
 // (its customer and last lines) is one round trip, and answers what the
 // two reads alone answer, also for a customer merged into another.
@@ -71,7 +59,7 @@ func TestCustomerAndRecentInOneRoundTrip(t *testing.T) {
 	if _, err := s.Merge(ctx, first.CustomerID, other.CustomerID); err != nil {
 		t.Fatal(err)
 	}
-	trips := &roundTrips{}
+	trips := &redistest.Counter{}
 	e.rdb.AddHook(trips)
 	for _, tc := range []struct{ custID, convID string }{
 		{first.CustomerID, first.ConversationID},
@@ -85,7 +73,7 @@ func TestCustomerAndRecentInOneRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		trips.n.Store(0)
+		trips.Reset()
 		rd := s.ReadRecent(tc.convID, 20)
 		cust, err := s.CustomerAlong(ctx, tc.custID, rd)
 		if err != nil {
@@ -95,7 +83,7 @@ func TestCustomerAndRecentInOneRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := trips.n.Load()
+		n := trips.Trips.Load()
 		if cust.ID != wantCust.ID || !slices.Equal(cust.Identities, wantCust.Identities) {
 			t.Errorf("customer %+v, want %+v", cust, wantCust)
 		}

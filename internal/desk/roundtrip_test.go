@@ -3,34 +3,12 @@ package desk
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"testing"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/redistest"
 )
-
-// standaloneReads counts commands named name sent on their own, outside a
-// pipeline.
-type standaloneReads struct {
-	name string
-	n    atomic.Int64
-}
-
-func (h *standaloneReads) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (h *standaloneReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == h.name {
-			h.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-func (h *standaloneReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
 
 // TestClosingAsksAboutPromisesAlongTheRecord: whether a conversation waits
 // for a promise is read in the round trip that reads its record, not in
@@ -40,7 +18,7 @@ func TestClosingAsksAboutPromisesAlongTheRecord(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	conv, _ := e.conversation(ana, ActiveMine)
-	alone := &standaloneReads{name: "hexists"}
+	alone := &redistest.Counter{}
 	e.rdb.AddHook(alone)
 	closed, err := e.desk.Close(ctx, ana, conv, "")
 	if err != nil {
@@ -49,7 +27,7 @@ func TestClosingAsksAboutPromisesAlongTheRecord(t *testing.T) {
 	if closed.Open() || closed.Disposition != "resolved" {
 		t.Fatalf("after Close: %+v", closed)
 	}
-	if n := alone.n.Load(); n != 0 {
+	if n := alone.Alone("hexists"); n != 0 {
 		t.Fatalf("%d reads of the promise list on their own round trip; want it along the record's", n)
 	}
 }
@@ -87,10 +65,10 @@ func TestCustomerLineIsNamedWithoutAReadOfTheCustomer(t *testing.T) {
 		}
 	}
 	tap.mu.Unlock()
-	count := &commandCount{}
+	count := &redistest.Counter{}
 	e.rdb.AddHook(count)
 	pushed := e.desk.View(ctx, r.ConversationID, line)
-	if n := count.n.Load(); n != 0 {
+	if n := count.Commands.Load(); n != 0 {
 		t.Errorf("%d Redis commands to name the customer's line", n)
 	}
 	page, err := e.desk.Transcript(ctx, sam, r.ConversationID, "", 50)
