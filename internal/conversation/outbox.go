@@ -175,29 +175,38 @@ func (s *Service) claimAndSend(ctx context.Context, sem chan struct{}, wg *sync.
 	if err != nil {
 		return 0, fmt.Errorf("conversation: claim: %w", err)
 	}
-	for i := 0; i+1 < len(res); i += 2 {
+	claimed := 0
+	for i := 0; i+2 < len(res); {
 		id := res[i]
 		attempt, _ := strconv.Atoi(res[i+1])
+		n, _ := strconv.Atoi(res[i+2])
+		i += 3
+		if n < 0 || i+2*n > len(res) {
+			return claimed, fmt.Errorf("conversation: claim: message %s with %d fields in %d values", id, n, len(res))
+		}
+		h := make(map[string]string, n)
+		for j := range n {
+			h[res[i+2*j]] = res[i+2*j+1]
+		}
+		i += 2 * n
+		claimed++
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := s.sendOne(ctx, id, attempt); err != nil && ctx.Err() == nil {
+			if err := s.sendOne(ctx, id, attempt, h); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "conversation: send", "message", id, "attempt", attempt, "err", err)
 			}
 		}()
 	}
-	return len(res) / 2, nil
+	return claimed, nil
 }
 
-// sendOne makes one attempt and records its outcome. When ctx ends during
-// the send nothing is recorded: the lease lapses and another claim decides,
-// because the provider may or may not have taken the message.
-func (s *Service) sendOne(ctx context.Context, id string, attempt int) error {
-	h, err := s.rdb.HGetAll(ctx, s.k.msg(id)).Result()
-	if err != nil {
-		return fmt.Errorf("load: %w", err)
-	}
+// sendOne makes one attempt at message id, whose fields h the claim read,
+// and records its outcome. When ctx ends during the send nothing is
+// recorded: the lease lapses and another claim decides, because the
+// provider may or may not have taken the message.
+func (s *Service) sendOne(ctx context.Context, id string, attempt int, h map[string]string) error {
 	out := channel.Outbound{
 		ConversationID: h["conv"], MessageID: id, Channel: channel.Name(h["channel"]),
 		From: h["from"], To: h["to"], Text: h["text"], ThreadHint: h["thread_hint"], Subject: h["subject"], Attempt: attempt,

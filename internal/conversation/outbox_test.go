@@ -328,3 +328,33 @@ func TestOutboxKeepsOrder(t *testing.T) {
 		t.Fatalf("outbox head left: %q", n)
 	}
 }
+
+// TestSendReadsNothingBeyondTheClaim: the claim hands each message over
+// with what its send needs (addresses, text, attachments), so sending a
+// reply reads no message record, and the provider gets it whole.
+func TestSendReadsNothingBeyondTheClaim(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r := openConv(t, e)
+	reads := &redistest.Counter{}
+	e.rdb.AddHook(reads)
+	e.run(t)
+	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "Your refund left today.", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the reply handed to the provider", func() bool { return len(e.sender.sent()) > 0 })
+	sent := e.sender.sent()
+	if len(sent) != 1 {
+		t.Fatalf("%d sends, want 1", len(sent))
+	}
+	if o := sent[0]; o.MessageID != en.MessageID || o.ConversationID != r.ConversationID || o.Channel != channel.SMS ||
+		o.To != "+14155550101" || o.From != "+14155550000" || o.Text != "Your refund left today." || o.Attempt != 1 {
+		t.Fatalf("sent %+v", o)
+	}
+	if n := reads.Alone("hgetall"); n != 0 {
+		t.Fatalf("%d record reads to send one reply; the claim hands over what the send needs", n)
+	}
+	waitStatus(t, e, en.MessageID, "queued") // the provider's word, recorded
+}

@@ -7,7 +7,9 @@
 -- Each claimed message gets its score moved to the lease deadline, so a
 -- process that dies mid-send leaves it to be claimed again once the lease
 -- lapses, and its attempts counter is incremented. Returns a flat list
--- {id, attempt, id, attempt, ...}. Ids whose message hash is gone are dropped.
+-- {id, attempt, n, field, value, ... (n pairs), id, ...}: each message with
+-- the fields of its hash a send needs, so the sender reads nothing more.
+-- Ids whose message hash is gone are dropped.
 -- Touch a never-written key first: while the slot migrates, the source node
 -- refuses it, before this script writes anything (internal/store retries).
 redis.call('EXISTS', ARGV[1] .. 'slot-probe')
@@ -23,6 +25,17 @@ for _, id in ipairs(ids) do
     redis.call('HSET', mk, 'status', 'sending', 'claimed_at', ARGV[2])
     table.insert(out, id)
     table.insert(out, tostring(n))
+    local f = redis.call('HMGET', mk, 'conv', 'channel', 'from', 'to', 'text', 'thread_hint', 'subject', 'attachments')
+    local names = {'conv', 'channel', 'from', 'to', 'text', 'thread_hint', 'subject', 'attachments'}
+    local pairs_out = {}
+    for i, name in ipairs(names) do
+      if f[i] then
+        table.insert(pairs_out, name)
+        table.insert(pairs_out, f[i])
+      end
+    end
+    table.insert(out, tostring(#pairs_out / 2))
+    for _, v in ipairs(pairs_out) do table.insert(out, v) end
   end
 end
 return out
