@@ -328,6 +328,14 @@ func TestEntriesArrivingApartShareAnXACK(t *testing.T) {
 	if len(rec.calls) > n/4 {
 		t.Errorf("%d XACKs for %d entries arriving a millisecond apart; want at most %d", len(rec.calls), n, n/4)
 	}
+	var acked []string
+	for _, call := range rec.calls {
+		acked = append(acked, call...)
+	}
+	slices.Sort(acked)
+	if want := slices.Sorted(slices.Values(ids)); !slices.Equal(acked, want) {
+		t.Errorf("acknowledged %d ids, want each of the %d once", len(acked), len(want))
+	}
 }
 
 // TestEntryInItsHandlerStaysPending: an entry is acknowledged when its
