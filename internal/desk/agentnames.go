@@ -45,10 +45,12 @@ func (d *Desk) namesOf(ctx context.Context, agentID string) agentNames {
 	changes := d.auth.Changes() // before the reads: a change during them makes this read stale at once
 	now := time.Now()
 	c.mu.Lock()
-	if c.changes != changes {
+	if changes > c.changes {
 		c.byID, c.changes = nil, changes
 	}
-	if e, ok := c.byID[agentID]; ok && now.Before(e.until) {
+	// A caller that read the count before a change another caller has
+	// seen already reads afresh and remembers nothing (below).
+	if e, ok := c.byID[agentID]; ok && changes == c.changes && now.Before(e.until) {
 		c.mu.Unlock()
 		return e.names
 	}
