@@ -87,9 +87,9 @@ type Params struct {
 }
 
 // Desk is the contact desk. It holds no state beyond its collaborators,
-// the channels registered with AddChannel and brief caches of what
-// changes rarely (the agent list, agents' names); any number of gateways
-// run one each against the same Redis.
+// the channels registered with AddChannel and brief memories that save
+// reads (the agent list, agents' names, closes recorded here); any number
+// of gateways run one each against the same Redis.
 type Desk struct {
 	engine   *routing.Engine
 	convs    *conversation.Service
@@ -111,6 +111,7 @@ type Desk struct {
 	agentsAt time.Time
 
 	agentNames agentNameCache
+	closedHere closedHere
 
 	mu        sync.RWMutex
 	observers map[channel.Name]channel.Observer

@@ -116,8 +116,12 @@ const closeRepairAfter = 10 * time.Second
 // (routing.ErrRetryLater): the consumer group hands it out again after its
 // claim time, past closeRepairAfter, and this records the close, so the
 // customer's next message opens a new conversation instead of joining a
-// dead one. Nothing waits on the hot path.
+// dead one. Nothing waits on the hot path, and a close this gateway
+// recorded itself is known without reading the record (closedHere).
 func (d *Desk) repairClose(ctx context.Context, ev routing.Event) error {
+	if d.closedHere.take(ev.ConversationID, ev.At, time.Now()) {
+		return nil // recorded by this gateway: nothing to repair, nothing to read
+	}
 	conv, err := d.convs.Conversation(ctx, ev.ConversationID)
 	if err != nil {
 		return ignoreMissing(err)
@@ -229,6 +233,9 @@ func (d *Desk) Notify(ctx context.Context, convID string, e conversation.Entry) 
 }
 
 func (d *Desk) closed(ctx context.Context, convID string, e conversation.Entry) {
+	if e.Event == "closed" {
+		d.closedHere.add(convID, e.At)
+	}
 	var conv conversation.Conversation
 	if e.Record != nil {
 		conv = *e.Record // as the close left it, read by the closing script

@@ -2,12 +2,15 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/redistest"
+	"github.com/switchboard/switchboard/routing"
 )
 
 // TestClosingAsksAboutPromisesAlongTheRecord: whether a conversation waits
@@ -89,5 +92,43 @@ func TestCustomerLineIsNamedWithoutAReadOfTheCustomer(t *testing.T) {
 	}
 	if pushed.Author != "+15550001234" {
 		t.Errorf("a customer without a name is named %q, want their number", pushed.Author)
+	}
+}
+
+// TestRoutingsCloseOfACloseRecordedHereReadsNothing: when routing's closed
+// event reaches the gateway that recorded that close, the desk knows the
+// record is closed without reading it; a close recorded nowhere yet is
+// still read and left to repair later.
+func TestRoutingsCloseOfACloseRecordedHereReadsNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.convs.SetNotifier(e.desk) // as the wiring does: closing lines reach the desk
+	conv, _ := e.conversation(ana, ActiveMine)
+	routingClosedAt := time.Now()
+	if _, err := e.desk.Close(ctx, ana, conv, ""); err != nil {
+		t.Fatal(err)
+	}
+	count := &redistest.Counter{}
+	e.rdb.AddHook(count)
+	if err := e.desk.React(ctx, routing.Event{Type: routing.EventClosed, ConversationID: conv, AgentID: ana.AccountID, At: routingClosedAt}); err != nil {
+		t.Fatalf("closed event of a close recorded here: %v", err)
+	}
+	if n := count.Alone("hgetall"); n != 0 {
+		t.Errorf("%d record reads for a close this gateway recorded", n)
+	}
+
+	// Routing closed it, and the gateway that was to record it died.
+	other, _ := e.conversation(ana, ActiveMine)
+	if err := e.engine.Close(ctx, other, ana.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	count.Reset()
+	err := e.desk.React(ctx, routing.Event{Type: routing.EventClosed, ConversationID: other, AgentID: ana.AccountID, At: time.Now()})
+	if !errors.Is(err, routing.ErrRetryLater) {
+		t.Errorf("closed event of a close nobody recorded: %v, want ErrRetryLater", err)
+	}
+	if n := count.Alone("hgetall"); n != 1 {
+		t.Errorf("%d record reads for a close recorded nowhere; want 1", n)
 	}
 }
