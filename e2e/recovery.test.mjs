@@ -51,8 +51,13 @@ test('a 1/5 rating in the widget alerts the supervisor and the next chat shows t
   await shot(customer.page, 'recovery-widget-survey');
   // She reloads the page before answering: the widget opens on the closed
   // chat and asks again.
+  // The panel she had open opens again by itself, once the widget has
+  // mounted (after its availability check): a click on the launcher
+  // before then would close it.
   await customer.page.reload();
-  if (!(await survey.isVisible())) await customer.page.locator('.launcher').click();
+  const launcher = customer.page.locator('.launcher');
+  await launcher.waitFor();
+  assert.equal(await launcher.getAttribute('aria-expanded'), 'true', 'the open panel is restored after a reload');
   await survey.waitFor({ timeout: 10_000 });
   assert.equal(await survey.locator('.survey-q').textContent(), 'Thanks for chatting with Ana. How did we do?');
   await shot(customer.page, 'recovery-widget-survey-after-reload');
