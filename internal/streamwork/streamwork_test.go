@@ -254,6 +254,23 @@ func (r *ackRecorder) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	}
 }
 
+// checkEachOnce fails t unless the XACKs seen carried each of ids exactly
+// once, none of them before its handler returned. r.mu must be held.
+func (r *ackRecorder) checkEachOnce(t *testing.T, ids []string) {
+	t.Helper()
+	if len(r.early) > 0 {
+		t.Errorf("acknowledged before handled: %v", r.early)
+	}
+	var acked []string
+	for _, call := range r.calls {
+		acked = append(acked, call...)
+	}
+	slices.Sort(acked)
+	if want := slices.Sorted(slices.Values(ids)); !slices.Equal(acked, want) {
+		t.Errorf("acknowledged %d ids, want each of the %d once", len(acked), len(want))
+	}
+}
+
 // TestAcknowledgesHandledEntriesInBatches: no entry is acknowledged before
 // its handler returned, and what is handled while one XACK is on the wire
 // goes out in the next one, not one XACK per entry.
@@ -279,21 +296,11 @@ func TestAcknowledgesHandledEntriesInBatches(t *testing.T) {
 	waitFor(t, "every entry acknowledged", func() bool { return len(pending(t, c, stream, "g")) == 0 })
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if len(rec.early) > 0 {
-		t.Errorf("acknowledged before handled: %v", rec.early)
-	}
+	rec.checkEachOnce(t, ids)
 	// The first XACK took what was handled when the acker woke (maybe
 	// all); everything handled while it was held goes in one more.
 	if len(rec.calls) > 2 {
 		t.Errorf("%d XACKs for %d entries handled while the first was held; want at most 2", len(rec.calls), len(ids))
-	}
-	var acked []string
-	for _, call := range rec.calls {
-		acked = append(acked, call...)
-	}
-	slices.Sort(acked)
-	if want := slices.Sorted(slices.Values(ids)); !slices.Equal(acked, want) {
-		t.Errorf("acknowledged %d ids, want each of the %d once", len(acked), len(want))
 	}
 }
 
@@ -321,20 +328,10 @@ func TestEntriesArrivingApartShareAnXACK(t *testing.T) {
 	waitFor(t, "every entry acknowledged", func() bool { return got.len() == n && len(pending(t, c, stream, "g")) == 0 })
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	if len(rec.early) > 0 {
-		t.Errorf("acknowledged before handled: %v", rec.early)
-	}
+	rec.checkEachOnce(t, ids)
 	// One each would be 40.
 	if len(rec.calls) > n/4 {
 		t.Errorf("%d XACKs for %d entries arriving a millisecond apart; want at most %d", len(rec.calls), n, n/4)
-	}
-	var acked []string
-	for _, call := range rec.calls {
-		acked = append(acked, call...)
-	}
-	slices.Sort(acked)
-	if want := slices.Sorted(slices.Values(ids)); !slices.Equal(acked, want) {
-		t.Errorf("acknowledged %d ids, want each of the %d once", len(acked), len(want))
 	}
 }
 
