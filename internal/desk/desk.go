@@ -192,11 +192,16 @@ type holdRead struct {
 }
 
 func (d *Desk) readHold(convID string) holdRead {
-	h := holdRead{routing: d.engine.ReadHolder(convID)}
-	if d.promises != nil {
-		h.waiting = d.promises.ReadWaiting(convID)
+	return holdRead{routing: d.engine.ReadHolder(convID), waiting: d.readWaiting(convID)}
+}
+
+// readWaiting prepares the read of whether convID waits for a promise;
+// nil when promises are off.
+func (d *Desk) readWaiting(convID string) *promise.WaitingRead {
+	if d.promises == nil {
+		return nil
 	}
-	return h
+	return d.promises.ReadWaiting(convID)
 }
 
 // along lists the reads for conversation.Service.ConversationAlong.

@@ -41,7 +41,7 @@ func (d *Desk) promisesOn() error {
 // waitsForPromise reports whether the conversation waits for a promise
 // (routing let go of it, its record stays open).
 func (d *Desk) waitsForPromise(ctx context.Context, convID string) bool {
-	return d.waited(ctx, convID, d.readHold(convID).waiting)
+	return d.waited(ctx, convID, d.readWaiting(convID))
 }
 
 // waited is waitsForPromise from a read prepared (perhaps made already
