@@ -72,15 +72,20 @@ func (s *Service) CustomerAlong(ctx context.Context, id string, also Along) (Cus
 			id = next
 			continue
 		}
-		c := Customer{
-			ID: id, Name: v["name"], Notes: v["notes"], LastAgentID: v["last_agent"],
-			LastAgentAt: fromMS(v["last_agent_at"]), CreatedAt: fromMS(v["created_at"]),
-			Identities: idents.Val(), Tags: tags.Val(),
-		}
-		slices.Sort(c.Identities)
-		slices.Sort(c.Tags)
-		return c, nil
+		return customerOf(id, v, idents.Val(), tags.Val()), nil
 	}
+}
+
+// customerOf is the customer id read as its hash v, identities and tags.
+func customerOf(id string, v map[string]string, idents, tags []string) Customer {
+	c := Customer{
+		ID: id, Name: v["name"], Notes: v["notes"], LastAgentID: v["last_agent"],
+		LastAgentAt: fromMS(v["last_agent_at"]), CreatedAt: fromMS(v["created_at"]),
+		Identities: idents, Tags: tags,
+	}
+	slices.Sort(c.Identities)
+	slices.Sort(c.Tags)
+	return c
 }
 
 // FindCustomer returns the customer known by an address on a channel.

@@ -65,6 +65,18 @@ func (s *Service) update(ctx context.Context, convID, flags, agentID string, at 
 // change left it (nil when nothing changed), read by the same script; the
 // entry handed to the Notifier carries it too (Entry.Record).
 func (s *Service) updateRecord(ctx context.Context, convID, flags, agentID string, at time.Time, set, setIfEmpty, entry []string) (Entry, *Conversation, error) {
+	e, rec, _, err := s.updateBeside(ctx, convID, flags, agentID, at, set, setIfEmpty, entry, 0)
+	return e, rec, err
+}
+
+// updateBeside is updateRecord that, with recent > 0 (and flag g), also
+// returns what a console shows beside the record, read by the same script:
+// the customer and the transcript's last recent entries (nil when nothing
+// changed).
+func (s *Service) updateBeside(ctx context.Context, convID, flags, agentID string, at time.Time, set, setIfEmpty, entry []string, recent int) (Entry, *Conversation, *Beside, error) {
+	if recent > 0 {
+		flags += "k"
+	}
 	now := ms(at)
 	args := []any{s.k.prefix(), convID, flags, agentID, now, len(set) / 2}
 	for _, v := range set {
@@ -79,33 +91,38 @@ func (s *Service) updateRecord(ctx context.Context, convID, flags, agentID strin
 	for _, v := range entry {
 		args = append(args, v)
 	}
+	if recent > 0 {
+		args = append(args, min(recent, 500))
+	}
 	res, err := scriptUpdate.Run(ctx, s.rdb, []string{s.k.conv(convID), s.k.convLog(convID), s.k.unrouted()}, args...).Slice()
 	if err != nil {
-		return Entry{}, nil, fmt.Errorf("conversation: update %s: %w", convID, err)
+		return Entry{}, nil, nil, fmt.Errorf("conversation: update %s: %w", convID, err)
 	}
 	code, _ := res[0].(int64)
 	switch code {
 	case 1:
-		return Entry{}, nil, fmt.Errorf("conversation: %s: %w", convID, ErrNotFound)
+		return Entry{}, nil, nil, fmt.Errorf("conversation: %s: %w", convID, ErrNotFound)
 	case 2:
-		return Entry{}, nil, fmt.Errorf("conversation: %s: %w", convID, ErrClosed)
+		return Entry{}, nil, nil, fmt.Errorf("conversation: %s: %w", convID, ErrClosed)
 	case 3:
-		return Entry{}, nil, nil
+		return Entry{}, nil, nil, nil
 	}
 	var rec *Conversation
-	if len(res) > 2 {
-		h := make(map[string]string, (len(res)-2)/2)
-		for i := 2; i+1 < len(res); i += 2 {
-			k, _ := res[i].(string)
-			v, _ := res[i+1].(string)
-			h[k] = v
-		}
-		c := convFromHash(h)
+	var beside *Beside
+	switch {
+	case recent > 0:
+		r := luaList{res: res, at: 2}
+		c := convFromHash(r.pairs(r.count()))
+		rec = &c
+		beside = r.beside()
+	case len(res) > 2:
+		r := luaList{res: res, at: 2}
+		c := convFromHash(r.pairs(len(res) - 2))
 		rec = &c
 	}
 	sid, _ := res[1].(string)
 	if sid == "" {
-		return Entry{}, rec, nil
+		return Entry{}, rec, beside, nil
 	}
 	fields := map[string]any{}
 	for i := 0; i+1 < len(entry); i += 2 {
@@ -114,18 +131,28 @@ func (s *Service) updateRecord(ctx context.Context, convID, flags, agentID strin
 	e := entryFromStream(sid, fields)
 	e.Record = rec
 	s.notify(ctx, convID, e)
-	return e, rec, nil
+	return e, rec, beside, nil
 }
 
 // Offered records that routing offered the conversation to an agent, and
 // returns the record as the offer left it, read by the same script (the
 // desk rings the agent with it).
 func (s *Service) Offered(ctx context.Context, convID, agentID string, at time.Time) (Conversation, error) {
-	_, rec, err := s.updateRecord(ctx, convID, "og", agentID, at,
+	conv, _, err := s.OfferedBeside(ctx, convID, agentID, at, 0)
+	return conv, err
+}
+
+// OfferedBeside is Offered that, with recent > 0, also returns what the
+// agent's offer shows beside the record, read by the same script: the
+// customer and the transcript's last recent entries. The Beside is nil
+// when the offer changed nothing (the record was read on its own).
+func (s *Service) OfferedBeside(ctx context.Context, convID, agentID string, at time.Time, recent int) (Conversation, *Beside, error) {
+	_, rec, beside, err := s.updateBeside(ctx, convID, "og", agentID, at,
 		[]string{"state", string(StateOffered), "agent", agentID},
 		[]string{"first_offered_at", fmt.Sprint(ms(at))},
-		[]string{"type", string(EntrySystem), "event", "offered", "agent", agentID, "text", "offered to " + agentID})
-	return s.orRead(ctx, convID, rec, err)
+		[]string{"type", string(EntrySystem), "event", "offered", "agent", agentID, "text", "offered to " + agentID}, recent)
+	conv, err := s.orRead(ctx, convID, rec, err)
+	return conv, beside, err
 }
 
 // orRead passes on what an update with flag g returned, reading the
@@ -154,11 +181,19 @@ func (s *Service) OnOfferLapsed(ctx context.Context, convID, agentID, reason str
 // becomes the customer's last agent), and returns the record as the accept
 // left it, read by the same script.
 func (s *Service) Accepted(ctx context.Context, convID, agentID string, at time.Time) (Conversation, error) {
-	_, rec, err := s.updateRecord(ctx, convID, "oag", agentID, at,
+	conv, _, err := s.AcceptedBeside(ctx, convID, agentID, at, 0)
+	return conv, err
+}
+
+// AcceptedBeside is Accepted that, with recent > 0, also returns what the
+// agent's console shows beside the record, as OfferedBeside does.
+func (s *Service) AcceptedBeside(ctx context.Context, convID, agentID string, at time.Time, recent int) (Conversation, *Beside, error) {
+	_, rec, beside, err := s.updateBeside(ctx, convID, "oag", agentID, at,
 		[]string{"state", string(StateActive), "agent", agentID},
 		[]string{"answered_at", fmt.Sprint(ms(at))},
-		[]string{"type", string(EntrySystem), "event", "accepted", "agent", agentID, "text", agentID + " accepted"})
-	return s.orRead(ctx, convID, rec, err)
+		[]string{"type", string(EntrySystem), "event", "accepted", "agent", agentID, "text", agentID + " accepted"}, recent)
+	conv, err := s.orRead(ctx, convID, rec, err)
+	return conv, beside, err
 }
 
 // OnTransferred records a transfer that routing made on its own (overflow

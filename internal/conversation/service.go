@@ -177,7 +177,7 @@ var luaFS embed.FS
 // safe and costs nothing per Service.
 var (
 	scriptReceive  = loadScript("receive.lua", "lib/customer.lua")
-	scriptUpdate   = loadScript("update.lua")
+	scriptUpdate   = loadScript("update.lua", "lib/customer.lua")
 	scriptReply    = loadScript("reply.lua")
 	scriptClaim    = loadScript("claim.lua")
 	scriptFinish   = loadScript("finish.lua")

@@ -2,9 +2,11 @@ package conversation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/redistest"
 )
@@ -97,5 +99,88 @@ func TestCustomerAndRecentInOneRoundTrip(t *testing.T) {
 		if n != want {
 			t.Errorf("customer %s: %d round trips, want %d", tc.custID, n, want)
 		}
+	}
+}
+
+// TestOfferedAndAcceptedReturnWhatAConsoleShows: the scripts that record
+// an offer and an accept return the customer (followed through a merge)
+// and the last entries, equal to what reading them afterwards returns, in
+// their one round trip; a change that changes nothing returns none.
+func TestOfferedAndAcceptedReturnWhatAConsoleShows(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	s := e.svc
+	survivor, err := s.Receive(ctx, sms("+14155550150", "first", "SMbeside1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := s.Receive(ctx, sms("+14155550151", "my parcel", "SMbeside2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Merge(ctx, survivor.CustomerID, merged.CustomerID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(ctx, survivor.CustomerID, "vip", true); err != nil {
+		t.Fatal(err)
+	}
+	trips := &redistest.Counter{}
+	e.rdb.AddHook(trips)
+	check := func(what string, conv Conversation, b *Beside) {
+		t.Helper()
+		if n := trips.Trips.Load(); n != 1 {
+			t.Errorf("%s: %d round trips, want 1", what, n)
+		}
+		if b == nil {
+			t.Fatalf("%s: nothing beside the record", what)
+		}
+		want, err := s.Customer(ctx, conv.CustomerID)
+		if err != nil || b.CustomerErr != nil {
+			t.Fatal(err, b.CustomerErr)
+		}
+		if b.Customer.ID != survivor.CustomerID || b.Customer.ID != want.ID || b.Customer.Name != want.Name ||
+			!slices.Equal(b.Customer.Identities, want.Identities) || !slices.Equal(b.Customer.Tags, want.Tags) {
+			t.Errorf("%s: customer %+v, read afterwards %+v", what, b.Customer, want)
+		}
+		recent, err := s.Recent(ctx, conv.ID, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Recent) != len(recent) {
+			t.Fatalf("%s: %d entries, read afterwards %d", what, len(b.Recent), len(recent))
+		}
+		for i := range recent {
+			if b.Recent[i].ID != recent[i].ID || b.Recent[i].Type != recent[i].Type || b.Recent[i].Text != recent[i].Text {
+				t.Errorf("%s: entry %d is %+v, read afterwards %+v", what, i, b.Recent[i], recent[i])
+			}
+		}
+	}
+	trips.Reset()
+	conv, b, err := s.OfferedBeside(ctx, merged.ConversationID, "ana", time.Now(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("offered", conv, b)
+	if conv.State != StateOffered || conv.AgentID != "ana" {
+		t.Errorf("offered: record %+v", conv)
+	}
+	trips.Reset()
+	conv, b, err = s.AcceptedBeside(ctx, merged.ConversationID, "ana", time.Now(), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("accepted", conv, b)
+	if conv.State != StateActive {
+		t.Errorf("accepted: record %+v", conv)
+	}
+	if last := b.Recent[len(b.Recent)-1]; last.Type != EntrySystem || last.Text != "ana accepted" {
+		t.Errorf("the accept's own line is not the last: %+v", last)
+	}
+	if err := s.Abandon(ctx, survivor.ConversationID); err != nil {
+		t.Fatal(err)
+	}
+	if _, b, err := s.OfferedBeside(ctx, survivor.ConversationID, "ana", time.Now(), 3); !errors.Is(err, ErrClosed) || b != nil {
+		t.Errorf("offering a closed conversation: %v, %+v", err, b)
 	}
 }

@@ -72,25 +72,18 @@ func (d *Desk) Snapshot(ctx context.Context, who Actor) (Snapshot, error) {
 		}
 		switch rc.State {
 		case routing.ConvOffered:
-			snap.Offers = append(snap.Offers, d.offer(ctx, conv, rc.OfferedAt, rc.Deadline))
+			snap.Offers = append(snap.Offers, d.offer(ctx, conv, nil, rc.OfferedAt, rc.Deadline))
 		case routing.ConvActive:
-			snap.Conversations = append(snap.Conversations, d.assigned(ctx, conv))
+			snap.Conversations = append(snap.Conversations, d.assigned(ctx, conv, nil))
 		}
 	}
 	return snap, nil
 }
 
 // offer builds the console's view of an offer.
-func (d *Desk) offer(ctx context.Context, conv conversation.Conversation, offeredAt, deadline time.Time) Offer {
-	// The customer and the preview are read in one round trip; a voice
-	// offer previews otherwise (below).
-	var recent *conversation.RecentRead
-	var also conversation.Along
-	if conv.Channel != channel.Voice {
-		recent = d.convs.ReadRecent(conv.ID, 20)
-		also = recent
-	}
-	cust, custErr := d.convs.CustomerAlong(ctx, conv.CustomerID, also)
+func (d *Desk) offer(ctx context.Context, conv conversation.Conversation, beside *conversation.Beside, offeredAt, deadline time.Time) Offer {
+	b := d.besideOf(ctx, conv, beside, conv.Channel != channel.Voice)
+	cust, custErr := b.Customer, b.CustomerErr
 	o := Offer{
 		ConversationID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
 		Customer:  customerRefOf(conv, cust, custErr),
@@ -101,10 +94,35 @@ func (d *Desk) offer(ctx context.Context, conv conversation.Conversation, offere
 		// calls by what they came about before, on any channel. Their
 		// summaries and this call's preview are read in one round trip.
 		o.Earlier, o.Preview = d.pastContacts(ctx, conv.CustomerID, conv.ID, offerEarlier)
-	} else if entries, err := recent.Result(ctx); err == nil {
-		o.Preview = lastCustomerTextOf(entries)
+	} else {
+		o.Preview = lastCustomerTextOf(b.Recent)
 	}
 	return o
+}
+
+// besideLines is how many of the transcript's last entries an offer or an
+// assignment reads: enough to find the last customer text and agent line.
+const besideLines = 20
+
+// besideOf is beside, or, when the change that rang the agent did not read
+// it (nil), the customer and (with lines) the last entries read now, in one
+// round trip.
+func (d *Desk) besideOf(ctx context.Context, conv conversation.Conversation, beside *conversation.Beside, lines bool) conversation.Beside {
+	if beside != nil {
+		return *beside
+	}
+	var recent *conversation.RecentRead
+	var also conversation.Along
+	if lines {
+		recent = d.convs.ReadRecent(conv.ID, besideLines)
+		also = recent
+	}
+	var b conversation.Beside
+	b.Customer, b.CustomerErr = d.convs.CustomerAlong(ctx, conv.CustomerID, also)
+	if recent != nil {
+		b.Recent, _ = recent.Result(ctx) // no preview rather than no offer
+	}
+	return b
 }
 
 // offerEarlier bounds the earlier conversations a voice offer names.
@@ -138,21 +156,18 @@ func (d *Desk) pastContacts(ctx context.Context, customerID, exclude string, lim
 	return past, lastCustomerTextOf(recent[0])
 }
 
-func (d *Desk) assigned(ctx context.Context, conv conversation.Conversation) Conversation {
+func (d *Desk) assigned(ctx context.Context, conv conversation.Conversation, beside *conversation.Beside) Conversation {
 	state := "active"
 	if !conv.Open() {
 		state = "closed"
 	}
-	recent := d.convs.ReadRecent(conv.ID, 20)
-	cust, custErr := d.convs.CustomerAlong(ctx, conv.CustomerID, recent)
+	b := d.besideOf(ctx, conv, beside, true)
 	c := Conversation{ID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
-		Customer: customerRefOf(conv, cust, custErr), State: state, UpdatedAt: conv.LastMessageAt,
-		Recovery: d.recoveryBanner(ctx, conv, cust, custErr)}
-	if entries, err := recent.Result(ctx); err == nil {
-		for _, e := range entries {
-			if e.Type == conversation.EntryCustomer || e.Type == conversation.EntryAgent {
-				c.LastMessageID, c.LastText = e.ID, e.Text
-			}
+		Customer: customerRefOf(conv, b.Customer, b.CustomerErr), State: state, UpdatedAt: conv.LastMessageAt,
+		Recovery: d.recoveryBanner(ctx, conv, b.Customer, b.CustomerErr)}
+	for _, e := range b.Recent {
+		if e.Type == conversation.EntryCustomer || e.Type == conversation.EntryAgent {
+			c.LastMessageID, c.LastText = e.ID, e.Text
 		}
 	}
 	return c

@@ -32,7 +32,7 @@ func TestVoiceOfferNamesTheCallersEarlierConversations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := e.desk.offer(ctx, conv, time.Now(), time.Now().Add(20*time.Second))
+	o := e.desk.offer(ctx, conv, nil, time.Now(), time.Now().Add(20*time.Second))
 	if len(o.Earlier) != 1 || o.Earlier[0].ConversationID != sms.ConversationID || o.Earlier[0].Channel != "sms" ||
 		o.Earlier[0].Summary != "my parcel never came" {
 		t.Fatalf("voice offer's earlier conversations: %+v", o.Earlier)
@@ -41,7 +41,7 @@ func TestVoiceOfferNamesTheCallersEarlierConversations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o := e.desk.offer(ctx, smsConv, time.Now(), time.Now()); o.Earlier != nil {
+	if o := e.desk.offer(ctx, smsConv, nil, time.Now(), time.Now()); o.Earlier != nil {
 		t.Fatalf("a text offer carries earlier conversations: %+v", o.Earlier)
 	}
 }

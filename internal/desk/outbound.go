@@ -107,7 +107,7 @@ func (d *Desk) Start(ctx context.Context, who Actor, req StartRequest) (conversa
 	}
 	// The agent's console shows it at once, on whichever gateway it is
 	// connected to; routing's started event only repairs a lost record.
-	d.consoles.Assigned(ctx, agentID, d.assigned(ctx, st.Conversation))
+	d.consoles.Assigned(ctx, agentID, d.assigned(ctx, st.Conversation, nil))
 	return st.Conversation, nil
 }
 

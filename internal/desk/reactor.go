@@ -38,11 +38,11 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 	}
 	switch ev.Type {
 	case routing.EventOffered:
-		conv, err := d.convs.Offered(ctx, ev.ConversationID, ev.AgentID, ev.At)
+		conv, beside, err := d.convs.OfferedBeside(ctx, ev.ConversationID, ev.AgentID, ev.At, besideLines)
 		if err != nil {
 			return ignoreMissing(err)
 		}
-		d.consoles.Offer(ctx, ev.AgentID, d.offer(ctx, conv, ev.At, ev.Deadline))
+		d.consoles.Offer(ctx, ev.AgentID, d.offer(ctx, conv, beside, ev.At, ev.Deadline))
 		d.observe(ctx, conv, channel.Event{Type: channel.EventOffered, AgentID: ev.AgentID, Deadline: ev.Deadline, At: ev.At})
 	case routing.EventDeclined, routing.EventExpired:
 		reason := ev.Reason
@@ -65,14 +65,14 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 		}
 		d.observeEvent(ctx, ev, channel.Event{Type: channel.EventOfferLapsed, AgentID: ev.AgentID, Reason: reason})
 	case routing.EventAccepted:
-		conv, err := d.convs.Accepted(ctx, ev.ConversationID, ev.AgentID, ev.At)
+		conv, beside, err := d.convs.AcceptedBeside(ctx, ev.ConversationID, ev.AgentID, ev.At, besideLines)
 		if err != nil {
 			return ignoreMissing(err)
 		}
 		// The customer hears who joined before the agent can reply.
 		d.observe(ctx, conv, channel.Event{Type: channel.EventAccepted, AgentID: ev.AgentID,
 			AgentName: d.shownName(ctx, ev.AgentID), Wait: ev.Wait, At: ev.At})
-		d.consoles.Assigned(ctx, ev.AgentID, d.assigned(ctx, conv))
+		d.consoles.Assigned(ctx, ev.AgentID, d.assigned(ctx, conv, beside))
 	case routing.EventClosed:
 		return d.repairClose(ctx, ev)
 	case routing.EventStarted:

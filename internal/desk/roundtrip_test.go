@@ -132,3 +132,80 @@ func TestRoutingsCloseOfACloseRecordedHereReadsNothing(t *testing.T) {
 		t.Errorf("%d record reads for a close recorded nowhere; want 1", n)
 	}
 }
+
+// consoleTap keeps the offers and assignments the desk pushes.
+type consoleTap struct {
+	noConsoles
+	mu       sync.Mutex
+	offers   []Offer
+	assigned []Conversation
+}
+
+func (c *consoleTap) Offer(_ context.Context, _ string, o Offer) {
+	c.mu.Lock()
+	c.offers = append(c.offers, o)
+	c.mu.Unlock()
+}
+
+func (c *consoleTap) Assigned(_ context.Context, _ string, conv Conversation) {
+	c.mu.Lock()
+	c.assigned = append(c.assigned, conv)
+	c.mu.Unlock()
+}
+
+// TestRingingAnAgentIsOneRoundTrip: routing's offered and accepted events
+// are recorded and shown on the console (the customer's name, the
+// message previewed, the last line) in the round trip of the script that
+// records them, and show what reading it all afterwards shows.
+func TestRingingAnAgentIsOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	tap := &consoleTap{}
+	e.desk.consoles = tap
+	r, err := e.desk.Receive(ctx, channel.Inbound{Channel: channel.SMS, From: "+15550004321", To: ourAddress,
+		Text: "where is my parcel?", ProviderID: "SMring1", Name: "Maria Svensson"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.desk.shownName(ctx, ana.AccountID) // names are cached apart; not this test's concern
+	count := &redistest.Counter{}
+	e.rdb.AddHook(count)
+	now := time.Now()
+	if err := e.desk.React(ctx, routing.Event{Type: routing.EventOffered, ConversationID: r.ConversationID, AgentID: ana.AccountID,
+		At: now, Deadline: now.Add(20 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count.Trips.Load(); n != 1 {
+		t.Errorf("offered: %d round trips, want 1", n)
+	}
+	count.Reset()
+	if err := e.desk.React(ctx, routing.Event{Type: routing.EventAccepted, ConversationID: r.ConversationID, AgentID: ana.AccountID, At: now}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count.Trips.Load(); n != 1 {
+		t.Errorf("accepted: %d round trips, want 1", n)
+	}
+	tap.mu.Lock()
+	defer tap.mu.Unlock()
+	if len(tap.offers) != 1 || len(tap.assigned) != 1 {
+		t.Fatalf("%d offers and %d assignments pushed, want 1 each", len(tap.offers), len(tap.assigned))
+	}
+	conv, err := e.convs.Conversation(ctx, r.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, a := tap.offers[0], tap.assigned[0]
+	if want := e.desk.offer(ctx, conv, nil, o.OfferedAt, o.Deadline); o.Customer != want.Customer || o.Preview != want.Preview {
+		t.Errorf("offer shows %+v / %q; read afterwards: %+v / %q", o.Customer, o.Preview, want.Customer, want.Preview)
+	}
+	if o.Customer.Name != "Maria Svensson" || o.Preview != "where is my parcel?" {
+		t.Errorf("offer shows %+v previewing %q", o.Customer, o.Preview)
+	}
+	if want := e.desk.assigned(ctx, conv, nil); a.Customer != want.Customer || a.LastText != want.LastText || a.LastMessageID != want.LastMessageID {
+		t.Errorf("assignment shows %+v / %q; read afterwards: %+v / %q", a.Customer, a.LastText, want.Customer, want.LastText)
+	}
+	if a.LastText != "where is my parcel?" || a.State != "active" {
+		t.Errorf("assignment: %+v", a)
+	}
+}

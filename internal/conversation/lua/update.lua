@@ -17,14 +17,22 @@
 --              no-op (code 3) when it was marked routed already
 --           q  silent: change the record, append nothing
 --           g  return the record as this change left it (after the id)
+--           k  with g: also what a console shows beside the record, the
+--              customer (followed through merges) and the transcript's last
+--              entries, so an offer or an assignment reads nothing more
 -- ARGV[4] agent id   ARGV[5] now (ms)
 -- ARGV[6] n1, then n1 field/value pairs to HSET
 -- then    n2, then n2 field/value pairs to set only when the field is empty
 -- then    n3, then n3 field/value pairs for the transcript entry
+-- then    with flag k: how many of the transcript's last entries to return
 --
 -- Returns {code, stream id}: 0 ok, 1 no such conversation, 2 closed,
 -- 3 nothing to do (already closed); with flag g and code 0, followed by
 -- the record's field/value pairs, so the caller need not read it again.
+-- With flags g and k, the record's pairs are counted first, and the
+-- customer follows: {code, stream id, n, record pairs..., customer id, n,
+-- customer pairs..., n, identities..., n, tags..., last entries newest
+-- first as XREVRANGE gives them}.
 -- Touch a never-written key first: while the slot migrates, the source node
 -- refuses it, before this script writes anything (internal/store retries).
 redis.call('EXISTS', ARGV[1] .. 'slot-probe')
@@ -86,13 +94,28 @@ if string.find(flags, 'a', 1, true) and ARGV[4] ~= '' then
 end
 
 local out = {0, ''}
+n = tonumber(ARGV[i]); i = i + 1
 if not string.find(flags, 'q', 1, true) then
-  n = tonumber(ARGV[i]); i = i + 1
   local entry = {}
   for j = 0, 2 * n - 1 do table.insert(entry, ARGV[i + j]) end
   out[2] = redis.call('XADD', KEYS[2], '*', unpack(entry))
 end
+i = i + 2 * n
+local function append(list, counted)
+  if counted then table.insert(out, #list) end
+  for _, v in ipairs(list) do table.insert(out, v) end
+end
 if string.find(flags, 'g', 1, true) then
-  for _, v in ipairs(redis.call('HGETALL', ck)) do table.insert(out, v) end
+  local beside = string.find(flags, 'k', 1, true)
+  append(redis.call('HGETALL', ck), beside)
+  if beside then
+    local cust = resolve_customer(p, redis.call('HGET', ck, 'customer') or '')
+    local cp = p .. 'cust:' .. cust
+    table.insert(out, cust)
+    append(redis.call('HGETALL', cp), true)
+    append(redis.call('SMEMBERS', cp .. ':idents'), true)
+    append(redis.call('SMEMBERS', cp .. ':tags'), true)
+    table.insert(out, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', tonumber(ARGV[i])))
+  end
 end
 return out

@@ -1,6 +1,6 @@
--- lib/customer.lua: the customer behind an address, for the scripts that
--- meet customers by address (receive.lua, start.lua); loadScript puts it in
--- front of them. It only defines functions, so each script's slot probe is
+-- lib/customer.lua: the customer behind an address or a merged id, for the
+-- scripts that meet customers (receive.lua, start.lua, update.lua);
+-- loadScript puts it in front of them. It only defines functions, so each script's slot probe is
 -- still its first command.
 
 -- resolve_customer follows merges: a merged customer keeps merged_into
