@@ -536,7 +536,12 @@ func (e *Engine) RecordEstimate(ctx context.Context, conversationID string, est 
 	return nil
 }
 
+// ms, atoi and dur read fields that are often absent: an empty string is
+// zero without a parse, whose error would allocate on every event.
 func ms(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n == 0 {
 		return time.Time{}
@@ -545,6 +550,9 @@ func ms(s string) time.Time {
 }
 
 func atoi(s string) int {
+	if s == "" {
+		return 0
+	}
 	n, _ := strconv.Atoi(s)
 	return n
 }

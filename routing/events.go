@@ -89,6 +89,9 @@ type Event struct {
 }
 
 func dur(s string) time.Duration {
+	if s == "" {
+		return 0
+	}
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return time.Duration(n) * time.Millisecond
 }

@@ -56,3 +56,14 @@ func TestSubscribeAcrossGateways(t *testing.T) {
 	for range sub.C { // closed when the context ends
 	}
 }
+
+// TestAbsentFieldsDecodeWithoutAllocating: most events lack most numeric
+// fields; reading an absent one must not build a parse error each time.
+func TestAbsentFieldsDecodeWithoutAllocating(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { _, _, _ = ms(""), atoi(""), dur("") }); n != 0 {
+		t.Fatalf("%.0f allocations to read three absent fields", n)
+	}
+	if ms("1700000000000").UnixMilli() != 1700000000000 || atoi("42") != 42 || dur("1500") != 1500*time.Millisecond {
+		t.Fatal("present fields misread")
+	}
+}

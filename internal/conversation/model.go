@@ -149,7 +149,10 @@ type Entry struct {
 
 func entryFromStream(id string, v map[string]any) Entry {
 	str := func(k string) string { s, _ := v[k].(string); return s }
-	attempt, _ := strconv.Atoi(str("attempt"))
+	var attempt int
+	if a := str("attempt"); a != "" { // most entries have none; a failed parse allocates
+		attempt, _ = strconv.Atoi(a)
+	}
 	e := Entry{
 		ID:         id,
 		Type:       EntryType(str("type")),

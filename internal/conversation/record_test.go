@@ -158,3 +158,21 @@ func TestReceivedMessageCarriesItsAuthor(t *testing.T) {
 		t.Fatalf("identities %v, want both numbers", got.Identities)
 	}
 }
+
+// TestAbsentTimesDecodeWithoutAllocating: a record's unset times are read
+// without building a parse error each time; set ones are read right, and
+// so is an entry's attempt.
+func TestAbsentTimesDecodeWithoutAllocating(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { _ = fromMS("") }); n != 0 {
+		t.Fatalf("%.0f allocations to read an absent time", n)
+	}
+	if got := fromMS("1700000000000"); got.UnixMilli() != 1700000000000 {
+		t.Fatalf("a present time read as %v", got)
+	}
+	if e := entryFromStream("1-0", map[string]any{"type": "agent", "attempt": "2"}); e.Attempt != 2 {
+		t.Fatalf("attempt read as %d", e.Attempt)
+	}
+	if e := entryFromStream("1-0", map[string]any{"type": "system"}); e.Attempt != 0 {
+		t.Fatalf("an entry without attempt read as %d", e.Attempt)
+	}
+}

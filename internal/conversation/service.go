@@ -341,7 +341,12 @@ func newID(prefix string) string {
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
+// fromMS reads a time in ms, zero when absent: an empty field is not
+// parsed, whose error would allocate on every record read.
 func fromMS(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n == 0 {
 		return time.Time{}
