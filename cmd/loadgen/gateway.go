@@ -86,6 +86,7 @@ type GatewayResult struct {
 	GatewayCPUMicrosPerContact float64
 	RedisCPUMicrosPerContact   float64
 	Commands                   map[string]int64 `json:",omitempty"`
+	CommandMicros              map[string]int64 `json:",omitempty"` // Redis time per command; a script's includes the commands it calls
 	Idle                       *IdleResult      `json:",omitempty"`
 }
 
@@ -293,7 +294,8 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	}
 	g.logf("%d contacts at %.0f/s over %s, mix %v, %d agents, %d gateways", total, cfg.Rate, cfg.Duration, cfg.Mix, cfg.Agents, len(g.targets))
 
-	cmd0, rcpu0, byName0 := redisCommands(ctx, rdb), redisCPU(ctx, rdb), commandCounts(ctx, rdb)
+	cmd0, rcpu0 := redisCommands(ctx, rdb), redisCPU(ctx, rdb)
+	byName0, usec0 := commandStats(ctx, rdb)
 	reads0 := redisReads(ctx, rdb)
 	gcpu0 := procsCPU(procs)
 	start := time.Now()
@@ -344,9 +346,12 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	}
 	cmds, rcpu, gcpu := redisCommands(ctx, rdb)-cmd0, redisCPU(ctx, rdb)-rcpu0, procsCPU(procs)-gcpu0
 	reads := redisReads(ctx, rdb) - reads0
-	byName := commandCounts(ctx, rdb)
+	byName, usec := commandStats(ctx, rdb)
 	for k, n := range byName0 {
 		byName[k] -= n
+	}
+	for k, n := range usec0 {
+		usec[k] -= n
 	}
 	cancel()
 	customers.Wait()
@@ -389,7 +394,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	}
 	per := func(x float64) float64 { return x / math.Max(1, float64(res.Routed)) }
 	res.RedisCommands = cmds
-	res.Commands = byName
+	res.Commands, res.CommandMicros = byName, usec
 	res.RedisCommandsPerContact = per(float64(cmds))
 	res.RedisReadsPerContact = per(float64(reads))
 	res.RedisCPUMicrosPerContact = per(float64(rcpu.Microseconds()))
@@ -404,6 +409,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	g.logf("customer message -> agent socket: n=%d (%.0f/s) p50=%.2fms p99=%.2fms; agent reply -> customer: n=%d p50=%.2fms p99=%.2fms",
 		res.Msg.N, res.MsgRate, res.Msg.P50, res.Msg.P99, res.Reply.N, res.Reply.P50, res.Reply.P99)
 	g.logf("redis commands per routed contact, by name: %s", topCommands(byName, per, 12))
+	g.logf("redis µs per routed contact, by command (a script's time includes its commands'): %s", topCommands(usec, per, 12))
 	if len(procs) > 0 {
 		g.logf("per routed contact: redis commands %.1f in %.1f reads, gateway cpu %.0fµs, redis cpu %.0fµs",
 			res.RedisCommandsPerContact, res.RedisReadsPerContact, res.GatewayCPUMicrosPerContact, res.RedisCPUMicrosPerContact)
@@ -1095,8 +1101,9 @@ func doubleOffered(ctx context.Context, rdb *redis.Client, ws string, convs map[
 	return len(bad), nil
 }
 
-// topCommands names the n most called commands with their calls per
-// routed contact ("evalsha 10.2 publish 9.8 …"): where the round trips go.
+// topCommands names the n commands with the highest counts (calls, or
+// microseconds) per routed contact ("evalsha 10.2 publish 9.8 …"): where
+// the round trips, or Redis's time, go.
 func topCommands(byName map[string]int64, per func(float64) float64, n int) string {
 	names := make([]string, 0, len(byName))
 	for k, v := range byName {

@@ -367,18 +367,19 @@ func processCPU() time.Duration {
 // so far (INFO commandstats): the gateways' round trips, however they were
 // batched on the wire.
 func scriptCalls(ctx context.Context, c *redis.Client) int64 {
-	n := commandCounts(ctx, c)
+	n, _ := commandStats(ctx, c)
 	return n["evalsha"] + n["eval"]
 }
 
-// commandCounts is how many calls of each command the Redis server ran so
-// far, by lower-case name (INFO commandstats; commands scripts call count
-// too).
-func commandCounts(ctx context.Context, c *redis.Client) map[string]int64 {
-	out := map[string]int64{}
+// commandStats is how many calls of each command the Redis server ran so
+// far and the microseconds it spent in them, by lower-case name (INFO
+// commandstats). Commands that scripts call count too, so a script's time
+// includes theirs.
+func commandStats(ctx context.Context, c *redis.Client) (calls, usec map[string]int64) {
+	calls, usec = map[string]int64{}, map[string]int64{}
 	info, err := c.Info(ctx, "commandstats").Result()
 	if err != nil {
-		return out
+		return calls, usec
 	}
 	for _, line := range strings.Split(info, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
@@ -386,11 +387,18 @@ func commandCounts(ctx context.Context, c *redis.Client) map[string]int64 {
 		if !ok || !isCmd {
 			continue
 		}
-		calls, _, _ := strings.Cut(strings.TrimPrefix(v, "calls="), ",")
-		n, _ := strconv.ParseInt(calls, 10, 64)
-		out[name] = n
+		for _, field := range strings.Split(v, ",") {
+			fk, fv, _ := strings.Cut(field, "=")
+			n, _ := strconv.ParseInt(fv, 10, 64)
+			switch fk {
+			case "calls":
+				calls[name] = n
+			case "usec":
+				usec[name] = n
+			}
+		}
 	}
-	return out
+	return calls, usec
 }
 
 // redisCPU is the Redis server's CPU time so far (INFO cpu, user and system).
