@@ -96,29 +96,77 @@ func dur(s string) time.Duration {
 	return time.Duration(n) * time.Millisecond
 }
 
-// eventOf decodes one entry of the event stream.
+// eventOf decodes one entry of the event stream, field by field: no copy
+// of the entry is made on the way (a gateway decodes every event).
 func eventOf(m redis.XMessage) Event {
-	f := make(map[string]string, len(m.Values))
+	ev := Event{ID: m.ID}
 	for k, v := range m.Values {
 		if s, ok := v.(string); ok {
-			f[k] = s
+			ev.set(k, s)
 		}
 	}
-	return eventFrom(m.ID, f)
+	return ev
 }
 
 // eventFrom decodes the stream's field map (also the live message's JSON).
 func eventFrom(id string, f map[string]string) Event {
-	return Event{
-		ID: id, Type: EventType(f["type"]), At: ms(f["at"]),
-		ConversationID: f["conv"], AgentID: f["agent"], Queue: f["queue"], Channel: f["channel"],
-		CustomerID: f["customer"], Skills: splitList(f["skills"]), Reason: f["reason"],
-		Wait: dur(f["wait_ms"]), Handle: dur(f["handle_ms"]),
-		Deadline: ms(f["deadline"]), Until: ms(f["until"]),
-		Priority: atoi(f["prio"]), EnqueuedAt: ms(f["enq"]),
-		FromQueue: f["from_queue"], FromAgent: f["from_agent"], ToQueue: f["to_queue"],
-		State: AgentState(f["state"]), PrevState: AgentState(f["prev"]), Missed: atoi(f["missed"]),
-		EstimateLow: dur(f["est_low_ms"]), EstimateHigh: dur(f["est_high_ms"]),
+	ev := Event{ID: id}
+	for k, v := range f {
+		ev.set(k, v)
+	}
+	return ev
+}
+
+// set decodes one field as lib.lua's emit writes it; unknown fields (the
+// live message's id) are ignored.
+func (ev *Event) set(k, v string) {
+	switch k {
+	case "type":
+		ev.Type = EventType(v)
+	case "at":
+		ev.At = ms(v)
+	case "conv":
+		ev.ConversationID = v
+	case "agent":
+		ev.AgentID = v
+	case "queue":
+		ev.Queue = v
+	case "channel":
+		ev.Channel = v
+	case "customer":
+		ev.CustomerID = v
+	case "skills":
+		ev.Skills = splitList(v)
+	case "reason":
+		ev.Reason = v
+	case "wait_ms":
+		ev.Wait = dur(v)
+	case "handle_ms":
+		ev.Handle = dur(v)
+	case "deadline":
+		ev.Deadline = ms(v)
+	case "until":
+		ev.Until = ms(v)
+	case "prio":
+		ev.Priority = atoi(v)
+	case "enq":
+		ev.EnqueuedAt = ms(v)
+	case "from_queue":
+		ev.FromQueue = v
+	case "from_agent":
+		ev.FromAgent = v
+	case "to_queue":
+		ev.ToQueue = v
+	case "state":
+		ev.State = AgentState(v)
+	case "prev":
+		ev.PrevState = AgentState(v)
+	case "missed":
+		ev.Missed = atoi(v)
+	case "est_low_ms":
+		ev.EstimateLow = dur(v)
+	case "est_high_ms":
+		ev.EstimateHigh = dur(v)
 	}
 }
 

@@ -2,8 +2,11 @@ package routing
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 func TestSubscribeAcrossGateways(t *testing.T) {
@@ -65,5 +68,36 @@ func TestAbsentFieldsDecodeWithoutAllocating(t *testing.T) {
 	}
 	if ms("1700000000000").UnixMilli() != 1700000000000 || atoi("42") != 42 || dur("1500") != 1500*time.Millisecond {
 		t.Fatal("present fields misread")
+	}
+}
+
+// TestEventDecodesEveryFieldWithoutCopying: an entry of the event stream
+// decodes into every field of Event, and an entry without skills (nearly
+// all of them) decodes without allocating.
+func TestEventDecodesEveryFieldWithoutCopying(t *testing.T) {
+	at := time.UnixMilli(1700000000123)
+	m := redis.XMessage{ID: "1700000000123-0", Values: map[string]any{
+		"type": "offered", "at": "1700000000123", "conv": "c1", "agent": "ana", "queue": "support",
+		"channel": "sms", "customer": "cu1", "skills": "es,billing", "reason": "timeout", "wait_ms": "1500",
+		"handle_ms": "60000", "deadline": "1700000020123", "until": "1700000030123", "prio": "7",
+		"enq": "1700000000000", "from_queue": "sales", "from_agent": "bo", "to_queue": "vip",
+		"state": "available", "prev": "away", "missed": "2", "est_low_ms": "30000", "est_high_ms": "90000",
+	}}
+	want := Event{ID: m.ID, Type: "offered", At: at, ConversationID: "c1", AgentID: "ana", Queue: "support",
+		Channel: "sms", CustomerID: "cu1", Skills: []string{"es", "billing"}, Reason: "timeout",
+		Wait: 1500 * time.Millisecond, Handle: time.Minute, Deadline: at.Add(20 * time.Second),
+		Until: at.Add(30 * time.Second), Priority: 7, EnqueuedAt: time.UnixMilli(1700000000000),
+		FromQueue: "sales", FromAgent: "bo", ToQueue: "vip", State: "available", PrevState: "away",
+		Missed: 2, EstimateLow: 30 * time.Second, EstimateHigh: 90 * time.Second}
+	if got := eventOf(m); !reflect.DeepEqual(got, want) {
+		t.Errorf("decoded\n %+v\nwant\n %+v", got, want)
+	}
+	delete(m.Values, "skills")
+	var ev Event
+	if n := testing.AllocsPerRun(100, func() { ev = eventOf(m) }); n != 0 {
+		t.Errorf("%.0f allocations to decode an event", n)
+	}
+	if ev.AgentID != "ana" || ev.Skills != nil {
+		t.Errorf("decoded %+v", ev)
 	}
 }

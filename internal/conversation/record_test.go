@@ -161,7 +161,7 @@ func TestReceivedMessageCarriesItsAuthor(t *testing.T) {
 
 // TestAbsentTimesDecodeWithoutAllocating: a record's unset times are read
 // without building a parse error each time; set ones are read right, and
-// so is an entry's attempt.
+// so is an entry's attempt; an event without one decodes without allocating.
 func TestAbsentTimesDecodeWithoutAllocating(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { _ = fromMS("") }); n != 0 {
 		t.Fatalf("%.0f allocations to read an absent time", n)
@@ -174,5 +174,13 @@ func TestAbsentTimesDecodeWithoutAllocating(t *testing.T) {
 	}
 	if e := entryFromStream("1-0", map[string]any{"type": "system"}); e.Attempt != 0 {
 		t.Fatalf("an entry without attempt read as %d", e.Attempt)
+	}
+	ev := map[string]any{"type": EventMessageReceived, "conv": "c1", "at": "1700000000000"}
+	if n := testing.AllocsPerRun(100, func() { _ = EventFrom("1-0", ev) }); n != 0 {
+		t.Fatalf("%.0f allocations to decode an event without an attempt", n)
+	}
+	ev["attempt"] = "3"
+	if e := EventFrom("1-0", ev); e.Attempt != 3 || e.ConversationID != "c1" {
+		t.Fatalf("event read as %+v", e)
 	}
 }

@@ -85,7 +85,10 @@ func EventFrom(id string, v map[string]any) Event {
 		Address: str("address"), Name: str("name"), MergedID: str("merged"),
 		NewConversation: str("new") == "1",
 	}
-	e.Attempt, _ = strconv.Atoi(str("attempt"))
+	if a := str("attempt"); a != "" {
+		// Most events have none; a failed parse would allocate its error.
+		e.Attempt, _ = strconv.Atoi(a)
+	}
 	if c := str("changes"); c != "" {
 		e.Changes = strings.Split(c, ",")
 	}
