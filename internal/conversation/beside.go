@@ -16,9 +16,32 @@ type Beside struct {
 	// CustomerErr wraps ErrNotFound when the record names no customer
 	// that exists; Customer is zero then.
 	CustomerErr error
-	// Recent are the transcript's last entries, oldest first, the change's
-	// own line among them.
-	Recent []Entry
+	// LastCustomer is the newest message from the customer among the
+	// transcript's last entries (an offer's preview); nil when none.
+	LastCustomer *Entry
+	// LastSaid is the newest line a customer or an agent wrote among them
+	// (what an assignment shows last); nil when none.
+	LastSaid *Entry
+}
+
+// LastSaid finds, among entries oldest first, the newest customer message
+// and the newest line a customer or an agent wrote: what a console shows
+// beside a record. update.lua (flag k) keeps the same two lines.
+func LastSaid(entries []Entry) (customer, said *Entry) {
+	for i := len(entries) - 1; i >= 0 && customer == nil; i-- {
+		switch e := &entries[i]; e.Type {
+		case EntryCustomer:
+			customer = e
+			if said == nil {
+				said = e
+			}
+		case EntryAgent:
+			if said == nil {
+				said = e
+			}
+		}
+	}
+	return customer, said
 }
 
 // luaList reads a script's flat answer from position at on.
@@ -62,7 +85,8 @@ func (l *luaList) strs(n int) []string {
 }
 
 // beside reads update.lua's customer section (flag k): customer id, its
-// pairs, identities and tags, each counted, then XREVRANGE's answer.
+// pairs, identities and tags, each counted, then the lines a console
+// shows, shaped as XREVRANGE's answer.
 func (l *luaList) beside() *Beside {
 	id := l.str()
 	h := l.pairs(l.count())
@@ -90,6 +114,6 @@ func (l *luaList) beside() *Beside {
 		}
 		msgs = append(msgs, redis.XMessage{ID: msgID, Values: values})
 	}
-	b.Recent = oldestFirst(msgs)
+	b.LastCustomer, b.LastSaid = LastSaid(oldestFirst(msgs))
 	return b
 }

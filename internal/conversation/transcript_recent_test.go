@@ -104,8 +104,9 @@ func TestCustomerAndRecentInOneRoundTrip(t *testing.T) {
 
 // TestOfferedAndAcceptedReturnWhatAConsoleShows: the scripts that record
 // an offer and an accept return the customer (followed through a merge)
-// and the last entries, equal to what reading them afterwards returns, in
-// their one round trip; a change that changes nothing returns none.
+// and the lines a console shows, equal to what reading them afterwards
+// gives, in their one round trip; a change that changes nothing returns
+// none.
 func TestOfferedAndAcceptedReturnWhatAConsoleShows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -143,21 +144,25 @@ func TestOfferedAndAcceptedReturnWhatAConsoleShows(t *testing.T) {
 			!slices.Equal(b.Customer.Identities, want.Identities) || !slices.Equal(b.Customer.Tags, want.Tags) {
 			t.Errorf("%s: customer %+v, read afterwards %+v", what, b.Customer, want)
 		}
-		recent, err := s.Recent(ctx, conv.ID, 3)
+		recent, err := s.Recent(ctx, conv.ID, 20)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(b.Recent) != len(recent) {
-			t.Fatalf("%s: %d entries, read afterwards %d", what, len(b.Recent), len(recent))
-		}
-		for i := range recent {
-			if b.Recent[i].ID != recent[i].ID || b.Recent[i].Type != recent[i].Type || b.Recent[i].Text != recent[i].Text {
-				t.Errorf("%s: entry %d is %+v, read afterwards %+v", what, i, b.Recent[i], recent[i])
+		wantCustomer, wantSaid := LastSaid(recent)
+		for _, l := range []struct {
+			name      string
+			got, want *Entry
+		}{{"last customer line", b.LastCustomer, wantCustomer}, {"last line said", b.LastSaid, wantSaid}} {
+			if l.got == nil || l.want == nil {
+				t.Fatalf("%s: %s %+v, read afterwards %+v", what, l.name, l.got, l.want)
+			}
+			if l.got.ID != l.want.ID || l.got.Type != l.want.Type || l.got.Text != l.want.Text {
+				t.Errorf("%s: %s %+v, read afterwards %+v", what, l.name, *l.got, *l.want)
 			}
 		}
 	}
 	trips.Reset()
-	conv, b, err := s.OfferedBeside(ctx, merged.ConversationID, "ana", time.Now(), 3)
+	conv, b, err := s.OfferedBeside(ctx, merged.ConversationID, "ana", time.Now(), 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,8 +170,19 @@ func TestOfferedAndAcceptedReturnWhatAConsoleShows(t *testing.T) {
 	if conv.State != StateOffered || conv.AgentID != "ana" {
 		t.Errorf("offered: record %+v", conv)
 	}
+	if b.LastCustomer.Text != "my parcel" || b.LastSaid.Text != "my parcel" {
+		t.Errorf("offered: shows %q and %q, want the customer's message for both", b.LastCustomer.Text, b.LastSaid.Text)
+	}
+	// An agent's reply is the last line said; a note, which the customer
+	// never saw, is not.
+	if _, err := s.Reply(ctx, merged.ConversationID, "ana", "on its way", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Note(ctx, merged.ConversationID, "ana", "checked the depot"); err != nil {
+		t.Fatal(err)
+	}
 	trips.Reset()
-	conv, b, err = s.AcceptedBeside(ctx, merged.ConversationID, "ana", time.Now(), 3)
+	conv, b, err = s.AcceptedBeside(ctx, merged.ConversationID, "ana", time.Now(), 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,8 +190,8 @@ func TestOfferedAndAcceptedReturnWhatAConsoleShows(t *testing.T) {
 	if conv.State != StateActive {
 		t.Errorf("accepted: record %+v", conv)
 	}
-	if last := b.Recent[len(b.Recent)-1]; last.Type != EntrySystem || last.Text != "ana accepted" {
-		t.Errorf("the accept's own line is not the last: %+v", last)
+	if b.LastCustomer.Text != "my parcel" || b.LastSaid.Text != "on its way" {
+		t.Errorf("accepted: shows %q and %q, want the customer's message and the reply", b.LastCustomer.Text, b.LastSaid.Text)
 	}
 	if err := s.Abandon(ctx, survivor.ConversationID); err != nil {
 		t.Fatal(err)

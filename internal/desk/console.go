@@ -95,7 +95,7 @@ func (d *Desk) offer(ctx context.Context, conv conversation.Conversation, beside
 		// summaries and this call's preview are read in one round trip.
 		o.Earlier, o.Preview = d.pastContacts(ctx, conv.CustomerID, conv.ID, offerEarlier)
 	} else {
-		o.Preview = lastCustomerTextOf(b.Recent)
+		o.Preview = preview(b.LastCustomer)
 	}
 	return o
 }
@@ -120,7 +120,8 @@ func (d *Desk) besideOf(ctx context.Context, conv conversation.Conversation, bes
 	var b conversation.Beside
 	b.Customer, b.CustomerErr = d.convs.CustomerAlong(ctx, conv.CustomerID, also)
 	if recent != nil {
-		b.Recent, _ = recent.Result(ctx) // no preview rather than no offer
+		entries, _ := recent.Result(ctx) // no preview rather than no offer
+		b.LastCustomer, b.LastSaid = conversation.LastSaid(entries)
 	}
 	return b
 }
@@ -165,10 +166,8 @@ func (d *Desk) assigned(ctx context.Context, conv conversation.Conversation, bes
 	c := Conversation{ID: conv.ID, Channel: string(conv.Channel), Queue: conv.Queue,
 		Customer: customerRefOf(conv, b.Customer, b.CustomerErr), State: state, UpdatedAt: conv.LastMessageAt,
 		Recovery: d.recoveryBanner(ctx, conv, b.Customer, b.CustomerErr)}
-	for _, e := range b.Recent {
-		if e.Type == conversation.EntryCustomer || e.Type == conversation.EntryAgent {
-			c.LastMessageID, c.LastText = e.ID, e.Text
-		}
+	if e := b.LastSaid; e != nil {
+		c.LastMessageID, c.LastText = e.ID, e.Text
 	}
 	return c
 }
@@ -207,18 +206,22 @@ func (d *Desk) lastCustomerText(ctx context.Context, convID string) string {
 }
 
 // lastCustomerTextOf is the last customer message among entries (oldest
-// first), cut to 140 characters: a preview.
+// first) as a preview.
 func lastCustomerTextOf(entries []conversation.Entry) string {
-	for i := len(entries) - 1; i >= 0; i-- {
-		if entries[i].Type == conversation.EntryCustomer {
-			t := entries[i].Text
-			if r := []rune(t); len(r) > 140 {
-				t = string(r[:140]) + "…"
-			}
-			return t
-		}
+	customer, _ := conversation.LastSaid(entries)
+	return preview(customer)
+}
+
+// preview is a customer message cut to 140 characters; "" for none.
+func preview(e *conversation.Entry) string {
+	if e == nil {
+		return ""
 	}
-	return ""
+	t := e.Text
+	if r := []rune(t); len(r) > 140 {
+		t = string(r[:140]) + "…"
+	}
+	return t
 }
 
 // names looks up display names once per request: a transcript names the

@@ -18,21 +18,25 @@
 --           q  silent: change the record, append nothing
 --           g  return the record as this change left it (after the id)
 --           k  with g: also what a console shows beside the record, the
---              customer (followed through merges) and the transcript's last
---              entries, so an offer or an assignment reads nothing more
+--              customer (followed through merges) and the transcript lines
+--              it shows, so an offer or an assignment reads nothing more
 -- ARGV[4] agent id   ARGV[5] now (ms)
 -- ARGV[6] n1, then n1 field/value pairs to HSET
 -- then    n2, then n2 field/value pairs to set only when the field is empty
 -- then    n3, then n3 field/value pairs for the transcript entry
--- then    with flag k: how many of the transcript's last entries to return
+-- then    with flag k: how many of the transcript's last entries to look
+--         through for the lines a console shows
 --
 -- Returns {code, stream id}: 0 ok, 1 no such conversation, 2 closed,
 -- 3 nothing to do (already closed); with flag g and code 0, followed by
 -- the record's field/value pairs, so the caller need not read it again.
 -- With flags g and k, the record's pairs are counted first, and the
 -- customer follows: {code, stream id, n, record pairs..., customer id, n,
--- customer pairs..., n, identities..., n, tags..., last entries newest
--- first as XREVRANGE gives them}.
+-- customer pairs..., n, identities..., n, tags..., lines}: lines are the
+-- newest customer message and the newest line a customer or an agent
+-- wrote (one entry when that is the same message, none when neither is
+-- among the entries looked through), newest first, shaped as XREVRANGE
+-- gives entries.
 -- Touch a never-written key first: while the slot migrates, the source node
 -- refuses it, before this script writes anything (internal/store retries).
 redis.call('EXISTS', ARGV[1] .. 'slot-probe')
@@ -115,7 +119,24 @@ if string.find(flags, 'g', 1, true) then
     append(redis.call('HGETALL', cp), true)
     append(redis.call('SMEMBERS', cp .. ':idents'), true)
     append(redis.call('SMEMBERS', cp .. ':tags'), true)
-    table.insert(out, redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', tonumber(ARGV[i])))
+    -- Only those two lines leave Redis: an offer previews the customer's
+    -- message, an assignment shows the last thing said, and the system
+    -- lines between them (offered, accepted…) are most of a transcript's
+    -- tail. A customer's message is also a line said, so finding it ends
+    -- the search.
+    local lines, said = {}, false
+    for _, e in ipairs(redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', tonumber(ARGV[i]))) do
+      local t
+      for j = 1, #e[2], 2 do
+        if e[2][j] == 'type' then t = e[2][j + 1]; break end
+      end
+      if t == 'customer' or (t == 'agent' and not said) then
+        table.insert(lines, e)
+        said = true
+      end
+      if t == 'customer' then break end
+    end
+    table.insert(out, lines)
   end
 end
 return out
