@@ -53,7 +53,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 		return err
 	}
 	hub, err := realtime.New(realtime.Config{Redis: rdb, Workspace: cfg.Workspace, Logger: a.log, PublicURL: cfg.BaseURL(),
-		MaxConns: cfg.MaxSockets, MaxMemoryBytes: uint64(cfg.MaxMemoryMB) << 20})
+		MaxConns: cfg.MaxSockets, MaxMemoryBytes: uint64(cfg.MaxMemoryMB) << 20, MaxHandling: cfg.VisitorHandlers})
 	if err != nil {
 		return fmt.Errorf("app: realtime hub: %w", err)
 	}

@@ -92,6 +92,11 @@ type Config struct {
 	// MaxMemoryMB is the Go heap size, in MiB, above which new chat
 	// visitors are turned away the same way. 0 means no limit. Default 1024.
 	MaxMemoryMB int
+	// VisitorHandlers is how many chat visitors' messages one gateway
+	// handles at once; the rest wait in their sockets' readers, so a burst
+	// of visitors costs small stacks, not thousands of deep handlers.
+	// Agents' and supervisors' consoles are never held by it. Default 256.
+	VisitorHandlers int
 	// PprofListen, when set, serves Go's /debug/pprof profiles on this
 	// separate address (keep it on loopback: profiles expose internals).
 	// Empty, the default, serves none.
@@ -211,6 +216,8 @@ var options = []option{
 		func(c *Config, v string) (err error) { c.MaxSockets, err = strconv.Atoi(v); return err }},
 	{"max-memory-mb", "SWITCHBOARD_MAX_MEMORY_MB", "1024", "Go heap in MiB above which new chat visitors are told \"busy, try again\" (0: no limit)", false,
 		func(c *Config, v string) (err error) { c.MaxMemoryMB, err = strconv.Atoi(v); return err }},
+	{"visitor-handlers", "SWITCHBOARD_VISITOR_HANDLERS", "256", "chat visitors' messages handled at once; the rest wait their turn (consoles never do)", false,
+		func(c *Config, v string) (err error) { c.VisitorHandlers, err = strconv.Atoi(v); return err }},
 	{"pprof-listen", "SWITCHBOARD_PPROF_LISTEN", "", "serve /debug/pprof on this separate address, e.g. 127.0.0.1:6060 (default: off)", false,
 		func(c *Config, v string) error { c.PprofListen = v; return nil }},
 }
@@ -399,6 +406,9 @@ func (c *Config) validate() error {
 	}
 	if c.MaxMemoryMB < 0 {
 		return &Error{Field: "--max-memory-mb / SWITCHBOARD_MAX_MEMORY_MB", Reason: "must not be negative"}
+	}
+	if c.VisitorHandlers < 1 {
+		return &Error{Field: "--visitor-handlers / SWITCHBOARD_VISITOR_HANDLERS", Reason: "must be at least 1"}
 	}
 	if c.PprofListen != "" {
 		if _, _, err := net.SplitHostPort(c.PprofListen); err != nil {

@@ -18,7 +18,8 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Listen != "127.0.0.1:8080" || c.Workspace != "default" || c.Location != time.UTC || c.ShutdownTimeout != 10*time.Second || !c.Embedded() || c.TwilioEnabled() {
+	if c.Listen != "127.0.0.1:8080" || c.Workspace != "default" || c.Location != time.UTC || c.ShutdownTimeout != 10*time.Second || !c.Embedded() || c.TwilioEnabled() ||
+		c.VisitorHandlers != 256 {
 		t.Fatalf("unexpected defaults: %+v", c)
 	}
 	if got := c.BaseURL(); got != "http://127.0.0.1:8080" {
@@ -87,6 +88,7 @@ func TestInvalidValuesNameTheField(t *testing.T) {
 		{desc: "log format", args: []string{"--log-format", "xml"}, field: "--log-format"},
 		{desc: "shutdown timeout", args: []string{"--shutdown-timeout", "soon"}, field: "--shutdown-timeout"},
 		{desc: "negative socket limit", args: []string{"--max-sockets", "-1"}, field: "--max-sockets"},
+		{desc: "no visitor handlers", args: []string{"--visitor-handlers", "0"}, field: "--visitor-handlers"},
 		{desc: "memory bound not a number", args: []string{"--max-memory-mb", "lots"}, field: "--max-memory-mb"},
 		{desc: "pprof address", args: []string{"--pprof-listen", "6060"}, field: "--pprof-listen"},
 		{desc: "trust proxy", args: []string{"--trust-proxy", "maybe"}, field: "--trust-proxy"},
