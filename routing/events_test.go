@@ -101,3 +101,15 @@ func TestEventDecodesEveryFieldWithoutCopying(t *testing.T) {
 		t.Errorf("decoded %+v", ev)
 	}
 }
+
+// BenchmarkEventOf decodes an offered event as the stream holds it.
+func BenchmarkEventOf(b *testing.B) {
+	m := redis.XMessage{ID: "1700000000123-0", Values: map[string]any{
+		"type": "offered", "at": "1700000000123", "conv": "cv_x5c3xxtofe4ch5x2", "agent": "ana", "queue": "support",
+		"channel": "sms", "customer": "cu_fc7hkjqlpj5clfvp", "deadline": "1700000020123", "prio": "0", "enq": "1700000000000",
+	}}
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = eventOf(m)
+	}
+}
