@@ -77,6 +77,13 @@ type Params struct {
 	// consumer dies meanwhile (then it is handled again, as at-least-once
 	// allows).
 	AckLinger time.Duration
+	// ReadLinger is how long the reader waits, after a read that came back
+	// with less than a full batch, before it reads again; 0 reads again at
+	// once. A stream written a few entries at a time is then read in
+	// batches: one read per linger instead of one per entry or two, for
+	// consumers that need not answer within milliseconds (webhook fan-out).
+	// An idle stream still costs one blocking read a second.
+	ReadLinger time.Duration
 	// Log receives what goes wrong with Redis (reads, claims, acks); nil
 	// means slog.Default().
 	Log *slog.Logger
@@ -169,12 +176,17 @@ func Run(ctx context.Context, p Params) error {
 			sleep(ctx, 200*time.Millisecond)
 			continue
 		}
+		full := false
 		for _, st := range res {
+			full = full || int64(len(st.Messages)) >= p.Batch
 			for i := range p.Streams {
 				if p.Streams[i].Name == st.Stream {
 					d.dispatch(i, st.Messages)
 				}
 			}
+		}
+		if p.ReadLinger > 0 && !full {
+			sleep(ctx, p.ReadLinger)
 		}
 	}
 	return nil

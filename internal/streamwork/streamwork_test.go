@@ -552,3 +552,57 @@ func TestMakesTheGroupAgainWhenTheStreamIsGone(t *testing.T) {
 	ids := add(t, c, stream, "b")
 	waitFor(t, "the entry after the group came back handled", func() bool { return got.has(ids[0]) })
 }
+
+// readCounter counts XREADGROUP calls.
+type readCounter struct{ n atomic.Int64 }
+
+func (r *readCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (r *readCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (r *readCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "xreadgroup" {
+			r.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// TestReadLingerReadsEntriesArrivingApartTogether: with ReadLinger, entries
+// written one at a time are read in batches, about one read per linger
+// rather than one per entry, and each is still handled once.
+func TestReadLingerReadsEntriesArrivingApartTogether(t *testing.T) {
+	t.Parallel()
+	c := server.NewClient(t)
+	reads := &readCounter{}
+	c.AddHook(reads)
+	var got log
+	stream := streamName(t, "s")
+	const linger = 50 * time.Millisecond
+	start(t, Params{Client: c, Group: "g", Consumer: "c1", ReadLinger: linger,
+		Streams: []Stream{{Name: stream, Key: byKey, Handle: got.handle}}})
+	const n = 40
+	before := reads.n.Load()
+	began := time.Now()
+	var ids []string
+	for i := range n {
+		ids = append(ids, add(t, c, stream, fmt.Sprintf("k%d", i))...)
+		time.Sleep(2 * time.Millisecond)
+	}
+	waitFor(t, "every entry handled", func() bool { return got.len() == n })
+	took := time.Since(began)
+	for _, id := range ids {
+		if !got.has(id) {
+			t.Errorf("entry %s not handled", id)
+		}
+	}
+	if got.len() != n {
+		t.Errorf("%d entries handled, want %d (each once)", got.len(), n)
+	}
+	// One read per linger while they arrived, and the blocking read that
+	// was waiting when the first came: read one by one it would be 40.
+	if r, most := reads.n.Load()-before, int64(took/linger)+2; r > most {
+		t.Errorf("%d reads for %d entries arriving over %v; want at most %d", r, n, took.Round(time.Millisecond), most)
+	}
+}
