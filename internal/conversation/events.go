@@ -321,6 +321,16 @@ func (s *Service) Record(ctx context.Context, convID, event, text string) error 
 	return err
 }
 
+// MarkParked notes on the record that a pending promise is about to park
+// the conversation, before the promise is made: a customer message on it
+// then says so (Entry.ParkedOnce), and only such messages need to look
+// for a promise to wake. The mark stays when the promise ends; a stale
+// one costs that one lookup.
+func (s *Service) MarkParked(ctx context.Context, convID string) error {
+	_, err := s.update(ctx, convID, "oq", "", s.now(), []string{"parked_once", "1"}, nil, nil)
+	return err
+}
+
 // Abandon ends a conversation whose customer left (a caller hung up in the
 // queue, a chat visitor closed the window before an answer).
 func (s *Service) Abandon(ctx context.Context, convID string) error {

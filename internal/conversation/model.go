@@ -137,14 +137,15 @@ type Entry struct {
 	// Identities and Tags, so the console names them without a read. Nil
 	// when read back.
 	Customer *Customer `json:"-"`
-	// Opened is, on a customer message handed to the Notifier, true when
-	// the message opened a new conversation: nothing can wait on it yet (a
-	// promise). False for a reopened one, and when read back.
-	Opened    bool      `json:"-"`
-	ErrorCode string    `json:"error_code,omitempty"`
-	ErrorText string    `json:"error_text,omitempty"`
-	Attempt   int       `json:"attempt,omitempty"`
-	At        time.Time `json:"at"`
+	// ParkedOnce is, on a customer message handed to the Notifier, true
+	// when a pending promise parked the conversation at some time
+	// (MarkParked): only then can one be waiting for the customer to
+	// write. False when read back.
+	ParkedOnce bool      `json:"-"`
+	ErrorCode  string    `json:"error_code,omitempty"`
+	ErrorText  string    `json:"error_text,omitempty"`
+	Attempt    int       `json:"attempt,omitempty"`
+	At         time.Time `json:"at"`
 }
 
 func entryFromStream(id string, v map[string]any) Entry {

@@ -97,18 +97,18 @@ func (s *Service) Receive(ctx context.Context, in channel.Inbound) (channel.Rece
 	}
 	var tags []string
 	if !r.Duplicate {
-		if len(res) < 12 {
+		if len(res) < 13 {
 			return channel.Receipt{}, fmt.Errorf("conversation: receive: script returned %d values", len(res))
 		}
-		n, _ := strconv.Atoi(res[11])
-		if n < 0 || 12+n > len(res) {
+		n, _ := strconv.Atoi(res[12])
+		if n < 0 || 13+n > len(res) {
 			return channel.Receipt{}, fmt.Errorf("conversation: receive: script returned %d identities in %d values", n, len(res))
 		}
-		idents, rest := res[12:12+n], res[12+n:]
+		idents, rest := res[13:13+n], res[13+n:]
 		tags = rest
 		author := &Customer{ID: r.CustomerID, Name: res[10], Identities: slices.Sorted(slices.Values(idents)),
 			Tags: slices.Sorted(slices.Values(rest))}
-		e := Entry{ID: res[4], Type: EntryCustomer, MessageID: r.MessageID, Author: r.CustomerID, Opened: r.NewConversation,
+		e := Entry{ID: res[4], Type: EntryCustomer, MessageID: r.MessageID, Author: r.CustomerID, ParkedOnce: res[11] == "1",
 			Channel: in.Channel, Text: in.Text, Attachments: in.Attachments, ProviderID: in.ProviderID, At: at.UTC().Truncate(time.Millisecond),
 			Customer: author}
 		s.notify(ctx, r.ConversationID, e)

@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -10,7 +11,8 @@ import (
 
 // TestScriptsReturnTheRecord: offers, accepts, closes and transfers hand
 // back the record as their script left it, the closing line carries it to
-// the Notifier, and only a message that opened its conversation says so.
+// the Notifier, and a customer message says whether a pending promise
+// parked its conversation (MarkParked), which only an open one can be.
 func TestScriptsReturnTheRecord(t *testing.T) {
 	t.Parallel()
 	n := &recNotifier{}
@@ -23,14 +25,23 @@ func TestScriptsReturnTheRecord(t *testing.T) {
 	if _, err := e.svc.Receive(ctx, sms("+14155550102", "still there?", "SM2")); err != nil {
 		t.Fatal(err)
 	}
-	var opened []bool
+	if err := e.svc.MarkParked(ctx, r.ConversationID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Receive(ctx, sms("+14155550102", "any news?", "SM3")); err != nil {
+		t.Fatal(err)
+	}
+	var parked []bool
 	for _, en := range n.entries {
 		if en.Type == EntryCustomer {
-			opened = append(opened, en.Opened)
+			parked = append(parked, en.ParkedOnce)
 		}
 	}
-	if len(opened) != 2 || !opened[0] || opened[1] {
-		t.Fatalf("customer entries' Opened = %v, want [true false]", opened)
+	if !slices.Equal(parked, []bool{false, false, true}) {
+		t.Fatalf("customer entries' ParkedOnce = %v, want [false false true]", parked)
+	}
+	if err := e.svc.MarkParked(ctx, "cv_nosuchconversation"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("marking an unknown conversation: %v, want ErrNotFound", err)
 	}
 
 	now := e.svc.now()
@@ -60,6 +71,9 @@ func TestScriptsReturnTheRecord(t *testing.T) {
 	}
 	if back, err := e.svc.Transcript(ctx, r.ConversationID, "", 0); err != nil || back[len(back)-1].Record != nil {
 		t.Fatalf("closing line read back carries a record (%v)", err)
+	}
+	if err := e.svc.MarkParked(ctx, r.ConversationID); !errors.Is(err, ErrClosed) {
+		t.Fatalf("marking a closed conversation parked: %v, want ErrClosed", err)
 	}
 }
 

@@ -76,6 +76,13 @@ func (d *Desk) MakePromise(ctx context.Context, who Actor, convID string, r Prom
 			return promise.Promise{}, mapErr(err)
 		}
 	}
+	if r.Pending {
+		// Marked before the promise parks it: a customer message in
+		// between finds nothing waiting yet, never misses one waiting.
+		if err := d.convs.MarkParked(ctx, convID); err != nil {
+			return promise.Promise{}, mapErr(err)
+		}
+	}
 	p, err := d.promises.Make(ctx, promise.Request{ConversationID: convID, CustomerID: conv.CustomerID, AgentID: owner,
 		Queue: conv.Queue, Channel: string(conv.Channel), What: r.What, Due: r.Due, Pending: r.Pending})
 	if err != nil {

@@ -9,8 +9,11 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
@@ -524,5 +527,65 @@ func TestPromiseDueOnAGatewayKilledIsFiredOnceByAnother(t *testing.T) {
 				t.Fatalf("routing enqueued the conversation %d times; want 2 (first contact, promise due)", enqueued)
 			}
 		})
+	}
+}
+
+// keyWatch counts the commands that name a key containing part.
+type keyWatch struct {
+	part string
+	n    atomic.Int64
+}
+
+func (k *keyWatch) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (k *keyWatch) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		k.see(cmd)
+		return next(ctx, cmd)
+	}
+}
+func (k *keyWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			k.see(cmd)
+		}
+		return next(ctx, cmds)
+	}
+}
+func (k *keyWatch) see(cmd redis.Cmder) {
+	for _, a := range cmd.Args() {
+		if s, ok := a.(string); ok && strings.Contains(s, k.part) {
+			k.n.Add(1)
+			return
+		}
+	}
+}
+
+// TestMessagesNeverParkedAskNoPromise: a customer message looks for a
+// promise to wake only on a conversation a pending promise parked; on any
+// other it costs the promises nothing.
+func TestMessagesNeverParkedAskNoPromise(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.convs.SetNotifier(e.desk)
+	convID, _ := e.conversation(ana, ActiveMine)
+	conv, err := e.convs.Conversation(ctx, convID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asks := &keyWatch{part: ":prom:parked"}
+	e.rdb.AddHook(asks)
+	for i := range 3 {
+		r, err := e.desk.Receive(ctx, channel.Inbound{Channel: channel.SMS, From: conv.CustomerAddress, To: ourAddress,
+			Text: fmt.Sprintf("question %d", i), ProviderID: fmt.Sprintf("SMask%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ConversationID != convID {
+			t.Fatalf("message %d opened %s; want it in %s", i, r.ConversationID, convID)
+		}
+	}
+	if n := asks.n.Load(); n != 0 {
+		t.Fatalf("%d promise lookups for 3 messages on a conversation never parked", n)
 	}
 }

@@ -219,10 +219,11 @@ func (d *Desk) Notify(ctx context.Context, convID string, e conversation.Entry) 
 	} else {
 		d.consoles.Message(ctx, d.View(ctx, convID, e))
 	}
-	if e.Type == conversation.EntryCustomer && !e.Opened && d.promises != nil {
+	if e.Type == conversation.EntryCustomer && e.ParkedOnce && d.promises != nil {
 		// The customer wrote while the conversation waited for a promise:
-		// it comes back to its agent now, not at the due time. (A message
-		// that opened its conversation cannot find one waiting.)
+		// it comes back to its agent now, not at the due time. Only a
+		// conversation a pending promise parked can have one waiting
+		// (MakePromise marks it first), so other messages ask nothing.
 		if err := d.promises.CustomerWrote(ctx, convID); err != nil {
 			d.log.Warn("desk: wake a promise", "conv", convID, "err", err)
 		}

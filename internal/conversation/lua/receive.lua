@@ -33,10 +33,13 @@
 -- that thread over.
 --
 -- Returns {status, conv, msg, cust, stream id, returning, routed, vip,
---          last agent, last agent at (ms), name, n, identity... (n of
---          them), tag...}: the customer's name and identities name them on
---          the console; their tags are for routing's rules that depend on
---          them. "dup" stops after last agent at.
+--          last agent, last agent at (ms), name, parked once, n,
+--          identity... (n of them), tag...}: the customer's name and
+--          identities name them on the console; their tags are for
+--          routing's rules that depend on them; parked once is "1" when a
+--          pending promise parked the conversation at some time (field
+--          parked_once), so a promise may wait for this message. "dup"
+--          stops after last agent at.
 --   status "dup": the provider id was seen; conv/msg/cust are the stored ones,
 --                 stream id is empty, routed says whether routing has it.
 --   status "new": a conversation was opened (and must be enqueued).
@@ -107,6 +110,7 @@ end
 local status = 'join'
 local returning = '0'
 local routed = '1'
+local parked = '0'
 if not conv then
   status = 'new'
   conv = ARGV[9]
@@ -139,8 +143,8 @@ elseif reopen then
   redis.call('XADD', ck .. ':log', '*', 'type', 'system', 'event', 'reopened', 'at', now,
     'text', 'reopened by a reply from the customer')
 else
-  returning = redis.call('HGET', p .. 'conv:' .. conv, 'returning') or '0'
-  routed = redis.call('HGET', p .. 'conv:' .. conv, 'routed') or '1'
+  local f = redis.call('HMGET', p .. 'conv:' .. conv, 'returning', 'routed', 'parked_once')
+  returning, routed, parked = f[1] or '0', f[2] or '1', f[3] or '0'
 end
 
 local ck = p .. 'conv:' .. conv
@@ -172,7 +176,7 @@ for _, t in ipairs(tags) do
   if t == ARGV[20] then vip = '1' end
 end
 local out = {status, conv, ARGV[11], cust, sid, returning, routed, vip, cf[1] or '', cf[2] or '',
-  cf[3] or '', tostring(#idents)}
+  cf[3] or '', parked, tostring(#idents)}
 for _, v in ipairs(idents) do table.insert(out, v) end
 for _, t in ipairs(tags) do table.insert(out, t) end
 return out
