@@ -24,10 +24,10 @@ type Beside struct {
 	LastSaid *Entry
 }
 
-// LastSaid finds, among entries oldest first, the newest customer message
+// LastLines finds, among entries oldest first, the newest customer message
 // and the newest line a customer or an agent wrote: what a console shows
 // beside a record. update.lua (flag k) keeps the same two lines.
-func LastSaid(entries []Entry) (customer, said *Entry) {
+func LastLines(entries []Entry) (customer, said *Entry) {
 	for i := len(entries) - 1; i >= 0 && customer == nil; i-- {
 		switch e := &entries[i]; e.Type {
 		case EntryCustomer:
@@ -114,6 +114,6 @@ func (l *luaList) beside() *Beside {
 		}
 		msgs = append(msgs, redis.XMessage{ID: msgID, Values: values})
 	}
-	b.LastCustomer, b.LastSaid = LastSaid(oldestFirst(msgs))
+	b.LastCustomer, b.LastSaid = LastLines(oldestFirst(msgs))
 	return b
 }

@@ -148,7 +148,7 @@ func TestOfferedAndAcceptedReturnWhatAConsoleShows(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantCustomer, wantSaid := LastSaid(recent)
+		wantCustomer, wantSaid := LastLines(recent)
 		for _, l := range []struct {
 			name      string
 			got, want *Entry

@@ -121,7 +121,7 @@ func (d *Desk) besideOf(ctx context.Context, conv conversation.Conversation, bes
 	b.Customer, b.CustomerErr = d.convs.CustomerAlong(ctx, conv.CustomerID, also)
 	if recent != nil {
 		entries, _ := recent.Result(ctx) // no preview rather than no offer
-		b.LastCustomer, b.LastSaid = conversation.LastSaid(entries)
+		b.LastCustomer, b.LastSaid = conversation.LastLines(entries)
 	}
 	return b
 }
@@ -208,7 +208,7 @@ func (d *Desk) lastCustomerText(ctx context.Context, convID string) string {
 // lastCustomerTextOf is the last customer message among entries (oldest
 // first) as a preview.
 func lastCustomerTextOf(entries []conversation.Entry) string {
-	customer, _ := conversation.LastSaid(entries)
+	customer, _ := conversation.LastLines(entries)
 	return preview(customer)
 }
 
