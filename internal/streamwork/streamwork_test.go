@@ -553,29 +553,13 @@ func TestMakesTheGroupAgainWhenTheStreamIsGone(t *testing.T) {
 	waitFor(t, "the entry after the group came back handled", func() bool { return got.has(ids[0]) })
 }
 
-// readCounter counts XREADGROUP calls.
-type readCounter struct{ n atomic.Int64 }
-
-func (r *readCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (r *readCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-func (r *readCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if cmd.Name() == "xreadgroup" {
-			r.n.Add(1)
-		}
-		return next(ctx, cmd)
-	}
-}
-
 // TestReadLingerReadsEntriesArrivingApartTogether: with ReadLinger, entries
 // written one at a time are read in batches, about one read per linger
 // rather than one per entry, and each is still handled once.
 func TestReadLingerReadsEntriesArrivingApartTogether(t *testing.T) {
 	t.Parallel()
 	c := server.NewClient(t)
-	reads := &readCounter{}
+	reads := &redistest.Counter{}
 	c.AddHook(reads)
 	var got log
 	stream := streamName(t, "s")
@@ -583,7 +567,7 @@ func TestReadLingerReadsEntriesArrivingApartTogether(t *testing.T) {
 	start(t, Params{Client: c, Group: "g", Consumer: "c1", ReadLinger: linger,
 		Streams: []Stream{{Name: stream, Key: byKey, Handle: got.handle}}})
 	const n = 40
-	before := reads.n.Load()
+	before := reads.Alone("xreadgroup")
 	began := time.Now()
 	var ids []string
 	for i := range n {
@@ -602,7 +586,7 @@ func TestReadLingerReadsEntriesArrivingApartTogether(t *testing.T) {
 	}
 	// One read per linger while they arrived, and the blocking read that
 	// was waiting when the first came: read one by one it would be 40.
-	if r, most := reads.n.Load()-before, int64(took/linger)+2; r > most {
+	if r, most := reads.Alone("xreadgroup")-before, int64(took/linger)+2; r > most {
 		t.Errorf("%d reads for %d entries arriving over %v; want at most %d", r, n, took.Round(time.Millisecond), most)
 	}
 }
