@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/switchboard/switchboard/internal/realtime"
 )
 
 // Config is the whole runtime configuration of one gateway.
@@ -95,7 +97,8 @@ type Config struct {
 	// VisitorHandlers is how many chat visitors' messages one gateway
 	// handles at once; the rest wait in their sockets' readers, so a burst
 	// of visitors costs small stacks, not thousands of deep handlers.
-	// Agents' and supervisors' consoles are never held by it. Default 256.
+	// Agents' and supervisors' consoles are never held by it. Default
+	// realtime.DefaultMaxHandling (256).
 	VisitorHandlers int
 	// PprofListen, when set, serves Go's /debug/pprof profiles on this
 	// separate address (keep it on loopback: profiles expose internals).
@@ -216,7 +219,7 @@ var options = []option{
 		func(c *Config, v string) (err error) { c.MaxSockets, err = strconv.Atoi(v); return err }},
 	{"max-memory-mb", "SWITCHBOARD_MAX_MEMORY_MB", "1024", "Go heap in MiB above which new chat visitors are told \"busy, try again\" (0: no limit)", false,
 		func(c *Config, v string) (err error) { c.MaxMemoryMB, err = strconv.Atoi(v); return err }},
-	{"visitor-handlers", "SWITCHBOARD_VISITOR_HANDLERS", "256", "chat visitors' messages handled at once; the rest wait their turn (consoles never do)", false,
+	{"visitor-handlers", "SWITCHBOARD_VISITOR_HANDLERS", strconv.Itoa(realtime.DefaultMaxHandling), "chat visitors' messages handled at once; the rest wait their turn (consoles never do)", false,
 		func(c *Config, v string) (err error) { c.VisitorHandlers, err = strconv.Atoi(v); return err }},
 	{"pprof-listen", "SWITCHBOARD_PPROF_LISTEN", "", "serve /debug/pprof on this separate address, e.g. 127.0.0.1:6060 (default: off)", false,
 		func(c *Config, v string) error { c.PprofListen = v; return nil }},
