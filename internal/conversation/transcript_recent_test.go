@@ -200,3 +200,46 @@ func TestOfferedAndAcceptedReturnWhatAConsoleShows(t *testing.T) {
 		t.Errorf("offering a closed conversation: %v, %+v", err, b)
 	}
 }
+
+// TestOfferedFindsTheCustomerLineAnywhereItLooks: the script reads the
+// transcript's tail a few entries at a time; the customer's message is
+// found wherever it sits among the entries it may look through (the first
+// batch, a later one, the very last), and not beyond them, as reading
+// those entries afterwards finds it.
+func TestOfferedFindsTheCustomerLineAnywhereItLooks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newEnv(t, nil).svc
+	for i, tc := range []struct{ notes, recent int }{
+		{0, 20}, {1, 20}, {2, 20}, {7, 20}, {17, 20}, {18, 20}, {0, 3}, {1, 3}, {0, 2},
+	} {
+		// After the offer, the customer's line is behind it, the notes and
+		// the line that says it was queued: the (notes+3)th newest.
+		rc, err := s.Receive(ctx, sms(fmt.Sprintf("+1415555%04d", 300+i), "where is it", fmt.Sprintf("SManywhere%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < tc.notes; n++ {
+			if _, err := s.Note(ctx, rc.ConversationID, "ana", fmt.Sprintf("note %d", n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, b, err := s.OfferedBeside(ctx, rc.ConversationID, "ana", time.Now(), tc.recent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recent, err := s.Recent(ctx, rc.ConversationID, tc.recent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := LastLines(recent)
+		wantFound := tc.notes+3 <= tc.recent
+		switch {
+		case (b.LastCustomer != nil) != wantFound || (want != nil) != wantFound:
+			t.Errorf("%d notes, looking through %d: found %v, read afterwards %v, want found=%v",
+				tc.notes, tc.recent, b.LastCustomer, want, wantFound)
+		case wantFound && (b.LastCustomer.ID != want.ID || b.LastCustomer.Text != "where is it"):
+			t.Errorf("%d notes, looking through %d: found %+v, want %+v", tc.notes, tc.recent, *b.LastCustomer, *want)
+		}
+	}
+}

@@ -42,80 +42,86 @@
 redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local ck = KEYS[1]
 local flags = ARGV[3]
-local state = redis.call('HGET', ck, 'state')
+local function has(f) return string.find(flags, f, 1, true) ~= nil end
+local p = ARGV[1]
+local conv = ARGV[2]
+local now = ARGV[5]
+
+-- Every field this script decides on is read in one HMGET and every change
+-- written in one HSET: each redis.call costs Redis a few microseconds of
+-- Lua on top of the command, and this script runs several times for every
+-- contact. cur is the record as the changes leave it.
+local i = 6
+local n1 = tonumber(ARGV[i])
+local n2at = i + 1 + 2 * n1
+local n2 = tonumber(ARGV[n2at])
+local want = {'state', 'routed', 'created_at', 'updated_at', 'customer', 'channel'}
+for j = 1, n2 do want[#want + 1] = ARGV[n2at + 2 * j - 1] end
+local got = redis.call('HMGET', ck, unpack(want))
+local state = got[1]
 if not state then return {1, ''} end
 local closed = state == 'closed' or state == 'abandoned'
-if closed and string.find(flags, 'c', 1, true) then return {3, ''} end
-if closed and string.find(flags, 'o', 1, true) then return {2, ''} end
-if string.find(flags, 'r', 1, true) and redis.call('HGET', ck, 'routed') == '1' then return {3, ''} end
+if closed and has('c') then return {3, ''} end
+if closed and has('o') then return {2, ''} end
+if has('r') and got[2] == '1' then return {3, ''} end
+local cur = {}
+for j, f in ipairs(want) do cur[f] = got[j] or '' end
 
-local i = 6
-local n = tonumber(ARGV[i]); i = i + 1
-if n > 0 then
-  local set = {}
-  for j = 0, n - 1 do
-    table.insert(set, ARGV[i + 2 * j]); table.insert(set, ARGV[i + 2 * j + 1])
-  end
-  redis.call('HSET', ck, unpack(set))
+local write = {}
+local function put(f, v)
+  write[#write + 1] = f; write[#write + 1] = v
+  cur[f] = v
+end
+for j = 1, n1 do
+  local f, v = ARGV[i + 2 * j - 1], ARGV[i + 2 * j]
+  put(f, v)
   -- Every agent a conversation was offered or assigned to finds it in their
   -- own index, by creation time (internal/conversation/list.go).
-  for j = 1, #set, 2 do
-    if set[j] == 'agent' and set[j + 1] ~= '' then
-      redis.call('ZADD', ARGV[1] .. 'convs:agent:' .. set[j + 1],
-        redis.call('HGET', ck, 'created_at') or ARGV[5], ARGV[2])
-    end
+  if f == 'agent' and v ~= '' then
+    redis.call('ZADD', p .. 'convs:agent:' .. v, cur['created_at'] ~= '' and cur['created_at'] or now, conv)
   end
 end
 -- updated_at only moves forward: a routing event handled late must not make
 -- the record look older than a message it already holds.
-if tonumber(ARGV[5]) > tonumber(redis.call('HGET', ck, 'updated_at') or '0') then
-  redis.call('HSET', ck, 'updated_at', ARGV[5])
+if tonumber(now) > (tonumber(cur['updated_at']) or 0) then put('updated_at', now) end
+for j = 1, n2 do
+  local f, v = ARGV[n2at + 2 * j - 1], ARGV[n2at + 2 * j]
+  if cur[f] == '' then put(f, v) end
 end
-i = i + 2 * n
-n = tonumber(ARGV[i]); i = i + 1
-for j = 0, n - 1 do
-  local f, v = ARGV[i + 2 * j], ARGV[i + 2 * j + 1]
-  if (redis.call('HGET', ck, f) or '') == '' then redis.call('HSET', ck, f, v) end
-end
-i = i + 2 * n
+if #write > 0 then redis.call('HSET', ck, unpack(write)) end
+i = n2at + 1 + 2 * n2
 
-local p = ARGV[1]
-local conv = ARGV[2]
-if string.find(flags, 'c', 1, true) then
-  local f = redis.call('HMGET', ck, 'customer', 'channel')
-  local ok = p .. 'open:' .. (f[1] or '') .. ':' .. (f[2] or '')
+if has('c') then
+  local ok = p .. 'open:' .. cur['customer'] .. ':' .. cur['channel']
   if redis.call('GET', ok) == conv then redis.call('DEL', ok) end
   redis.call('ZREM', KEYS[3], conv)
 end
-if string.find(flags, 'r', 1, true) then
+if has('r') then
   redis.call('ZREM', KEYS[3], conv)
 end
-if string.find(flags, 'a', 1, true) and ARGV[4] ~= '' then
-  local cust = redis.call('HGET', ck, 'customer')
-  if cust then
-    redis.call('HSET', p .. 'cust:' .. cust, 'last_agent', ARGV[4], 'last_agent_at', ARGV[5])
-  end
+if has('a') and ARGV[4] ~= '' and cur['customer'] ~= '' then
+  redis.call('HSET', p .. 'cust:' .. cur['customer'], 'last_agent', ARGV[4], 'last_agent_at', now)
 end
 
 local out = {0, ''}
-n = tonumber(ARGV[i]); i = i + 1
-if not string.find(flags, 'q', 1, true) then
+local n = tonumber(ARGV[i]); i = i + 1
+if not has('q') then
   local entry = {}
-  for j = 0, 2 * n - 1 do table.insert(entry, ARGV[i + j]) end
+  for j = 0, 2 * n - 1 do entry[#entry + 1] = ARGV[i + j] end
   out[2] = redis.call('XADD', KEYS[2], '*', unpack(entry))
 end
 i = i + 2 * n
 local function append(list, counted)
-  if counted then table.insert(out, #list) end
-  for _, v in ipairs(list) do table.insert(out, v) end
+  if counted then out[#out + 1] = #list end
+  for _, v in ipairs(list) do out[#out + 1] = v end
 end
-if string.find(flags, 'g', 1, true) then
-  local beside = string.find(flags, 'k', 1, true)
+if has('g') then
+  local beside = has('k')
   append(redis.call('HGETALL', ck), beside)
   if beside then
-    local cust = resolve_customer(p, redis.call('HGET', ck, 'customer') or '')
+    local cust = resolve_customer(p, cur['customer'])
     local cp = p .. 'cust:' .. cust
-    table.insert(out, cust)
+    out[#out + 1] = cust
     append(redis.call('HGETALL', cp), true)
     append(redis.call('SMEMBERS', cp .. ':idents'), true)
     append(redis.call('SMEMBERS', cp .. ':tags'), true)
@@ -124,19 +130,32 @@ if string.find(flags, 'g', 1, true) then
     -- lines between them (offered, accepted…) are most of a transcript's
     -- tail. A customer's message is also a line said, so finding it ends
     -- the search.
-    local lines, said = {}, false
-    for _, e in ipairs(redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', tonumber(ARGV[i]))) do
-      local t
-      for j = 1, #e[2], 2 do
-        if e[2][j] == 'type' then t = e[2][j + 1]; break end
+    --
+    -- The lines are read a few at a time: the customer's message is nearly
+    -- always among the newest four (an offer or an acceptance, perhaps a
+    -- note, then the message), and every entry read becomes a Lua table of
+    -- strings, which cost more Redis time than the rest of this script.
+    local lines, said, found = {}, false, false
+    local left, from, batch = tonumber(ARGV[i]), '+', 4
+    while left > 0 and not found do
+      local got = redis.call('XREVRANGE', KEYS[2], from, '-', 'COUNT', math.min(batch, left))
+      for _, e in ipairs(got) do
+        local t
+        for j = 1, #e[2], 2 do
+          if e[2][j] == 'type' then t = e[2][j + 1]; break end
+        end
+        if t == 'customer' or (t == 'agent' and not said) then
+          lines[#lines + 1] = e
+          said = true
+        end
+        if t == 'customer' then found = true; break end
       end
-      if t == 'customer' or (t == 'agent' and not said) then
-        table.insert(lines, e)
-        said = true
-      end
-      if t == 'customer' then break end
+      if #got < math.min(batch, left) then break end
+      left = left - #got
+      from = '(' .. got[#got][1]
+      batch = left
     end
-    table.insert(out, lines)
+    out[#out + 1] = lines
   end
 end
 return out
