@@ -73,6 +73,8 @@ type Engine struct {
 	// estimates; see samplesFresh.
 	samplesMu sync.Mutex
 	samples   map[string]queueSamples
+
+	live liveFeed // the Redis subscription all Subscribe calls share
 }
 
 // New checks p and builds an Engine. It does not touch Redis: the queue

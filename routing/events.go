@@ -2,10 +2,8 @@ package routing
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -191,62 +189,4 @@ func (e *Engine) Events(ctx context.Context, afterID string, count int) ([]Event
 		out = append(out, eventOf(m))
 	}
 	return out, nil
-}
-
-// SubscribeBuffer is how many live events a subscription holds for a slow
-// reader before it starts dropping them.
-const SubscribeBuffer = 4096
-
-// Subscription delivers live events from every gateway.
-type Subscription struct {
-	// C receives events in the order Redis recorded them. It is closed when
-	// the subscription's context ends.
-	C       <-chan Event
-	dropped atomic.Int64
-}
-
-// Dropped counts events not delivered because C was full. Pub/sub is
-// at-most-once anyway: a reader that falls behind reads Events from the last
-// ID it saw, and a lost offer simply lapses and is offered again.
-func (s *Subscription) Dropped() int64 { return s.dropped.Load() }
-
-// Subscribe delivers every event of the workspace, from every gateway, as it
-// happens, until ctx ends. A gateway subscribes once and hands offered events
-// to the agents connected to it (match Event.AgentID). When Subscribe
-// returns, the subscription is active: no later event is missed for lack of
-// it.
-func (e *Engine) Subscribe(ctx context.Context) (*Subscription, error) {
-	ps := e.c.Subscribe(ctx, e.k.live())
-	if _, err := ps.Receive(ctx); err != nil {
-		_ = ps.Close()
-		return nil, fmt.Errorf("routing: subscribe: %w", err)
-	}
-	out := make(chan Event, SubscribeBuffer)
-	sub := &Subscription{C: out}
-	msgs := ps.Channel(redis.WithChannelSize(SubscribeBuffer))
-	go func() {
-		defer close(out)
-		defer ps.Close()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case m, ok := <-msgs:
-				if !ok {
-					return
-				}
-				var f map[string]string
-				if err := json.Unmarshal([]byte(m.Payload), &f); err != nil {
-					e.log.Warn("routing: undecodable live event", "err", err)
-					continue
-				}
-				select {
-				case out <- eventFrom(f["id"], f):
-				default:
-					sub.dropped.Add(1)
-				}
-			}
-		}
-	}()
-	return sub, nil
 }

@@ -1,0 +1,101 @@
+package routing
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// TestSubscriptionsShareOneRedisSubscription: the parts of a gateway that
+// follow routing share one Redis subscription, each still gets every
+// event, one leaving does not stop the others, and the subscription closes
+// with the last of them (the next one opens it again).
+func TestSubscriptionsShareOneRedisSubscription(t *testing.T) {
+	t.Parallel()
+	ws := workspace(t)
+	gw := gateway(t, ws)
+	rdb := shared.Connect(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	subscribers := func() int64 {
+		t.Helper()
+		n, err := rdb.PubSubNumSub(ctx, gw.k.live()).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n[gw.k.live()]
+	}
+	waitFor := func(want int64) {
+		t.Helper()
+		for n := subscribers(); n != want; n = subscribers() {
+			if ctx.Err() != nil {
+				t.Fatalf("%d Redis subscribers, want %d", n, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	received := func(sub *Subscription, agent string) {
+		t.Helper()
+		for {
+			select {
+			case e, ok := <-sub.C:
+				if !ok {
+					t.Fatalf("subscription closed before agent %s's event", agent)
+				}
+				if e.Type == EventAgentState && e.AgentID == agent {
+					return
+				}
+			case <-ctx.Done():
+				t.Fatalf("no event for agent %s", agent)
+			}
+		}
+	}
+	change := func(agent string) {
+		t.Helper()
+		if err := gw.UpsertAgent(ctx, AgentConfig{ID: agent}); err != nil {
+			t.Fatal(err)
+		}
+		if err := gw.SetAgentState(ctx, agent, StateAvailable, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	ctx1, leave1 := context.WithCancel(ctx)
+	ctx2, leave2 := context.WithCancel(ctx)
+	sub1, err := gw.Subscribe(ctx1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub2, err := gw.Subscribe(ctx2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := subscribers(); n != 1 {
+		t.Fatalf("two subscriptions made %d Redis subscriptions, want 1", n)
+	}
+	change("a")
+	received(sub1, "a")
+	received(sub2, "a")
+
+	leave1()
+	for range sub1.C { // closed when its context ends
+	}
+	change("b")
+	received(sub2, "b")
+	if n := subscribers(); n != 1 {
+		t.Fatalf("after one left: %d Redis subscriptions, want 1", n)
+	}
+
+	leave2()
+	for range sub2.C {
+	}
+	waitFor(0)
+
+	sub3, err := gw.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(1)
+	change("c")
+	received(sub3, "c")
+}
