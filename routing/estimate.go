@@ -27,38 +27,55 @@ type Estimate struct {
 	AgentsOnline, Waiting int
 }
 
+// samples is what estimates use of a queue's measured waits and handle
+// times, worked out once when they are read (they are reused for a second,
+// by every estimate in it: see samplesFresh).
+type samples struct {
+	waits      int           // how many waits were measured
+	p50, p90   time.Duration // of the waits
+	handles    int           // how many handle times were measured
+	meanHandle time.Duration
+}
+
+func summarize(waits, handles []time.Duration) samples {
+	sm := samples{waits: len(waits), handles: len(handles)}
+	if len(waits) > 0 {
+		w := slices.Clone(waits)
+		slices.Sort(w)
+		sm.p50 = w[(len(w)-1)*50/100]
+		sm.p90 = w[(len(w)-1)*90/100]
+	}
+	if len(handles) > 0 {
+		var sum time.Duration
+		for _, h := range handles {
+			sum += h
+		}
+		sm.meanHandle = sum / time.Duration(len(handles))
+	}
+	return sm
+}
+
 // estimate combines what recent customers actually waited with what the
 // queue in front of a new customer implies. Recent waits (median to 90th
 // percentile) describe a steady queue; a queue that just grew is described
 // by the model: conversations ahead times the mean handle time, divided by
 // the agents online (not by all agents, a mistake that makes estimates too
 // rosy when half the team is away). The range spans both.
-func estimate(waits, handles []time.Duration, agents, waiting int) Estimate {
-	est := Estimate{Samples: len(waits), AgentsOnline: agents, Waiting: waiting}
+func estimate(sm samples, agents, waiting int) Estimate {
+	est := Estimate{Samples: sm.waits, AgentsOnline: agents, Waiting: waiting}
 	if agents == 0 {
 		return est
 	}
-	var p50, p90 time.Duration
-	if len(waits) > 0 {
-		w := slices.Clone(waits)
-		slices.Sort(w)
-		p50 = w[(len(w)-1)*50/100]
-		p90 = w[(len(w)-1)*90/100]
-	}
-	low, high := p50, p90
-	if len(handles) > 0 {
-		var sum time.Duration
-		for _, h := range handles {
-			sum += h
-		}
-		model := time.Duration(waiting) * (sum / time.Duration(len(handles))) / time.Duration(agents)
+	low, high := sm.p50, sm.p90
+	if sm.handles > 0 {
+		model := time.Duration(waiting) * sm.meanHandle / time.Duration(agents)
 		low, high = min(low, model), max(high, model)
-		if len(waits) == 0 {
+		if sm.waits == 0 {
 			low = model
 		}
 	}
 	est.Low, est.High = low, high
-	est.Enough = len(waits) >= MinEstimateSamples
+	est.Enough = sm.waits >= MinEstimateSamples
 	return est
 }
 
@@ -84,7 +101,7 @@ func (e *Engine) Estimate(ctx context.Context, queue string) (Estimate, error) {
 	for _, s := range sizes {
 		waiting += int(s.Val())
 	}
-	return estimate(smp.waits, smp.handles, int(online.Val()), waiting), nil
+	return estimate(smp.samples, int(online.Val()), waiting), nil
 }
 
 // samplesFresh is how long estimates reuse a queue's measured waits and
@@ -98,8 +115,8 @@ const samplesFresh = time.Second
 // queueSamples are a queue's measured waits and handle times as read at a
 // moment; shared by the estimates that reuse them, so never changed.
 type queueSamples struct {
-	at             time.Time
-	waits, handles []time.Duration
+	at time.Time
+	samples
 }
 
 // readWithSamples runs the commands live adds in one pipeline, along with
@@ -124,7 +141,7 @@ func (e *Engine) readWithSamples(ctx context.Context, queue string, live func(re
 		return queueSamples{}, err
 	}
 	if !fresh {
-		smp = queueSamples{at: now, waits: durations(waits.Val()), handles: durations(handles.Val())}
+		smp = queueSamples{at: now, samples: summarize(durations(waits.Val()), durations(handles.Val()))}
 		e.samplesMu.Lock()
 		e.samples[queue] = smp
 		e.samplesMu.Unlock()

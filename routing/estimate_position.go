@@ -20,20 +20,16 @@ import (
 // callers in three see their wait fall inside it and it widens honestly
 // with the place. A queue-wide average that ignores the place tells the
 // first and the tenth caller the same thing (Asterisk's mistake).
-func positionWait(pos int, handles []time.Duration, agents int) Estimate {
-	est := Estimate{Samples: len(handles), AgentsOnline: agents, Waiting: pos}
-	if agents <= 0 || pos <= 0 || len(handles) == 0 {
+func positionWait(pos int, sm samples, agents int) Estimate {
+	est := Estimate{Samples: sm.handles, AgentsOnline: agents, Waiting: pos}
+	if agents <= 0 || pos <= 0 || sm.handles == 0 {
 		return est
 	}
-	var sum time.Duration
-	for _, h := range handles {
-		sum += h
-	}
-	step := float64(sum) / float64(len(handles)) / float64(agents)
+	step := float64(sm.meanHandle) / float64(agents)
 	p := float64(pos)
 	est.Low = time.Duration(math.Max(0, (p-math.Sqrt(p))*step)).Round(time.Second)
 	est.High = time.Duration((p + math.Sqrt(p)) * step).Round(time.Second)
-	est.Enough = len(handles) >= MinEstimateSamples
+	est.Enough = sm.handles >= MinEstimateSamples
 	return est
 }
 
@@ -53,5 +49,5 @@ func (e *Engine) EstimateAt(ctx context.Context, queue string, pos int) (Estimat
 	if err != nil {
 		return Estimate{}, fmt.Errorf("routing: estimate %s at %d: %w", queue, pos, err)
 	}
-	return positionWait(pos, smp.handles, int(online.Val())), nil
+	return positionWait(pos, smp.samples, int(online.Val())), nil
 }

@@ -44,7 +44,7 @@ func TestPositionWaitAgainstMeasuredWaits(t *testing.T) {
 	}
 	for _, tc := range []struct{ pos, agents int }{{1, 1}, {3, 1}, {10, 1}, {1, 4}, {5, 4}, {20, 4}, {40, 10}} {
 		waits := simulateWaits(r, tc.pos, tc.agents, handles, 4000)
-		est := positionWait(tc.pos, handles, tc.agents)
+		est := positionWait(tc.pos, summarize(nil, handles), tc.agents)
 		if !est.Enough || est.Low > est.High {
 			t.Fatalf("pos %d agents %d: %+v", tc.pos, tc.agents, est)
 		}
@@ -75,7 +75,7 @@ func TestPositionWaitAgainstMeasuredWaits(t *testing.T) {
 func TestPositionWaitDependsOnThePlace(t *testing.T) {
 	t.Parallel()
 	handles := secs(60, 120, 180, 60, 120, 180, 60, 120, 180, 120)
-	first, tenth := positionWait(1, handles, 2), positionWait(10, handles, 2)
+	first, tenth := positionWait(1, summarize(nil, handles), 2), positionWait(10, summarize(nil, handles), 2)
 	if first.High >= tenth.Low {
 		t.Fatalf("first %v..%v overlaps tenth %v..%v", first.Low, first.High, tenth.Low, tenth.High)
 	}
@@ -84,7 +84,7 @@ func TestPositionWaitDependsOnThePlace(t *testing.T) {
 		t.Fatalf("tenth place middle %v", mid)
 	}
 	// Divided by the agents serving, not all agents.
-	if one := positionWait(10, handles, 1); (one.Low+one.High)/2 != 1200*time.Second {
+	if one := positionWait(10, summarize(nil, handles), 1); (one.Low+one.High)/2 != 1200*time.Second {
 		t.Fatalf("one agent: %v..%v", one.Low, one.High)
 	}
 	for _, c := range []struct {
@@ -95,7 +95,7 @@ func TestPositionWaitDependsOnThePlace(t *testing.T) {
 		{"no agent online", 3, 0, 10, false}, {"not waiting", 0, 2, 10, false},
 		{"no handle measured", 3, 2, 0, false}, {"too few measured", 3, 2, 5, false}, {"enough", 3, 2, 10, true},
 	} {
-		if got := positionWait(c.pos, handles[:c.handles], c.agents); got.Enough != c.enough {
+		if got := positionWait(c.pos, summarize(nil, handles[:c.handles]), c.agents); got.Enough != c.enough {
 			t.Errorf("%s: %+v", c.desc, got)
 		}
 	}

@@ -37,7 +37,7 @@ func TestEstimateFromMeasuredWaits(t *testing.T) {
 		{desc: "no waits yet: model only", handles: secs(60), agents: 2, waiting: 4, low: 120 * time.Second, high: 120 * time.Second},
 	}
 	for _, c := range cases {
-		got := estimate(c.waits, c.handles, c.agents, c.waiting)
+		got := estimate(summarize(c.waits, c.handles), c.agents, c.waiting)
 		if got.Low != c.low || got.High != c.high || got.Enough != c.enough {
 			t.Errorf("%s: got %v..%v enough=%v; want %v..%v enough=%v", c.desc, got.Low, got.High, got.Enough, c.low, c.high, c.enough)
 		}
@@ -131,5 +131,23 @@ func TestEstimateReusesSamplesBriefly(t *testing.T) {
 	v.must(err)
 	if at.Samples != 5 {
 		t.Fatalf("EstimateAt %+v; want the 5 handle times measured", at)
+	}
+}
+
+// An estimate from samples already read sorts and allocates nothing: the
+// percentiles are worked out once per read, not once per SMS acknowledged
+// (every estimate cloned and sorted up to 200 waits).
+func TestEstimateFromReusedSamplesAllocatesNothing(t *testing.T) {
+	waits := make([]time.Duration, 200)
+	for i := range waits {
+		waits[i] = time.Duration(200-i) * time.Second
+	}
+	sm := summarize(waits, secs(60, 90, 120))
+	var est Estimate
+	if n := testing.AllocsPerRun(100, func() { est = estimate(sm, 3, 12) }); n != 0 {
+		t.Errorf("%v allocations per estimate, want 0", n)
+	}
+	if est.Low != 100*time.Second || est.High != 360*time.Second || !est.Enough {
+		t.Errorf("estimate %v..%v enough=%v, want 100s..360s enough=true (12 waiting × 90 s ÷ 3 agents)", est.Low, est.High, est.Enough)
 	}
 }
