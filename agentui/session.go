@@ -1,7 +1,6 @@
 package agentui
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -214,8 +213,9 @@ func (s *session) onMessage(conn *realtime.Conn, msg []byte) error {
 		return conn.Send(encode(errorFrame{FrameError, CodeTooLarge, "frame too large"}))
 	}
 	var req request
-	dec := json.NewDecoder(bytes.NewReader(msg))
-	if err := dec.Decode(&req); err != nil || dec.More() {
+	// Unmarshal, not a Decoder: it refuses anything after the object just
+	// the same, without a reader and a buffer per frame.
+	if err := json.Unmarshal(msg, &req); err != nil {
 		return conn.Send(encode(errorFrame{FrameError, CodeBadFrame, "frame is not a JSON object"}))
 	}
 	if req.ID == "" || len(req.ID) > maxRequestID {
