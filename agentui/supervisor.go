@@ -1,7 +1,6 @@
 package agentui
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -279,8 +278,7 @@ func (ss *supSession) onMessage(conn *realtime.Conn, msg []byte) error {
 		return conn.Send(encode(errorFrame{FrameError, CodeTooLarge, "frame too large"}))
 	}
 	var req supRequest
-	dec := json.NewDecoder(bytes.NewReader(msg))
-	if err := dec.Decode(&req); err != nil || dec.More() {
+	if err := json.Unmarshal(msg, &req); err != nil { // refuses data after the object too
 		return conn.Send(encode(errorFrame{FrameError, CodeBadFrame, "frame is not a JSON object"}))
 	}
 	if req.ID == "" || len(req.ID) > maxRequestID {
