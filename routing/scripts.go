@@ -3,6 +3,7 @@ package routing
 import (
 	"embed"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -12,7 +13,8 @@ import (
 var luaFiles embed.FS
 
 // scripts holds one Redis script per operation. Each is the key segments
-// (keys.go), lua/lib.lua and the operation's file, so it runs on its own.
+// (keys.go), the part of lua/lib.lua it uses and the operation's file, so
+// it runs on its own.
 type scripts struct {
 	enqueue, accept, decline, close, transfer, abandon *redis.Script
 	upsertAgent, agentState, heartbeat, recordEstimate *redis.Script
@@ -31,7 +33,7 @@ func loadScripts() (*scripts, error) {
 		if err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("routing: read %s.lua: %w", name, err)
 		}
-		return redis.NewScript(luaKeySegments + luaChannels() + string(lib) + "\n" + string(body))
+		return redis.NewScript(luaKeySegments + luaChannels() + libFor(string(lib), string(body)) + "\n" + string(body))
 	}
 	s := &scripts{
 		enqueue:        load("enqueue"),
@@ -69,4 +71,91 @@ func (s *scripts) all() []*redis.Script {
 	return []*redis.Script{s.enqueue, s.accept, s.decline, s.close, s.transfer, s.abandon,
 		s.upsertAgent, s.agentState, s.heartbeat, s.recordEstimate,
 		s.recover, s.wrapup, s.presence, s.overflow, s.rematch, s.requeue, s.start}
+}
+
+// libFor is lib without the functions body does not use, directly or
+// through other functions of lib; everything else of lib is kept, in its
+// order. Redis runs a script's whole text on every call, so each of lib's
+// forty-odd local functions is a closure made and collected again on every
+// call: about 20 µs of Redis time per call for the whole library, before the
+// script does anything (docs/benchmarks.md). A function starts with "local
+// function name(" at the start of a line and ends on that line or at the
+// next line that is "end".
+func libFor(lib, body string) string {
+	type chunk struct {
+		name, text string // name is "" for what is not a function
+	}
+	var chunks []chunk
+	lines := strings.SplitAfter(lib, "\n")
+	for i := 0; i < len(lines); i++ {
+		m := luaFuncStart.FindStringSubmatch(lines[i])
+		if m == nil {
+			chunks = append(chunks, chunk{text: lines[i]})
+			continue
+		}
+		text := lines[i]
+		if !luaOneLiner.MatchString(lines[i]) {
+			for i+1 < len(lines) {
+				i++
+				text += lines[i]
+				if strings.TrimRight(lines[i], "\r\n") == "end" {
+					break
+				}
+			}
+		}
+		chunks = append(chunks, chunk{name: m[1], text: text})
+	}
+	// Keep what body and the kept code name, until nothing new is named.
+	used := map[string]bool{}
+	var mark func(code string)
+	mark = func(code string) {
+		code = luaComment.ReplaceAllString(code, "")
+		for _, c := range chunks {
+			if c.name != "" && !used[c.name] && names(code, c.name) {
+				used[c.name] = true
+				mark(c.text)
+			}
+		}
+	}
+	mark(body)
+	for _, c := range chunks {
+		if c.name == "" {
+			mark(c.text)
+		}
+	}
+	var out strings.Builder
+	for _, c := range chunks {
+		if c.name == "" || used[c.name] {
+			out.WriteString(c.text)
+		}
+	}
+	return out.String()
+}
+
+var (
+	luaFuncStart = regexp.MustCompile(`^local function ([A-Za-z_][A-Za-z0-9_]*)\(`)
+	luaOneLiner  = regexp.MustCompile(`\bend\s*$`)
+	// luaComment is a comment to the end of its line; lib.lua writes no
+	// "--" inside a string.
+	luaComment = regexp.MustCompile(`--[^\n]*`)
+)
+
+// names reports whether code mentions the identifier name.
+func names(code, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(code[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(name)
+		if (j == 0 || !luaIdentByte(code[j-1])) && (end == len(code) || !luaIdentByte(code[end])) {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func luaIdentByte(b byte) bool {
+	return b == '_' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 }
