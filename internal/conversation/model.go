@@ -133,9 +133,10 @@ type Entry struct {
 	// read back from the transcript.
 	Record *Conversation `json:"-"`
 	// Customer is, on a customer message handed to the Notifier by
-	// Receive, its author as the receiving script read them: ID, Name,
-	// Identities and Tags, so the console names them without a read. Nil
-	// when read back.
+	// Receive, what the receiving script read of its author for a console
+	// to name them without a read: ID and Name, and Identities when there
+	// is no name. Tags are there only when the message opened or reopened
+	// the conversation. Nil when read back.
 	Customer *Customer `json:"-"`
 	// ParkedOnce is, on a customer message handed to the Notifier, true
 	// when a pending promise parked the conversation at some time

@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/redistest"
@@ -392,5 +397,89 @@ func TestConcurrentMerges(t *testing.T) {
 		if err != nil || f.ID != c.ID {
 			t.Fatalf("%s resolves to %+v, %v", in.From, f, err)
 		}
+	}
+}
+
+// smembersCalls is how many SMEMBERS the package's redis-server has run,
+// scripts included.
+func smembersCalls(t *testing.T, rdb redis.UniversalClient) int {
+	t.Helper()
+	info, err := rdb.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(info, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "cmdstat_smembers:calls="); ok {
+			n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+			return n
+		}
+	}
+	return 0
+}
+
+// TestJoiningMessagesReadOnlyWhatTheConsoleUses: a message that joins an
+// open conversation reads neither the customer's tags (only routing uses
+// them, and the conversation is routed already) nor, when the customer has
+// a name, their identities; a nameless customer's message still carries
+// the identities a console names them by, and the message that opens a
+// conversation still carries the tags routing weighs. Not parallel: it
+// counts the commands of the package's whole redis-server.
+func TestJoiningMessagesReadOnlyWhatTheConsoleUses(t *testing.T) {
+	ctx := context.Background()
+	n := &recNotifier{}
+	e := newEnv(t, func(p *Params) { p.Notifier = n })
+	s := e.svc
+	named, err := s.Receive(ctx, sms("+14155550190", "hello", "SMread1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name, tags := "Ana Lima", []string{"vip"}
+	if _, err := s.UpdateCustomer(ctx, named.CustomerID, CustomerUpdate{Name: &name, Tags: &tags}); err != nil {
+		t.Fatal(err)
+	}
+	nameless, err := s.Receive(ctx, sms("+14155550191", "hi", "SMread2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tag(ctx, nameless.CustomerID, "vip", true); err != nil {
+		t.Fatal(err)
+	}
+
+	before := smembersCalls(t, e.rdb)
+	for i := range 3 {
+		if _, err := s.Receive(ctx, sms("+14155550190", "more", fmt.Sprintf("SMread1-%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := smembersCalls(t, e.rdb) - before; got != 0 {
+		t.Errorf("3 messages of a named customer joining their conversation: %d SMEMBERS, want 0", got)
+	}
+	before = smembersCalls(t, e.rdb)
+	if _, err := s.Receive(ctx, sms("+14155550191", "again", "SMread2-1")); err != nil {
+		t.Fatal(err)
+	}
+	if got := smembersCalls(t, e.rdb) - before; got != 1 {
+		t.Errorf("a nameless customer's message: %d SMEMBERS, want 1 (their identities)", got)
+	}
+	n.mu.Lock()
+	last := n.entries[len(n.entries)-1]
+	n.mu.Unlock()
+	if last.Customer == nil || len(last.Customer.Identities) != 1 || last.Customer.Identities[0] != "phone:+14155550191" {
+		t.Errorf("a nameless customer's message names them by %+v, want their phone identity", last.Customer)
+	}
+
+	// A closed conversation reopened by the next message is routed again,
+	// with the customer's tags.
+	if _, err := s.Close(ctx, named.ConversationID, "ana", "resolved"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Receive(ctx, sms("+14155550190", "it broke again", "SMread1-4")); err != nil {
+		t.Fatal(err)
+	}
+	e.router.mu.Lock()
+	last2 := e.router.enqueued[len(e.router.enqueued)-1]
+	e.router.mu.Unlock()
+	if last2.CustomerID != named.CustomerID || !last2.VIP || !slices.Contains(last2.Tags, "vip") {
+		t.Errorf("the reopening message routed %+v, want the customer's tags and VIP", last2)
 	}
 }

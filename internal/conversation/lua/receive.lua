@@ -35,8 +35,10 @@
 -- Returns {status, conv, msg, cust, stream id, returning, routed, vip,
 --          last agent, last agent at (ms), name, parked once, n,
 --          identity... (n of them), tag...}: the customer's name and
---          identities name them on the console; their tags are for
---          routing's rules that depend on them; parked once is "1" when a
+--          identities name them on the console (identities only when
+--          the customer has no name); their tags are for routing's rules
+--          that depend on them (only with "new" and "reopen", the
+--          statuses that route); vip likewise; parked once is "1" when a
 --          pending promise parked the conversation at some time (field
 --          parked_once), so a promise may wait for this message. "dup"
 --          stops after last agent at.
@@ -169,8 +171,18 @@ end
 -- What routing needs about the customer, and what the console names them
 -- by, saving the caller round trips.
 local cf = redis.call('HMGET', p .. 'cust:' .. cust, 'last_agent', 'last_agent_at', 'name')
-local tags = redis.call('SMEMBERS', p .. 'cust:' .. cust .. ':tags')
-local idents = redis.call('SMEMBERS', p .. 'cust:' .. cust .. ':idents')
+-- Only what the caller will use: tags when it routes the conversation (it
+-- opened or reopened), identities when the customer has no name (a console
+-- names them by an address then). Most messages join a conversation of a
+-- named customer and need neither; every string a script reads costs
+-- Redis more Lua time than the command itself.
+local tags, idents = {}, {}
+if status == 'new' or status == 'reopen' then
+  tags = redis.call('SMEMBERS', p .. 'cust:' .. cust .. ':tags')
+end
+if (cf[3] or '') == '' then
+  idents = redis.call('SMEMBERS', p .. 'cust:' .. cust .. ':idents')
+end
 local vip = '0'
 for _, t in ipairs(tags) do
   if t == ARGV[20] then vip = '1' end
