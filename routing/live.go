@@ -48,7 +48,8 @@ type liveRun struct {
 // to the agents connected to it (match Event.AgentID). When Subscribe
 // returns, the subscription is active: no later event is missed for lack of
 // it. All subscriptions of an engine share one Redis subscription, and each
-// event is decoded once for all of them.
+// event is decoded once for all of them; so a subscription joining one
+// already open may also get a few events published just before it.
 func (e *Engine) Subscribe(ctx context.Context) (*Subscription, error) {
 	f := &e.live
 	f.mu.Lock()
@@ -88,8 +89,24 @@ func (e *Engine) Subscribe(ctx context.Context) (*Subscription, error) {
 }
 
 // fanOut decodes each event of r once and hands it to every subscription
-// of r, until r's Redis subscription is closed.
+// of r, until r's Redis subscription is closed: by its last subscriber
+// leaving, or by go-redis (its client closed, a cluster node dropped). In
+// the second case the subscriptions left are closed, as their callers
+// expect of a subscription that ended, and the next Subscribe opens a new
+// one instead of joining the dead one.
 func (e *Engine) fanOut(f *liveFeed, r *liveRun) {
+	defer func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.run == r {
+			f.run = nil
+		}
+		for sub, out := range r.subs {
+			delete(r.subs, sub)
+			close(out)
+		}
+		_ = r.ps.Close()
+	}()
 	for m := range r.ps.Channel(redis.WithChannelSize(SubscribeBuffer)) {
 		var fields map[string]string
 		if err := json.Unmarshal([]byte(m.Payload), &fields); err != nil {

@@ -99,3 +99,38 @@ func TestSubscriptionsShareOneRedisSubscription(t *testing.T) {
 	change("c")
 	received(sub3, "c")
 }
+
+// When Redis ends the shared subscription itself (here: its client is
+// closed), every subscription on it closes, as a subscription that ended
+// does, and the next Subscribe does not join the dead one.
+func TestSubscriptionsCloseWhenTheRedisSubscriptionEnds(t *testing.T) {
+	t.Parallel()
+	c := shared.Connect(t)
+	gw, err := New(Params{Client: c, Workspace: workspace(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	sub, err := gw.Subscribe(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case _, ok := <-sub.C:
+			if ok {
+				continue
+			}
+		case <-ctx.Done():
+			t.Fatal("the subscription stayed open after its Redis subscription ended")
+		}
+		break
+	}
+	if _, err := gw.Subscribe(ctx); err == nil {
+		t.Error("Subscribe on a closed client joined the dead subscription instead of failing")
+	}
+}

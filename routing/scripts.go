@@ -80,7 +80,8 @@ func (s *scripts) all() []*redis.Script {
 // call: about 20 µs of Redis time per call for the whole library, before the
 // script does anything (docs/benchmarks.md). A function starts with "local
 // function name(" at the start of a line and ends on that line or at the
-// next line that is "end".
+// next line that is "end" at the start of a line (a comment after either
+// is allowed).
 func libFor(lib, body string) string {
 	type chunk struct {
 		name, text string // name is "" for what is not a function
@@ -94,11 +95,14 @@ func libFor(lib, body string) string {
 			continue
 		}
 		text := lines[i]
-		if !luaOneLiner.MatchString(lines[i]) {
-			for i+1 < len(lines) {
+		if !luaOneLiner.MatchString(luaComment.ReplaceAllString(lines[i], "")) {
+			for {
+				if i+1 == len(lines) {
+					panic("routing: lib.lua: function " + m[1] + " never reaches an \"end\" of its own line")
+				}
 				i++
 				text += lines[i]
-				if strings.TrimRight(lines[i], "\r\n") == "end" {
+				if strings.HasPrefix(lines[i], "end") && strings.TrimSpace(luaComment.ReplaceAllString(lines[i], "")) == "end" {
 					break
 				}
 			}

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -66,4 +67,69 @@ func TestAcceptCarriesPartOfTheLibrary(t *testing.T) {
 	if kept == 0 || kept > all/2 {
 		t.Errorf("accept keeps %d of the library's %d functions, want at most half", kept, all)
 	}
+}
+
+// Every name the library defines at its top level (a function or a
+// variable) that a script's text uses is defined in that text: a function
+// the trimming cut, or code it swallowed into a function it dropped,
+// would only fail when Redis runs that line.
+func TestEveryScriptDefinesTheLibraryNamesItUses(t *testing.T) {
+	lib, err := luaFiles.ReadFile("lua/lib.lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defined := regexp.MustCompile(`(?m)^local (?:function )?([A-Za-z_][A-Za-z0-9_]*)`)
+	var libNames []string
+	for _, m := range defined.FindAllStringSubmatch(string(lib), -1) {
+		libNames = append(libNames, m[1])
+	}
+	if len(libNames) < 40 {
+		t.Fatalf("found %d names in lib.lua, want the 42 functions and more", len(libNames))
+	}
+	files, err := luaFiles.ReadDir("lua")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, f := range files {
+		if f.Name() == "lib.lua" {
+			continue
+		}
+		body, err := luaFiles.ReadFile("lua/" + f.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		trimmed := libFor(string(lib), string(body))
+		code := luaComment.ReplaceAllString(trimmed+"\n"+string(body), "")
+		have := map[string]bool{}
+		for _, m := range defined.FindAllStringSubmatch(trimmed, -1) {
+			have[m[1]] = true
+		}
+		for _, n := range libNames {
+			if names(code, n) && !have[n] {
+				t.Errorf("%s uses %s, which its text does not define", f.Name(), n)
+			}
+		}
+		checked++
+	}
+	if checked < 17 {
+		t.Errorf("checked %d scripts, want all 17", checked)
+	}
+}
+
+// A function line with a comment after its end is still one line, and a
+// function that never ends is refused when the scripts are built, not
+// when Redis runs them.
+func TestLibForReadsCommentsAfterEnd(t *testing.T) {
+	lib := "local function one(x) return x end -- one line\nlocal Q = {}\nlocal function two(x)\n  return Q\nend -- two\nlocal R = 1\n"
+	got := libFor(lib, "return two(1)")
+	if !strings.Contains(got, "local Q = {}") || !strings.Contains(got, "local R = 1") || strings.Contains(got, "function one") {
+		t.Errorf("trimmed library:\n%s", got)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a function without its end was accepted")
+		}
+	}()
+	libFor("local function three(x)\n  return x\n", "three(1)")
 }
