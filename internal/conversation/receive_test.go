@@ -401,20 +401,40 @@ func TestConcurrentMerges(t *testing.T) {
 }
 
 // smembersCalls is how many SMEMBERS the package's redis-server has run,
-// scripts included.
+// scripts included; on a Redis Cluster, all its primaries together.
 func smembersCalls(t *testing.T, rdb redis.UniversalClient) int {
 	t.Helper()
-	info, err := rdb.Info(context.Background(), "commandstats").Result()
-	if err != nil {
+	ctx := context.Background()
+	count := func(c redis.UniversalClient) int {
+		info, err := c.Info(ctx, "commandstats").Result()
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		for _, l := range strings.Split(info, "\n") {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "cmdstat_smembers:calls="); ok {
+				n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+				return n
+			}
+		}
+		return 0
+	}
+	cc, ok := rdb.(*redis.ClusterClient)
+	if !ok {
+		return count(rdb)
+	}
+	var mu sync.Mutex
+	total := 0
+	if err := cc.ForEachMaster(ctx, func(_ context.Context, node *redis.Client) error {
+		n := count(node)
+		mu.Lock()
+		total += n
+		mu.Unlock()
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range strings.Split(info, "\n") {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(l), "cmdstat_smembers:calls="); ok {
-			n, _ := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
-			return n
-		}
-	}
-	return 0
+	return total
 }
 
 // TestJoiningMessagesReadOnlyWhatTheConsoleUses: a message that joins an
