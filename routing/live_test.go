@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard/switchboard/internal/redistest"
 )
 
 // TestSubscriptionsShareOneRedisSubscription: the parts of a gateway that
@@ -138,17 +140,11 @@ func TestSubscriptionsCloseWhenTheRedisSubscriptionEnds(t *testing.T) {
 	}
 }
 
-// numSub is how many clients subscribe to ch. On a Redis Cluster each
-// node counts only its own subscribers, so every node is asked.
+// numSub is how many clients subscribe to ch, on every primary.
 func numSub(ctx context.Context, rdb redis.UniversalClient, ch string) (int64, error) {
-	cc, ok := rdb.(*redis.ClusterClient)
-	if !ok {
-		n, err := rdb.PubSubNumSub(ctx, ch).Result()
-		return n[ch], err
-	}
 	var mu sync.Mutex
 	var total int64
-	err := cc.ForEachShard(ctx, func(ctx context.Context, node *redis.Client) error {
+	err := redistest.EachPrimary(ctx, rdb, func(ctx context.Context, node *redis.Client) error {
 		n, err := node.PubSubNumSub(ctx, ch).Result()
 		mu.Lock()
 		total += n[ch]

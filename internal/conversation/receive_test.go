@@ -419,13 +419,9 @@ func smembersCalls(t *testing.T, rdb redis.UniversalClient) int {
 		}
 		return 0
 	}
-	cc, ok := rdb.(*redis.ClusterClient)
-	if !ok {
-		return count(rdb)
-	}
 	var mu sync.Mutex
 	total := 0
-	if err := cc.ForEachMaster(ctx, func(_ context.Context, node *redis.Client) error {
+	if err := redistest.EachPrimary(ctx, rdb, func(_ context.Context, node *redis.Client) error {
 		n := count(node)
 		mu.Lock()
 		total += n

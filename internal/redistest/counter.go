@@ -2,6 +2,7 @@ package redistest
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,3 +65,17 @@ func (c *Counter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proc
 }
 
 var _ redis.Hook = (*Counter)(nil)
+
+// EachPrimary runs fn on rdb's server, or on every primary of a Redis
+// Cluster: what one node reports (INFO commandstats, PUBSUB NUMSUB) is
+// only its own share there.
+func EachPrimary(ctx context.Context, rdb redis.UniversalClient, fn func(context.Context, *redis.Client) error) error {
+	switch c := rdb.(type) {
+	case *redis.ClusterClient:
+		return c.ForEachMaster(ctx, fn)
+	case *redis.Client:
+		return fn(ctx, c)
+	default:
+		return fmt.Errorf("redistest: EachPrimary: a %T is neither a client nor a cluster client", rdb)
+	}
+}
