@@ -85,13 +85,14 @@ func (s *scripts) all() []*redis.Script {
 func libFor(lib, body string) string {
 	type chunk struct {
 		name, text string // name is "" for what is not a function
+		code       string // text without its comments, which name nothing
 	}
 	var chunks []chunk
 	lines := strings.SplitAfter(lib, "\n")
 	for i := 0; i < len(lines); i++ {
 		m := luaFuncStart.FindStringSubmatch(lines[i])
 		if m == nil {
-			chunks = append(chunks, chunk{text: lines[i]})
+			chunks = append(chunks, chunk{text: lines[i], code: luaComment.ReplaceAllString(lines[i], "")})
 			continue
 		}
 		text := lines[i]
@@ -107,24 +108,23 @@ func libFor(lib, body string) string {
 				}
 			}
 		}
-		chunks = append(chunks, chunk{name: m[1], text: text})
+		chunks = append(chunks, chunk{name: m[1], text: text, code: luaComment.ReplaceAllString(text, "")})
 	}
 	// Keep what body and the kept code name, until nothing new is named.
 	used := map[string]bool{}
 	var mark func(code string)
 	mark = func(code string) {
-		code = luaComment.ReplaceAllString(code, "")
 		for _, c := range chunks {
 			if c.name != "" && !used[c.name] && names(code, c.name) {
 				used[c.name] = true
-				mark(c.text)
+				mark(c.code)
 			}
 		}
 	}
-	mark(body)
+	mark(luaComment.ReplaceAllString(body, ""))
 	for _, c := range chunks {
 		if c.name == "" {
-			mark(c.text)
+			mark(c.code)
 		}
 	}
 	var out strings.Builder
