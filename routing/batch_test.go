@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+
+	"github.com/switchboard/switchboard/internal/store"
 )
 
 // Many goroutines enqueue at once: their calls share pipelines, and each
@@ -16,8 +18,8 @@ func TestBatchedCallsGetTheirOwnResults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if e.batch == nil {
-		t.Fatal("script calls are not batched by default")
+	if _, ok := e.calls.(*store.Batcher); !ok {
+		t.Fatalf("script calls go through %T; want them batched by default", e.calls)
 	}
 	const n = 200
 	errs := make([]error, 2*n)

@@ -56,7 +56,7 @@ type Params struct {
 // any number of Engines (one per gateway) may share one Redis.
 type Engine struct {
 	c         redis.UniversalClient
-	batch     *batcher // script calls, unless Params.DirectCalls
+	calls     redis.Scripter // a store.Batcher, unless Params.DirectCalls
 	k         keys
 	queues    map[string]QueueConfig
 	order     []string // queue names in configuration order
@@ -98,8 +98,9 @@ func New(p Params) (*Engine, error) {
 		return nil, fmt.Errorf("routing: workspace %q: %w", ws, err)
 	}
 	e.k = newKeys(ws)
+	e.calls = e.c
 	if !p.DirectCalls {
-		e.batch = &batcher{c: e.c}
+		e.calls = store.NewBatcher(e.c)
 	}
 	if e.clock == nil {
 		e.clock = realClock{}
@@ -267,13 +268,7 @@ func (e *Engine) call(ctx context.Context, sc *redis.Script, ks []string, args .
 	full = append(full, e.clock.Now().UnixMilli(), e.maxLen, e.retention.Milliseconds())
 	full = append(full, args...)
 	for attempt := 0; ; attempt++ {
-		var res []int64
-		var err error
-		if e.batch != nil {
-			res, err = e.batch.run(ctx, sc, keys, full...)
-		} else {
-			res, err = sc.Run(ctx, e.c, keys, full...).Int64Slice()
-		}
+		res, err := sc.Run(ctx, e.calls, keys, full...).Int64Slice()
 		if err != nil {
 			if store.SlotMoving(err) && attempt < store.SlotRetries {
 				// Refused before writing anything (lib.lua): try again

@@ -1,0 +1,202 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/switchboard/switchboard/internal/redistest"
+)
+
+// holdHook holds the first EVALSHA sent on its own until release is
+// closed, so a test can queue calls behind it; it counts what reaches
+// Redis: single calls and pipelines of calls.
+type holdHook struct {
+	held      atomic.Bool
+	entered   chan struct{}
+	release   chan struct{}
+	singles   atomic.Int64
+	pipelines atomic.Int64
+	piped     atomic.Int64
+}
+
+func newHoldHook() *holdHook {
+	return &holdHook{entered: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (h *holdHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *holdHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "evalsha" {
+			h.singles.Add(1)
+			if h.held.CompareAndSwap(false, true) {
+				close(h.entered)
+				<-h.release
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *holdHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		// Only script calls: a new connection's handshake is a pipeline too.
+		n := 0
+		for _, c := range cmds {
+			if c.Name() == "evalsha" {
+				n++
+			}
+		}
+		if n > 0 {
+			h.pipelines.Add(1)
+			h.piped.Add(int64(n))
+		}
+		return next(ctx, cmds)
+	}
+}
+
+func batchClient(t *testing.T) (*redis.Client, *holdHook) {
+	t.Helper()
+	srv := redistest.Start(t, redistest.Options{})
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { c.Close() })
+	h := newHoldHook()
+	c.AddHook(h)
+	return c, h
+}
+
+// waitQueued waits until n calls wait behind the held one.
+func waitQueued(t *testing.T, b *Batcher, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b.mu.Lock()
+		q := len(b.queue)
+		b.mu.Unlock()
+		if q >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls queued; want %d", q, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+var echoScript = redis.NewScript(`redis.call('SET', KEYS[1], ARGV[1]); return ARGV[1]`)
+
+// Calls made while one is out go together, as one pipeline, and each
+// caller gets its own script's reply.
+func TestBatchedCallsShareARoundTripAndGetTheirOwnReplies(t *testing.T) {
+	c, h := batchClient(t)
+	ctx := context.Background()
+	if err := echoScript.Load(ctx, c).Err(); err != nil {
+		t.Fatal(err)
+	}
+	b := NewBatcher(c)
+	first := make(chan error, 1)
+	go func() { first <- echoScript.Run(ctx, b, []string{"k:first"}, "first").Err() }()
+	<-h.entered
+
+	const n = 50
+	got := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			got[i], errs[i] = echoScript.Run(ctx, b, []string{fmt.Sprintf("k:%d", i)}, fmt.Sprint("v", i)).Text()
+		})
+	}
+	waitQueued(t, b, n)
+	close(h.release)
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if want := fmt.Sprint("v", i); errs[i] != nil || got[i] != want {
+			t.Fatalf("call %d: %q, %v; want %q", i, got[i], errs[i], want)
+		}
+		if v, err := c.Get(ctx, fmt.Sprintf("k:%d", i)).Result(); err != nil || v != fmt.Sprint("v", i) {
+			t.Fatalf("k:%d = %q, %v", i, v, err)
+		}
+	}
+	// The held call went alone; the n queued behind it in one pipeline.
+	if p, piped, s := h.pipelines.Load(), h.piped.Load(), h.singles.Load(); p != 1 || piped != n || s != 1 {
+		t.Fatalf("%d pipelines carrying %d calls, %d calls alone; want 1 carrying %d, 1 alone", p, piped, s, n)
+	}
+}
+
+// A queued call whose context ends is not sent, and the others in its
+// batch are not failed by it.
+func TestBatchedCallWithEndedContextIsNotSent(t *testing.T) {
+	c, h := batchClient(t)
+	ctx := context.Background()
+	if err := echoScript.Load(ctx, c).Err(); err != nil {
+		t.Fatal(err)
+	}
+	b := NewBatcher(c)
+	first := make(chan error, 1)
+	go func() { first <- echoScript.Run(ctx, b, []string{"k:first"}, "first").Err() }()
+	<-h.entered
+
+	gone, cancel := context.WithCancel(ctx)
+	goneErr := make(chan error, 1)
+	go func() { goneErr <- echoScript.Run(gone, b, []string{"k:gone"}, "gone").Err() }()
+	stay := make(chan error, 1)
+	waitQueued(t, b, 1)
+	go func() { stay <- echoScript.Run(ctx, b, []string{"k:stay"}, "stay").Err() }()
+	waitQueued(t, b, 2)
+	cancel()
+	if err := <-goneErr; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled call: %v; want context.Canceled", err)
+	}
+	close(h.release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-stay; err != nil {
+		t.Fatalf("call batched with a cancelled one: %v", err)
+	}
+	if n, err := c.Exists(ctx, "k:gone").Result(); err != nil || n != 0 {
+		t.Fatalf("the cancelled call ran: exists=%d, %v", n, err)
+	}
+	if v, err := c.Get(ctx, "k:stay").Result(); err != nil || v != "stay" {
+		t.Fatalf("k:stay = %q, %v", v, err)
+	}
+}
+
+// A Redis that forgot the script (restart, SCRIPT FLUSH) still runs it:
+// redis.Script.Run sends the text when EVALSHA says NOSCRIPT, batched or not.
+func TestBatchedCallsSurviveAScriptFlush(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer c.Close()
+	ctx := context.Background()
+	b := NewBatcher(c)
+	if err := c.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Go(func() {
+			v, err := echoScript.Run(ctx, b, []string{fmt.Sprintf("f:%d", i)}, fmt.Sprint(i)).Text()
+			if err == nil && v != fmt.Sprint(i) {
+				err = fmt.Errorf("got %q", v)
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
