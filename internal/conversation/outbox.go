@@ -9,7 +9,9 @@ package conversation
 //     lease (the message's score in the outbox set moves to the lease
 //     deadline), so a gateway that dies mid-send leaves the message to be
 //     claimed again when the lease lapses. Nothing is lost by a crash or a
-//     restart, of the gateway or of an AOF-persisted Redis.
+//     restart, of the gateway or of an AOF-persisted Redis. A reply written
+//     while this process has a free send worker is claimed by the script
+//     that writes it (the same lease), and sent at once.
 //   - A reply is sent at least once, not exactly once. It is sent twice only
 //     when a gateway dies (or loses Redis) after the provider accepted the
 //     message and before finish.lua recorded that, or when one Send outlives
@@ -70,9 +72,22 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 	}
 	id := newID("m_")
 	now := s.now()
+	// A reply that can be sent at once is claimed by the script that
+	// writes it, for a send worker of this process reserved now.
+	var runCtx context.Context
+	lease := int64(0)
+	if kind == EntryAgent {
+		if c, ok := s.workers.take(); ok {
+			runCtx, lease = c, ms(now.Add(s.ob.Lease))
+		}
+	}
 	res, err := scriptReply.Run(ctx, s.calls,
 		[]string{s.k.conv(convID), s.k.convLog(convID), s.k.msg(id), s.k.outbox()},
-		string(kind), id, agentID, text, att, ms(now)).Slice()
+		string(kind), id, agentID, text, att, ms(now), lease).Slice()
+	claimed := err == nil && len(res) == 7
+	if runCtx != nil && !claimed {
+		s.workers.put()
+	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("conversation: %s on %s: %w", kind, convID, err)
 	}
@@ -87,10 +102,20 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 	if kind == EntryAgent {
 		e.Status = "pending"
 	}
-	// Notify before waking the sender, so this process reports the reply
-	// before its status entries.
+	// Notify before sending, so this process reports the reply before its
+	// status entries.
 	s.notify(ctx, convID, e)
-	if kind == EntryAgent {
+	switch {
+	case claimed:
+		h := map[string]string{"text": text}
+		for i, f := range []string{"conv", "channel", "from", "to", "thread_hint"} {
+			h[f], _ = res[2+i].(string)
+		}
+		if att != "" {
+			h["attachments"] = att
+		}
+		go s.send(runCtx, id, 1, h)
+	case kind == EntryAgent:
 		s.kick()
 	}
 	return e, nil
@@ -133,23 +158,22 @@ func (s *Service) Message(ctx context.Context, id string) (Message, error) {
 // taken, until ctx ends. Run it in every gateway: claims are leases, so
 // several loops share the work and a dead one's messages are picked up.
 func (s *Service) Run(ctx context.Context) error {
+	s.workers.start(ctx)
+	defer s.workers.stop()
 	t := time.NewTicker(s.ob.Poll)
 	defer t.Stop()
 	lastRoute := time.Time{}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	sem := make(chan struct{}, s.ob.Workers)
 	for {
 		if time.Since(lastRoute) >= s.ob.RouteRetry/2 {
 			s.retryUnrouted(ctx)
 			lastRoute = time.Now()
 		}
 		for {
-			n, err := s.claimAndSend(ctx, sem, &wg)
+			n, free, err := s.claimAndSend(ctx)
 			if err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "conversation: outbox claim", "err", err)
 			}
-			if n < cap(sem) || err != nil {
+			if n < free || free == 0 || err != nil {
 				break
 			}
 		}
@@ -163,26 +187,31 @@ func (s *Service) Run(ctx context.Context) error {
 }
 
 // claimAndSend claims as many due messages as there are free workers and
-// starts sending them. It returns how many it claimed.
-func (s *Service) claimAndSend(ctx context.Context, sem chan struct{}, wg *sync.WaitGroup) (int, error) {
-	free := cap(sem) - len(sem)
+// starts sending them. It returns how many it claimed of how many workers
+// were free.
+func (s *Service) claimAndSend(ctx context.Context) (claimed, free int, err error) {
+	free = s.workers.reserve()
 	if free == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
+	defer func() {
+		for range free - claimed {
+			s.workers.put()
+		}
+	}()
 	now := s.now()
 	res, err := scriptClaim.Run(ctx, s.calls, []string{s.k.outbox()},
 		s.k.prefix(), ms(now), ms(now.Add(s.ob.Lease)), free).StringSlice()
 	if err != nil {
-		return 0, fmt.Errorf("conversation: claim: %w", err)
+		return 0, free, fmt.Errorf("conversation: claim: %w", err)
 	}
-	claimed := 0
-	for i := 0; i+2 < len(res); {
+	for i := 0; i+2 < len(res) && claimed < free; {
 		id := res[i]
 		attempt, _ := strconv.Atoi(res[i+1])
 		n, _ := strconv.Atoi(res[i+2])
 		i += 3
 		if n < 0 || i+2*n > len(res) {
-			return claimed, fmt.Errorf("conversation: claim: message %s with %d fields in %d values", id, n, len(res))
+			return claimed, free, fmt.Errorf("conversation: claim: message %s with %d fields in %d values", id, n, len(res))
 		}
 		h := make(map[string]string, n)
 		for j := range n {
@@ -190,16 +219,77 @@ func (s *Service) claimAndSend(ctx context.Context, sem chan struct{}, wg *sync.
 		}
 		i += 2 * n
 		claimed++
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := s.sendOne(ctx, id, attempt, h); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "conversation: send", "message", id, "attempt", attempt, "err", err)
-			}
-		}()
+		go s.send(ctx, id, attempt, h)
 	}
-	return claimed, nil
+	return claimed, free, nil
+}
+
+// send is one send worker's attempt at a claimed message; it gives the
+// worker back when done.
+func (s *Service) send(ctx context.Context, id string, attempt int, h map[string]string) {
+	defer s.workers.put()
+	if err := s.sendOne(ctx, id, attempt, h); err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "conversation: send", "message", id, "attempt", attempt, "err", err)
+	}
+}
+
+// sendWorkers are a process's send workers, shared by Run's claims and by
+// replies claimed as they are written. A send runs with Run's context,
+// not its caller's: it outlives the request that wrote the reply.
+type sendWorkers struct {
+	mu   sync.Mutex
+	ctx  context.Context // Run's while it runs; nil otherwise
+	busy int
+	max  int
+	wg   sync.WaitGroup
+}
+
+func (w *sendWorkers) start(ctx context.Context) {
+	w.mu.Lock()
+	w.ctx = ctx
+	w.mu.Unlock()
+}
+
+// stop refuses new sends and waits for those under way.
+func (w *sendWorkers) stop() {
+	w.mu.Lock()
+	w.ctx = nil
+	w.mu.Unlock()
+	w.wg.Wait()
+}
+
+// take reserves one worker, if Run is running and one is free, and
+// returns the context its send runs with.
+func (w *sendWorkers) take() (context.Context, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ctx == nil || w.ctx.Err() != nil || w.busy >= w.max {
+		return nil, false
+	}
+	w.busy++
+	w.wg.Add(1)
+	return w.ctx, true
+}
+
+// reserve takes every free worker and says how many.
+func (w *sendWorkers) reserve() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := w.max - w.busy
+	if w.ctx == nil || n <= 0 {
+		return 0
+	}
+	w.busy += n
+	w.wg.Add(n)
+	return n
+}
+
+// put gives a worker back.
+func (w *sendWorkers) put() {
+	w.mu.Lock()
+	w.busy--
+	w.mu.Unlock()
+	w.wg.Done()
 }
 
 // sendOne makes one attempt at message id, whose fields h the claim read,

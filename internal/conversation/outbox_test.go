@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/redistest"
@@ -357,4 +360,143 @@ func TestSendReadsNothingBeyondTheClaim(t *testing.T) {
 		t.Fatalf("%d record reads to send one reply; the claim hands over what the send needs", n)
 	}
 	waitStatus(t, e, en.MessageID, "queued") // the provider's word, recorded
+}
+
+// claimWatch is a client hook that records the message ids claim.lua
+// handed out, alone or in a pipeline.
+type claimWatch struct {
+	mu  sync.Mutex
+	ids map[string]int
+}
+
+func (w *claimWatch) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (w *claimWatch) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		w.saw(cmd)
+		return err
+	}
+}
+
+func (w *claimWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, c := range cmds {
+			w.saw(c)
+		}
+		return err
+	}
+}
+
+func (w *claimWatch) saw(cmd redis.Cmder) {
+	args := cmd.Args()
+	c, ok := cmd.(*redis.Cmd)
+	if !ok || len(args) < 2 || args[0] != "evalsha" || args[1] != scriptClaim.Hash() {
+		return
+	}
+	res, _ := c.StringSlice()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ids == nil {
+		w.ids = map[string]int{}
+	}
+	for _, v := range res {
+		if strings.HasPrefix(v, "m_") {
+			w.ids[v]++
+		}
+	}
+}
+
+func (w *claimWatch) claims(id string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.ids[id]
+}
+
+func waitWorkers(t *testing.T, e *env) {
+	eventually(t, "the outbox loop running", func() bool {
+		e.svc.workers.mu.Lock()
+		defer e.svc.workers.mu.Unlock()
+		return e.svc.workers.ctx != nil
+	})
+}
+
+// A reply written while a send worker is free is claimed by the script
+// that writes it and sent at once: no claim hands it out.
+func TestAReplyIsClaimedAsItIsWritten(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r := openConv(t, e)
+	w := &claimWatch{}
+	e.rdb.AddHook(w)
+	e.run(t)
+	waitWorkers(t, e)
+	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "On its way.", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := waitStatus(t, e, en.MessageID, "queued")
+	sent := e.sender.sent()
+	if len(sent) != 1 || sent[0].MessageID != en.MessageID || sent[0].Attempt != 1 || sent[0].To != "+14155550101" ||
+		sent[0].From != "+14155550000" || sent[0].ConversationID != r.ConversationID || sent[0].Text != "On its way." {
+		t.Fatalf("sent %+v", sent)
+	}
+	if m.Attempts != 1 {
+		t.Fatalf("attempts %d, want 1", m.Attempts)
+	}
+	if n := w.claims(en.MessageID); n != 0 {
+		t.Fatalf("claimed %d times by the outbox loop; want it claimed as written", n)
+	}
+}
+
+// With every send worker busy, a reply waits in the outbox and the loop
+// claims it when a worker is free; the one in the worker is not disturbed.
+func TestAReplyWaitsInTheOutboxWhileEveryWorkerIsBusy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(p *Params) {
+		p.Outbox.Workers = 1
+		p.Outbox.SendTimeout = 5 * time.Second
+		p.Outbox.Lease = 10 * time.Second
+	})
+	release := make(chan struct{})
+	e.sender.script = []func(channel.Outbound) (channel.SendResult, error){
+		func(out channel.Outbound) (channel.SendResult, error) {
+			<-release
+			return channel.SendResult{ProviderID: "SM" + out.MessageID, Status: "queued"}, nil
+		},
+	}
+	ctx := context.Background()
+	a := openConv(t, e)
+	b, err := e.svc.Receive(ctx, sms("+14155550102", "hello", "SM-in-2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &claimWatch{}
+	e.rdb.AddHook(w)
+	e.run(t)
+	waitWorkers(t, e)
+	first, err := e.svc.Reply(ctx, a.ConversationID, "ana", "first", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the first reply in the worker", func() bool { return len(e.sender.sent()) == 1 })
+	second, err := e.svc.Reply(ctx, b.ConversationID, "ana", "second", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // five polls of the loop
+	if m, err := e.svc.Message(ctx, second.MessageID); err != nil || m.Status != "pending" || m.Attempts != 0 {
+		t.Fatalf("second reply while the worker is busy: %+v, %v; want pending, not attempted", m, err)
+	}
+	close(release)
+	waitStatus(t, e, first.MessageID, "queued")
+	waitStatus(t, e, second.MessageID, "queued")
+	if n := w.claims(second.MessageID); n != 1 {
+		t.Fatalf("second reply claimed %d times by the loop; want 1", n)
+	}
+	if n := w.claims(first.MessageID); n != 0 {
+		t.Fatalf("first reply claimed %d times by the loop; want 0 (claimed as written)", n)
+	}
 }

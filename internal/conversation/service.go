@@ -159,6 +159,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	wake     chan struct{}
+	workers  sendWorkers
 
 	// mu guards what is registered after construction (AddSender,
 	// SetNotifier): the service is built first, the channels and the
@@ -275,6 +276,7 @@ func New(p Params) (*Service, error) {
 	if s.ob.Workers <= 0 {
 		s.ob.Workers = 4
 	}
+	s.workers.max = s.ob.Workers
 	if s.ob.Poll <= 0 {
 		s.ob.Poll = 250 * time.Millisecond
 	}

@@ -11,9 +11,14 @@
 -- ARGV[1] kind: "agent" (reply to the customer) or "note" (internal)
 -- ARGV[2] message id   ARGV[3] agent id   ARGV[4] text
 -- ARGV[5] attachments (JSON, may be empty)   ARGV[6] now (ms)
+-- ARGV[7] lease deadline (ms), or "0": when the caller holds a free send
+-- worker, a reply that enters the outbox is claimed for it at once, as
+-- claim.lua would (leased, attempt 1), which saves the claim's round trip.
 --
 -- Returns {code, stream id}: 0 ok, 1 no such conversation,
 -- 2 conversation closed (replies only; notes may be added after close).
+-- A reply claimed here returns {0, stream id, conversation id, channel,
+-- from, to, thread hint}: what its send needs besides what the caller wrote.
 -- Touch a never-written key first: while the slot migrates, the source node
 -- refuses it, before this script writes anything (internal/store retries).
 redis.call('EXISTS', KEYS[1] .. ':' .. 'slot-probe')
@@ -22,6 +27,7 @@ local f = redis.call('HMGET', KEYS[1], 'state', 'channel', 'our_address',
 if not f[1] then return {1, ''} end
 local kind, id, agent, text, att, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local entry = {'type', kind, 'id', id, 'author', agent, 'at', now}
+local claimed
 if text ~= '' then table.insert(entry, 'text'); table.insert(entry, text) end
 if att ~= '' then table.insert(entry, 'attachments'); table.insert(entry, att) end
 
@@ -42,7 +48,13 @@ if kind == 'agent' then
   -- run on several gateways; the others wait in the conversation's queue.
   if (redis.call('HGET', KEYS[1], 'outbox_head') or '') == '' then
     redis.call('HSET', KEYS[1], 'outbox_head', id)
-    redis.call('ZADD', KEYS[4], now, id)
+    if ARGV[7] ~= '0' then
+      redis.call('ZADD', KEYS[4], ARGV[7], id)
+      redis.call('HSET', KEYS[3], 'attempts', '1', 'status', 'sending', 'claimed_at', now)
+      claimed = {conv, ch, f[3] or '', f[4] or '', thread}
+    else
+      redis.call('ZADD', KEYS[4], now, id)
+    end
   else
     redis.call('RPUSH', KEYS[1] .. ':outq', id)
   end
@@ -57,4 +69,5 @@ local sid = redis.call('XADD', KEYS[2], '*', unpack(entry))
 -- The reply's transcript position, so status updates can name the entry
 -- consoles know it by.
 if kind == 'agent' then redis.call('HSET', KEYS[3], 'entry_id', sid) end
+if claimed then return {0, sid, unpack(claimed)} end
 return {0, sid}
