@@ -1,7 +1,6 @@
 package webchat
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -66,18 +65,16 @@ type clientFrame struct {
 // errBadFrame wraps every reason parseClientFrame refuses a frame.
 var errBadFrame = errors.New("bad frame")
 
+// errDataAfterObject refuses a frame with more than one JSON value.
+var errDataAfterObject = errors.New("data after the JSON object")
+
 // parseClientFrame decodes one frame and checks the shape of its fields.
 // Limits that depend on configuration (the text length) are checked by the
 // caller, which owes the client a precise reason.
 func parseClientFrame(data []byte) (clientFrame, error) {
-	var f clientFrame
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	f, err := decodeClientFrame(data)
+	if err != nil {
 		return f, fmt.Errorf("%w: %v", errBadFrame, err)
-	}
-	if dec.More() {
-		return f, fmt.Errorf("%w: data after the JSON object", errBadFrame)
 	}
 	switch f.Type {
 	case frameHello, frameResume:

@@ -75,3 +75,60 @@ func FuzzParseClientFrame(f *testing.F) {
 		}
 	})
 }
+
+// The frame reader answers as encoding/json does: the same frame or an
+// error for the same input. It may hand more inputs to encoding/json than
+// it needs to, never fewer.
+func FuzzDecodeClientFrameAgreesWithEncodingJSON(f *testing.F) {
+	for _, seed := range []string{
+		`{"type":"message","id":"f_12345678","text":"hi"}`,
+		` { "type" : "typing" , "typing" : false } `,
+		`{"type":"rate","conversation":"cv_1","score":-0,"comment":"é"}`,
+		`{"type":"message","id":"f_12345678","files":[],"files":["a","b"]}`,
+		`{"type":"message","TEXT":"x"}`,
+		`{"type":"message","text":"a\"b"}`,
+		`{"type":"end","score":1.0}`,
+		`{"type":"end","score":01}`,
+		`{"type":"end","score":99999999999999999999}`,
+		`{"type":"end"}}`,
+		`{"type":"end"} {}`,
+		`{"type":"end","text":null}`,
+		`{"type":"end",}`,
+		`{}`,
+		"{\"text\":\"\xff\"}",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want, wantErr := decodeClientFrameJSON(data)
+		got, err := decodeClientFrame(data)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("%q: error %v; encoding/json says %v", data, err, wantErr)
+		}
+		if err != nil {
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: read %+v; encoding/json reads %+v", data, got, want)
+		}
+	})
+}
+
+// The frames the widget sends are read without encoding/json.
+func TestWidgetFramesAreReadDirectly(t *testing.T) {
+	for _, frame := range []string{
+		`{"type":"hello","queue":"support","session":"s_abc","name":"Ana Lima","email":"ana@example.com"}`,
+		`{"type":"resume","token":"t.x-y","conversation":"cv_1","after":"1700000000000-0"}`,
+		`{"type":"message","id":"f_12345678","text":"my order 4411 has not arrived 😟"}`,
+		`{"type":"message","id":"f_12345678","text":"","files":["sig_-x:240:2026/12/0123abcd-photo.png"]}`,
+		`{"type":"typing","typing":true}`,
+		`{"type":"end"}`,
+		`{"type":"rate","conversation":"cv_1","score":4,"comment":"quick"}`,
+	} {
+		got, ok := readPlainFrame([]byte(frame))
+		want, err := decodeClientFrameJSON([]byte(frame))
+		if !ok || err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: read %+v (%v); encoding/json reads %+v (%v)", frame, got, ok, want, err)
+		}
+	}
+}
