@@ -92,9 +92,10 @@ func waitQueued(t *testing.T, b *Batcher, n int) {
 
 var echoScript = redis.NewScript(`redis.call('SET', KEYS[1], ARGV[1]); return ARGV[1]`)
 
-// Calls made while one is out go together, as one pipeline, and each
-// caller gets its own script's reply.
-func TestBatchedCallsShareARoundTripAndGetTheirOwnReplies(t *testing.T) {
+// heldBatcher is a Batcher whose first call (echoScript on k:first) is
+// out and held by the hook until h.release is closed; first answers it.
+func heldBatcher(t *testing.T) (*redis.Client, *holdHook, *Batcher, chan error) {
+	t.Helper()
 	c, h := batchClient(t)
 	ctx := context.Background()
 	if err := echoScript.Load(ctx, c).Err(); err != nil {
@@ -104,6 +105,14 @@ func TestBatchedCallsShareARoundTripAndGetTheirOwnReplies(t *testing.T) {
 	first := make(chan error, 1)
 	go func() { first <- echoScript.Run(ctx, b, []string{"k:first"}, "first").Err() }()
 	<-h.entered
+	return c, h, b, first
+}
+
+// Calls made while one is out go together, as one pipeline, and each
+// caller gets its own script's reply.
+func TestBatchedCallsShareARoundTripAndGetTheirOwnReplies(t *testing.T) {
+	c, h, b, first := heldBatcher(t)
+	ctx := context.Background()
 
 	const n = 50
 	got := make([]string, n)
@@ -137,15 +146,8 @@ func TestBatchedCallsShareARoundTripAndGetTheirOwnReplies(t *testing.T) {
 // A queued call whose context ends is not sent, and the others in its
 // batch are not failed by it.
 func TestBatchedCallWithEndedContextIsNotSent(t *testing.T) {
-	c, h := batchClient(t)
+	c, h, b, first := heldBatcher(t)
 	ctx := context.Background()
-	if err := echoScript.Load(ctx, c).Err(); err != nil {
-		t.Fatal(err)
-	}
-	b := NewBatcher(c)
-	first := make(chan error, 1)
-	go func() { first <- echoScript.Run(ctx, b, []string{"k:first"}, "first").Err() }()
-	<-h.entered
 
 	gone, cancel := context.WithCancel(ctx)
 	goneErr := make(chan error, 1)
