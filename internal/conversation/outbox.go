@@ -9,9 +9,10 @@ package conversation
 //     lease (the message's score in the outbox set moves to the lease
 //     deadline), so a gateway that dies mid-send leaves the message to be
 //     claimed again when the lease lapses. Nothing is lost by a crash or a
-//     restart, of the gateway or of an AOF-persisted Redis. A reply written
-//     while this process has a free send worker is claimed by the script
-//     that writes it (the same lease), and sent at once.
+//     restart, of the gateway or of an AOF-persisted Redis. A reply that
+//     enters the outbox (see below) while this process runs Run with a
+//     free send worker is claimed by the script that writes it (the same
+//     lease), and sent at once.
 //   - A reply is sent at least once, not exactly once. It is sent twice only
 //     when a gateway dies (or loses Redis) after the provider accepted the
 //     message and before finish.lua recorded that, or when one Send outlives
@@ -81,13 +82,20 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 			runCtx, lease = c, ms(now.Add(s.ob.Lease))
 		}
 	}
+	sending := false
+	if runCtx != nil {
+		// The worker goes back unless a send took it, whatever happens
+		// on the way (an error, a Notifier that panics).
+		defer func() {
+			if !sending {
+				s.workers.put()
+			}
+		}()
+	}
 	res, err := scriptReply.Run(ctx, s.calls,
 		[]string{s.k.conv(convID), s.k.convLog(convID), s.k.msg(id), s.k.outbox()},
 		string(kind), id, agentID, text, att, ms(now), lease).Slice()
 	claimed := err == nil && len(res) == 7
-	if runCtx != nil && !claimed {
-		s.workers.put()
-	}
 	if err != nil {
 		return Entry{}, fmt.Errorf("conversation: %s on %s: %w", kind, convID, err)
 	}
@@ -114,6 +122,7 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 		if att != "" {
 			h["attachments"] = att
 		}
+		sending = true
 		go s.send(runCtx, id, 1, h)
 	case kind == EntryAgent:
 		s.kick()
@@ -155,10 +164,13 @@ func (s *Service) Message(ctx context.Context, id string) (Message, error) {
 }
 
 // Run sends queued replies and re-enqueues conversations routing has not
-// taken, until ctx ends. Run it in every gateway: claims are leases, so
-// several loops share the work and a dead one's messages are picked up.
+// taken, until ctx ends. Run it in every gateway, once per Service: claims
+// are leases, so several loops share the work and a dead one's messages
+// are picked up.
 func (s *Service) Run(ctx context.Context) error {
-	s.workers.start(ctx)
+	if !s.workers.start(ctx) {
+		return errors.New("conversation: Run is already running on this Service")
+	}
 	defer s.workers.stop()
 	t := time.NewTicker(s.ob.Poll)
 	defer t.Stop()
@@ -228,6 +240,9 @@ func (s *Service) claimAndSend(ctx context.Context) (claimed, free int, err erro
 // worker back when done.
 func (s *Service) send(ctx context.Context, id string, attempt int, h map[string]string) {
 	defer s.workers.put()
+	if ctx.Err() != nil {
+		return // Run is ending: the lease lapses and a claim decides
+	}
 	if err := s.sendOne(ctx, id, attempt, h); err != nil && ctx.Err() == nil {
 		s.log.WarnContext(ctx, "conversation: send", "message", id, "attempt", attempt, "err", err)
 	}
@@ -244,10 +259,15 @@ type sendWorkers struct {
 	wg   sync.WaitGroup
 }
 
-func (w *sendWorkers) start(ctx context.Context) {
+// start opens the workers to sends with ctx; false if they already are.
+func (w *sendWorkers) start(ctx context.Context) bool {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ctx != nil {
+		return false
+	}
 	w.ctx = ctx
-	w.mu.Unlock()
+	return true
 }
 
 // stop refuses new sends and waits for those under way.

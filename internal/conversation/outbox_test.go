@@ -500,3 +500,17 @@ func TestAReplyWaitsInTheOutboxWhileEveryWorkerIsBusy(t *testing.T) {
 		t.Fatalf("first reply claimed %d times by the loop; want 0 (claimed as written)", n)
 	}
 }
+
+// The send workers belong to one Run: a second Run on the Service is
+// refused instead of sharing (and stopping) them.
+func TestASecondRunIsRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	e.run(t)
+	waitWorkers(t, e)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := e.svc.Run(ctx); err == nil {
+		t.Fatal("a second Run ran")
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"sync"
 
 	"github.com/redis/go-redis/v9"
@@ -16,7 +17,10 @@ import (
 // write and one read on each end serve many calls instead of one each. A
 // round trip costs the gateway about as much CPU as Redis spends on a small
 // script, so this is where much of the gateway's time per contact goes.
-// Every call is still its own EVALSHA, so each stays one atomic script.
+// Every call is still its own EVALSHA, so each stays one atomic script,
+// and runs at most once per call (sentOnce). While a lone call waits out
+// the client's slot retry (a Redis Cluster resharding), later calls wait
+// behind it.
 type Batcher struct {
 	c redis.UniversalClient
 
@@ -42,7 +46,17 @@ type batchedCall struct {
 	issue func(redis.Scripter) *redis.Cmd
 	cmd   *redis.Cmd
 	done  chan struct{}
+	taken bool // by a flusher, under mu: it will answer, whatever ctx does
 }
+
+// sentOnce is a command that go-redis must not send again. go-redis
+// re-sends a whole pipeline when its first command gets a retryable error
+// (TRYAGAIN, LOADING, READONLY…), which would run every other script of
+// the batch a second time; one command that refuses retries stops that.
+// A script refused that way ran nothing, and do sends it again on its own.
+type sentOnce struct{ *redis.Cmd }
+
+func (sentOnce) NoRetry() bool { return true }
 
 // EvalSha runs a loaded script, batched with whatever else is being sent.
 func (b *Batcher) EvalSha(ctx context.Context, sha1 string, keys []string, args ...any) *redis.Cmd {
@@ -96,16 +110,35 @@ func (b *Batcher) do(ctx context.Context, issue func(redis.Scripter) *redis.Cmd)
 	select {
 	case <-c.done:
 	case <-ctx.Done():
-		// The flusher skips a call whose context ended before it was sent.
-		return failed(ctx, ctx.Err())
+		b.mu.Lock()
+		taken := c.taken
+		b.mu.Unlock()
+		if !taken {
+			// No flusher has it; the one that takes it will skip it.
+			return failed(ctx, ctx.Err())
+		}
+		// It may be running: its answer, not ctx's, says what happened.
+		<-c.done
 	}
-	if err := c.cmd.Err(); err != nil && SlotMoving(err) {
-		// A pipeline passes the client's slot retry by (slotRetryHook). A
-		// script refused while its slot moves wrote nothing: it goes again
-		// on its own, through that retry.
+	if err := c.cmd.Err(); err != nil && (SlotMoving(err) || retryable(err)) {
+		// A pipeline passes the client's retries by (slotRetryHook, and
+		// sentOnce). A script refused that way ran nothing: it goes again
+		// on its own, through them.
 		return issue(b.c)
 	}
 	return c.cmd
+}
+
+// retryable is a refusal Redis gives before running anything, which
+// go-redis retries for a lone command: the server is loading its data, is
+// a replica just now, or its cluster is down.
+func retryable(err error) bool {
+	for _, p := range []string{"LOADING ", "READONLY ", "CLUSTERDOWN ", "MASTERDOWN "} {
+		if strings.HasPrefix(err.Error(), p) {
+			return true
+		}
+	}
+	return false
 }
 
 func failed(ctx context.Context, err error) *redis.Cmd {
@@ -139,6 +172,9 @@ func (b *Batcher) flush() {
 		}
 		batch := make([]*batchedCall, n)
 		copy(batch, b.queue)
+		for _, c := range batch {
+			c.taken = true
+		}
 		rest := copy(b.queue, b.queue[n:])
 		clear(b.queue[rest:])
 		b.queue = b.queue[:rest]
@@ -169,9 +205,13 @@ func (b *Batcher) send(batch []*batchedCall) {
 	}
 	// The pipeline carries several callers' calls: one caller giving up
 	// must not fail the others, so it runs without their cancellation.
-	p := b.c.Pipeline()
+	// Each call is built by go-redis (a pipeline that is never sent does
+	// that), then sent wrapped as sentOnce.
+	build, p := b.c.Pipeline(), b.c.Pipeline()
 	for _, c := range live {
-		c.cmd = c.issue(p)
+		c.cmd = c.issue(build)
+		_ = p.Process(c.ctx, sentOnce{c.cmd})
 	}
+	build.Discard()
 	_, _ = p.Exec(context.WithoutCancel(live[0].ctx))
 }

@@ -24,6 +24,10 @@ type holdHook struct {
 	singles   atomic.Int64
 	pipelines atomic.Int64
 	piped     atomic.Int64
+	// pipeHeld, when set, holds the first pipeline of calls until it is
+	// closed; pipeEntered is closed when that pipeline arrives.
+	pipeHeld    chan struct{}
+	pipeEntered chan struct{}
 }
 
 func newHoldHook() *holdHook {
@@ -55,7 +59,10 @@ func (h *holdHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 			}
 		}
 		if n > 0 {
-			h.pipelines.Add(1)
+			if h.pipelines.Add(1) == 1 && h.pipeHeld != nil {
+				close(h.pipeEntered)
+				<-h.pipeHeld
+			}
 			h.piped.Add(int64(n))
 		}
 		return next(ctx, cmds)
@@ -199,6 +206,83 @@ func TestBatchedCallsSurviveAScriptFlush(t *testing.T) {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// go-redis sends a whole pipeline again when its first command is refused
+// with a retryable error (TRYAGAIN, LOADING…); the other scripts of a batch
+// must still run once.
+func TestABatchRunsEachScriptOnceWhenOneIsRefused(t *testing.T) {
+	c, h, b, first := heldBatcher(t)
+	ctx := context.Background()
+	refused := redis.NewScript(`return redis.error_reply('TRYAGAIN the slot is moving')`)
+	incr := redis.NewScript(`return redis.call('INCR', KEYS[1])`)
+	for _, sc := range []*redis.Script{refused, incr} {
+		if err := sc.Load(ctx, c).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refusedErr := make(chan error, 1)
+	go func() { refusedErr <- refused.Run(ctx, b, []string{"k:r"}).Err() }()
+	waitQueued(t, b, 1)
+	counted := make(chan int64, 1)
+	go func() {
+		n, err := incr.Run(ctx, b, []string{"k:n"}).Int64()
+		if err != nil {
+			t.Error(err)
+		}
+		counted <- n
+	}()
+	waitQueued(t, b, 2)
+	close(h.release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-refusedErr; err == nil || !SlotMoving(err) {
+		t.Fatalf("refused script: %v; want its TRYAGAIN", err)
+	}
+	if n := <-counted; n != 1 {
+		t.Fatalf("the script batched after a refused one answered %d; want 1", n)
+	}
+	if n, err := c.Get(ctx, "k:n").Int64(); err != nil || n != 1 {
+		t.Fatalf("k:n = %d, %v; the script ran more than once", n, err)
+	}
+}
+
+// A call whose context ends once a flusher has taken it gets its script's
+// answer: the script may already have run.
+func TestABatchedCallTakenForSendingAnswersDespiteItsContext(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	defer c.Close()
+	h := newHoldHook()
+	h.pipeHeld, h.pipeEntered = make(chan struct{}), make(chan struct{})
+	c.AddHook(h)
+	ctx := context.Background()
+	if err := echoScript.Load(ctx, c).Err(); err != nil {
+		t.Fatal(err)
+	}
+	b := NewBatcher(c)
+	first := make(chan error, 1)
+	go func() { first <- echoScript.Run(ctx, b, []string{"k:first"}, "first").Err() }()
+	<-h.entered
+	late, cancel := context.WithCancel(ctx)
+	answers := make(chan *redis.Cmd, 2)
+	for _, k := range []string{"k:a", "k:b"} {
+		go func() { answers <- b.EvalSha(late, echoScript.Hash(), []string{k}, k) }()
+	}
+	waitQueued(t, b, 2)
+	close(h.release) // the held call returns; its flusher takes the two
+	<-h.pipeEntered  // and is sending them
+	cancel()
+	close(h.pipeHeld)
+	for range 2 {
+		if cmd := <-answers; cmd.Err() != nil {
+			t.Fatalf("%v: %v; want the script's answer", cmd.Args(), cmd.Err())
+		}
+	}
+	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
 }

@@ -19,8 +19,9 @@ import (
 // any write. Each of these replies means the script wrote nothing, so
 // running it again is safe; a migration of one slot settles within
 // milliseconds. Only single scripts
-// are retried: pipelines report per command (routing retries its own), and
-// a plain command's caller decides for itself.
+// are retried: pipelines report per command (Batcher sends a refused
+// script again on its own, through this hook), and a plain command's
+// caller decides for itself.
 type slotRetryHook struct{}
 
 // A script refused because its slot is moving is run again up to
