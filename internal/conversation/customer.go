@@ -173,7 +173,7 @@ func (s *Service) Tag(ctx context.Context, id, tag string, on bool) error {
 	if on {
 		add = "1"
 	}
-	if err := scriptTag.Run(ctx, s.calls, []string{s.k.custTags(id), s.k.events()}, id, tag, add, s.evCap, ms(s.now())).Err(); err != nil {
+	if err := scriptTag.Run(ctx, s.rdb, []string{s.k.custTags(id), s.k.events()}, id, tag, add, s.evCap, ms(s.now())).Err(); err != nil {
 		return fmt.Errorf("conversation: tag customer %s: %w", id, err)
 	}
 	return nil
@@ -198,7 +198,7 @@ func (s *Service) Merge(ctx context.Context, id, other string) (Customer, error)
 		if w == l {
 			return s.Customer(ctx, w)
 		}
-		code, err := scriptMerge.Run(ctx, s.calls, []string{s.k.cust(w), s.k.cust(l)},
+		code, err := scriptMerge.Run(ctx, s.rdb, []string{s.k.cust(w), s.k.cust(l)},
 			s.k.prefix(), w, l, ms(s.now()), s.evCap, string(channel.SMS), string(channel.Voice), string(channel.Email), string(channel.Chat)).Int()
 		if err != nil {
 			return Customer{}, fmt.Errorf("conversation: merge %s into %s: %w", l, w, err)
@@ -226,7 +226,7 @@ func (s *Service) LinkIdentity(ctx context.Context, id string, ch channel.Name, 
 		return Customer{}, err
 	}
 	ident := identKind(ch) + ":" + addr
-	res, err := scriptLink.Run(ctx, s.calls, []string{s.k.ident(identKind(ch), addr), s.k.cust(id), s.k.custIdents(id), s.k.events()}, id, ident, s.evCap, ms(s.now())).Slice()
+	res, err := scriptLink.Run(ctx, s.rdb, []string{s.k.ident(identKind(ch), addr), s.k.cust(id), s.k.custIdents(id), s.k.events()}, id, ident, s.evCap, ms(s.now())).Slice()
 	if err != nil {
 		return Customer{}, fmt.Errorf("conversation: link %s to %s: %w", ident, id, err)
 	}

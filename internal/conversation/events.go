@@ -94,7 +94,7 @@ func (s *Service) updateBeside(ctx context.Context, convID, flags, agentID strin
 	if recent > 0 {
 		args = append(args, min(recent, 500))
 	}
-	res, err := scriptUpdate.Run(ctx, s.calls, []string{s.k.conv(convID), s.k.convLog(convID), s.k.unrouted()}, args...).Slice()
+	res, err := scriptUpdate.Run(ctx, s.rdb, []string{s.k.conv(convID), s.k.convLog(convID), s.k.unrouted()}, args...).Slice()
 	if err != nil {
 		return Entry{}, nil, nil, fmt.Errorf("conversation: update %s: %w", convID, err)
 	}

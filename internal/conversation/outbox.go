@@ -92,7 +92,7 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 			}
 		}()
 	}
-	res, err := scriptReply.Run(ctx, s.calls,
+	res, err := scriptReply.Run(ctx, s.rdb,
 		[]string{s.k.conv(convID), s.k.convLog(convID), s.k.msg(id), s.k.outbox()},
 		string(kind), id, agentID, text, att, ms(now), lease).Slice()
 	claimed := err == nil && len(res) == 7
@@ -212,7 +212,7 @@ func (s *Service) claimAndSend(ctx context.Context) (claimed, free int, err erro
 		}
 	}()
 	now := s.now()
-	res, err := scriptClaim.Run(ctx, s.calls, []string{s.k.outbox()},
+	res, err := scriptClaim.Run(ctx, s.rdb, []string{s.k.outbox()},
 		s.k.prefix(), ms(now), ms(now.Add(s.ob.Lease)), free).StringSlice()
 	if err != nil {
 		return 0, free, fmt.Errorf("conversation: claim: %w", err)
@@ -378,7 +378,7 @@ type outcome struct {
 
 func (s *Service) finish(ctx context.Context, id string, attempt int, o outcome) error {
 	now := s.now()
-	res, err := scriptFinish.Run(ctx, s.calls, []string{s.k.outbox(), s.k.msg(id)},
+	res, err := scriptFinish.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.msg(id)},
 		s.k.prefix(), ms(now), attempt, o.kind, ms(o.next), o.providerID, o.status,
 		statusRank(o.status), o.code, o.text, int64(s.thrTTL/time.Second), s.k.early(o.channel), s.evCap).Slice()
 	if err != nil {
@@ -418,7 +418,7 @@ func (s *Service) UpdateDelivery(ctx context.Context, st channel.DeliveryStatus)
 	if at.IsZero() {
 		at = now
 	}
-	res, err := scriptDelivery.Run(ctx, s.calls, []string{s.k.provMsg(st.Channel, st.ProviderID), s.k.early(st.Channel) + st.ProviderID},
+	res, err := scriptDelivery.Run(ctx, s.rdb, []string{s.k.provMsg(st.Channel, st.ProviderID), s.k.early(st.Channel) + st.ProviderID},
 		s.k.prefix(), ms(now), st.Status, statusRank(st.Status), st.ErrorCode, st.ErrorText, ms(at), earlyStatusTTL, s.evCap).Slice()
 	if err != nil {
 		return fmt.Errorf("conversation: delivery %s %s: %w", st.Channel, st.ProviderID, err)

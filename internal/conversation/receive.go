@@ -80,7 +80,7 @@ func (s *Service) Receive(ctx context.Context, in channel.Inbound) (channel.Rece
 		in.Text, att, int64(s.dedupTTL / time.Second), strict, int64(s.thrTTL / time.Second),
 		strings.Join(rt.Skills, ","), VIPTag, reopen, s.evCap,
 	}
-	res, err := scriptReceive.Run(ctx, s.calls, keys, args...).StringSlice()
+	res, err := scriptReceive.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
 		return channel.Receipt{}, fmt.Errorf("conversation: receive %s from %s: %w", in.Channel, from, err)
 	}

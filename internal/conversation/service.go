@@ -16,7 +16,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/internal/channel"
-	"github.com/switchboard/switchboard/internal/store"
 )
 
 // Errors callers branch on. The API maps them to HTTP statuses.
@@ -142,7 +141,6 @@ type Params struct {
 // configuration; any number of Services may share one Redis.
 type Service struct {
 	rdb      redis.UniversalClient
-	calls    redis.Scripter // the scripts' way to rdb: batched when they meet
 	k        keys
 	router   Router
 	notifier Notifier
@@ -215,7 +213,6 @@ func New(p Params) (*Service, error) {
 	}
 	s := &Service{
 		rdb:      p.Redis,
-		calls:    store.NewBatcher(p.Redis),
 		k:        keys{ws: p.Workspace},
 		router:   p.Router,
 		notifier: p.Notifier,

@@ -112,7 +112,7 @@ func (s *Service) Start(ctx context.Context, req StartRequest) (Started, error) 
 		return Started{}, fmt.Errorf("conversation: start: routing: %w", err)
 	}
 	text := "Started by " + req.AgentID
-	res, err := scriptStart.Run(ctx, s.calls,
+	res, err := scriptStart.Run(ctx, s.rdb,
 		[]string{s.k.ident(identKind(req.Channel), addr), s.k.conv(convID), s.k.convLog(convID), s.k.msg(msgID), s.k.outbox()},
 		s.k.prefix(), string(req.Channel), addr, identKind(req.Channel), custID, strings.TrimSpace(req.OurAddress),
 		req.Queue, req.AgentID, convID, msgID, req.Text, req.Subject, ms(now), text, s.evCap).Slice()

@@ -14,9 +14,11 @@ import (
 // goroutine; calls made while one is out wait in a queue and go out
 // together as soon as it returns. There is no timer: nothing waits for
 // company, a lone call costs one round trip as before, and under load one
-// write and one read on each end serve many calls instead of one each. A
-// round trip costs the gateway about as much CPU as Redis spends on a small
-// script, so this is where much of the gateway's time per contact goes.
+// write and one read on each end serve many calls instead of one each.
+// The price is latency: a call that finds a pipeline out waits for it.
+// Routing's engine sends its scripts through one; the conversation
+// service does not, since on a customer's message the wait cost more than
+// the shared round trips saved (docs/benchmarks.md).
 // Every call is still its own EVALSHA, so each stays one atomic script,
 // and runs at most once per call (sentOnce). While a lone call waits out
 // the client's slot retry (a Redis Cluster resharding), later calls wait
