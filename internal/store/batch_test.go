@@ -101,9 +101,13 @@ var echoScript = redis.NewScript(`redis.call('SET', KEYS[1], ARGV[1]); return AR
 
 // heldBatcher is a Batcher whose first call (echoScript on k:first) is
 // out and held by the hook until h.release is closed; first answers it.
-func heldBatcher(t *testing.T) (*redis.Client, *holdHook, *Batcher, chan error) {
+// With holdPipe the hook holds the first pipeline too (h.pipeHeld).
+func heldBatcher(t *testing.T, holdPipe bool) (*redis.Client, *holdHook, *Batcher, chan error) {
 	t.Helper()
 	c, h := batchClient(t)
+	if holdPipe {
+		h.pipeHeld, h.pipeEntered = make(chan struct{}), make(chan struct{})
+	}
 	ctx := context.Background()
 	if err := echoScript.Load(ctx, c).Err(); err != nil {
 		t.Fatal(err)
@@ -118,7 +122,7 @@ func heldBatcher(t *testing.T) (*redis.Client, *holdHook, *Batcher, chan error) 
 // Calls made while one is out go together, as one pipeline, and each
 // caller gets its own script's reply.
 func TestBatchedCallsShareARoundTripAndGetTheirOwnReplies(t *testing.T) {
-	c, h, b, first := heldBatcher(t)
+	c, h, b, first := heldBatcher(t, false)
 	ctx := context.Background()
 
 	const n = 50
@@ -153,7 +157,7 @@ func TestBatchedCallsShareARoundTripAndGetTheirOwnReplies(t *testing.T) {
 // A queued call whose context ends is not sent, and the others in its
 // batch are not failed by it.
 func TestBatchedCallWithEndedContextIsNotSent(t *testing.T) {
-	c, h, b, first := heldBatcher(t)
+	c, h, b, first := heldBatcher(t, false)
 	ctx := context.Background()
 
 	gone, cancel := context.WithCancel(ctx)
@@ -214,7 +218,7 @@ func TestBatchedCallsSurviveAScriptFlush(t *testing.T) {
 // with a retryable error (TRYAGAIN, LOADING…); the other scripts of a batch
 // must still run once.
 func TestABatchRunsEachScriptOnceWhenOneIsRefused(t *testing.T) {
-	c, h, b, first := heldBatcher(t)
+	c, h, b, first := heldBatcher(t, false)
 	ctx := context.Background()
 	refused := redis.NewScript(`return redis.error_reply('TRYAGAIN the slot is moving')`)
 	incr := redis.NewScript(`return redis.call('INCR', KEYS[1])`)
@@ -253,21 +257,8 @@ func TestABatchRunsEachScriptOnceWhenOneIsRefused(t *testing.T) {
 // A call whose context ends once a flusher has taken it gets its script's
 // answer: the script may already have run.
 func TestABatchedCallTakenForSendingAnswersDespiteItsContext(t *testing.T) {
-	srv := redistest.Start(t, redistest.Options{})
-	c := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	defer c.Close()
-	h := newHoldHook()
-	h.pipeHeld, h.pipeEntered = make(chan struct{}), make(chan struct{})
-	c.AddHook(h)
-	ctx := context.Background()
-	if err := echoScript.Load(ctx, c).Err(); err != nil {
-		t.Fatal(err)
-	}
-	b := NewBatcher(c)
-	first := make(chan error, 1)
-	go func() { first <- echoScript.Run(ctx, b, []string{"k:first"}, "first").Err() }()
-	<-h.entered
-	late, cancel := context.WithCancel(ctx)
+	_, h, b, first := heldBatcher(t, true)
+	late, cancel := context.WithCancel(context.Background())
 	answers := make(chan *redis.Cmd, 2)
 	for _, k := range []string{"k:a", "k:b"} {
 		go func() { answers <- b.EvalSha(late, echoScript.Hash(), []string{k}, k) }()
