@@ -250,7 +250,9 @@ func (s *Service) send(ctx context.Context, id string, attempt int, h map[string
 
 // sendWorkers are a process's send workers, shared by Run's claims and by
 // replies claimed as they are written. A send runs with Run's context,
-// not its caller's: it outlives the request that wrote the reply.
+// not its caller's: it outlives the request that wrote the reply. While
+// Run's claim is out it holds every free worker; a reply written then
+// wakes Run, whose next claim takes it.
 type sendWorkers struct {
 	mu   sync.Mutex
 	ctx  context.Context // Run's while it runs; nil otherwise
