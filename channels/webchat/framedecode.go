@@ -3,6 +3,7 @@ package webchat
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"unicode/utf8"
 )
@@ -23,6 +24,9 @@ func decodeClientFrame(data []byte) (clientFrame, error) {
 	}
 	return decodeClientFrameJSON(data)
 }
+
+// errDataAfterObject refuses a frame with more than one JSON value.
+var errDataAfterObject = errors.New("data after the JSON object")
 
 // decodeClientFrameJSON is the general decoder.
 func decodeClientFrameJSON(data []byte) (clientFrame, error) {

@@ -65,9 +65,6 @@ type clientFrame struct {
 // errBadFrame wraps every reason parseClientFrame refuses a frame.
 var errBadFrame = errors.New("bad frame")
 
-// errDataAfterObject refuses a frame with more than one JSON value.
-var errDataAfterObject = errors.New("data after the JSON object")
-
 // parseClientFrame decodes one frame and checks the shape of its fields.
 // Limits that depend on configuration (the text length) are checked by the
 // caller, which owes the client a precise reason.

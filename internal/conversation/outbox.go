@@ -95,7 +95,6 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 	res, err := scriptReply.Run(ctx, s.rdb,
 		[]string{s.k.conv(convID), s.k.convLog(convID), s.k.msg(id), s.k.outbox()},
 		string(kind), id, agentID, text, att, ms(now), lease).Slice()
-	claimed := err == nil && len(res) == 7
 	if err != nil {
 		return Entry{}, fmt.Errorf("conversation: %s on %s: %w", kind, convID, err)
 	}
@@ -114,9 +113,9 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 	// status entries.
 	s.notify(ctx, convID, e)
 	switch {
-	case claimed:
+	case len(res) == 2+len(replyClaimFields):
 		h := map[string]string{"text": text}
-		for i, f := range []string{"conv", "channel", "from", "to", "thread_hint"} {
+		for i, f := range replyClaimFields {
 			h[f], _ = res[2+i].(string)
 		}
 		if att != "" {
@@ -129,6 +128,10 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 	}
 	return e, nil
 }
+
+// replyClaimFields name what reply.lua returns after the stream id when it
+// claims the reply: what its send needs besides what the caller wrote.
+var replyClaimFields = []string{"conv", "channel", "from", "to", "thread_hint"}
 
 // kick wakes this process's outbox loop so a reply leaves at once instead
 // of at the next poll.
