@@ -76,7 +76,11 @@ type GatewayResult struct {
 	Ack, Offer, Msg, Reply                                         Pcts
 	// Wait is the answer time of the first wait-URL fetch of each call
 	// (Twilio fetches it as soon as the caller is enqueued).
-	Wait                       Pcts
+	Wait Pcts
+	// AckMail is when an email customer's automatic answer arrived, from
+	// the mail's scheduled delivery. (An email contact is acknowledged
+	// once the mailbox holds its mail: from then on it is the product's.)
+	AckMail                    Pcts
 	ByChannel                  map[string]Pcts
 	Messages                   int
 	MsgRate                    float64
@@ -138,6 +142,9 @@ type contact struct {
 	// is the load generator's doing, not a duplicate.
 	stop     atomic.Bool
 	inflight atomic.Int64
+	// ackMail is when an email customer's automatic answer arrived (ns
+	// from sched); 0: not yet.
+	ackMail atomic.Int64
 }
 
 // run state shared by agents and customers.
@@ -154,12 +161,16 @@ type gwRun struct {
 	msgLat   []time.Duration
 	replyLat []time.Duration
 	waitLat  []time.Duration
-	msgSent  map[string]time.Time // message text -> when the customer sent it
-	replies  map[string]time.Time // conv -> when the agent sent the last reply
-	convOf   map[string]*contact
+	// ackMailLat are the email customers' automatic answers, from sched.
+	ackMailLat []time.Duration
+	msgSent    map[string]time.Time // message text -> when the customer sent it
+	replies    map[string]time.Time // conv -> when the agent sent the last reply
+	convOf     map[string]*contact
 
 	messages atomic.Int64
 	errs     atomic.Int64
+
+	mail *emailRig // with email in the mix
 }
 
 func (g *gwRun) logf(format string, a ...any) { fmt.Fprintf(g.cfg.Log, format+"\n", a...) }
@@ -229,7 +240,18 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 			return res, err
 		}
 		stopAll = append(stopAll, fake.stop)
-		procs, g.targets, err = spawnGateways(ctx, cfg, fake.url, g.agentIDs())
+		if cfg.Mix["email"] > 0 {
+			dir, err := os.MkdirTemp("", "loadgen-mail-")
+			if err != nil {
+				return res, err
+			}
+			stopAll = append(stopAll, func() { os.RemoveAll(dir) })
+			if g.mail, err = startEmailRig(dir, g.emailAnswer); err != nil {
+				return res, err
+			}
+			stopAll = append(stopAll, g.mail.stop)
+		}
+		procs, g.targets, err = spawnGateways(ctx, cfg, fake.url, g.agentIDs(), g.mail)
 		for _, p := range procs {
 			stopAll = append(stopAll, func() { _ = p.Process.Signal(syscall.SIGTERM); _ = p.Wait() })
 		}
@@ -237,6 +259,9 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 			return res, err
 		}
 	} else {
+		if cfg.Mix["email"] > 0 {
+			return res, errors.New("email needs -spawn: loadgen runs the mailbox the gateways read and the SMTP server they answer through")
+		}
 		g.targets = cfg.Targets
 		for _, t := range g.targets {
 			u, err := url.Parse(t)
@@ -325,6 +350,8 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 				g.sms(runCtx, c)
 			case "voice":
 				g.voice(runCtx, c)
+			case "email":
+				g.email(runCtx, c)
 			default:
 				g.chat(runCtx, c)
 			}
@@ -384,7 +411,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 		res.ByChannel[ch] = pcts(d)
 	}
 	g.mu.Lock()
-	res.Msg, res.Reply, res.Wait = pcts(g.msgLat), pcts(g.replyLat), pcts(g.waitLat)
+	res.Msg, res.Reply, res.Wait, res.AckMail = pcts(g.msgLat), pcts(g.replyLat), pcts(g.waitLat), pcts(g.ackMailLat)
 	g.mu.Unlock()
 	res.Messages = int(g.messages.Load())
 	res.MsgRate = float64(res.Messages) / sendTime.Seconds()
@@ -405,6 +432,9 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	}
 	if res.Wait.N > 0 {
 		g.logf("voice wait URL answered: n=%d p50=%.2fms p99=%.2fms", res.Wait.N, res.Wait.P50, res.Wait.P99)
+	}
+	if res.AckMail.N > 0 {
+		g.logf("email acknowledgement mail received: n=%d p50=%.2fms p99=%.2fms", res.AckMail.N, res.AckMail.P50, res.AckMail.P99)
 	}
 	g.logf("customer message -> agent socket: n=%d (%.0f/s) p50=%.2fms p99=%.2fms; agent reply -> customer: n=%d p50=%.2fms p99=%.2fms",
 		res.Msg.N, res.MsgRate, res.Msg.P50, res.Msg.P99, res.Reply.N, res.Reply.P50, res.Reply.P99)
@@ -820,7 +850,11 @@ func (g *gwRun) smsReply(to, body string) {
 	if err != nil || i >= len(g.contacts) {
 		return
 	}
-	c := g.contacts[i]
+	g.replied(g.contacts[i])
+}
+
+// replied times the agent's reply that reached contact c.
+func (g *gwRun) replied(c *contact) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for conv, cc := range g.convOf {
@@ -1185,7 +1219,7 @@ func freeAddr() (string, error) {
 // spawnGateways starts cfg.Spawn gateways on loopback sharing the Redis,
 // with one queue taking SMS and chat, agents able to hold many chats, and
 // SMS pointed at the fake Twilio.
-func spawnGateways(ctx context.Context, cfg GatewayConfig, twilioURL string, agentIDs []string) ([]*exec.Cmd, []string, error) {
+func spawnGateways(ctx context.Context, cfg GatewayConfig, twilioURL string, agentIDs []string, mail *emailRig) ([]*exec.Cmd, []string, error) {
 	dir, err := os.MkdirTemp("", "loadgen-gw-")
 	if err != nil {
 		return nil, nil, err
@@ -1195,12 +1229,16 @@ func spawnGateways(ctx context.Context, cfg GatewayConfig, twilioURL string, age
 	// are made through the auth service.
 	var agents strings.Builder
 	for _, id := range agentIDs {
-		fmt.Fprintf(&agents, "  - {id: %q, capacity: {chat: 20, sms: 20, voice: 1}}\n", id)
+		fmt.Fprintf(&agents, "  - {id: %q, capacity: {chat: 20, sms: 20, voice: 1, email: 20}}\n", id)
+	}
+	queueChannels, emailYAML := "sms, chat, voice", ""
+	if mail != nil {
+		queueChannels, emailYAML = queueChannels+", email", mail.yaml()
 	}
 	yaml := fmt.Sprintf(`queues:
   - name: support
-    channels: [sms, chat, voice]
-    offer_timeout_seconds: {sms: 10, chat: 10, voice: 10}
+    channels: [%s]
+    offer_timeout_seconds: {sms: 10, chat: 10, voice: 10, email: 10}
 agents:
 %schannels:
   sms:
@@ -1210,7 +1248,7 @@ agents:
     company: Loadgen
     numbers:
       "%s": support
-`, agents.String(), cfg.SMSNumber, cfg.VoiceNumber)
+%s`, queueChannels, agents.String(), cfg.SMSNumber, cfg.VoiceNumber, emailYAML)
 	cfgFile := dir + "/switchboard.yaml"
 	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
 		return nil, nil, err

@@ -3,8 +3,11 @@
 // With -target or -spawn it drives running gateways as customers and
 // agents meet them: agents are made through the auth service, sign in over
 // HTTP and take offers on the console websocket; customers arrive open loop
-// at -rate as signed Twilio SMS and voice webhooks and web chat visitors
-// (-mix; a call also fetches its first wait URL, which is timed). It
+// at -rate as signed Twilio SMS and voice webhooks, web chat visitors and
+// mail delivered into a Dovecot mailbox the spawned gateways read (-mix; a
+// call also fetches its first wait URL, which is timed; email needs
+// -spawn, since loadgen runs the mailbox and the SMTP server the gateways
+// answer through). It
 // reports, from each contact's scheduled time, the acknowledgement and the
 // offer on an agent's socket, then customer message → agent socket and
 // agent reply → customer; lost, duplicated and double-offered contacts are
@@ -65,7 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	targets := fs.String("target", "", "comma-separated base URLs of running gateways (loopback only); REDIS_URL must name their Redis")
 	fs.IntVar(&gw.Spawn, "spawn", 0, "start this many gateways from -bin on loopback (and a redis-server unless REDIS_URL is set)")
 	fs.StringVar(&gw.Binary, "bin", gw.Binary, "the switchboard binary -spawn starts")
-	mix := fs.String("mix", "sms=0.5,chat=0.5", "share of contacts per channel (gateway mode)")
+	mix := fs.String("mix", "sms=0.5,chat=0.5", "share of contacts per channel: sms, chat, voice, email (gateway mode; email needs -spawn and Dovecot)")
 	fs.DurationVar(&gw.Think, "think", gw.Think, "how long an agent looks at an offer before accepting (gateway mode)")
 	fs.DurationVar(&gw.MsgEvery, "msg-every", 0, "a served chat customer writes every this long until closed; 0: no messages (gateway mode)")
 	fs.DurationVar(&gw.KillGatewayAt, "kill-gateway-at", 0, "SIGKILL the last spawned gateway this long into the run")
@@ -172,8 +175,8 @@ func runGateways(ctx context.Context, gw GatewayConfig, cfg Config, targets, mix
 	for _, part := range strings.Split(mix, ",") {
 		ch, share, ok := strings.Cut(part, "=")
 		f, err := strconv.ParseFloat(share, 64)
-		if !ok || err != nil || f < 0 || (ch != "sms" && ch != "chat" && ch != "voice") {
-			fmt.Fprintf(stderr, "loadgen: -mix %q: want sms=SHARE,chat=SHARE,voice=SHARE\n", mix)
+		if !ok || err != nil || f < 0 || (ch != "sms" && ch != "chat" && ch != "voice" && ch != "email") {
+			fmt.Fprintf(stderr, "loadgen: -mix %q: want sms=SHARE,chat=SHARE,voice=SHARE,email=SHARE\n", mix)
 			return 2
 		}
 		if f > 0 {
