@@ -68,7 +68,8 @@ type Channel struct {
 	hours hours.Source
 	tls   *tls.Config
 	san   *Sanitizer
-	boxes map[string]*Mailbox // by lower-cased address
+	boxes map[string]*Mailbox  // by lower-cased address
+	smtp  map[string]*smtpPool // each mailbox's kept submission connections, by address
 
 	// reconnect is the first pause after a failed IMAP session; it doubles
 	// up to maxReconnect. Tests shorten them.
@@ -106,12 +107,13 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 	c := &Channel{
 		cfg: cfg, core: deps.Core, rdb: deps.Redis, k: keys{ws: deps.Workspace}, att: deps.Attachments,
 		auth: deps.Authorize, log: deps.Logger.With("channel", "email"), now: deps.Now, tls: deps.TLSConfig, hours: deps.Hours,
-		san: NewSanitizer(), boxes: map[string]*Mailbox{},
+		san: NewSanitizer(), boxes: map[string]*Mailbox{}, smtp: map[string]*smtpPool{},
 		reconnect: time.Second, maxReconnect: time.Minute, status: map[string]string{},
 	}
 	for i := range c.cfg.Mailboxes {
 		m := &c.cfg.Mailboxes[i]
 		c.boxes[m.Address] = m
+		c.smtp[m.Address] = &smtpPool{}
 		if m.IMAP.TLS == TLSPlain || m.SMTP.TLS == TLSPlain {
 			c.log.Warn("email: mailbox uses a plain connection: the password crosses the network in the clear; use it for a local test server only",
 				"mailbox", m.Address, "imap_tls", m.IMAP.TLS, "smtp_tls", m.SMTP.TLS)
@@ -134,7 +136,14 @@ func (c *Channel) Addresses() []channel.Address {
 
 // Run reads every mailbox until ctx ends. Each mailbox has its own reader,
 // which holds the mailbox's lease while it reads and gives it up on return.
+// On return it also closes the submission connections kept between mails;
+// a mail sent later opens its own.
 func (c *Channel) Run(ctx context.Context) error {
+	defer func() {
+		for _, p := range c.smtp {
+			p.close()
+		}
+	}()
 	var wg sync.WaitGroup
 	for i := range c.cfg.Mailboxes {
 		m := &c.cfg.Mailboxes[i]

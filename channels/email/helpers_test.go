@@ -48,6 +48,7 @@ type sink struct {
 	mu     sync.Mutex
 	mails  []sunk
 	reject map[string]bool
+	conns  []net.Conn // every connection accepted, for dropAll
 }
 
 type sunk struct {
@@ -67,9 +68,42 @@ func startSink(t testing.TB) *sink {
 		t.Fatal(err)
 	}
 	s.addr = l.Addr().String()
-	go func() { _ = srv.Serve(l) }()
+	go func() { _ = srv.Serve(&sinkListener{Listener: l, s: s}) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return s
+}
+
+// sinkListener records the connections the sink accepts.
+type sinkListener struct {
+	net.Listener
+	s *sink
+}
+
+func (l *sinkListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.s.mu.Lock()
+		l.s.conns = append(l.s.conns, c)
+		l.s.mu.Unlock()
+	}
+	return c, err
+}
+
+// connections is how many connections the sink has accepted.
+func (s *sink) connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// dropAll closes every connection from the server's side, as a server
+// that drops idle clients does.
+func (s *sink) dropAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		_ = c.Close()
+	}
 }
 
 func (s *sink) all() []sunk {

@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"net"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 	"github.com/redis/go-redis/v9"
 
@@ -261,47 +259,6 @@ func (o *outgoing) build() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// submit hands one mail to the mailbox's SMTP server.
-func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw []byte) error {
-	cfg := mb.SMTP
-	d := net.Dialer{Timeout: 30 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", cfg.Addr())
-	if err != nil {
-		return fmt.Errorf("email: smtp %s: %w: %w", cfg.Addr(), err, channel.ErrTemporary)
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	} else {
-		_ = conn.SetDeadline(time.Now().Add(2 * time.Minute))
-	}
-	host, _, _ := net.SplitHostPort(cfg.Addr())
-	tc := c.tlsConfig(host, cfg.InsecureSkipVerify)
-	var sc *smtp.Client
-	switch cfg.TLS {
-	case TLSImplicit:
-		sc = smtp.NewClient(tls.Client(conn, tc))
-	case TLSStartTLS:
-		sc, err = smtp.NewClientStartTLS(conn, tc)
-	default:
-		sc = smtp.NewClient(conn)
-	}
-	if err != nil {
-		_ = conn.Close()
-		return smtpError("starttls", err)
-	}
-	defer sc.Close()
-	if cfg.User != "" {
-		if err := sc.Auth(sasl.NewPlainClient("", cfg.User, cfg.password)); err != nil {
-			return smtpError("auth", err)
-		}
-	}
-	if err := sc.SendMail(mb.Address, rcpts, bytes.NewReader(raw)); err != nil {
-		return smtpError("send", err)
-	}
-	_ = sc.Quit()
-	return nil
 }
 
 // smtpError sorts an SMTP failure: a 5xx answer is the server's final word
