@@ -1,6 +1,9 @@
 package email
 
 import (
+	"context"
+	"fmt"
+	"net/mail"
 	"strings"
 	"testing"
 	"time"
@@ -25,5 +28,28 @@ func TestAckTextTellsTheTruth(t *testing.T) {
 		if !strings.Contains(got, tc.want) || strings.Contains(got, tc.not) || !strings.Contains(got, "#01234567") {
 			t.Errorf("%s: %q", tc.desc, got)
 		}
+	}
+}
+
+// A sender is answered automatically at most AckPerHour times an hour, and
+// the count is made with its hour at once: it always expires.
+func TestAcknowledgementsPerSenderAreCappedHourly(t *testing.T) {
+	e := newEnv(t, nil)
+	mb := &e.ch.cfg.Mailboxes[0]
+	ctx := context.Background()
+	m := &Message{MessageID: "help-1@customer.example", From: &mail.Address{Name: "Ana", Address: "Ana@Customer.example"},
+		To: []*mail.Address{{Address: supportAddr}}, Subject: "Help"}
+	for i := range DefaultAckPerHour + 2 {
+		e.ch.acknowledge(ctx, mb, m, fmt.Sprintf("cv_cap%d", i))
+	}
+	if n := len(e.smtp.all()); n != DefaultAckPerHour {
+		t.Fatalf("%d acknowledgements for %d new conversations of one sender, want %d", n, DefaultAckPerHour+2, DefaultAckPerHour)
+	}
+	ttl, err := e.rdb.TTL(ctx, e.ch.k.ackCount("ana@customer.example")).Result()
+	if err != nil || ttl <= 0 || ttl > time.Hour {
+		t.Fatalf("the sender's count expires in %v (%v), want within the hour", ttl, err)
+	}
+	if got, _ := e.rdb.Get(ctx, e.ch.k.ackCount("ana@customer.example")).Int(); got != DefaultAckPerHour+2 {
+		t.Fatalf("count %d, want %d", got, DefaultAckPerHour+2)
 	}
 }

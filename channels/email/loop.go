@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/switchboard/switchboard/internal/channel"
 )
 
@@ -68,10 +70,18 @@ func (c *Channel) acknowledge(ctx context.Context, mb *Mailbox, m *Message, conv
 	if len(m.ReplyTo) > 0 && !c.isOurs(m.ReplyTo[0].Address) {
 		to = strings.ToLower(m.ReplyTo[0].Address)
 	}
-	n, err := c.rdb.Incr(ctx, c.k.ackCount(to)).Result()
-	if err == nil && n == 1 {
-		err = c.rdb.Expire(ctx, c.k.ackCount(to), time.Hour).Err()
-	}
+	// The counter is made with its hour in the same transaction that counts:
+	// one round trip, and a crash between two commands cannot leave a
+	// counter that never expires (and a sender never answered again).
+	// (SET NX answers nil when the counter exists: the count's own answer
+	// is what says whether counting worked.)
+	var count *redis.IntCmd
+	_, _ = c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.SetArgs(ctx, c.k.ackCount(to), 0, redis.SetArgs{Mode: "NX", TTL: time.Hour})
+		count = p.Incr(ctx, c.k.ackCount(to))
+		return nil
+	})
+	n, err := count.Result()
 	if err != nil {
 		c.log.WarnContext(ctx, "email: acknowledgement rate", "err", err)
 		return
