@@ -116,16 +116,19 @@ func (c *Channel) ingest(ctx context.Context, mb *Mailbox, raw []byte, internalD
 		in.Text = "[This mail could not be read; its original is kept for the agent.]\n\n" + toValidUTF8([]byte(truncate(string(raw), 4000)))
 	}
 	// A mail already stored (a re-fetch after a crash) keeps its files;
-	// storing them again would only leave orphans.
-	known, err := c.rdb.Exists(ctx, c.k.msg(in.ProviderID)).Result()
-	if err != nil {
-		return "", fmt.Errorf("email: %s: %w", in.ProviderID, err)
-	}
-	if known == 0 {
-		atts, notes := c.storeAttachments(ctx, m)
-		in.Attachments = atts
-		if len(notes) > 0 {
-			in.Text += "\n\n[" + strings.Join(notes, "; ") + "]"
+	// storing them again would only leave orphans. (Asked only when there
+	// are files: most mail has none, and the question is a round trip.)
+	if len(m.Attachments) > 0 {
+		known, err := c.rdb.Exists(ctx, c.k.msg(in.ProviderID)).Result()
+		if err != nil {
+			return "", fmt.Errorf("email: %s: %w", in.ProviderID, err)
+		}
+		if known == 0 {
+			atts, notes := c.storeAttachments(ctx, m)
+			in.Attachments = atts
+			if len(notes) > 0 {
+				in.Text += "\n\n[" + strings.Join(notes, "; ") + "]"
+			}
 		}
 	}
 	if strings.TrimSpace(in.Text) == "" {
