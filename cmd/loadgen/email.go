@@ -53,7 +53,7 @@ type emailRig struct {
 // startEmailRig starts Dovecot and the SMTP server; every mail a gateway
 // sends is handed to onMail with its recipient and text. The password
 // file for the gateways' configuration is written into dir.
-func startEmailRig(dir string, onMail func(rcpt, text string)) (*emailRig, error) {
+func startEmailRig(dir string, smtpDelay time.Duration, onMail func(rcpt, text string)) (*emailRig, error) {
 	r := &emailRig{password: fmt.Sprintf("loadgen-imap-%d", time.Now().UnixNano()), pwFile: filepath.Join(dir, "imap-password")}
 	if err := os.WriteFile(r.pwFile, []byte(r.password+"\n"), 0o600); err != nil {
 		return nil, err
@@ -79,7 +79,7 @@ func startEmailRig(dir string, onMail func(rcpt, text string)) (*emailRig, error
 	}
 	r.smtpAddr = l.Addr().String()
 	r.smtp = smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
-		return &answerSession{onMail: onMail}, nil
+		return &answerSession{onMail: onMail, delay: smtpDelay}, nil
 	}))
 	r.smtp.Domain = "localhost"
 	r.smtp.MaxMessageBytes = 1 << 20
@@ -207,21 +207,28 @@ func customerMail(tag string, i int, at time.Time) []byte {
 		text + "\r\nIt was due on Monday.\r\n")
 }
 
-// answerSession takes one mail a gateway sends.
+// answerSession takes one mail a gateway sends. Each answer to MAIL, RCPT
+// and DATA waits delay, as a provider across a network does.
 type answerSession struct {
 	onMail func(rcpt, text string)
+	delay  time.Duration
 	rcpts  []string
 }
 
-func (s *answerSession) Reset()                               { s.rcpts = nil }
-func (s *answerSession) Logout() error                        { return nil }
-func (s *answerSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s *answerSession) Reset()        { s.rcpts = nil }
+func (s *answerSession) Logout() error { return nil }
+func (s *answerSession) Mail(string, *smtp.MailOptions) error {
+	time.Sleep(s.delay)
+	return nil
+}
 func (s *answerSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	time.Sleep(s.delay)
 	s.rcpts = append(s.rcpts, to)
 	return nil
 }
 
 func (s *answerSession) Data(r io.Reader) error {
+	time.Sleep(s.delay)
 	text, err := plainText(r)
 	if err != nil {
 		// Accepted anyway: the gateway sent it, and loadgen only reads it.

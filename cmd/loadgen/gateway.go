@@ -58,7 +58,10 @@ type GatewayConfig struct {
 	Think    time.Duration // offer -> accept
 	Handle   time.Duration // accept -> close
 	MsgEvery time.Duration // a chat customer's messages while served; 0: none
-	Drain    time.Duration
+	// SMTPDelay is how long loadgen's SMTP server takes to answer each of
+	// MAIL, RCPT and DATA, as a mail provider across a network does.
+	SMTPDelay time.Duration
+	Drain     time.Duration
 
 	KillGatewayAt     time.Duration // SIGKILL the last spawned gateway; 0: never
 	KillRedisAt       time.Duration // SIGKILL the spawned Redis (AOF on); 0: never
@@ -246,7 +249,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 				return res, err
 			}
 			stopAll = append(stopAll, func() { os.RemoveAll(dir) })
-			if g.mail, err = startEmailRig(dir, g.emailAnswer); err != nil {
+			if g.mail, err = startEmailRig(dir, cfg.SMTPDelay, g.emailAnswer); err != nil {
 				return res, err
 			}
 			stopAll = append(stopAll, g.mail.stop)
