@@ -53,3 +53,37 @@ func TestAcknowledgementsPerSenderAreCappedHourly(t *testing.T) {
 		t.Fatalf("count %d, want %d", got, DefaultAckPerHour+2)
 	}
 }
+
+// A mailbox's mail keeps becoming conversations while the SMTP server is
+// slow to take their acknowledgements: the reader does not wait for it.
+func TestASlowSMTPServerDoesNotHoldTheMailbox(t *testing.T) {
+	e := newEnv(t, nil)
+	hold := make(chan struct{})
+	e.smtp.mu.Lock()
+	e.smtp.hold = hold
+	e.smtp.mu.Unlock()
+	run(t, e.ch, e.svc)
+	t.Cleanup(func() { // before run's stop, which waits for the acknowledgements
+		select {
+		case <-hold:
+		default:
+			close(hold)
+		}
+	})
+	var mails [][]byte
+	for i := range 3 {
+		mails = append(mails, rawMail([][2]string{{"From", fmt.Sprintf("Customer %d <c%d@customer.example>", i, i)},
+			{"To", supportAddr}, {"Subject", "Where is my order?"}, {"Message-ID", fmt.Sprintf("<slow-%d@customer.example>", i)}},
+			"It has not arrived."))
+	}
+	if err := e.dove.Deliver(supportUser, "", mails...); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "three conversations while the SMTP server answers nothing", 15*time.Second,
+		func() bool { return len(e.conversations()) == 3 })
+	if n := len(e.smtp.all()); n != 0 {
+		t.Fatalf("%d mails reached a server that answers nothing", n)
+	}
+	close(hold)
+	eventually(t, "the three acknowledgements", 15*time.Second, func() bool { return len(e.smtp.all()) == 3 })
+}

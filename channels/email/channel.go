@@ -71,6 +71,10 @@ type Channel struct {
 	boxes map[string]*Mailbox  // by lower-cased address
 	smtp  map[string]*smtpPool // each mailbox's kept submission connections, by address
 
+	// Acknowledgements under way (acknowledgeApart), at most ackAtOnce.
+	acks     sync.WaitGroup
+	ackSlots chan struct{}
+
 	// reconnect is the first pause after a failed IMAP session; it doubles
 	// up to maxReconnect. Tests shorten them.
 	reconnect, maxReconnect time.Duration
@@ -108,7 +112,7 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 		cfg: cfg, core: deps.Core, rdb: deps.Redis, k: keys{ws: deps.Workspace}, att: deps.Attachments,
 		auth: deps.Authorize, log: deps.Logger.With("channel", "email"), now: deps.Now, tls: deps.TLSConfig, hours: deps.Hours,
 		san: NewSanitizer(), boxes: map[string]*Mailbox{}, smtp: map[string]*smtpPool{},
-		reconnect: time.Second, maxReconnect: time.Minute, status: map[string]string{},
+		reconnect: time.Second, maxReconnect: time.Minute, status: map[string]string{}, ackSlots: make(chan struct{}, ackAtOnce),
 	}
 	for i := range c.cfg.Mailboxes {
 		m := &c.cfg.Mailboxes[i]
@@ -136,10 +140,12 @@ func (c *Channel) Addresses() []channel.Address {
 
 // Run reads every mailbox until ctx ends. Each mailbox has its own reader,
 // which holds the mailbox's lease while it reads and gives it up on return.
-// On return it also closes the submission connections kept between mails;
-// a mail sent later opens its own.
+// Then it waits for the acknowledgements under way (each has at most
+// ackTimeout) and closes the submission connections kept between mails; a
+// mail sent later opens its own.
 func (c *Channel) Run(ctx context.Context) error {
 	defer func() {
+		c.acks.Wait()
 		for _, p := range c.smtp {
 			p.close()
 		}

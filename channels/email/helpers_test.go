@@ -49,6 +49,9 @@ type sink struct {
 	mails  []sunk
 	reject map[string]bool
 	conns  []net.Conn // every connection accepted, for dropAll
+	// hold, when set, keeps every MAIL command waiting until it is closed:
+	// a provider that does not answer.
+	hold chan struct{}
 }
 
 type sunk struct {
@@ -121,6 +124,12 @@ type sinkSession struct {
 func (ss *sinkSession) Reset()        { ss.from, ss.rcpts = "", nil }
 func (ss *sinkSession) Logout() error { return nil }
 func (ss *sinkSession) Mail(from string, _ *smtp.MailOptions) error {
+	ss.s.mu.Lock()
+	hold := ss.s.hold
+	ss.s.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	ss.from = from
 	return nil
 }

@@ -150,7 +150,7 @@ func (c *Channel) ingest(ctx context.Context, mb *Mailbox, raw []byte, internalD
 		return outDuplicate, nil
 	}
 	if r.NewConversation && c.cfg.autoAck() {
-		c.acknowledge(ctx, mb, m, r.ConversationID)
+		c.acknowledgeApart(ctx, mb, m, r.ConversationID)
 	}
 	return outStored, nil
 }

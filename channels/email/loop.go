@@ -57,6 +57,35 @@ func isDaemon(addr string) bool {
 	return false
 }
 
+// ackAtOnce bounds the acknowledgements under way at one time (and so the
+// submission connections they hold); a reader that finds them all busy
+// waits for one.
+const ackAtOnce = 8
+
+// ackTimeout bounds one acknowledgement, connection included.
+const ackTimeout = 30 * time.Second
+
+// acknowledgeApart acknowledges on a goroutine of its own, so a mailbox's
+// reader goes on to the next mail while the SMTP server answers: inline, a
+// provider taking 50 ms per command held one mailbox to about seven mails
+// a second (docs/benchmarks.md). Run waits for those under way before it
+// returns. A mail whose acknowledgement was under way when the gateway
+// died gets none, as before: its re-fetch is a duplicate.
+func (c *Channel) acknowledgeApart(ctx context.Context, mb *Mailbox, m *Message, convID string) {
+	select {
+	case c.ackSlots <- struct{}{}:
+	case <-ctx.Done():
+		return
+	}
+	c.acks.Add(1)
+	go func() {
+		defer func() { <-c.ackSlots; c.acks.Done() }()
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
+		defer cancel()
+		c.acknowledge(actx, mb, m, convID)
+	}()
+}
+
 // acknowledge sends the one automatic answer of a new conversation: a
 // reference and an honest promise (the queue's estimate when there is one,
 // otherwise no time at all), recorded through Core.Told. It never blocks
