@@ -95,6 +95,7 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	convs, err := conversation.New(conversation.Params{
 		Redis: rdb, Workspace: cfg.Workspace, Router: desk.Router{Engine: engine, Recovery: recoveries},
 		Attachments: attachments, DefaultQueue: engine.Queues()[0].Name, DataDir: cfg.DataDir, Logger: a.log,
+		Outbox: conversation.OutboxConfig{Workers: cfg.File.Outbox.SendWorkers},
 	})
 	if err != nil {
 		return fmt.Errorf("app: conversations: %w", err)

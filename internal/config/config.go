@@ -138,6 +138,15 @@ type File struct {
 	// CannedReplies are the saved replies agents search with "/" in the
 	// console. Empty means a few generic ones.
 	CannedReplies []CannedReply `yaml:"canned_replies"`
+	// Outbox tunes sending (internal/conversation.OutboxConfig).
+	Outbox Outbox `yaml:"outbox"`
+}
+
+// Outbox is the outbox section of the file.
+type Outbox struct {
+	// SendWorkers is how many messages one gateway sends at once. Zero:
+	// conversation.DefaultSendWorkers.
+	SendWorkers int `yaml:"send_workers"`
 }
 
 // CannedReply is one saved reply.
@@ -364,6 +373,9 @@ func (c *Config) validate() error {
 			return &Error{Field: "--public-url / SWITCHBOARD_PUBLIC_URL", Reason: fmt.Sprintf("%q is not an absolute http(s) URL", c.PublicURL)}
 		}
 		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+	}
+	if n := c.File.Outbox.SendWorkers; n < 0 || n > 4096 {
+		return &Error{Field: "outbox.send_workers", Reason: fmt.Sprintf("%d is not from 0 (the default) to 4096", n)}
 	}
 	loc, err := time.LoadLocation(c.TimeZone)
 	if err != nil || c.TimeZone == "" || c.TimeZone == "Local" {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -137,5 +138,37 @@ func TestHelp(t *testing.T) {
 	_, err := Load([]string{"-h"}, env(nil), &out)
 	if !errors.Is(err, ErrHelp) || !strings.Contains(out.String(), "SWITCHBOARD_LISTEN") {
 		t.Fatalf("err=%v usage=%q", err, out.String())
+	}
+}
+
+// How many messages a gateway sends at once comes from the file, within
+// bounds.
+func TestOutboxSendWorkers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		yaml string
+		want int
+		bad  bool
+	}{
+		{yaml: "", want: 0},
+		{yaml: "outbox: {send_workers: 200}\n", want: 200},
+		{yaml: "outbox: {send_workers: -1}\n", bad: true},
+		{yaml: "outbox: {send_workers: 100000}\n", bad: true},
+	} {
+		file := filepath.Join(dir, fmt.Sprintf("sb%d.yaml", tc.want))
+		if err := os.WriteFile(file, []byte(tc.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load([]string{"--config", file}, env(nil), io.Discard)
+		var ce *Error
+		switch {
+		case tc.bad && (!errors.As(err, &ce) || ce.Field != "outbox.send_workers"):
+			t.Errorf("%q: want an error naming outbox.send_workers, got %v", tc.yaml, err)
+		case !tc.bad && err != nil:
+			t.Errorf("%q: %v", tc.yaml, err)
+		case !tc.bad && c.File.Outbox.SendWorkers != tc.want:
+			t.Errorf("%q: send_workers %d, want %d", tc.yaml, c.File.Outbox.SendWorkers, tc.want)
+		}
 	}
 }

@@ -523,3 +523,52 @@ func TestASecondRunIsRefused(t *testing.T) {
 		t.Fatal("a second Run ran")
 	}
 }
+
+// A send mostly waits on the provider, so by default a process has many
+// under way at once: twenty replies waiting on a slow provider are all
+// being sent together (four were, before).
+func TestManySendsAreUnderWayAtOnceByDefault(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(p *Params) { p.Outbox.Workers = 0 })
+	const n = 20
+	release := make(chan struct{})
+	var mu sync.Mutex
+	inFlight := 0
+	slow := func(out channel.Outbound) (channel.SendResult, error) {
+		mu.Lock()
+		inFlight++
+		mu.Unlock()
+		<-release
+		return channel.SendResult{ProviderID: "SM" + out.MessageID, Status: "queued"}, nil
+	}
+	for range n {
+		e.sender.script = append(e.sender.script, slow)
+	}
+	ctx := context.Background()
+	e.run(t)
+	waitWorkers(t, e)
+	t.Cleanup(func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	})
+	var ids []string
+	for _, conv := range openConvs(t, e, n, 100) {
+		en, err := e.svc.Reply(ctx, conv, "ana", "On its way.", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, en.MessageID)
+	}
+	eventually(t, "every reply being sent at once", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return inFlight == n
+	})
+	close(release)
+	for _, id := range ids {
+		waitStatus(t, e, id, "queued")
+	}
+}

@@ -63,9 +63,18 @@ type Route struct {
 // vip_boost).
 const VIPTag = "vip"
 
+// DefaultSendWorkers is how many messages a process sends at once unless
+// told otherwise. A send mostly waits on the provider: Twilio's API answers
+// in a few hundred milliseconds, an SMTP server after a few round trips.
+// Four workers held a gateway to about 27 replies a second against an API
+// answering in 150 ms (docs/benchmarks.md); providers' own limits on
+// concurrent requests are higher than this, and channels that must stay
+// lower bound themselves (email: smtp.max_connections per mailbox).
+const DefaultSendWorkers = 64
+
 // OutboxConfig tunes sending. Every zero value picks the documented default.
 type OutboxConfig struct {
-	// Workers sending concurrently per process. Zero: 4.
+	// Workers sending concurrently per process. Zero: DefaultSendWorkers.
 	Workers int
 	// Poll is how often due messages are looked for when nothing wakes the
 	// loop. Zero: 250ms.
@@ -271,7 +280,7 @@ func New(p Params) (*Service, error) {
 		s.thrTTL = 90 * 24 * time.Hour
 	}
 	if s.ob.Workers <= 0 {
-		s.ob.Workers = 4
+		s.ob.Workers = DefaultSendWorkers
 	}
 	s.workers.max = s.ob.Workers
 	if s.ob.Poll <= 0 {
