@@ -117,7 +117,7 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 	for i := range c.cfg.Mailboxes {
 		m := &c.cfg.Mailboxes[i]
 		c.boxes[m.Address] = m
-		c.smtp[m.Address] = &smtpPool{}
+		c.smtp[m.Address] = newSMTPPool(m.SMTP.MaxConnections)
 		if m.IMAP.TLS == TLSPlain || m.SMTP.TLS == TLSPlain {
 			c.log.Warn("email: mailbox uses a plain connection: the password crosses the network in the clear; use it for a local test server only",
 				"mailbox", m.Address, "imap_tls", m.IMAP.TLS, "smtp_tls", m.SMTP.TLS)

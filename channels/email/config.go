@@ -26,6 +26,11 @@ const (
 	DefaultPollInterval = 30 * time.Second
 	DefaultLeaseTTL     = 10 * time.Second
 	DefaultAckPerHour   = 3
+	// DefaultMaxConnections bounds a mailbox's SMTP connections at once.
+	// Providers limit how many one account may hold open and refuse (or
+	// throttle) a client past it; a handful is safe. Before connections
+	// were kept, a mailbox had at most about five open.
+	DefaultMaxConnections = 4
 )
 
 // Config is the email channel's configuration: the channels.email section.
@@ -100,6 +105,10 @@ type SMTP struct {
 	PasswordEnv        string  `yaml:"password_env"`
 	PasswordFile       string  `yaml:"password_file"`
 	InsecureSkipVerify bool    `yaml:"insecure_skip_verify"`
+	// MaxConnections is how many mails of this mailbox (replies and
+	// acknowledgements) are handed to the server at once; the rest wait
+	// for one of them. Zero: DefaultMaxConnections.
+	MaxConnections int `yaml:"max_connections"`
 
 	password string
 }
@@ -181,6 +190,12 @@ func (c *Config) check() error {
 		}
 		if m.IMAP.PollInterval <= 0 {
 			m.IMAP.PollInterval = DefaultPollInterval
+		}
+		switch n := m.SMTP.MaxConnections; {
+		case n == 0:
+			m.SMTP.MaxConnections = DefaultMaxConnections
+		case n < 0 || n > 256:
+			return fmt.Errorf("email: mailbox %s: smtp max_connections %d (want 1 to 256, or 0 for %d)", m.Address, n, DefaultMaxConnections)
 		}
 		for _, t := range []struct {
 			what string

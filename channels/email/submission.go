@@ -30,8 +30,8 @@ import (
 // and a connection found dropped costs a second dial, so stay well under.
 const smtpIdle = 30 * time.Second
 
-// smtpIdleMax bounds the unused connections kept per mailbox: about as
-// many as sends run at once, which the outbox's workers bound.
+// smtpIdleMax bounds the unused connections kept per mailbox (and never
+// more than it may have open: SMTP.MaxConnections).
 const smtpIdleMax = 4
 
 // smtpConn is one greeted and, where configured, authenticated connection
@@ -42,11 +42,17 @@ type smtpConn struct {
 	used time.Time // when it last delivered a mail
 }
 
-// smtpPool keeps the unused connections of one mailbox, newest last.
+// smtpPool keeps the unused connections of one mailbox, newest last, and
+// bounds those in use (slots).
 type smtpPool struct {
+	slots  chan struct{}
 	mu     sync.Mutex
 	idle   []*smtpConn
 	closed bool
+}
+
+func newSMTPPool(maxConns int) *smtpPool {
+	return &smtpPool{slots: make(chan struct{}, max(1, maxConns))}
 }
 
 // take returns the newest connection unused for less than smtpIdle, or nil;
@@ -110,8 +116,15 @@ var errStale = errors.New("email: kept smtp connection was closed by the server"
 func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw []byte) error {
 	p := c.smtp[mb.Address]
 	if p == nil { // not one of this channel's mailboxes: nothing is kept
-		p = &smtpPool{closed: true}
+		p = newSMTPPool(DefaultMaxConnections)
+		p.closed = true
 	}
+	select {
+	case p.slots <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("email: smtp %s: waiting for a connection: %w: %w", mb.SMTP.Addr(), ctx.Err(), channel.ErrTemporary)
+	}
+	defer func() { <-p.slots }()
 	if s := p.take(c.now()); s != nil {
 		err := s.send(ctx, mb.Address, rcpts, raw, true)
 		if err == nil {

@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -124,5 +125,58 @@ func TestStoppingClosesKeptSubmissionConnections(t *testing.T) {
 	p.mu.Unlock()
 	if idle != 0 || e.smtp.connections() != 2 {
 		t.Fatalf("after stopping: %d kept, %d connections", idle, e.smtp.connections())
+	}
+}
+
+// No more than SMTP.MaxConnections mails of a mailbox are with the server
+// at once; the others wait and then reuse those connections.
+func TestAMailboxHoldsAtMostItsMaxConnections(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Mailboxes[0].SMTP.MaxConnections = 2 })
+	hold := make(chan struct{})
+	e.smtp.mu.Lock()
+	e.smtp.hold = hold
+	e.smtp.mu.Unlock()
+	t.Cleanup(func() {
+		select {
+		case <-hold:
+		default:
+			close(hold)
+		}
+	})
+	mb := &e.ch.cfg.Mailboxes[0]
+	errs := make(chan error, 4)
+	for i := range 4 {
+		go func() { errs <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i)) }()
+	}
+	eventually(t, "two connections with the server", 5*time.Second, func() bool { return e.smtp.connections() == 2 })
+	close(hold)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, c := len(e.smtp.all()), e.smtp.connections(); n != 4 || c != 2 {
+		t.Fatalf("%d mails on %d connections, want 4 on 2", n, c)
+	}
+}
+
+// max_connections is a positive bound; zero picks the default.
+func TestMaxConnectionsIsChecked(t *testing.T) {
+	t.Setenv("TEST_IMAP_PASSWORD", "x")
+	for _, tc := range []struct {
+		n, want int
+		bad     bool
+	}{{0, DefaultMaxConnections, false}, {12, 12, false}, {-1, 0, true}, {1000, 0, true}} {
+		cfg := mailboxConfig(143, "127.0.0.1:25")
+		cfg.Mailboxes[0].SMTP.MaxConnections = tc.n
+		err := cfg.check()
+		switch {
+		case tc.bad && (err == nil || !strings.Contains(err.Error(), "max_connections")):
+			t.Errorf("max_connections %d: got %v, want an error naming it", tc.n, err)
+		case !tc.bad && err != nil:
+			t.Errorf("max_connections %d: %v", tc.n, err)
+		case !tc.bad && cfg.Mailboxes[0].SMTP.MaxConnections != tc.want:
+			t.Errorf("max_connections %d became %d, want %d", tc.n, cfg.Mailboxes[0].SMTP.MaxConnections, tc.want)
+		}
 	}
 }
