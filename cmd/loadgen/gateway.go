@@ -61,7 +61,10 @@ type GatewayConfig struct {
 	// SMTPDelay is how long loadgen's SMTP server takes to answer each of
 	// MAIL, RCPT and DATA, as a mail provider across a network does.
 	SMTPDelay time.Duration
-	Drain     time.Duration
+	// TwilioDelay is how long the fake Twilio takes to answer a message
+	// sent, as the real API across a network does.
+	TwilioDelay time.Duration
+	Drain       time.Duration
 
 	KillGatewayAt     time.Duration // SIGKILL the last spawned gateway; 0: never
 	KillRedisAt       time.Duration // SIGKILL the spawned Redis (AOF on); 0: never
@@ -238,7 +241,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 			cfg.TwilioSID, cfg.TwilioToken = "AC"+strings.Repeat("0", 32), strings.Repeat("ab", 16)
 		}
 		g.cfg = cfg
-		fake, err := startFakeTwilio(cfg.TwilioSID, func(to, body string) { g.smsReply(to, body) })
+		fake, err := startFakeTwilio(cfg.TwilioSID, cfg.TwilioDelay, func(to, body string) { g.smsReply(to, body) })
 		if err != nil {
 			return res, err
 		}
@@ -1311,7 +1314,7 @@ type fakeTwilio struct {
 
 // startFakeTwilio answers the Messages resource of the Twilio REST API as
 // Twilio does for a queued message, and reports each message sent.
-func startFakeTwilio(sid string, onMessage func(to, body string)) (*fakeTwilio, error) {
+func startFakeTwilio(sid string, delay time.Duration, onMessage func(to, body string)) (*fakeTwilio, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -1332,6 +1335,7 @@ func startFakeTwilio(sid string, onMessage func(to, body string)) (*fakeTwilio, 
 		}
 		_ = r.ParseForm()
 		to, body := r.PostForm.Get("To"), r.PostForm.Get("Body")
+		time.Sleep(delay) // Twilio is a network away
 		onMessage(to, body)
 		msid := fmt.Sprintf("SM%032d", n.Add(1))
 		w.Header().Set("Content-Type", "application/json")

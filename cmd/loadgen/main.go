@@ -71,6 +71,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	mix := fs.String("mix", "sms=0.5,chat=0.5", "share of contacts per channel: sms, chat, voice, email (gateway mode; email needs -spawn and Dovecot)")
 	fs.DurationVar(&gw.Think, "think", gw.Think, "how long an agent looks at an offer before accepting (gateway mode)")
 	fs.DurationVar(&gw.MsgEvery, "msg-every", 0, "a served chat customer writes every this long until closed; 0: no messages (gateway mode)")
+	fs.DurationVar(&gw.TwilioDelay, "twilio-delay", 0, "the fake Twilio answers each message sent after this long, as the real API across a network (-spawn)")
 	fs.DurationVar(&gw.SMTPDelay, "smtp-delay", 0, "loadgen's SMTP server answers MAIL, RCPT and DATA after this long, as a provider across a network (email in -mix)")
 	fs.DurationVar(&gw.KillGatewayAt, "kill-gateway-at", 0, "SIGKILL the last spawned gateway this long into the run")
 	fs.DurationVar(&gw.KillRedisAt, "kill-redis-at", 0, "SIGKILL the spawned redis-server (append-only file on) this long into the run")
