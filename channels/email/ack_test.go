@@ -87,3 +87,25 @@ func TestASlowSMTPServerDoesNotHoldTheMailbox(t *testing.T) {
 	close(hold)
 	eventually(t, "the three acknowledgements", 15*time.Second, func() bool { return len(e.smtp.all()) == 3 })
 }
+
+// A sender's count that an older version left without its hour (INCR, then
+// a crash before EXPIRE) gets the hour at the next count, so the sender is
+// answered again after it.
+func TestAnAcknowledgementCountWithoutItsHourGetsIt(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	key := e.ch.k.ackCount("ben@customer.example")
+	if err := e.rdb.Set(ctx, key, 7, 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	m := &Message{MessageID: "help-2@customer.example", From: &mail.Address{Address: "ben@customer.example"},
+		To: []*mail.Address{{Address: supportAddr}}, Subject: "Help"}
+	e.ch.acknowledge(ctx, &e.ch.cfg.Mailboxes[0], m, "cv_legacy")
+	ttl, err := e.rdb.TTL(ctx, key).Result()
+	if err != nil || ttl <= 0 || ttl > time.Hour {
+		t.Fatalf("the old count expires in %v (%v), want within the hour", ttl, err)
+	}
+	if n := len(e.smtp.all()); n != 0 {
+		t.Fatalf("%d acknowledgements for a sender over the cap", n)
+	}
+}

@@ -71,9 +71,10 @@ type Channel struct {
 	boxes map[string]*Mailbox  // by lower-cased address
 	smtp  map[string]*smtpPool // each mailbox's kept submission connections, by address
 
-	// Acknowledgements under way (acknowledgeApart), at most ackAtOnce.
+	// Acknowledgements under way (acknowledgeApart), at most ackAtOnce
+	// per mailbox (ackSlots, by address).
 	acks     sync.WaitGroup
-	ackSlots chan struct{}
+	ackSlots map[string]chan struct{}
 
 	// reconnect is the first pause after a failed IMAP session; it doubles
 	// up to maxReconnect. Tests shorten them.
@@ -112,12 +113,13 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 		cfg: cfg, core: deps.Core, rdb: deps.Redis, k: keys{ws: deps.Workspace}, att: deps.Attachments,
 		auth: deps.Authorize, log: deps.Logger.With("channel", "email"), now: deps.Now, tls: deps.TLSConfig, hours: deps.Hours,
 		san: NewSanitizer(), boxes: map[string]*Mailbox{}, smtp: map[string]*smtpPool{},
-		reconnect: time.Second, maxReconnect: time.Minute, status: map[string]string{}, ackSlots: make(chan struct{}, ackAtOnce),
+		reconnect: time.Second, maxReconnect: time.Minute, status: map[string]string{}, ackSlots: map[string]chan struct{}{},
 	}
 	for i := range c.cfg.Mailboxes {
 		m := &c.cfg.Mailboxes[i]
 		c.boxes[m.Address] = m
 		c.smtp[m.Address] = newSMTPPool(m.SMTP.MaxConnections)
+		c.ackSlots[m.Address] = make(chan struct{}, ackAtOnce)
 		if m.IMAP.TLS == TLSPlain || m.SMTP.TLS == TLSPlain {
 			c.log.Warn("email: mailbox uses a plain connection: the password crosses the network in the clear; use it for a local test server only",
 				"mailbox", m.Address, "imap_tls", m.IMAP.TLS, "smtp_tls", m.SMTP.TLS)

@@ -26,10 +26,11 @@ const (
 	DefaultPollInterval = 30 * time.Second
 	DefaultLeaseTTL     = 10 * time.Second
 	DefaultAckPerHour   = 3
-	// DefaultMaxConnections bounds a mailbox's SMTP connections at once.
-	// Providers limit how many one account may hold open and refuse (or
-	// throttle) a client past it; a handful is safe. Before connections
-	// were kept, a mailbox had at most about five open.
+	// DefaultMaxConnections bounds a mailbox's SMTP connections at once on
+	// one gateway (N gateways may hold N times as many). Providers limit
+	// how many one account may hold open and refuse (or throttle) a client
+	// past it; a handful is safe. Before connections were kept, a mailbox
+	// had at most about five open per gateway.
 	DefaultMaxConnections = 4
 )
 
@@ -106,8 +107,8 @@ type SMTP struct {
 	PasswordFile       string  `yaml:"password_file"`
 	InsecureSkipVerify bool    `yaml:"insecure_skip_verify"`
 	// MaxConnections is how many mails of this mailbox (replies and
-	// acknowledgements) are handed to the server at once; the rest wait
-	// for one of them. Zero: DefaultMaxConnections.
+	// acknowledgements) one gateway hands to the server at once; the rest
+	// wait for one of them. Zero: DefaultMaxConnections.
 	MaxConnections int `yaml:"max_connections"`
 
 	password string

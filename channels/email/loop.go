@@ -57,13 +57,16 @@ func isDaemon(addr string) bool {
 	return false
 }
 
-// ackAtOnce bounds the acknowledgements under way at one time (and so the
-// submission connections they hold); a reader that finds them all busy
-// waits for one.
+// ackAtOnce bounds the acknowledgements of one mailbox under way at one
+// time; its reader, finding them all busy, waits for one. (Per mailbox: a
+// slow server holds up its own mailbox only.)
 const ackAtOnce = 8
 
-// ackTimeout bounds one acknowledgement, connection included.
-const ackTimeout = 30 * time.Second
+// ackTimeout bounds one acknowledgement, the wait for a connection
+// included: an acknowledgement that cannot go out by then is dropped and
+// logged, as one the server refused. It stays within the gateway's
+// default shutdown wait.
+const ackTimeout = 10 * time.Second
 
 // acknowledgeApart acknowledges on a goroutine of its own, so a mailbox's
 // reader goes on to the next mail while the SMTP server answers: inline, a
@@ -72,14 +75,19 @@ const ackTimeout = 30 * time.Second
 // returns. A mail whose acknowledgement was under way when the gateway
 // died gets none, as before: its re-fetch is a duplicate.
 func (c *Channel) acknowledgeApart(ctx context.Context, mb *Mailbox, m *Message, convID string) {
+	slots := c.ackSlots[mb.Address]
+	if slots == nil { // not one of this channel's mailboxes
+		c.acknowledge(ctx, mb, m, convID)
+		return
+	}
 	select {
-	case c.ackSlots <- struct{}{}:
+	case slots <- struct{}{}:
 	case <-ctx.Done():
 		return
 	}
 	c.acks.Add(1)
 	go func() {
-		defer func() { <-c.ackSlots; c.acks.Done() }()
+		defer func() { <-slots; c.acks.Done() }()
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 		defer cancel()
 		c.acknowledge(actx, mb, m, convID)
@@ -103,14 +111,20 @@ func (c *Channel) acknowledge(ctx context.Context, mb *Mailbox, m *Message, conv
 	// one round trip, and a crash between two commands cannot leave a
 	// counter that never expires (and a sender never answered again).
 	// (SET NX answers nil when the counter exists: the count's own answer
-	// is what says whether counting worked.)
+	// is what says whether counting worked.) A counter an older version
+	// left without its hour gets it here.
 	var count *redis.IntCmd
+	var left *redis.DurationCmd
 	_, _ = c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.SetArgs(ctx, c.k.ackCount(to), 0, redis.SetArgs{Mode: "NX", TTL: time.Hour})
 		count = p.Incr(ctx, c.k.ackCount(to))
+		left = p.TTL(ctx, c.k.ackCount(to))
 		return nil
 	})
 	n, err := count.Result()
+	if err == nil && left.Val() == -1 { // no expiry (TTL answers -1 s)
+		err = c.rdb.Expire(ctx, c.k.ackCount(to), time.Hour).Err()
+	}
 	if err != nil {
 		c.log.WarnContext(ctx, "email: acknowledgement rate", "err", err)
 		return

@@ -55,24 +55,32 @@ func newSMTPPool(maxConns int) *smtpPool {
 	return &smtpPool{slots: make(chan struct{}, max(1, maxConns))}
 }
 
-// take returns the newest connection unused for less than smtpIdle, or nil;
-// older ones are closed.
+// take returns the newest connection unused for less than smtpIdle, or nil.
+// Every older one is closed on the way, so none stays open for long.
 func (p *smtpPool) take(now time.Time) *smtpConn {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for len(p.idle) > 0 {
-		s := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
+	var fresh, old []*smtpConn
+	for _, s := range p.idle {
 		if now.Sub(s.used) < smtpIdle && !now.Before(s.used) {
-			return s
+			fresh = append(fresh, s)
+		} else {
+			old = append(old, s)
 		}
-		s.close()
 	}
-	return nil
+	var s *smtpConn
+	if len(fresh) > 0 {
+		s, fresh = fresh[len(fresh)-1], fresh[:len(fresh)-1]
+	}
+	p.idle = fresh
+	p.mu.Unlock()
+	for _, o := range old {
+		go o.quit()
+	}
+	return s
 }
 
-// put keeps s for the next mail, or closes it when the pool is full or
-// closed.
+// put keeps s for the next mail, or says goodbye to it (on a goroutine of
+// its own: the caller holds a slot) when the pool is full or closed.
 func (p *smtpPool) put(s *smtpConn, now time.Time) {
 	s.used = now
 	p.mu.Lock()
@@ -82,34 +90,41 @@ func (p *smtpPool) put(s *smtpConn, now time.Time) {
 	}
 	p.mu.Unlock()
 	if s != nil {
-		s.quit()
+		go s.quit()
 	}
 }
 
-// close ends every unused connection; connections in use are closed when
-// their mail is done.
+// close ends every unused connection, all at once and each within
+// quitWait; connections in use are closed when their mail is done.
 func (p *smtpPool) close() {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle, p.closed = nil, true
 	p.mu.Unlock()
+	var wg sync.WaitGroup
 	for _, s := range idle {
-		s.quit()
+		wg.Go(s.quit)
 	}
+	wg.Wait()
 }
 
-// quit says goodbye, as a server expects, within a short time.
+// quitWait bounds the goodbye to a server.
+const quitWait = 5 * time.Second
+
+// quit says goodbye, as a server expects, within quitWait.
 func (s *smtpConn) quit() {
-	_ = s.conn.SetDeadline(time.Now().Add(5 * time.Second))
+	// go-smtp sets each command's deadline from CommandTimeout itself.
+	s.sc.CommandTimeout = quitWait
 	_ = s.sc.Quit()
 	s.close()
 }
 
 func (s *smtpConn) close() { _ = s.sc.Close() }
 
-// errStale marks a kept connection the server had dropped before the
-// mail began: nothing was sent on it, so the mail may go on a new one.
-var errStale = errors.New("email: kept smtp connection was closed by the server")
+// errStale marks a kept connection that refused the mail's first command
+// (dropped by the server, timed out, or anything else): nothing was sent
+// on it, so a new connection is asked and its answer decides.
+var errStale = errors.New("email: kept smtp connection refused MAIL")
 
 // submit hands one mail to the mailbox's SMTP server, on a kept
 // connection when there is one.
@@ -126,9 +141,9 @@ func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw [
 	}
 	defer func() { <-p.slots }()
 	if s := p.take(c.now()); s != nil {
-		err := s.send(ctx, mb.Address, rcpts, raw, true)
+		reusable, err := s.send(ctx, mb.Address, rcpts, raw, true)
 		if err == nil {
-			p.put(s, c.now())
+			s.keepOrClose(p, reusable, c.now())
 			return nil
 		}
 		s.close()
@@ -140,12 +155,36 @@ func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw [
 	if err != nil {
 		return err
 	}
-	if err := s.send(ctx, mb.Address, rcpts, raw, false); err != nil {
+	reusable, err := s.send(ctx, mb.Address, rcpts, raw, false)
+	if err != nil {
 		s.close()
 		return err
 	}
-	p.put(s, c.now())
+	s.keepOrClose(p, reusable, c.now())
 	return nil
+}
+
+// keepOrClose puts s back into p when it is still good for another mail.
+func (s *smtpConn) keepOrClose(p *smtpPool, reusable bool, now time.Time) {
+	if reusable {
+		p.put(s, now)
+	} else {
+		s.close()
+	}
+}
+
+// bound makes ctx govern the exchange that follows on s: go-smtp sets a
+// deadline of its own for every command (CommandTimeout, and
+// SubmissionTimeout for the mail's final answer), so those are cut to what
+// ctx leaves, and a ctx that ends early closes the connection. The
+// returned stop reports whether the connection is still open.
+func (s *smtpConn) bound(ctx context.Context) (stop func() bool) {
+	left := 2 * time.Minute
+	if dl, ok := ctx.Deadline(); ok {
+		left = max(time.Until(dl), time.Millisecond)
+	}
+	s.sc.CommandTimeout, s.sc.SubmissionTimeout = left, left
+	return context.AfterFunc(ctx, func() { _ = s.conn.Close() })
 }
 
 // dialSMTP opens, secures and authenticates a connection as mb.SMTP says.
@@ -156,7 +195,10 @@ func (c *Channel) dialSMTP(ctx context.Context, mb *Mailbox) (*smtpConn, error) 
 	if err != nil {
 		return nil, fmt.Errorf("email: smtp %s: %w: %w", cfg.Addr(), err, channel.ErrTemporary)
 	}
-	setDeadline(ctx, conn)
+	// Until the client exists (the greeting, TLS), ctx's end closes the
+	// connection; go-smtp bounds each step by its own timeouts too.
+	stopDial := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stopDial()
 	host, _, _ := net.SplitHostPort(cfg.Addr())
 	tc := c.tlsConfig(host, cfg.InsecureSkipVerify)
 	var sc *smtp.Client
@@ -172,56 +214,56 @@ func (c *Channel) dialSMTP(ctx context.Context, mb *Mailbox) (*smtpConn, error) 
 		_ = conn.Close()
 		return nil, smtpError("starttls", err)
 	}
+	s := &smtpConn{conn: conn, sc: sc}
 	if cfg.User != "" {
-		if err := sc.Auth(sasl.NewPlainClient("", cfg.User, cfg.password)); err != nil {
+		stop := s.bound(ctx)
+		err := sc.Auth(sasl.NewPlainClient("", cfg.User, cfg.password))
+		if !stop() && err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
 			_ = sc.Close()
 			return nil, smtpError("auth", err)
 		}
 	}
-	return &smtpConn{conn: conn, sc: sc}, nil
+	return s, nil
 }
 
-// send delivers one mail on s. On a kept connection (kept), a MAIL command
-// that finds the connection dropped or the server closing (421) returns
-// errStale: the transaction never began.
-func (s *smtpConn) send(ctx context.Context, from string, rcpts []string, raw []byte, kept bool) error {
-	setDeadline(ctx, s.conn)
+// send delivers one mail on s, within ctx; reusable says whether s may
+// carry another (ctx did not close it meanwhile). On a kept connection
+// (kept), a MAIL command that fails in any way returns errStale: the
+// transaction never began.
+func (s *smtpConn) send(ctx context.Context, from string, rcpts []string, raw []byte, kept bool) (reusable bool, err error) {
+	stop := s.bound(ctx)
+	// A ctx that ended just as the server took the mail leaves it sent but
+	// the connection closed: not reusable either way.
+	defer func() { reusable = stop() && err == nil }()
 	var opts *smtp.MailOptions
 	if !ascii(from) || !ascii(rcpts...) {
 		opts = &smtp.MailOptions{UTF8: true}
 	}
 	if err := s.sc.Mail(from, opts); err != nil {
-		var se *smtp.SMTPError
-		if kept && (!errors.As(err, &se) || se.Code == 421) {
-			return fmt.Errorf("%w: %w", errStale, err)
+		if kept {
+			return false, fmt.Errorf("%w: %w", errStale, err)
 		}
-		return smtpError("send", err)
+		return false, smtpError("send", err)
 	}
 	for _, r := range rcpts {
 		if err := s.sc.Rcpt(r, nil); err != nil {
-			return smtpError("send", err)
+			return false, smtpError("send", err)
 		}
 	}
 	w, err := s.sc.Data()
 	if err != nil {
-		return smtpError("send", err)
+		return false, smtpError("send", err)
 	}
 	if _, err := io.Copy(w, bytes.NewReader(raw)); err != nil {
-		return smtpError("send", err)
+		return false, smtpError("send", err)
 	}
 	if err := w.Close(); err != nil {
-		return smtpError("send", err)
+		return false, smtpError("send", err)
 	}
-	return nil
-}
-
-// setDeadline bounds what follows on conn by ctx, or two minutes.
-func setDeadline(ctx context.Context, conn net.Conn) {
-	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
-	} else {
-		_ = conn.SetDeadline(time.Now().Add(2 * time.Minute))
-	}
+	return true, nil
 }
 
 func ascii(ss ...string) bool {

@@ -2,10 +2,13 @@ package email
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/channel"
 )
 
 func testMail(i int) []byte {
@@ -178,5 +181,45 @@ func TestMaxConnectionsIsChecked(t *testing.T) {
 		case !tc.bad && cfg.Mailboxes[0].SMTP.MaxConnections != tc.want:
 			t.Errorf("max_connections %d became %d, want %d", tc.n, cfg.Mailboxes[0].SMTP.MaxConnections, tc.want)
 		}
+	}
+}
+
+// A submission ends with its context, even against a server that answers
+// nothing (go-smtp sets minutes-long deadlines of its own per command), and
+// that counts as a temporary failure. The mailbox's connection slot is
+// free again afterwards.
+func TestASubmissionEndsWithItsContext(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Mailboxes[0].SMTP.MaxConnections = 1 })
+	mb := &e.ch.cfg.Mailboxes[0]
+	// A kept connection first, so both the kept and the new path are held.
+	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0)); err != nil {
+		t.Fatal(err)
+	}
+	hold := make(chan struct{})
+	e.smtp.mu.Lock()
+	e.smtp.hold = hold
+	e.smtp.mu.Unlock()
+	t.Cleanup(func() {
+		select {
+		case <-hold:
+		default:
+			close(hold)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1)) }()
+	select {
+	case err := <-done:
+		if err == nil || !errors.Is(err, channel.ErrTemporary) {
+			t.Fatalf("submission to a silent server: %v, want a temporary failure", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a submission outlived its context by 20 s")
+	}
+	close(hold)
+	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2)); err != nil {
+		t.Fatalf("the next mail, once the server answers: %v", err)
 	}
 }

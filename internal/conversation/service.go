@@ -67,9 +67,11 @@ const VIPTag = "vip"
 // told otherwise. A send mostly waits on the provider: Twilio's API answers
 // in a few hundred milliseconds, an SMTP server after a few round trips.
 // Four workers held a gateway to about 27 replies a second against an API
-// answering in 150 ms (docs/benchmarks.md); providers' own limits on
-// concurrent requests are higher than this, and channels that must stay
-// lower bound themselves (email: smtp.max_connections per mailbox).
+// answering in 150 ms (docs/benchmarks.md). Providers limit concurrent
+// requests per account, a limit all gateways share; a request refused for
+// it (HTTP 429) is retried as a temporary failure. Channels that must stay
+// lower bound themselves (email: smtp.max_connections per mailbox), and a
+// send waiting for such a bound holds its worker meanwhile.
 const DefaultSendWorkers = 64
 
 // OutboxConfig tunes sending. Every zero value picks the documented default.
