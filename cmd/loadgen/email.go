@@ -292,16 +292,12 @@ func (g *gwRun) email(ctx context.Context, c *contact) {
 // emailAnswer takes a mail a gateway sent to a customer: the agent's reply
 // or the automatic acknowledgement.
 func (g *gwRun) emailAnswer(rcpt, text string) {
-	i := contactOfAddress(g.tag, rcpt)
-	if i < 0 || i >= len(g.contacts) {
+	c := g.contactAt(contactOfAddress(g.tag, rcpt))
+	if c == nil {
 		return
 	}
-	c := g.contacts[i]
 	if strings.Contains(text, "hello from ") {
 		g.replied(c)
-		return
-	}
-	if c.sched.IsZero() {
 		return
 	}
 	if c.ackMail.CompareAndSwap(0, int64(time.Since(c.sched))) {

@@ -50,6 +50,7 @@ func TestCustomerMailIsWellFormed(t *testing.T) {
 	subject, _ := r.Header.Subject()
 	g := &gwRun{tag: "0a1b2c3d", contacts: make([]*contact, 43)}
 	g.contacts[42] = &contact{i: 42}
+	g.shared.Store(&g.contacts)
 	if g.contactOf(subject) != g.contacts[42] {
 		t.Fatalf("subject %q does not name contact 42", subject)
 	}
@@ -83,6 +84,7 @@ func TestEmailAnswerTellsReplyFromAcknowledgement(t *testing.T) {
 		convOf: map[string]*contact{}}
 	c := g.contacts[0]
 	c.sched = time.Now().Add(-time.Second)
+	g.shared.Store(&g.contacts)
 	g.convOf["cv_1"] = c
 	g.replies["cv_1"] = time.Now().Add(-20 * time.Millisecond)
 

@@ -177,6 +177,19 @@ type gwRun struct {
 	errs     atomic.Int64
 
 	mail *emailRig // with email in the mix
+
+	// shared are the contacts, once set up, for other goroutines.
+	shared atomic.Pointer[[]*contact]
+}
+
+// contactAt is contact i, or nil before the contacts are shared or past
+// their end.
+func (g *gwRun) contactAt(i int) *contact {
+	cs := g.shared.Load()
+	if cs == nil || i < 0 || i >= len(*cs) {
+		return nil
+	}
+	return (*cs)[i]
 }
 
 func (g *gwRun) logf(format string, a ...any) { fmt.Fprintf(g.cfg.Log, format+"\n", a...) }
@@ -330,11 +343,19 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	reads0 := redisReads(ctx, rdb)
 	gcpu0 := procsCPU(procs)
 	start := time.Now()
+	for i, c := range g.contacts {
+		c.sched = start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+	}
+	// From here the contacts are shared with the goroutines that hear
+	// back from the gateways (agents' sockets, the fake Twilio, the SMTP
+	// server); they read them through contactAt.
+	shared := g.contacts
+	g.shared.Store(&shared)
 	chaos(runCtx, g, start, procs, redisSrv)
 	var customers sync.WaitGroup
 	late := 0
 	for i, c := range g.contacts {
-		due := start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+		due := c.sched
 		if d := time.Until(due); d > 0 {
 			select {
 			case <-time.After(d):
@@ -349,7 +370,6 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 			g.contacts = g.contacts[:i]
 			break
 		}
-		c.sched = due
 		customers.Go(func() {
 			switch c.channel {
 			case "sms":
@@ -730,10 +750,10 @@ func (g *gwRun) contactOf(text string) *contact {
 	}
 	num, _, _ := strings.Cut(rest, " ")
 	i, err := strconv.Atoi(num)
-	if err != nil || i < 0 || i >= len(g.contacts) {
+	if err != nil {
 		return nil
 	}
-	return g.contacts[i]
+	return g.contactAt(i)
 }
 
 func (g *gwRun) customerMessageSeen(text string, at time.Time) {
@@ -853,10 +873,9 @@ func (g *gwRun) smsReply(to, body string) {
 		return // an acknowledgement or notice, not the agent's reply
 	}
 	i, err := strconv.Atoi(strings.TrimPrefix(to, "+1555"))
-	if err != nil || i >= len(g.contacts) {
-		return
+	if c := g.contactAt(i); err == nil && c != nil {
+		g.replied(c)
 	}
-	g.replied(g.contacts[i])
 }
 
 // replied times the agent's reply that reached contact c.

@@ -529,14 +529,19 @@ func TestASecondRunIsRefused(t *testing.T) {
 // being sent together (four were, before).
 func TestManySendsAreUnderWayAtOnceByDefault(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(p *Params) { p.Outbox.Workers = 0 })
+	e := newEnv(t, func(p *Params) {
+		p.Outbox.Workers = 0
+		// Long enough that no lease lapses and no message is sent twice.
+		p.Outbox.SendTimeout = 10 * time.Second
+		p.Outbox.Lease = 20 * time.Second
+	})
 	const n = 20
 	release := make(chan struct{})
 	var mu sync.Mutex
-	inFlight := 0
+	inFlight := map[string]bool{} // by message
 	slow := func(out channel.Outbound) (channel.SendResult, error) {
 		mu.Lock()
-		inFlight++
+		inFlight[out.MessageID] = true
 		mu.Unlock()
 		<-release
 		return channel.SendResult{ProviderID: "SM" + out.MessageID, Status: "queued"}, nil
@@ -565,7 +570,7 @@ func TestManySendsAreUnderWayAtOnceByDefault(t *testing.T) {
 	eventually(t, "every reply being sent at once", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return inFlight == n
+		return len(inFlight) == n
 	})
 	close(release)
 	for _, id := range ids {
