@@ -275,18 +275,13 @@ func plainText(r io.Reader) (string, error) {
 // is timed on its own (emailAnswer).
 func (g *gwRun) email(ctx context.Context, c *contact) {
 	raw := customerMail(g.tag, c.i, c.sched)
-	for range 3 {
-		err := g.mail.deliver(ctx, raw)
-		if err == nil {
-			c.acked.CompareAndSwap(0, int64(time.Since(c.sched)))
-			return
+	g.retry(ctx, 3, func(int) bool {
+		if g.mail.deliver(ctx, raw) != nil {
+			return false
 		}
-		if ctx.Err() != nil {
-			return
-		}
-		g.errs.Add(1)
-		time.Sleep(100 * time.Millisecond)
-	}
+		c.acked.CompareAndSwap(0, int64(time.Since(c.sched)))
+		return true
+	})
 }
 
 // emailAnswer takes a mail a gateway sent to a customer: the agent's reply

@@ -778,22 +778,32 @@ func (g *gwRun) sms(ctx context.Context, c *contact) {
 	}
 	// Twilio retries a webhook that failed; so does this, on another gateway
 	// when the first went away, with the same MessageSid.
-	for attempt := range 5 {
-		base := g.target(c.i + attempt)
-		u := base + "/twilio/sms"
+	g.retry(ctx, 5, func(attempt int) bool {
+		u := g.target(c.i+attempt) + "/twilio/sms"
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Twilio-Signature", twilioapi.Sign(g.cfg.TwilioToken, u, form))
 		resp, err := g.http.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				c.acked.CompareAndSwap(0, int64(time.Since(c.sched)))
-				return
-			}
+		if err != nil {
+			return false
 		}
-		if ctx.Err() != nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false
+		}
+		c.acked.CompareAndSwap(0, int64(time.Since(c.sched)))
+		return true
+	})
+}
+
+// retry makes an arrival up to n times, 100 ms apart, as a provider
+// retries a webhook that failed (try may pick another gateway by its
+// attempt number), until try succeeds or ctx ends. A failed try counts as
+// an error.
+func (g *gwRun) retry(ctx context.Context, n int, try func(attempt int) bool) {
+	for attempt := range n {
+		if try(attempt) || ctx.Err() != nil {
 			return
 		}
 		g.errs.Add(1)
@@ -828,43 +838,39 @@ func (g *gwRun) voice(ctx context.Context, c *contact) {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		return string(b), resp.StatusCode == http.StatusOK
 	}
-	for attempt := range 5 {
+	g.retry(ctx, 5, func(attempt int) bool {
 		doc, ok := post(g.target(c.i+attempt)+"/twilio/voice", form)
-		if ok {
-			c.acked.CompareAndSwap(0, int64(time.Since(c.sched)))
-			m := waitURL.FindStringSubmatch(doc)
-			if m == nil {
-				g.errs.Add(1)
-				return
-			}
-			wf := url.Values{}
-			for k, v := range form {
-				wf[k] = v
-			}
-			wf.Set("CallStatus", "in-progress")
-			wf.Set("QueueSid", "QU"+fmt.Sprintf("%032x", 1))
-			wf.Set("QueuePosition", "1")
-			wf.Set("QueueTime", "0")
-			wf.Set("AvgQueueTime", "0")
-			wf.Set("CurrentQueueSize", "1")
-			wf.Set("MaxQueueSize", "100")
-			start := time.Now()
-			if _, ok := post(html.UnescapeString(m[1]), wf); ok {
-				d := time.Since(start)
-				g.mu.Lock()
-				g.waitLat = append(g.waitLat, d)
-				g.mu.Unlock()
-			} else {
-				g.errs.Add(1)
-			}
-			return
+		if !ok {
+			return false
 		}
-		if ctx.Err() != nil {
-			return
+		c.acked.CompareAndSwap(0, int64(time.Since(c.sched)))
+		m := waitURL.FindStringSubmatch(doc)
+		if m == nil {
+			g.errs.Add(1)
+			return true
 		}
-		g.errs.Add(1)
-		time.Sleep(100 * time.Millisecond)
-	}
+		wf := url.Values{}
+		for k, v := range form {
+			wf[k] = v
+		}
+		wf.Set("CallStatus", "in-progress")
+		wf.Set("QueueSid", "QU"+fmt.Sprintf("%032x", 1))
+		wf.Set("QueuePosition", "1")
+		wf.Set("QueueTime", "0")
+		wf.Set("AvgQueueTime", "0")
+		wf.Set("CurrentQueueSize", "1")
+		wf.Set("MaxQueueSize", "100")
+		start := time.Now()
+		if _, ok := post(html.UnescapeString(m[1]), wf); ok {
+			d := time.Since(start)
+			g.mu.Lock()
+			g.waitLat = append(g.waitLat, d)
+			g.mu.Unlock()
+		} else {
+			g.errs.Add(1)
+		}
+		return true
+	})
 }
 
 // smsReply is the fake Twilio receiving an agent's reply.
