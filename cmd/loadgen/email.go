@@ -119,6 +119,8 @@ func (r *emailRig) stop() {
 }
 
 // deliver appends one mail to the mailbox, unseen, on a free connection.
+// A connection that failed may be broken half-way through a command: it is
+// closed, and a new one joins the pool when it can.
 func (r *emailRig) deliver(ctx context.Context, raw []byte) error {
 	var c *imapclient.Client
 	select {
@@ -126,27 +128,16 @@ func (r *emailRig) deliver(ctx context.Context, raw []byte) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	err := appendMail(c, raw)
-	if err != nil {
-		// The connection may be broken half-way through a command: replace it.
+	if err := imaptest.Append(c, "INBOX", raw); err != nil {
 		_ = c.Close()
-		if nc, derr := r.imap.Dial(mailboxUser); derr == nil {
-			c = nc
-		} else {
-			err = errors.Join(err, derr)
-			c = nil
-		}
-	}
-	if c != nil {
-		r.clients <- c
-	} else {
 		go r.redial()
+		return err
 	}
-	return err
+	r.clients <- c
+	return nil
 }
 
-// redial puts a connection back into the pool after a failed one could
-// not be replaced at once.
+// redial puts a new connection into the pool in place of a failed one.
 func (r *emailRig) redial() {
 	for range 50 {
 		if c, err := r.imap.Dial(mailboxUser); err == nil {
@@ -155,20 +146,6 @@ func (r *emailRig) redial() {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func appendMail(c *imapclient.Client, raw []byte) error {
-	cmd := c.Append("INBOX", int64(len(raw)), nil)
-	if _, err := cmd.Write(raw); err != nil {
-		return fmt.Errorf("append: %w", err)
-	}
-	if err := cmd.Close(); err != nil {
-		return fmt.Errorf("append: %w", err)
-	}
-	if _, err := cmd.Wait(); err != nil {
-		return fmt.Errorf("append: %w", err)
-	}
-	return nil
 }
 
 // customerAddress is contact i's address in run tag.

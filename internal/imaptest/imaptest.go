@@ -254,18 +254,27 @@ func (s *Server) Deliver(user, folder string, msgs ...[]byte) error {
 	}
 	defer c.Close()
 	for _, m := range msgs {
-		cmd := c.Append(folder, int64(len(m)), nil)
-		if _, err := cmd.Write(m); err != nil {
+		if err := Append(c, folder, m); err != nil {
 			return err
-		}
-		if err := cmd.Close(); err != nil {
-			return err
-		}
-		if _, err := cmd.Wait(); err != nil {
-			return fmt.Errorf("append: %w", err)
 		}
 	}
 	return c.Logout().Wait()
+}
+
+// Append appends one raw message to folder on a logged-in client, unseen,
+// as a delivery agent would.
+func Append(c *imapclient.Client, folder string, msg []byte) error {
+	cmd := c.Append(folder, int64(len(msg)), nil)
+	if _, err := cmd.Write(msg); err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
+	if err := cmd.Close(); err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
+	if _, err := cmd.Wait(); err != nil {
+		return fmt.Errorf("append: %w", err)
+	}
+	return nil
 }
 
 // Flags returns the flags of every message in user's INBOX by UID.
