@@ -58,18 +58,8 @@ func TestAcknowledgementsPerSenderAreCappedHourly(t *testing.T) {
 // slow to take their acknowledgements: the reader does not wait for it.
 func TestASlowSMTPServerDoesNotHoldTheMailbox(t *testing.T) {
 	e := newEnv(t, nil)
-	hold := make(chan struct{})
-	e.smtp.mu.Lock()
-	e.smtp.hold = hold
-	e.smtp.mu.Unlock()
 	run(t, e.ch, e.svc)
-	t.Cleanup(func() { // before run's stop, which waits for the acknowledgements
-		select {
-		case <-hold:
-		default:
-			close(hold)
-		}
-	})
+	release := e.smtp.holdMail(t)
 	var mails [][]byte
 	for i := range 3 {
 		mails = append(mails, rawMail([][2]string{{"From", fmt.Sprintf("Customer %d <c%d@customer.example>", i, i)},
@@ -84,7 +74,7 @@ func TestASlowSMTPServerDoesNotHoldTheMailbox(t *testing.T) {
 	if n := len(e.smtp.all()); n != 0 {
 		t.Fatalf("%d mails reached a server that answers nothing", n)
 	}
-	close(hold)
+	release()
 	eventually(t, "the three acknowledgements", 15*time.Second, func() bool { return len(e.smtp.all()) == 3 })
 }
 

@@ -92,6 +92,21 @@ func (l *sinkListener) Accept() (net.Conn, error) {
 	return c, err
 }
 
+// holdMail keeps every MAIL command waiting, as a provider that does not
+// answer, until release (safe to call again, and called when t ends: a
+// cleanup registered after the channel's own runs first, so Run's wait for
+// acknowledgements is not held).
+func (s *sink) holdMail(t testing.TB) (release func()) {
+	hold := make(chan struct{})
+	s.mu.Lock()
+	s.hold = hold
+	s.mu.Unlock()
+	var once sync.Once
+	release = func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release)
+	return release
+}
+
 // connections is how many connections the sink has accepted.
 func (s *sink) connections() int {
 	s.mu.Lock()

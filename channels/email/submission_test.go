@@ -135,24 +135,14 @@ func TestStoppingClosesKeptSubmissionConnections(t *testing.T) {
 // at once; the others wait and then reuse those connections.
 func TestAMailboxHoldsAtMostItsMaxConnections(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Mailboxes[0].SMTP.MaxConnections = 2 })
-	hold := make(chan struct{})
-	e.smtp.mu.Lock()
-	e.smtp.hold = hold
-	e.smtp.mu.Unlock()
-	t.Cleanup(func() {
-		select {
-		case <-hold:
-		default:
-			close(hold)
-		}
-	})
+	release := e.smtp.holdMail(t)
 	mb := &e.ch.cfg.Mailboxes[0]
 	errs := make(chan error, 4)
 	for i := range 4 {
 		go func() { errs <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i)) }()
 	}
 	eventually(t, "two connections with the server", 5*time.Second, func() bool { return e.smtp.connections() == 2 })
-	close(hold)
+	release()
 	for range 4 {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
@@ -195,17 +185,7 @@ func TestASubmissionEndsWithItsContext(t *testing.T) {
 	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0)); err != nil {
 		t.Fatal(err)
 	}
-	hold := make(chan struct{})
-	e.smtp.mu.Lock()
-	e.smtp.hold = hold
-	e.smtp.mu.Unlock()
-	t.Cleanup(func() {
-		select {
-		case <-hold:
-		default:
-			close(hold)
-		}
-	})
+	release := e.smtp.holdMail(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
@@ -218,7 +198,7 @@ func TestASubmissionEndsWithItsContext(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("a submission outlived its context by 20 s")
 	}
-	close(hold)
+	release()
 	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2)); err != nil {
 		t.Fatalf("the next mail, once the server answers: %v", err)
 	}
