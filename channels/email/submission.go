@@ -126,18 +126,24 @@ func (s *smtpConn) close() { _ = s.sc.Close() }
 // on it, so a new connection is asked and its answer decides.
 var errStale = errors.New("email: kept smtp connection refused MAIL")
 
+// slotWait is how long a reply waits for one of its mailbox's
+// connections before it is answered busy: the outbox then sends it a
+// little later and gives its worker to other replies meanwhile, instead
+// of a burst of mail through one mailbox holding every worker.
+const slotWait = time.Second
+
 // submit hands one mail to the mailbox's SMTP server, on a kept
-// connection when there is one.
-func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw []byte) error {
+// connection when there is one. When all the mailbox's connections are in
+// use it waits for one, until ctx ends, or with maxWait > 0 for at most
+// that long before it answers *channel.BusyError.
+func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw []byte, maxWait time.Duration) error {
 	p := c.smtp[mb.Address]
 	if p == nil { // not one of this channel's mailboxes: nothing is kept
 		p = newSMTPPool(DefaultMaxConnections)
 		p.closed = true
 	}
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("email: smtp %s: waiting for a connection: %w: %w", mb.SMTP.Addr(), ctx.Err(), channel.ErrTemporary)
+	if err := p.takeSlot(ctx, maxWait); err != nil {
+		return fmt.Errorf("email: smtp %s: waiting for a connection: %w", mb.SMTP.Addr(), err)
 	}
 	defer func() { <-p.slots }()
 	if s := p.take(c.now()); s != nil {
@@ -162,6 +168,30 @@ func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw [
 	}
 	s.keepOrClose(p, reusable, c.now())
 	return nil
+}
+
+// takeSlot takes one of p's connection slots, waiting until ctx ends or,
+// with maxWait > 0, for at most maxWait.
+func (p *smtpPool) takeSlot(ctx context.Context, maxWait time.Duration) error {
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	var giveUp <-chan time.Time
+	if maxWait > 0 {
+		t := time.NewTimer(maxWait)
+		defer t.Stop()
+		giveUp = t.C
+	}
+	select {
+	case p.slots <- struct{}{}:
+		return nil
+	case <-giveUp:
+		return &channel.BusyError{Reason: fmt.Sprintf("all %d connections of the mailbox are in use", cap(p.slots))}
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ctx.Err(), channel.ErrTemporary)
+	}
 }
 
 // keepOrClose puts s back into p when it is still good for another mail.

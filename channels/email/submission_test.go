@@ -22,7 +22,7 @@ func TestMailsShareOneSubmissionConnection(t *testing.T) {
 	e := newEnv(t, nil)
 	mb := &e.ch.cfg.Mailboxes[0]
 	for i := range 3 {
-		if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i)); err != nil {
+		if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), 0); err != nil {
 			t.Fatalf("mail %d: %v", i, err)
 		}
 	}
@@ -40,11 +40,11 @@ func TestADroppedSubmissionConnectionIsReplacedWithoutSendingTwice(t *testing.T)
 	e := newEnv(t, nil)
 	mb := &e.ch.cfg.Mailboxes[0]
 	ctx := context.Background()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0)); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), 0); err != nil {
 		t.Fatal(err)
 	}
 	e.smtp.dropAll()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1)); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), 0); err != nil {
 		t.Fatalf("after the server dropped the kept connection: %v", err)
 	}
 	mails := e.smtp.all()
@@ -66,7 +66,7 @@ func TestAnOldSubmissionConnectionIsNotKept(t *testing.T) {
 	ctx := context.Background()
 	for i, after := range []time.Duration{0, smtpIdle - time.Second, smtpIdle + time.Second} {
 		now = now.Add(after)
-		if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(i)); err != nil {
+		if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(i), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,14 +84,14 @@ func TestARefusedMailLeavesTheNextOneUnharmed(t *testing.T) {
 	e.smtp.mu.Lock()
 	e.smtp.reject["gone@customer.example"] = true
 	e.smtp.mu.Unlock()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0)); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), 0); err != nil {
 		t.Fatal(err)
 	}
-	err := e.ch.submit(ctx, mb, []string{"gone@customer.example"}, testMail(1))
+	err := e.ch.submit(ctx, mb, []string{"gone@customer.example"}, testMail(1), 0)
 	if err == nil {
 		t.Fatal("a refused recipient was accepted")
 	}
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(2)); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(2), 0); err != nil {
 		t.Fatalf("the mail after a refusal: %v", err)
 	}
 	if n := len(e.smtp.all()); n != 2 {
@@ -105,7 +105,7 @@ func TestStoppingClosesKeptSubmissionConnections(t *testing.T) {
 	e := newEnv(t, nil)
 	mb := &e.ch.cfg.Mailboxes[0]
 	ctx := context.Background()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0)); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), 0); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -120,7 +120,7 @@ func TestStoppingClosesKeptSubmissionConnections(t *testing.T) {
 	if idle != 0 || !closed {
 		t.Fatalf("after Run: %d kept, closed=%v", idle, closed)
 	}
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1)); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), 0); err != nil {
 		t.Fatal(err)
 	}
 	p.mu.Lock()
@@ -139,7 +139,9 @@ func TestAMailboxHoldsAtMostItsMaxConnections(t *testing.T) {
 	mb := &e.ch.cfg.Mailboxes[0]
 	errs := make(chan error, 4)
 	for i := range 4 {
-		go func() { errs <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i)) }()
+		go func() {
+			errs <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), 0)
+		}()
 	}
 	eventually(t, "two connections with the server", 5*time.Second, func() bool { return e.smtp.connections() == 2 })
 	release()
@@ -182,14 +184,14 @@ func TestASubmissionEndsWithItsContext(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Mailboxes[0].SMTP.MaxConnections = 1 })
 	mb := &e.ch.cfg.Mailboxes[0]
 	// A kept connection first, so both the kept and the new path are held.
-	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0)); err != nil {
+	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0), 0); err != nil {
 		t.Fatal(err)
 	}
 	release := e.smtp.holdMail(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1)) }()
+	go func() { done <- e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), 0) }()
 	select {
 	case err := <-done:
 		if err == nil || !errors.Is(err, channel.ErrTemporary) {
@@ -199,7 +201,40 @@ func TestASubmissionEndsWithItsContext(t *testing.T) {
 		t.Fatal("a submission outlived its context by 20 s")
 	}
 	release()
-	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2)); err != nil {
+	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2), 0); err != nil {
 		t.Fatalf("the next mail, once the server answers: %v", err)
+	}
+}
+
+// A reply that finds every connection of its mailbox in use for longer
+// than it may wait is answered busy, which the outbox puts off without
+// using an attempt, and it leaves the mailbox's slots as they were.
+func TestAReplyFindingEveryConnectionInUseIsAnsweredBusy(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Mailboxes[0].SMTP.MaxConnections = 1 })
+	mb := &e.ch.cfg.Mailboxes[0]
+	release := e.smtp.holdMail(t)
+	first := make(chan error, 1)
+	go func() {
+		first <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0), 0)
+	}()
+	eventually(t, "the first mail with the server", 5*time.Second, func() bool { return e.smtp.connections() == 1 })
+	start := time.Now()
+	err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(1), 50*time.Millisecond)
+	var busy *channel.BusyError
+	if !errors.As(err, &busy) || !errors.Is(err, channel.ErrTemporary) {
+		t.Fatalf("second mail while the only connection is in use: %v, want busy", err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("answered busy after %s", waited)
+	}
+	release()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2), 50*time.Millisecond); err != nil {
+		t.Fatalf("the next mail, with the connection free: %v", err)
+	}
+	if n := len(e.smtp.all()); n != 2 {
+		t.Fatalf("%d mails delivered, want 2 (the busy one was not sent)", n)
 	}
 }

@@ -32,9 +32,10 @@ const (
 
 // Send texts out.Text (and media by URL) from our number out.From to the
 // customer out.To, with a status callback to StatusPath. It refuses
-// customers who opted out. Failures worth retrying (429, 5xx, no answer,
-// opt-out store unreachable) wrap channel.ErrTemporary; Twilio's
-// refusals are *channel.PermanentError with Twilio's code.
+// customers who opted out. Failures worth retrying (5xx, no answer,
+// opt-out store unreachable) wrap channel.ErrTemporary; a 429 is a
+// *channel.BusyError (also temporary), tried later without using an
+// attempt; Twilio's refusals are *channel.PermanentError with Twilio's code.
 //
 // Twilio's Messages API takes no idempotency key, so a send whose answer
 // was lost (timeout) and is retried may reach the customer twice; that is
@@ -95,6 +96,9 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 	m, err := c.rest.Api.CreateMessage(p)
 	if err != nil {
 		f := c.creds.Explain(err)
+		if f.Busy { // a rate limit: the outbox puts the reply off, no attempt used
+			return res, fmt.Errorf("sms: send: %w", &channel.BusyError{Reason: f.Error()})
+		}
 		if f.Temporary {
 			return res, fmt.Errorf("sms: send: %w: %w", channel.ErrTemporary, f)
 		}

@@ -67,11 +67,12 @@ func TestSendFailures(t *testing.T) {
 		fail          *twiliotest.Failure
 		out           channel.Outbound
 		wantTemporary bool
+		wantBusy      bool // put off without using an attempt
 		wantCode      string
 		wantCalls     int
 	}{
 		{desc: "rate limited", fail: &twiliotest.Failure{HTTPStatus: 429, Code: 20429, Message: "Too Many Requests"},
-			wantTemporary: true, wantCalls: 1},
+			wantTemporary: true, wantBusy: true, wantCalls: 1},
 		{desc: "Twilio down", fail: &twiliotest.Failure{HTTPStatus: 503, Code: 20503, Message: "Service Unavailable"},
 			wantTemporary: true, wantCalls: 1},
 		{desc: "proxy error page", fail: &twiliotest.Failure{HTTPStatus: 502, RawBody: "<h1>Bad Gateway</h1>"},
@@ -106,6 +107,10 @@ func TestSendFailures(t *testing.T) {
 			}
 			if got := errors.Is(err, channel.ErrTemporary); got != tc.wantTemporary {
 				t.Fatalf("temporary = %v: %v", got, err)
+			}
+			var busy *channel.BusyError
+			if got := errors.As(err, &busy); got != tc.wantBusy {
+				t.Fatalf("busy = %v: %v", got, err)
 			}
 			if code, _ := permanentCode(err); code != tc.wantCode {
 				t.Fatalf("permanent code %q, want %q: %v", code, tc.wantCode, err)

@@ -95,6 +95,26 @@ type SendResult struct {
 // ErrTemporary). Any other error is permanent and is recorded on the message.
 var ErrTemporary = errors.New("temporary failure")
 
+// BusyError is a send the provider or the channel turned away unsent
+// because it was busy: HTTP 429 from an API's concurrency limit, every
+// connection of a mailbox in use. The outbox tries such a message again
+// later without counting an attempt, so a burst of replies does not use up
+// their attempts on a rate limit; a message busy for longer than the
+// outbox's MaxBusyWait counts attempts again. It is also ErrTemporary, so
+// callers that know only that retry it as before.
+type BusyError struct {
+	// RetryAfter is when to try again, when the provider said; zero lets
+	// the outbox choose.
+	RetryAfter time.Duration
+	// Reason says who was busy, for logs and the message's error text.
+	Reason string
+}
+
+func (e *BusyError) Error() string { return "busy, try later: " + e.Reason }
+
+// Is makes a BusyError an ErrTemporary.
+func (e *BusyError) Is(target error) bool { return target == ErrTemporary }
+
 // PermanentError is a send failure the provider explained; its code and
 // text are kept on the message and shown to the agent.
 type PermanentError struct {

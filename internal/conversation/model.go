@@ -205,8 +205,11 @@ type Message struct {
 	// Status is pending (in the outbox), sending, retrying, failed, or the
 	// provider's word (queued, sent, delivered, undelivered, read…) once it
 	// has taken the message.
-	Status     string    `json:"status"`
+	Status string `json:"status"`
+	// Attempts counts sends the provider tried; Deferrals counts those it
+	// turned away as busy, which were put off and not counted.
 	Attempts   int       `json:"attempts"`
+	Deferrals  int       `json:"deferrals,omitempty"`
 	ProviderID string    `json:"provider_id,omitempty"`
 	ErrorCode  string    `json:"error_code,omitempty"`
 	ErrorText  string    `json:"error_text,omitempty"`

@@ -30,6 +30,11 @@ package conversation
 //     (BaseBackoff doubling up to MaxBackoff, 20% jitter) up to MaxAttempts;
 //     any other error fails the message for good, with a PermanentError's
 //     code and text kept on it and shown in the transcript.
+//   - A send turned away unsent because the provider or channel was busy
+//     (BusyError) is put back in the outbox for a moment and counts no
+//     attempt, and writes nothing to the transcript: a burst of replies
+//     waits out a rate limit instead of using up its attempts. After
+//     MaxBusyWait of that, busy counts as a temporary failure.
 
 import (
 	"context"
@@ -152,9 +157,10 @@ func (s *Service) Message(ctx context.Context, id string) (Message, error) {
 		return Message{}, fmt.Errorf("conversation: message %s: %w", id, ErrNotFound)
 	}
 	n, _ := strconv.Atoi(h["attempts"])
+	deferrals, _ := strconv.Atoi(h["deferrals"])
 	m := Message{
 		ID: h["id"], ConversationID: h["conv"], Channel: channel.Name(h["channel"]), AgentID: h["agent"],
-		Text: h["text"], Status: h["status"], Attempts: n, ProviderID: h["provider_id"],
+		Text: h["text"], Status: h["status"], Attempts: n - deferrals, Deferrals: deferrals, ProviderID: h["provider_id"],
 		ErrorCode: h["error_code"], ErrorText: h["error_text"], EntryID: h["entry_id"],
 		CreatedAt: fromMS(h["created_at"]), SentAt: fromMS(h["sent_at"]),
 	}
@@ -342,6 +348,10 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int, h map[str
 		return ctx.Err()
 	}
 	var pe *channel.PermanentError
+	var busy *channel.BusyError
+	// Attempts put off as busy are claims that did not count.
+	deferrals, _ := strconv.Atoi(h["deferrals"])
+	tries := attempt - deferrals
 	switch {
 	case err == nil:
 		st := res.Status
@@ -349,11 +359,13 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int, h map[str
 			st = "sent"
 		}
 		return s.finish(ctx, id, attempt, outcome{kind: "sent", channel: out.Channel, providerID: res.ProviderID, status: st})
+	case errors.As(err, &busy) && s.mayPutOff(h["busy_since"]):
+		return s.finish(ctx, id, attempt, outcome{kind: "later", text: err.Error(), next: s.now().Add(s.busyDelay(busy, deferrals))})
 	case errors.Is(err, channel.ErrTemporary) || errors.Is(err, context.DeadlineExceeded):
-		if attempt >= s.ob.MaxAttempts {
-			return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "attempts", text: fmt.Sprintf("gave up after %d attempts: %v", attempt, err)})
+		if tries >= s.ob.MaxAttempts {
+			return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "attempts", text: fmt.Sprintf("gave up after %d attempts: %v", tries, err)})
 		}
-		return s.finish(ctx, id, attempt, outcome{kind: "retry", text: err.Error(), next: s.now().Add(s.backoff(attempt))})
+		return s.finish(ctx, id, attempt, outcome{kind: "retry", text: err.Error(), next: s.now().Add(s.backoff(tries))})
 	case errors.As(err, &pe):
 		return s.finish(ctx, id, attempt, outcome{kind: "failed", code: pe.Code, text: pe.Message})
 	default:
@@ -372,8 +384,38 @@ func (s *Service) backoff(attempt int) time.Duration {
 	return d - time.Duration(rand.Int64N(int64(d)/5+1))
 }
 
+// mayPutOff says whether a busy answer may still put the message off
+// without counting an attempt: it has not been busy for MaxBusyWait since
+// its first busy answer (busySince, unix ms; empty before any).
+func (s *Service) mayPutOff(busySince string) bool {
+	since := fromMS(busySince)
+	return since.IsZero() || s.now().Sub(since) < s.ob.MaxBusyWait
+}
+
+// busyDelay is how long a message stays put off after its sender's
+// deferrals-th busy answer before this one: what the provider asked for,
+// or 250ms doubling up to 15s, less up to 20% jitter.
+func (s *Service) busyDelay(b *channel.BusyError, deferrals int) time.Duration {
+	if b.RetryAfter > 0 {
+		return min(b.RetryAfter, s.ob.MaxBackoff)
+	}
+	d := busyFirstDelay
+	for i := 0; i < deferrals && d < busyMaxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, busyMaxDelay)
+	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+}
+
+// A busy provider usually frees up within a second (a concurrency limit,
+// a connection handed back); one that stays busy is asked less often.
+const (
+	busyFirstDelay = 250 * time.Millisecond
+	busyMaxDelay   = 15 * time.Second
+)
+
 type outcome struct {
-	kind       string // sent, retry, failed
+	kind       string // sent, later, retry, failed
 	channel    channel.Name
 	providerID string
 	status     string

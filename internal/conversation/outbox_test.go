@@ -577,3 +577,67 @@ func TestManySendsAreUnderWayAtOnceByDefault(t *testing.T) {
 		waitStatus(t, e, id, "queued")
 	}
 }
+
+// busy is a send the provider turned away unsent (a 429).
+func busy(channel.Outbound) (channel.SendResult, error) {
+	return channel.SendResult{}, fmt.Errorf("twilio 429: %w", &channel.BusyError{RetryAfter: 5 * time.Millisecond, Reason: "too many requests"})
+}
+
+func TestABusyProviderPutsAReplyOffWithoutUsingItsAttempts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(p *Params) { p.Outbox.MaxAttempts = 2 })
+	e.sender.script = []func(channel.Outbound) (channel.SendResult, error){busy, busy, busy, busy, busy}
+	ctx := context.Background()
+	r := openConv(t, e)
+	e.run(t)
+	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "on it", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Five busy answers against two attempts: counted as attempts, they
+	// would have failed the reply for good.
+	m := waitStatus(t, e, en.MessageID, "queued")
+	if m.Attempts != 1 || m.Deferrals != 5 || m.ErrorText != "" {
+		t.Fatalf("message = %+v", m)
+	}
+	if calls := e.sender.sent(); len(calls) != 6 {
+		t.Fatalf("%d sends, want 6", len(calls))
+	}
+	// Being put off is nobody's news: the transcript shows the send alone,
+	// as the first attempt.
+	tr, _ := e.svc.Transcript(ctx, r.ConversationID, "", 0)
+	var statuses []string
+	for _, x := range tr {
+		if x.Type == EntryStatus {
+			statuses = append(statuses, fmt.Sprintf("%s@%d", x.Status, x.Attempt))
+		}
+	}
+	if strings.Join(statuses, ",") != "queued@1" {
+		t.Fatalf("status entries = %v", statuses)
+	}
+}
+
+func TestAReplyBusyForTooLongCountsItsAttempts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(p *Params) {
+		p.Outbox.MaxAttempts = 2
+		p.Outbox.MaxBusyWait = time.Millisecond
+	})
+	e.sender.script = []func(channel.Outbound) (channel.SendResult, error){busy, busy, busy, busy, busy}
+	ctx := context.Background()
+	r := openConv(t, e)
+	e.run(t)
+	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "on it", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first busy answer puts it off; the next two, past MaxBusyWait,
+	// are its two attempts.
+	m := waitStatus(t, e, en.MessageID, "failed")
+	if m.Attempts != 2 || m.Deferrals != 1 || m.ErrorCode != "attempts" || !strings.Contains(m.ErrorText, "too many requests") {
+		t.Fatalf("message = %+v", m)
+	}
+	if calls := e.sender.sent(); len(calls) != 3 {
+		t.Fatalf("%d sends, want 3", len(calls))
+	}
+}

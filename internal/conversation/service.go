@@ -69,9 +69,10 @@ const VIPTag = "vip"
 // Four workers held a gateway to about 27 replies a second against an API
 // answering in 150 ms (docs/benchmarks.md). Providers limit concurrent
 // requests per account, a limit all gateways share; a request refused for
-// it (HTTP 429) is retried as a temporary failure. Channels that must stay
-// lower bound themselves (email: smtp.max_connections per mailbox), and a
-// send waiting for such a bound holds its worker meanwhile.
+// it (HTTP 429) is put off and tried again without counting an attempt
+// (channel.BusyError). Channels that must stay lower bound themselves
+// (email: smtp.max_connections per mailbox) and answer busy when a send
+// has waited a moment for their bound, so that it gives its worker back.
 const DefaultSendWorkers = 64
 
 // OutboxConfig tunes sending. Every zero value picks the documented default.
@@ -94,6 +95,11 @@ type OutboxConfig struct {
 	// MaxAttempts before a temporarily failing message is failed for good.
 	// Zero: 10.
 	MaxAttempts int
+	// MaxBusyWait is how long a message may be put off, counting no
+	// attempt, while its sender answers busy (channel.BusyError: a 429,
+	// a mailbox's connections all in use). Past it, busy counts as a
+	// temporary failure. Zero: 10m.
+	MaxBusyWait time.Duration
 	// RouteRetry is how long a conversation may wait for routing to accept
 	// it before the loop enqueues it again. Zero: 5s.
 	RouteRetry time.Duration
@@ -302,6 +308,9 @@ func New(p Params) (*Service, error) {
 	}
 	if s.ob.MaxBackoff <= 0 {
 		s.ob.MaxBackoff = 5 * time.Minute
+	}
+	if s.ob.MaxBusyWait <= 0 {
+		s.ob.MaxBusyWait = 10 * time.Minute
 	}
 	if s.ob.MaxAttempts <= 0 {
 		s.ob.MaxAttempts = 10

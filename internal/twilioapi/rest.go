@@ -155,6 +155,10 @@ type Failure struct {
 	// Temporary is set when retrying may succeed: no answer (connection
 	// refused, reset, timeout), 429 or 5xx.
 	Temporary bool
+	// Busy is set for 429: Twilio turned the request away for an account's
+	// rate or concurrency limit before acting on it, so it may be tried
+	// again, later, without any risk of doing it twice.
+	Busy bool
 }
 
 func (f *Failure) Error() string {
@@ -175,6 +179,7 @@ func (c Credentials) Explain(err error) *Failure {
 			Message:   c.Scrub(rest.Message),
 			MoreInfo:  rest.MoreInfo,
 			Temporary: rest.Status == http.StatusTooManyRequests || rest.Status >= 500,
+			Busy:      rest.Status == http.StatusTooManyRequests,
 		}
 	}
 	var v1 *client.RestErrorV1
@@ -184,6 +189,7 @@ func (c Credentials) Explain(err error) *Failure {
 			Code:      v1.Code,
 			Message:   c.Scrub(v1.Message),
 			Temporary: v1.HttpStatusCode == http.StatusTooManyRequests || v1.HttpStatusCode >= 500,
+			Busy:      v1.HttpStatusCode == http.StatusTooManyRequests,
 		}
 	}
 	var uerr *url.Error

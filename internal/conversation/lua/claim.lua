@@ -25,8 +25,9 @@ for _, id in ipairs(ids) do
     redis.call('HSET', mk, 'status', 'sending', 'claimed_at', ARGV[2])
     table.insert(out, id)
     table.insert(out, tostring(n))
-    local f = redis.call('HMGET', mk, 'conv', 'channel', 'from', 'to', 'text', 'thread_hint', 'subject', 'attachments')
-    local names = {'conv', 'channel', 'from', 'to', 'text', 'thread_hint', 'subject', 'attachments'}
+    local names = {'conv', 'channel', 'from', 'to', 'text', 'thread_hint', 'subject', 'attachments',
+      'deferrals', 'busy_since'}
+    local f = redis.call('HMGET', mk, unpack(names))
     local pairs_out = {}
     for i, name in ipairs(names) do
       if f[i] then

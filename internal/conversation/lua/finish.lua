@@ -2,8 +2,8 @@
 --
 -- KEYS[1] outbox zset   KEYS[2] message hash
 -- ARGV[1] prefix "sb:{ws}:"   ARGV[2] now (ms)   ARGV[3] attempt that finished
--- ARGV[4] outcome: "sent", "retry" or "failed"
--- ARGV[5] next attempt (ms, retry only)
+-- ARGV[4] outcome: "sent", "later" (busy: put off unsent), "retry" or "failed"
+-- ARGV[5] next attempt (ms, later and retry only)
 -- ARGV[6] provider id (sent)   ARGV[7] status word   ARGV[8] status rank
 -- ARGV[9] error code   ARGV[10] error text   ARGV[11] provider-id ttl (s)
 -- ARGV[12] early-status key prefix "sb:{ws}:early:<channel>:" (a delivery
@@ -20,12 +20,17 @@
 -- fields...}: 0 recorded (the fields are those of the last transcript entry
 -- written; the reply entry id is the reply's own transcript entry, which
 -- consoles know it by), 1 no such message, 3 ignored (stale attempt or
--- already final).
+-- already final), 4 put off (later).
+--
+-- "later" is a send the provider turned away unsent because it was busy:
+-- the message goes back into the outbox with the claim counted as a
+-- deferral, not an attempt, and nothing is written to the transcript or
+-- the event stream, since nothing happened that anyone needs to see.
 -- Touch a never-written key first: while the slot migrates, the source node
 -- refuses it, before this script writes anything (internal/store retries).
 redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local mk = KEYS[2]
-local f = redis.call('HMGET', mk, 'attempts', 'conv', 'channel', 'status', 'id', 'agent', 'entry_id')
+local f = redis.call('HMGET', mk, 'attempts', 'conv', 'channel', 'status', 'id', 'agent', 'entry_id', 'deferrals')
 if not f[1] then return {1, '', ''} end
 local outcome = ARGV[4]
 local final = f[4] == 'failed' or (redis.call('HGET', mk, 'sent_at') or '') ~= ''
@@ -33,10 +38,12 @@ if outcome ~= 'sent' and (tonumber(f[1]) ~= tonumber(ARGV[3]) or final) then
   return {3, '', f[2]}
 end
 local p, now, id, conv, ch = ARGV[1], ARGV[2], f[5], f[2], f[3]
+-- Transcript and events count attempts the provider tried, not claims put off.
+local tries = tostring(tonumber(ARGV[3]) - (tonumber(f[8]) or 0))
 local function event(typ, status, pid, code, text)
   redis.call('XADD', p .. 'convevents', 'MAXLEN', '~', ARGV[13], '*', 'type', typ, 'conv', conv,
     'channel', ch, 'msg', id, 'entry', f[7] or '', 'agent', f[6] or '', 'provider_id', pid,
-    'status', status, 'error_code', code, 'error_text', text, 'attempt', ARGV[3], 'at', now)
+    'status', status, 'error_code', code, 'error_text', text, 'attempt', tries, 'at', now)
 end
 
 -- advance lets the conversation's next waiting reply into the outbox once
@@ -52,7 +59,14 @@ local function advance()
     redis.call('HDEL', ck, 'outbox_head')
   end
 end
-local entry = {'type', 'status', 'id', id, 'at', now, 'attempt', ARGV[3]}
+if outcome == 'later' then
+  redis.call('ZADD', KEYS[1], ARGV[5], id)
+  redis.call('HINCRBY', mk, 'deferrals', 1)
+  redis.call('HSETNX', mk, 'busy_since', now)
+  redis.call('HSET', mk, 'status', 'pending', 'error_text', ARGV[10], 'next_attempt_at', ARGV[5])
+  return {4, '', conv}
+end
+local entry = {'type', 'status', 'id', id, 'at', now, 'attempt', tries}
 if outcome == 'sent' then
   redis.call('ZREM', KEYS[1], id)
   if final then
