@@ -45,14 +45,14 @@ type smtpConn struct {
 // smtpPool keeps the unused connections of one mailbox, newest last, and
 // bounds those in use (slots).
 type smtpPool struct {
-	slots  chan struct{}
+	slots  *channel.SendSlots
 	mu     sync.Mutex
 	idle   []*smtpConn
 	closed bool
 }
 
 func newSMTPPool(maxConns int) *smtpPool {
-	return &smtpPool{slots: make(chan struct{}, max(1, maxConns))}
+	return &smtpPool{slots: channel.NewSendSlots(maxConns, "connections of the mailbox")}
 }
 
 // take returns the newest connection unused for less than smtpIdle, or nil.
@@ -142,10 +142,10 @@ func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw [
 		p = newSMTPPool(DefaultMaxConnections)
 		p.closed = true
 	}
-	if err := p.takeSlot(ctx, maxWait); err != nil {
-		return fmt.Errorf("email: smtp %s: waiting for a connection: %w", mb.SMTP.Addr(), err)
+	if err := p.slots.Take(ctx, maxWait); err != nil {
+		return fmt.Errorf("email: smtp %s: %w", mb.SMTP.Addr(), err)
 	}
-	defer func() { <-p.slots }()
+	defer p.slots.Put()
 	if s := p.take(c.now()); s != nil {
 		reusable, err := s.send(ctx, mb.Address, rcpts, raw, true)
 		if err == nil {
@@ -168,30 +168,6 @@ func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw [
 	}
 	s.keepOrClose(p, reusable, c.now())
 	return nil
-}
-
-// takeSlot takes one of p's connection slots, waiting until ctx ends or,
-// with maxWait > 0, for at most maxWait.
-func (p *smtpPool) takeSlot(ctx context.Context, maxWait time.Duration) error {
-	select {
-	case p.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	var giveUp <-chan time.Time
-	if maxWait > 0 {
-		t := time.NewTimer(maxWait)
-		defer t.Stop()
-		giveUp = t.C
-	}
-	select {
-	case p.slots <- struct{}{}:
-		return nil
-	case <-giveUp:
-		return &channel.BusyError{Reason: fmt.Sprintf("all %d connections of the mailbox are in use", cap(p.slots))}
-	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ctx.Err(), channel.ErrTemporary)
-	}
 }
 
 // keepOrClose puts s back into p when it is still good for another mail.

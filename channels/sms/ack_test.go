@@ -122,6 +122,22 @@ func TestAcknowledgementRetriesTemporaryFailures(t *testing.T) {
 	}
 }
 
+// Twilio's 429 did nothing, so it does not use up the acknowledgement's
+// three attempts: after five the customer is still acknowledged once.
+func TestAcknowledgementWaitsOutABusyTwilio(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.fake.FailNext(failure429(), failure429(), failure429(), failure429(), failure429())
+	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+	h.settle()
+	if n := len(h.fake.Messages()); n != 1 {
+		t.Fatalf("acknowledgements after five 429s: %d, want 1", n)
+	}
+	if n := len(h.fake.Requests()); n != 6 {
+		t.Fatalf("calls: %d, want 6", n)
+	}
+}
+
 func TestAcknowledgementSkipsOptedOutCustomer(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)

@@ -61,6 +61,7 @@ type Channel struct {
 	hours          *hours.Schedule // deprecated channel-wide hours
 	queueHours     hours.Source
 	statusCallback string
+	sending        *channel.SendSlots // messages with Twilio at once
 	// ackRetryWait is the first pause before retrying an acknowledgement;
 	// it doubles per attempt. Tests shorten it.
 	ackRetryWait time.Duration
@@ -110,6 +111,12 @@ func New(cfg Config, core channel.Core, deps Deps) (*Channel, error) {
 	if cfg.ReceiveTimeout <= 0 {
 		cfg.ReceiveTimeout = DefaultReceiveTimeout
 	}
+	switch {
+	case cfg.MaxSending == 0:
+		cfg.MaxSending = DefaultMaxSending
+	case cfg.MaxSending < 0 || cfg.MaxSending > 1024:
+		return nil, fmt.Errorf("sms: max_sending %d: want 1 to 1024 (0 for %d)", cfg.MaxSending, DefaultMaxSending)
+	}
 	c := &Channel{
 		cfg: cfg, creds: cfg.Credentials, rest: acct.Rest, validator: acct.Validator,
 		core: core, optOuts: deps.OptOuts, queueHours: deps.Hours, log: deps.Logger, now: deps.Now,
@@ -117,6 +124,7 @@ func New(cfg Config, core channel.Core, deps Deps) (*Channel, error) {
 		replies:        map[string]replyTemplates{},
 		statusCallback: strings.TrimSuffix(cfg.PublicURL, "/") + StatusPath,
 		ackRetryWait:   time.Second,
+		sending:        channel.NewSendSlots(cfg.MaxSending, "messages with Twilio"),
 	}
 	for num, queue := range cfg.Numbers {
 		n, err := channel.NormalizeNumber(num, true)

@@ -11,6 +11,9 @@ import (
 
 // Defaults for zero Config fields.
 const (
+	// DefaultMaxSending: 32 requests answering in 200 ms are 160 messages
+	// a second, more than one gateway routes.
+	DefaultMaxSending     = 32
 	DefaultQueue          = "default"
 	DefaultBodyLimit      = 64 << 10
 	DefaultReceiveTimeout = 10 * time.Second
@@ -49,6 +52,12 @@ type Config struct {
 	// BodyLimit caps webhook bodies in bytes (413 beyond). Zero means
 	// 64 KiB, ample for 1,600 characters and ten media URLs.
 	BodyLimit int64 `yaml:"body_limit"`
+	// MaxSending is how many messages this gateway asks Twilio to create
+	// at once, at most: set it to the account's concurrency limit shared
+	// out among the gateways. A reply that waits a second for room is put
+	// off by the outbox without using an attempt. Zero means
+	// DefaultMaxSending; at most 1,024.
+	MaxSending int `yaml:"max_sending"`
 	// ReceiveTimeout bounds the Receiver call of one webhook, well inside
 	// Twilio's 15 s. Zero means 10 s.
 	ReceiveTimeout time.Duration `yaml:"-"`

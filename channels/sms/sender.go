@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 	"unicode/utf16"
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
@@ -49,11 +50,17 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 		}
 		media = append(media, a.URL)
 	}
-	return c.send(ctx, out.From, out.To, out.Text, media, true)
+	return c.send(ctx, out.From, out.To, out.Text, media, true, roomWait)
 }
 
-// send is Send's work, shared with the acknowledgement.
-func (c *Channel) send(ctx context.Context, from, to, body string, media []string, callback bool) (channel.SendResult, error) {
+// roomWait is how long a reply waits for room among the messages being
+// sent (Config.MaxSending) before it is answered busy, so that the outbox
+// puts it off and its worker serves other replies meanwhile.
+const roomWait = time.Second
+
+// send is Send's work, shared with the acknowledgement. It waits for room
+// to send as channel.SendSlots.Take does with maxWait.
+func (c *Channel) send(ctx context.Context, from, to, body string, media []string, callback bool, maxWait time.Duration) (channel.SendResult, error) {
 	var res channel.SendResult
 	to, err := channel.NormalizeNumber(to, false)
 	if err != nil {
@@ -93,7 +100,11 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 	if callback {
 		p.SetStatusCallback(c.statusCallback)
 	}
+	if err := c.sending.Take(ctx, maxWait); err != nil {
+		return res, fmt.Errorf("sms: send: %w", err)
+	}
 	m, err := c.rest.Api.CreateMessage(p)
+	c.sending.Put()
 	if err != nil {
 		f := c.creds.Explain(err)
 		if f.Busy { // a rate limit: the outbox puts the reply off, no attempt used

@@ -97,16 +97,27 @@ func (c *Channel) acknowledge(base context.Context, in channel.Inbound, receipt 
 	if text == "" {
 		return
 	}
-	for attempt, wait := 1, c.ackRetryWait; ; attempt, wait = attempt+1, wait*2 {
+	for attempt, wait := 1, c.ackRetryWait; ; {
 		// No status callback: an acknowledgement is not an outbox message,
 		// so there is no message its status could land on.
-		_, err = c.send(ctx, in.To, in.From, text, nil, false)
-		if err == nil || !errors.Is(err, channel.ErrTemporary) || attempt == 3 {
-			break
+		// It waits for room to send for as long as ctx allows.
+		_, err = c.send(ctx, in.To, in.From, text, nil, false, 0)
+		// Twilio's 429 (busy) did nothing: it is tried again, as long
+		// as ctx allows, without counting as one of three attempts.
+		var busy *channel.BusyError
+		pause := c.ackRetryWait
+		if !errors.As(err, &busy) {
+			if err == nil || !errors.Is(err, channel.ErrTemporary) || attempt == 3 {
+				break
+			}
+			attempt, pause, wait = attempt+1, wait, wait*2
 		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(wait):
+		case <-time.After(pause):
+		}
+		if ctx.Err() != nil {
+			break
 		}
 	}
 	var perm *channel.PermanentError

@@ -64,7 +64,16 @@ type GatewayConfig struct {
 	// TwilioDelay is how long the fake Twilio takes to answer a message
 	// sent, as the real API across a network does.
 	TwilioDelay time.Duration
-	Drain       time.Duration
+	// TwilioLimit is how many messages the fake Twilio answers at once; it
+	// answers 429 to any more, as an account's concurrency limit. 0: none.
+	TwilioLimit int
+	// SMSMaxSending is the spawned gateways' channels.sms.max_sending;
+	// 0 leaves it out (their default).
+	SMSMaxSending int
+	Drain         time.Duration
+	// AwaitReplies makes the drain also wait, within Drain, until every
+	// reply an agent wrote has reached its customer.
+	AwaitReplies bool
 
 	KillGatewayAt     time.Duration // SIGKILL the last spawned gateway; 0: never
 	KillRedisAt       time.Duration // SIGKILL the spawned Redis (AOF on); 0: never
@@ -176,7 +185,8 @@ type gwRun struct {
 	messages atomic.Int64
 	errs     atomic.Int64
 
-	mail *emailRig // with email in the mix
+	mail   *emailRig   // with email in the mix
+	twilio *fakeTwilio // with -spawn
 
 	// shared are the contacts, once set up, for other goroutines.
 	shared atomic.Pointer[[]*contact]
@@ -254,11 +264,12 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 			cfg.TwilioSID, cfg.TwilioToken = "AC"+strings.Repeat("0", 32), strings.Repeat("ab", 16)
 		}
 		g.cfg = cfg
-		fake, err := startFakeTwilio(cfg.TwilioSID, cfg.TwilioDelay, func(to, body string) { g.smsReply(to, body) })
+		fake, err := startFakeTwilio(cfg.TwilioSID, cfg.TwilioDelay, cfg.TwilioLimit, func(to, body string) { g.smsReply(to, body) })
 		if err != nil {
 			return res, err
 		}
 		stopAll = append(stopAll, fake.stop)
+		g.twilio = fake
 		if cfg.Mix["email"] > 0 {
 			dir, err := os.MkdirTemp("", "loadgen-mail-")
 			if err != nil {
@@ -385,6 +396,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	}
 	sendTime := time.Since(start)
 	deadline := time.Now().Add(cfg.Drain)
+	var allOffered time.Time
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		n := 0
 		for _, c := range g.contacts {
@@ -392,7 +404,10 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 				n++
 			}
 		}
-		if n == len(g.contacts) {
+		if n == len(g.contacts) && allOffered.IsZero() {
+			allOffered = time.Now()
+		}
+		if !allOffered.IsZero() && (!cfg.AwaitReplies || g.repliesArrived(allOffered)) {
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -458,6 +473,9 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	}
 	if res.Wait.N > 0 {
 		g.logf("voice wait URL answered: n=%d p50=%.2fms p99=%.2fms", res.Wait.N, res.Wait.P50, res.Wait.P99)
+	}
+	if g.twilio != nil && g.cfg.TwilioLimit > 0 {
+		g.logf("fake Twilio: answered 429 to %d of %d messages sent (at most %d at once)", g.twilio.busy.Load(), g.twilio.asked.Load(), g.cfg.TwilioLimit)
 	}
 	if res.AckMail.N > 0 {
 		g.logf("email acknowledgement mail received: n=%d p50=%.2fms p99=%.2fms", res.AckMail.N, res.AckMail.P50, res.AckMail.P99)
@@ -884,6 +902,18 @@ func (g *gwRun) smsReply(to, body string) {
 	}
 }
 
+// repliesArrived says whether every reply agents wrote has reached its
+// customer, once the last offer (at allOffered) has had time to be
+// accepted and answered.
+func (g *gwRun) repliesArrived(allOffered time.Time) bool {
+	if time.Since(allOffered) < g.cfg.Think+500*time.Millisecond {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.replies) == 0
+}
+
 // replied times the agent's reply that reached contact c.
 func (g *gwRun) replied(c *contact) {
 	g.mu.Lock()
@@ -1262,6 +1292,10 @@ func spawnGateways(ctx context.Context, cfg GatewayConfig, twilioURL string, age
 	for _, id := range agentIDs {
 		fmt.Fprintf(&agents, "  - {id: %q, capacity: {chat: 20, sms: 20, voice: 1, email: 20}}\n", id)
 	}
+	smsYAML := ""
+	if cfg.SMSMaxSending > 0 {
+		smsYAML = fmt.Sprintf("    max_sending: %d\n", cfg.SMSMaxSending)
+	}
 	queueChannels, emailYAML := "sms, chat, voice", ""
 	if mail != nil {
 		queueChannels, emailYAML = queueChannels+", email", mail.yaml()
@@ -1273,13 +1307,13 @@ func spawnGateways(ctx context.Context, cfg GatewayConfig, twilioURL string, age
 agents:
 %schannels:
   sms:
-    numbers:
+%s    numbers:
       "%s": support
   voice:
     company: Loadgen
     numbers:
       "%s": support
-%s`, queueChannels, agents.String(), cfg.SMSNumber, cfg.VoiceNumber, emailYAML)
+%s`, queueChannels, agents.String(), smsYAML, cfg.SMSNumber, cfg.VoiceNumber, emailYAML)
 	cfgFile := dir + "/switchboard.yaml"
 	if err := os.WriteFile(cfgFile, []byte(yaml), 0o600); err != nil {
 		return nil, nil, err
@@ -1335,16 +1369,21 @@ agents:
 type fakeTwilio struct {
 	url  string
 	stop func()
+	// asked counts messages sent to it, busy those it answered 429.
+	asked, busy atomic.Int64
 }
 
 // startFakeTwilio answers the Messages resource of the Twilio REST API as
-// Twilio does for a queued message, and reports each message sent.
-func startFakeTwilio(sid string, delay time.Duration, onMessage func(to, body string)) (*fakeTwilio, error) {
+// Twilio does for a queued message, after delay, and reports each message
+// sent. With limit > 0 it answers 429 to a message that finds limit others
+// being answered, as Twilio does past an account's concurrency limit.
+func startFakeTwilio(sid string, delay time.Duration, limit int, onMessage func(to, body string)) (*fakeTwilio, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	var n atomic.Int64
+	ft := &fakeTwilio{url: "http://" + l.Addr().String()}
+	var n, answering atomic.Int64
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && (strings.HasPrefix(r.URL.Path, "/2010-04-01/Accounts/"+sid+"/Calls/") ||
 			strings.HasPrefix(r.URL.Path, "/2010-04-01/Accounts/"+sid+"/Queues/")) {
@@ -1360,6 +1399,17 @@ func startFakeTwilio(sid string, delay time.Duration, onMessage func(to, body st
 		}
 		_ = r.ParseForm()
 		to, body := r.PostForm.Get("To"), r.PostForm.Get("Body")
+		ft.asked.Add(1)
+		if k := answering.Add(1); limit > 0 && k > int64(limit) {
+			answering.Add(-1)
+			ft.busy.Add(1)
+			time.Sleep(delay)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_ = json.NewEncoder(w).Encode(map[string]any{"code": 20429, "message": "Too Many Requests", "status": 429})
+			return
+		}
+		defer answering.Add(-1)
 		time.Sleep(delay) // Twilio is a network away
 		onMessage(to, body)
 		msid := fmt.Sprintf("SM%032d", n.Add(1))
@@ -1369,5 +1419,6 @@ func startFakeTwilio(sid string, delay time.Duration, onMessage func(to, body st
 			"from": r.PostForm.Get("From"), "body": body, "status": "queued", "num_segments": "1"})
 	})}
 	go func() { _ = srv.Serve(l) }()
-	return &fakeTwilio{url: "http://" + l.Addr().String(), stop: func() { _ = srv.Close() }}, nil
+	ft.stop = func() { _ = srv.Close() }
+	return ft, nil
 }
