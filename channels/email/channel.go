@@ -74,7 +74,7 @@ type Channel struct {
 	// Acknowledgements under way (acknowledgeApart), at most ackAtOnce
 	// per mailbox (ackSlots, by address).
 	acks     sync.WaitGroup
-	ackSlots map[string]chan struct{}
+	ackSlots map[string]*channel.SendSlots
 
 	// reconnect is the first pause after a failed IMAP session; it doubles
 	// up to maxReconnect. Tests shorten them.
@@ -113,13 +113,13 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 		cfg: cfg, core: deps.Core, rdb: deps.Redis, k: keys{ws: deps.Workspace}, att: deps.Attachments,
 		auth: deps.Authorize, log: deps.Logger.With("channel", "email"), now: deps.Now, tls: deps.TLSConfig, hours: deps.Hours,
 		san: NewSanitizer(), boxes: map[string]*Mailbox{}, smtp: map[string]*smtpPool{},
-		reconnect: time.Second, maxReconnect: time.Minute, status: map[string]string{}, ackSlots: map[string]chan struct{}{},
+		reconnect: time.Second, maxReconnect: time.Minute, status: map[string]string{}, ackSlots: map[string]*channel.SendSlots{},
 	}
 	for i := range c.cfg.Mailboxes {
 		m := &c.cfg.Mailboxes[i]
 		c.boxes[m.Address] = m
 		c.smtp[m.Address] = newSMTPPool(m.SMTP.MaxConnections)
-		c.ackSlots[m.Address] = make(chan struct{}, ackAtOnce)
+		c.ackSlots[m.Address] = channel.NewSendSlots(ackAtOnce, "acknowledgements of the mailbox")
 		if m.IMAP.TLS == TLSPlain || m.SMTP.TLS == TLSPlain {
 			c.log.Warn("email: mailbox uses a plain connection: the password crosses the network in the clear; use it for a local test server only",
 				"mailbox", m.Address, "imap_tls", m.IMAP.TLS, "smtp_tls", m.SMTP.TLS)

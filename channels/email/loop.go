@@ -80,14 +80,12 @@ func (c *Channel) acknowledgeApart(ctx context.Context, mb *Mailbox, m *Message,
 		c.acknowledge(ctx, mb, m, convID)
 		return
 	}
-	select {
-	case slots <- struct{}{}:
-	case <-ctx.Done():
-		return
+	if slots.Take(ctx, 0) != nil {
+		return // ctx ended: the gateway is stopping
 	}
 	c.acks.Add(1)
 	go func() {
-		defer func() { <-slots; c.acks.Done() }()
+		defer func() { slots.Put(); c.acks.Done() }()
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 		defer cancel()
 		c.acknowledge(actx, mb, m, convID)
