@@ -238,3 +238,41 @@ func TestAReplyFindingEveryConnectionInUseIsAnsweredBusy(t *testing.T) {
 		t.Fatalf("%d mails delivered, want 2 (the busy one was not sent)", n)
 	}
 }
+
+// An agent's reply that finds its mailbox's only connection in use is put
+// off by the outbox without using an attempt, and goes out once the
+// connection is free: the whole path, from Reply through Send to the
+// SMTP server.
+func TestAReplyWaitsOutABusyMailboxWithoutUsingAnAttempt(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		f := false
+		c.AutoAck = &f
+		c.Mailboxes[0].SMTP.MaxConnections = 1
+	})
+	ctx := context.Background()
+	r, err := e.core.Receive(ctx, channel.Inbound{Channel: channel.Email, From: "ana@customer.example", To: supportAddr, Text: "hi", ProviderID: "busy1@customer.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slots := e.ch.smtp[supportAddr].slots
+	if err := slots.Take(ctx, 0); err != nil { // another mail holds the only connection
+		t.Fatal(err)
+	}
+	run(t, e.ch, e.svc)
+	en, err := e.svc.Reply(ctx, r.ConversationID, "agent-1", "hello", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the reply put off", 10*time.Second, func() bool {
+		m, _ := e.svc.Message(ctx, en.MessageID)
+		return m.Deferrals >= 1
+	})
+	slots.Put()
+	eventually(t, "the reply sent", 10*time.Second, func() bool {
+		m, _ := e.svc.Message(ctx, en.MessageID)
+		return m.Status == "sent" && m.Attempts == 1
+	})
+	if n := len(e.smtp.all()); n != 1 {
+		t.Fatalf("%d mails delivered, want 1", n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/hours"
+	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
 )
 
 func TestWaitPhrase(t *testing.T) {
@@ -110,15 +111,32 @@ func TestAcknowledgementTexts(t *testing.T) {
 
 func TestAcknowledgementRetriesTemporaryFailures(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, nil)
-	h.fake.FailNext(failure429())
-	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
-	h.settle()
-	if n := len(h.fake.Messages()); n != 1 {
-		t.Fatalf("acknowledgements after one 429: %d", n)
-	}
-	if n := len(h.fake.Requests()); n != 2 {
-		t.Fatalf("calls: %d", n)
+	down := twiliotest.Failure{HTTPStatus: 503, Code: 20503, Message: "Service Unavailable"}
+	for _, tc := range []struct {
+		fails, wantSent, wantCalls int
+	}{
+		{fails: 2, wantSent: 1, wantCalls: 3}, // the third of three attempts goes out
+		{fails: 3, wantSent: 0, wantCalls: 3}, // three attempts, then given up
+	} {
+		h := newHarness(t, nil)
+		var f []twiliotest.Failure
+		for range tc.fails {
+			f = append(f, down)
+		}
+		h.fake.FailNext(f...)
+		start := time.Now()
+		h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+		h.settle()
+		if n := len(h.fake.Messages()); n != tc.wantSent {
+			t.Fatalf("after %d 503s: %d acknowledgements, want %d", tc.fails, n, tc.wantSent)
+		}
+		if n := len(h.fake.Requests()); n != tc.wantCalls {
+			t.Fatalf("after %d 503s: %d calls, want %d", tc.fails, n, tc.wantCalls)
+		}
+		// The pauses double: 1 ms, then 2 ms (ackRetryWait is 1 ms here).
+		if d := time.Since(start); d < 3*time.Millisecond {
+			t.Fatalf("three attempts in %s: the pauses between them are missing", d)
+		}
 	}
 }
 

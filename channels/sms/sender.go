@@ -103,8 +103,7 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 	if err := c.sending.Take(ctx, maxWait); err != nil {
 		return res, fmt.Errorf("sms: send: %w", err)
 	}
-	m, err := c.rest.Api.CreateMessage(p)
-	c.sending.Put()
+	m, err := c.createTaken(p)
 	if err != nil {
 		f := c.creds.Explain(err)
 		if f.Busy { // a rate limit: the outbox puts the reply off, no attempt used
@@ -135,6 +134,13 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 		res.Status = *m.Status
 	}
 	return res, nil
+}
+
+// createTaken asks Twilio to create the message, for a send slot taken
+// from c.sending, which it gives back however the call ends.
+func (c *Channel) createTaken(p *openapi.CreateMessageParams) (*openapi.ApiV2010Message, error) {
+	defer c.sending.Put()
+	return c.rest.Api.CreateMessage(p)
 }
 
 func optedOutError() *channel.PermanentError {

@@ -219,6 +219,9 @@ func (g *gwRun) target(i int) string {
 func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) {
 	var res GatewayResult
 	cfg.Duration = min(cfg.Duration, maxDuration)
+	if cfg.Spawn == 0 && (cfg.TwilioDelay > 0 || cfg.TwilioLimit > 0 || cfg.SMSMaxSending > 0) {
+		return res, errors.New("-twilio-delay, -twilio-limit and -sms-max-sending need -spawn: they shape loadgen's fake Twilio and the gateways it starts")
+	}
 	if cfg.Workspace == "" {
 		cfg.Workspace = "default"
 	}

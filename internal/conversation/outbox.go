@@ -328,18 +328,21 @@ func (w *sendWorkers) put() {
 // recorded: the lease lapses and another claim decides, because the
 // provider may or may not have taken the message.
 func (s *Service) sendOne(ctx context.Context, id string, attempt int, h map[string]string) error {
+	// Claims put off as busy did not count as attempts.
+	deferrals, _ := strconv.Atoi(h["deferrals"])
+	tries := attempt - deferrals
 	out := channel.Outbound{
 		ConversationID: h["conv"], MessageID: id, Channel: channel.Name(h["channel"]),
 		From: h["from"], To: h["to"], Text: h["text"], ThreadHint: h["thread_hint"], Subject: h["subject"], Attempt: attempt,
 	}
 	if h["attachments"] != "" {
 		if err := json.Unmarshal([]byte(h["attachments"]), &out.Attachments); err != nil {
-			return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "bad_attachments", text: err.Error()})
+			return s.finish(ctx, id, attempt, tries, outcome{kind: "failed", code: "bad_attachments", text: err.Error()})
 		}
 	}
 	snd := s.sender(out.Channel)
 	if snd == nil {
-		return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "no_sender", text: "no sender for channel " + string(out.Channel)})
+		return s.finish(ctx, id, attempt, tries, outcome{kind: "failed", code: "no_sender", text: "no sender for channel " + string(out.Channel)})
 	}
 	sctx, cancel := context.WithTimeout(ctx, s.ob.SendTimeout)
 	res, err := snd.Send(sctx, out)
@@ -349,27 +352,24 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int, h map[str
 	}
 	var pe *channel.PermanentError
 	var busy *channel.BusyError
-	// Attempts put off as busy are claims that did not count.
-	deferrals, _ := strconv.Atoi(h["deferrals"])
-	tries := attempt - deferrals
 	switch {
 	case err == nil:
 		st := res.Status
 		if st == "" {
 			st = "sent"
 		}
-		return s.finish(ctx, id, attempt, outcome{kind: "sent", channel: out.Channel, providerID: res.ProviderID, status: st})
+		return s.finish(ctx, id, attempt, tries, outcome{kind: "sent", channel: out.Channel, providerID: res.ProviderID, status: st})
 	case errors.As(err, &busy) && s.mayPutOff(h["busy_since"]):
-		return s.finish(ctx, id, attempt, outcome{kind: "later", text: err.Error(), next: s.now().Add(s.busyDelay(busy, deferrals))})
+		return s.finish(ctx, id, attempt, tries, outcome{kind: "later", text: err.Error(), next: s.now().Add(s.busyDelay(busy, deferrals))})
 	case errors.Is(err, channel.ErrTemporary) || errors.Is(err, context.DeadlineExceeded):
 		if tries >= s.ob.MaxAttempts {
-			return s.finish(ctx, id, attempt, outcome{kind: "failed", code: "attempts", text: fmt.Sprintf("gave up after %d attempts: %v", tries, err)})
+			return s.finish(ctx, id, attempt, tries, outcome{kind: "failed", code: "attempts", text: fmt.Sprintf("gave up after %d attempts: %v", tries, err)})
 		}
-		return s.finish(ctx, id, attempt, outcome{kind: "retry", text: err.Error(), next: s.now().Add(s.backoff(tries))})
+		return s.finish(ctx, id, attempt, tries, outcome{kind: "retry", text: err.Error(), next: s.now().Add(s.backoff(tries))})
 	case errors.As(err, &pe):
-		return s.finish(ctx, id, attempt, outcome{kind: "failed", code: pe.Code, text: pe.Message})
+		return s.finish(ctx, id, attempt, tries, outcome{kind: "failed", code: pe.Code, text: pe.Message})
 	default:
-		return s.finish(ctx, id, attempt, outcome{kind: "failed", text: err.Error()})
+		return s.finish(ctx, id, attempt, tries, outcome{kind: "failed", text: err.Error()})
 	}
 }
 
@@ -393,11 +393,14 @@ func (s *Service) mayPutOff(busySince string) bool {
 }
 
 // busyDelay is how long a message stays put off after its sender's
-// deferrals-th busy answer before this one: what the provider asked for,
-// or 250ms doubling up to 15s, less up to 20% jitter.
+// deferrals-th busy answer before this one: what the sender asked for,
+// plus up to 20%, or 250ms doubling up to 15s, less up to 20%.
 func (s *Service) busyDelay(b *channel.BusyError, deferrals int) time.Duration {
 	if b.RetryAfter > 0 {
-		return min(b.RetryAfter, s.ob.MaxBackoff)
+		// Up to 20% later, so that replies put off together do not all
+		// come back at once.
+		d := min(b.RetryAfter, s.ob.MaxBackoff)
+		return d + time.Duration(rand.Int64N(int64(d)/5+1))
 	}
 	d := busyFirstDelay
 	for i := 0; i < deferrals && d < busyMaxDelay; i++ {
@@ -423,11 +426,13 @@ type outcome struct {
 	next       time.Time
 }
 
-func (s *Service) finish(ctx context.Context, id string, attempt int, o outcome) error {
+// finish records the outcome of the claim attempt, which was the
+// provider's tries-th attempt (claims put off as busy do not count).
+func (s *Service) finish(ctx context.Context, id string, attempt, tries int, o outcome) error {
 	now := s.now()
 	res, err := scriptFinish.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.msg(id)},
 		s.k.prefix(), ms(now), attempt, o.kind, ms(o.next), o.providerID, o.status,
-		statusRank(o.status), o.code, o.text, int64(s.thrTTL/time.Second), s.k.early(o.channel), s.evCap).Slice()
+		statusRank(o.status), o.code, o.text, int64(s.thrTTL/time.Second), s.k.early(o.channel), s.evCap, tries).Slice()
 	if err != nil {
 		return fmt.Errorf("record %s: %w", o.kind, err)
 	}

@@ -641,3 +641,38 @@ func TestAReplyBusyForTooLongCountsItsAttempts(t *testing.T) {
 		t.Fatalf("%d sends, want 3", len(calls))
 	}
 }
+
+// A reply put off comes back when its sender asked, not when the claim's
+// lease lapses, and it shows no error code from an earlier attempt.
+func TestAReplyPutOffComesBackWhenItsSenderAsked(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(p *Params) { p.Outbox.MaxBackoff = 5 * time.Second })
+	later := func(channel.Outbound) (channel.SendResult, error) {
+		return channel.SendResult{}, &channel.BusyError{RetryAfter: 2 * time.Second, Reason: "all 1 messages with Twilio are in use"}
+	}
+	e.sender.script = []func(channel.Outbound) (channel.SendResult, error){later}
+	ctx := context.Background()
+	r := openConv(t, e)
+	e.run(t)
+	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "on it", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Message
+	eventually(t, "the reply put off", func() bool {
+		m, _ = e.svc.Message(ctx, en.MessageID)
+		return m.Deferrals == 1
+	})
+	score, err := e.rdb.ZScore(ctx, e.svc.k.outbox(), en.MessageID).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The lease is 400 ms here; the sender asked for 2 s, plus up to 20%.
+	if in := time.Until(time.UnixMilli(int64(score))); in < 1500*time.Millisecond || in > 2500*time.Millisecond {
+		t.Fatalf("the reply comes back in %s, want about 2 s", in)
+	}
+	if m.Status != "pending" || m.Attempts != 0 || m.ErrorCode != "" || !strings.Contains(m.ErrorText, "in use") {
+		t.Fatalf("message while put off = %+v", m)
+	}
+	waitStatus(t, e, en.MessageID, "queued")
+}

@@ -55,9 +55,10 @@ func TestExplain(t *testing.T) {
 		wantStatus    int
 		wantCode      int
 		wantTemporary bool
+		wantBusy      bool // 429: turned away before acting
 	}{
 		{desc: "rate limited", fail: twiliotest.Failure{HTTPStatus: 429, Code: 20429, Message: "Too Many Requests"},
-			wantStatus: 429, wantCode: 20429, wantTemporary: true},
+			wantStatus: 429, wantCode: 20429, wantTemporary: true, wantBusy: true},
 		{desc: "server error", fail: twiliotest.Failure{HTTPStatus: 503, Code: 20503, Message: "Service Unavailable"},
 			wantStatus: 503, wantCode: 20503, wantTemporary: true},
 		{desc: "proxy page without JSON", fail: twiliotest.Failure{HTTPStatus: 502, RawBody: "<html>Bad Gateway</html>"},
@@ -79,7 +80,7 @@ func TestExplain(t *testing.T) {
 				t.Fatal("no error")
 			}
 			f := creds.Explain(err)
-			if f.Status != tc.wantStatus || f.Code != tc.wantCode || f.Temporary != tc.wantTemporary {
+			if f.Status != tc.wantStatus || f.Code != tc.wantCode || f.Temporary != tc.wantTemporary || f.Busy != tc.wantBusy {
 				t.Fatalf("Explain = %+v", f)
 			}
 			assertNoSecrets(t, creds, f.Error())

@@ -11,6 +11,8 @@
 -- ARGV[13] cap of the event stream sb:{ws}:convevents (derived): a send
 --          writes message.sent (and message.delivery_status for an early
 --          status applied here), a final failure message.delivery_status
+-- ARGV[14] the attempt, counting only claims the provider tried (not those
+--          put off as busy), for the transcript and the events
 --
 -- A retry or failure from an attempt that is no longer the latest (its lease
 -- lapsed and another process claimed the message) is ignored: the newer
@@ -30,7 +32,7 @@
 -- refuses it, before this script writes anything (internal/store retries).
 redis.call('EXISTS', ARGV[1] .. 'slot-probe')
 local mk = KEYS[2]
-local f = redis.call('HMGET', mk, 'attempts', 'conv', 'channel', 'status', 'id', 'agent', 'entry_id', 'deferrals')
+local f = redis.call('HMGET', mk, 'attempts', 'conv', 'channel', 'status', 'id', 'agent', 'entry_id')
 if not f[1] then return {1, '', ''} end
 local outcome = ARGV[4]
 local final = f[4] == 'failed' or (redis.call('HGET', mk, 'sent_at') or '') ~= ''
@@ -38,8 +40,7 @@ if outcome ~= 'sent' and (tonumber(f[1]) ~= tonumber(ARGV[3]) or final) then
   return {3, '', f[2]}
 end
 local p, now, id, conv, ch = ARGV[1], ARGV[2], f[5], f[2], f[3]
--- Transcript and events count attempts the provider tried, not claims put off.
-local tries = tostring(tonumber(ARGV[3]) - (tonumber(f[8]) or 0))
+local tries = ARGV[14]
 local function event(typ, status, pid, code, text)
   redis.call('XADD', p .. 'convevents', 'MAXLEN', '~', ARGV[13], '*', 'type', typ, 'conv', conv,
     'channel', ch, 'msg', id, 'entry', f[7] or '', 'agent', f[6] or '', 'provider_id', pid,
@@ -63,7 +64,7 @@ if outcome == 'later' then
   redis.call('ZADD', KEYS[1], ARGV[5], id)
   redis.call('HINCRBY', mk, 'deferrals', 1)
   redis.call('HSETNX', mk, 'busy_since', now)
-  redis.call('HSET', mk, 'status', 'pending', 'error_text', ARGV[10], 'next_attempt_at', ARGV[5])
+  redis.call('HSET', mk, 'status', 'pending', 'error_code', '', 'error_text', ARGV[10], 'next_attempt_at', ARGV[5])
   return {4, '', conv}
 end
 local entry = {'type', 'status', 'id', id, 'at', now, 'attempt', tries}
