@@ -578,6 +578,20 @@ func TestManySendsAreUnderWayAtOnceByDefault(t *testing.T) {
 	}
 }
 
+// replyWith opens a conversation, runs the outbox, and has an agent reply
+// on it, the sender answering its first sends with script.
+func replyWith(t *testing.T, e *env, script ...func(channel.Outbound) (channel.SendResult, error)) (channel.Receipt, Entry) {
+	t.Helper()
+	e.sender.script = script
+	r := openConv(t, e)
+	e.run(t)
+	en, err := e.svc.Reply(context.Background(), r.ConversationID, "ana", "on it", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r, en
+}
+
 // busy is a send the provider turned away unsent (a 429).
 func busy(channel.Outbound) (channel.SendResult, error) {
 	return channel.SendResult{}, fmt.Errorf("twilio 429: %w", &channel.BusyError{RetryAfter: 5 * time.Millisecond, Reason: "too many requests"})
@@ -586,14 +600,8 @@ func busy(channel.Outbound) (channel.SendResult, error) {
 func TestABusyProviderPutsAReplyOffWithoutUsingItsAttempts(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(p *Params) { p.Outbox.MaxAttempts = 2 })
-	e.sender.script = []func(channel.Outbound) (channel.SendResult, error){busy, busy, busy, busy, busy}
 	ctx := context.Background()
-	r := openConv(t, e)
-	e.run(t)
-	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "on it", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, en := replyWith(t, e, busy, busy, busy, busy, busy)
 	// Five busy answers against two attempts: counted as attempts, they
 	// would have failed the reply for good.
 	m := waitStatus(t, e, en.MessageID, "queued")
@@ -623,14 +631,7 @@ func TestAReplyBusyForTooLongCountsItsAttempts(t *testing.T) {
 		p.Outbox.MaxAttempts = 2
 		p.Outbox.MaxBusyWait = time.Millisecond
 	})
-	e.sender.script = []func(channel.Outbound) (channel.SendResult, error){busy, busy, busy, busy, busy}
-	ctx := context.Background()
-	r := openConv(t, e)
-	e.run(t)
-	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "on it", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, en := replyWith(t, e, busy, busy, busy, busy, busy)
 	// The first busy answer puts it off; the next two, past MaxBusyWait,
 	// are its two attempts.
 	m := waitStatus(t, e, en.MessageID, "failed")
@@ -650,14 +651,8 @@ func TestAReplyPutOffComesBackWhenItsSenderAsked(t *testing.T) {
 	later := func(channel.Outbound) (channel.SendResult, error) {
 		return channel.SendResult{}, &channel.BusyError{RetryAfter: 2 * time.Second, Reason: "all 1 messages with Twilio are in use"}
 	}
-	e.sender.script = []func(channel.Outbound) (channel.SendResult, error){later}
 	ctx := context.Background()
-	r := openConv(t, e)
-	e.run(t)
-	en, err := e.svc.Reply(ctx, r.ConversationID, "ana", "on it", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, en := replyWith(t, e, later)
 	var m Message
 	eventually(t, "the reply put off", func() bool {
 		m, _ = e.svc.Message(ctx, en.MessageID)
