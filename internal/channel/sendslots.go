@@ -54,6 +54,3 @@ func (s *SendSlots) Take(ctx context.Context, maxWait time.Duration) error {
 
 // Put gives a slot back.
 func (s *SendSlots) Put() { <-s.slots }
-
-// Cap is how many slots there are.
-func (s *SendSlots) Cap() int { return cap(s.slots) }

@@ -44,7 +44,7 @@ func TestSendSlotsBoundWaitAndAnswerBusy(t *testing.T) {
 	if err := s.Take(cctx, 0); !errors.Is(err, ErrTemporary) || errors.As(err, &busy) {
 		t.Fatalf("a send whose context ended while waiting: %v, want temporary, not busy", err)
 	}
-	if NewSendSlots(0, "x").Cap() != 1 {
+	if cap(NewSendSlots(0, "x").slots) != 1 {
 		t.Fatal("zero slots: want one")
 	}
 }

@@ -376,11 +376,16 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int, h map[str
 // backoff is BaseBackoff·2^(attempt-1), capped at MaxBackoff, less up to
 // 20% jitter so that a burst of failures does not retry in lockstep.
 func (s *Service) backoff(attempt int) time.Duration {
-	d := s.ob.BaseBackoff
-	for i := 1; i < attempt && d < s.ob.MaxBackoff; i++ {
+	return doubled(s.ob.BaseBackoff, s.ob.MaxBackoff, attempt-1)
+}
+
+// doubled is first·2^n, capped at most, less up to 20% jitter.
+func doubled(first, most time.Duration, n int) time.Duration {
+	d := first
+	for i := 0; i < n && d < most; i++ {
 		d *= 2
 	}
-	d = min(d, s.ob.MaxBackoff)
+	d = min(d, most)
 	return d - time.Duration(rand.Int64N(int64(d)/5+1))
 }
 
@@ -402,12 +407,7 @@ func (s *Service) busyDelay(b *channel.BusyError, deferrals int) time.Duration {
 		d := min(b.RetryAfter, s.ob.MaxBackoff)
 		return d + time.Duration(rand.Int64N(int64(d)/5+1))
 	}
-	d := busyFirstDelay
-	for i := 0; i < deferrals && d < busyMaxDelay; i++ {
-		d *= 2
-	}
-	d = min(d, busyMaxDelay)
-	return d - time.Duration(rand.Int64N(int64(d)/5+1))
+	return doubled(busyFirstDelay, busyMaxDelay, deferrals)
 }
 
 // A busy provider usually frees up within a second (a concurrency limit,
