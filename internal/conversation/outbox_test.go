@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"context"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"strings"
@@ -393,7 +394,7 @@ func (w *claimWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 func (w *claimWatch) saw(cmd redis.Cmder) {
 	args := cmd.Args()
 	c, ok := cmd.(*redis.Cmd)
-	if !ok || len(args) < 2 || args[0] != "evalsha" || args[1] != scriptClaim.Hash() {
+	if !ok || len(args) < 2 || !isClaim(args[0], args[1]) {
 		return
 	}
 	res, _ := c.StringSlice()
@@ -408,6 +409,20 @@ func (w *claimWatch) saw(cmd redis.Cmder) {
 			w.ids[v]++
 		}
 	}
+}
+
+// isClaim says whether a command runs claim.lua: by its hash, or by its
+// source when the node did not know the hash yet (go-redis answers a
+// NOSCRIPT with EVAL, as on a cluster node no claim had reached).
+func isClaim(name, script any) bool {
+	switch name {
+	case "evalsha":
+		return script == scriptClaim.Hash()
+	case "eval":
+		src, _ := script.(string)
+		return fmt.Sprintf("%x", sha1.Sum([]byte(src))) == scriptClaim.Hash()
+	}
+	return false
 }
 
 func (w *claimWatch) claims(id string) int {
