@@ -156,8 +156,7 @@ func (c *Channel) acknowledge(ctx context.Context, mb *Mailbox, m *Message, conv
 	}
 	raw, err := o.build()
 	if err == nil {
-		// An acknowledgement has no outbox to come back from: it waits.
-		err = c.submit(ctx, mb, []string{to}, raw, 0)
+		err = c.submit(ctx, mb, []string{to}, raw, true)
 	}
 	if err != nil {
 		c.log.WarnContext(ctx, "email: acknowledgement not sent", "conversation", convID, "err", err)

@@ -134,15 +134,20 @@ const slotWait = time.Second
 
 // submit hands one mail to the mailbox's SMTP server, on a kept
 // connection when there is one. When all the mailbox's connections are in
-// use it waits for one, until ctx ends, or with maxWait > 0 for at most
-// that long before it answers *channel.BusyError.
-func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw []byte, maxWait time.Duration) error {
+// use, a reply waits slotWait for one and is then answered
+// *channel.BusyError; an acknowledgement (ack) has no outbox to come back
+// from, so it waits until ctx ends, behind replies.
+func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw []byte, ack bool) error {
 	p := c.smtp[mb.Address]
 	if p == nil { // not one of this channel's mailboxes: nothing is kept
 		p = newSMTPPool(DefaultMaxConnections)
 		p.closed = true
 	}
-	if err := p.slots.Take(ctx, maxWait); err != nil {
+	take := func() error { return p.slots.Take(ctx, slotWait) }
+	if ack {
+		take = func() error { return p.slots.TakeBehind(ctx) }
+	}
+	if err := take(); err != nil {
 		return fmt.Errorf("email: smtp %s: %w", mb.SMTP.Addr(), err)
 	}
 	defer p.slots.Put()

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +23,7 @@ func TestMailsShareOneSubmissionConnection(t *testing.T) {
 	e := newEnv(t, nil)
 	mb := &e.ch.cfg.Mailboxes[0]
 	for i := range 3 {
-		if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), 0); err != nil {
+		if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), true); err != nil {
 			t.Fatalf("mail %d: %v", i, err)
 		}
 	}
@@ -40,11 +41,11 @@ func TestADroppedSubmissionConnectionIsReplacedWithoutSendingTwice(t *testing.T)
 	e := newEnv(t, nil)
 	mb := &e.ch.cfg.Mailboxes[0]
 	ctx := context.Background()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), 0); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), true); err != nil {
 		t.Fatal(err)
 	}
 	e.smtp.dropAll()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), 0); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), true); err != nil {
 		t.Fatalf("after the server dropped the kept connection: %v", err)
 	}
 	mails := e.smtp.all()
@@ -66,7 +67,7 @@ func TestAnOldSubmissionConnectionIsNotKept(t *testing.T) {
 	ctx := context.Background()
 	for i, after := range []time.Duration{0, smtpIdle - time.Second, smtpIdle + time.Second} {
 		now = now.Add(after)
-		if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(i), 0); err != nil {
+		if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(i), true); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,14 +85,14 @@ func TestARefusedMailLeavesTheNextOneUnharmed(t *testing.T) {
 	e.smtp.mu.Lock()
 	e.smtp.reject["gone@customer.example"] = true
 	e.smtp.mu.Unlock()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), 0); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), true); err != nil {
 		t.Fatal(err)
 	}
-	err := e.ch.submit(ctx, mb, []string{"gone@customer.example"}, testMail(1), 0)
+	err := e.ch.submit(ctx, mb, []string{"gone@customer.example"}, testMail(1), true)
 	if err == nil {
 		t.Fatal("a refused recipient was accepted")
 	}
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(2), 0); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(2), true); err != nil {
 		t.Fatalf("the mail after a refusal: %v", err)
 	}
 	if n := len(e.smtp.all()); n != 2 {
@@ -105,7 +106,7 @@ func TestStoppingClosesKeptSubmissionConnections(t *testing.T) {
 	e := newEnv(t, nil)
 	mb := &e.ch.cfg.Mailboxes[0]
 	ctx := context.Background()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), 0); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), true); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -120,7 +121,7 @@ func TestStoppingClosesKeptSubmissionConnections(t *testing.T) {
 	if idle != 0 || !closed {
 		t.Fatalf("after Run: %d kept, closed=%v", idle, closed)
 	}
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), 0); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), true); err != nil {
 		t.Fatal(err)
 	}
 	p.mu.Lock()
@@ -140,7 +141,7 @@ func TestAMailboxHoldsAtMostItsMaxConnections(t *testing.T) {
 	errs := make(chan error, 4)
 	for i := range 4 {
 		go func() {
-			errs <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), 0)
+			errs <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), true)
 		}()
 	}
 	eventually(t, "two connections with the server", 5*time.Second, func() bool { return e.smtp.connections() == 2 })
@@ -184,14 +185,14 @@ func TestASubmissionEndsWithItsContext(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Mailboxes[0].SMTP.MaxConnections = 1 })
 	mb := &e.ch.cfg.Mailboxes[0]
 	// A kept connection first, so both the kept and the new path are held.
-	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0), 0); err != nil {
+	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0), true); err != nil {
 		t.Fatal(err)
 	}
 	release := e.smtp.holdMail(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), 0) }()
+	go func() { done <- e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), true) }()
 	select {
 	case err := <-done:
 		if err == nil || !errors.Is(err, channel.ErrTemporary) {
@@ -201,7 +202,7 @@ func TestASubmissionEndsWithItsContext(t *testing.T) {
 		t.Fatal("a submission outlived its context by 20 s")
 	}
 	release()
-	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2), 0); err != nil {
+	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2), true); err != nil {
 		t.Fatalf("the next mail, once the server answers: %v", err)
 	}
 }
@@ -215,11 +216,11 @@ func TestAReplyFindingEveryConnectionInUseIsAnsweredBusy(t *testing.T) {
 	release := e.smtp.holdMail(t)
 	first := make(chan error, 1)
 	go func() {
-		first <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0), 0)
+		first <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0), true)
 	}()
 	eventually(t, "the first mail with the server", 5*time.Second, func() bool { return e.smtp.connections() == 1 })
 	start := time.Now()
-	err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(1), 50*time.Millisecond)
+	err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(1), false)
 	var busy *channel.BusyError
 	if !errors.As(err, &busy) || !errors.Is(err, channel.ErrTemporary) {
 		t.Fatalf("second mail while the only connection is in use: %v, want busy", err)
@@ -231,7 +232,7 @@ func TestAReplyFindingEveryConnectionInUseIsAnsweredBusy(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
-	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2), 50*time.Millisecond); err != nil {
+	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2), false); err != nil {
 		t.Fatalf("the next mail, with the connection free: %v", err)
 	}
 	if n := len(e.smtp.all()); n != 2 {
@@ -274,5 +275,39 @@ func TestAReplyWaitsOutABusyMailboxWithoutUsingAnAttempt(t *testing.T) {
 	})
 	if n := len(e.smtp.all()); n != 1 {
 		t.Fatalf("%d mails delivered, want 1", n)
+	}
+}
+
+// When the mailbox's connection frees up, an agent's reply goes before an
+// acknowledgement that waited longer.
+func TestAReplyGoesBeforeAWaitingAcknowledgement(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Mailboxes[0].SMTP.MaxConnections = 1 })
+	mb := &e.ch.cfg.Mailboxes[0]
+	slots := e.ch.smtp[mb.Address].slots
+	release := e.smtp.holdMail(t)
+	errs := make(chan error, 3)
+	submit := func(i int, ack bool) {
+		go func() {
+			errs <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), ack)
+		}()
+	}
+	submit(0, false)
+	eventually(t, "the first mail with the server", 5*time.Second, func() bool { return e.smtp.connections() == 1 })
+	submit(1, true) // an acknowledgement
+	eventually(t, "the acknowledgement waiting", 5*time.Second, func() bool { r, a := slots.Waiting(); return r == 0 && a == 1 })
+	submit(2, false) // a reply, after it
+	eventually(t, "the reply waiting", 5*time.Second, func() bool { r, a := slots.Waiting(); return r == 1 && a == 1 })
+	release()
+	for range 3 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var order []string
+	for _, m := range e.smtp.all() {
+		order = append(order, string(m.raw[bytes.Index(m.raw, []byte("Subject: "))+9:][:7]))
+	}
+	if strings.Join(order, ",") != "reply 0,reply 2,reply 1" {
+		t.Fatalf("mails reached the server in the order %v; want the waiting reply (2) before the acknowledgement (1)", order)
 	}
 }

@@ -50,7 +50,7 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 		}
 		media = append(media, a.URL)
 	}
-	return c.send(ctx, out.From, out.To, out.Text, media, true, roomWait)
+	return c.send(ctx, out.From, out.To, out.Text, media, false)
 }
 
 // roomWait is how long a reply waits for room among the messages being
@@ -58,9 +58,11 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 // puts it off and its worker serves other replies meanwhile.
 const roomWait = time.Second
 
-// send is Send's work, shared with the acknowledgement. It waits for room
-// to send as channel.SendSlots.Take does with maxWait.
-func (c *Channel) send(ctx context.Context, from, to, body string, media []string, callback bool, maxWait time.Duration) (channel.SendResult, error) {
+// send is Send's work, shared with the acknowledgement (ack). A reply
+// waits roomWait for room to send; an acknowledgement waits as long as ctx
+// allows, behind replies, and asks for no status callback: it is not an
+// outbox message, so there is no message its status could land on.
+func (c *Channel) send(ctx context.Context, from, to, body string, media []string, ack bool) (channel.SendResult, error) {
 	var res channel.SendResult
 	to, err := channel.NormalizeNumber(to, false)
 	if err != nil {
@@ -97,10 +99,13 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 	if len(media) > 0 {
 		p.SetMediaUrl(media)
 	}
-	if callback {
+	take := func() error { return c.sending.Take(ctx, roomWait) }
+	if ack {
+		take = func() error { return c.sending.TakeBehind(ctx) }
+	} else {
 		p.SetStatusCallback(c.statusCallback)
 	}
-	if err := c.sending.Take(ctx, maxWait); err != nil {
+	if err := take(); err != nil {
 		return res, fmt.Errorf("sms: send: %w", err)
 	}
 	m, err := c.createTaken(p)

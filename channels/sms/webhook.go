@@ -98,10 +98,9 @@ func (c *Channel) acknowledge(base context.Context, in channel.Inbound, receipt 
 		return
 	}
 	for attempt, wait := 1, c.ackRetryWait; ; {
-		// No status callback: an acknowledgement is not an outbox message,
-		// so there is no message its status could land on.
-		// It waits for room to send for as long as ctx allows.
-		_, err = c.send(ctx, in.To, in.From, text, nil, false, 0)
+		// It waits for room to send for as long as ctx allows, behind
+		// the replies of conversations under way.
+		_, err = c.send(ctx, in.To, in.From, text, nil, true)
 		// Twilio's 429 (busy) did nothing: it is tried again, as long
 		// as ctx allows, without counting as one of three attempts.
 		var busy *channel.BusyError

@@ -3,23 +3,36 @@ package channel
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 )
 
 // SendSlots bound how many sends of one provider account or server a
 // gateway has under way at once (Twilio's concurrent requests, a mailbox's
-// SMTP connections). A send that finds them all taken waits a moment; if
+// SMTP connections). A reply that finds them all taken waits a moment; if
 // none frees up it is answered busy, so that the outbox puts it off and
 // its worker serves other channels meanwhile.
+//
+// Acknowledgements wait behind replies (TakeBehind): a slot that frees
+// goes to a waiting reply first. In a flood of new contacts above what the
+// provider takes, the acknowledgements of the newcomers would otherwise
+// take every slot, and the replies of conversations agents are already in
+// would be put off again and again.
 type SendSlots struct {
-	slots chan struct{}
-	what  string // what a slot is, for the busy answer: "connections of the mailbox"
+	what string // what a slot is, for the busy answer: "connections of the mailbox"
+
+	mu      sync.Mutex
+	n, used int
+	// Waiting takers, oldest first. A slot that frees is handed to one
+	// of them without being counted free, so a waiter exists only while
+	// every slot is in use.
+	replies, behind []chan struct{}
 }
 
 // NewSendSlots makes n slots (at least one); what names them in the busy
 // answer, e.g. "messages with Twilio".
 func NewSendSlots(n int, what string) *SendSlots {
-	return &SendSlots{slots: make(chan struct{}, max(1, n)), what: what}
+	return &SendSlots{n: max(1, n), what: what}
 }
 
 // BusyRetry is when a send that found no free slot is tried again. The
@@ -27,30 +40,95 @@ func NewSendSlots(n int, what string) *SendSlots {
 // further: it only gives its worker back for a moment.
 const BusyRetry = 250 * time.Millisecond
 
-// Take takes a slot, waiting until ctx ends or, with maxWait > 0, for at
-// most maxWait; then it answers *BusyError (RetryAfter BusyRetry). Every
-// Take that returns nil needs one Put.
+// Take takes a slot for a reply, waiting until ctx ends or, with
+// maxWait > 0, for at most maxWait; then it answers *BusyError
+// (RetryAfter BusyRetry). Every Take that returns nil needs one Put.
 func (s *SendSlots) Take(ctx context.Context, maxWait time.Duration) error {
-	select {
-	case s.slots <- struct{}{}:
+	return s.take(ctx, maxWait, false)
+}
+
+// TakeBehind takes a slot for a send that can wait, such as an
+// acknowledgement, until ctx ends. It waits behind every Take: a slot goes
+// to it only when no reply is waiting. Every TakeBehind that returns nil
+// needs one Put.
+func (s *SendSlots) TakeBehind(ctx context.Context) error {
+	return s.take(ctx, 0, true)
+}
+
+func (s *SendSlots) take(ctx context.Context, maxWait time.Duration, behind bool) error {
+	s.mu.Lock()
+	if s.used < s.n {
+		s.used++
+		s.mu.Unlock()
 		return nil
-	default:
 	}
+	handed := make(chan struct{}, 1)
+	lane := &s.replies
+	if behind {
+		lane = &s.behind
+	}
+	*lane = append(*lane, handed)
+	s.mu.Unlock()
+
 	var giveUp <-chan time.Time
 	if maxWait > 0 {
 		t := time.NewTimer(maxWait)
 		defer t.Stop()
 		giveUp = t.C
 	}
+	var err error
 	select {
-	case s.slots <- struct{}{}:
+	case <-handed:
 		return nil
 	case <-giveUp:
-		return &BusyError{RetryAfter: BusyRetry, Reason: fmt.Sprintf("all %d %s are in use", cap(s.slots), s.what)}
+		err = &BusyError{RetryAfter: BusyRetry, Reason: fmt.Sprintf("all %d %s are in use", s.n, s.what)}
 	case <-ctx.Done():
-		return fmt.Errorf("waiting for one of %d %s: %w: %w", cap(s.slots), s.what, ctx.Err(), ErrTemporary)
+		err = fmt.Errorf("waiting for one of %d %s: %w: %w", s.n, s.what, ctx.Err(), ErrTemporary)
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, w := range *lane {
+		if w == handed {
+			*lane = append((*lane)[:i], (*lane)[i+1:]...)
+			return err
+		}
+	}
+	// A Put handed the slot over while this gave up. A reply out of time
+	// may as well use it; one whose caller has gone passes it on.
+	if ctx.Err() != nil {
+		s.put()
+		return err
+	}
+	return nil
 }
 
-// Put gives a slot back.
-func (s *SendSlots) Put() { <-s.slots }
+// Put gives a slot back, to the oldest waiting reply, else to the oldest
+// waiting TakeBehind, else to the free ones.
+func (s *SendSlots) Put() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.put()
+}
+
+func (s *SendSlots) put() {
+	for _, lane := range []*[]chan struct{}{&s.replies, &s.behind} {
+		if len(*lane) > 0 {
+			w := (*lane)[0]
+			*lane = (*lane)[1:]
+			w <- struct{}{}
+			return
+		}
+	}
+	if s.used == 0 {
+		panic("channel: SendSlots.Put without a Take")
+	}
+	s.used--
+}
+
+// Waiting reports how many replies (Take) and acknowledgements
+// (TakeBehind) wait for a slot.
+func (s *SendSlots) Waiting() (replies, behind int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.replies), len(s.behind)
+}

@@ -44,7 +44,80 @@ func TestSendSlotsBoundWaitAndAnswerBusy(t *testing.T) {
 	if err := s.Take(cctx, 0); !errors.Is(err, ErrTemporary) || errors.As(err, &busy) {
 		t.Fatalf("a send whose context ended while waiting: %v, want temporary, not busy", err)
 	}
-	if cap(NewSendSlots(0, "x").slots) != 1 {
+	if r, b := s.Waiting(); r != 0 || b != 0 {
+		t.Fatalf("%d replies and %d acknowledgements still waiting after giving up", r, b)
+	}
+	if NewSendSlots(0, "x").n != 1 {
 		t.Fatal("zero slots: want one")
 	}
+}
+
+// A slot that frees goes to a waiting reply before an acknowledgement
+// that waited longer, and to the acknowledgement when no reply waits.
+func TestSendSlotsServeRepliesBeforeAcknowledgements(t *testing.T) {
+	t.Parallel()
+	s := NewSendSlots(1, "messages with Twilio")
+	ctx := context.Background()
+	if err := s.Take(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	ack, reply := make(chan error, 1), make(chan error, 1)
+	go func() { ack <- s.TakeBehind(ctx) }()
+	waitFor(t, s, 0, 1)
+	go func() { reply <- s.Take(ctx, 5*time.Second) }()
+	waitFor(t, s, 1, 1)
+
+	s.Put()
+	if err := <-reply; err != nil {
+		t.Fatalf("the reply: %v", err)
+	}
+	select {
+	case err := <-ack:
+		t.Fatalf("the acknowledgement took the slot a reply waited for (%v)", err)
+	case <-time.After(20 * time.Millisecond):
+	}
+	s.Put()
+	if err := <-ack; err != nil {
+		t.Fatalf("the acknowledgement once no reply waits: %v", err)
+	}
+	s.Put()
+	// All free again: one taker gets a slot at once.
+	if err := s.Take(ctx, time.Millisecond); err != nil {
+		t.Fatalf("after every slot came back: %v", err)
+	}
+}
+
+// An acknowledgement whose caller gives up leaves the line, and a slot
+// handed to it as it did so is passed on, not kept.
+func TestSendSlotsAnAcknowledgementGivingUpLeavesTheLine(t *testing.T) {
+	t.Parallel()
+	s := NewSendSlots(1, "connections of the mailbox")
+	if err := s.Take(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ack := make(chan error, 1)
+	go func() { ack <- s.TakeBehind(ctx) }()
+	waitFor(t, s, 0, 1)
+	cancel()
+	if err := <-ack; !errors.Is(err, context.Canceled) || !errors.Is(err, ErrTemporary) {
+		t.Fatalf("an acknowledgement given up: %v, want canceled and temporary", err)
+	}
+	if r, b := s.Waiting(); r != 0 || b != 0 {
+		t.Fatalf("%d replies and %d acknowledgements still waiting", r, b)
+	}
+	s.Put()
+	if err := s.Take(context.Background(), time.Millisecond); err != nil {
+		t.Fatalf("the slot after the acknowledgement left: %v", err)
+	}
+}
+
+func waitFor(t *testing.T, s *SendSlots, replies, behind int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if r, b := s.Waiting(); r == replies && b == behind {
+			return
+		}
+	}
+	t.Fatalf("want %d replies and %d acknowledgements waiting", replies, behind)
 }
