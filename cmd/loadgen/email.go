@@ -272,9 +272,5 @@ func (g *gwRun) emailAnswer(rcpt, text string) {
 		g.replied(c)
 		return
 	}
-	if c.ackMail.CompareAndSwap(0, int64(time.Since(c.sched))) {
-		g.mu.Lock()
-		g.ackMailLat = append(g.ackMailLat, time.Duration(c.ackMail.Load()))
-		g.mu.Unlock()
-	}
+	g.acknowledged(c)
 }

@@ -93,8 +93,8 @@ func TestEmailAnswerTellsReplyFromAcknowledgement(t *testing.T) {
 	g.emailAnswer(addr, "We have your message (reference cv_1).") // a second notice is not a second ack
 	g.emailAnswer(addr, "hello from lg0a1b2c3d-a1")
 	g.emailAnswer(customerAddress("ffffffff", 0), "hello from someone else's run")
-	if len(g.ackMailLat) != 1 || g.ackMailLat[0] < time.Second {
-		t.Fatalf("acknowledgements timed: %v", g.ackMailLat)
+	if len(g.ackTextLat) != 1 || g.ackTextLat[0] < time.Second {
+		t.Fatalf("acknowledgements timed: %v", g.ackTextLat)
 	}
 	if len(g.replyLat) != 1 || g.replyLat[0] < 20*time.Millisecond {
 		t.Fatalf("replies timed: %v", g.replyLat)

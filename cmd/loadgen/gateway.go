@@ -92,10 +92,11 @@ type GatewayResult struct {
 	// Wait is the answer time of the first wait-URL fetch of each call
 	// (Twilio fetches it as soon as the caller is enqueued).
 	Wait Pcts
-	// AckMail is when an email customer's automatic answer arrived, from
-	// the mail's scheduled delivery. (An email contact is acknowledged
-	// once the mailbox holds its mail: from then on it is the product's.)
-	AckMail                    Pcts
+	// AckText is when a customer's automatic answer (an SMS or a mail)
+	// arrived, from the contact's scheduled time. (An email contact is
+	// acknowledged once the mailbox holds its mail: from then on it is
+	// the product's.)
+	AckText                    Pcts
 	ByChannel                  map[string]Pcts
 	Messages                   int
 	MsgRate                    float64
@@ -157,9 +158,9 @@ type contact struct {
 	// is the load generator's doing, not a duplicate.
 	stop     atomic.Bool
 	inflight atomic.Int64
-	// ackMail is when an email customer's automatic answer arrived (ns
-	// from sched); 0: not yet.
-	ackMail atomic.Int64
+	// ackText is when the customer's automatic answer (an SMS or a
+	// mail) arrived (ns from sched); 0: not yet.
+	ackText atomic.Int64
 }
 
 // run state shared by agents and customers.
@@ -176,8 +177,8 @@ type gwRun struct {
 	msgLat   []time.Duration
 	replyLat []time.Duration
 	waitLat  []time.Duration
-	// ackMailLat are the email customers' automatic answers, from sched.
-	ackMailLat []time.Duration
+	// ackTextLat are the customers' automatic answers, from sched.
+	ackTextLat []time.Duration
 	msgSent    map[string]time.Time // message text -> when the customer sent it
 	replies    map[string]time.Time // conv -> when the agent sent the last reply
 	convOf     map[string]*contact
@@ -267,7 +268,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 			cfg.TwilioSID, cfg.TwilioToken = "AC"+strings.Repeat("0", 32), strings.Repeat("ab", 16)
 		}
 		g.cfg = cfg
-		fake, err := startFakeTwilio(cfg.TwilioSID, cfg.TwilioDelay, cfg.TwilioLimit, func(to, body string) { g.smsReply(to, body) })
+		fake, err := startFakeTwilio(cfg.TwilioSID, cfg.TwilioDelay, cfg.TwilioLimit, func(to, body string, callback bool) { g.smsReply(to, body, callback) })
 		if err != nil {
 			return res, err
 		}
@@ -455,7 +456,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 		res.ByChannel[ch] = pcts(d)
 	}
 	g.mu.Lock()
-	res.Msg, res.Reply, res.Wait, res.AckMail = pcts(g.msgLat), pcts(g.replyLat), pcts(g.waitLat), pcts(g.ackMailLat)
+	res.Msg, res.Reply, res.Wait, res.AckText = pcts(g.msgLat), pcts(g.replyLat), pcts(g.waitLat), pcts(g.ackTextLat)
 	g.mu.Unlock()
 	res.Messages = int(g.messages.Load())
 	res.MsgRate = float64(res.Messages) / sendTime.Seconds()
@@ -480,8 +481,8 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	if g.twilio != nil && g.cfg.TwilioLimit > 0 {
 		g.logf("fake Twilio: answered 429 to %d of %d messages sent (at most %d at once)", g.twilio.busy.Load(), g.twilio.asked.Load(), g.cfg.TwilioLimit)
 	}
-	if res.AckMail.N > 0 {
-		g.logf("email acknowledgement mail received: n=%d p50=%.2fms p99=%.2fms", res.AckMail.N, res.AckMail.P50, res.AckMail.P99)
+	if res.AckText.N > 0 {
+		g.logf("automatic acknowledgement (SMS or mail) received: n=%d p50=%.2fms p99=%.2fms", res.AckText.N, res.AckText.P50, res.AckText.P99)
 	}
 	g.logf("customer message -> agent socket: n=%d (%.0f/s) p50=%.2fms p99=%.2fms; agent reply -> customer: n=%d p50=%.2fms p99=%.2fms",
 		res.Msg.N, res.MsgRate, res.Msg.P50, res.Msg.P99, res.Reply.N, res.Reply.P50, res.Reply.P99)
@@ -894,14 +895,30 @@ func (g *gwRun) voice(ctx context.Context, c *contact) {
 	})
 }
 
-// smsReply is the fake Twilio receiving an agent's reply.
-func (g *gwRun) smsReply(to, body string) {
-	if !strings.HasPrefix(body, "hello from ") {
-		return // an acknowledgement or notice, not the agent's reply
-	}
+// smsReply is the fake Twilio receiving an agent's reply, or the
+// automatic acknowledgement: the one message sent without a status
+// callback, since it is no outbox message.
+func (g *gwRun) smsReply(to, body string, callback bool) {
 	i, err := strconv.Atoi(strings.TrimPrefix(to, "+1555"))
-	if c := g.contactAt(i); err == nil && c != nil {
+	c := g.contactAt(i)
+	if err != nil || c == nil {
+		return
+	}
+	if strings.HasPrefix(body, "hello from ") {
 		g.replied(c)
+		return
+	}
+	if !callback {
+		g.acknowledged(c)
+	}
+}
+
+// acknowledged times the automatic answer that reached contact c, once.
+func (g *gwRun) acknowledged(c *contact) {
+	if c.ackText.CompareAndSwap(0, int64(time.Since(c.sched))) {
+		g.mu.Lock()
+		g.ackTextLat = append(g.ackTextLat, time.Duration(c.ackText.Load()))
+		g.mu.Unlock()
 	}
 }
 
@@ -1380,7 +1397,7 @@ type fakeTwilio struct {
 // Twilio does for a queued message, after delay, and reports each message
 // sent. With limit > 0 it answers 429 to a message that finds limit others
 // being answered, as Twilio does past an account's concurrency limit.
-func startFakeTwilio(sid string, delay time.Duration, limit int, onMessage func(to, body string)) (*fakeTwilio, error) {
+func startFakeTwilio(sid string, delay time.Duration, limit int, onMessage func(to, body string, callback bool)) (*fakeTwilio, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -1414,7 +1431,7 @@ func startFakeTwilio(sid string, delay time.Duration, limit int, onMessage func(
 		}
 		defer answering.Add(-1)
 		time.Sleep(delay) // Twilio is a network away
-		onMessage(to, body)
+		onMessage(to, body, r.PostForm.Get("StatusCallback") != "")
 		msid := fmt.Sprintf("SM%032d", n.Add(1))
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusCreated)
