@@ -72,7 +72,8 @@ type GatewayConfig struct {
 	SMSMaxSending int
 	Drain         time.Duration
 	// AwaitReplies makes the drain also wait, within Drain, until every
-	// reply an agent wrote has reached its customer.
+	// reply an agent wrote and every SMS acknowledgement has reached its
+	// customer.
 	AwaitReplies bool
 
 	KillGatewayAt     time.Duration // SIGKILL the last spawned gateway; 0: never
@@ -924,10 +925,16 @@ func (g *gwRun) acknowledged(c *contact) {
 
 // repliesArrived says whether every reply agents wrote has reached its
 // customer, once the last offer (at allOffered) has had time to be
-// accepted and answered.
+// accepted and answered, and every SMS customer has their automatic
+// acknowledgement: when replies go first, those can come last.
 func (g *gwRun) repliesArrived(allOffered time.Time) bool {
 	if time.Since(allOffered) < g.cfg.Think+500*time.Millisecond {
 		return false
+	}
+	for _, c := range g.contacts {
+		if c.channel == "sms" && c.ackText.Load() == 0 {
+			return false
+		}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()

@@ -73,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&gw.MsgEvery, "msg-every", 0, "a served chat customer writes every this long until closed; 0: no messages (gateway mode)")
 	fs.IntVar(&gw.TwilioLimit, "twilio-limit", 0, "the fake Twilio answers 429 to a message sent while this many others are being answered, as an account's concurrency limit (-spawn); 0: no limit")
 	fs.IntVar(&gw.SMSMaxSending, "sms-max-sending", 0, "the spawned gateways' channels.sms.max_sending (-spawn); 0: their default")
-	fs.BoolVar(&gw.AwaitReplies, "await-replies", false, "the drain also waits, within -drain, until every reply agents wrote has reached its customer")
+	fs.BoolVar(&gw.AwaitReplies, "await-replies", false, "the drain also waits, within -drain, until every reply agents wrote and every SMS acknowledgement has reached its customer")
 	fs.DurationVar(&gw.TwilioDelay, "twilio-delay", 0, "the fake Twilio answers each message sent after this long, as the real API across a network (-spawn)")
 	fs.DurationVar(&gw.SMTPDelay, "smtp-delay", 0, "loadgen's SMTP server answers MAIL, RCPT and DATA after this long, as a provider across a network (email in -mix)")
 	fs.DurationVar(&gw.KillGatewayAt, "kill-gateway-at", 0, "SIGKILL the last spawned gateway this long into the run")
