@@ -2,6 +2,7 @@ package email
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -156,7 +157,11 @@ func (c *Channel) acknowledge(ctx context.Context, mb *Mailbox, m *Message, conv
 	}
 	raw, err := o.build()
 	if err == nil {
-		err = c.submit(ctx, mb, []string{to}, raw, true)
+		err = c.submit(ctx, mb, []string{to}, raw, convID)
+	}
+	if errors.Is(err, errAnswered) {
+		c.log.InfoContext(ctx, "email: acknowledgement not sent: an agent answered first", "conversation", convID)
+		return
 	}
 	if err != nil {
 		c.log.WarnContext(ctx, "email: acknowledgement not sent", "conversation", convID, "err", err)

@@ -86,7 +86,7 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 	for _, a := range splitAddrs(o.cc) {
 		rcpts = append(rcpts, a.Address)
 	}
-	if err := c.submit(ctx, mb, rcpts, raw, false); err != nil {
+	if err := c.submit(ctx, mb, rcpts, raw, ""); err != nil {
 		return channel.SendResult{}, err
 	}
 	pipe := c.rdb.TxPipeline()

@@ -134,21 +134,29 @@ const slotWait = time.Second
 
 // submit hands one mail to the mailbox's SMTP server, on a kept
 // connection when there is one. When all the mailbox's connections are in
-// use, a reply waits slotWait for one and is then answered
-// *channel.BusyError; an acknowledgement (ack) has no outbox to come back
-// from, so it waits until ctx ends, behind replies.
-func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw []byte, ack bool) error {
+// use, a reply (ackFor "") waits slotWait for one and is then answered
+// *channel.BusyError. The acknowledgement of conversation ackFor has no
+// outbox to come back from, so it waits until ctx ends, behind replies,
+// and is not sent (errAnswered) when an agent answered meanwhile.
+func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw []byte, ackFor string) error {
 	p := c.smtp[mb.Address]
 	if p == nil { // not one of this channel's mailboxes: nothing is kept
 		p = newSMTPPool(DefaultMaxConnections)
 		p.closed = true
 	}
-	take := func() error { return p.slots.Take(ctx, slotWait) }
-	if ack {
-		take = func() error { return p.slots.TakeBehind(ctx) }
-	}
-	if err := take(); err != nil {
-		return fmt.Errorf("email: smtp %s: %w", mb.SMTP.Addr(), err)
+	if ackFor == "" {
+		if err := p.slots.Take(ctx, slotWait); err != nil {
+			return fmt.Errorf("email: smtp %s: %w", mb.SMTP.Addr(), err)
+		}
+	} else {
+		waited, err := p.slots.TakeBehind(ctx)
+		if err != nil {
+			return fmt.Errorf("email: smtp %s: %w", mb.SMTP.Addr(), err)
+		}
+		if waited && c.answered(ctx, ackFor) {
+			p.slots.Put()
+			return errAnswered
+		}
 	}
 	defer p.slots.Put()
 	if s := p.take(c.now()); s != nil {
@@ -286,4 +294,18 @@ func ascii(ss ...string) bool {
 		}
 	}
 	return true
+}
+
+// errAnswered is an acknowledgement not sent because an agent answered
+// the customer while it waited for a connection.
+var errAnswered = errors.New("email: an agent answered first")
+
+// answered says whether an agent has replied in conversation convID; when
+// that cannot be read, the acknowledgement goes out.
+func (c *Channel) answered(ctx context.Context, convID string) bool {
+	ok, err := c.core.Answered(ctx, convID)
+	if err != nil {
+		c.log.WarnContext(ctx, "email: acknowledgement: whether an agent answered is unknown", "conversation", convID, "err", err)
+	}
+	return ok
 }

@@ -23,7 +23,7 @@ func TestMailsShareOneSubmissionConnection(t *testing.T) {
 	e := newEnv(t, nil)
 	mb := &e.ch.cfg.Mailboxes[0]
 	for i := range 3 {
-		if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), true); err != nil {
+		if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), "cv_test"); err != nil {
 			t.Fatalf("mail %d: %v", i, err)
 		}
 	}
@@ -41,11 +41,11 @@ func TestADroppedSubmissionConnectionIsReplacedWithoutSendingTwice(t *testing.T)
 	e := newEnv(t, nil)
 	mb := &e.ch.cfg.Mailboxes[0]
 	ctx := context.Background()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), true); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), "cv_test"); err != nil {
 		t.Fatal(err)
 	}
 	e.smtp.dropAll()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), true); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), "cv_test"); err != nil {
 		t.Fatalf("after the server dropped the kept connection: %v", err)
 	}
 	mails := e.smtp.all()
@@ -67,7 +67,7 @@ func TestAnOldSubmissionConnectionIsNotKept(t *testing.T) {
 	ctx := context.Background()
 	for i, after := range []time.Duration{0, smtpIdle - time.Second, smtpIdle + time.Second} {
 		now = now.Add(after)
-		if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(i), true); err != nil {
+		if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(i), "cv_test"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,14 +85,14 @@ func TestARefusedMailLeavesTheNextOneUnharmed(t *testing.T) {
 	e.smtp.mu.Lock()
 	e.smtp.reject["gone@customer.example"] = true
 	e.smtp.mu.Unlock()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), true); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), "cv_test"); err != nil {
 		t.Fatal(err)
 	}
-	err := e.ch.submit(ctx, mb, []string{"gone@customer.example"}, testMail(1), true)
+	err := e.ch.submit(ctx, mb, []string{"gone@customer.example"}, testMail(1), "cv_test")
 	if err == nil {
 		t.Fatal("a refused recipient was accepted")
 	}
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(2), true); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(2), "cv_test"); err != nil {
 		t.Fatalf("the mail after a refusal: %v", err)
 	}
 	if n := len(e.smtp.all()); n != 2 {
@@ -106,7 +106,7 @@ func TestStoppingClosesKeptSubmissionConnections(t *testing.T) {
 	e := newEnv(t, nil)
 	mb := &e.ch.cfg.Mailboxes[0]
 	ctx := context.Background()
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), true); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(0), "cv_test"); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -121,7 +121,7 @@ func TestStoppingClosesKeptSubmissionConnections(t *testing.T) {
 	if idle != 0 || !closed {
 		t.Fatalf("after Run: %d kept, closed=%v", idle, closed)
 	}
-	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), true); err != nil {
+	if err := e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), "cv_test"); err != nil {
 		t.Fatal(err)
 	}
 	p.mu.Lock()
@@ -141,7 +141,7 @@ func TestAMailboxHoldsAtMostItsMaxConnections(t *testing.T) {
 	errs := make(chan error, 4)
 	for i := range 4 {
 		go func() {
-			errs <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), true)
+			errs <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), "cv_test")
 		}()
 	}
 	eventually(t, "two connections with the server", 5*time.Second, func() bool { return e.smtp.connections() == 2 })
@@ -185,14 +185,14 @@ func TestASubmissionEndsWithItsContext(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Mailboxes[0].SMTP.MaxConnections = 1 })
 	mb := &e.ch.cfg.Mailboxes[0]
 	// A kept connection first, so both the kept and the new path are held.
-	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0), true); err != nil {
+	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0), "cv_test"); err != nil {
 		t.Fatal(err)
 	}
 	release := e.smtp.holdMail(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), true) }()
+	go func() { done <- e.ch.submit(ctx, mb, []string{"ana@customer.example"}, testMail(1), "cv_test") }()
 	select {
 	case err := <-done:
 		if err == nil || !errors.Is(err, channel.ErrTemporary) {
@@ -202,7 +202,7 @@ func TestASubmissionEndsWithItsContext(t *testing.T) {
 		t.Fatal("a submission outlived its context by 20 s")
 	}
 	release()
-	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2), true); err != nil {
+	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2), "cv_test"); err != nil {
 		t.Fatalf("the next mail, once the server answers: %v", err)
 	}
 }
@@ -216,11 +216,11 @@ func TestAReplyFindingEveryConnectionInUseIsAnsweredBusy(t *testing.T) {
 	release := e.smtp.holdMail(t)
 	first := make(chan error, 1)
 	go func() {
-		first <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0), true)
+		first <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0), "cv_test")
 	}()
 	eventually(t, "the first mail with the server", 5*time.Second, func() bool { return e.smtp.connections() == 1 })
 	start := time.Now()
-	err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(1), false)
+	err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(1), "")
 	var busy *channel.BusyError
 	if !errors.As(err, &busy) || !errors.Is(err, channel.ErrTemporary) {
 		t.Fatalf("second mail while the only connection is in use: %v, want busy", err)
@@ -232,7 +232,7 @@ func TestAReplyFindingEveryConnectionInUseIsAnsweredBusy(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
-	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2), false); err != nil {
+	if err := e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(2), ""); err != nil {
 		t.Fatalf("the next mail, with the connection free: %v", err)
 	}
 	if n := len(e.smtp.all()); n != 2 {
@@ -286,16 +286,16 @@ func TestAReplyGoesBeforeAWaitingAcknowledgement(t *testing.T) {
 	slots := e.ch.smtp[mb.Address].slots
 	release := e.smtp.holdMail(t)
 	errs := make(chan error, 3)
-	submit := func(i int, ack bool) {
+	submit := func(i int, ackFor string) {
 		go func() {
-			errs <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), ack)
+			errs <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(i), ackFor)
 		}()
 	}
-	submit(0, false)
+	submit(0, "")
 	eventually(t, "the first mail with the server", 5*time.Second, func() bool { return e.smtp.connections() == 1 })
-	submit(1, true) // an acknowledgement
+	submit(1, "cv_test") // an acknowledgement
 	eventually(t, "the acknowledgement waiting", 5*time.Second, func() bool { r, a := slots.Waiting(); return r == 0 && a == 1 })
-	submit(2, false) // a reply, after it
+	submit(2, "") // a reply, after it
 	eventually(t, "the reply waiting", 5*time.Second, func() bool { r, a := slots.Waiting(); return r == 1 && a == 1 })
 	release()
 	for range 3 {
@@ -309,5 +309,36 @@ func TestAReplyGoesBeforeAWaitingAcknowledgement(t *testing.T) {
 	}
 	if strings.Join(order, ",") != "reply 0,reply 2,reply 1" {
 		t.Fatalf("mails reached the server in the order %v; want the waiting reply (2) before the acknowledgement (1)", order)
+	}
+}
+
+// An acknowledgement that waited for a connection until an agent had
+// answered is not sent.
+func TestAnAcknowledgementHeldBackUntilAnAgentAnsweredIsNotSent(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Mailboxes[0].SMTP.MaxConnections = 1 })
+	mb := &e.ch.cfg.Mailboxes[0]
+	slots := e.ch.smtp[mb.Address].slots
+	e.core.mu.Lock()
+	e.core.answered = map[string]bool{"cv_held": true}
+	e.core.mu.Unlock()
+	release := e.smtp.holdMail(t)
+	first, ack := make(chan error, 1), make(chan error, 1)
+	go func() {
+		first <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(0), "")
+	}()
+	eventually(t, "the first mail with the server", 5*time.Second, func() bool { return e.smtp.connections() == 1 })
+	go func() {
+		ack <- e.ch.submit(context.Background(), mb, []string{"ana@customer.example"}, testMail(1), "cv_held")
+	}()
+	eventually(t, "the acknowledgement waiting", 5*time.Second, func() bool { _, a := slots.Waiting(); return a == 1 })
+	release()
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ack; !errors.Is(err, errAnswered) {
+		t.Fatalf("the acknowledgement held back: %v, want not sent (answered)", err)
+	}
+	if n := len(e.smtp.all()); n != 1 {
+		t.Fatalf("%d mails delivered, want 1", n)
 	}
 }

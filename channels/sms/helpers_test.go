@@ -155,8 +155,26 @@ type fakeCore struct {
 	*fakeStatus
 	est *fakeEstimator
 
-	mu   sync.Mutex
-	told []told
+	mu       sync.Mutex
+	told     []told
+	answered map[string]bool // conversations an agent has replied in
+	asked    int             // Answered calls
+}
+
+func (f *fakeCore) Answered(_ context.Context, convID string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.asked++
+	return f.answered[convID], nil
+}
+
+func (f *fakeCore) answer(convID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.answered == nil {
+		f.answered = map[string]bool{}
+	}
+	f.answered[convID] = true
 }
 
 func (f *fakeCore) Estimate(ctx context.Context, queue string) (channel.Place, error) {

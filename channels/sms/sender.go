@@ -50,7 +50,7 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 		}
 		media = append(media, a.URL)
 	}
-	return c.send(ctx, out.From, out.To, out.Text, media, false)
+	return c.send(ctx, out.From, out.To, out.Text, media, "")
 }
 
 // roomWait is how long a reply waits for room among the messages being
@@ -58,11 +58,13 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 // puts it off and its worker serves other replies meanwhile.
 const roomWait = time.Second
 
-// send is Send's work, shared with the acknowledgement (ack). A reply
-// waits roomWait for room to send; an acknowledgement waits as long as ctx
-// allows, behind replies, and asks for no status callback: it is not an
-// outbox message, so there is no message its status could land on.
-func (c *Channel) send(ctx context.Context, from, to, body string, media []string, ack bool) (channel.SendResult, error) {
+// send is Send's work, shared with the acknowledgement of conversation
+// ackFor ("" for a reply). A reply waits roomWait for room to send. An
+// acknowledgement waits as long as ctx allows, behind replies, and is not
+// sent (errAnswered) when an agent answered while it waited; it asks for
+// no status callback: it is not an outbox message, so there is no message
+// its status could land on.
+func (c *Channel) send(ctx context.Context, from, to, body string, media []string, ackFor string) (channel.SendResult, error) {
 	var res channel.SendResult
 	to, err := channel.NormalizeNumber(to, false)
 	if err != nil {
@@ -99,14 +101,20 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 	if len(media) > 0 {
 		p.SetMediaUrl(media)
 	}
-	take := func() error { return c.sending.Take(ctx, roomWait) }
-	if ack {
-		take = func() error { return c.sending.TakeBehind(ctx) }
-	} else {
+	if ackFor == "" {
 		p.SetStatusCallback(c.statusCallback)
-	}
-	if err := take(); err != nil {
-		return res, fmt.Errorf("sms: send: %w", err)
+		if err := c.sending.Take(ctx, roomWait); err != nil {
+			return res, fmt.Errorf("sms: send: %w", err)
+		}
+	} else {
+		waited, err := c.sending.TakeBehind(ctx)
+		if err != nil {
+			return res, fmt.Errorf("sms: send: %w", err)
+		}
+		if waited && c.answered(ctx, ackFor) {
+			c.sending.Put()
+			return res, errAnswered
+		}
 	}
 	m, err := c.createTaken(p)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
 )
 
 // A reply that finds max_sending messages with Twilio already is answered
@@ -75,4 +76,73 @@ func waitSending(t *testing.T, h *harness, replies, acks int) {
 	}
 	r, a := h.ch.sending.Waiting()
 	t.Fatalf("%d replies and %d acknowledgements wait for Twilio, want %d and %d", r, a, replies, acks)
+}
+
+// An acknowledgement held back by busy room until an agent has answered
+// the customer is not sent: "we will be with you shortly" after the
+// answer would only confuse. One that did not wait does not ask.
+func TestAnAcknowledgementHeldBackUntilAnAgentAnsweredIsNotSent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(c *Config, _ *Deps, _ *fakeCore) { c.MaxSending = 1 })
+	if err := h.ch.sending.Take(context.Background(), 0); err != nil { // one message with Twilio
+		t.Fatal(err)
+	}
+	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+	waitSending(t, h, 0, 1)
+	h.recv.mu.Lock()
+	conv := h.recv.open[customer]
+	h.recv.mu.Unlock()
+	h.promises.answer(conv) // the agent's reply went first
+	h.ch.sending.Put()
+	h.settle()
+	if msgs := h.fake.Messages(); len(msgs) != 0 {
+		t.Fatalf("messages to Twilio: %+v; want no acknowledgement after the answer", msgs)
+	}
+	if got := h.promises.Got(); len(got) != 0 {
+		t.Fatalf("recorded as told: %+v", got)
+	}
+	if !strings.Contains(h.logs.String(), "an agent answered first") {
+		t.Fatalf("no log line says why: %s", h.logs.String())
+	}
+	// With room free, the next customer's acknowledgement goes at once,
+	// without the read.
+	h.post(InboundPath, h.inbound("+14155550177", ourNumber, "hello"))
+	h.settle()
+	if msgs := h.fake.Messages(); len(msgs) != 1 {
+		t.Fatalf("messages to Twilio: %+v; want the second customer's acknowledgement", msgs)
+	}
+	h.promises.mu.Lock()
+	defer h.promises.mu.Unlock()
+	if h.promises.asked != 1 {
+		t.Fatalf("asked whether answered %d times, want once (only for the one held back)", h.promises.asked)
+	}
+}
+
+// An acknowledgement Twilio keeps answering 429 stops trying once an agent
+// has answered the customer.
+func TestAnAcknowledgementRetriedUntilAnAgentAnsweredIsNotSent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	busy := make([]twiliotest.Failure, 500)
+	for i := range busy {
+		busy[i] = failure429()
+	}
+	h.fake.FailNext(busy...)
+	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+	for deadline := time.Now().Add(5 * time.Second); len(h.fake.Requests()) == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the acknowledgement never reached Twilio")
+		}
+	}
+	h.recv.mu.Lock()
+	conv := h.recv.open[customer]
+	h.recv.mu.Unlock()
+	h.promises.answer(conv)
+	h.settle()
+	if n, m := len(h.fake.Requests()), len(h.fake.Messages()); m != 0 || n >= len(busy) {
+		t.Fatalf("%d requests, %d messages to Twilio; want the retries to stop, nothing sent", n, m)
+	}
+	if !strings.Contains(h.logs.String(), "an agent answered first") {
+		t.Fatalf("no log line says why: %s", h.logs.String())
+	}
 }

@@ -86,6 +86,10 @@ func (c *Channel) handleInbound(ec echo.Context) error {
 
 // acknowledge sends the first reply of a new conversation and records what
 // it promised.
+//
+// When Twilio is busy, replies go before acknowledgements, so an
+// acknowledgement can be held back until an agent has answered the
+// customer; then it is not sent.
 func (c *Channel) acknowledge(base context.Context, in channel.Inbound, receipt channel.Receipt, queue string) {
 	ctx, cancel := context.WithTimeout(base, ackTimeout)
 	defer cancel()
@@ -100,7 +104,7 @@ func (c *Channel) acknowledge(base context.Context, in channel.Inbound, receipt 
 	for attempt, wait := 1, c.ackRetryWait; ; {
 		// It waits for room to send for as long as ctx allows, behind
 		// the replies of conversations under way.
-		_, err = c.send(ctx, in.To, in.From, text, nil, true)
+		_, err = c.send(ctx, in.To, in.From, text, nil, receipt.ConversationID)
 		// Twilio's 429 (busy) did nothing: it is tried again, as long
 		// as ctx allows, without counting as one of three attempts.
 		var busy *channel.BusyError
@@ -118,9 +122,16 @@ func (c *Channel) acknowledge(base context.Context, in channel.Inbound, receipt 
 		if ctx.Err() != nil {
 			break
 		}
+		if c.answered(ctx, receipt.ConversationID) {
+			err = errAnswered
+			break
+		}
 	}
 	var perm *channel.PermanentError
 	switch {
+	case errors.Is(err, errAnswered):
+		c.log.Info("sms: acknowledgement not sent: an agent answered first", "conversation", receipt.ConversationID)
+		return
 	case errors.As(err, &perm) && perm.Code == codeOptedOut:
 		c.log.Info("sms: acknowledgement not sent: customer opted out", "conversation", receipt.ConversationID)
 		return
@@ -171,4 +182,19 @@ func (c *Channel) handleStatus(ec echo.Context) error {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "try again")
 	}
 	return ec.NoContent(http.StatusNoContent)
+}
+
+// errAnswered is an acknowledgement not sent because an agent answered
+// the customer while it waited: "we will be with you" would come after.
+var errAnswered = errors.New("sms: an agent answered first")
+
+// answered says whether an agent has replied in conversation convID. When
+// that cannot be read, the acknowledgement goes out: better a late "we got
+// your message" than none.
+func (c *Channel) answered(ctx context.Context, convID string) bool {
+	ok, err := c.core.Answered(ctx, convID)
+	if err != nil {
+		c.log.Warn("sms: acknowledgement: whether an agent answered is unknown", "conversation", convID, "err", err)
+	}
+	return ok
 }

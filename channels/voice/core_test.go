@@ -137,6 +137,8 @@ func (f *fakeCore) Told(_ context.Context, id, text string, p channel.Place) err
 	return nil
 }
 
+func (f *fakeCore) Answered(context.Context, string) (bool, error) { return false, nil }
+
 func (f *fakeCore) Record(_ context.Context, id, event, text string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

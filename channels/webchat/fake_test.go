@@ -192,6 +192,7 @@ func (b *fakeBackend) Estimate(context.Context, string) (channel.Place, error) {
 
 func (b *fakeBackend) UpdateDelivery(context.Context, channel.DeliveryStatus) error { return nil }
 func (b *fakeBackend) Told(context.Context, string, string, channel.Place) error    { return nil }
+func (b *fakeBackend) Answered(context.Context, string) (bool, error)               { return false, nil }
 func (b *fakeBackend) Record(context.Context, string, string, string) error         { return nil }
 func (b *fakeBackend) Abandon(context.Context, string) error                        { return nil }
 func (b *fakeBackend) Missed(context.Context, string, string) error                 { return nil }

@@ -136,6 +136,11 @@ type Core interface {
 	// goes into the transcript for the agent; a wait range, when set, is
 	// kept so the accuracy of what we promise is measured.
 	Told(ctx context.Context, conversationID, text string, promised Place) error
+	// Answered says whether an agent has already replied to the customer.
+	// An automatic acknowledgement held back until then (the provider was
+	// busy, and replies go first) is not sent: it would tell a customer who
+	// has their answer to wait.
+	Answered(ctx context.Context, conversationID string) (bool, error)
 	// Record adds a system line to the transcript (a call was answered, a
 	// callback attempted), shown to agents and never to the customer. One
 	// event means more: RecordMissedCallback.

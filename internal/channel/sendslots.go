@@ -49,10 +49,24 @@ func (s *SendSlots) Take(ctx context.Context, maxWait time.Duration) error {
 
 // TakeBehind takes a slot for a send that can wait, such as an
 // acknowledgement, until ctx ends. It waits behind every Take: a slot goes
-// to it only when no reply is waiting. Every TakeBehind that returns nil
-// needs one Put.
-func (s *SendSlots) TakeBehind(ctx context.Context) error {
-	return s.take(ctx, 0, true)
+// to it only when no reply is waiting. waited says it did not find one
+// free, so time has passed and what it was to send may be moot. Every
+// TakeBehind that returns a nil error needs one Put.
+func (s *SendSlots) TakeBehind(ctx context.Context) (waited bool, err error) {
+	if s.tryTake() {
+		return false, nil
+	}
+	return true, s.take(ctx, 0, true)
+}
+
+func (s *SendSlots) tryTake() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.used < s.n {
+		s.used++
+		return true
+	}
+	return false
 }
 
 func (s *SendSlots) take(ctx context.Context, maxWait time.Duration, behind bool) error {

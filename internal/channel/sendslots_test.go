@@ -62,7 +62,13 @@ func TestSendSlotsServeRepliesBeforeAcknowledgements(t *testing.T) {
 		t.Fatal(err)
 	}
 	ack, reply := make(chan error, 1), make(chan error, 1)
-	go func() { ack <- s.TakeBehind(ctx) }()
+	go func() {
+		waited, err := s.TakeBehind(ctx)
+		if err == nil && !waited {
+			err = errors.New("took a slot in use without waiting")
+		}
+		ack <- err
+	}()
 	waitFor(t, s, 0, 1)
 	go func() { reply <- s.Take(ctx, 5*time.Second) }()
 	waitFor(t, s, 1, 1)
@@ -82,8 +88,8 @@ func TestSendSlotsServeRepliesBeforeAcknowledgements(t *testing.T) {
 	}
 	s.Put()
 	// All free again: one taker gets a slot at once.
-	if err := s.Take(ctx, time.Millisecond); err != nil {
-		t.Fatalf("after every slot came back: %v", err)
+	if waited, err := s.TakeBehind(ctx); err != nil || waited {
+		t.Fatalf("after every slot came back: waited %v, %v", waited, err)
 	}
 }
 
@@ -97,7 +103,7 @@ func TestSendSlotsAnAcknowledgementGivingUpLeavesTheLine(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ack := make(chan error, 1)
-	go func() { ack <- s.TakeBehind(ctx) }()
+	go func() { _, err := s.TakeBehind(ctx); ack <- err }()
 	waitFor(t, s, 0, 1)
 	cancel()
 	if err := <-ack; !errors.Is(err, context.Canceled) || !errors.Is(err, ErrTemporary) {

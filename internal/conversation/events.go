@@ -21,6 +21,21 @@ func (s *Service) Conversation(ctx context.Context, id string) (Conversation, er
 	return convFromHash(h), nil
 }
 
+// Answered says whether an agent has replied to the customer in the
+// conversation (its first reply is recorded); ErrNotFound for no such
+// conversation.
+func (s *Service) Answered(ctx context.Context, id string) (bool, error) {
+	v, err := s.rdb.HMGet(ctx, s.k.conv(id), "state", "first_reply_at").Result()
+	if err != nil {
+		return false, fmt.Errorf("conversation: answered %s: %w", id, err)
+	}
+	if v[0] == nil {
+		return false, fmt.Errorf("conversation: %s: %w", id, ErrNotFound)
+	}
+	at, _ := v[1].(string)
+	return at != "", nil
+}
+
 // Along is a read of another service on the same Redis that rides in the
 // pipeline of a conversation read (ConversationAlong), so that the record
 // and, say, routing's view of it cost one round trip (routing.HolderRead).

@@ -86,6 +86,30 @@ func TestOutboxRetryThenSent(t *testing.T) {
 	}
 }
 
+// Answered tells whether an agent has replied: not for a note, yes once a
+// reply is written (before it is sent), and not found for no conversation.
+func TestAnsweredOnceAnAgentReplies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	r := openConv(t, e)
+	if _, err := e.svc.Note(ctx, r.ConversationID, "ana", "looking into it"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.svc.Answered(ctx, r.ConversationID); ok || err != nil {
+		t.Fatalf("before any reply: %v, %v", ok, err)
+	}
+	if _, err := e.svc.Reply(ctx, r.ConversationID, "ana", "It left today.", nil); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.svc.Answered(ctx, r.ConversationID); !ok || err != nil {
+		t.Fatalf("after a reply: %v, %v", ok, err)
+	}
+	if _, err := e.svc.Answered(ctx, "c_nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown conversation: %v", err)
+	}
+}
+
 func TestOutboxPermanentFailures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(p *Params) {

@@ -91,6 +91,15 @@ func (d *Desk) Told(ctx context.Context, conversationID, text string, promised c
 	return nil
 }
 
+// Answered says whether an agent has replied to the customer.
+func (d *Desk) Answered(ctx context.Context, conversationID string) (bool, error) {
+	ok, err := d.convs.Answered(ctx, conversationID)
+	if errors.Is(err, conversation.ErrNotFound) {
+		return false, fmt.Errorf("desk: answered %s: %w", conversationID, channel.ErrNotFound)
+	}
+	return ok, err
+}
+
 // Record adds a system line to the transcript, shown to agents only.
 func (d *Desk) Record(ctx context.Context, conversationID, event, text string) error {
 	if err := d.convs.Record(ctx, conversationID, event, text); err != nil {
