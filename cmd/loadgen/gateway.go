@@ -97,7 +97,10 @@ type GatewayResult struct {
 	// arrived, from the contact's scheduled time. (An email contact is
 	// acknowledged once the mailbox holds its mail: from then on it is
 	// the product's.)
-	AckText                    Pcts
+	AckText Pcts
+	// AckSkipped counts SMS customers whose agent's reply reached them
+	// and no acknowledgement did (one held back until then is not sent).
+	AckSkipped                 int
 	ByChannel                  map[string]Pcts
 	Messages                   int
 	MsgRate                    float64
@@ -162,6 +165,8 @@ type contact struct {
 	// ackText is when the customer's automatic answer (an SMS or a
 	// mail) arrived (ns from sched); 0: not yet.
 	ackText atomic.Int64
+	// answered: an agent's reply reached the customer.
+	answered atomic.Bool
 }
 
 // run state shared by agents and customers.
@@ -482,8 +487,14 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	if g.twilio != nil && g.cfg.TwilioLimit > 0 {
 		g.logf("fake Twilio: answered 429 to %d of %d messages sent (at most %d at once)", g.twilio.busy.Load(), g.twilio.asked.Load(), g.cfg.TwilioLimit)
 	}
-	if res.AckText.N > 0 {
-		g.logf("automatic acknowledgement (SMS or mail) received: n=%d p50=%.2fms p99=%.2fms", res.AckText.N, res.AckText.P50, res.AckText.P99)
+	for _, c := range g.contacts {
+		if c.channel == "sms" && c.ackText.Load() == 0 && c.answered.Load() {
+			res.AckSkipped++
+		}
+	}
+	if res.AckText.N > 0 || res.AckSkipped > 0 {
+		g.logf("automatic acknowledgement (SMS or mail) received: n=%d p50=%.2fms p99=%.2fms; SMS customers answered without one: %d",
+			res.AckText.N, res.AckText.P50, res.AckText.P99, res.AckSkipped)
 	}
 	g.logf("customer message -> agent socket: n=%d (%.0f/s) p50=%.2fms p99=%.2fms; agent reply -> customer: n=%d p50=%.2fms p99=%.2fms",
 		res.Msg.N, res.MsgRate, res.Msg.P50, res.Msg.P99, res.Reply.N, res.Reply.P50, res.Reply.P99)
@@ -926,13 +937,14 @@ func (g *gwRun) acknowledged(c *contact) {
 // repliesArrived says whether every reply agents wrote has reached its
 // customer, once the last offer (at allOffered) has had time to be
 // accepted and answered, and every SMS customer has their automatic
-// acknowledgement: when replies go first, those can come last.
+// acknowledgement: when replies go first, those can come last. (One
+// held back until the agent's answer is not sent at all.)
 func (g *gwRun) repliesArrived(allOffered time.Time) bool {
 	if time.Since(allOffered) < g.cfg.Think+500*time.Millisecond {
 		return false
 	}
 	for _, c := range g.contacts {
-		if c.channel == "sms" && c.ackText.Load() == 0 {
+		if c.channel == "sms" && c.ackText.Load() == 0 && !c.answered.Load() {
 			return false
 		}
 	}
@@ -943,6 +955,7 @@ func (g *gwRun) repliesArrived(allOffered time.Time) bool {
 
 // replied times the agent's reply that reached contact c.
 func (g *gwRun) replied(c *contact) {
+	c.answered.Store(true)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for conv, cc := range g.convOf {
