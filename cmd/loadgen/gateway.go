@@ -100,18 +100,23 @@ type GatewayResult struct {
 	AckText Pcts
 	// AckSkipped counts SMS customers whose agent's reply reached them
 	// and no acknowledgement did (one held back until then is not sent).
-	AckSkipped                 int
-	ByChannel                  map[string]Pcts
-	Messages                   int
-	MsgRate                    float64
-	RedisCommands              int64
-	RedisCommandsPerContact    float64
-	RedisReadsPerContact       float64 // socket reads, about one per round trip
-	GatewayCPUMicrosPerContact float64
-	RedisCPUMicrosPerContact   float64
-	Commands                   map[string]int64 `json:",omitempty"`
-	CommandMicros              map[string]int64 `json:",omitempty"` // Redis time per command; a script's includes the commands it calls
-	Idle                       *IdleResult      `json:",omitempty"`
+	AckSkipped int
+	ByChannel  map[string]Pcts
+	// Messages are the chat customers' messages after the first: sent,
+	// stored (echoed back to the visitor) and refused (an error frame,
+	// such as rate_limited: the gateway takes one a second per visitor
+	// after a burst of ten). MsgRate is the stored ones per second, from
+	// the first stored to the last.
+	Messages, MessagesStored, MessagesRefused int
+	MsgRate                                   float64
+	RedisCommands                             int64
+	RedisCommandsPerContact                   float64
+	RedisReadsPerContact                      float64 // socket reads, about one per round trip
+	GatewayCPUMicrosPerContact                float64
+	RedisCPUMicrosPerContact                  float64
+	Commands                                  map[string]int64 `json:",omitempty"`
+	CommandMicros                             map[string]int64 `json:",omitempty"` // Redis time per command; a script's includes the commands it calls
+	Idle                                      *IdleResult      `json:",omitempty"`
 }
 
 // Pcts are latency percentiles in milliseconds.
@@ -190,7 +195,11 @@ type gwRun struct {
 	convOf     map[string]*contact
 
 	messages atomic.Int64
-	errs     atomic.Int64
+	// stored and refused customer messages (after the first), and when
+	// the first and the last were stored (unix ns).
+	stored, refused         atomic.Int64
+	firstStored, lastStored atomic.Int64
+	errs                    atomic.Int64
 
 	mail   *emailRig   // with email in the mix
 	twilio *fakeTwilio // with -spawn
@@ -464,8 +473,10 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	g.mu.Lock()
 	res.Msg, res.Reply, res.Wait, res.AckText = pcts(g.msgLat), pcts(g.replyLat), pcts(g.waitLat), pcts(g.ackTextLat)
 	g.mu.Unlock()
-	res.Messages = int(g.messages.Load())
-	res.MsgRate = float64(res.Messages) / sendTime.Seconds()
+	res.Messages, res.MessagesStored, res.MessagesRefused = int(g.messages.Load()), int(g.stored.Load()), int(g.refused.Load())
+	if span := time.Duration(g.lastStored.Load() - g.firstStored.Load()); span > 0 {
+		res.MsgRate = float64(res.MessagesStored) / span.Seconds()
+	}
 	res.DoubleOffered, err = doubleOffered(context.Background(), rdb, cfg.Workspace, g.convOf)
 	if err != nil {
 		g.logf("double offers: %v", err)
@@ -496,8 +507,12 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 		g.logf("automatic acknowledgement (SMS or mail) received: n=%d p50=%.2fms p99=%.2fms; SMS customers answered without one: %d",
 			res.AckText.N, res.AckText.P50, res.AckText.P99, res.AckSkipped)
 	}
-	g.logf("customer message -> agent socket: n=%d (%.0f/s) p50=%.2fms p99=%.2fms; agent reply -> customer: n=%d p50=%.2fms p99=%.2fms",
-		res.Msg.N, res.MsgRate, res.Msg.P50, res.Msg.P99, res.Reply.N, res.Reply.P50, res.Reply.P99)
+	if res.Messages > 0 {
+		g.logf("chat customer messages: %d sent, %d stored (%.0f/s from the first to the last), %d refused (rate_limited past 10 at once, then 1/s per visitor)",
+			res.Messages, res.MessagesStored, res.MsgRate, res.MessagesRefused)
+	}
+	g.logf("customer message -> agent socket: n=%d p50=%.2fms p99=%.2fms; agent reply -> customer: n=%d p50=%.2fms p99=%.2fms",
+		res.Msg.N, res.Msg.P50, res.Msg.P99, res.Reply.N, res.Reply.P50, res.Reply.P99)
 	g.logf("redis commands per routed contact, by name: %s", topCommands(byName, per, 12))
 	g.logf("redis µs per routed contact, by command (a script's time includes its commands'): %s", topCommands(usec, per, 12))
 	if len(procs) > 0 {
@@ -1040,6 +1055,11 @@ func (g *gwRun) chat(ctx context.Context, c *contact) {
 				c.acked.CompareAndSwap(0, int64(time.Since(c.sched)))
 			} else if f.From == "customer" {
 				c.inflight.Add(-1)
+				now := time.Now().UnixNano()
+				g.stored.Add(1)
+				g.firstStored.CompareAndSwap(0, now)
+				for last := g.lastStored.Load(); now > last && !g.lastStored.CompareAndSwap(last, now); last = g.lastStored.Load() {
+				}
 			}
 			if f.From == "agent" {
 				now := time.Now()
@@ -1091,6 +1111,7 @@ func (g *gwRun) chat(ctx context.Context, c *contact) {
 		case "error":
 			if f.FrameID != "" && f.FrameID != "f_00000000" {
 				c.inflight.Add(-1) // refused: it will not be stored
+				g.refused.Add(1)
 			}
 		case "closed":
 			return
