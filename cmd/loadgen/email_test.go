@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,38 @@ func TestEmailAnswerTellsReplyFromAcknowledgement(t *testing.T) {
 	}
 	if len(g.replyLat) != 1 || g.replyLat[0] < 20*time.Millisecond {
 		t.Fatalf("replies timed: %v", g.replyLat)
+	}
+}
+
+// An SMS to a customer is the agent's reply by its text, the
+// acknowledgement when it asks for no status callback, and a customer
+// answered without an acknowledgement is settled for -await-replies.
+func TestSMSAnswerTellsReplyFromAcknowledgement(t *testing.T) {
+	g := &gwRun{contacts: []*contact{{i: 0, channel: "sms"}, {i: 1, channel: "sms"}}, replies: map[string]time.Time{},
+		convOf: map[string]*contact{}}
+	g.shared.Store(&g.contacts)
+	for i, c := range g.contacts {
+		c.sched = time.Now().Add(-time.Second)
+		conv := fmt.Sprintf("cv_%d", i)
+		g.convOf[conv] = c
+		g.replies[conv] = time.Now()
+	}
+	g.smsReply("+15550000000", "How did we do? Reply 1-5.", true) // an outbox message, not the acknowledgement
+	time.Sleep(5 * time.Millisecond)
+	g.smsReply("+15550000000", "Thanks for your message.", false)
+	g.smsReply("+15550000000", "Thanks for your message.", false) // a second notice is not a second ack
+	if len(g.ackTextLat) != 1 || g.ackTextLat[0] < time.Second+5*time.Millisecond {
+		t.Fatalf("acknowledgements timed: %v", g.ackTextLat)
+	}
+	if g.repliesArrived(time.Now().Add(-time.Minute)) {
+		t.Fatal("settled while no reply has arrived")
+	}
+	g.smsReply("+15550000000", "hello from a1", true)
+	g.smsReply("+15550000001", "hello from a2", true) // answered, never acknowledged
+	if len(g.replyLat) != 2 {
+		t.Fatalf("replies timed: %v", g.replyLat)
+	}
+	if !g.repliesArrived(time.Now().Add(-time.Minute)) {
+		t.Fatal("not settled once both customers had their answer")
 	}
 }

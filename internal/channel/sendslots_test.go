@@ -3,6 +3,9 @@ package channel
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -126,4 +129,56 @@ func waitFor(t *testing.T, s *SendSlots, replies, behind int) {
 		}
 	}
 	t.Fatalf("want %d replies and %d acknowledgements waiting", replies, behind)
+}
+
+// Many takers giving up, timing out and being handed slots at the same
+// moments never hold more than n slots, and leave none taken and no one
+// waiting: a slot handed to a taker as it gives up is kept or passed on,
+// never lost.
+func TestSendSlotsLoseNoSlotUnderRaces(t *testing.T) {
+	t.Parallel()
+	const n = 2
+	s := NewSendSlots(n, "x")
+	var inUse, most atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 1))
+			for range 300 {
+				var err error
+				switch r.IntN(3) {
+				case 0:
+					err = s.Take(context.Background(), time.Duration(r.IntN(300))*time.Microsecond+time.Microsecond)
+				case 1:
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(300))*time.Microsecond)
+					_, err = s.TakeBehind(ctx)
+					cancel()
+				default:
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(300))*time.Microsecond)
+					err = s.Take(ctx, 0)
+					cancel()
+				}
+				if err != nil {
+					continue
+				}
+				now := inUse.Add(1)
+				for m := most.Load(); now > m && !most.CompareAndSwap(m, now); m = most.Load() {
+				}
+				time.Sleep(time.Duration(r.IntN(100)) * time.Microsecond)
+				inUse.Add(-1)
+				s.Put()
+			}
+		}()
+	}
+	wg.Wait()
+	if m := most.Load(); m > n {
+		t.Fatalf("%d slots in use at once, want at most %d", m, n)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.used != 0 || len(s.replies) != 0 || len(s.behind) != 0 {
+		t.Fatalf("afterwards %d slots taken, %d replies and %d acknowledgements waiting; want none", s.used, len(s.replies), len(s.behind))
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -162,5 +163,27 @@ func TestCustomersSeeTheDisplayName(t *testing.T) {
 	}
 	if got := e.desk.shownName(ctx, ana.AccountID); got != "Annie (billing)" {
 		t.Fatalf("joined and typing name %q", got)
+	}
+}
+
+// Answered, as channels ask it before a held-back acknowledgement: not
+// for a conversation an agent has only taken, yes once the agent replies
+// through the desk, and channel.ErrNotFound for an unknown id.
+func TestAnsweredOnceTheAgentReplies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	conv, _ := e.conversation(ana, ActiveMine)
+	if ok, err := e.desk.Answered(ctx, conv); ok || err != nil {
+		t.Fatalf("taken, not answered: %v, %v", ok, err)
+	}
+	if _, err := e.desk.Reply(ctx, ana, conv, "hello", nil); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := e.desk.Answered(ctx, conv); !ok || err != nil {
+		t.Fatalf("after the reply: %v, %v", ok, err)
+	}
+	if _, err := e.desk.Answered(ctx, "cv_nope"); !errors.Is(err, channel.ErrNotFound) {
+		t.Fatalf("unknown conversation: %v", err)
 	}
 }
