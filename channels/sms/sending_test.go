@@ -44,12 +44,7 @@ func TestAReplyBeyondMaxSendingIsAnsweredBusy(t *testing.T) {
 // must not hold back the conversations agents are in.
 func TestAReplyGoesBeforeAWaitingAcknowledgement(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config, _ *Deps, _ *fakeCore) { c.MaxSending = 1 })
-	if err := h.ch.sending.Take(context.Background(), 0); err != nil { // one message with Twilio
-		t.Fatal(err)
-	}
-	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
-	waitSending(t, h, 0, 1)
+	h := ackWaitingForTwilio(t)
 	sent := make(chan error, 1)
 	go func() {
 		_, err := h.ch.Send(t.Context(), channel.Outbound{From: ourNumber, To: customer, Text: "Your parcel left today."})
@@ -65,6 +60,19 @@ func TestAReplyGoesBeforeAWaitingAcknowledgement(t *testing.T) {
 	if len(msgs) != 2 || msgs[0].Body != "Your parcel left today." || msgs[0].StatusCallback == "" || msgs[1].StatusCallback != "" {
 		t.Fatalf("messages to Twilio: %+v; want the reply, then the acknowledgement", msgs)
 	}
+}
+
+// ackWaitingForTwilio is a harness whose one message with Twilio at once
+// is under way, with a new customer's acknowledgement waiting for room.
+func ackWaitingForTwilio(t *testing.T) *harness {
+	t.Helper()
+	h := newHarness(t, func(c *Config, _ *Deps, _ *fakeCore) { c.MaxSending = 1 })
+	if err := h.ch.sending.Take(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+	waitSending(t, h, 0, 1)
+	return h
 }
 
 func waitSending(t *testing.T, h *harness, replies, acks int) {
@@ -83,12 +91,7 @@ func waitSending(t *testing.T, h *harness, replies, acks int) {
 // answer would only confuse. One that did not wait does not ask.
 func TestAnAcknowledgementHeldBackUntilAnAgentAnsweredIsNotSent(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, func(c *Config, _ *Deps, _ *fakeCore) { c.MaxSending = 1 })
-	if err := h.ch.sending.Take(context.Background(), 0); err != nil { // one message with Twilio
-		t.Fatal(err)
-	}
-	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
-	waitSending(t, h, 0, 1)
+	h := ackWaitingForTwilio(t)
 	h.recv.mu.Lock()
 	conv := h.recv.open[customer]
 	h.recv.mu.Unlock()
