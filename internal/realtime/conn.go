@@ -304,6 +304,7 @@ func (c *Conn) write() {
 }
 
 func (c *Conn) readLoop() {
+	handled := make(chan error, 1) // the handlers' answers, one message at a time
 	for {
 		msg, err := c.t.ReadMessage()
 		if err != nil {
@@ -318,7 +319,7 @@ func (c *Conn) readLoop() {
 		if c.opts.OnMessage == nil {
 			continue
 		}
-		if err := c.handleApart(msg); err != nil {
+		if err := c.handleApart(msg, handled); err != nil {
 			var ce *CloseError
 			if !errors.As(err, &ce) {
 				c.hub.cfg.Logger.Debug("realtime: bad message", "conn", c.id, "label", c.opts.Label, "err", err)
@@ -330,13 +331,13 @@ func (c *Conn) readLoop() {
 	}
 }
 
-// handleApart runs one message's handler on a goroutine of its own and
-// waits for it; a crowd connection first waits for room among
-// Config.MaxHandling. Handlers go deep (Redis calls, JSON, templates) and a
-// goroutine's stack keeps the size it grew to; the reader is parked for
-// most of a connection's life, so with ten thousand idle visitors the
+// handleApart runs one message's handler on another goroutine (the hub's
+// handlers) and waits for it; a crowd connection first waits for room
+// among Config.MaxHandling. Handlers go deep (Redis calls, JSON, templates)
+// and a goroutine's stack keeps the size it grew to; the reader is parked
+// for most of a connection's life, so with ten thousand idle visitors the
 // stacks of their readers were a third of the gateway's memory.
-func (c *Conn) handleApart(msg []byte) error {
+func (c *Conn) handleApart(msg []byte, done chan error) error {
 	if c.opts.Crowd {
 		select {
 		case c.hub.handling <- struct{}{}:
@@ -345,9 +346,7 @@ func (c *Conn) handleApart(msg []byte) error {
 		}
 		defer func() { <-c.hub.handling }()
 	}
-	done := make(chan error, 1)
-	go func() { done <- c.handle(msg) }()
-	return <-done
+	return c.hub.handlers.run(c, msg, done)
 }
 
 // handle runs OnMessage and turns a panic into a closed connection: one

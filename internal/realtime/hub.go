@@ -45,6 +45,8 @@ type Hub struct {
 	// handling holds a token per crowd message being handled; see
 	// Config.MaxHandling.
 	handling chan struct{}
+	// handlers run the messages' handlers on goroutines kept a moment.
+	handlers *handlers
 
 	// heap caches the live heap size for Admit, read at heapAt (unix ns).
 	heap   atomic.Uint64
@@ -71,6 +73,7 @@ func New(cfg Config) (*Hub, error) {
 		redisSubs: make(map[string]*redisSub),
 		bufPool:   &sync.Pool{},
 		handling:  make(chan struct{}, cfg.MaxHandling),
+		handlers:  newHandlers(),
 	}
 	if cfg.PublicURL != "" {
 		u, err := url.Parse(cfg.PublicURL)
@@ -453,6 +456,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.Close(CloseGoingAway, "server shutting down")
 	}
+	h.handlers.stop()
 	var stopErr error
 	if h.broker != nil {
 		// Publishes already queued still go out: other gateways' consoles
