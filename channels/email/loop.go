@@ -159,7 +159,7 @@ func (c *Channel) acknowledge(ctx context.Context, mb *Mailbox, m *Message, conv
 	if err == nil {
 		err = c.submit(ctx, mb, []string{to}, raw, convID)
 	}
-	if errors.Is(err, errAnswered) {
+	if errors.Is(err, channel.ErrAnswered) {
 		c.log.InfoContext(ctx, "email: acknowledgement not sent: an agent answered first", "conversation", convID)
 		return
 	}

@@ -137,26 +137,19 @@ const slotWait = time.Second
 // use, a reply (ackFor "") waits slotWait for one and is then answered
 // *channel.BusyError. The acknowledgement of conversation ackFor has no
 // outbox to come back from, so it waits until ctx ends, behind replies,
-// and is not sent (errAnswered) when an agent answered meanwhile.
+// and is not sent (channel.ErrAnswered) when an agent answered meanwhile.
 func (c *Channel) submit(ctx context.Context, mb *Mailbox, rcpts []string, raw []byte, ackFor string) error {
 	p := c.smtp[mb.Address]
 	if p == nil { // not one of this channel's mailboxes: nothing is kept
 		p = newSMTPPool(DefaultMaxConnections)
 		p.closed = true
 	}
-	if ackFor == "" {
-		if err := p.slots.Take(ctx, slotWait); err != nil {
-			return fmt.Errorf("email: smtp %s: %w", mb.SMTP.Addr(), err)
-		}
-	} else {
-		waited, err := p.slots.TakeBehind(ctx)
-		if err != nil {
-			return fmt.Errorf("email: smtp %s: %w", mb.SMTP.Addr(), err)
-		}
-		if waited && c.answered(ctx, ackFor) {
-			p.slots.Put()
-			return errAnswered
-		}
+	take := func() error { return p.slots.Take(ctx, slotWait) }
+	if ackFor != "" {
+		take = func() error { return p.slots.TakeForAcknowledgement(ctx, c.core, ackFor) }
+	}
+	if err := take(); err != nil {
+		return fmt.Errorf("email: smtp %s: %w", mb.SMTP.Addr(), err)
 	}
 	defer p.slots.Put()
 	if s := p.take(c.now()); s != nil {
@@ -294,18 +287,4 @@ func ascii(ss ...string) bool {
 		}
 	}
 	return true
-}
-
-// errAnswered is an acknowledgement not sent because an agent answered
-// the customer while it waited for a connection.
-var errAnswered = errors.New("email: an agent answered first")
-
-// answered says whether an agent has replied in conversation convID; when
-// that cannot be read, the acknowledgement goes out.
-func (c *Channel) answered(ctx context.Context, convID string) bool {
-	ok, err := c.core.Answered(ctx, convID)
-	if err != nil {
-		c.log.WarnContext(ctx, "email: acknowledgement: whether an agent answered is unknown", "conversation", convID, "err", err)
-	}
-	return ok
 }

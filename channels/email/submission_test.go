@@ -335,7 +335,7 @@ func TestAnAcknowledgementHeldBackUntilAnAgentAnsweredIsNotSent(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Fatal(err)
 	}
-	if err := <-ack; !errors.Is(err, errAnswered) {
+	if err := <-ack; !errors.Is(err, channel.ErrAnswered) {
 		t.Fatalf("the acknowledgement held back: %v, want not sent (answered)", err)
 	}
 	// The skipped acknowledgement gave its connection back.

@@ -61,9 +61,9 @@ const roomWait = time.Second
 // send is Send's work, shared with the acknowledgement of conversation
 // ackFor ("" for a reply). A reply waits roomWait for room to send. An
 // acknowledgement waits as long as ctx allows, behind replies, and is not
-// sent (errAnswered) when an agent answered while it waited; it asks for
-// no status callback: it is not an outbox message, so there is no message
-// its status could land on.
+// sent (channel.ErrAnswered) when an agent answered while it waited; it
+// asks for no status callback: it is not an outbox message, so there is
+// no message its status could land on.
 func (c *Channel) send(ctx context.Context, from, to, body string, media []string, ackFor string) (channel.SendResult, error) {
 	var res channel.SendResult
 	to, err := channel.NormalizeNumber(to, false)
@@ -101,20 +101,13 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 	if len(media) > 0 {
 		p.SetMediaUrl(media)
 	}
+	take := func() error { return c.sending.TakeForAcknowledgement(ctx, c.core, ackFor) }
 	if ackFor == "" {
 		p.SetStatusCallback(c.statusCallback)
-		if err := c.sending.Take(ctx, roomWait); err != nil {
-			return res, fmt.Errorf("sms: send: %w", err)
-		}
-	} else {
-		waited, err := c.sending.TakeBehind(ctx)
-		if err != nil {
-			return res, fmt.Errorf("sms: send: %w", err)
-		}
-		if waited && c.answered(ctx, ackFor) {
-			c.sending.Put()
-			return res, errAnswered
-		}
+		take = func() error { return c.sending.Take(ctx, roomWait) }
+	}
+	if err := take(); err != nil {
+		return res, fmt.Errorf("sms: send: %w", err)
 	}
 	m, err := c.createTaken(p)
 	if err != nil {

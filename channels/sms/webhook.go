@@ -122,14 +122,14 @@ func (c *Channel) acknowledge(base context.Context, in channel.Inbound, receipt 
 		if ctx.Err() != nil {
 			break
 		}
-		if c.answered(ctx, receipt.ConversationID) {
-			err = errAnswered
+		if answered, _ := c.core.Answered(ctx, receipt.ConversationID); answered {
+			err = channel.ErrAnswered
 			break
 		}
 	}
 	var perm *channel.PermanentError
 	switch {
-	case errors.Is(err, errAnswered):
+	case errors.Is(err, channel.ErrAnswered):
 		c.log.Info("sms: acknowledgement not sent: an agent answered first", "conversation", receipt.ConversationID)
 		return
 	case errors.As(err, &perm) && perm.Code == codeOptedOut:
@@ -182,19 +182,4 @@ func (c *Channel) handleStatus(ec echo.Context) error {
 		return echo.NewHTTPError(http.StatusServiceUnavailable, "try again")
 	}
 	return ec.NoContent(http.StatusNoContent)
-}
-
-// errAnswered is an acknowledgement not sent because an agent answered
-// the customer while it waited: "we will be with you" would come after.
-var errAnswered = errors.New("sms: an agent answered first")
-
-// answered says whether an agent has replied in conversation convID. When
-// that cannot be read, the acknowledgement goes out: better a late "we got
-// your message" than none.
-func (c *Channel) answered(ctx context.Context, convID string) bool {
-	ok, err := c.core.Answered(ctx, convID)
-	if err != nil {
-		c.log.Warn("sms: acknowledgement: whether an agent answered is unknown", "conversation", convID, "err", err)
-	}
-	return ok
 }

@@ -2,6 +2,7 @@ package channel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -13,7 +14,7 @@ import (
 // none frees up it is answered busy, so that the outbox puts it off and
 // its worker serves other channels meanwhile.
 //
-// Acknowledgements wait behind replies (TakeBehind): a slot that frees
+// Acknowledgements wait behind replies (TakeForAcknowledgement): a slot that frees
 // goes to a waiting reply first. In a flood of new contacts above what the
 // provider takes, the acknowledgements of the newcomers would otherwise
 // take every slot, and the replies of conversations agents are already in
@@ -47,12 +48,33 @@ func (s *SendSlots) Take(ctx context.Context, maxWait time.Duration) error {
 	return s.take(ctx, maxWait, false)
 }
 
-// TakeBehind takes a slot for a send that can wait, such as an
-// acknowledgement, until ctx ends. It waits behind every Take: a slot goes
-// to it only when no reply is waiting. waited says it did not find one
-// free, so time has passed and what it was to send may be moot. Every
-// TakeBehind that returns a nil error needs one Put.
-func (s *SendSlots) TakeBehind(ctx context.Context) (waited bool, err error) {
+// ErrAnswered is an automatic acknowledgement not sent: an agent answered
+// the customer while it waited, and "we will be with you" would come
+// after the answer.
+var ErrAnswered = errors.New("an agent answered first")
+
+// TakeForAcknowledgement takes a slot for the automatic acknowledgement of
+// conversation convID, waiting until ctx ends, behind every Take: a slot
+// goes to it only when no reply is waiting. When it had to wait and core
+// says an agent has answered meanwhile, it gives the slot back and
+// answers ErrAnswered. When that cannot be read the acknowledgement goes:
+// better a late "we got your message" than none. Every nil answer needs
+// one Put.
+func (s *SendSlots) TakeForAcknowledgement(ctx context.Context, core Core, convID string) error {
+	waited, err := s.takeBehind(ctx)
+	if err != nil || !waited {
+		return err
+	}
+	if answered, _ := core.Answered(ctx, convID); answered {
+		s.Put()
+		return ErrAnswered
+	}
+	return nil
+}
+
+// takeBehind takes a slot behind every Take. waited says it did not find
+// one free, so time has passed and what it was to send may be moot.
+func (s *SendSlots) takeBehind(ctx context.Context) (waited bool, err error) {
 	if s.tryTake() {
 		return false, nil
 	}
@@ -117,7 +139,7 @@ func (s *SendSlots) take(ctx context.Context, maxWait time.Duration, behind bool
 }
 
 // Put gives a slot back, to the oldest waiting reply, else to the oldest
-// waiting TakeBehind, else to the free ones.
+// waiting acknowledgement, else to the free ones.
 func (s *SendSlots) Put() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -140,7 +162,7 @@ func (s *SendSlots) put() {
 }
 
 // Waiting reports how many replies (Take) and acknowledgements
-// (TakeBehind) wait for a slot.
+// (TakeForAcknowledgement) wait for a slot.
 func (s *SendSlots) Waiting() (replies, behind int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

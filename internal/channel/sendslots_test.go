@@ -66,7 +66,7 @@ func TestSendSlotsServeRepliesBeforeAcknowledgements(t *testing.T) {
 	}
 	ack, reply := make(chan error, 1), make(chan error, 1)
 	go func() {
-		waited, err := s.TakeBehind(ctx)
+		waited, err := s.takeBehind(ctx)
 		if err == nil && !waited {
 			err = errors.New("took a slot in use without waiting")
 		}
@@ -91,7 +91,7 @@ func TestSendSlotsServeRepliesBeforeAcknowledgements(t *testing.T) {
 	}
 	s.Put()
 	// All free again: one taker gets a slot at once.
-	if waited, err := s.TakeBehind(ctx); err != nil || waited {
+	if waited, err := s.takeBehind(ctx); err != nil || waited {
 		t.Fatalf("after every slot came back: waited %v, %v", waited, err)
 	}
 }
@@ -106,7 +106,7 @@ func TestSendSlotsAnAcknowledgementGivingUpLeavesTheLine(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ack := make(chan error, 1)
-	go func() { _, err := s.TakeBehind(ctx); ack <- err }()
+	go func() { _, err := s.takeBehind(ctx); ack <- err }()
 	waitFor(t, s, 0, 1)
 	cancel()
 	if err := <-ack; !errors.Is(err, context.Canceled) || !errors.Is(err, ErrTemporary) {
@@ -153,7 +153,7 @@ func TestSendSlotsLoseNoSlotUnderRaces(t *testing.T) {
 					err = s.Take(context.Background(), time.Duration(r.IntN(300))*time.Microsecond+time.Microsecond)
 				case 1:
 					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(300))*time.Microsecond)
-					_, err = s.TakeBehind(ctx)
+					_, err = s.takeBehind(ctx)
 					cancel()
 				default:
 					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(r.IntN(300))*time.Microsecond)
