@@ -95,17 +95,42 @@ func (c *Channel) acknowledgeApart(ctx context.Context, mb *Mailbox, m *Message,
 
 // acknowledge sends the one automatic answer of a new conversation: a
 // reference and an honest promise (the queue's estimate when there is one,
-// otherwise no time at all), recorded through Core.Told. It never blocks
-// ingestion: failures are logged, the mail is stored either way.
+// otherwise no time at all), recorded through Core.Told. Failures are
+// logged: the mail is stored either way.
 func (c *Channel) acknowledge(ctx context.Context, mb *Mailbox, m *Message, convID string) {
+	if a, ok := c.ackMailOf(ctx, m, convID); ok {
+		c.sendAck(ctx, mb, a)
+	}
+}
+
+// ackMail is what the acknowledgement of a mail needs of it.
+type ackMail struct {
+	convID, to, subject string
+	inReplyTo           string // the mail's Message-ID, when it has one
+	references          []string
+}
+
+// ackMailOf is what the acknowledgement of m needs; false (logged) when m
+// must get none.
+func (c *Channel) ackMailOf(ctx context.Context, m *Message, convID string) (ackMail, bool) {
 	if why := autoReplyBlock(m, c.isOurs); why != "" {
 		c.log.InfoContext(ctx, "email: no acknowledgement", "conversation", convID, "reason", why)
-		return
+		return ackMail{}, false
 	}
-	to := strings.ToLower(m.From.Address)
+	a := ackMail{convID: convID, to: strings.ToLower(m.From.Address), subject: m.Subject, inReplyTo: m.MessageID}
 	if len(m.ReplyTo) > 0 && !c.isOurs(m.ReplyTo[0].Address) {
-		to = strings.ToLower(m.ReplyTo[0].Address)
+		a.to = strings.ToLower(m.ReplyTo[0].Address)
 	}
+	if m.MessageID != "" {
+		a.references = dedupe(append(append([]string{}, m.References...), m.MessageID))
+	}
+	return a, true
+}
+
+// sendAck sends and records the acknowledgement a, within the sender's
+// hourly limit.
+func (c *Channel) sendAck(ctx context.Context, mb *Mailbox, a ackMail) {
+	to, convID := a.to, a.convID
 	// The counter is made with its hour in the same transaction that counts:
 	// one round trip, and a crash between two commands cannot leave a
 	// counter that never expires (and a sender never answered again).
@@ -148,12 +173,9 @@ func (c *Channel) acknowledge(ctx context.Context, mb *Mailbox, m *Message, conv
 	}
 	text := ackText(convID, place, opens)
 	o := outgoing{
-		mb: mb, convID: convID, to: to, subject: replySubject(m.Subject) + " [" + reference(convID) + "]",
+		mb: mb, convID: convID, to: to, subject: replySubject(a.subject) + " [" + reference(convID) + "]",
 		messageID: ourMessageID("ack."+convID, mb.Address), text: text, date: c.now(), autoSubmitted: true,
-	}
-	if m.MessageID != "" {
-		o.inReplyTo = m.MessageID
-		o.references = dedupe(append(append([]string{}, m.References...), m.MessageID))
+		inReplyTo: a.inReplyTo, references: a.references,
 	}
 	raw, err := o.build()
 	if err == nil {
