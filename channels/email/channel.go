@@ -71,10 +71,9 @@ type Channel struct {
 	boxes map[string]*Mailbox  // by lower-cased address
 	smtp  map[string]*smtpPool // each mailbox's kept submission connections, by address
 
-	// Acknowledgements under way (acknowledgeApart), at most ackAtOnce
-	// per mailbox (ackSlots, by address).
-	acks     sync.WaitGroup
-	ackSlots map[string]*channel.SendSlots
+	// ackQueues hold each mailbox's acknowledgements waiting to be sent,
+	// by address (acknowledgeApart).
+	ackQueues map[string]*ackQueue
 
 	// reconnect is the first pause after a failed IMAP session; it doubles
 	// up to maxReconnect. Tests shorten them.
@@ -113,13 +112,13 @@ func New(cfg Config, deps Deps) (*Channel, error) {
 		cfg: cfg, core: deps.Core, rdb: deps.Redis, k: keys{ws: deps.Workspace}, att: deps.Attachments,
 		auth: deps.Authorize, log: deps.Logger.With("channel", "email"), now: deps.Now, tls: deps.TLSConfig, hours: deps.Hours,
 		san: NewSanitizer(), boxes: map[string]*Mailbox{}, smtp: map[string]*smtpPool{},
-		reconnect: time.Second, maxReconnect: time.Minute, status: map[string]string{}, ackSlots: map[string]*channel.SendSlots{},
+		reconnect: time.Second, maxReconnect: time.Minute, status: map[string]string{}, ackQueues: map[string]*ackQueue{},
 	}
 	for i := range c.cfg.Mailboxes {
 		m := &c.cfg.Mailboxes[i]
 		c.boxes[m.Address] = m
 		c.smtp[m.Address] = newSMTPPool(m.SMTP.MaxConnections)
-		c.ackSlots[m.Address] = channel.NewSendSlots(ackAtOnce, "acknowledgements of the mailbox")
+		c.ackQueues[m.Address] = newAckQueue(ackBacklog, ackAtOnce, c.sendQueued)
 		if m.IMAP.TLS == TLSPlain || m.SMTP.TLS == TLSPlain {
 			c.log.Warn("email: mailbox uses a plain connection: the password crosses the network in the clear; use it for a local test server only",
 				"mailbox", m.Address, "imap_tls", m.IMAP.TLS, "smtp_tls", m.SMTP.TLS)
@@ -142,12 +141,26 @@ func (c *Channel) Addresses() []channel.Address {
 
 // Run reads every mailbox until ctx ends. Each mailbox has its own reader,
 // which holds the mailbox's lease while it reads and gives it up on return.
-// Then it waits for the acknowledgements under way (each has at most
-// ackTimeout) and closes the submission connections kept between mails; a
-// mail sent later opens its own.
+// Then it drops the acknowledgements still queued (logged), waits for those
+// under way (each ends within ackTimeout of its mail) and closes the
+// submission connections kept between mails; a mail sent later opens its
+// own. A mail whose acknowledgement was dropped so gets none, as one whose
+// acknowledgement was under way when a gateway died.
 func (c *Channel) Run(ctx context.Context) error {
 	defer func() {
-		c.acks.Wait()
+		for _, m := range c.cfg.Mailboxes {
+			if dropped := c.ackQueues[m.Address].drop(); len(dropped) > 0 {
+				ids := make([]string, len(dropped))
+				for i, j := range dropped {
+					ids[i] = j.ack.convID
+				}
+				c.log.WarnContext(ctx, "email: acknowledgements dropped: the gateway is stopping", "mailbox", m.Address,
+					"count", len(ids), "conversations", ids)
+			}
+		}
+		for _, q := range c.ackQueues {
+			q.wait()
+		}
 		for _, p := range c.smtp {
 			p.close()
 		}

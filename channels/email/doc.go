@@ -15,6 +15,9 @@
 //     received, scoped to the customer;
 //   - no loops (loop.go): automatic answers go only to people, at most a few
 //     an hour per sender, and carry Auto-Submitted: auto-replied;
+//   - a reader that never waits for an acknowledgement (ackqueue.go): each
+//     mailbox queues its acknowledgements and sends them beside its reader,
+//     each within 10 s of its mail or not at all;
 //   - bounces (parse.go, ingest.go): an RFC 3464 delivery report lands on the
 //     message that bounced as a failed delivery, never a new conversation;
 //   - display (view.go): what agents see of a mail is sanitized HTML or

@@ -328,6 +328,52 @@ func run(t testing.TB, ch *Channel, svc *conversation.Service) (stop func()) {
 	return stop
 }
 
+// logRecorder keeps what a channel logs, for tests of what it says.
+type logRecorder struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+// recordLogs makes the env's channel log to a new recorder.
+func (e *env) recordLogs() *logRecorder {
+	l := &logRecorder{}
+	e.ch.log = slog.New(l)
+	return l
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, r.Clone())
+	return nil
+}
+
+// said is the value of attribute key (the empty string when absent) of
+// every record whose message begins with msg, oldest first.
+func (l *logRecorder) said(msg, key string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, r := range l.recs {
+		if !strings.HasPrefix(r.Message, msg) {
+			continue
+		}
+		v := ""
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == key {
+				v = a.Value.String()
+				return false
+			}
+			return true
+		})
+		out = append(out, v)
+	}
+	return out
+}
+
 func eventually(t testing.TB, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)

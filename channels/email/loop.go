@@ -58,41 +58,6 @@ func isDaemon(addr string) bool {
 	return false
 }
 
-// ackAtOnce bounds the acknowledgements of one mailbox under way at one
-// time; its reader, finding them all busy, waits for one. (Per mailbox: a
-// slow server holds up its own mailbox only.)
-const ackAtOnce = 8
-
-// ackTimeout bounds one acknowledgement, the wait for a connection
-// included: an acknowledgement that cannot go out by then is dropped and
-// logged, as one the server refused. It stays within the gateway's
-// default shutdown wait.
-const ackTimeout = 10 * time.Second
-
-// acknowledgeApart acknowledges on a goroutine of its own, so a mailbox's
-// reader goes on to the next mail while the SMTP server answers: inline, a
-// provider taking 50 ms per command held one mailbox to about seven mails
-// a second (docs/benchmarks.md). Run waits for those under way before it
-// returns. A mail whose acknowledgement was under way when the gateway
-// died gets none, as before: its re-fetch is a duplicate.
-func (c *Channel) acknowledgeApart(ctx context.Context, mb *Mailbox, m *Message, convID string) {
-	slots := c.ackSlots[mb.Address]
-	if slots == nil { // not one of this channel's mailboxes
-		c.acknowledge(ctx, mb, m, convID)
-		return
-	}
-	if slots.Take(ctx, 0) != nil {
-		return // ctx ended: the gateway is stopping
-	}
-	c.acks.Add(1)
-	go func() {
-		defer func() { slots.Put(); c.acks.Done() }()
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
-		defer cancel()
-		c.acknowledge(actx, mb, m, convID)
-	}()
-}
-
 // acknowledge sends the one automatic answer of a new conversation: a
 // reference and an honest promise (the queue's estimate when there is one,
 // otherwise no time at all), recorded through Core.Told. Failures are
