@@ -293,6 +293,36 @@ func TestAnAcknowledgementWhoseTurnComesTooLateIsDropped(t *testing.T) {
 	}
 }
 
+// An acknowledgement that waited in the queue while the ones before it
+// were with a slow server is not sent when an agent has answered its
+// conversation meanwhile, though it then finds a connection free at once.
+func TestAQueuedAcknowledgementOfAnAnsweredConversationIsNotSent(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Mailboxes[0].SMTP.MaxConnections = ackAtOnce })
+	logs := e.recordLogs()
+	run(t, e.ch, e.svc)
+	release := e.smtp.holdMail(t)
+	const n = ackAtOnce + 1
+	e.deliverNew("moot", n)
+	eventually(t, fmt.Sprintf("%d conversations", n), 30*time.Second, func() bool { return len(e.conversations()) == n })
+	eventually(t, "the acknowledgements under way with the server", 10*time.Second, func() bool { return e.smtp.connections() == ackAtOnce })
+	answered := e.convOf("moot", n-1) // queued
+	e.core.mu.Lock()
+	e.core.answered = map[string]bool{answered: true}
+	e.core.mu.Unlock()
+	release()
+	eventually(t, "the queued acknowledgement skipped", 15*time.Second,
+		func() bool {
+			return len(logs.said("email: acknowledgement not sent: an agent answered first", "conversation")) == 1
+		})
+	eventually(t, "the acknowledgements under way sent", 15*time.Second, func() bool { return len(e.smtp.all()) == ackAtOnce })
+	if said := logs.said("email: acknowledgement", "conversation"); !slices.Equal(said, []string{answered}) {
+		t.Fatalf("acknowledgements not sent: %v, want only %s (answered)", said, answered)
+	}
+	if got := e.acked(); got[n-1] || len(got) != ackAtOnce {
+		t.Fatalf("acknowledged %v, want all but customer %d", got, n-1)
+	}
+}
+
 // channelGoroutines are the stacks of goroutines running the channel's
 // code: its readers, acknowledgement senders and SMTP connections.
 func channelGoroutines() []string {

@@ -36,6 +36,9 @@ type ackJob struct {
 	mb       *Mailbox
 	ack      ackMail // what it needs of the mail, not the mail: a full queue holds no bodies
 	deadline time.Time
+	// waited: every sender was busy, so it waited for another
+	// acknowledgement to end, and may have become moot meanwhile.
+	waited bool
 }
 
 // ackQueue runs one mailbox's acknowledgements, at most atOnce at a time,
@@ -72,6 +75,7 @@ func (q *ackQueue) push(j ackJob) bool {
 	if len(q.pending) >= q.limit {
 		return false
 	}
+	j.waited = true
 	q.pending = append(q.pending, j)
 	return true
 }
@@ -141,7 +145,10 @@ func (c *Channel) acknowledgeApart(ctx context.Context, mb *Mailbox, m *Message,
 }
 
 // sendQueued sends a queued acknowledgement within what is left of its
-// time.
+// time. One that waited for a sender asks first whether an agent has
+// answered meanwhile, as one that waits for a connection does
+// (channel.SendSlots.TakeForAcknowledgement): "we will be with you" must
+// not follow the answer. When that cannot be read it goes.
 func (c *Channel) sendQueued(j ackJob) {
 	if !time.Now().Before(j.deadline) {
 		c.log.WarnContext(j.ctx, "email: acknowledgement dropped: its turn came too late", "conversation", j.ack.convID,
@@ -150,5 +157,11 @@ func (c *Channel) sendQueued(j ackJob) {
 	}
 	ctx, cancel := context.WithDeadline(j.ctx, j.deadline)
 	defer cancel()
+	if j.waited {
+		if answered, _ := c.core.Answered(ctx, j.ack.convID); answered {
+			c.log.InfoContext(ctx, "email: acknowledgement not sent: an agent answered first", "conversation", j.ack.convID)
+			return
+		}
+	}
 	c.sendAck(ctx, j.mb, j.ack)
 }
