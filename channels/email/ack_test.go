@@ -164,14 +164,22 @@ func (e *env) holdConnections(t testing.TB) (release func()) {
 	return release
 }
 
-// readWhileHeld waits until the n mails delivered are all conversations
-// while the mailbox's connections are held, and checks that no
-// acknowledgement has given up meanwhile: the reader did not wait for
-// one, the ackAtOnce under way wait for a connection, nothing was sent.
+// readAll waits until the n mails delivered to the env's new mailbox are
+// read: each a conversation, and the checkpoint at the last, so that each
+// mail's acknowledgement has been handed on.
+func (e *env) readAll(t testing.TB, n int) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%d mails read, each a conversation", n), 30*time.Second,
+		func() bool { return len(e.conversations()) == n && e.checkpoint() == n })
+}
+
+// readWhileHeld waits until the n mails delivered are read while the
+// mailbox's connections are held, and checks that no acknowledgement has
+// given up meanwhile: the reader did not wait for one, the ackAtOnce under
+// way wait for a connection, nothing was sent.
 func (e *env) readWhileHeld(t testing.TB, logs *logRecorder, n int) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("%d conversations while replies hold every connection", n), 30*time.Second,
-		func() bool { return len(e.conversations()) == n })
+	e.readAll(t, n)
 	if ended := logs.said("email: acknowledgement", "conversation"); len(ended) > 0 {
 		t.Fatalf("the mailbox was read only after acknowledgements of %v gave up", ended)
 	}
@@ -226,8 +234,7 @@ func TestAFullAcknowledgementQueueDropsButNeverHoldsTheMailbox(t *testing.T) {
 	release := e.holdConnections(t)
 	const n = ackAtOnce + 2 + 3 // under way, queued, dropped
 	e.deliverNew("full", n)
-	eventually(t, fmt.Sprintf("%d conversations while replies hold every connection", n), 30*time.Second,
-		func() bool { return len(e.conversations()) == n })
+	e.readAll(t, n)
 	var want []string
 	for i := n - 3; i < n; i++ {
 		want = append(want, e.convOf("full", i))
@@ -303,7 +310,7 @@ func TestAQueuedAcknowledgementOfAnAnsweredConversationIsNotSent(t *testing.T) {
 	release := e.smtp.holdMail(t)
 	const n = ackAtOnce + 1
 	e.deliverNew("moot", n)
-	eventually(t, fmt.Sprintf("%d conversations", n), 30*time.Second, func() bool { return len(e.conversations()) == n })
+	e.readAll(t, n)
 	eventually(t, "the acknowledgements under way with the server", 10*time.Second, func() bool { return e.smtp.connections() == ackAtOnce })
 	answered := e.convOf("moot", n-1) // queued
 	e.core.mu.Lock()
