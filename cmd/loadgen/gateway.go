@@ -114,9 +114,13 @@ type GatewayResult struct {
 	RedisReadsPerContact                      float64 // socket reads, about one per round trip
 	GatewayCPUMicrosPerContact                float64
 	RedisCPUMicrosPerContact                  float64
-	Commands                                  map[string]int64 `json:",omitempty"`
-	CommandMicros                             map[string]int64 `json:",omitempty"` // Redis time per command; a script's includes the commands it calls
-	Idle                                      *IdleResult      `json:",omitempty"`
+	// LoadgenCPUMicrosPerContact is this generator's own CPU per routed
+	// contact, over the same stretch: it shares the machine's cores with
+	// the gateways and Redis, so what it costs is not theirs to use.
+	LoadgenCPUMicrosPerContact float64
+	Commands                   map[string]int64 `json:",omitempty"`
+	CommandMicros              map[string]int64 `json:",omitempty"` // Redis time per command; a script's includes the commands it calls
+	Idle                       *IdleResult      `json:",omitempty"`
 }
 
 // Pcts are latency percentiles in milliseconds.
@@ -371,7 +375,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	cmd0, rcpu0 := redisCommands(ctx, rdb), redisCPU(ctx, rdb)
 	byName0, usec0 := commandStats(ctx, rdb)
 	reads0 := redisReads(ctx, rdb)
-	gcpu0 := procsCPU(procs)
+	gcpu0, lcpu0 := procsCPU(procs), selfCPU()
 	start := time.Now()
 	for i, c := range g.contacts {
 		c.sched = start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
@@ -431,7 +435,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cmds, rcpu, gcpu := redisCommands(ctx, rdb)-cmd0, redisCPU(ctx, rdb)-rcpu0, procsCPU(procs)-gcpu0
+	cmds, rcpu, gcpu, lcpu := redisCommands(ctx, rdb)-cmd0, redisCPU(ctx, rdb)-rcpu0, procsCPU(procs)-gcpu0, selfCPU()-lcpu0
 	reads := redisReads(ctx, rdb) - reads0
 	byName, usec := commandStats(ctx, rdb)
 	for k, n := range byName0 {
@@ -488,6 +492,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	res.RedisReadsPerContact = per(float64(reads))
 	res.RedisCPUMicrosPerContact = per(float64(rcpu.Microseconds()))
 	res.GatewayCPUMicrosPerContact = per(float64(gcpu.Microseconds()))
+	res.LoadgenCPUMicrosPerContact = per(float64(lcpu.Microseconds()))
 	g.logf("acknowledged %d/%d (p50 %.2fms p99 %.2fms); late arrivals %d; errors %d", res.Acked, res.Contacts, res.Ack.P50, res.Ack.P99, late, g.errs.Load())
 	for ch, p := range res.ByChannel {
 		g.logf("offer %s: n=%d p50=%.2fms p99=%.2fms p999=%.2fms", ch, p.N, p.P50, p.P99, p.P999)
@@ -516,11 +521,12 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	g.logf("redis commands per routed contact, by name: %s", topCommands(byName, per, 12))
 	g.logf("redis µs per routed contact, by command (a script's time includes its commands'): %s", topCommands(usec, per, 12))
 	if len(procs) > 0 {
-		g.logf("per routed contact: redis commands %.1f in %.1f reads, gateway cpu %.0fµs, redis cpu %.0fµs",
-			res.RedisCommandsPerContact, res.RedisReadsPerContact, res.GatewayCPUMicrosPerContact, res.RedisCPUMicrosPerContact)
+		g.logf("per routed contact: redis commands %.1f in %.1f reads, gateway cpu %.0fµs, redis cpu %.0fµs, loadgen cpu %.0fµs",
+			res.RedisCommandsPerContact, res.RedisReadsPerContact, res.GatewayCPUMicrosPerContact, res.RedisCPUMicrosPerContact,
+			res.LoadgenCPUMicrosPerContact)
 	} else {
-		g.logf("per routed contact: redis commands %.1f in %.1f reads, redis cpu %.0fµs",
-			res.RedisCommandsPerContact, res.RedisReadsPerContact, res.RedisCPUMicrosPerContact)
+		g.logf("per routed contact: redis commands %.1f in %.1f reads, redis cpu %.0fµs, loadgen cpu %.0fµs",
+			res.RedisCommandsPerContact, res.RedisReadsPerContact, res.RedisCPUMicrosPerContact, res.LoadgenCPUMicrosPerContact)
 	}
 	return res, nil
 }
@@ -1325,6 +1331,15 @@ func procsCPU(procs []*exec.Cmd) time.Duration {
 		sum += time.Duration(u+k) * 10 * time.Millisecond
 	}
 	return sum
+}
+
+// selfCPU is the CPU time this process used so far, user and system.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // ---- spawning ----
