@@ -2,8 +2,9 @@
 // Switchboard uses (creating messages; creating and updating calls;
 // dequeuing queue members), for tests and local runs. It checks basic auth
 // like Twilio, answers with Twilio-shaped resources and error bodies, can be
-// told to fail the next calls, and builds signed webhooks (inbound SMS and
-// calls, status callbacks) as Twilio would send them.
+// told to fail the next calls (with a Retry-After header, if asked), and
+// builds signed webhooks (inbound SMS and calls, status callbacks) as
+// Twilio would send them.
 package twiliotest
 
 import (
@@ -35,6 +36,8 @@ type Request struct {
 	Form url.Values
 	// Authorized is set when basic auth matched the fake's credentials.
 	Authorized bool
+	// At is when the fake received it.
+	At time.Time
 }
 
 // Message is a message resource the fake created.
@@ -57,6 +60,9 @@ type Failure struct {
 	Code    int
 	Message string
 	RawBody string
+	// RetryAfter, when set, is sent verbatim as the Retry-After header:
+	// delta-seconds ("30"), an HTTP date, or nonsense to test its refusal.
+	RetryAfter string
 }
 
 // Server is the fake. Its zero value is not usable; call New.
@@ -135,7 +141,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	user, pass, ok := r.BasicAuth()
 	authorized := ok && user == s.creds.AccountSID && pass == s.creds.AuthToken
 	s.mu.Lock()
-	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Form: r.PostForm, Authorized: authorized})
+	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Form: r.PostForm, Authorized: authorized, At: time.Now()})
 	s.mu.Unlock()
 
 	if !authorized {
@@ -242,6 +248,9 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeError(w http.ResponseWriter, f Failure) {
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
 	if f.Code == 0 && f.RawBody != "" {
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(f.HTTPStatus)

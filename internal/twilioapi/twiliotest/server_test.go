@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twilio/twilio-go/client"
 
@@ -71,5 +72,30 @@ func TestFakeRefusesWrongAuthAndUnknownPaths(t *testing.T) {
 	}
 	if _, _, _, err := fake.StatusCallback("SMnope", "delivered", ""); err == nil {
 		t.Fatal("status callback for an unknown message")
+	}
+}
+
+func TestFakeSendsRetryAfterWhenAsked(t *testing.T) {
+	t.Parallel()
+	creds := twiliotest.Credentials()
+	fake := twiliotest.New(t, creds)
+	fake.FailNext(twiliotest.Failure{HTTPStatus: 429, Code: 20429, Message: "Too Many Requests", RetryAfter: "30"},
+		twiliotest.Failure{HTTPStatus: 429, Code: 20429, Message: "Too Many Requests"})
+	for _, want := range []string{"30", ""} {
+		r, _ := http.NewRequest(http.MethodPost, fake.URL+"/2010-04-01/Accounts/"+creds.AccountSID+"/Messages.json", nil)
+		r.SetBasicAuth(creds.AccountSID, creds.AuthToken)
+		before := time.Now()
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if got := resp.Header.Get("Retry-After"); resp.StatusCode != 429 || got != want {
+			t.Fatalf("answered %d with Retry-After %q, want 429 with %q", resp.StatusCode, got, want)
+		}
+		reqs := fake.Requests()
+		if at := reqs[len(reqs)-1].At; at.Before(before) || at.After(time.Now()) {
+			t.Fatalf("request recorded at %v, sent at %v", at, before)
+		}
 	}
 }
