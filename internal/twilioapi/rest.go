@@ -110,7 +110,9 @@ const maxErrorBody = 64 << 10
 // whose status is the HTTP status. twilio-go decodes error answers into
 // TwilioRestError and, when the body is not JSON (a proxy's 502 page), only
 // reports a decoding error that hides the status; the status is what
-// decides whether a call is worth retrying.
+// decides whether a call is worth retrying. twilio-go keeps no response
+// headers either, so a 429's Retry-After travels in the body's details
+// (retryAfterDetail).
 type errorBodyTransport struct{ next http.RoundTripper }
 
 type restErrorBody struct {
@@ -118,6 +120,10 @@ type restErrorBody struct {
 	Message  string `json:"message"`
 	MoreInfo string `json:"more_info,omitempty"`
 	Status   int    `json:"status"`
+	// Details holds only what this transport puts there: a body's own
+	// details are dropped, so nothing Twilio or a proxy sends can pose
+	// as a Retry-After.
+	Details map[string]any `json:"details,omitempty"`
 }
 
 func (t errorBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -132,6 +138,12 @@ func (t errorBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		b = restErrorBody{Message: "HTTP " + resp.Status + " without a Twilio error body"}
 	}
 	b.Status = resp.StatusCode
+	b.Details = nil
+	if resp.StatusCode == http.StatusTooManyRequests {
+		if d := retryAfter(resp.Header, time.Now()); d >= time.Millisecond {
+			b.Details = map[string]any{retryAfterDetail: d.Milliseconds()}
+		}
+	}
 	out, _ := json.Marshal(b)
 	resp.Body = io.NopCloser(bytes.NewReader(out))
 	resp.ContentLength = int64(len(out))
@@ -159,13 +171,21 @@ type Failure struct {
 	// rate or concurrency limit before acting on it, so it may be tried
 	// again, later, without any risk of doing it twice.
 	Busy bool
+	// RetryAfter is how long Twilio asked us to wait before trying again,
+	// in a 429's Retry-After header (seconds or a date); at most a day.
+	// Zero when it did not say, or said nonsense.
+	RetryAfter time.Duration
 }
 
 func (f *Failure) Error() string {
 	if f.Status == 0 {
 		return "twilio: " + f.Message
 	}
-	return fmt.Sprintf("twilio: HTTP %d, error %d: %s", f.Status, f.Code, f.Message)
+	s := fmt.Sprintf("twilio: HTTP %d, error %d: %s", f.Status, f.Code, f.Message)
+	if f.RetryAfter > 0 {
+		s += fmt.Sprintf(" (Twilio asks to retry after %s)", f.RetryAfter)
+	}
+	return s
 }
 
 // Explain turns an error from a twilio-go call into a Failure whose texts
@@ -174,12 +194,13 @@ func (c Credentials) Explain(err error) *Failure {
 	var rest *client.TwilioRestError
 	if errors.As(err, &rest) {
 		return &Failure{
-			Status:    rest.Status,
-			Code:      rest.Code,
-			Message:   c.Scrub(rest.Message),
-			MoreInfo:  rest.MoreInfo,
-			Temporary: rest.Status == http.StatusTooManyRequests || rest.Status >= 500,
-			Busy:      rest.Status == http.StatusTooManyRequests,
+			Status:     rest.Status,
+			Code:       rest.Code,
+			Message:    c.Scrub(rest.Message),
+			MoreInfo:   rest.MoreInfo,
+			Temporary:  rest.Status == http.StatusTooManyRequests || rest.Status >= 500,
+			Busy:       rest.Status == http.StatusTooManyRequests,
+			RetryAfter: retryAfterOf(rest),
 		}
 	}
 	var v1 *client.RestErrorV1
@@ -201,4 +222,14 @@ func (c Credentials) Explain(err error) *Failure {
 	// An answer that claimed success but could not be read: retrying could
 	// send the message twice, so it is not temporary.
 	return &Failure{Message: "unreadable answer: " + c.Scrub(err.Error())}
+}
+
+// retryAfterOf is the wait errorBodyTransport found in a 429's
+// Retry-After header, or zero. JSON numbers arrive as float64.
+func retryAfterOf(e *client.TwilioRestError) time.Duration {
+	ms, ok := e.Details[retryAfterDetail].(float64)
+	if e.Status != http.StatusTooManyRequests || !ok || ms < 1 || ms > float64(maxRetryAfter/time.Millisecond) {
+		return 0
+	}
+	return time.Duration(ms) * time.Millisecond
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	openapi "github.com/twilio/twilio-go/rest/api/v2010"
 
@@ -85,6 +87,88 @@ func TestExplain(t *testing.T) {
 			}
 			assertNoSecrets(t, creds, f.Error())
 		})
+	}
+}
+
+// TestExplainRetryAfter: a 429's Retry-After, in either form RFC 9110
+// allows, reaches Explain through the rewritten error body; nonsense,
+// and the header on anything but a 429, is ignored.
+func TestExplainRetryAfter(t *testing.T) {
+	t.Parallel()
+	// A date two minutes ahead. The fake's Date header and this one are
+	// both whole seconds, read a moment apart: about 120 s.
+	inTwoMinutes := time.Now().Add(2 * time.Minute).UTC().Format(http.TimeFormat)
+	tests := []struct {
+		desc      string
+		status    int
+		header    string
+		low, high time.Duration
+	}{
+		{desc: "seconds", status: 429, header: "30", low: 30 * time.Second, high: 30 * time.Second},
+		{desc: "HTTP date", status: 429, header: inTwoMinutes, low: 118 * time.Second, high: 121 * time.Second},
+		{desc: "past date", status: 429, header: "Sun, 06 Nov 1994 08:49:37 GMT"},
+		{desc: "words", status: 429, header: "soon"},
+		{desc: "negative", status: 429, header: "-30"},
+		{desc: "fraction", status: 429, header: "1.5"},
+		{desc: "absurdly large: a day at most", status: 429, header: "99999999999999999999999999", low: 24 * time.Hour, high: 24 * time.Hour},
+		{desc: "none", status: 429},
+		{desc: "not a 429", status: 503, header: "30"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			t.Parallel()
+			creds := twiliotest.Credentials()
+			fake := twiliotest.New(t, creds)
+			fake.FailNext(twiliotest.Failure{HTTPStatus: tc.status, Code: 20000 + tc.status, Message: "Busy for " + creds.AccountSID, RetryAfter: tc.header})
+			_, err := fake.Client(t).Api.CreateMessage(params("+14155550199", "+14155550100", "hi"))
+			f := creds.Explain(err)
+			if f.Status != tc.status || f.Busy != (tc.status == 429) {
+				t.Fatalf("Explain = %+v", f)
+			}
+			if f.RetryAfter < tc.low || f.RetryAfter > tc.high {
+				t.Fatalf("RetryAfter = %s for Retry-After %q, want %s to %s", f.RetryAfter, tc.header, tc.low, tc.high)
+			}
+			if said := strings.Contains(f.Error(), "retry after"); said != (f.RetryAfter > 0) {
+				t.Fatalf("error text %q", f.Error())
+			}
+			assertNoSecrets(t, creds, f.Error())
+		})
+	}
+}
+
+// TestRetryAfterDateCountsFromTwiliosClock: a date is taken relative to
+// the answer's Date, so a gateway whose clock is decades off still waits
+// what Twilio meant; without a Date, relative to ours. The body's own
+// details never pass for a Retry-After.
+func TestRetryAfterDateCountsFromTwiliosClock(t *testing.T) {
+	t.Parallel()
+	creds := twiliotest.Credentials()
+	for _, tc := range []struct {
+		date, retryAfter string
+		low, high        time.Duration
+	}{
+		{"Sun, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 08:51:07 GMT", 90 * time.Second, 90 * time.Second},
+		{"", time.Now().Add(time.Minute).UTC().Format(http.TimeFormat), 55 * time.Second, time.Minute},
+		{"not a date", time.Now().Add(time.Minute).UTC().Format(http.TimeFormat), 55 * time.Second, time.Minute},
+		{"Sun, 06 Nov 1994 08:49:37 GMT", "", 0, 0},
+	} {
+		hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			h := http.Header{"Content-Type": {"application/json"}, "Retry-After": {tc.retryAfter}}
+			if tc.date != "" {
+				h.Set("Date", tc.date)
+			}
+			body := `{"code":20429,"message":"Too Many Requests","status":429,"details":{"retry_after_ms":5}}`
+			return &http.Response{StatusCode: 429, Status: "429 Too Many Requests", Header: h,
+				Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+		})}
+		rc, err := twilioapi.NewRestClient(twilioapi.ClientOptions{Credentials: creds, HTTPClient: hc})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = rc.Api.CreateMessage(params("+14155550199", "+14155550100", "hi"))
+		if f := creds.Explain(err); f.RetryAfter < tc.low || f.RetryAfter > tc.high {
+			t.Errorf("Date %q, Retry-After %q: RetryAfter = %s, want %s to %s", tc.date, tc.retryAfter, f.RetryAfter, tc.low, tc.high)
+		}
 	}
 }
 
