@@ -156,6 +156,51 @@ func TestAcknowledgementWaitsOutABusyTwilio(t *testing.T) {
 	}
 }
 
+// A 429's Retry-After is waited out before the acknowledgement is tried
+// again: the second call reaches Twilio at least the second it asked for
+// after the first, not after the channel's own pause (1 ms here).
+func TestAcknowledgementWaitsForRetryAfter(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	busy := failure429()
+	busy.RetryAfter = "1"
+	h.fake.FailNext(busy)
+	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+	h.settle()
+	reqs := h.fake.Requests()
+	if len(reqs) != 2 || len(h.fake.Messages()) != 1 {
+		t.Fatalf("%d calls, %d acknowledgements; want the 429, then the acknowledgement", len(reqs), len(h.fake.Messages()))
+	}
+	if gap := reqs[1].At.Sub(reqs[0].At); gap < time.Second {
+		t.Fatalf("tried again %s after a 429 asking for 1 s", gap)
+	}
+}
+
+// A Retry-After beyond the acknowledgement's time (ackTimeout) is not
+// slept through: the acknowledgement is given up at once, and logged.
+func TestAcknowledgementGivesUpWhenRetryAfterOutlastsIt(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	busy := failure429()
+	busy.RetryAfter = "3600"
+	h.fake.FailNext(busy)
+	start := time.Now()
+	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+	h.settle()
+	if n, m := len(h.fake.Requests()), len(h.fake.Messages()); n != 1 || m != 0 {
+		t.Fatalf("%d calls, %d acknowledgements; want the 429 alone", n, m)
+	}
+	if d := time.Since(start); d > ackTimeout/2 {
+		t.Fatalf("gave up after %s: it waited instead", d)
+	}
+	if logs := h.logs.String(); !strings.Contains(logs, "acknowledgement not sent") || !strings.Contains(logs, "outlast") {
+		t.Fatalf("no log line says why: %s", logs)
+	}
+	if got := h.promises.Got(); len(got) != 0 {
+		t.Fatalf("recorded as told: %+v", got)
+	}
+}
+
 func TestAcknowledgementSkipsOptedOutCustomer(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)

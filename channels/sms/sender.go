@@ -36,7 +36,8 @@ const (
 // customers who opted out. Failures worth retrying (5xx, no answer,
 // opt-out store unreachable) wrap channel.ErrTemporary; a 429 is a
 // *channel.BusyError (also temporary), tried later without using an
-// attempt; Twilio's refusals are *channel.PermanentError with Twilio's code.
+// attempt, no sooner than its Retry-After asked up to maxRetryAfter;
+// Twilio's refusals are *channel.PermanentError with Twilio's code.
 //
 // Twilio's Messages API takes no idempotency key, so a send whose answer
 // was lost (timeout) and is retried may reach the customer twice; that is
@@ -52,6 +53,17 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 	}
 	return c.send(ctx, out.From, out.To, out.Text, media, "")
 }
+
+// maxRetryAfter bounds how long one 429 puts a message off on Twilio's
+// word (its Retry-After). A 429 is the account's rate or concurrency
+// limit, which lifts as the account's other calls finish. While a reply
+// is put off the transcript shows it only as pending and the customer
+// sees nothing, so it is asked again after a minute at the latest,
+// whatever was asked: one more call, which uses no attempt if it is
+// turned away too. The outbox's MaxBusyWait (10 minutes) still turns a limit that
+// does not lift into counted attempts the transcript shows, rather than
+// an hour of silence.
+const maxRetryAfter = time.Minute
 
 // roomWait is how long a reply waits for room among the messages being
 // sent (Config.MaxSending) before it is answered busy, so that the outbox
@@ -113,7 +125,7 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 	if err != nil {
 		f := c.creds.Explain(err)
 		if f.Busy { // a rate limit: the outbox puts the reply off, no attempt used
-			return res, fmt.Errorf("sms: send: %w", &channel.BusyError{Reason: f.Error()})
+			return res, fmt.Errorf("sms: send: %w", &channel.BusyError{RetryAfter: min(f.RetryAfter, maxRetryAfter), Reason: f.Error()})
 		}
 		if f.Temporary {
 			return res, fmt.Errorf("sms: send: %w: %w", channel.ErrTemporary, f)

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
@@ -68,11 +69,16 @@ func TestSendFailures(t *testing.T) {
 		out           channel.Outbound
 		wantTemporary bool
 		wantBusy      bool // put off without using an attempt
+		wantAfter     time.Duration
 		wantCode      string
 		wantCalls     int
 	}{
 		{desc: "rate limited", fail: &twiliotest.Failure{HTTPStatus: 429, Code: 20429, Message: "Too Many Requests"},
 			wantTemporary: true, wantBusy: true, wantCalls: 1},
+		{desc: "rate limited, asking for 7 s", fail: &twiliotest.Failure{HTTPStatus: 429, Code: 20429, Message: "Too Many Requests", RetryAfter: "7"},
+			wantTemporary: true, wantBusy: true, wantAfter: 7 * time.Second, wantCalls: 1},
+		{desc: "rate limited, asking for an hour: a minute", fail: &twiliotest.Failure{HTTPStatus: 429, Code: 20429, Message: "Too Many Requests", RetryAfter: "3600"},
+			wantTemporary: true, wantBusy: true, wantAfter: time.Minute, wantCalls: 1},
 		{desc: "Twilio down", fail: &twiliotest.Failure{HTTPStatus: 503, Code: 20503, Message: "Service Unavailable"},
 			wantTemporary: true, wantCalls: 1},
 		{desc: "proxy error page", fail: &twiliotest.Failure{HTTPStatus: 502, RawBody: "<h1>Bad Gateway</h1>"},
@@ -111,6 +117,9 @@ func TestSendFailures(t *testing.T) {
 			var busy *channel.BusyError
 			if got := errors.As(err, &busy); got != tc.wantBusy {
 				t.Fatalf("busy = %v: %v", got, err)
+			}
+			if busy != nil && busy.RetryAfter != tc.wantAfter {
+				t.Fatalf("busy, retry after %s, want %s: %v", busy.RetryAfter, tc.wantAfter, err)
 			}
 			if code, _ := permanentCode(err); code != tc.wantCode {
 				t.Fatalf("permanent code %q, want %q: %v", code, tc.wantCode, err)

@@ -3,6 +3,7 @@ package sms
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -89,7 +90,9 @@ func (c *Channel) handleInbound(ec echo.Context) error {
 //
 // When Twilio is busy, replies go before acknowledgements, so an
 // acknowledgement can be held back until an agent has answered the
-// customer; then it is not sent.
+// customer; then it is not sent. A 429 is tried again no sooner than its
+// Retry-After; one asking to wait beyond ackTimeout gives the
+// acknowledgement up at once.
 func (c *Channel) acknowledge(base context.Context, in channel.Inbound, receipt channel.Receipt, queue string) {
 	ctx, cancel := context.WithTimeout(base, ackTimeout)
 	defer cancel()
@@ -106,14 +109,23 @@ func (c *Channel) acknowledge(base context.Context, in channel.Inbound, receipt 
 		// the replies of conversations under way.
 		_, err = c.send(ctx, in.To, in.From, text, nil, receipt.ConversationID)
 		// Twilio's 429 (busy) did nothing: it is tried again, as long
-		// as ctx allows, without counting as one of three attempts.
+		// as ctx allows, without counting as one of three attempts, and
+		// no sooner than Twilio asked (Retry-After).
 		var busy *channel.BusyError
 		pause := c.ackRetryWait
-		if !errors.As(err, &busy) {
+		if errors.As(err, &busy) {
+			pause = max(pause, busy.RetryAfter)
+		} else {
 			if err == nil || !errors.Is(err, channel.ErrTemporary) || attempt == 3 {
 				break
 			}
 			attempt, pause, wait = attempt+1, wait, wait*2
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < pause {
+			// The next try would come after ctx ends: give up now
+			// rather than sleep for nothing.
+			err = fmt.Errorf("%w; waiting %s for the next try would outlast the acknowledgement's %s", err, pause, ackTimeout)
+			break
 		}
 		select {
 		case <-ctx.Done():
