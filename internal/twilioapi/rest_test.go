@@ -95,9 +95,11 @@ func TestExplain(t *testing.T) {
 // and the header on anything but a 429, is ignored.
 func TestExplainRetryAfter(t *testing.T) {
 	t.Parallel()
-	// A date two minutes ahead. The fake's Date header and this one are
-	// both whole seconds, read a moment apart: about 120 s.
-	inTwoMinutes := time.Now().Add(2 * time.Minute).UTC().Format(http.TimeFormat)
+	// inTwoMinutes stands for a date two minutes ahead, made when its
+	// subtest starts (parallel subtests may start seconds after the
+	// table): the fake's Date header and the date are both whole seconds,
+	// read a moment apart, so about 120 s.
+	const inTwoMinutes = "in two minutes"
 	tests := []struct {
 		desc      string
 		status    int
@@ -119,14 +121,18 @@ func TestExplainRetryAfter(t *testing.T) {
 			t.Parallel()
 			creds := twiliotest.Credentials()
 			fake := twiliotest.New(t, creds)
-			fake.FailNext(twiliotest.Failure{HTTPStatus: tc.status, Code: 20000 + tc.status, Message: "Busy for " + creds.AccountSID, RetryAfter: tc.header})
+			header := tc.header
+			if header == inTwoMinutes {
+				header = time.Now().Add(2 * time.Minute).UTC().Format(http.TimeFormat)
+			}
+			fake.FailNext(twiliotest.Failure{HTTPStatus: tc.status, Code: 20000 + tc.status, Message: "Busy for " + creds.AccountSID, RetryAfter: header})
 			_, err := fake.Client(t).Api.CreateMessage(params("+14155550199", "+14155550100", "hi"))
 			f := creds.Explain(err)
 			if f.Status != tc.status || f.Busy != (tc.status == 429) {
 				t.Fatalf("Explain = %+v", f)
 			}
 			if f.RetryAfter < tc.low || f.RetryAfter > tc.high {
-				t.Fatalf("RetryAfter = %s for Retry-After %q, want %s to %s", f.RetryAfter, tc.header, tc.low, tc.high)
+				t.Fatalf("RetryAfter = %s for Retry-After %q, want %s to %s", f.RetryAfter, header, tc.low, tc.high)
 			}
 			if said := strings.Contains(f.Error(), "retry after"); said != (f.RetryAfter > 0) {
 				t.Fatalf("error text %q", f.Error())
