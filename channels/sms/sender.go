@@ -58,11 +58,11 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 // word (its Retry-After). A 429 is the account's rate or concurrency
 // limit, which lifts as the account's other calls finish. While a reply
 // is put off the transcript shows it only as pending and the customer
-// sees nothing, so it is asked again after a minute at the latest,
-// whatever was asked: one more call, which uses no attempt if it is
-// turned away too. The outbox's MaxBusyWait (10 minutes) still turns a limit that
-// does not lift into counted attempts the transcript shows, rather than
-// an hour of silence.
+// sees nothing, so it is asked again after a minute (plus the outbox's
+// jitter of up to 20%) at the latest, whatever was asked: one more call,
+// which uses no attempt if it is turned away too. The outbox's
+// MaxBusyWait (10 minutes) still turns a limit that does not lift into
+// counted attempts the transcript shows, rather than an hour of silence.
 const maxRetryAfter = time.Minute
 
 // roomWait is how long a reply waits for room among the messages being
