@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/retryafter"
 	"github.com/twilio/twilio-go"
 	"github.com/twilio/twilio-go/client"
 )
@@ -228,7 +229,7 @@ func (c Credentials) Explain(err error) *Failure {
 // Retry-After header, or zero. JSON numbers arrive as float64.
 func retryAfterOf(e *client.TwilioRestError) time.Duration {
 	ms, ok := e.Details[retryAfterDetail].(float64)
-	if e.Status != http.StatusTooManyRequests || !ok || ms < 1 || ms > float64(maxRetryAfter/time.Millisecond) {
+	if e.Status != http.StatusTooManyRequests || !ok || ms < 1 || ms > float64(retryafter.Max/time.Millisecond) {
 		return 0
 	}
 	return time.Duration(ms) * time.Millisecond

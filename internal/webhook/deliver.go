@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/retryafter"
 )
 
 // pausedRecheck is how often a delivery of a paused endpoint looks again.
@@ -197,31 +199,9 @@ func (s *Service) send(ctx context.Context, ep Endpoint, id string, body []byte)
 	return resp.StatusCode, time.Since(start), retryAfter(resp.Header.Get("Retry-After"), now), nil
 }
 
-// maxRetryAfter bounds the wait a Retry-After is believed to ask for:
-// past a day the number only says "a long time", and bounding it keeps
-// the multiplication into a Duration from overflowing into the past (a
-// retry scheduled at once). The caller bounds it further (MaxBackoff).
-const maxRetryAfter = 24 * time.Hour
-
-// retryAfter reads a Retry-After header: whole seconds (no sign) or an
-// HTTP date; zero for anything else.
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if v[0] >= '0' && v[0] <= '9' {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
-			if err != nil || n > int64(maxRetryAfter/time.Second) {
-				return maxRetryAfter
-			}
-			return time.Duration(n) * time.Second
-		}
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
+// retryAfter reads an endpoint's Retry-After header: whole seconds or an
+// HTTP date, at most retryafter.Max; zero for anything else.
+func retryAfter(v string, now time.Time) time.Duration { return retryafter.Parse(v, now) }
 
 func (s *Service) pause(ctx context.Context, ep Endpoint, reason string) {
 	s.rdb.HSet(ctx, s.k.endpoint(ep.ID), "active", "0", "paused_reason", reason)

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/switchboard/switchboard/internal/retryafter"
 )
 
 // TestRetryAfterIsReadWithinBounds: an endpoint's Retry-After is whole
@@ -19,8 +21,8 @@ func TestRetryAfterIsReadWithinBounds(t *testing.T) {
 	}{
 		{"30", 30 * time.Second},
 		{"0", 0},
-		{"9999999999", maxRetryAfter},
-		{"99999999999999999999999", maxRetryAfter},
+		{"9999999999", retryafter.Max},
+		{"99999999999999999999999", retryafter.Max},
 		{"+30", 0},
 		{"-30", 0},
 		{"soon", 0},

@@ -1,4 +1,4 @@
-package twilioapi
+package retryafter
 
 import (
 	"net/http"
@@ -10,7 +10,7 @@ import (
 
 var retryBase = time.Date(2026, 11, 22, 19, 0, 0, 0, time.UTC)
 
-func TestParseRetryAfter(t *testing.T) {
+func TestParse(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		desc, value string
@@ -20,16 +20,16 @@ func TestParseRetryAfter(t *testing.T) {
 		{"zero", "0", 0},
 		{"leading zeros", "00030", 30 * time.Second},
 		{"spaces around", " \t30 ", 30 * time.Second},
-		{"a day", "86400", maxRetryAfter},
-		{"past a day", "86401", maxRetryAfter},
-		{"more digits than int64 holds", strings.Repeat("9", 40), maxRetryAfter},
+		{"a day", "86400", Max},
+		{"past a day", "86401", Max},
+		{"more digits than int64 holds", strings.Repeat("9", 40), Max},
 		{"IMF-fixdate", "Sun, 22 Nov 2026 19:01:30 GMT", 90 * time.Second},
 		{"RFC 850 date", "Sunday, 22-Nov-26 19:00:45 GMT", 45 * time.Second},
 		{"asctime date", "Sun Nov 22 19:05:00 2026", 5 * time.Minute},
 		{"date now", "Sun, 22 Nov 2026 19:00:00 GMT", 0},
 		{"date past", "Sun, 06 Nov 1994 08:49:37 GMT", 0},
-		{"date next year", "Mon, 22 Nov 2027 19:00:00 GMT", maxRetryAfter},
-		{"date far ahead", "Fri, 31 Dec 9999 23:59:59 GMT", maxRetryAfter},
+		{"date next year", "Mon, 22 Nov 2027 19:00:00 GMT", Max},
+		{"date far ahead", "Fri, 31 Dec 9999 23:59:59 GMT", Max},
 		{"empty", "", 0},
 		{"negative", "-30", 0},
 		{"plus sign", "+30", 0},
@@ -43,53 +43,53 @@ func TestParseRetryAfter(t *testing.T) {
 		{"words", "later please", 0},
 	}
 	for _, tc := range tests {
-		if got := parseRetryAfter(tc.value, retryBase); got != tc.want {
-			t.Errorf("%s: parseRetryAfter(%q) = %s, want %s", tc.desc, tc.value, got, tc.want)
+		if got := Parse(tc.value, retryBase); got != tc.want {
+			t.Errorf("%s: Parse(%q) = %s, want %s", tc.desc, tc.value, got, tc.want)
 		}
 	}
 }
 
-// FuzzParseRetryAfter feeds arbitrary header values to the parser: it must
-// never panic, never answer a negative wait or one beyond maxRetryAfter,
+// FuzzParse feeds arbitrary header values to the parser: it must
+// never panic, never answer a negative wait or one beyond Max,
 // and read what it accepts as RFC 9110 says. The kept corpus is in
-// testdata/fuzz/FuzzParseRetryAfter.
-func FuzzParseRetryAfter(f *testing.F) {
+// testdata/fuzz/FuzzParse.
+func FuzzParse(f *testing.F) {
 	for _, v := range []string{"30", "0", "86401", strings.Repeat("9", 30), "-1", "1.5", " 7 ",
 		"Sun, 22 Nov 2026 19:01:30 GMT", "Sunday, 22-Nov-26 19:00:45 GMT", "Sun Nov 22 19:05:00 2026",
 		"Sun, 06 Nov 1994 08:49:37 GMT", "soon", ""} {
 		f.Add(v)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		got := parseRetryAfter(v, retryBase)
-		if got < 0 || got > maxRetryAfter {
-			t.Fatalf("parseRetryAfter(%q) = %s: outside 0 to %s", v, got, maxRetryAfter)
+		got := Parse(v, retryBase)
+		if got < 0 || got > Max {
+			t.Fatalf("Parse(%q) = %s: outside 0 to %s", v, got, Max)
 		}
 		s := strings.Trim(v, " \t")
-		if again := parseRetryAfter(s, retryBase); again != got {
-			t.Fatalf("parseRetryAfter(%q) = %s, but %s without the spaces around", v, got, again)
+		if again := Parse(s, retryBase); again != got {
+			t.Fatalf("Parse(%q) = %s, but %s without the spaces around", v, got, again)
 		}
 		if digits(s) {
 			// Delta-seconds: whole seconds, as written up to the bound.
-			if n, err := strconv.ParseUint(s, 10, 63); err == nil && n <= uint64(maxRetryAfter/time.Second) {
+			if n, err := strconv.ParseUint(s, 10, 63); err == nil && n <= uint64(Max/time.Second) {
 				if got != time.Duration(n)*time.Second {
-					t.Fatalf("parseRetryAfter(%q) = %s, want %d s", v, got, n)
+					t.Fatalf("Parse(%q) = %s, want %d s", v, got, n)
 				}
-			} else if got != maxRetryAfter {
-				t.Fatalf("parseRetryAfter(%q) = %s, want the bound %s", v, got, maxRetryAfter)
+			} else if got != Max {
+				t.Fatalf("Parse(%q) = %s, want the bound %s", v, got, Max)
 			}
 			return
 		}
 		at, err := http.ParseTime(s)
 		if err != nil {
 			if got != 0 {
-				t.Fatalf("parseRetryAfter(%q) = %s for neither seconds nor a date", v, got)
+				t.Fatalf("Parse(%q) = %s for neither seconds nor a date", v, got)
 			}
 			return
 		}
 		// An HTTP-date: the time until it, as a date written back again.
-		if got > 0 && got < maxRetryAfter {
-			if back := parseRetryAfter(retryBase.Add(got).Format(http.TimeFormat), retryBase); back != got || !at.Equal(retryBase.Add(got)) {
-				t.Fatalf("parseRetryAfter(%q) = %s, but its date written back reads %s", v, got, back)
+		if got > 0 && got < Max {
+			if back := Parse(retryBase.Add(got).Format(http.TimeFormat), retryBase); back != got || !at.Equal(retryBase.Add(got)) {
+				t.Fatalf("Parse(%q) = %s, but its date written back reads %s", v, got, back)
 			}
 		}
 	})
