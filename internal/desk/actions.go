@@ -95,6 +95,9 @@ func (d *Desk) close(ctx context.Context, conv conversation.Conversation, closer
 // and perhaps whether it waits for a promise (waiting).
 func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, holder string, st routing.ConvState,
 	waiting *promise.WaitingRead, closer, disposition string) (conversation.Conversation, error) {
+	// From routing's close to the record's, routing's closed event, if
+	// handled here, waits for the record instead of reading it.
+	defer d.closedHere.begin(conv.ID)()
 	switch st {
 	case routing.ConvActive:
 		// One waiting for a promise is not routing's to close any more.

@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -19,9 +20,63 @@ const closedHereCap = 100_000
 // routing's closed event, handled here, need not read the record to learn
 // that it is closed (repairClose). A close recorded elsewhere, or
 // forgotten, costs the read, as before.
+//
+// It also knows the closes under way here: routing has let go, the record
+// is not closed yet. Routing's closed event often arrives in that gap
+// (about every other close under load); it then waits for the record here
+// (await) instead of reading it too soon and asking to be handed out again.
 type closedHere struct {
-	mu sync.Mutex
-	at map[string]time.Time
+	mu       sync.Mutex
+	at       map[string]time.Time
+	underWay map[string]chan struct{} // closed when the close is recorded or has failed
+}
+
+// begin notes that this gateway is about to ask routing to close convID.
+// end is called once the close is recorded (add) or has failed; it is
+// safe to call after add. A second close of convID under way at once
+// shares nothing: its event, if handled meanwhile, reads the record.
+func (c *closedHere) begin(convID string) (end func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.underWay[convID]; ok {
+		return func() {}
+	}
+	if c.underWay == nil {
+		c.underWay = map[string]chan struct{}{}
+	}
+	done := make(chan struct{})
+	c.underWay[convID] = done
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.settleLocked(convID, done)
+	}
+}
+
+// settleLocked ends the close under way of convID if it is still done's.
+func (c *closedHere) settleLocked(convID string, done chan struct{}) {
+	if cur, ok := c.underWay[convID]; ok && cur == done {
+		delete(c.underWay, convID)
+		close(done)
+	}
+}
+
+// await waits, for at most max and while ctx lasts, for a close of convID
+// under way here to be recorded or to fail; at once when none is.
+func (c *closedHere) await(ctx context.Context, convID string, max time.Duration) {
+	c.mu.Lock()
+	done, ok := c.underWay[convID]
+	c.mu.Unlock()
+	if !ok {
+		return
+	}
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // add remembers that convID's close, at recordedAt, was recorded here.
@@ -43,6 +98,9 @@ func (c *closedHere) add(convID string, recordedAt time.Time) {
 		c.at = map[string]time.Time{}
 	}
 	c.at[convID] = recordedAt
+	if done, ok := c.underWay[convID]; ok {
+		c.settleLocked(convID, done)
+	}
 }
 
 // closeSkew is how much earlier than routing's close a close recorded here

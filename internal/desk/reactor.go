@@ -107,6 +107,11 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 // the conversation before the desk records it itself.
 const closeRepairAfter = 10 * time.Second
 
+// closeAwait bounds how long routing's closed event waits for a close this
+// gateway is recording: one round trip, normally. Past it, the record is
+// read as for a close made elsewhere.
+const closeAwait = 2 * time.Second
+
 // repairClose makes sure a close routing made reaches the conversation
 // record. Every close goes through the conversation service, which records
 // it with its disposition right after routing lets go, so normally there
@@ -116,9 +121,11 @@ const closeRepairAfter = 10 * time.Second
 // (routing.ErrRetryLater): the consumer group hands it out again after its
 // claim time, past closeRepairAfter, and this records the close, so the
 // customer's next message opens a new conversation instead of joining a
-// dead one. Nothing waits on the hot path, and a close this gateway
-// recorded itself is known without reading the record (closedHere).
+// dead one. A close this gateway recorded itself is known without reading
+// the record (closedHere); one it is recording is waited for, on a signal
+// of this process, not by reading the record (closeAwait).
 func (d *Desk) repairClose(ctx context.Context, ev routing.Event) error {
+	d.closedHere.await(ctx, ev.ConversationID, closeAwait)
 	if d.closedHere.take(ev.ConversationID, ev.At, time.Now()) {
 		return nil // recorded by this gateway: nothing to repair, nothing to read
 	}

@@ -3,9 +3,12 @@ package desk
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
@@ -130,6 +133,109 @@ func TestRoutingsCloseOfACloseRecordedHereReadsNothing(t *testing.T) {
 	}
 	if n := count.Alone("hgetall"); n != 1 {
 		t.Errorf("%d record reads for a close recorded nowhere; want 1", n)
+	}
+}
+
+// closingHook runs before, just before the script that closes conv's
+// record is sent: routing has let go of it by then.
+type closingHook struct {
+	conv   string
+	before func()
+	once   sync.Once
+}
+
+func (h *closingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *closingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (h *closingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && slices.Contains(args, any("cg")) {
+			h.once.Do(h.before)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// TestRoutingsCloseHandledMidCloseWaitsForTheRecord: routing's closed event
+// often reaches the gateway that is closing the conversation after routing
+// let go and before the record is closed. It waits for that close, on a
+// signal of this process, and then reads nothing and asks for no retry,
+// where it used to read the open record and be handed out again later.
+func TestRoutingsCloseHandledMidCloseWaitsForTheRecord(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.convs.SetNotifier(e.desk)
+	conv, _ := e.conversation(ana, ActiveMine)
+	count := &redistest.Counter{}
+	reacted := make(chan error, 1)
+	hook := &closingHook{conv: conv, before: func() {
+		// Routing has closed it; the record is about to be.
+		go func() {
+			count.Reset()
+			reacted <- e.desk.React(ctx, routing.Event{Type: routing.EventClosed, ConversationID: conv, AgentID: ana.AccountID, At: time.Now()})
+		}()
+		time.Sleep(50 * time.Millisecond) // the event is handled, and waits, before the record closes
+	}}
+	e.rdb.AddHook(hook)
+	e.rdb.AddHook(count)
+	if _, err := e.desk.Close(ctx, ana, conv, ""); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-reacted:
+		if err != nil {
+			t.Fatalf("closed event handled mid-close: %v, want nil (the close was recorded here)", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the closed event was not handled")
+	}
+	if n := count.Alone("hgetall"); n != 0 {
+		t.Errorf("%d record reads for a close this gateway was recording", n)
+	}
+	rec, err := e.convs.Conversation(ctx, conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Open() || rec.Disposition != "resolved" {
+		t.Errorf("after the close: state %s, disposition %q", rec.State, rec.Disposition)
+	}
+}
+
+// TestACloseThatFailsLetsItsEventReadTheRecord: a close under way here that
+// fails (the record could not be written) does not leave routing's closed
+// event waiting: it reads the record, finds it open, and is handed out
+// again later, as for a close made elsewhere.
+func TestACloseThatFailsLetsItsEventReadTheRecord(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	conv, _ := e.conversation(ana, ActiveMine)
+	end := e.desk.closedHere.begin(conv)
+	if err := e.engine.Close(ctx, conv, ana.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	reacted := make(chan error, 1)
+	go func() {
+		reacted <- e.desk.React(ctx, routing.Event{Type: routing.EventClosed, ConversationID: conv, AgentID: ana.AccountID, At: time.Now()})
+	}()
+	select {
+	case err := <-reacted:
+		t.Fatalf("the event did not wait for the close under way: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	end() // the record's close failed
+	select {
+	case err := <-reacted:
+		if !errors.Is(err, routing.ErrRetryLater) {
+			t.Errorf("after a failed close here: %v, want ErrRetryLater", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the event still waits after the close under way ended")
 	}
 }
 
