@@ -117,3 +117,56 @@ func mustReceive(t *testing.T, e *env, in channel.Inbound) channel.Receipt {
 	}
 	return r
 }
+
+// TestOnlyEmailKeepsAKeyPerMessage: a customer's email names the message
+// it answers (In-Reply-To), so every email in or out keeps a thread key
+// for ThreadTTL; an SMS or a chat message is threaded by address or
+// session, and keeping a key per message for 90 days only filled Redis.
+func TestOnlyEmailKeepsAKeyPerMessage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	e.run(t)
+	thread := func(ch channel.Name, pid string) bool {
+		n, err := e.rdb.Exists(ctx, e.svc.k.prefix()+"thread:"+string(ch)+":"+pid).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	text := mustReceive(t, e, sms("+15550009999", "hi", "SMin1"))
+	chat := mustReceive(t, e, channel.Inbound{Channel: channel.Chat, From: "v_keys", To: "web", Text: "hello", ProviderID: "v_keys|f1", ThreadHint: "sess1"})
+	mail := mustReceive(t, e, channel.Inbound{Channel: channel.Email, From: "kim@example.com", To: "help@us.example", Text: "x", ProviderID: "k1@kim"})
+	if thread(channel.SMS, "SMin1") || thread(channel.Chat, "v_keys|f1") {
+		t.Error("an SMS or chat message kept a thread key of its own")
+	}
+	if !thread(channel.Email, "k1@kim") {
+		t.Error("an email kept no thread key: an answer naming it would not find its conversation")
+	}
+	// The chat session still threads the visitor's next message.
+	if again := mustReceive(t, e, channel.Inbound{Channel: channel.Chat, From: "v_keys", To: "web", Text: "still there?", ProviderID: "v_keys|f2", ThreadHint: "sess1"}); again.ConversationID != chat.ConversationID {
+		t.Fatalf("the session's next message went to %s, want %s", again.ConversationID, chat.ConversationID)
+	}
+	replies := map[string]Entry{}
+	for ch, conv := range map[channel.Name]string{channel.SMS: text.ConversationID, channel.Email: mail.ConversationID} {
+		en, err := e.svc.Reply(ctx, conv, "ana", "on it", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		replies[string(ch)] = en
+	}
+	sent := func(ch channel.Name) string {
+		m, err := e.svc.Message(ctx, replies[string(ch)].MessageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.ProviderID
+	}
+	eventually(t, "both replies sent", func() bool { return sent(channel.SMS) != "" && sent(channel.Email) != "" })
+	if thread(channel.SMS, sent(channel.SMS)) {
+		t.Error("an SMS reply kept a thread key")
+	}
+	if !thread(channel.Email, sent(channel.Email)) {
+		t.Error("an email reply kept no thread key: the customer's answer to it would not find its conversation")
+	}
+}

@@ -432,7 +432,8 @@ func (s *Service) finish(ctx context.Context, id string, attempt, tries int, o o
 	now := s.now()
 	res, err := scriptFinish.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.msg(id)},
 		s.k.prefix(), ms(now), attempt, o.kind, ms(o.next), o.providerID, o.status,
-		statusRank(o.status), o.code, o.text, int64(s.thrTTL/time.Second), s.k.early(o.channel), s.evCap, tries).Slice()
+		statusRank(o.status), o.code, o.text, int64(s.thrTTL/time.Second), s.k.early(o.channel), s.evCap, tries,
+		flag(threadsByMessageID(o.channel))).Slice()
 	if err != nil {
 		return fmt.Errorf("record %s: %w", o.kind, err)
 	}

@@ -78,7 +78,7 @@ func (s *Service) Receive(ctx context.Context, in channel.Inbound) (channel.Rece
 		s.k.prefix(), string(in.Channel), from, strings.TrimSpace(in.To), in.ProviderID, in.ThreadHint,
 		identKind(in.Channel), ms(at), newID("cv_"), newID("cu_"), newID("m_"), rt.Queue, strings.TrimSpace(in.Name),
 		in.Text, att, int64(s.dedupTTL / time.Second), strict, int64(s.thrTTL / time.Second),
-		strings.Join(rt.Skills, ","), VIPTag, reopen, s.evCap,
+		strings.Join(rt.Skills, ","), VIPTag, reopen, s.evCap, flag(threadsByMessageID(in.Channel)),
 	}
 	res, err := scriptReceive.Run(ctx, s.rdb, keys, args...).StringSlice()
 	if err != nil {
@@ -214,4 +214,19 @@ func (s *Service) retryUnrouted(ctx context.Context) {
 			s.log.WarnContext(ctx, "conversation: enqueue retry failed", "conversation", id, "err", err)
 		}
 	}
+}
+
+// threadsByMessageID says whether a channel's customers answer a message by
+// naming it (email's In-Reply-To and References), so that each message's
+// provider id must find its conversation for ThreadTTL. The other channels
+// find the conversation by the customer's address or chat session; a key
+// per message kept 90 days would only fill Redis (ten a chat).
+func threadsByMessageID(ch channel.Name) bool { return ch == channel.Email }
+
+// flag is a script's "1" or "0".
+func flag(on bool) string {
+	if on {
+		return "1"
+	}
+	return "0"
 }

@@ -13,6 +13,9 @@
 --          status applied here), a final failure message.delivery_status
 -- ARGV[14] the attempt, counting only claims the provider tried (not those
 --          put off as busy), for the transcript and the events
+-- ARGV[15] "1": the channel's customers answer a message by naming it
+--          (email's In-Reply-To), so the provider id finds the conversation
+--          for the provider-id ttl (thread:<channel>:<provider id>)
 --
 -- A retry or failure from an attempt that is no longer the latest (its lease
 -- lapsed and another process claimed the message) is ignored: the newer
@@ -79,8 +82,10 @@ if outcome == 'sent' then
     'provider_id', ARGV[6], 'error_code', '', 'error_text', '')
   if ARGV[6] ~= '' then
     redis.call('SET', p .. 'provmsg:' .. ch .. ':' .. ARGV[6], id, 'EX', ARGV[11])
-    -- The customer's answer to this message (In-Reply-To) finds the conversation.
-    redis.call('SET', p .. 'thread:' .. ch .. ':' .. ARGV[6], conv, 'EX', ARGV[11])
+    if ARGV[15] == '1' then
+      -- The customer's answer to this message (In-Reply-To) finds the conversation.
+      redis.call('SET', p .. 'thread:' .. ch .. ':' .. ARGV[6], conv, 'EX', ARGV[11])
+    end
     table.insert(entry, 'provider_id'); table.insert(entry, ARGV[6])
   end
   table.insert(entry, 'status'); table.insert(entry, ARGV[7])

@@ -22,6 +22,11 @@
 -- ARGV[22] cap of the event stream sb:{ws}:convevents (derived), which gets
 --          message.received, and customer.created / customer.updated when
 --          the customer is new or gave a name first
+-- ARGV[23] "1": the channel's customers answer a message by naming it
+--          (email's In-Reply-To): the message's provider id finds the
+--          conversation for the thread ttl. Other channels keep no key per
+--          message (thread:<channel>:<provider id>), which would only fill
+--          Redis for the thread ttl
 --
 -- The thread hint is a list of keys separated by spaces, most telling first
 -- (email: In-Reply-To, the reply-address key, then References newest first).
@@ -161,12 +166,15 @@ event('type', 'message.received', 'conv', conv, 'cust', cust, 'channel', ch, 'ms
   'entry', sid, 'provider_id', pid, 'new', opened, 'at', now)
 
 redis.call('HINCRBY', ck, 'message_count', 1)
-redis.call('HSET', ck, 'last_message_at', now, 'updated_at', now)
 if pid ~= '' then
-  redis.call('HSET', ck, 'last_inbound_provider_id', pid)
-  -- A later In-Reply-To naming this message finds the conversation.
-  redis.call('SET', p .. 'thread:' .. ch .. ':' .. pid, conv, 'EX', ARGV[18])
+  redis.call('HSET', ck, 'last_message_at', now, 'updated_at', now, 'last_inbound_provider_id', pid)
+  if ARGV[23] == '1' then
+    -- A later In-Reply-To naming this message finds the conversation.
+    redis.call('SET', p .. 'thread:' .. ch .. ':' .. pid, conv, 'EX', ARGV[18])
+  end
   redis.call('SET', KEYS[1], conv .. '|' .. ARGV[11] .. '|' .. cust, 'EX', ARGV[16])
+else
+  redis.call('HSET', ck, 'last_message_at', now, 'updated_at', now)
 end
 -- What routing needs about the customer, and what the console names them
 -- by, saving the caller round trips.
