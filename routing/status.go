@@ -206,10 +206,18 @@ func (e *Engine) Position(ctx context.Context, id string) (pos int, ok bool, err
 	state, _ := f[0].(string)
 	queue, _ := f[1].(string)
 	channel, _ := f[2].(string)
-	if ConvState(state) != ConvWaiting {
+	return e.PositionOf(ctx, ConvStatus{ID: id, State: ConvState(state), Queue: queue, Channel: channel})
+}
+
+// PositionOf is Position for a caller that has just read the conversation
+// (Conversation): a conversation that is not waiting costs no read at all,
+// a waiting one no second read of its state.
+func (e *Engine) PositionOf(ctx context.Context, st ConvStatus) (pos int, ok bool, err error) {
+	if st.State != ConvWaiting {
 		return 0, false, nil
 	}
-	score, err := e.c.ZScore(ctx, e.k.queue(queue, channel), id).Result()
+	id, queue := st.ID, st.Queue
+	score, err := e.c.ZScore(ctx, e.k.queue(queue, st.Channel), id).Result()
 	if errors.Is(err, redis.Nil) {
 		return 0, false, nil // taken between the two reads
 	}

@@ -48,7 +48,7 @@ func (d *Desk) Place(ctx context.Context, conversationID string) (channel.Place,
 	if err != nil {
 		return channel.Place{}, err
 	}
-	pos, ok, err := d.engine.Position(ctx, conversationID)
+	pos, ok, err := d.engine.PositionOf(ctx, rc)
 	if err != nil || !ok {
 		return channel.Place{}, err
 	}

@@ -315,3 +315,38 @@ func TestRingingAnAgentIsOneRoundTrip(t *testing.T) {
 		t.Errorf("assignment: %+v", a)
 	}
 }
+
+// TestThePlaceOfAConversationNotWaitingIsOneRead: a chat visitor's widget
+// asks for its place when the chat opens, and under load most chats are
+// offered at once. Routing's record, read once, says it is not waiting;
+// asking routing again for the state cost a second round trip. A waiting
+// one still gets its place.
+func TestThePlaceOfAConversationNotWaitingIsOneRead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	first, _ := e.conversation(ana, Waiting)
+	second, _ := e.conversation(ana, Waiting)
+	active, _ := e.conversation(ana, ActiveMine)
+	count := &redistest.Counter{}
+	e.rdb.AddHook(count)
+	p, err := e.desk.Place(ctx, active)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Position != 0 {
+		t.Errorf("an active conversation is told place %d", p.Position)
+	}
+	if n := count.Trips.Load(); n != 1 {
+		t.Errorf("the place of an active conversation took %d round trips, want 1", n)
+	}
+	for want, id := range []string{first, second} {
+		p, err := e.desk.Place(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Position != want+1 {
+			t.Errorf("waiting conversation %d is told place %d", want+1, p.Position)
+		}
+	}
+}
