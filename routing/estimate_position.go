@@ -35,9 +35,9 @@ func positionWait(pos int, sm samples, agents int) Estimate {
 
 // EstimateAt is the honest wait of the conversation at place pos of queue
 // (Position gives the place): from the handle times last measured in the
-// queue and the agents online for it. The conversation service's Place
-// combines the two: pos, ok, _ := e.Position(ctx, id); e.EstimateAt(ctx,
-// queue, pos).
+// queue and the agents online for it. The desk's Place combines them, with
+// the record it read: pos, ok, _ := e.PositionOf(ctx, st); e.EstimateAt(ctx,
+// st.Queue, pos).
 func (e *Engine) EstimateAt(ctx context.Context, queue string, pos int) (Estimate, error) {
 	if _, ok := e.queues[queue]; !ok {
 		return Estimate{}, fmt.Errorf("routing: estimate %q: %w", queue, ErrUnknownQueue)

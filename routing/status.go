@@ -209,9 +209,10 @@ func (e *Engine) Position(ctx context.Context, id string) (pos int, ok bool, err
 	return e.PositionOf(ctx, ConvStatus{ID: id, State: ConvState(state), Queue: queue, Channel: channel})
 }
 
-// PositionOf is Position for a caller that has just read the conversation
-// (Conversation): a conversation that is not waiting costs no read at all,
-// a waiting one no second read of its state.
+// PositionOf is Position for a caller that has just read the conversation:
+// st is what Conversation returned (its ID, State, Queue and Channel are
+// used). A conversation that is not waiting costs no read at all, a waiting
+// one no second read of its state.
 func (e *Engine) PositionOf(ctx context.Context, st ConvStatus) (pos int, ok bool, err error) {
 	if st.State != ConvWaiting {
 		return 0, false, nil

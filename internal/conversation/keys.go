@@ -18,8 +18,8 @@ import "github.com/switchboard/switchboard/internal/channel"
 //	                                             share a number), email or chat
 //	sb:{ws}:open:<customer>:<channel>     string the customer's open conversation on a channel
 //	sb:{ws}:thread:<channel>:<key>        string conversation id for one key of a thread hint
-//	                                             (per message id, in and out, for email only)
 //	                                             (a Message-ID, a call SID) or a provider id
+//	                                             (email only, in and out)
 //	sb:{ws}:dedup:<channel>:<provider id> string "conv|msg|cust" of a delivery already stored
 //	sb:{ws}:msg:<id>                      hash   an outbound message and its send/delivery state
 //	sb:{ws}:provmsg:<channel>:<provider>  string message id of a sent message, for status callbacks

@@ -138,8 +138,9 @@ type Params struct {
 	// DedupTTL is how long a provider id is remembered. Zero: 30 days, which
 	// covers Twilio's retries and an email re-fetch after a mailbox resync.
 	DedupTTL time.Duration
-	// ThreadTTL is how long a thread hint or a provider id finds its
-	// conversation. Zero: 90 days.
+	// ThreadTTL is how long a thread hint or a provider id (email's, in
+	// and out; other channels keep none) finds its conversation. Zero: 90
+	// days.
 	ThreadTTL time.Duration
 	// Outbox tunes sending.
 	Outbox OutboxConfig

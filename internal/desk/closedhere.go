@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,36 +29,51 @@ const closedHereCap = 100_000
 type closedHere struct {
 	mu       sync.Mutex
 	at       map[string]time.Time
-	underWay map[string]chan struct{} // closed when the close is recorded or has failed
+	underWay map[string]*closing
+
+	// waiting counts the events waiting in await now.
+	waiting atomic.Int64
+}
+
+// closing is the closes of one conversation under way here: done is closed
+// when one of them is recorded (add) or all have ended.
+type closing struct {
+	done chan struct{}
+	n    int
 }
 
 // begin notes that this gateway is about to ask routing to close convID.
-// end is called once the close is recorded (add) or has failed; it is
-// safe to call after add. A second close of convID under way at once
-// shares nothing: its event, if handled meanwhile, reads the record.
+// end is called once that close is recorded or has failed; it is safe to
+// call after add.
 func (c *closedHere) begin(convID string) (end func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.underWay[convID]; ok {
-		return func() {}
-	}
 	if c.underWay == nil {
-		c.underWay = map[string]chan struct{}{}
+		c.underWay = map[string]*closing{}
 	}
-	done := make(chan struct{})
-	c.underWay[convID] = done
+	cl := c.underWay[convID]
+	if cl == nil {
+		cl = &closing{done: make(chan struct{})}
+		c.underWay[convID] = cl
+	}
+	cl.n++
 	return func() {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		c.settleLocked(convID, done)
+		if c.underWay[convID] != cl {
+			return // settled by add
+		}
+		if cl.n--; cl.n == 0 {
+			c.settleLocked(convID)
+		}
 	}
 }
 
-// settleLocked ends the close under way of convID if it is still done's.
-func (c *closedHere) settleLocked(convID string, done chan struct{}) {
-	if cur, ok := c.underWay[convID]; ok && cur == done {
+// settleLocked ends the closes under way of convID, if any.
+func (c *closedHere) settleLocked(convID string) {
+	if cl, ok := c.underWay[convID]; ok {
 		delete(c.underWay, convID)
-		close(done)
+		close(cl.done)
 	}
 }
 
@@ -65,15 +81,17 @@ func (c *closedHere) settleLocked(convID string, done chan struct{}) {
 // under way here to be recorded or to fail; at once when none is.
 func (c *closedHere) await(ctx context.Context, convID string, max time.Duration) {
 	c.mu.Lock()
-	done, ok := c.underWay[convID]
+	cl, ok := c.underWay[convID]
 	c.mu.Unlock()
 	if !ok {
 		return
 	}
+	c.waiting.Add(1)
+	defer c.waiting.Add(-1)
 	t := time.NewTimer(max)
 	defer t.Stop()
 	select {
-	case <-done:
+	case <-cl.done:
 	case <-t.C:
 	case <-ctx.Done():
 	}
@@ -98,9 +116,7 @@ func (c *closedHere) add(convID string, recordedAt time.Time) {
 		c.at = map[string]time.Time{}
 	}
 	c.at[convID] = recordedAt
-	if done, ok := c.underWay[convID]; ok {
-		c.settleLocked(convID, done)
-	}
+	c.settleLocked(convID)
 }
 
 // closeSkew is how much earlier than routing's close a close recorded here

@@ -78,6 +78,11 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 	case routing.EventStarted:
 		return d.repairStart(ctx, ev)
 	case routing.EventAbandoned:
+		// A supervisor closing a waiting conversation (spam) makes routing
+		// abandon it; recorded as abandoned first, it would lose the
+		// disposition the close is recording here. So, like a closed
+		// event, it waits for a close under way here.
+		d.closedHere.await(ctx, ev.ConversationID, closeAwait)
 		// Abandons too are recorded by the conversation service;
 		// OnAbandoned repairs one whose gateway died between the two steps
 		// and is a no-op otherwise. The channel hears of it from the
@@ -109,8 +114,10 @@ const closeRepairAfter = 10 * time.Second
 
 // closeAwait bounds how long routing's closed event waits for a close this
 // gateway is recording: one round trip, normally. Past it, the record is
-// read as for a close made elsewhere.
-const closeAwait = 2 * time.Second
+// read as for a close made elsewhere. Short, because the event holds its
+// consumer worker, and so the other conversations handled by it, while it
+// waits.
+const closeAwait = 500 * time.Millisecond
 
 // repairClose makes sure a close routing made reaches the conversation
 // record. Every close goes through the conversation service, which records
@@ -208,6 +215,11 @@ func ignoreMissing(err error) error {
 // channel that the conversation ended; it is written once and after the
 // record holds the disposition.
 func (d *Desk) Notify(ctx context.Context, convID string, e conversation.Entry) {
+	if e.Type == conversation.EntrySystem && e.Event == "closed" {
+		// First: routing's closed event, if it waits for this close
+		// (repairClose), goes on now, not after the consoles are told.
+		d.closedHere.add(convID, e.At)
+	}
 	if e.Type == conversation.EntryStatus {
 		errText := e.ErrorText
 		if e.ErrorCode != "" && errText != "" {
@@ -241,9 +253,6 @@ func (d *Desk) Notify(ctx context.Context, convID string, e conversation.Entry) 
 }
 
 func (d *Desk) closed(ctx context.Context, convID string, e conversation.Entry) {
-	if e.Event == "closed" {
-		d.closedHere.add(convID, e.At)
-	}
 	var conv conversation.Conversation
 	if e.Record != nil {
 		conv = *e.Record // as the close left it, read by the closing script

@@ -179,7 +179,7 @@ func TestRoutingsCloseHandledMidCloseWaitsForTheRecord(t *testing.T) {
 			count.Reset()
 			reacted <- e.desk.React(ctx, routing.Event{Type: routing.EventClosed, ConversationID: conv, AgentID: ana.AccountID, At: time.Now()})
 		}()
-		time.Sleep(50 * time.Millisecond) // the event is handled, and waits, before the record closes
+		waitForWaiters(t, e.desk, 1, reacted) // the event is handled, and waits, before the record closes
 	}}
 	e.rdb.AddHook(hook)
 	e.rdb.AddHook(count)
@@ -223,11 +223,7 @@ func TestACloseThatFailsLetsItsEventReadTheRecord(t *testing.T) {
 	go func() {
 		reacted <- e.desk.React(ctx, routing.Event{Type: routing.EventClosed, ConversationID: conv, AgentID: ana.AccountID, At: time.Now()})
 	}()
-	select {
-	case err := <-reacted:
-		t.Fatalf("the event did not wait for the close under way: %v", err)
-	case <-time.After(100 * time.Millisecond):
-	}
+	waitForWaiters(t, e.desk, 1, reacted)
 	end() // the record's close failed
 	select {
 	case err := <-reacted:
@@ -236,6 +232,89 @@ func TestACloseThatFailsLetsItsEventReadTheRecord(t *testing.T) {
 		}
 	case <-time.After(time.Second):
 		t.Fatal("the event still waits after the close under way ended")
+	}
+}
+
+// waitForWaiters waits until n routing events wait for a close under way
+// here; reacted is where the handler of such an event reports.
+func waitForWaiters(t *testing.T, d *Desk, n int64, reacted <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for d.closedHere.waiting.Load() != n {
+		select {
+		case err := <-reacted:
+			t.Fatalf("the event did not wait for the close under way: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events wait for a close under way, want %d", d.closedHere.waiting.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestClosingAWaitingConversationKeepsItsDisposition: a supervisor closing
+// a conversation still in the queue (spam) makes routing abandon it. When
+// routing's abandoned event is handled here before the close is recorded,
+// it waits for it, and the record keeps the supervisor's disposition
+// instead of "abandoned", the customer's leaving.
+func TestClosingAWaitingConversationKeepsItsDisposition(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.convs.SetNotifier(e.desk)
+	conv, _ := e.conversation(ana, Waiting)
+	reacted := make(chan error, 1)
+	hook := &closingHook{conv: conv, before: func() {
+		go func() {
+			reacted <- e.desk.React(ctx, routing.Event{Type: routing.EventAbandoned, ConversationID: conv, At: time.Now()})
+		}()
+		waitForWaiters(t, e.desk, 1, reacted)
+	}}
+	e.rdb.AddHook(hook)
+	if _, err := e.desk.Close(ctx, sam, conv, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reacted; err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.convs.Conversation(ctx, conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != conversation.StateClosed || rec.Disposition != "spam" {
+		t.Errorf("after a supervisor's close: state %s, disposition %q; want closed, spam", rec.State, rec.Disposition)
+	}
+}
+
+// TestTwoClosesUnderWayHoldTheEventUntilOneIsRecorded: two consoles close
+// one conversation at once; the first to fail does not let routing's event
+// go on while the other is still recording the close.
+func TestTwoClosesUnderWayHoldTheEventUntilOneIsRecorded(t *testing.T) {
+	t.Parallel()
+	var c closedHere
+	endA, endB := c.begin("cv1"), c.begin("cv1")
+	done := make(chan struct{})
+	go func() {
+		c.await(context.Background(), "cv1", 5*time.Second)
+		close(done)
+	}()
+	endA() // one close failed
+	select {
+	case <-done:
+		t.Fatal("the event went on while another close was still under way")
+	case <-time.After(50 * time.Millisecond):
+	}
+	c.add("cv1", time.Now()) // the other recorded it
+	select {
+	case <-done:
+	case <-time.After(time.Second):
+		t.Fatal("the event still waits after the close was recorded")
+	}
+	endB()                                                             // after add: nothing left to end
+	c.await(context.Background(), "cv1", 5*time.Second)                // no close under way: at once
+	if end := c.begin("cv1"); c.underWay["cv1"] == nil || end == nil { // a later close starts afresh
+		t.Fatal("a close begun after the others ended is not under way")
 	}
 }
 
