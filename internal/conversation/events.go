@@ -121,6 +121,8 @@ func (s *Service) updateBeside(ctx context.Context, convID, flags, agentID strin
 		return Entry{}, nil, nil, fmt.Errorf("conversation: %s: %w", convID, ErrClosed)
 	case 3:
 		return Entry{}, nil, nil, nil
+	case 4:
+		return Entry{}, nil, nil, fmt.Errorf("conversation: %s: %w", convID, ErrCloseUnderWay)
 	}
 	var rec *Conversation
 	var beside *Beside
@@ -287,10 +289,37 @@ func closedText(agentID, disposition string) string {
 // OnAbandoned records that the customer left before an agent answered.
 // Like OnClosed it is a no-op on a closed conversation.
 func (s *Service) OnAbandoned(ctx context.Context, convID string, at time.Time) error {
+	return s.onAbandoned(ctx, convID, "cg", at)
+}
+
+// OnRoutingAbandoned is OnAbandoned for routing's abandoned event, which
+// also follows a close of a conversation nobody had taken yet (spam closed
+// from the queue): while that close is under way (MarkClosing) it records
+// nothing and returns ErrCloseUnderWay, so the close keeps its
+// disposition. Once the mark has lapsed (its closer died), it records the
+// abandon.
+func (s *Service) OnRoutingAbandoned(ctx context.Context, convID string, at time.Time) error {
+	return s.onAbandoned(ctx, convID, "cgw", at)
+}
+
+func (s *Service) onAbandoned(ctx context.Context, convID, flags string, at time.Time) error {
 	// g: the closing line's Entry.Record saves the Notifier a read.
-	_, _, err := s.updateRecord(ctx, convID, "cg", "", at,
+	_, _, err := s.updateRecord(ctx, convID, flags, "", at,
 		[]string{"state", string(StateAbandoned), "closed_at", fmt.Sprint(ms(at)), "disposition", "abandoned"}, nil,
 		[]string{"type", string(EntrySystem), "event", "abandoned", "text", "customer left before an answer"})
+	return err
+}
+
+// closingFor is how long MarkClosing holds routing's abandoned event off:
+// past it, the closer is taken for dead and the abandon is recorded.
+const closingFor = 10 * time.Second
+
+// MarkClosing notes on the record that a close is about to take it out of
+// routing before anyone took it, which makes routing report it abandoned:
+// for closingFor, OnRoutingAbandoned leaves the record to that close. On a
+// closed conversation the mark does nothing.
+func (s *Service) MarkClosing(ctx context.Context, convID string) error {
+	_, err := s.update(ctx, convID, "q", "", s.now(), []string{"closing_until", fmt.Sprint(ms(s.now().Add(closingFor)))}, nil, nil)
 	return err
 }
 

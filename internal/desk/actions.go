@@ -109,6 +109,12 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 	case routing.ConvWaiting, routing.ConvOffered:
 		// Closed before anyone took it (spam a supervisor closes from the
 		// queue): routing forgets it; the offered agent's console is told.
+		// Routing reports that as abandoned; the mark keeps the gateway
+		// that handles the report from recording the customer's leaving
+		// over this close's disposition.
+		if err := d.convs.MarkClosing(ctx, conv.ID); err != nil {
+			return conversation.Conversation{}, mapErr(err)
+		}
 		if err := ignoreGone(d.engine.Abandon(ctx, conv.ID)); err != nil {
 			return conversation.Conversation{}, mapErr(err)
 		}

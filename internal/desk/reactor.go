@@ -84,14 +84,21 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 		// event, it waits for a close under way here.
 		d.closedHere.await(ctx, ev.ConversationID, closeAwait)
 		// Abandons too are recorded by the conversation service;
-		// OnAbandoned repairs one whose gateway died between the two steps
+		// OnRoutingAbandoned repairs one whose gateway died between the two steps
 		// and is a no-op otherwise. The channel hears of it from the
 		// transcript's closing line (Notify).
-		if err := d.convs.OnAbandoned(ctx, ev.ConversationID, ev.At); err != nil {
+		err := d.convs.OnRoutingAbandoned(ctx, ev.ConversationID, ev.At)
+		if err != nil && !errors.Is(err, conversation.ErrCloseUnderWay) {
 			return ignoreMissing(err)
 		}
 		if ev.AgentID != "" {
 			d.consoles.OfferRevoked(ctx, ev.AgentID, ev.ConversationID, RevokedCancelled)
+		}
+		if err != nil {
+			// Another gateway is recording the close that made routing
+			// abandon it; asked again later, the record is closed (or, if
+			// that gateway died, the abandon goes in).
+			return routing.ErrRetryLater
 		}
 	case routing.EventTransferred:
 		// The conversation service recorded the transfer it asked for; the

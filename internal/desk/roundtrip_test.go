@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -141,7 +142,7 @@ func TestRoutingsCloseOfACloseRecordedHereReadsNothing(t *testing.T) {
 type closingHook struct {
 	conv   string
 	before func()
-	once   sync.Once
+	fired  atomic.Bool // once only, and a script sent from before passes
 }
 
 func (h *closingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
@@ -154,7 +155,9 @@ func (h *closingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		args := cmd.Args()
 		if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && slices.Contains(args, any("cg")) {
-			h.once.Do(h.before)
+			if h.fired.CompareAndSwap(false, true) {
+				h.before()
+			}
 		}
 		return next(ctx, cmd)
 	}
@@ -284,6 +287,58 @@ func TestClosingAWaitingConversationKeepsItsDisposition(t *testing.T) {
 	}
 	if rec.State != conversation.StateClosed || rec.Disposition != "spam" {
 		t.Errorf("after a supervisor's close: state %s, disposition %q; want closed, spam", rec.State, rec.Disposition)
+	}
+}
+
+// TestAnotherGatewayLeavesASupervisorsCloseItsDisposition: routing's
+// abandoned event of a waiting conversation a supervisor is closing may
+// be handled by another gateway, which knows nothing of the close under
+// way. The mark on the record holds it off until the close is recorded,
+// so the record says spam, not that the customer left; the abandon of a
+// conversation nobody is closing is still recorded.
+func TestAnotherGatewayLeavesASupervisorsCloseItsDisposition(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.convs.SetNotifier(e.desk)
+	other, err := New(Params{Engine: e.engine, Conversations: e.convs, Auth: e.auth, Promises: e.promises})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, _ := e.conversation(ana, Waiting)
+	abandoned := routing.Event{Type: routing.EventAbandoned, ConversationID: conv, At: time.Now()}
+	var midClose error
+	hook := &closingHook{conv: conv, before: func() {
+		midClose = other.React(ctx, abandoned)
+	}}
+	e.rdb.AddHook(hook)
+	if _, err := e.desk.Close(ctx, sam, conv, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(midClose, routing.ErrRetryLater) {
+		t.Errorf("abandoned event handled elsewhere mid-close: %v, want ErrRetryLater", midClose)
+	}
+	if err := other.React(ctx, abandoned); err != nil {
+		t.Errorf("abandoned event handed out again after the close: %v", err)
+	}
+	rec, err := e.convs.Conversation(ctx, conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.State != conversation.StateClosed || rec.Disposition != "spam" {
+		t.Errorf("after a supervisor's close: state %s, disposition %q; want closed, spam", rec.State, rec.Disposition)
+	}
+
+	// A customer who left: nobody is closing it, the abandon is recorded.
+	left, _ := e.conversation(ana, Waiting)
+	if err := e.engine.Abandon(ctx, left); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.React(ctx, routing.Event{Type: routing.EventAbandoned, ConversationID: left, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := e.convs.Conversation(ctx, left); err != nil || rec.State != conversation.StateAbandoned {
+		t.Errorf("a customer's leaving: %+v, %v; want abandoned", rec.State, err)
 	}
 }
 

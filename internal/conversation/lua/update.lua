@@ -16,6 +16,8 @@
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
 --           q  silent: change the record, append nothing
+--           w  refuse while a close is under way (field closing_until, set by
+--              MarkClosing, later than now): code 4, nothing changed
 --           g  return the record as this change left it (after the id)
 --           k  with g: also what a console shows beside the record, the
 --              customer (followed through merges) and the transcript lines
@@ -28,7 +30,7 @@
 --         through for the lines a console shows
 --
 -- Returns {code, stream id}: 0 ok, 1 no such conversation, 2 closed,
--- 3 nothing to do (already closed); with flag g and code 0, followed by
+-- 3 nothing to do (already closed), 4 a close is under way (flag w); with flag g and code 0, followed by
 -- the record's field/value pairs, so the caller need not read it again.
 -- With flags g and k, the record's pairs are counted first, and the
 -- customer follows: {code, stream id, n, record pairs..., customer id, n,
@@ -55,7 +57,7 @@ local i = 6
 local n1 = tonumber(ARGV[i])
 local n2at = i + 1 + 2 * n1
 local n2 = tonumber(ARGV[n2at])
-local want = {'state', 'routed', 'created_at', 'updated_at', 'customer', 'channel'}
+local want = {'state', 'routed', 'created_at', 'updated_at', 'customer', 'channel', 'closing_until'}
 for j = 1, n2 do want[#want + 1] = ARGV[n2at + 2 * j - 1] end
 local got = redis.call('HMGET', ck, unpack(want))
 local state = got[1]
@@ -64,6 +66,7 @@ local closed = state == 'closed' or state == 'abandoned'
 if closed and has('c') then return {3, ''} end
 if closed and has('o') then return {2, ''} end
 if has('r') and got[2] == '1' then return {3, ''} end
+if has('w') and (tonumber(got[7]) or 0) > tonumber(now) then return {4, ''} end
 local cur = {}
 for j, f in ipairs(want) do cur[f] = got[j] or '' end
 
