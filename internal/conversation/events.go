@@ -292,14 +292,18 @@ func (s *Service) OnAbandoned(ctx context.Context, convID string, at time.Time) 
 	return s.onAbandoned(ctx, convID, "cg", at)
 }
 
-// OnRoutingAbandoned is OnAbandoned for routing's abandoned event, which
-// also follows a close of a conversation nobody had taken yet (spam closed
-// from the queue): while that close is under way (MarkClosing) it records
-// nothing and returns ErrCloseUnderWay, so the close keeps its
-// disposition. Once the mark has lapsed (its closer died), it records the
-// abandon.
+// OnRoutingAbandoned is OnAbandoned for routing's abandoned event, at at,
+// which also follows a close of a conversation nobody had taken yet (spam
+// closed from the queue). When that close was under way at at
+// (MarkClosing), it records nothing and returns ErrCloseUnderWay, so the
+// close keeps its disposition; asked again closingFor after at, it records
+// the abandon unless the close was recorded meanwhile (its closer died).
 func (s *Service) OnRoutingAbandoned(ctx context.Context, convID string, at time.Time) error {
-	return s.onAbandoned(ctx, convID, "cgw", at)
+	flags := "cgw"
+	if s.now().Sub(at) >= closingFor {
+		flags = "cg"
+	}
+	return s.onAbandoned(ctx, convID, flags, at)
 }
 
 func (s *Service) onAbandoned(ctx context.Context, convID, flags string, at time.Time) error {
@@ -310,16 +314,17 @@ func (s *Service) onAbandoned(ctx context.Context, convID, flags string, at time
 	return err
 }
 
-// closingFor is how long MarkClosing holds routing's abandoned event off:
-// past it, the closer is taken for dead and the abandon is recorded.
+// closingFor is how long a close marked with MarkClosing may take: routing's
+// abandoned event that came within it is left to the close until closingFor
+// after the event; past that, the closer is taken for dead.
 const closingFor = 10 * time.Second
 
 // MarkClosing notes on the record that a close is about to take it out of
 // routing before anyone took it, which makes routing report it abandoned:
-// for closingFor, OnRoutingAbandoned leaves the record to that close. On a
-// closed conversation the mark does nothing.
+// OnRoutingAbandoned leaves the record to that close. ErrClosed for a
+// closed conversation (nothing to mark).
 func (s *Service) MarkClosing(ctx context.Context, convID string) error {
-	_, err := s.update(ctx, convID, "q", "", s.now(), []string{"closing_until", fmt.Sprint(ms(s.now().Add(closingFor)))}, nil, nil)
+	_, err := s.update(ctx, convID, "oq", "", s.now(), []string{"closing_until", fmt.Sprint(ms(s.now().Add(closingFor)))}, nil, nil)
 	return err
 }
 

@@ -112,7 +112,7 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 		// Routing reports that as abandoned; the mark keeps the gateway
 		// that handles the report from recording the customer's leaving
 		// over this close's disposition.
-		if err := d.convs.MarkClosing(ctx, conv.ID); err != nil {
+		if err := d.convs.MarkClosing(ctx, conv.ID); err != nil && !errors.Is(err, conversation.ErrClosed) {
 			return conversation.Conversation{}, mapErr(err)
 		}
 		if err := ignoreGone(d.engine.Abandon(ctx, conv.ID)); err != nil {

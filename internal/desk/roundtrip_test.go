@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -290,6 +291,54 @@ func TestClosingAWaitingConversationKeepsItsDisposition(t *testing.T) {
 	}
 }
 
+// orderHook notes, in order, the scripts sent about conv: "mark" for the
+// conversation service's MarkClosing, "routing" for a routing script.
+type orderHook struct {
+	conv string
+	mu   sync.Mutex
+	seen []string
+}
+
+func (h *orderHook) note(cmd redis.Cmder) {
+	if n := cmd.Name(); n != "evalsha" && n != "eval" {
+		return
+	}
+	for _, a := range cmd.Args() {
+		switch v, _ := a.(string); {
+		case v == "closing_until":
+			h.add("mark")
+			return
+		case strings.HasSuffix(v, ":rc:"+h.conv):
+			h.add("routing")
+			return
+		}
+	}
+}
+
+func (h *orderHook) add(what string) {
+	h.mu.Lock()
+	h.seen = append(h.seen, what)
+	h.mu.Unlock()
+}
+
+func (h *orderHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *orderHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		h.note(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (h *orderHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			h.note(c)
+		}
+		return next(ctx, cmds)
+	}
+}
+
 // TestAnotherGatewayLeavesASupervisorsCloseItsDisposition: routing's
 // abandoned event of a waiting conversation a supervisor is closing may
 // be handled by another gateway, which knows nothing of the close under
@@ -311,10 +360,17 @@ func TestAnotherGatewayLeavesASupervisorsCloseItsDisposition(t *testing.T) {
 	hook := &closingHook{conv: conv, before: func() {
 		midClose = other.React(ctx, abandoned)
 	}}
+	order := &orderHook{conv: conv}
 	e.rdb.AddHook(hook)
+	e.rdb.AddHook(order)
 	if _, err := e.desk.Close(ctx, sam, conv, "spam"); err != nil {
 		t.Fatal(err)
 	}
+	order.mu.Lock()
+	if seen := order.seen; len(seen) < 2 || seen[0] != "mark" || seen[1] != "routing" {
+		t.Errorf("scripts about the conversation, in order: %v; want the mark before routing lets go", seen)
+	}
+	order.mu.Unlock()
 	if !errors.Is(midClose, routing.ErrRetryLater) {
 		t.Errorf("abandoned event handled elsewhere mid-close: %v, want ErrRetryLater", midClose)
 	}

@@ -16,8 +16,9 @@
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
 --           q  silent: change the record, append nothing
---           w  refuse while a close is under way (field closing_until, set by
---              MarkClosing, later than now): code 4, nothing changed
+--           w  refuse when a close was under way at ARGV[5] (field
+--              closing_until, set by MarkClosing, later than it): code 4,
+--              nothing changed
 --           g  return the record as this change left it (after the id)
 --           k  with g: also what a console shows beside the record, the
 --              customer (followed through merges) and the transcript lines
