@@ -530,27 +530,13 @@ func TestPromiseDueOnAGatewayKilledIsFiredOnceByAnother(t *testing.T) {
 	}
 }
 
-// keyWatch counts the commands that name a key containing part.
+// keyWatch counts (through cmdTap) the commands that name a key containing
+// part.
 type keyWatch struct {
 	part string
 	n    atomic.Int64
 }
 
-func (k *keyWatch) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (k *keyWatch) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		k.see(cmd)
-		return next(ctx, cmd)
-	}
-}
-func (k *keyWatch) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, cmd := range cmds {
-			k.see(cmd)
-		}
-		return next(ctx, cmds)
-	}
-}
 func (k *keyWatch) see(cmd redis.Cmder) {
 	for _, a := range cmd.Args() {
 		if s, ok := a.(string); ok && strings.Contains(s, k.part) {
@@ -574,7 +560,7 @@ func TestMessagesNeverParkedAskNoPromise(t *testing.T) {
 		t.Fatal(err)
 	}
 	asks := &keyWatch{part: ":prom:parked"}
-	e.rdb.AddHook(asks)
+	e.rdb.AddHook(cmdTap(asks.see))
 	for i := range 3 {
 		r, err := e.desk.Receive(ctx, channel.Inbound{Channel: channel.SMS, From: conv.CustomerAddress, To: ourAddress,
 			Text: fmt.Sprintf("question %d", i), ProviderID: fmt.Sprintf("SMask%d", i)})

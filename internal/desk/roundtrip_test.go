@@ -139,28 +139,42 @@ func TestRoutingsCloseOfACloseRecordedHereReadsNothing(t *testing.T) {
 }
 
 // closingHook runs before, just before the script that closes conv's
-// record is sent: routing has let go of it by then.
+// record is sent (through cmdTap): routing has let go of it by then.
 type closingHook struct {
 	conv   string
 	before func()
 	fired  atomic.Bool // once only, and a script sent from before passes
 }
 
-func (h *closingHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h *closingHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+// see runs before when the script closing conv's record is sent.
+func (h *closingHook) see(cmd redis.Cmder) {
+	args := cmd.Args()
+	if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && slices.Contains(args, any("cg")) {
+		if h.fired.CompareAndSwap(false, true) {
+			h.before()
+		}
+	}
 }
 
-func (h *closingHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+// cmdTap is a client hook (AddHook) that shows the function every command
+// sent, alone or in a pipeline, before it goes.
+type cmdTap func(redis.Cmder)
+
+func (f cmdTap) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (f cmdTap) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		args := cmd.Args()
-		if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && slices.Contains(args, any("cg")) {
-			if h.fired.CompareAndSwap(false, true) {
-				h.before()
-			}
-		}
+		f(cmd)
 		return next(ctx, cmd)
+	}
+}
+
+func (f cmdTap) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, c := range cmds {
+			f(c)
+		}
+		return next(ctx, cmds)
 	}
 }
 
@@ -185,7 +199,7 @@ func TestRoutingsCloseHandledMidCloseWaitsForTheRecord(t *testing.T) {
 		}()
 		waitForWaiters(t, e.desk, 1, reacted) // the event is handled, and waits, before the record closes
 	}}
-	e.rdb.AddHook(hook)
+	e.rdb.AddHook(cmdTap(hook.see))
 	e.rdb.AddHook(count)
 	if _, err := e.desk.Close(ctx, ana, conv, ""); err != nil {
 		t.Fatal(err)
@@ -275,7 +289,7 @@ func TestClosingAWaitingConversationKeepsItsDisposition(t *testing.T) {
 		}()
 		waitForWaiters(t, e.desk, 1, reacted)
 	}}
-	e.rdb.AddHook(hook)
+	e.rdb.AddHook(cmdTap(hook.see))
 	if _, err := e.desk.Close(ctx, sam, conv, "spam"); err != nil {
 		t.Fatal(err)
 	}
@@ -291,8 +305,9 @@ func TestClosingAWaitingConversationKeepsItsDisposition(t *testing.T) {
 	}
 }
 
-// orderHook notes, in order, the scripts sent about conv: "mark" for the
-// conversation service's MarkClosing, "routing" for a routing script.
+// orderHook notes (through cmdTap), in order, the scripts sent about conv:
+// "mark" for the conversation service's MarkClosing, "routing" for a
+// routing script.
 type orderHook struct {
 	conv string
 	mu   sync.Mutex
@@ -321,24 +336,6 @@ func (h *orderHook) add(what string) {
 	h.mu.Unlock()
 }
 
-func (h *orderHook) DialHook(next redis.DialHook) redis.DialHook { return next }
-
-func (h *orderHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		h.note(cmd)
-		return next(ctx, cmd)
-	}
-}
-
-func (h *orderHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		for _, c := range cmds {
-			h.note(c)
-		}
-		return next(ctx, cmds)
-	}
-}
-
 // TestAnotherGatewayLeavesASupervisorsCloseItsDisposition: routing's
 // abandoned event of a waiting conversation a supervisor is closing may
 // be handled by another gateway, which knows nothing of the close under
@@ -361,8 +358,8 @@ func TestAnotherGatewayLeavesASupervisorsCloseItsDisposition(t *testing.T) {
 		midClose = other.React(ctx, abandoned)
 	}}
 	order := &orderHook{conv: conv}
-	e.rdb.AddHook(hook)
-	e.rdb.AddHook(order)
+	e.rdb.AddHook(cmdTap(hook.see))
+	e.rdb.AddHook(cmdTap(order.note))
 	if _, err := e.desk.Close(ctx, sam, conv, "spam"); err != nil {
 		t.Fatal(err)
 	}
