@@ -294,10 +294,13 @@ func (s *Service) OnAbandoned(ctx context.Context, convID string, at time.Time) 
 
 // OnRoutingAbandoned is OnAbandoned for routing's abandoned event, at at,
 // which also follows a close of a conversation nobody had taken yet (spam
-// closed from the queue). When that close was under way at at
-// (MarkClosing), it records nothing and returns ErrCloseUnderWay, so the
-// close keeps its disposition; asked again closingFor after at, it records
-// the abandon unless the close was recorded meanwhile (its closer died).
+// closed from the queue). While the record holds a close's mark
+// (MarkClosing) that ends after at, it records nothing and returns
+// ErrCloseUnderWay, so the close keeps its disposition. Asked again
+// closingFor after at (the closer taken for dead by then), it records the
+// abandon unless the close was recorded meanwhile. at is the clock of the
+// gateway that asked routing to abandon, compared with this one's: they
+// must agree within a few seconds, as routing's offer deadlines assume.
 func (s *Service) OnRoutingAbandoned(ctx context.Context, convID string, at time.Time) error {
 	flags := "cgw"
 	if s.now().Sub(at) >= closingFor {
@@ -315,8 +318,9 @@ func (s *Service) onAbandoned(ctx context.Context, convID, flags string, at time
 }
 
 // closingFor is how long a close marked with MarkClosing may take: routing's
-// abandoned event that came within it is left to the close until closingFor
-// after the event; past that, the closer is taken for dead.
+// abandoned event is left to the close until closingFor after the event
+// (in practice until the consumer group hands it out again, 30 s later);
+// past that, the closer is taken for dead.
 const closingFor = 10 * time.Second
 
 // MarkClosing notes on the record that a close is about to take it out of

@@ -27,9 +27,10 @@ var (
 	// ErrInvalid means an argument was malformed (an address, a cursor);
 	// the wrapping *FieldError names the field.
 	ErrInvalid = errors.New("invalid")
-	// ErrCloseUnderWay means a close is being recorded by someone else
-	// (MarkClosing): routing's abandon of the conversation, which that
-	// close caused, is not the customer's leaving.
+	// ErrCloseUnderWay means the record holds a close's mark (MarkClosing):
+	// routing's abandon of the conversation is taken for that close's
+	// doing, not the customer's leaving, until the close is recorded or
+	// taken for dead.
 	ErrCloseUnderWay = errors.New("a close is under way")
 	// ErrTooLarge means an attachment or a message exceeds its size limit.
 	ErrTooLarge = errors.New("too large")

@@ -112,7 +112,12 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 		// Routing reports that as abandoned; the mark keeps the gateway
 		// that handles the report from recording the customer's leaving
 		// over this close's disposition.
-		if err := d.convs.MarkClosing(ctx, conv.ID); err != nil && !errors.Is(err, conversation.ErrClosed) {
+		if err := d.convs.MarkClosing(ctx, conv.ID); errors.Is(err, conversation.ErrClosed) {
+			// Closed meanwhile (the customer left): routing has let go
+			// already, as it always does before the record.
+			out, err := d.convs.Conversation(ctx, conv.ID)
+			return out, mapErr(err)
+		} else if err != nil {
 			return conversation.Conversation{}, mapErr(err)
 		}
 		if err := ignoreGone(d.engine.Abandon(ctx, conv.ID)); err != nil {

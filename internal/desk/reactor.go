@@ -84,9 +84,10 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 		// event, it waits for a close under way here.
 		d.closedHere.await(ctx, ev.ConversationID, closeAwait)
 		// Abandons too are recorded by the conversation service;
-		// OnRoutingAbandoned repairs one whose gateway died between the two steps
-		// and is a no-op otherwise. The channel hears of it from the
-		// transcript's closing line (Notify).
+		// OnRoutingAbandoned repairs one whose gateway died between the
+		// two steps, is a no-op on a closed record, and holds the event
+		// while a close is marked (below). The channel hears of it from
+		// the transcript's closing line (Notify).
 		err := d.convs.OnRoutingAbandoned(ctx, ev.ConversationID, ev.At)
 		if err != nil && !errors.Is(err, conversation.ErrCloseUnderWay) {
 			return ignoreMissing(err)
@@ -95,9 +96,10 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 			d.consoles.OfferRevoked(ctx, ev.AgentID, ev.ConversationID, RevokedCancelled)
 		}
 		if err != nil {
-			// Another gateway is recording the close that made routing
-			// abandon it; asked again later, the record is closed (or, if
-			// that gateway died, the abandon goes in).
+			// A close marked on the record (by another gateway, or by
+			// this one past closeAwait) made routing abandon it. Handed
+			// out again after the group's claim time, the record is
+			// closed, or, the close having died, the abandon goes in.
 			return routing.ErrRetryLater
 		}
 	case routing.EventTransferred:

@@ -142,14 +142,19 @@ func TestRoutingsCloseOfACloseRecordedHereReadsNothing(t *testing.T) {
 // record is sent (through cmdTap): routing has let go of it by then.
 type closingHook struct {
 	conv   string
+	arg    string // of the script to run before at: "" for the record's close ("cg")
 	before func()
 	fired  atomic.Bool // once only, and a script sent from before passes
 }
 
-// see runs before when the script closing conv's record is sent.
+// see runs before when the script closing conv's record (or the one
+// passing arg) is sent.
 func (h *closingHook) see(cmd redis.Cmder) {
-	args := cmd.Args()
-	if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && slices.Contains(args, any("cg")) {
+	args, arg := cmd.Args(), h.arg
+	if arg == "" {
+		arg = "cg"
+	}
+	if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && slices.Contains(args, any(arg)) {
 		if h.fired.CompareAndSwap(false, true) {
 			h.before()
 		}
@@ -330,9 +335,13 @@ func (h *orderHook) note(cmd redis.Cmder) {
 	}
 }
 
+// add notes what, once for a script go-redis sends twice (EVALSHA, then
+// EVAL when Redis did not have it).
 func (h *orderHook) add(what string) {
 	h.mu.Lock()
-	h.seen = append(h.seen, what)
+	if n := len(h.seen); n == 0 || h.seen[n-1] != what {
+		h.seen = append(h.seen, what)
+	}
 	h.mu.Unlock()
 }
 
@@ -352,9 +361,11 @@ func TestAnotherGatewayLeavesASupervisorsCloseItsDisposition(t *testing.T) {
 		t.Fatal(err)
 	}
 	conv, _ := e.conversation(ana, Waiting)
-	abandoned := routing.Event{Type: routing.EventAbandoned, ConversationID: conv, At: time.Now()}
+	var abandoned routing.Event
 	var midClose error
 	hook := &closingHook{conv: conv, before: func() {
+		// Routing has abandoned it (after the mark); the record's close is next.
+		abandoned = routing.Event{Type: routing.EventAbandoned, ConversationID: conv, At: time.Now()}
 		midClose = other.React(ctx, abandoned)
 	}}
 	order := &orderHook{conv: conv}
@@ -364,7 +375,7 @@ func TestAnotherGatewayLeavesASupervisorsCloseItsDisposition(t *testing.T) {
 		t.Fatal(err)
 	}
 	order.mu.Lock()
-	if seen := order.seen; len(seen) < 2 || seen[0] != "mark" || seen[1] != "routing" {
+	if seen := order.seen; len(seen) != 2 || seen[0] != "mark" || seen[1] != "routing" {
 		t.Errorf("scripts about the conversation, in order: %v; want the mark before routing lets go", seen)
 	}
 	order.mu.Unlock()
@@ -392,6 +403,31 @@ func TestAnotherGatewayLeavesASupervisorsCloseItsDisposition(t *testing.T) {
 	}
 	if rec, err := e.convs.Conversation(ctx, left); err != nil || rec.State != conversation.StateAbandoned {
 		t.Errorf("a customer's leaving: %+v, %v; want abandoned", rec.State, err)
+	}
+}
+
+// TestClosingAConversationTheCustomerJustLeft: the customer leaves between
+// the supervisor's look at the queue and the close. The close finds the
+// record closed and says so, with the record, not "offer gone" from a
+// routing that has let go already.
+func TestClosingAConversationTheCustomerJustLeft(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.convs.SetNotifier(e.desk)
+	conv, _ := e.conversation(ana, Waiting)
+	hook := &closingHook{conv: conv, arg: "closing_until", before: func() {
+		if err := e.desk.Abandon(ctx, conv); err != nil {
+			t.Error(err)
+		}
+	}}
+	e.rdb.AddHook(cmdTap(hook.see))
+	out, err := e.desk.Close(ctx, sam, conv, "spam")
+	if err != nil {
+		t.Fatalf("closing a conversation the customer just left: %v", err)
+	}
+	if out.ID != conv || out.State != conversation.StateAbandoned {
+		t.Errorf("the close returned %s in state %s; want %s, abandoned", out.ID, out.State, conv)
 	}
 }
 

@@ -16,9 +16,9 @@
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
 --           q  silent: change the record, append nothing
---           w  refuse when a close was under way at ARGV[5] (field
---              closing_until, set by MarkClosing, later than it): code 4,
---              nothing changed
+--           w  refuse while a close's mark (field closing_until, set by
+--              MarkClosing) ends after ARGV[5]: code 4, nothing changed;
+--              checked after c and o, so a closed record gives 3 or 2
 --           g  return the record as this change left it (after the id)
 --           k  with g: also what a console shows beside the record, the
 --              customer (followed through merges) and the transcript lines
