@@ -41,6 +41,12 @@ type ConsumeParams struct {
 	// The handler waits on Redis far more than it computes, so this is
 	// about hiding round trips, not about cores.
 	Workers int
+	// ReadLinger is how long the reader waits, after a read that was not
+	// full, before it reads again; 0 reads again at once. A consumer that
+	// need not answer within milliseconds (webhook fan-out) then reads the
+	// stream in batches instead of once per event or two
+	// (streamwork.Params.ReadLinger).
+	ReadLinger time.Duration
 }
 
 // Consume hands every event recorded after the group was first created to
@@ -72,7 +78,7 @@ func (e *Engine) Consume(ctx context.Context, p ConsumeParams) error {
 		return err
 	}
 	return streamwork.Run(ctx, streamwork.Params{Client: e.c, Group: p.Group, Consumer: p.Consumer,
-		ClaimAfter: p.ClaimAfter, Batch: p.Batch, Workers: p.Workers, Log: e.log,
+		ClaimAfter: p.ClaimAfter, Batch: p.Batch, Workers: p.Workers, ReadLinger: p.ReadLinger, Log: e.log,
 		Streams: []streamwork.Stream{{Name: e.k.events(), Key: eventKey, Handle: handle}}})
 }
 

@@ -19,7 +19,9 @@ const group = "webhooks"
 // arrive one or two at a time; reading them at once cost one XREADGROUP
 // per fact or two, about 5% of a busy gateway's CPU. A webhook leaves
 // within a few hundred milliseconds anyway (an HTTP call to a customer's
-// system), so 25 ms more buys reads of whole batches.
+// system), so 25 ms more buys reads of whole batches. The fan-out of
+// routing's events waits the same factLinger: read at once, it cost an
+// XREADGROUP per contact (docs/benchmarks.md).
 const (
 	factBatch   = 256
 	factWorkers = 16

@@ -233,7 +233,7 @@ func (s *Service) Run(ctx context.Context) error {
 		wg.Go(func() { s.consumeFacts(ctx, srcs) })
 	}
 	err := s.p.Routing.Consume(ctx, routing.ConsumeParams{Group: group, Consumer: s.p.Consumer, Handle: s.fanOut,
-		ClaimAfter: s.p.ClaimAfter})
+		ClaimAfter: s.p.ClaimAfter, ReadLinger: factLinger})
 	cancel()
 	wg.Wait()
 	return err
