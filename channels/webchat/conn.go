@@ -517,7 +517,7 @@ func (v *visitorConn) message(c *realtime.Conn, f clientFrame) error {
 		s.log.Warn("webchat: echo", "visitor", visitor, "err", err)
 	}
 	if rc.NewConversation && s.deps.Contacts != nil && (name != "" || email != "") {
-		if err := s.deps.Contacts.SetContact(ctx, rc.ConversationID, visitor, name, email); err != nil {
+		if err := s.deps.Contacts.SetContact(ctx, rc.CustomerID, name, email); err != nil {
 			s.log.Warn("webchat: contact details", "conversation", rc.ConversationID, "err", err)
 		}
 	}

@@ -67,11 +67,13 @@ type Typing interface {
 	CustomerTyping(ctx context.Context, convID string, typing bool) error
 }
 
-// Contacts takes the optional pre-chat details. The email address is what
-// the visitor typed and is not verified: it must be shown to agents, never
-// used to merge the visitor into another customer.
+// Contacts takes the optional pre-chat details for the customer the
+// visitor's first message was stored under (channel.Receipt.CustomerID).
+// The email address is what the visitor typed and is not verified: it
+// must be shown to agents, never used to merge the visitor into another
+// customer.
 type Contacts interface {
-	SetContact(ctx context.Context, convID, visitorID, name, email string) error
+	SetContact(ctx context.Context, customerID, name, email string) error
 }
 
 // Availability says whether anyone can answer a queue's chats now. The

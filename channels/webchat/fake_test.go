@@ -204,10 +204,10 @@ func (b *fakeBackend) CustomerTyping(_ context.Context, _ string, typing bool) e
 	return nil
 }
 
-func (b *fakeBackend) SetContact(_ context.Context, convID, visitorID, name, email string) error {
+func (b *fakeBackend) SetContact(_ context.Context, customerID, name, email string) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.contacts = append(b.contacts, convID+"|"+visitorID+"|"+name+"|"+email)
+	b.contacts = append(b.contacts, customerID+"|"+name+"|"+email)
 	return nil
 }
 

@@ -176,7 +176,7 @@ func TestHelloThenMessageReachesReceiver(t *testing.T) {
 	h.backend.mu.Lock()
 	contacts := h.backend.contacts
 	h.backend.mu.Unlock()
-	if len(contacts) != 1 || contacts[0] != "cv_1|"+visitor+"|Wile E.|wile@example.com" {
+	if len(contacts) != 1 || contacts[0] != "cu_"+visitor+"|Wile E.|wile@example.com" {
 		t.Fatalf("contacts %v", contacts)
 	}
 

@@ -22,7 +22,7 @@ func TestChatContactTakesTheNewNameAndNotesAnEmailOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.desk.SetContact(ctx, rc.ConversationID, "v_returning", name, email); err != nil {
+		if err := e.desk.SetContact(ctx, rc.CustomerID, name, email); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.convs.Close(ctx, rc.ConversationID, "", "resolved"); err != nil {

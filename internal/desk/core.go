@@ -274,15 +274,14 @@ func (d *Desk) CustomerTyping(ctx context.Context, convID string, typing bool) e
 	return nil
 }
 
-// SetContact takes a visitor's optional pre-chat details. The email
-// address is unverified: it is shown to agents as a note, never used to
-// merge the visitor into the customer who owns that address.
-func (d *Desk) SetContact(ctx context.Context, convID, _ /* visitorID */, name, email string) error {
-	conv, err := d.convs.Conversation(ctx, convID)
-	if err != nil {
-		return err
-	}
-	cust, err := d.convs.Customer(ctx, conv.CustomerID)
+// SetContact takes a visitor's optional pre-chat details for customer
+// customerID, as their first message's receipt names them (not the
+// conversation: reading it only to learn the customer cost every chat a
+// round trip). The email address is unverified: it is shown to agents as
+// a note, never used to merge the visitor into the customer who owns that
+// address.
+func (d *Desk) SetContact(ctx context.Context, customerID, name, email string) error {
+	cust, err := d.convs.Customer(ctx, customerID)
 	if err != nil {
 		return err
 	}
@@ -304,7 +303,7 @@ func (d *Desk) SetContact(ctx context.Context, convID, _ /* visitorID */, name, 
 		return nil
 	}
 	if _, err := d.convs.UpdateCustomer(ctx, cust.ID, upd); err != nil {
-		return fmt.Errorf("desk: chat contact for %s: %w", convID, err)
+		return fmt.Errorf("desk: chat contact of customer %s: %w", customerID, err)
 	}
 	return nil
 }
