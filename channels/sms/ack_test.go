@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/hours"
 	"github.com/switchboard/switchboard/internal/twilioapi/twiliotest"
 )
@@ -198,6 +199,34 @@ func TestAcknowledgementGivesUpWhenRetryAfterOutlastsIt(t *testing.T) {
 	}
 	if got := h.promises.Got(); len(got) != 0 {
 		t.Fatalf("recorded as told: %+v", got)
+	}
+}
+
+// The acknowledgement takes the opt-out the core read as it stored the
+// message: no look-up of its own, and nothing sent to a customer the core
+// found opted out, whatever the store says now.
+func TestAcknowledgementTakesTheOptOutTheCoreRead(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.recv.optOut = channel.OptOutNo
+	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+	h.settle()
+	if n := len(h.fake.Messages()); n != 1 {
+		t.Fatalf("acknowledgements sent: %d, want 1", n)
+	}
+	if n := h.optOuts.readCount(); n != 0 {
+		t.Fatalf("the opt-out store was read %d times; the receipt said already", n)
+	}
+
+	h = newHarness(t, nil)
+	h.recv.optOut = channel.OptOutYes
+	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+	h.settle()
+	if n := len(h.fake.Requests()); n != 0 {
+		t.Fatalf("texted a customer the core found opted out: %d calls", n)
+	}
+	if !strings.Contains(h.logs.String(), "opted out") {
+		t.Fatalf("no log line says why: %s", h.logs.String())
 	}
 }
 

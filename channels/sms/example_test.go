@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboard/switchboard/channels/sms"
 	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 )
 
@@ -31,7 +32,7 @@ func ExampleNew() {
 		// Numbers, DefaultQueue, Replies, BusinessHours: decoded from the
 		// channels.sms YAML node.
 	}
-	ch, err := sms.New(cfg, core, sms.Deps{OptOuts: sms.NewRedisOptOuts(rdb, "default"), Logger: log})
+	ch, err := sms.New(cfg, core, sms.Deps{OptOuts: conversation.NewOptOuts(rdb, "default"), Logger: log})
 	switch {
 	case errors.Is(err, sms.ErrDisabled):
 		log.Info(err.Error()) // "sms: channel off: … not set"

@@ -38,6 +38,9 @@ type fakeReceiver struct {
 	calls  int
 	err    error
 	seq    int
+	// optOut is the opt-out the receipts report, as the core reads it
+	// along the message; unread unless a test sets it.
+	optOut channel.OptOut
 }
 
 func newFakeReceiver() *fakeReceiver {
@@ -57,7 +60,7 @@ func (f *fakeReceiver) Receive(_ context.Context, in channel.Inbound) (channel.R
 		return r, nil
 	}
 	f.seq++
-	r := channel.Receipt{MessageID: "m" + string(rune('0'+f.seq)), CustomerID: "cust-" + in.From}
+	r := channel.Receipt{MessageID: "m" + string(rune('0'+f.seq)), CustomerID: "cust-" + in.From, OptOut: f.optOut}
 	if conv, ok := f.open[in.From]; ok {
 		r.ConversationID = conv
 	} else {
@@ -96,9 +99,16 @@ func (f *fakeStatus) Got() []channel.DeliveryStatus {
 }
 
 type memOptOuts struct {
-	mu  sync.Mutex
-	out map[string]bool
-	err error
+	mu    sync.Mutex
+	out   map[string]bool
+	err   error
+	reads int // IsOptedOut calls
+}
+
+func (m *memOptOuts) readCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reads
 }
 
 func (m *memOptOuts) SetOptOut(_ context.Context, ch channel.Name, addr string, v bool) error {
@@ -117,6 +127,7 @@ func (m *memOptOuts) SetOptOut(_ context.Context, ch channel.Name, addr string, 
 func (m *memOptOuts) IsOptedOut(_ context.Context, ch channel.Name, addr string) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.reads++
 	return m.out[string(ch)+":"+addr], m.err
 }
 

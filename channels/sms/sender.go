@@ -33,7 +33,8 @@ const (
 
 // Send texts out.Text (and media by URL) from our number out.From to the
 // customer out.To, with a status callback to StatusPath. It refuses
-// customers who opted out. Failures worth retrying (5xx, no answer,
+// customers who opted out: as the outbox read it with its claim
+// (out.OptOut), or from OptOuts when it did not. Failures worth retrying (5xx, no answer,
 // opt-out store unreachable) wrap channel.ErrTemporary; a 429 is a
 // *channel.BusyError (also temporary), tried later without using an
 // attempt, no sooner than its Retry-After asked up to maxRetryAfter;
@@ -51,7 +52,7 @@ func (c *Channel) Send(ctx context.Context, out channel.Outbound) (channel.SendR
 		}
 		media = append(media, a.URL)
 	}
-	return c.send(ctx, out.From, out.To, out.Text, media, "")
+	return c.send(ctx, out.From, out.To, out.Text, media, "", out.OptOut)
 }
 
 // maxRetryAfter bounds how long one 429 puts a message off on Twilio's
@@ -71,12 +72,13 @@ const maxRetryAfter = time.Minute
 const roomWait = time.Second
 
 // send is Send's work, shared with the acknowledgement of conversation
-// ackFor ("" for a reply). A reply waits roomWait for room to send. An
+// ackFor ("" for a reply). optOut is the customer's opt-out as the core
+// read it along its own work; OptOutUnread has send read it. A reply waits roomWait for room to send. An
 // acknowledgement waits as long as ctx allows, behind replies, and is not
 // sent (channel.ErrAnswered) when an agent answered while it waited; it
 // asks for no status callback: it is not an outbox message, so there is
 // no message its status could land on.
-func (c *Channel) send(ctx context.Context, from, to, body string, media []string, ackFor string) (channel.SendResult, error) {
+func (c *Channel) send(ctx context.Context, from, to, body string, media []string, ackFor string, optOut channel.OptOut) (channel.SendResult, error) {
 	var res channel.SendResult
 	to, err := channel.NormalizeNumber(to, false)
 	if err != nil {
@@ -92,11 +94,16 @@ func (c *Channel) send(ctx context.Context, from, to, body string, media []strin
 		return res, &channel.PermanentError{Code: codeTooLong,
 			Message: fmt.Sprintf("the message is %d characters long; SMS takes at most %d, please shorten or split it", n, MaxBodyChars)}
 	}
-	optedOut, err := c.optOuts.IsOptedOut(ctx, channel.SMS, to)
-	if err != nil {
-		return res, fmt.Errorf("sms: send: %w: %w", channel.ErrTemporary, err)
+	if optOut == channel.OptOutUnread {
+		optedOut, err := c.optOuts.IsOptedOut(ctx, channel.SMS, to)
+		if err != nil {
+			return res, fmt.Errorf("sms: send: %w: %w", channel.ErrTemporary, err)
+		}
+		if optedOut {
+			optOut = channel.OptOutYes
+		}
 	}
-	if optedOut {
+	if optOut == channel.OptOutYes {
 		return res, optedOutError()
 	}
 	// twilio-go's calls take no context; stop here at least when the

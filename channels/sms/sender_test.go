@@ -132,6 +132,42 @@ func TestSendFailures(t *testing.T) {
 	}
 }
 
+// Send takes the opt-out the outbox read with its claim and reads the
+// store only when nobody did.
+func TestSendTakesTheOptOutTheOutboxRead(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	if err := h.optOuts.SetOptOut(t.Context(), channel.SMS, customer, true); err != nil {
+		t.Fatal(err)
+	}
+	out := channel.Outbound{Channel: channel.SMS, From: ourNumber, To: customer, Text: "hello"}
+
+	out.OptOut = channel.OptOutYes
+	if _, err := h.ch.Send(t.Context(), out); !errors.Is(err, channel.ErrOptedOut) {
+		if code, _ := permanentCode(err); code != "21610" {
+			t.Fatalf("send to a customer the outbox found opted out: %v", err)
+		}
+	}
+	out.OptOut = channel.OptOutUnread
+	if _, err := h.ch.Send(t.Context(), out); err == nil {
+		t.Fatal("unread: sent to a customer the store has opted out")
+	}
+	if n := h.optOuts.readCount(); n != 1 {
+		t.Fatalf("store read %d times, want once (only for the unread send)", n)
+	}
+	if n := len(h.fake.Requests()); n != 0 {
+		t.Fatalf("called Twilio for an opted-out customer: %d", n)
+	}
+	// The outbox's read stands for the store's: it was made with the claim.
+	out.OptOut = channel.OptOutNo
+	if _, err := h.ch.Send(t.Context(), out); err != nil {
+		t.Fatalf("send the outbox cleared: %v", err)
+	}
+	if n := h.optOuts.readCount(); n != 1 {
+		t.Fatalf("store read again for a send the outbox cleared: %d reads", n)
+	}
+}
+
 func TestSendLearnsOptOutFromTwilio(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)

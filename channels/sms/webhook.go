@@ -104,10 +104,13 @@ func (c *Channel) acknowledge(base context.Context, in channel.Inbound, receipt 
 	if text == "" {
 		return
 	}
-	for attempt, wait := 1, c.ackRetryWait; ; {
+	// The first try takes the opt-out the core read as it stored the
+	// message, a few milliseconds ago; a try after a pause reads it again.
+	optOut := receipt.OptOut
+	for attempt, wait := 1, c.ackRetryWait; ; optOut = channel.OptOutUnread {
 		// It waits for room to send for as long as ctx allows, behind
 		// the replies of conversations under way.
-		_, err = c.send(ctx, in.To, in.From, text, nil, receipt.ConversationID)
+		_, err = c.send(ctx, in.To, in.From, text, nil, receipt.ConversationID, optOut)
 		// Twilio's 429 (busy) did nothing: it is tried again, as long
 		// as ctx allows, without counting as one of three attempts, and
 		// no sooner than Twilio asked (Retry-After).

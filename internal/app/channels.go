@@ -75,7 +75,7 @@ func buildSMS(_ context.Context, env channelEnv, node yaml.Node) (channel.Channe
 	if sc.BusinessHours != nil {
 		env.log.Warn("channels.sms.business_hours is deprecated: set business_hours on the queues (read in the workspace time_zone); it still applies to queues without their own")
 	}
-	ch, err := sms.New(sc, env.desk, sms.Deps{OptOuts: sms.NewRedisOptOuts(env.rdb, env.cfg.Workspace), Hours: env.hours, Logger: env.log})
+	ch, err := sms.New(sc, env.desk, sms.Deps{OptOuts: conversation.NewOptOuts(env.rdb, env.cfg.Workspace), Hours: env.hours, Logger: env.log})
 	if errors.Is(err, sms.ErrDisabled) {
 		env.log.Info("SMS channel off: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN to turn it on")
 		return nil, nil

@@ -57,7 +57,25 @@ type Receipt struct {
 	NewConversation bool
 	// Returning is set when the customer had earlier conversations.
 	Returning bool
+	// OptOut is whether the customer had opted out of the channel (texted
+	// STOP) when the message was stored, read in the same step; a channel
+	// sends them no automatic reply then.
+	OptOut OptOut
 }
+
+// OptOut is what the core read of a customer's opt-out of a channel along
+// with a step it took anyway (storing a message, claiming a reply), so a
+// channel that honours opt-outs need not ask again: a round trip for every
+// message otherwise. The zero value, OptOutUnread, means nobody read it
+// and the channel reads it itself.
+type OptOut uint8
+
+// OptOut values.
+const (
+	OptOutUnread OptOut = iota
+	OptOutNo
+	OptOutYes
+)
 
 // Outbound is an agent's reply on its way to a customer.
 type Outbound struct {
@@ -79,6 +97,9 @@ type Outbound struct {
 	// Attempt counts sends of this message, from 1, so a channel can pass an
 	// idempotency key to providers that accept one.
 	Attempt int
+	// OptOut is whether the customer had opted out of the channel when the
+	// outbox claimed this send, read by the claim.
+	OptOut OptOut
 }
 
 // SendResult is what a channel learned from a successful send.

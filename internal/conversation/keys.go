@@ -32,6 +32,9 @@ import "github.com/switchboard/switchboard/internal/channel"
 //	                                             the order List pages through
 //	sb:{ws}:convs:agent:<agent>           zset   conversations ever offered or assigned to the agent,
 //	                                             scored by creation time (ms)
+//	sb:{ws}:optout:<channel>:<address>    string time (RFC 3339) the customer opted out of the channel
+//	                                             (texted STOP); no expiry: it holds until START.
+//	                                             Read by receive, claim and reply along their work
 //	sb:{ws}:convevents                    stream facts for other processes (message received/sent/
 //	                                             status, customer created/updated/merged), capped;
 //	                                             written by the script that records the fact
@@ -71,8 +74,11 @@ func (k keys) open(cust string, ch channel.Name) string {
 	return k.prefix() + "open:" + cust + ":" + string(ch)
 }
 func (k keys) unrouted() string { return k.prefix() + "unrouted" }
-func (k keys) events() string   { return k.prefix() + "convevents" }
-func (k keys) convs() string    { return k.prefix() + "convs" }
+func (k keys) optOut(ch channel.Name, addr string) string {
+	return k.prefix() + "optout:" + string(ch) + ":" + addr
+}
+func (k keys) events() string { return k.prefix() + "convevents" }
+func (k keys) convs() string  { return k.prefix() + "convs" }
 func (k keys) agentConvs(agent string) string {
 	return k.prefix() + "convs:agent:" + agent
 }

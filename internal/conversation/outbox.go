@@ -99,7 +99,7 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 	}
 	res, err := scriptReply.Run(ctx, s.rdb,
 		[]string{s.k.conv(convID), s.k.convLog(convID), s.k.msg(id), s.k.outbox()},
-		string(kind), id, agentID, text, att, ms(now), lease).Slice()
+		string(kind), id, agentID, text, att, ms(now), lease, s.k.prefix()).Slice()
 	if err != nil {
 		return Entry{}, fmt.Errorf("conversation: %s on %s: %w", kind, convID, err)
 	}
@@ -136,7 +136,7 @@ func (s *Service) appendAgent(ctx context.Context, kind EntryType, convID, agent
 
 // replyClaimFields name what reply.lua returns after the stream id when it
 // claims the reply: what its send needs besides what the caller wrote.
-var replyClaimFields = []string{"conv", "channel", "from", "to", "thread_hint"}
+var replyClaimFields = []string{"conv", "channel", "from", "to", "thread_hint", "opted_out"}
 
 // kick wakes this process's outbox loop so a reply leaves at once instead
 // of at the next poll.
@@ -334,6 +334,7 @@ func (s *Service) sendOne(ctx context.Context, id string, attempt int, h map[str
 	out := channel.Outbound{
 		ConversationID: h["conv"], MessageID: id, Channel: channel.Name(h["channel"]),
 		From: h["from"], To: h["to"], Text: h["text"], ThreadHint: h["thread_hint"], Subject: h["subject"], Attempt: attempt,
+		OptOut: optOutOf(h["opted_out"]),
 	}
 	if h["attachments"] != "" {
 		if err := json.Unmarshal([]byte(h["attachments"]), &out.Attachments); err != nil {

@@ -97,14 +97,15 @@ func (s *Service) Receive(ctx context.Context, in channel.Inbound) (channel.Rece
 	}
 	var tags []string
 	if !r.Duplicate {
-		if len(res) < 13 {
+		if len(res) < 14 {
 			return channel.Receipt{}, fmt.Errorf("conversation: receive: script returned %d values", len(res))
 		}
-		n, _ := strconv.Atoi(res[12])
-		if n < 0 || 13+n > len(res) {
+		r.OptOut = optOutOf(res[12])
+		n, _ := strconv.Atoi(res[13])
+		if n < 0 || 14+n > len(res) {
 			return channel.Receipt{}, fmt.Errorf("conversation: receive: script returned %d identities in %d values", n, len(res))
 		}
-		idents, rest := res[13:13+n], res[13+n:]
+		idents, rest := res[14:14+n], res[14+n:]
 		tags = rest
 		author := &Customer{ID: r.CustomerID, Name: res[10], Identities: slices.Sorted(slices.Values(idents)),
 			Tags: slices.Sorted(slices.Values(rest))}

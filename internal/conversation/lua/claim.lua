@@ -8,7 +8,9 @@
 -- process that dies mid-send leaves it to be claimed again once the lease
 -- lapses, and its attempts counter is incremented. Returns a flat list
 -- {id, attempt, n, field, value, ... (n pairs), id, ...}: each message with
--- the fields of its hash a send needs, so the sender reads nothing more.
+-- the fields of its hash a send needs, so the sender reads nothing more,
+-- and the pseudo-field opted_out, "1" when the customer opted out of the
+-- message's channel (optout:<channel>:<to>), so the channel need not ask.
 -- Ids whose message hash is gone are dropped.
 -- Touch a never-written key first: while the slot migrates, the source node
 -- refuses it, before this script writes anything (internal/store retries).
@@ -35,6 +37,9 @@ for _, id in ipairs(ids) do
         table.insert(pairs_out, f[i])
       end
     end
+    local optout = redis.call('EXISTS', ARGV[1] .. 'optout:' .. (f[2] or '') .. ':' .. (f[4] or ''))
+    table.insert(pairs_out, 'opted_out')
+    table.insert(pairs_out, tostring(optout))
     table.insert(out, tostring(#pairs_out / 2))
     for _, v in ipairs(pairs_out) do table.insert(out, v) end
   end

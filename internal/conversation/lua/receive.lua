@@ -38,15 +38,18 @@
 -- that thread over.
 --
 -- Returns {status, conv, msg, cust, stream id, returning, routed, vip,
---          last agent, last agent at (ms), name, parked once, n,
---          identity... (n of them), tag...}: the customer's name and
+--          last agent, last agent at (ms), name, parked once, opted out,
+--          n, identity... (n of them), tag...}: the customer's name and
 --          identities name them on the console (identities only when
 --          the customer has no name); their tags are for routing's rules
 --          that depend on them (only with "new" and "reopen", the
 --          statuses that route); vip likewise; parked once is "1" when a
 --          pending promise parked the conversation at some time (field
---          parked_once), so a promise may wait for this message. "dup"
---          stops after last agent at.
+--          parked_once), so a promise may wait for this message; opted
+--          out is "1" when the customer opted out of this channel (key
+--          optout:<channel>:<address>, see keys.go), so the channel's
+--          acknowledgement need not look it up. "dup" stops after last
+--          agent at.
 --   status "dup": the provider id was seen; conv/msg/cust are the stored ones,
 --                 stream id is empty, routed says whether routing has it.
 --   status "new": a conversation was opened (and must be enqueued).
@@ -195,8 +198,9 @@ local vip = '0'
 for _, t in ipairs(tags) do
   if t == ARGV[20] then vip = '1' end
 end
+local optout = tostring(redis.call('EXISTS', p .. 'optout:' .. ch .. ':' .. from))
 local out = {status, conv, ARGV[11], cust, sid, returning, routed, vip, cf[1] or '', cf[2] or '',
-  cf[3] or '', parked, tostring(#idents)}
+  cf[3] or '', parked, optout, tostring(#idents)}
 for _, v in ipairs(idents) do table.insert(out, v) end
 for _, t in ipairs(tags) do table.insert(out, t) end
 return out

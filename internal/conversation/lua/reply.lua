@@ -14,11 +14,14 @@
 -- ARGV[7] lease deadline (ms), or "0": when the caller holds a free send
 -- worker, a reply that enters the outbox is claimed for it at once, as
 -- claim.lua would (leased, attempt 1), which saves the claim's round trip.
+-- ARGV[8] prefix "sb:{ws}:", for the customer's opt-out key
 --
 -- Returns {code, stream id}: 0 ok, 1 no such conversation,
 -- 2 conversation closed (replies only; notes may be added after close).
 -- A reply claimed here returns {0, stream id, conversation id, channel,
--- from, to, thread hint}: what its send needs besides what the caller wrote.
+-- from, to, thread hint, opted out}: what its send needs besides what the
+-- caller wrote; opted out is "1" when the customer opted out of the channel
+-- (optout:<channel>:<to>), as claim.lua reads it.
 -- Touch a never-written key first: while the slot migrates, the source node
 -- refuses it, before this script writes anything (internal/store retries).
 redis.call('EXISTS', KEYS[1] .. ':' .. 'slot-probe')
@@ -51,7 +54,8 @@ if kind == 'agent' then
     if ARGV[7] ~= '0' then
       redis.call('ZADD', KEYS[4], ARGV[7], id)
       redis.call('HSET', KEYS[3], 'attempts', '1', 'status', 'sending', 'claimed_at', now)
-      claimed = {conv, ch, f[3] or '', f[4] or '', thread}
+      local optout = redis.call('EXISTS', ARGV[8] .. 'optout:' .. ch .. ':' .. (f[4] or ''))
+      claimed = {conv, ch, f[3] or '', f[4] or '', thread, tostring(optout)}
     else
       redis.call('ZADD', KEYS[4], now, id)
     end
