@@ -260,6 +260,7 @@ func (v *visitorConn) rate(c *realtime.Conn, f clientFrame) error {
 func (v *visitorConn) hello(c *realtime.Conn, f clientFrame) error {
 	s := v.s
 	var visitor string
+	minted := false // the id is new, made here: nothing can be stored under it yet
 	switch {
 	case f.Token != "":
 		id, err := s.tokens.Verify(f.Token)
@@ -273,7 +274,7 @@ func (v *visitorConn) hello(c *realtime.Conn, f clientFrame) error {
 	case f.Type == frameResume:
 		return v.refuseAndClose(c, ErrCodeUnauthorized, "resume needs a token", realtime.CloseUnauthorized, "no token")
 	default:
-		visitor = NewVisitorID()
+		visitor, minted = NewVisitorID(), true
 	}
 	v.mu.Lock()
 	if v.helloed && v.visitor != visitor {
@@ -312,10 +313,17 @@ func (v *visitorConn) hello(c *realtime.Conn, f clientFrame) error {
 	if err := c.Subscribe(ctx, visitorTopic(visitor)); err != nil {
 		return v.refuseAndClose(c, ErrCodeUnavailable, "try again shortly", realtime.CloseResync, "subscribe failed")
 	}
-	sess, ok, err := s.deps.Visitors.Current(ctx, visitor)
-	if err != nil {
-		s.log.Warn("webchat: current conversation", "visitor", visitor, "err", err)
-		return v.refuseAndClose(c, ErrCodeUnavailable, "try again shortly", realtime.CloseResync, "lookup failed")
+	// A visitor without a token is new (NewVisitorID is random): looking
+	// their conversation up cost every new chat a round trip for nothing.
+	var sess Session
+	ok := false
+	if !minted {
+		var err error
+		sess, ok, err = s.deps.Visitors.Current(ctx, visitor)
+		if err != nil {
+			s.log.Warn("webchat: current conversation", "visitor", visitor, "err", err)
+			return v.refuseAndClose(c, ErrCodeUnavailable, "try again shortly", realtime.CloseResync, "lookup failed")
+		}
 	}
 	token, err := s.tokens.Sign(visitor)
 	if err != nil {

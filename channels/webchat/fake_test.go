@@ -24,6 +24,7 @@ type fakeBackend struct {
 	contacts      []string
 	position      int // 0: not waiting
 	positionReads int // Positions calls
+	currentReads  int // Current calls
 	estimate      [2]time.Duration
 	estOK         bool
 	failNext      error
@@ -109,6 +110,7 @@ func (b *fakeBackend) accept(convID, agent string) {
 func (b *fakeBackend) Current(_ context.Context, visitorID string) (Session, bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.currentReads++
 	c := b.convs[b.byVisitor[visitorID]]
 	if c == nil {
 		return Session{}, false, nil

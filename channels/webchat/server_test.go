@@ -647,6 +647,12 @@ func TestResumeActiveChatAndSecondTab(t *testing.T) {
 	h := newHarness(t, nil)
 	tab1 := h.dial(t)
 	token := tab1.hello("", nil)["visitor_token"].(string)
+	h.backend.mu.Lock()
+	reads := h.backend.currentReads
+	h.backend.mu.Unlock()
+	if reads != 0 {
+		t.Fatalf("looked up the conversation of a visitor just made %d times", reads)
+	}
 	tab1.send(map[string]any{"type": "message", "id": "f_tabone01", "text": "from tab one"})
 	conv := tab1.await("message")["conversation"].(string)
 	h.backend.accept(conv, "Ana")
