@@ -87,7 +87,7 @@ func newApp(ctx context.Context, cfg *config.Config, log *slog.Logger, out io.Wr
 			return nil, fmt.Errorf("app: pprof listen on %s: %w", cfg.PprofListen, err)
 		}
 		log.Info("serving /debug/pprof on a separate listener", "addr", dl.Addr().String())
-		a.background = append(a.background, httpserver.Debug{Listener: dl})
+		a.background = append(a.background, httpserver.Debug{Listener: dl, RedisCalls: st.CallSites})
 	}
 	return a, nil
 }

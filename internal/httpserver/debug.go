@@ -16,6 +16,9 @@ import (
 // costs CPU while it runs.
 type Debug struct {
 	Listener net.Listener
+	// RedisCalls, when set, serves /debug/redis/calls?seconds=N: the
+	// gateway's Redis round trips by call site (store.CallSites).
+	RedisCalls http.Handler
 }
 
 // Run serves the profiles until ctx ends.
@@ -27,6 +30,9 @@ func (d Debug) Run(ctx context.Context) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if d.RedisCalls != nil {
+		mux.Handle("/debug/redis/calls", d.RedisCalls)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

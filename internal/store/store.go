@@ -25,6 +25,9 @@ type Store struct {
 	Client redis.UniversalClient
 	// Embedded is set when the data lives in this process only.
 	Embedded bool
+	// CallSites counts Client's round trips by call site on demand, for
+	// the debug listener.
+	CallSites *CallSites
 
 	mini *miniredis.Miniredis
 }
@@ -66,6 +69,8 @@ func Open(opts Options) (*Store, error) {
 		}
 		s.Client = c
 	}
+	s.CallSites = &CallSites{}
+	s.Client.AddHook(s.CallSites)
 	if opts.Registerer != nil {
 		h := newLatencyHook()
 		if err := opts.Registerer.Register(h.hist); err != nil {
