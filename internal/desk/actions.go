@@ -120,7 +120,7 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 		} else if err != nil {
 			return conversation.Conversation{}, mapErr(err)
 		}
-		if err := ignoreGone(d.engine.Abandon(ctx, conv.ID)); err != nil {
+		if err := ignoreGone(d.engine.Abandon(ctx, conv.ID, routing.CauseCustomer)); err != nil {
 			return conversation.Conversation{}, mapErr(err)
 		}
 	default:

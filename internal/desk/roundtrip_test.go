@@ -395,7 +395,7 @@ func TestAnotherGatewayLeavesASupervisorsCloseItsDisposition(t *testing.T) {
 
 	// A customer who left: nobody is closing it, the abandon is recorded.
 	left, _ := e.conversation(ana, Waiting)
-	if err := e.engine.Abandon(ctx, left); err != nil {
+	if err := e.engine.Abandon(ctx, left, routing.CauseCustomer); err != nil {
 		t.Fatal(err)
 	}
 	if err := other.React(ctx, routing.Event{Type: routing.EventAbandoned, ConversationID: left, At: time.Now()}); err != nil {
