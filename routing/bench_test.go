@@ -186,7 +186,7 @@ func BenchmarkConsume(b *testing.B) {
 	if err := e.Enqueue(ctx, Request{ConversationID: "sample", Channel: chChat}); err != nil {
 		b.Fatal(err)
 	}
-	if err := e.Abandon(ctx, "sample"); err != nil {
+	if err := e.Abandon(ctx, "sample", CauseCustomer); err != nil {
 		b.Fatal(err)
 	}
 	samples, err := e.c.XRange(ctx, e.k.events(), "-", "+").Result()

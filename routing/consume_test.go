@@ -135,7 +135,7 @@ func TestConsumeKeepsOrderPerConversationAndRunsOthersInParallel(t *testing.T) {
 		if err := gw.Enqueue(ctx, Request{ConversationID: id, Channel: chChat}); err != nil {
 			t.Fatal(err)
 		}
-		if err := gw.Abandon(ctx, id); err != nil {
+		if err := gw.Abandon(ctx, id, CauseCustomer); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -438,11 +438,17 @@ func (e *Engine) Transfer(ctx context.Context, conversationID string, to Target)
 	return nil
 }
 
-// Abandon records that the customer left before being served: the
-// conversation leaves its queue, or the agent it was offered to.
-func (e *Engine) Abandon(ctx context.Context, conversationID string) error {
-	if _, err := e.call(ctx, e.s.abandon, []string{e.k.conv(conversationID)}, conversationID); err != nil {
-		return fmt.Errorf("routing: abandon %s: %w", conversationID, err)
+// Abandon takes a waiting or offered conversation out of routing before
+// anyone served it: the conversation leaves its queue, or the agent it was
+// offered to. cause says why (the abandoned event carries it): the
+// customer left, or staff closed it from the queue, which supervisors'
+// figures must not count as the customer's abandon.
+func (e *Engine) Abandon(ctx context.Context, conversationID string, cause AbandonCause) error {
+	if cause != CauseCustomer && cause != CauseClosed {
+		return fmt.Errorf("routing: abandon %s: cause %q: %w", conversationID, cause, ErrInvalid)
+	}
+	if _, err := e.call(ctx, e.s.abandon, []string{e.k.conv(conversationID)}, conversationID, string(cause)); err != nil {
+		return fmt.Errorf("routing: abandon %s (%s): %w", conversationID, cause, err)
 	}
 	return nil
 }

@@ -32,7 +32,9 @@ const (
 	// "agent offline".
 	EventExpired EventType = "expired"
 	// EventAbandoned: ConversationID, AgentID (if it was offered), Queue,
-	// Channel, Wait; Reason is the state it left ("waiting", "offered").
+	// Channel, Wait; Reason is the state it left ("waiting", "offered");
+	// Cause is why it left (see AbandonCause): only CauseClosed means staff
+	// closed it, anything else that the customer left.
 	EventAbandoned EventType = "abandoned"
 	// EventClosed: ConversationID, AgentID, Queue, Channel, Handle; Reason
 	// "wrapup" with Until when wrap-up started.
@@ -55,6 +57,22 @@ const (
 	// EventEstimated: ConversationID, Queue, Channel, EstimateLow/High;
 	// Reason "few samples" when the estimate had too little data.
 	EventEstimated EventType = "estimated"
+)
+
+// AbandonCause says why a conversation left routing before anyone served
+// it (Engine.Abandon, the abandoned event's Cause).
+type AbandonCause string
+
+// Abandon causes. Events written before the cause existed have none, and
+// every one of those was a customer leaving (a close from the queue made
+// one too, unmarked): read an empty or unknown cause as CauseCustomer, and
+// test for CauseClosed.
+const (
+	// CauseCustomer: the customer left (hung up, closed the chat).
+	CauseCustomer AbandonCause = "customer"
+	// CauseClosed: staff closed it from the queue (spam, a duplicate); no
+	// customer abandoned anything.
+	CauseClosed AbandonCause = "closed"
 )
 
 // Event is one state change, from the capped stream (Events) or live
@@ -84,6 +102,7 @@ type Event struct {
 	Missed         int
 	EstimateLow    time.Duration
 	EstimateHigh   time.Duration
+	Cause          AbandonCause
 }
 
 func dur(s string) time.Duration {
@@ -165,6 +184,8 @@ func (ev *Event) set(k, v string) {
 		ev.EstimateLow = dur(v)
 	case "est_high_ms":
 		ev.EstimateHigh = dur(v)
+	case "cause":
+		ev.Cause = AbandonCause(v)
 	}
 }
 

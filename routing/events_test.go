@@ -82,13 +82,14 @@ func TestEventDecodesEveryFieldWithoutCopying(t *testing.T) {
 		"handle_ms": "60000", "deadline": "1700000020123", "until": "1700000030123", "prio": "7",
 		"enq": "1700000000000", "from_queue": "sales", "from_agent": "bo", "to_queue": "vip",
 		"state": "available", "prev": "away", "missed": "2", "est_low_ms": "30000", "est_high_ms": "90000",
+		"cause": "closed",
 	}}
 	want := Event{ID: m.ID, Type: "offered", At: at, ConversationID: "c1", AgentID: "ana", Queue: "support",
 		Channel: "sms", CustomerID: "cu1", Skills: []string{"es", "billing"}, Reason: "timeout",
 		Wait: 1500 * time.Millisecond, Handle: time.Minute, Deadline: at.Add(20 * time.Second),
 		Until: at.Add(30 * time.Second), Priority: 7, EnqueuedAt: time.UnixMilli(1700000000000),
 		FromQueue: "sales", FromAgent: "bo", ToQueue: "vip", State: "available", PrevState: "away",
-		Missed: 2, EstimateLow: 30 * time.Second, EstimateHigh: 90 * time.Second}
+		Missed: 2, EstimateLow: 30 * time.Second, EstimateHigh: 90 * time.Second, Cause: CauseClosed}
 	if got := eventOf(m); !reflect.DeepEqual(got, want) {
 		t.Errorf("decoded\n %+v\nwant\n %+v", got, want)
 	}

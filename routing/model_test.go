@@ -207,7 +207,7 @@ func runModel(t *testing.T, b redistest.Backend, ws string, during func(ctx cont
 				created.Store(id, true)
 				mine = append(mine, id)
 				if r.IntN(10) == 0 {
-					report(engines[r.IntN(gateways)].Abandon(ctx, mine[r.IntN(len(mine))]), ErrWrongState)
+					report(engines[r.IntN(gateways)].Abandon(ctx, mine[r.IntN(len(mine))], CauseCustomer), ErrWrongState)
 				}
 				time.Sleep(time.Duration(r.IntN(25)) * time.Millisecond)
 			}

@@ -486,9 +486,12 @@ func TestAbandon(t *testing.T) {
 	cases := []struct {
 		desc    string
 		offered bool
+		cause   AbandonCause
 	}{
-		{desc: "while waiting"},
-		{desc: "while offered frees the agent", offered: true},
+		{desc: "while waiting", cause: CauseCustomer},
+		{desc: "while offered frees the agent", offered: true, cause: CauseCustomer},
+		{desc: "closed by staff while waiting", cause: CauseClosed},
+		{desc: "closed by staff while offered frees the agent", offered: true, cause: CauseClosed},
 	}
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
@@ -499,8 +502,22 @@ func TestAbandon(t *testing.T) {
 			}
 			v.enqueue(Request{ConversationID: "c"})
 			v.enqueue(Request{ConversationID: "next"})
-			v.must(v.e.Abandon(v.ctx, "c"))
+			v.must(v.e.Abandon(v.ctx, "c", c.cause))
 			v.expect("c", ConvAbandoned, "")
+			// Statistics and webhooks read who ended it from the event.
+			var ab []Event
+			for _, e := range v.events() {
+				if e.Type == EventAbandoned {
+					ab = append(ab, e)
+				}
+			}
+			wantReason := "waiting"
+			if c.offered {
+				wantReason = "offered"
+			}
+			if len(ab) != 1 || ab[0].ConversationID != "c" || ab[0].Cause != c.cause || ab[0].Reason != wantReason {
+				t.Fatalf("abandoned events %+v; want one of c with cause %q, reason %q", ab, c.cause, wantReason)
+			}
 			if c.offered {
 				v.expect("next", ConvOffered, "a")
 			}
@@ -514,11 +531,26 @@ func TestAbandon(t *testing.T) {
 			if got := v.eventTypes("c"); got[len(got)-1] != "abandoned" {
 				t.Fatalf("events %v", got)
 			}
-			if err := v.e.Abandon(v.ctx, "c"); !errors.Is(err, ErrWrongState) {
+			if err := v.e.Abandon(v.ctx, "c", CauseCustomer); !errors.Is(err, ErrWrongState) {
 				t.Fatalf("second abandon: %v", err)
 			}
 		})
 	}
+}
+
+// TestAbandonRefusesAnUnknownCause: a cause the event's readers do not
+// know would be read as the customer's leaving; refused before routing
+// lets go of anything.
+func TestAbandonRefusesAnUnknownCause(t *testing.T) {
+	t.Parallel()
+	v := newEnv(t, nil)
+	v.enqueue(Request{ConversationID: "c"})
+	for _, cause := range []AbandonCause{"", "spam"} {
+		if err := v.e.Abandon(v.ctx, "c", cause); !errors.Is(err, ErrInvalid) {
+			t.Errorf("abandon with cause %q: %v; want ErrInvalid", cause, err)
+		}
+	}
+	v.expect("c", ConvWaiting, "")
 }
 
 func TestEnqueueErrors(t *testing.T) {
@@ -543,7 +575,7 @@ func TestEnqueueErrors(t *testing.T) {
 	if err := v.e.Enqueue(v.ctx, Request{ConversationID: "dup", Channel: "voice"}); !errors.Is(err, ErrExists) {
 		t.Errorf("second enqueue: %v; want ErrExists", err)
 	}
-	v.must(v.e.Abandon(v.ctx, "dup"))
+	v.must(v.e.Abandon(v.ctx, "dup", CauseCustomer))
 	v.enqueue(Request{ConversationID: "dup", Channel: "voice"}) // a finished conversation may come back
 	if err := v.e.Accept(v.ctx, "missing", "a"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("accept of missing conversation: %v", err)

@@ -66,7 +66,7 @@ func TestTwoGatewaysShowIdenticalFigures(t *testing.T) {
 	must(a.Accept(ctx, "c1", "ana"))
 	must(a.Enqueue(ctx, routing.Request{ConversationID: "c2", Queue: "support", Channel: "sms"}))
 	time.Sleep(time.Second)
-	must(b.Abandon(ctx, "c2"))
+	must(b.Abandon(ctx, "c2", routing.CauseCustomer))
 	time.Sleep(200 * time.Millisecond)
 	must(b.Close(ctx, "c1", "ana"))
 	must(b.SetAgentState(ctx, "ana", routing.StateAway, "lunch"))

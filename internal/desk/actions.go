@@ -111,7 +111,14 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 		// queue): routing forgets it; the offered agent's console is told.
 		// Routing reports that as abandoned; the mark keeps the gateway
 		// that handles the report from recording the customer's leaving
-		// over this close's disposition.
+		// over this close's disposition. The cause keeps the figures and
+		// webhooks from taking it for a customer's abandon; a close by
+		// nobody is the customer ending it (CustomerEnded) as routing
+		// gave it back to the queue, which is theirs.
+		cause := routing.CauseClosed
+		if closer == "" {
+			cause = routing.CauseCustomer
+		}
 		if err := d.convs.MarkClosing(ctx, conv.ID); errors.Is(err, conversation.ErrClosed) {
 			// Closed meanwhile (the customer left): routing has let go
 			// already, as it always does before the record.
@@ -120,7 +127,7 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 		} else if err != nil {
 			return conversation.Conversation{}, mapErr(err)
 		}
-		if err := ignoreGone(d.engine.Abandon(ctx, conv.ID)); err != nil {
+		if err := ignoreGone(d.engine.Abandon(ctx, conv.ID, cause)); err != nil {
 			return conversation.Conversation{}, mapErr(err)
 		}
 	default:

@@ -395,7 +395,7 @@ func TestAnotherGatewayLeavesASupervisorsCloseItsDisposition(t *testing.T) {
 
 	// A customer who left: nobody is closing it, the abandon is recorded.
 	left, _ := e.conversation(ana, Waiting)
-	if err := e.engine.Abandon(ctx, left); err != nil {
+	if err := e.engine.Abandon(ctx, left, routing.CauseCustomer); err != nil {
 		t.Fatal(err)
 	}
 	if err := other.React(ctx, routing.Event{Type: routing.EventAbandoned, ConversationID: left, At: time.Now()}); err != nil {
@@ -428,6 +428,70 @@ func TestClosingAConversationTheCustomerJustLeft(t *testing.T) {
 	}
 	if out.ID != conv || out.State != conversation.StateAbandoned {
 		t.Errorf("the close returned %s in state %s; want %s, abandoned", out.ID, out.State, conv)
+	}
+}
+
+// TestRoutingHearsWhoTookAConversationOutOfTheQueue: a supervisor's close
+// of a conversation nobody took yet reaches routing as CauseClosed, so the
+// figures and webhooks do not take it for a customer's abandon; a customer
+// who leaves (hang-up, visitor gone, the customer ending it) is still
+// CauseCustomer.
+func TestRoutingHearsWhoTookAConversationOutOfTheQueue(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		desc  string
+		in    Standing
+		leave func(e *env, conv string) error
+		want  routing.AbandonCause
+	}{
+		{desc: "supervisor closes a waiting one", in: Waiting, want: routing.CauseClosed,
+			leave: func(e *env, conv string) error {
+				_, err := e.desk.Close(context.Background(), sam, conv, "spam")
+				return err
+			}},
+		{desc: "supervisor closes one offered to an agent", in: OfferedToOther, want: routing.CauseClosed,
+			leave: func(e *env, conv string) error {
+				_, err := e.desk.Close(context.Background(), sam, conv, "duplicate")
+				return err
+			}},
+		{desc: "customer leaves", in: Waiting, want: routing.CauseCustomer,
+			leave: func(e *env, conv string) error { return e.desk.Abandon(context.Background(), conv) }},
+		{desc: "customer ends it while waiting", in: Waiting, want: routing.CauseCustomer,
+			leave: func(e *env, conv string) error { return e.desk.CustomerEnded(context.Background(), conv) }},
+		{desc: "customer ends it as routing gives it back to the queue", in: Waiting, want: routing.CauseCustomer,
+			// CustomerEnded saw it taken, the close finds it waiting again.
+			leave: func(e *env, conv string) error {
+				ctx := context.Background()
+				rec, err := e.convs.Conversation(ctx, conv)
+				if err != nil {
+					return err
+				}
+				_, err = e.desk.close(ctx, rec, "", dispositionCustomerEnded)
+				return err
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			conv, _ := e.conversation(ana, c.in)
+			if err := c.leave(e, conv); err != nil {
+				t.Fatal(err)
+			}
+			evs, err := e.engine.Events(context.Background(), "", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []routing.AbandonCause
+			for _, ev := range evs {
+				if ev.Type == routing.EventAbandoned && ev.ConversationID == conv {
+					got = append(got, ev.Cause)
+				}
+			}
+			if len(got) != 1 || got[0] != c.want {
+				t.Errorf("abandoned events' causes %q; want one, %q", got, c.want)
+			}
+		})
 	}
 }
 

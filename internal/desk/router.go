@@ -66,9 +66,10 @@ func (r Router) Enqueue(ctx context.Context, req conversation.RouteRequest) erro
 	return err
 }
 
-// Abandon takes a waiting or offered conversation out of routing.
+// Abandon takes a waiting or offered conversation out of routing because
+// its customer left.
 func (r Router) Abandon(ctx context.Context, id string) error {
-	return ignoreGone(r.Engine.Abandon(ctx, id))
+	return ignoreGone(r.Engine.Abandon(ctx, id, routing.CauseCustomer))
 }
 
 // Close ends the conversation in routing. The desk has already decided
@@ -90,7 +91,10 @@ func (r Router) Close(ctx context.Context, id, agentID string) error {
 		return nil
 	case routing.ConvWaiting, routing.ConvOffered:
 		if agentID == "" {
-			return ignoreGone(r.Engine.Abandon(ctx, id))
+			// Only the customer ending it closes for nobody (Desk.CustomerEnded,
+			// which found routing giving it back to the queue): their abandon.
+			// Staff close from the queue through the desk, as CauseClosed.
+			return ignoreGone(r.Engine.Abandon(ctx, id, routing.CauseCustomer))
 		}
 	}
 	return err

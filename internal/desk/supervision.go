@@ -181,13 +181,17 @@ func (s StatsSource) Agents(ctx context.Context) ([]stats.AgentLive, error) {
 }
 
 // statsEvent converts one routing event; a transfer names the queue it
-// left as Queue and the new one as ToQueue, as the folder expects.
+// left as Queue and the new one as ToQueue, as the folder expects. An
+// abandon is staff's close only when routing says so: one written before
+// the cause existed is read as the customer's, as it was counted then.
 func statsEvent(e routing.Event) stats.Event {
 	out := stats.Event{ID: e.ID, Type: stats.EventType(e.Type), ConversationID: e.ConversationID,
 		Queue: e.Queue, Channel: e.Channel, AgentID: e.AgentID, At: e.At,
 		EstimateLow: e.EstimateLow, EstimateHigh: e.EstimateHigh, Wait: e.Wait, Handle: e.Handle,
 		State: string(e.State), Reason: e.Reason}
 	switch e.Type {
+	case routing.EventAbandoned:
+		out.ClosedInQueue = e.Cause == routing.CauseClosed
 	case routing.EventEnqueued:
 		out.EnqueuedAt = e.EnqueuedAt
 	case routing.EventTransferred:

@@ -15,6 +15,7 @@ type Figures struct {
 	Answered         int      `json:"answered"`
 	Abandoned        int      `json:"abandoned"`       // short abandons excluded
 	ShortAbandoned   int      `json:"short_abandoned"` // shown apart
+	ClosedInQueue    int      `json:"closed_in_queue"` // closed by staff before an answer; not abandoned
 	ASAms            int64    `json:"asa_ms"`
 	ServiceLevel     *float64 `json:"service_level"`
 	SLWithAbandons   *float64 `json:"service_level_abandons"`
@@ -37,7 +38,7 @@ func ratio(v float64, ok bool) *float64 {
 func FiguresOf(c Counts) Figures {
 	return Figures{
 		Offered: c.Entered, Answered: c.Answered, Abandoned: c.Abandoned, ShortAbandoned: c.ShortAbandoned,
-		ASAms: c.ASA().Milliseconds(), ServiceLevel: ratio(c.ServiceLevel()),
+		ClosedInQueue: c.ClosedInQueue, ASAms: c.ASA().Milliseconds(), ServiceLevel: ratio(c.ServiceLevel()),
 		SLWithAbandons: ratio(c.ServiceLevelWithAbandons()), AbandonRate: ratio(c.AbandonRate()),
 		AHTms: c.AHT().Milliseconds(), MissedOffers: c.MissedOffers, DeclinedOffers: c.Declined,
 		EstimateAccuracy: ratio(c.EstimateAccuracy()), LongestAnswerMs: c.LongestAnswerWait.Milliseconds(),

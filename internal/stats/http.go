@@ -23,6 +23,7 @@ type HistoryRow struct {
 	Answered       int       `json:"answered"`
 	Abandoned      int       `json:"abandoned"`
 	ShortAbandoned int       `json:"short_abandoned"`
+	ClosedInQueue  int       `json:"closed_in_queue"`
 	ASASeconds     float64   `json:"asa_seconds"`
 	ServiceLevel   *float64  `json:"service_level"`
 	SLWithAbandons *float64  `json:"service_level_abandons"`
@@ -106,7 +107,7 @@ func (s *Service) HistoryHandler() http.Handler {
 			f := FiguresOf(row.Counts)
 			out = append(out, HistoryRow{Start: row.Start.UTC(), Queue: row.Key.Queue, Channel: row.Key.Channel,
 				Offered: f.Offered, OffersToAgents: row.Offered, Answered: f.Answered, Abandoned: f.Abandoned,
-				ShortAbandoned: f.ShortAbandoned, ASASeconds: float64(f.ASAms) / 1000, ServiceLevel: f.ServiceLevel,
+				ShortAbandoned: f.ShortAbandoned, ClosedInQueue: f.ClosedInQueue, ASASeconds: float64(f.ASAms) / 1000, ServiceLevel: f.ServiceLevel,
 				SLWithAbandons: f.SLWithAbandons, AbandonRate: f.AbandonRate, AHTSeconds: float64(f.AHTms) / 1000,
 				MissedOffers: f.MissedOffers, DeclinedOffers: f.DeclinedOffers})
 		}
@@ -135,7 +136,7 @@ func writeCSV(w http.ResponseWriter, rows []HistoryRow) {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"start", "queue", "channel", "offered", "offers_to_agents", "answered", "abandoned",
 		"short_abandoned", "asa_seconds", "service_level", "service_level_abandons", "abandon_rate",
-		"aht_seconds", "missed_offers", "declined_offers"})
+		"aht_seconds", "missed_offers", "declined_offers", "closed_in_queue"})
 	num := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	opt := func(v *float64) string {
 		if v == nil {
@@ -149,7 +150,8 @@ func writeCSV(w http.ResponseWriter, rows []HistoryRow) {
 		_ = cw.Write([]string{r.Start.Format(time.RFC3339), cell(r.Queue), cell(r.Channel), strconv.Itoa(r.Offered),
 			strconv.Itoa(r.OffersToAgents), strconv.Itoa(r.Answered), strconv.Itoa(r.Abandoned),
 			strconv.Itoa(r.ShortAbandoned), num(r.ASASeconds), opt(r.ServiceLevel), opt(r.SLWithAbandons),
-			opt(r.AbandonRate), num(r.AHTSeconds), strconv.Itoa(r.MissedOffers), strconv.Itoa(r.DeclinedOffers)})
+			opt(r.AbandonRate), num(r.AHTSeconds), strconv.Itoa(r.MissedOffers), strconv.Itoa(r.DeclinedOffers),
+			strconv.Itoa(r.ClosedInQueue)})
 	}
 	cw.Flush()
 }

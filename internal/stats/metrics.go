@@ -28,8 +28,8 @@ type Metrics struct {
 	svc  *Service
 	lags func(context.Context) ([]ConsumerLag, error)
 
-	offered, answered, abandoned *prometheus.CounterVec
-	waits, offerWaits, handles   *prometheus.HistogramVec
+	offered, answered, abandoned, closedInQueue *prometheus.CounterVec
+	waits, offerWaits, handles                  *prometheus.HistogramVec
 
 	descs map[string]*prometheus.Desc
 }
@@ -55,6 +55,8 @@ func NewMetrics() *Metrics {
 			"Contacts an agent accepted, counted once per queue entry, since the gateway started."),
 		abandoned: counter("switchboard_contacts_abandoned_total",
 			"Contacts whose customer left while waiting, short abandons included, since the gateway started."),
+		closedInQueue: counter("switchboard_contacts_closed_in_queue_total",
+			"Contacts staff closed while they waited (spam, duplicates), not abandons, since the gateway started."),
 		waits: hist("switchboard_answer_wait_seconds",
 			"Wait from entering the queue to an agent accepting, per answered contact.", waitBuckets),
 		offerWaits: hist("switchboard_offer_wait_seconds",
@@ -72,13 +74,14 @@ func NewMetrics() *Metrics {
 		"answered_today":               "Conversations answered today.",
 		"abandoned_today":              "Conversations abandoned today, short abandons excluded.",
 		"short_abandoned_today":        "Conversations abandoned today before the short-abandon threshold.",
+		"closed_in_queue_today":        "Conversations staff closed today before anyone answered (not abandons).",
 		"missed_offers_today":          "Offers that lapsed unanswered today.",
 		"declined_offers_today":        "Offers agents declined today.",
 		"asa_today_seconds":            "Average speed of answer today.",
 		"aht_today_seconds":            "Average handle time today.",
 		"service_level_today":          "Answered within the threshold over answered, today.",
 		"service_level_abandons_today": "(Answered + abandoned within the threshold) over (answered + abandoned), today.",
-		"abandon_rate_today":           "Abandoned over entered, today.",
+		"abandon_rate_today":           "Abandoned over entered (less those staff closed in the queue), today.",
 		"estimate_accuracy_today":      "Answered within the wait we told them over those told, today.",
 	} {
 		m.descs[name] = prometheus.NewDesc("switchboard_queue_"+name, help, lbl, nil)
@@ -114,13 +117,15 @@ func (m *Metrics) Observe(o Observation) {
 		m.waits.WithLabelValues(q, c).Observe(d)
 	case ObsAbandoned:
 		m.abandoned.WithLabelValues(q, c).Inc()
+	case ObsClosedInQueue:
+		m.closedInQueue.WithLabelValues(q, c).Inc()
 	case ObsClosed:
 		m.handles.WithLabelValues(q, c).Observe(d)
 	}
 }
 
 func (m *Metrics) vectors() []prometheus.Collector {
-	return []prometheus.Collector{m.offered, m.answered, m.abandoned, m.waits, m.offerWaits, m.handles}
+	return []prometheus.Collector{m.offered, m.answered, m.abandoned, m.closedInQueue, m.waits, m.offerWaits, m.handles}
 }
 
 // Describe implements prometheus.Collector.
@@ -174,6 +179,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 			g("answered_today", float64(t.Answered), q.Queue, c.Channel)
 			g("abandoned_today", float64(t.Abandoned), q.Queue, c.Channel)
 			g("short_abandoned_today", float64(t.ShortAbandoned), q.Queue, c.Channel)
+			g("closed_in_queue_today", float64(t.ClosedInQueue), q.Queue, c.Channel)
 			g("missed_offers_today", float64(t.MissedOffers), q.Queue, c.Channel)
 			g("declined_offers_today", float64(t.DeclinedOffers), q.Queue, c.Channel)
 			g("asa_today_seconds", float64(t.ASAms)/1000, q.Queue, c.Channel)

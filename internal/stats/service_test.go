@@ -309,7 +309,7 @@ func TestHistoryHandlerJSONAndCSV(t *testing.T) {
 	w = get("/api/v1/stats?from="+from+"&to="+to+"&interval=3600", "Accept", "text/csv")
 	lines := strings.Split(strings.TrimSpace(w.Body.String()), "\n")
 	if w.Header().Get("Content-Type") != "text/csv; charset=utf-8" || len(lines) != 3 ||
-		lines[2] != "2026-11-22T10:00:00Z,support,chat,7,2,3,2,1,36.666,0.3333,0.4000,0.2857,70,1,1" {
+		lines[2] != "2026-11-22T10:00:00Z,support,chat,7,2,3,2,1,36.666,0.3333,0.4000,0.2857,70,1,1,0" {
 		t.Fatalf("csv:\n%s", w.Body)
 	}
 	// Before the window the service holds, it folds the stream again.

@@ -74,6 +74,10 @@ type Event struct {
 	// missed offer, anything else ("agent away", "agent offline") an offer
 	// withdrawn, which nobody missed.
 	Reason string
+	// ClosedInQueue, on Abandoned, says staff closed the conversation
+	// before anyone answered it (spam closed from the queue): no customer
+	// abandoned it, so it is counted apart, never as an abandon.
+	ClosedInQueue bool
 }
 
 // Thresholds say what "on time" means for one queue.
@@ -106,6 +110,7 @@ type Counts struct {
 	MissedOffers      int // lapsed without an answer (timeout)
 	Declined          int // declined by the agent, counted apart from misses
 	Closed            int
+	ClosedInQueue     int           // closed by staff before an answer (spam): neither answered nor abandoned
 	TotalWait         time.Duration // over answered
 	TotalHandle       time.Duration // over closed
 	EstimatesGiven    int           // answered conversations that were promised a range
@@ -126,6 +131,7 @@ func (c *Counts) Add(o Counts) {
 	c.MissedOffers += o.MissedOffers
 	c.Declined += o.Declined
 	c.Closed += o.Closed
+	c.ClosedInQueue += o.ClosedInQueue
 	c.TotalWait += o.TotalWait
 	c.TotalHandle += o.TotalHandle
 	c.EstimatesGiven += o.EstimatesGiven
@@ -162,12 +168,17 @@ func (c Counts) ServiceLevelWithAbandons() (float64, bool) {
 	return float64(c.AnsweredInSL+c.AbandonedInSL) / float64(d), true
 }
 
-// AbandonRate is abandoned (short ones excluded) ÷ entered.
+// AbandonRate is abandoned (short ones excluded) ÷ entered, less those
+// staff closed in the queue: a customer who never meant to be served (spam)
+// could neither abandon nor be kept, and would make the rate look better.
+// A period holding such closes of contacts that entered before it may
+// have nothing left to divide by: no figure then.
 func (c Counts) AbandonRate() (float64, bool) {
-	if c.Entered == 0 {
+	d := c.Entered - c.ClosedInQueue
+	if d <= 0 {
 		return 0, false
 	}
-	return float64(c.Abandoned) / float64(c.Entered), true
+	return float64(c.Abandoned) / float64(d), true
 }
 
 // AHT is the average handle time (accept to close) of closed conversations.
@@ -239,6 +250,8 @@ const (
 	ObsAnswered  = "answered"  // accepted the first time; Duration: the wait
 	ObsAbandoned = "abandoned" // the customer left while waiting; Duration: the wait
 	ObsClosed    = "closed"    // finished; Duration: the handle time
+	// ObsClosedInQueue: staff closed it while it waited; Duration: the wait.
+	ObsClosedInQueue = "closed_in_queue"
 )
 
 // Observation is one countable moment the fold meets, for counters and
@@ -405,6 +418,12 @@ func (f *Folder) Apply(e Event) {
 		c := f.counts(e.At, key)
 		wait := f.waitOf(cs, e)
 		th := f.thresholds(key.Queue)
+		if e.ClosedInQueue {
+			c.ClosedInQueue++
+			f.observe(ObsClosedInQueue, key, e.At, wait)
+			delete(f.convs, e.ConversationID)
+			break
+		}
 		f.observe(ObsAbandoned, key, e.At, wait)
 		switch {
 		case wait < th.ShortAbandon:

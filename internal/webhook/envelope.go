@@ -170,16 +170,18 @@ func fromRouting(ctx context.Context, ws string, ev routing.Event, convs Convers
 		return one(TypeConversationTransferred, d)
 	case routing.EventClosed:
 		d.HandleMS = ev.Handle.Milliseconds()
-		if convs != nil {
-			// The conversation service records the disposition right after
-			// routing lets go; a missing one is left out, not guessed.
-			if c, err := convs.Conversation(ctx, ev.ConversationID); err == nil {
-				d.Disposition, d.CustomerID = c.Disposition, c.CustomerID
-			}
-		}
+		closedRecord(ctx, convs, &d)
 		return one(TypeConversationClosed, d)
 	case routing.EventAbandoned:
 		d.WaitMS, d.Reason = ev.Wait.Milliseconds(), ev.Reason
+		if closedInQueue(ev) {
+			// Staff closed it before anyone took it (spam): a close, with
+			// its disposition, not a customer's abandon. Nobody handled
+			// it, so the agent it was offered to is not named.
+			d.AgentID = ""
+			closedRecord(ctx, convs, &d)
+			return one(TypeConversationClosed, d)
+		}
 		return one(TypeConversationAbandoned, d)
 	case routing.EventAgentState:
 		d.State, d.PreviousState, d.Reason = string(ev.State), string(ev.PrevState), ev.Reason
@@ -188,6 +190,26 @@ func fromRouting(ctx context.Context, ws string, ev routing.Event, convs Convers
 		return e
 	}
 	return nil
+}
+
+// closedInQueue reports whether ev is routing letting go of a conversation
+// staff closed before anyone took it. An abandon without a cause (written
+// before routing had one) is the customer's.
+func closedInQueue(ev routing.Event) bool {
+	return ev.Type == routing.EventAbandoned && ev.Cause == routing.CauseClosed
+}
+
+// closedRecord fills in d what the record of a closed conversation adds to
+// routing's event.
+func closedRecord(ctx context.Context, convs Conversations, d *Data) {
+	if convs == nil {
+		return
+	}
+	// The conversation service records the disposition right after
+	// routing lets go; a missing one is left out, not guessed.
+	if c, err := convs.Conversation(ctx, d.ConversationID); err == nil {
+		d.Disposition, d.CustomerID = c.Disposition, c.CustomerID
+	}
 }
 
 func (e Envelope) body() ([]byte, error) {

@@ -167,7 +167,7 @@ func (h *harness) enqueue(conv string) {
 
 func (h *harness) abandon(conv string) {
 	h.t.Helper()
-	if err := h.engine.Abandon(h.ctx, conv); err != nil {
+	if err := h.engine.Abandon(h.ctx, conv, routing.CauseCustomer); err != nil {
 		h.t.Fatal(err)
 	}
 }

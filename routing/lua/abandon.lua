@@ -1,7 +1,9 @@
--- abandon.lua: the customer left before being served. The conversation
--- leaves its queue (or the agent it was offered to) and is recorded.
+-- abandon.lua: the conversation leaves routing before anyone served it: the
+-- customer left, or staff closed it from the queue. It leaves its queue (or
+-- the agent it was offered to) and is recorded.
 -- KEYS[1] events stream (see lib.lua)   KEYS[2] the conversation hash
--- ARGV[4] conversation id
+-- ARGV[4] conversation id   ARGV[5] cause, "customer" or "closed" (the event's
+--         cause field; statistics and webhooks tell the two apart)
 -- Returns {0, offers made} | {1} no such conversation | {7} already active or finished
 local id = ARGV[4]
 local c = conv_get(id)
@@ -13,6 +15,6 @@ redis.call('ZREM', KOFFERS, id)
 finish(c, 'abandoned', true)
 if c.state == 'offered' then release(c, aid) end
 emit('abandoned', {'conv', id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
-  'wait_ms', itoa(NOW - num(c.enq)), 'reason', c.state})
+  'wait_ms', itoa(NOW - num(c.enq)), 'reason', c.state, 'cause', ARGV[5]})
 if c.state == 'offered' then return {0, serve_agent(aid)} end
 return {0, 0}
