@@ -158,6 +158,39 @@ test('a supervisor sees a customer wait, the wait tick, an agent accept and the 
   await waitFor(async () => /Chat 2\/3/.test(await row.textContent()), 'ana carries two chats', 5000);
   await shot(sup.page, 'supervisor-after-actions-1280');
 
+  // With both agents away, a third customer waits; the supervisor closes
+  // the chat as spam from the queue. It is counted as closed in queue,
+  // not as an abandon: no customer left.
+  await row.locator('button[data-set="away"]').click();
+  const benRow = sup.page.locator('#agent-rows tr[data-agent="ben"]');
+  await benRow.locator('button[data-set="away"]').click();
+  await waitFor(async () => /away/i.test(await benRow.locator('.sv-state').textContent()), 'ben away on the board', 5000);
+  const customer3 = await newPage();
+  await customer3.page.waitForTimeout(2500); // who is online reaches widgets at most 2 s stale
+  await visitorFillsPrechat(customer3.page, gw.urls[0], { name: 'Spam Bot', text: 'cheap watches' });
+  await customer3.page.getByText('Nobody is available to chat right now').waitFor();
+  await customer3.page.locator('.prechat input[name="email"]').fill('bot@example.com');
+  await customer3.page.getByRole('button', { name: 'Leave a message' }).click();
+  const spamRow = sup.page.locator('.sv-wait', { hasText: 'Spam Bot' });
+  await spamRow.waitFor();
+  const spamConv = await spamRow.getAttribute('data-conv');
+  const closed = await sup.page.evaluate(async (id) => {
+    const r = await fetch(`/api/v1/conversations/${id}/close`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': sessionStorage.getItem('sb.csrf') || '' },
+      body: JSON.stringify({ disposition: 'spam' }),
+    });
+    return { status: r.status, body: await r.json() };
+  }, spamConv);
+  assert.equal(closed.status, 200, JSON.stringify(closed.body));
+  assert.equal(closed.body.disposition, 'spam');
+  const chatRow = sup.page.locator('.sv-queue[data-queue="support"] .sv-figures tr[data-channel="chat"]');
+  await waitFor(async () => (await chatRow.locator('[data-cell="closed-in-queue"]').textContent()) === '1', 'closed in queue = 1', 5000);
+  assert.equal(await chatRow.locator('td').nth(3).textContent(), '0 / 0', 'abandoned 15m / today');
+  assert.equal(await kpi(sup.page, 'waiting'), '0');
+  await sup.page.locator('.sv-queue[data-queue="support"]').scrollIntoViewIfNeeded();
+  await shot(sup.page, 'supervisor-closed-in-queue-1280');
+
   assert.ok(seenAfter < 5000);
   console.log(`# waiting customer visible to the supervisor after ${seenAfter} ms`);
   assert.deepEqual(sup.errors, []);

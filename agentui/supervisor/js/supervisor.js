@@ -302,7 +302,7 @@ function queueCard(q) {
     h('div', { class: 'sv-chart', 'data-part': 'chart' }),
     h('div', { class: 'sv-scroll' }, h('table', { class: 'sv-table sv-figures' },
       h('thead', {}, h('tr', {},
-        ['Channel', 'Waiting', 'Longest', 'Answered 15m / today', 'Abandoned 15m / today', `Short ab. <${Math.round((q.short_abandon_ms || 0) / 1000)}s`, 'ASA',
+        ['Channel', 'Waiting', 'Longest', 'Answered 15m / today', 'Abandoned 15m / today', `Short ab. <${Math.round((q.short_abandon_ms || 0) / 1000)}s`, 'Closed in queue', 'ASA',
           'SL', 'SL w/ ab.', 'Ab. rate', 'AHT', 'Missed', 'Declined', 'Est. kept'].map((t, i) => h('th', { scope: 'col', class: i ? 'num' : '' }, t)))),
       h('tbody', { 'data-part': 'rows' }))),
     h('div', { class: 'sv-waiting', 'data-part': 'waiting' }));
@@ -342,6 +342,7 @@ function updateQueue(q, board) {
     h('td', { class: 'num' }, `${c.last15.answered} / ${c.today.answered}`),
     h('td', { class: 'num' }, `${c.last15.abandoned} / ${c.today.abandoned}`),
     h('td', { class: 'num' }, String(c.today.short_abandoned)),
+    h('td', { class: 'num', 'data-cell': 'closed-in-queue', title: 'Closed by staff before an answer (spam, a duplicate): neither answered nor abandoned' }, String(c.today.closed_in_queue || 0)),
     h('td', { class: 'num' }, c.today.answered ? dur(c.today.asa_ms) : '—'),
     h('td', { class: 'num', 'data-low': low(c.today.service_level, target) }, pct(c.today.service_level)),
     h('td', { class: 'num', 'data-low': low(c.today.service_level_abandons, target) }, pct(c.today.service_level_abandons)),
@@ -350,7 +351,7 @@ function updateQueue(q, board) {
     h('td', { class: 'num' }, String(c.today.missed_offers)),
     h('td', { class: 'num' }, String(c.today.declined_offers || 0)),
     h('td', { class: 'num' }, pct(c.today.estimate_accuracy))));
-  if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 14, class: 'sv-empty' }, 'No traffic today.')));
+  if (rows.length === 0) rows.push(h('tr', {}, h('td', { colspan: 15, class: 'sv-empty' }, 'No traffic today.')));
   if (changed(`rows:${q.queue}`, q.channels)) replace(part(card, 'rows'), rows);
   const agents = (board.agents || []).map((a) => [a.id, a.name, a.state]);
   if (changed(`waiting:${q.queue}`, [q.waiting_now, agents])) {
