@@ -18,9 +18,11 @@ type Router interface {
 	// Abandon takes a waiting conversation out of routing (the caller hung
 	// up, the visitor left).
 	Abandon(ctx context.Context, conversationID string) error
-	// Close ends an agent's work on a conversation and frees the capacity;
-	// for a conversation still waiting or offered it also takes it out of
-	// the queue (an agent closed spam from the queue view).
+	// Close ends an agent's work on a conversation and frees the capacity.
+	// With no agent, a conversation still waiting or offered is taken out
+	// of the queue as the customer's abandon: only the customer ending it
+	// closes for nobody. Staff closing one from the queue go through the
+	// desk, which tells routing they closed it.
 	Close(ctx context.Context, conversationID, agentID string) error
 	// Transfer moves a conversation to another queue or agent.
 	Transfer(ctx context.Context, req TransferRequest) error
