@@ -73,9 +73,6 @@ type Engine struct {
 	// estimates; see samplesFresh.
 	samplesMu sync.Mutex
 	samples   map[string]queueSamples
-	// estimates caches each queue's newcomer estimate (Estimate) for
-	// estimateFresh, under samplesMu.
-	estimates map[string]queueEstimate
 
 	live liveFeed // the Redis subscription all Subscribe calls share
 }
@@ -91,7 +88,7 @@ func New(p Params) (*Engine, error) {
 		c: p.Client, defaults: p.Defaults, clock: p.Clock, log: p.Logger,
 		sweep: p.SweepInterval, grace: p.PresenceGrace, maxLen: p.EventsMaxLen,
 		retention: p.Retention, queues: map[string]QueueConfig{},
-		samples: map[string]queueSamples{}, estimates: map[string]queueEstimate{},
+		samples: map[string]queueSamples{},
 	}
 	ws := p.Workspace
 	if ws == "" {

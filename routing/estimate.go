@@ -86,13 +86,6 @@ func (e *Engine) Estimate(ctx context.Context, queue string) (Estimate, error) {
 	if _, ok := e.queues[queue]; !ok {
 		return Estimate{}, fmt.Errorf("routing: estimate %q: %w", queue, ErrUnknownQueue)
 	}
-	now := e.clock.Now()
-	e.samplesMu.Lock()
-	c, ok := e.estimates[queue]
-	e.samplesMu.Unlock()
-	if ok && now.Sub(c.at) < estimateFresh && !now.Before(c.at) {
-		return c.est, nil
-	}
 	var online *redis.IntCmd
 	sizes := make([]*redis.IntCmd, len(channels))
 	smp, err := e.readWithSamples(ctx, queue, func(p redis.Pipeliner) {
@@ -108,24 +101,7 @@ func (e *Engine) Estimate(ctx context.Context, queue string) (Estimate, error) {
 	for _, s := range sizes {
 		waiting += int(s.Val())
 	}
-	est := estimate(smp.samples, int(online.Val()), waiting)
-	e.samplesMu.Lock()
-	e.estimates[queue] = queueEstimate{at: now, est: est}
-	e.samplesMu.Unlock()
-	return est, nil
-}
-
-// estimateFresh is how long a queue's newcomer estimate is reused. Every
-// SMS, email and voice contact is acknowledged with one, and under load
-// reading the agents online and the conversations waiting for each cost
-// the gateway a round trip per contact. An estimate a tenth of a second
-// old tells a customer the same minutes.
-const estimateFresh = 100 * time.Millisecond
-
-// queueEstimate is a queue's estimate as worked out at a moment.
-type queueEstimate struct {
-	at  time.Time
-	est Estimate
+	return estimate(smp.samples, int(online.Val()), waiting), nil
 }
 
 // samplesFresh is how long estimates reuse a queue's measured waits and

@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/switchboard/switchboard/internal/redistest"
 )
 
 func secs(ss ...int) []time.Duration {
@@ -151,36 +149,5 @@ func TestEstimateFromReusedSamplesAllocatesNothing(t *testing.T) {
 	}
 	if est.Low != 100*time.Second || est.High != 360*time.Second || !est.Enough {
 		t.Errorf("estimate %v..%v enough=%v, want 100s..360s enough=true (12 waiting × 90 s ÷ 3 agents)", est.Low, est.High, est.Enough)
-	}
-}
-
-// A newcomer's estimate is reused for estimateFresh: within it no round
-// trip, and then the queue as it is now.
-func TestANewcomersEstimateIsReusedForATenthOfASecond(t *testing.T) {
-	t.Parallel()
-	v := newEnv(t, nil)
-	v.must(v.e.UpsertAgent(v.ctx, AgentConfig{ID: "a", Capacity: map[string]int{"chat": 1}}))
-	v.must(v.e.SetAgentState(v.ctx, "a", StateAvailable, ""))
-	v.enqueue(Request{ConversationID: "served"}) // the agent's one slot is taken
-	first, err := v.e.Estimate(v.ctx, "support")
-	v.must(err)
-	if first.Waiting != 0 || first.AgentsOnline != 1 {
-		t.Fatalf("first estimate %+v; want 1 agent online, none waiting", first)
-	}
-	trips := &redistest.Counter{}
-	v.rc.AddHook(trips)
-	v.enqueue(Request{ConversationID: "waits"})
-	trips.Reset()
-	v.clock.Add(estimateFresh / 2)
-	again, err := v.e.Estimate(v.ctx, "support")
-	v.must(err)
-	if again != first || trips.Trips.Load() != 0 {
-		t.Fatalf("estimate within %s: %+v after %d round trips; want the first, reused", estimateFresh, again, trips.Trips.Load())
-	}
-	v.clock.Add(estimateFresh / 2)
-	later, err := v.e.Estimate(v.ctx, "support")
-	v.must(err)
-	if later.Waiting != 1 || trips.Trips.Load() != 1 {
-		t.Fatalf("estimate after %s: %+v after %d round trips; want the one waiting, read in one", estimateFresh, later, trips.Trips.Load())
 	}
 }
