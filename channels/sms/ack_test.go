@@ -230,6 +230,26 @@ func TestAcknowledgementTakesTheOptOutTheCoreRead(t *testing.T) {
 	}
 }
 
+// A try after a pause reads the opt-out again: the receipt's is as old as
+// the message, and the customer may have texted STOP meanwhile.
+func TestARetriedAcknowledgementReadsTheOptOutAgain(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, nil)
+	h.recv.optOut = channel.OptOutNo // as the core read it with the message
+	if err := h.optOuts.SetOptOut(t.Context(), channel.SMS, customer, true); err != nil {
+		t.Fatal(err) // ...and the STOP that came after
+	}
+	h.fake.FailNext(twiliotest.Failure{HTTPStatus: 503, Message: "Service Unavailable"})
+	h.post(InboundPath, h.inbound(customer, ourNumber, "hello"))
+	h.settle()
+	if n := len(h.fake.Requests()); n != 1 {
+		t.Fatalf("Twilio called %d times; want once: the retry must find the STOP and send nothing", n)
+	}
+	if n := h.optOuts.readCount(); n != 1 {
+		t.Fatalf("store read %d times; want once, by the retry", n)
+	}
+}
+
 func TestAcknowledgementSkipsOptedOutCustomer(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, nil)

@@ -31,7 +31,8 @@ var ErrDisabled = fmt.Errorf("sms: channel off: %w", twilioapi.ErrNoCredentials)
 
 // Deps are what New needs besides channel.Core.
 type Deps struct {
-	// OptOuts remembers STOP and START. Required; NewRedisOptOuts serves.
+	// OptOuts remembers STOP and START. Required; conversation.NewOptOuts
+	// serves.
 	OptOuts OptOuts
 	// Hours gives each queue's business hours. Nil means only the
 	// deprecated Config.BusinessHours, if set, applies.

@@ -80,7 +80,13 @@ const roomWait = time.Second
 // no message its status could land on.
 func (c *Channel) send(ctx context.Context, from, to, body string, media []string, ackFor string, optOut channel.OptOut) (channel.SendResult, error) {
 	var res channel.SendResult
+	given := to
 	to, err := channel.NormalizeNumber(to, false)
+	if to != given {
+		// The core read the opt-out under the address as stored; one
+		// stored in another form was not under the key STOP writes.
+		optOut = channel.OptOutUnread
+	}
 	if err != nil {
 		return res, &channel.PermanentError{Code: codeInvalidTo, Message: "the customer's address is not a phone number in E.164 form"}
 	}

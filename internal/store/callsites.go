@@ -162,7 +162,7 @@ func (c *CallSites) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	secs := 5.0
 	if s := r.URL.Query().Get("seconds"); s != "" {
 		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || v <= 0 {
+		if err != nil || !(v >= 0.001 && v <= maxCountFor.Seconds()) { // NaN fails both
 			http.Error(w, "seconds: a positive number, at most 60", http.StatusBadRequest)
 			return
 		}

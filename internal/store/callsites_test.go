@@ -76,13 +76,15 @@ func TestCallSitesNameWhoMadeEachRoundTrip(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), "# Redis round trips by call site") {
 		t.Fatalf("answer %d %q", resp.StatusCode, body)
 	}
-	resp, err = http.Get(h.URL + "?seconds=-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("negative seconds answered %d", resp.StatusCode)
+	for _, bad := range []string{"-1", "0", "NaN", "Inf", "1e-12", "120", "soon"} {
+		resp, err = http.Get(h.URL + "?seconds=" + bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("seconds=%s answered %d, want 400", bad, resp.StatusCode)
+		}
 	}
 }
 
