@@ -13,7 +13,6 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -248,39 +247,8 @@ func (s *Service) fanOut(ctx context.Context, ev routing.Event) error {
 		if ok, err := s.wanted(ctx, TypeConversationClosed); !ok || err != nil {
 			return err
 		}
-		if err := s.closeRecorded(ctx, ev); err != nil {
-			return err
-		}
 	}
 	return s.queueAll(ctx, fromRouting(ctx, s.p.Workspace, ev, s.p.Conversations))
-}
-
-// closeRecordWait is how long the fan-out of a close waits for the
-// conversation's record to say it closed. The desk records the close, and
-// its disposition, just after routing lets go, so the fan-out can come
-// first; integrations want the disposition. A close older than this goes
-// out with what the record has: the closer died, or the customer wrote
-// again and reopened it.
-const closeRecordWait = time.Minute
-
-// closeRecorded is nil once the record of ev's conversation says it
-// closed, or when waiting for it is over; until then an error wrapping
-// routing.ErrRetryLater, so the group hands the event out again
-// (ClaimAfter later).
-func (s *Service) closeRecorded(ctx context.Context, ev routing.Event) error {
-	if s.p.Conversations == nil || s.now().Sub(ev.At) > closeRecordWait {
-		return nil
-	}
-	c, err := s.p.Conversations.Conversation(ctx, ev.ConversationID)
-	switch {
-	case errors.Is(err, conversation.ErrNotFound):
-		return nil
-	case err != nil:
-		return fmt.Errorf("webhook: read %s for its close: %w", ev.ConversationID, err)
-	case c.Open():
-		return fmt.Errorf("webhook: %s closed in routing, not yet in its record: %w", ev.ConversationID, routing.ErrRetryLater)
-	}
-	return nil
 }
 
 // wanted reports whether some endpoint takes one of types. Envelopes that
