@@ -200,10 +200,10 @@ var luaFS embed.FS
 // Scripts are parsed once; redis.Script is immutable, so sharing them is
 // safe and costs nothing per Service.
 var (
-	scriptReceive  = loadScript("receive.lua", "lib/customer.lua")
+	scriptReceive  = loadScript("receive.lua", "lib/customer.lua", "lib/optout.lua")
 	scriptUpdate   = loadScript("update.lua", "lib/customer.lua")
-	scriptReply    = loadScript("reply.lua")
-	scriptClaim    = loadScript("claim.lua")
+	scriptReply    = loadScript("reply.lua", "lib/optout.lua")
+	scriptClaim    = loadScript("claim.lua", "lib/optout.lua")
 	scriptFinish   = loadScript("finish.lua")
 	scriptDelivery = loadScript("delivery.lua")
 	scriptMerge    = loadScript("merge.lua")

@@ -37,9 +37,8 @@ for _, id in ipairs(ids) do
         table.insert(pairs_out, f[i])
       end
     end
-    local optout = redis.call('EXISTS', ARGV[1] .. 'optout:' .. (f[2] or '') .. ':' .. (f[4] or ''))
     table.insert(pairs_out, 'opted_out')
-    table.insert(pairs_out, tostring(optout))
+    table.insert(pairs_out, opted_out(ARGV[1], f[2], f[4]))
     table.insert(out, tostring(#pairs_out / 2))
     for _, v in ipairs(pairs_out) do table.insert(out, v) end
   end

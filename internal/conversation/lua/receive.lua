@@ -198,9 +198,8 @@ local vip = '0'
 for _, t in ipairs(tags) do
   if t == ARGV[20] then vip = '1' end
 end
-local optout = tostring(redis.call('EXISTS', p .. 'optout:' .. ch .. ':' .. from))
 local out = {status, conv, ARGV[11], cust, sid, returning, routed, vip, cf[1] or '', cf[2] or '',
-  cf[3] or '', parked, optout, tostring(#idents)}
+  cf[3] or '', parked, opted_out(p, ch, from), tostring(#idents)}
 for _, v in ipairs(idents) do table.insert(out, v) end
 for _, t in ipairs(tags) do table.insert(out, t) end
 return out

@@ -54,8 +54,7 @@ if kind == 'agent' then
     if ARGV[7] ~= '0' then
       redis.call('ZADD', KEYS[4], ARGV[7], id)
       redis.call('HSET', KEYS[3], 'attempts', '1', 'status', 'sending', 'claimed_at', now)
-      local optout = redis.call('EXISTS', ARGV[8] .. 'optout:' .. ch .. ':' .. (f[4] or ''))
-      claimed = {conv, ch, f[3] or '', f[4] or '', thread, tostring(optout)}
+      claimed = {conv, ch, f[3] or '', f[4] or '', thread, opted_out(ARGV[8], ch, f[4])}
     else
       redis.call('ZADD', KEYS[4], now, id)
     end
