@@ -105,6 +105,13 @@ type Event struct {
 	Cause          AbandonCause
 }
 
+// ClosedInQueue reports whether e is routing letting go of a conversation
+// staff closed before anyone took it: an abandoned event with CauseClosed.
+// One without a cause (written before causes existed) is the customer's.
+func (e Event) ClosedInQueue() bool {
+	return e.Type == EventAbandoned && e.Cause == CauseClosed
+}
+
 func dur(s string) time.Duration {
 	if s == "" {
 		return 0

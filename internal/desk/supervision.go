@@ -191,7 +191,7 @@ func statsEvent(e routing.Event) stats.Event {
 		State: string(e.State), Reason: e.Reason}
 	switch e.Type {
 	case routing.EventAbandoned:
-		out.ClosedInQueue = e.Cause == routing.CauseClosed
+		out.ClosedInQueue = e.ClosedInQueue()
 	case routing.EventEnqueued:
 		out.EnqueuedAt = e.EnqueuedAt
 	case routing.EventTransferred:

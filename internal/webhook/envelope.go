@@ -174,7 +174,7 @@ func fromRouting(ctx context.Context, ws string, ev routing.Event, convs Convers
 		return one(TypeConversationClosed, d)
 	case routing.EventAbandoned:
 		d.WaitMS, d.Reason = ev.Wait.Milliseconds(), ev.Reason
-		if closedInQueue(ev) {
+		if ev.ClosedInQueue() {
 			// Staff closed it before anyone took it (spam): a close, with
 			// its disposition, not a customer's abandon. Nobody handled
 			// it, so the agent it was offered to is not named.
@@ -190,13 +190,6 @@ func fromRouting(ctx context.Context, ws string, ev routing.Event, convs Convers
 		return e
 	}
 	return nil
-}
-
-// closedInQueue reports whether ev is routing letting go of a conversation
-// staff closed before anyone took it. An abandon without a cause (written
-// before routing had one) is the customer's.
-func closedInQueue(ev routing.Event) bool {
-	return ev.Type == routing.EventAbandoned && ev.Cause == routing.CauseClosed
 }
 
 // closedRecord fills in d what the record of a closed conversation adds to

@@ -242,7 +242,7 @@ func (s *Service) Run(ctx context.Context) error {
 // fanOut queues the envelopes of one routing event for every endpoint that
 // wants them.
 func (s *Service) fanOut(ctx context.Context, ev routing.Event) error {
-	if ev.Type == routing.EventClosed || closedInQueue(ev) {
+	if ev.Type == routing.EventClosed || ev.ClosedInQueue() {
 		// The only routing events that read a record (the disposition).
 		if ok, err := s.wanted(ctx, TypeConversationClosed); !ok || err != nil {
 			return err
