@@ -34,11 +34,11 @@ const (
 // Send texts out.Text (and media by URL) from our number out.From to the
 // customer out.To, with a status callback to StatusPath. It refuses
 // customers who opted out: as the outbox read it with its claim
-// (out.OptOut), or from OptOuts when it did not. Failures worth retrying (5xx, no answer,
-// opt-out store unreachable) wrap channel.ErrTemporary; a 429 is a
-// *channel.BusyError (also temporary), tried later without using an
-// attempt, no sooner than its Retry-After asked up to maxRetryAfter;
-// Twilio's refusals are *channel.PermanentError with Twilio's code.
+// (out.OptOut), or from OptOuts when it did not. Failures worth retrying
+// (5xx, no answer, opt-out store unreachable) wrap channel.ErrTemporary;
+// a 429 is a *channel.BusyError (also temporary), tried later without
+// using an attempt, no sooner than its Retry-After asked up to
+// maxRetryAfter; Twilio's refusals are *channel.PermanentError with Twilio's code.
 //
 // Twilio's Messages API takes no idempotency key, so a send whose answer
 // was lost (timeout) and is retried may reach the customer twice; that is
@@ -73,11 +73,12 @@ const roomWait = time.Second
 
 // send is Send's work, shared with the acknowledgement of conversation
 // ackFor ("" for a reply). optOut is the customer's opt-out as the core
-// read it along its own work; OptOutUnread has send read it. A reply waits roomWait for room to send. An
-// acknowledgement waits as long as ctx allows, behind replies, and is not
-// sent (channel.ErrAnswered) when an agent answered while it waited; it
-// asks for no status callback: it is not an outbox message, so there is
-// no message its status could land on.
+// read it along its own work; OptOutUnread has send read it. A reply
+// waits roomWait for room to send. An acknowledgement waits as long as
+// ctx allows, behind replies, and is not sent (channel.ErrAnswered) when
+// an agent answered while it waited; it asks for no status callback: it
+// is not an outbox message, so there is no message its status could land
+// on.
 func (c *Channel) send(ctx context.Context, from, to, body string, media []string, ackFor string, optOut channel.OptOut) (channel.SendResult, error) {
 	var res channel.SendResult
 	given := to
