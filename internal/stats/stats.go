@@ -418,14 +418,11 @@ func (f *Folder) Apply(e Event) {
 		c := f.counts(e.At, key)
 		wait := f.waitOf(cs, e)
 		th := f.thresholds(key.Queue)
-		if e.ClosedInQueue {
-			c.ClosedInQueue++
-			f.observe(ObsClosedInQueue, key, e.At, wait)
-			delete(f.convs, e.ConversationID)
-			break
-		}
-		f.observe(ObsAbandoned, key, e.At, wait)
+		obs := ObsAbandoned
 		switch {
+		case e.ClosedInQueue:
+			obs = ObsClosedInQueue
+			c.ClosedInQueue++
 		case wait < th.ShortAbandon:
 			c.ShortAbandoned++
 		default:
@@ -434,6 +431,7 @@ func (f *Folder) Apply(e Event) {
 				c.AbandonedInSL++
 			}
 		}
+		f.observe(obs, key, e.At, wait)
 		delete(f.convs, e.ConversationID)
 	case Transferred:
 		key := f.keyOf(cs, k)
