@@ -10,7 +10,8 @@ import (
 
 // TestAMarkedCloseHoldsOffRoutingsAbandonForAWhile: routing's abandoned
 // event that came while a close was marked under way records nothing,
-// until closingFor after it (the closer died); a customer's own abandon,
+// until closingFor after it (the closer died: the record says closed in
+// the queue, as the figures do); a customer's own abandon,
 // and routing's abandon of a conversation marked long before, are
 // recorded at once.
 func TestAMarkedCloseHoldsOffRoutingsAbandonForAWhile(t *testing.T) {
@@ -43,19 +44,20 @@ func TestAMarkedCloseHoldsOffRoutingsAbandonForAWhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	abandonedAt := clock()
-	if err := e.svc.OnRoutingAbandoned(ctx, closing, abandonedAt); !errors.Is(err, ErrCloseUnderWay) {
+	if err := e.svc.OnRoutingAbandoned(ctx, closing, true, abandonedAt); !errors.Is(err, ErrCloseUnderWay) {
 		t.Fatalf("routing's abandon during a marked close: %v, want ErrCloseUnderWay", err)
 	}
 	if st := state(closing); st == StateAbandoned {
 		t.Fatal("routing's abandon was recorded over a close under way")
 	}
-	// The closer died: handed out again later, the abandon goes in.
+	// The closer died: handed out again later, the staff close goes in,
+	// without the disposition that died with it.
 	advance(closingFor)
-	if err := e.svc.OnRoutingAbandoned(ctx, closing, abandonedAt); err != nil {
+	if err := e.svc.OnRoutingAbandoned(ctx, closing, true, abandonedAt); err != nil {
 		t.Fatal(err)
 	}
-	if st := state(closing); st != StateAbandoned {
-		t.Errorf("after the mark's time the abandon left the record %s", st)
+	if c, err := e.svc.Conversation(ctx, closing); err != nil || c.State != StateClosed || c.Disposition != DispositionClosedInQueue {
+		t.Errorf("after the mark's time a staff close left the record %s/%q (%v), want closed/%s", c.State, c.Disposition, err, DispositionClosedInQueue)
 	}
 
 	// A customer who leaves while a close is marked is recorded at once.
@@ -76,7 +78,7 @@ func TestAMarkedCloseHoldsOffRoutingsAbandonForAWhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	advance(closingFor + time.Second)
-	if err := e.svc.OnRoutingAbandoned(ctx, stale, clock()); err != nil {
+	if err := e.svc.OnRoutingAbandoned(ctx, stale, false, clock()); err != nil {
 		t.Fatalf("routing's abandon after a stale mark: %v", err)
 	}
 	if st := state(stale); st != StateAbandoned {

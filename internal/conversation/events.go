@@ -93,7 +93,7 @@ func (s *Service) updateBeside(ctx context.Context, convID, flags, agentID strin
 		flags += "k"
 	}
 	now := ms(at)
-	args := []any{s.k.prefix(), convID, flags, agentID, now, len(set) / 2}
+	args := []any{s.k.prefix(), convID, flags, agentID, now, s.evCap, len(set) / 2}
 	for _, v := range set {
 		args = append(args, v)
 	}
@@ -206,7 +206,7 @@ func (s *Service) Accepted(ctx context.Context, convID, agentID string, at time.
 // agent's console shows beside the record, as OfferedBeside does.
 func (s *Service) AcceptedBeside(ctx context.Context, convID, agentID string, at time.Time, recent int) (Conversation, *Beside, error) {
 	_, rec, beside, err := s.updateBeside(ctx, convID, "oag", agentID, at,
-		[]string{"state", string(StateActive), "agent", agentID},
+		[]string{"state", string(StateActive), "agent", agentID, "accepted_at", fmt.Sprint(ms(at))},
 		[]string{"answered_at", fmt.Sprint(ms(at))},
 		[]string{"type", string(EntrySystem), "event", "accepted", "agent", agentID, "text", agentID + " accepted"}, recent)
 	conv, err := s.orRead(ctx, convID, rec, err)
@@ -294,20 +294,31 @@ func (s *Service) OnAbandoned(ctx context.Context, convID string, at time.Time) 
 
 // OnRoutingAbandoned is OnAbandoned for routing's abandoned event, at at,
 // which also follows a close of a conversation nobody had taken yet (spam
-// closed from the queue). While the record holds a close's mark
-// (MarkClosing) that ends after at, it records nothing and returns
-// ErrCloseUnderWay, so the close keeps its disposition. Asked again
-// closingFor after at (the closer taken for dead by then), it records the
-// abandon unless the close was recorded meanwhile. at is the clock of the
-// gateway that asked routing to abandon, compared with this one's: they
-// must agree within a few seconds, as routing's offer deadlines assume.
-func (s *Service) OnRoutingAbandoned(ctx context.Context, convID string, at time.Time) error {
-	flags := "cgw"
-	if s.now().Sub(at) >= closingFor {
-		flags = "cg"
+// closed from the queue; staffClosed says so). While the record holds a
+// close's mark (MarkClosing) that ends after at, it records nothing and
+// returns ErrCloseUnderWay, so the close keeps its disposition. Asked again
+// closingFor after at (the closer taken for dead by then), it records what
+// routing said, unless the close was recorded meanwhile: a customer's
+// leaving as abandoned, a staff close as closed with
+// DispositionClosedInQueue (the disposition the closer chose died with
+// it), so the record agrees with the figures, which count it closed in the
+// queue. at is the clock of the gateway that asked routing to abandon,
+// compared with this one's: they must agree within a few seconds, as
+// routing's offer deadlines assume.
+func (s *Service) OnRoutingAbandoned(ctx context.Context, convID string, staffClosed bool, at time.Time) error {
+	if s.now().Sub(at) < closingFor {
+		return s.onAbandoned(ctx, convID, "cgw", at)
 	}
-	return s.onAbandoned(ctx, convID, flags, at)
+	if staffClosed {
+		_, err := s.onClosed(ctx, convID, "", DispositionClosedInQueue, at)
+		return err
+	}
+	return s.onAbandoned(ctx, convID, "cg", at)
 }
+
+// DispositionClosedInQueue is the disposition of a close from the queue
+// whose closer died before recording its own.
+const DispositionClosedInQueue = "closed_in_queue"
 
 func (s *Service) onAbandoned(ctx context.Context, convID, flags string, at time.Time) error {
 	// g: the closing line's Entry.Record saves the Notifier a read.

@@ -38,6 +38,14 @@ const (
 	EventCustomerUpdated = "customer.updated"
 	// EventCustomerMerged: customer MergedID became part of CustomerID.
 	EventCustomerMerged = "customer.merged"
+	// EventConversationClosed: the record was closed (state closed, not a
+	// customer's abandon), by the same script that recorded the close.
+	// ConversationID, CustomerID, Channel, Queue, AgentID (the agent it
+	// was with, if any), By (who closed it: empty for routing or a closer
+	// that died), Disposition, From (the state it left), and Handle (since
+	// the last accept) when it had been answered or Wait (since it entered
+	// the queue) when it had not.
+	EventConversationClosed = "conversation.closed"
 )
 
 // Event is one entry of the service's event stream.
@@ -67,6 +75,13 @@ type Event struct {
 	// NewConversation: the received message opened its conversation.
 	NewConversation bool
 	Attempt         int
+	// Queue, By, Disposition, From, Handle and Wait: of a close
+	// (EventConversationClosed).
+	Queue        string
+	By           string
+	Disposition  string
+	From         State
+	Handle, Wait time.Duration
 }
 
 // EventsKey is the Redis stream of the service's events, capped at
@@ -84,6 +99,15 @@ func EventFrom(id string, v map[string]any) Event {
 		Status: str("status"), ErrorCode: str("error_code"), ErrorText: str("error_text"),
 		Address: str("address"), Name: str("name"), MergedID: str("merged"),
 		NewConversation: str("new") == "1",
+		Queue:           str("queue"), By: str("by"), Disposition: str("disposition"), From: State(str("from")),
+	}
+	if h := str("handle_ms"); h != "" {
+		n, _ := strconv.ParseInt(h, 10, 64)
+		e.Handle = time.Duration(n) * time.Millisecond
+	}
+	if w := str("wait_ms"); w != "" {
+		n, _ := strconv.ParseInt(w, 10, 64)
+		e.Wait = time.Duration(n) * time.Millisecond
 	}
 	if a := str("attempt"); a != "" {
 		// Most events have none; a failed parse would allocate its error.

@@ -88,7 +88,7 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 		// two steps, is a no-op on a closed record, and holds the event
 		// while a close is marked (below). The channel hears of it from
 		// the transcript's closing line (Notify).
-		err := d.convs.OnRoutingAbandoned(ctx, ev.ConversationID, ev.At)
+		err := d.convs.OnRoutingAbandoned(ctx, ev.ConversationID, ev.ClosedInQueue(), ev.At)
 		if err != nil && !errors.Is(err, conversation.ErrCloseUnderWay) {
 			return ignoreMissing(err)
 		}

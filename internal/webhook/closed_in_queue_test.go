@@ -1,41 +1,53 @@
 package webhook
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"github.com/switchboard/switchboard/routing"
 )
 
-// TestRoutingsAbandonIsAClosedEnvelopeOnlyWhenStaffClosedIt: routing's
-// abandoned event means conversation.abandoned unless its cause says staff
-// closed the conversation from the queue; one written before abandons had a
-// cause is the customer's leaving.
-func TestRoutingsAbandonIsAClosedEnvelopeOnlyWhenStaffClosedIt(t *testing.T) {
+// TestRoutingsCloseAndStaffAbandonSendNothing: of routing's closing
+// events only a customer's abandon becomes an envelope
+// (conversation.abandoned; one written before abandons had a cause is the
+// customer's leaving). A close, and staff's close from the queue, are told
+// by the record's close on the conversation stream, with the disposition.
+func TestRoutingsCloseAndStaffAbandonSendNothing(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
+		typ   routing.EventType
 		cause routing.AbandonCause
 		want  string
 	}{
-		{routing.CauseClosed, TypeConversationClosed},
-		{routing.CauseCustomer, TypeConversationAbandoned},
-		{"", TypeConversationAbandoned},
+		{routing.EventAbandoned, routing.CauseClosed, ""},
+		{routing.EventAbandoned, routing.CauseCustomer, TypeConversationAbandoned},
+		{routing.EventAbandoned, "", TypeConversationAbandoned},
+		{routing.EventClosed, "", ""},
 	} {
-		ev := routing.Event{ID: "1-0", Type: routing.EventAbandoned, At: time.Now(), ConversationID: "c", Queue: "support",
+		ev := routing.Event{ID: "1-0", Type: c.typ, At: time.Now(), ConversationID: "c", Queue: "support",
 			Channel: "sms", AgentID: "ana", Reason: "offered", Wait: 3 * time.Second, Cause: c.cause}
-		envs := fromRouting(context.Background(), "ws", ev, nil)
+		envs := fromRouting("ws", ev)
+		if c.want == "" {
+			if len(envs) != 0 {
+				t.Errorf("%s cause %q: %+v; want none", c.typ, c.cause, envs)
+			}
+			continue
+		}
 		if len(envs) != 1 || envs[0].Type != c.want || envs[0].Data.WaitMS != 3000 || envs[0].Data.Reason != "offered" {
-			t.Errorf("cause %q: %+v; want one %s", c.cause, envs, c.want)
+			t.Errorf("%s cause %q: %+v; want one %s", c.typ, c.cause, envs, c.want)
 		}
 	}
 }
 
-// TestAStaffCloseFromTheQueueIsSentAsClosed: a supervisor's close of a
-// conversation nobody took reaches endpoints as conversation.closed with
-// the close's disposition, never as conversation.abandoned; a customer who
-// leaves is still conversation.abandoned.
-func TestAStaffCloseFromTheQueueIsSentAsClosed(t *testing.T) {
+// TestAClosedEnvelopeCarriesTheDispositionRecordedAfterRouting: closes in
+// the desk's order, routing first and the record after, with the fan-out
+// given time to handle routing's event in between (when the envelope was
+// built from routing's event, it read the record before the close and
+// went without a disposition). A supervisor's close from the queue is
+// conversation.closed with where it waited and no agent, never
+// conversation.abandoned; an agent's close names the agent and how long
+// they had it; a customer who leaves is conversation.abandoned.
+func TestAClosedEnvelopeCarriesTheDispositionRecordedAfterRouting(t *testing.T) {
 	h := newHarness(t)
 	f := newFacts(h)
 	s := f.service("gw1", nil)
@@ -43,30 +55,46 @@ func TestAStaffCloseFromTheQueueIsSentAsClosed(t *testing.T) {
 	register(t, s, both, TypeConversationClosed, TypeConversationAbandoned)
 	register(t, s, abandonsOnly, TypeConversationAbandoned)
 	f.run(s)
+	between := func() { time.Sleep(150 * time.Millisecond) } // past the fan-out's 25 ms linger
 
 	spam := f.receive("+14155550130", "WIN A PRIZE", "SMspam").ConversationID
 	left := f.receive("+14155550131", "Anyone there?", "SMleft").ConversationID
+	helped := f.receive("+14155550132", "Where is my parcel?", "SMhelped").ConversationID
 	h.enqueue(spam)
 	h.enqueue(left)
-	// The record's close comes first here, so the envelope's read of the
-	// disposition does not race it (the desk records it just after).
-	if _, err := f.convs.RecordClose(h.ctx, spam, "sam", "spam"); err != nil {
-		t.Fatal(err)
-	}
 	if err := h.engine.Abandon(h.ctx, spam, routing.CauseClosed); err != nil {
 		t.Fatal(err)
 	}
+	between()
+	if _, err := f.convs.RecordClose(h.ctx, spam, "sam", "spam"); err != nil {
+		t.Fatal(err)
+	}
 	h.abandon(left)
+	if _, err := f.convs.Accepted(h.ctx, helped, "ana", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	between()
+	if _, err := f.convs.RecordClose(h.ctx, helped, "ana", "resolved"); err != nil {
+		t.Fatal(err)
+	}
 
-	closed := byType(t, both, TypeConversationClosed, 1)
+	closed := byType(t, both, TypeConversationClosed, 2)
 	abandoned := byType(t, both, TypeConversationAbandoned, 1)
 	time.Sleep(200 * time.Millisecond) // nothing more may come
-	if got := len(both.delivered()); got != 2 {
-		t.Fatalf("%d deliveries, want 2: %+v", got, both.delivered())
+	if got := len(both.delivered()); got != 3 {
+		t.Fatalf("%d deliveries, want 3: %+v", got, both.delivered())
 	}
-	if d := closed[0].Data; d.ConversationID != spam || d.Disposition != "spam" || d.Reason != "waiting" ||
-		d.AgentID != "" || d.HandleMS != 0 || d.CustomerID == "" || d.Queue == "" {
-		t.Errorf("conversation.closed of the staff close: %+v", d)
+	byConv := map[string]Data{}
+	for _, e := range closed {
+		byConv[e.Data.ConversationID] = e.Data
+	}
+	if d := byConv[spam]; d.Disposition != "spam" || d.Reason != "waiting" || d.WaitMS < 150 ||
+		d.AgentID != "" || d.HandleMS != 0 || d.CustomerID == "" || d.Queue == "" || d.Channel != "sms" {
+		t.Errorf("conversation.closed of the staff close from the queue: %+v", d)
+	}
+	if d := byConv[helped]; d.Disposition != "resolved" || d.AgentID != "ana" || d.HandleMS < 150 || d.Reason != "" ||
+		d.WaitMS != 0 || d.CustomerID == "" {
+		t.Errorf("conversation.closed of the agent's close: %+v", d)
 	}
 	if d := abandoned[0].Data; d.ConversationID != left || d.Reason != "waiting" {
 		t.Errorf("conversation.abandoned of the customer's leaving: %+v", d)

@@ -119,9 +119,9 @@ type Attachment struct {
 }
 
 // Conversations is the conversation service as the webhooks see it: its
-// event stream feeds message.* and customer.*, and its records fill in
-// what an event names (the text of a message, the disposition of a
-// close). *conversation.Service implements it.
+// event stream feeds message.*, customer.* and conversation.closed, and
+// its records fill in what an event names (the text of a message, a
+// customer as they are now). *conversation.Service implements it.
 type Conversations interface {
 	Conversation(ctx context.Context, id string) (conversation.Conversation, error)
 	Entry(ctx context.Context, convID, entryID string) (conversation.Entry, error)
@@ -131,7 +131,7 @@ type Conversations interface {
 
 // fromRouting turns one routing event into the envelopes it means. Events
 // of no interest to integrations (estimates, wrap-up end) give none.
-func fromRouting(ctx context.Context, ws string, ev routing.Event, convs Conversations) []Envelope {
+func fromRouting(ws string, ev routing.Event) []Envelope {
 	base := Envelope{ID: "evt_" + ev.ID, OccurredAt: ev.At.UTC(), Workspace: ws, key: ev.ConversationID}
 	d := Data{ConversationID: ev.ConversationID, Queue: ev.Queue, Channel: ev.Channel, AgentID: ev.AgentID}
 	one := func(typ string, d Data) []Envelope {
@@ -169,19 +169,19 @@ func fromRouting(ctx context.Context, ws string, ev routing.Event, convs Convers
 		d.Queue, d.FromQueue, d.Reason, d.WaitMS = ev.ToQueue, ev.Queue, "overflow", ev.Wait.Milliseconds()
 		return one(TypeConversationTransferred, d)
 	case routing.EventClosed:
-		d.HandleMS = ev.Handle.Milliseconds()
-		closedRecord(ctx, convs, &d)
-		return one(TypeConversationClosed, d)
+		// conversation.closed comes from the record's close, on the
+		// conversation stream: routing lets go before the close is
+		// recorded (so its disposition is not known yet here), and a
+		// conversation a promise keeps open is let go without a close.
+		return nil
 	case routing.EventAbandoned:
-		d.WaitMS, d.Reason = ev.Wait.Milliseconds(), ev.Reason
 		if ev.ClosedInQueue() {
-			// Staff closed it before anyone took it (spam): a close, with
-			// its disposition, not a customer's abandon. Nobody handled
-			// it, so the agent it was offered to is not named.
-			d.AgentID = ""
-			closedRecord(ctx, convs, &d)
-			return one(TypeConversationClosed, d)
+			// Staff closed it before anyone took it (spam): a close, told
+			// by the record's close like any other, not a customer's
+			// abandon.
+			return nil
 		}
+		d.WaitMS, d.Reason = ev.Wait.Milliseconds(), ev.Reason
 		return one(TypeConversationAbandoned, d)
 	case routing.EventAgentState:
 		d.State, d.PreviousState, d.Reason = string(ev.State), string(ev.PrevState), ev.Reason
@@ -190,19 +190,6 @@ func fromRouting(ctx context.Context, ws string, ev routing.Event, convs Convers
 		return e
 	}
 	return nil
-}
-
-// closedRecord fills in d what the record of a closed conversation adds to
-// routing's event.
-func closedRecord(ctx context.Context, convs Conversations, d *Data) {
-	if convs == nil {
-		return
-	}
-	// The conversation service records the disposition right after
-	// routing lets go; a missing one is left out, not guessed.
-	if c, err := convs.Conversation(ctx, d.ConversationID); err == nil {
-		d.Disposition, d.CustomerID = c.Disposition, c.CustomerID
-	}
 }
 
 func (e Envelope) body() ([]byte, error) {

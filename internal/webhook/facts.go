@@ -146,6 +146,20 @@ func (s *Service) fromConversation(ctx context.Context, id string, v map[string]
 		}
 	case conversation.EventCustomerMerged:
 		d.MergedCustomerID = ev.MergedID
+	case conversation.EventConversationClosed:
+		// Everything is in the entry, the disposition included: the
+		// script that recorded the close wrote it.
+		d.Queue, d.Disposition = ev.Queue, ev.Disposition
+		if ev.From == conversation.StateQueued || ev.From == conversation.StateOffered {
+			// Closed before anyone took it (spam from the queue): where it
+			// was and how long it waited; nobody handled it.
+			d.AgentID, d.Reason, d.WaitMS = "", "waiting", ev.Wait.Milliseconds()
+			if ev.From == conversation.StateOffered {
+				d.Reason = "offered"
+			}
+		} else {
+			d.HandleMS = ev.Handle.Milliseconds()
+		}
 	default:
 		return nil, nil // a type of a newer version: not ours to guess
 	}

@@ -107,7 +107,7 @@ func (s *Service) ReplaySince(ctx context.Context, ep string, since time.Time) (
 			break
 		}
 		for _, ev := range evs {
-			found = append(found, replayed{id: ev.ID, envs: fromRouting(ctx, s.p.Workspace, ev, s.p.Conversations)})
+			found = append(found, replayed{id: ev.ID, envs: fromRouting(s.p.Workspace, ev)})
 		}
 		seen += len(evs)
 		after = evs[len(evs)-1].ID

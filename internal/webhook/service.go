@@ -46,9 +46,8 @@ type Params struct {
 	Routing *routing.Engine
 	// Consumer names this gateway in the consumer group; unique per process.
 	Consumer string
-	// Conversations feeds message.* and customer.* from its event stream
-	// and adds the disposition and customer to conversation.closed. Nil:
-	// none of these.
+	// Conversations feeds message.*, customer.* and conversation.closed
+	// from its event stream. Nil: none of these.
 	Conversations Conversations
 	// Promises feeds promise.* from its events stream. Nil: none.
 	Promises Promises
@@ -242,13 +241,7 @@ func (s *Service) Run(ctx context.Context) error {
 // fanOut queues the envelopes of one routing event for every endpoint that
 // wants them.
 func (s *Service) fanOut(ctx context.Context, ev routing.Event) error {
-	if ev.Type == routing.EventClosed || ev.ClosedInQueue() {
-		// The only routing events that read a record (the disposition).
-		if ok, err := s.wanted(ctx, TypeConversationClosed); !ok || err != nil {
-			return err
-		}
-	}
-	return s.queueAll(ctx, fromRouting(ctx, s.p.Workspace, ev, s.p.Conversations))
+	return s.queueAll(ctx, fromRouting(s.p.Workspace, ev))
 }
 
 // wanted reports whether some endpoint takes one of types. Envelopes that

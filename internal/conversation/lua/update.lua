@@ -11,7 +11,9 @@
 -- ARGV[3] flags, any of:
 --           o  refuse when the conversation is closed or abandoned (code 2)
 --           c  this closes the conversation: no-op (code 3) when already
---              closed, else release the customer's open-conversation slot
+--              closed, else release the customer's open-conversation slot;
+--              a close to state closed also writes conversation.closed to
+--              the event stream, with the disposition it recorded
 --           a  record ARGV[4] as the customer's last agent, at ARGV[5]
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
@@ -24,7 +26,8 @@
 --              customer (followed through merges) and the transcript lines
 --              it shows, so an offer or an assignment reads nothing more
 -- ARGV[4] agent id   ARGV[5] now (ms)
--- ARGV[6] n1, then n1 field/value pairs to HSET
+-- ARGV[6] cap of the event stream (approximate MAXLEN)
+-- ARGV[7] n1, then n1 field/value pairs to HSET
 -- then    n2, then n2 field/value pairs to set only when the field is empty
 -- then    n3, then n3 field/value pairs for the transcript entry
 -- then    with flag k: how many of the transcript's last entries to look
@@ -54,11 +57,12 @@ local now = ARGV[5]
 -- written in one HSET: each redis.call costs Redis a few microseconds of
 -- Lua on top of the command, and this script runs several times for every
 -- contact. cur is the record as the changes leave it.
-local i = 6
+local i = 7
 local n1 = tonumber(ARGV[i])
 local n2at = i + 1 + 2 * n1
 local n2 = tonumber(ARGV[n2at])
-local want = {'state', 'routed', 'created_at', 'updated_at', 'customer', 'channel', 'closing_until'}
+local want = {'state', 'routed', 'created_at', 'updated_at', 'customer', 'channel', 'closing_until',
+  'queue', 'enqueued_at', 'accepted_at', 'answered_at', 'agent'}
 for j = 1, n2 do want[#want + 1] = ARGV[n2at + 2 * j - 1] end
 local got = redis.call('HMGET', ck, unpack(want))
 local state = got[1]
@@ -99,6 +103,32 @@ if has('c') then
   local ok = p .. 'open:' .. cur['customer'] .. ':' .. cur['channel']
   if redis.call('GET', ok) == conv then redis.call('DEL', ok) end
   redis.call('ZREM', KEYS[3], conv)
+  if cur['state'] == 'closed' then
+    -- The close and its event are one step, so a webhook's
+    -- conversation.closed carries the disposition just recorded, whichever
+    -- gateway fans it out and however late. agent is who had it, by who
+    -- closed it (a supervisor; nobody for routing). from is the state it
+    -- left: a close from the queue (queued, offered) tells how long it
+    -- waited, an answered one how long it was handled since the last
+    -- accept.
+    local from = state
+    local ev = {'type', 'conversation.closed', 'conv', conv, 'cust', cur['customer'], 'channel', cur['channel'],
+      'queue', cur['queue'], 'agent', cur['agent'], 'by', ARGV[4], 'disposition', cur['disposition'] or '', 'from', from, 'at', now}
+    local since
+    if from == 'queued' or from == 'offered' then
+      since = tonumber(cur['enqueued_at'])
+      ev[#ev + 1] = 'wait_ms'
+    else
+      since = tonumber(cur['accepted_at']) or tonumber(cur['answered_at'])
+      ev[#ev + 1] = 'handle_ms'
+    end
+    if since and tonumber(now) >= since then
+      ev[#ev + 1] = string.format('%d', tonumber(now) - since)
+    else
+      ev[#ev] = nil
+    end
+    redis.call('XADD', p .. 'convevents', 'MAXLEN', '~', ARGV[6], '*', unpack(ev))
+  end
 end
 if has('r') then
   redis.call('ZREM', KEYS[3], conv)
