@@ -44,7 +44,7 @@ func TestAMarkedCloseHoldsOffRoutingsAbandonForAWhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	abandonedAt := clock()
-	if err := e.svc.OnRoutingAbandoned(ctx, closing, true, abandonedAt); !errors.Is(err, ErrCloseUnderWay) {
+	if err := e.svc.OnRoutingAbandoned(ctx, closing, FromWaiting, abandonedAt); !errors.Is(err, ErrCloseUnderWay) {
 		t.Fatalf("routing's abandon during a marked close: %v, want ErrCloseUnderWay", err)
 	}
 	if st := state(closing); st == StateAbandoned {
@@ -53,7 +53,7 @@ func TestAMarkedCloseHoldsOffRoutingsAbandonForAWhile(t *testing.T) {
 	// The closer died: handed out again later, the staff close goes in,
 	// without the disposition that died with it.
 	advance(closingFor)
-	if err := e.svc.OnRoutingAbandoned(ctx, closing, true, abandonedAt); err != nil {
+	if err := e.svc.OnRoutingAbandoned(ctx, closing, FromWaiting, abandonedAt); err != nil {
 		t.Fatal(err)
 	}
 	if c, err := e.svc.Conversation(ctx, closing); err != nil || c.State != StateClosed || c.Disposition != DispositionClosedInQueue {
@@ -78,7 +78,7 @@ func TestAMarkedCloseHoldsOffRoutingsAbandonForAWhile(t *testing.T) {
 		t.Fatal(err)
 	}
 	advance(closingFor + time.Second)
-	if err := e.svc.OnRoutingAbandoned(ctx, stale, false, clock()); err != nil {
+	if err := e.svc.OnRoutingAbandoned(ctx, stale, FromHandled, clock()); err != nil {
 		t.Fatalf("routing's abandon after a stale mark: %v", err)
 	}
 	if st := state(stale); st != StateAbandoned {

@@ -251,16 +251,35 @@ func (s *Service) onTransferred(ctx context.Context, flags, convID, fromAgent, t
 // so the wiring may forward routing's close events for closes made through
 // Close.
 func (s *Service) OnClosed(ctx context.Context, convID, agentID, disposition string, at time.Time) error {
-	_, err := s.onClosed(ctx, convID, agentID, disposition, at)
+	_, err := s.onClosed(ctx, convID, agentID, disposition, FromHandled, at)
 	return err
 }
 
-// onClosed is OnClosed returning the record as the close left it, nil when
-// it was closed already. The closing line's Entry.Record carries it too,
-// which saves the Notifier a read.
-func (s *Service) onClosed(ctx context.Context, convID, agentID, disposition string, at time.Time) (*Conversation, error) {
-	_, rec, err := s.updateRecord(ctx, convID, "cg", agentID, at,
-		[]string{"state", string(StateClosed), "closed_at", fmt.Sprint(ms(at)), "disposition", disposition}, nil,
+// CloseFrom says where a close took a conversation from, as routing knew
+// it (the record may not have heard of an offer or an accept yet).
+type CloseFrom string
+
+const (
+	// FromHandled: someone had taken it (or routing's state is not the
+	// queue's).
+	FromHandled CloseFrom = ""
+	// FromWaiting and FromOffered: staff closed it from the queue before
+	// anyone took it (spam), waiting, or offered to an agent.
+	FromWaiting CloseFrom = "waiting"
+	FromOffered CloseFrom = "offered"
+)
+
+// onClosed is OnClosed from where the close took it, returning the record
+// as the close left it, nil when it was closed already. The closing line's
+// Entry.Record carries it too, which saves the Notifier a read.
+func (s *Service) onClosed(ctx context.Context, convID, agentID, disposition string, from CloseFrom, at time.Time) (*Conversation, error) {
+	flags := "cg"
+	set := []string{"state", string(StateClosed), "closed_at", fmt.Sprint(ms(at)), "disposition", disposition}
+	if from != FromHandled {
+		flags += "Q"
+		set = append(set, "closed_from", string(from))
+	}
+	_, rec, err := s.updateRecord(ctx, convID, flags, agentID, at, set, nil,
 		[]string{"type", string(EntrySystem), "event", "closed", "agent", agentID, "text", closedText(agentID, disposition)})
 	return rec, err
 }
@@ -294,23 +313,24 @@ func (s *Service) OnAbandoned(ctx context.Context, convID string, at time.Time) 
 
 // OnRoutingAbandoned is OnAbandoned for routing's abandoned event, at at,
 // which also follows a close of a conversation nobody had taken yet (spam
-// closed from the queue; staffClosed says so). While the record holds a
-// close's mark (MarkClosing) that ends after at, it records nothing and
-// returns ErrCloseUnderWay, so the close keeps its disposition. Asked again
-// closingFor after at (the closer taken for dead by then), it records what
-// routing said, unless the close was recorded meanwhile: a customer's
-// leaving as abandoned, a staff close as closed with
-// DispositionClosedInQueue (the disposition the closer chose died with
-// it), so the record agrees with the figures, which count it closed in the
-// queue. at is the clock of the gateway that asked routing to abandon,
-// compared with this one's: they must agree within a few seconds, as
-// routing's offer deadlines assume.
-func (s *Service) OnRoutingAbandoned(ctx context.Context, convID string, staffClosed bool, at time.Time) error {
+// closed from the queue): staffClosedFrom is then where it was
+// (FromWaiting, FromOffered), FromHandled for a customer's leaving. While
+// the record holds a close's mark (MarkClosing) that ends after at, it
+// records nothing and returns ErrCloseUnderWay, so the close keeps its
+// disposition. Asked again closingFor after at (the closer taken for dead
+// by then), it records what routing said, unless the close was recorded
+// meanwhile: a customer's leaving as abandoned, a staff close as closed
+// with DispositionClosedInQueue (the disposition the closer chose died
+// with it), so the record agrees with the figures, which count it closed
+// in the queue. at is the clock of the gateway that asked routing to
+// abandon, compared with this one's: they must agree within a few
+// seconds, as routing's offer deadlines assume.
+func (s *Service) OnRoutingAbandoned(ctx context.Context, convID string, staffClosedFrom CloseFrom, at time.Time) error {
 	if s.now().Sub(at) < closingFor {
 		return s.onAbandoned(ctx, convID, "cgw", at)
 	}
-	if staffClosed {
-		_, err := s.onClosed(ctx, convID, "", DispositionClosedInQueue, at)
+	if staffClosedFrom != FromHandled {
+		_, err := s.onClosed(ctx, convID, "", DispositionClosedInQueue, staffClosedFrom, at)
 		return err
 	}
 	return s.onAbandoned(ctx, convID, "cg", at)
@@ -356,15 +376,15 @@ func (s *Service) Close(ctx context.Context, convID, agentID, disposition string
 	if err := s.router.Close(ctx, convID, agentID); err != nil {
 		return Conversation{}, fmt.Errorf("conversation: close %s: routing: %w", convID, err)
 	}
-	return s.RecordClose(ctx, convID, agentID, disposition)
+	return s.RecordClose(ctx, convID, agentID, disposition, FromHandled)
 }
 
 // RecordClose is Close for a caller that has let routing go of the
 // conversation itself (the desk, which decides who may close): the record
-// is closed with the disposition, without asking routing again. A closed
-// conversation stays as it was.
-func (s *Service) RecordClose(ctx context.Context, convID, agentID, disposition string) (Conversation, error) {
-	rec, err := s.onClosed(ctx, convID, agentID, disposition, s.now())
+// is closed with the disposition, without asking routing again; from is
+// where routing had it. A closed conversation stays as it was.
+func (s *Service) RecordClose(ctx context.Context, convID, agentID, disposition string, from CloseFrom) (Conversation, error) {
+	rec, err := s.onClosed(ctx, convID, agentID, disposition, from, s.now())
 	if err != nil {
 		return Conversation{}, err
 	}

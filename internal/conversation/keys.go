@@ -36,8 +36,9 @@ import "github.com/switchboard/switchboard/internal/channel"
 //	                                             (texted STOP); no expiry: it holds until START.
 //	                                             Read by receive, claim and reply along their work
 //	sb:{ws}:convevents                    stream facts for other processes (message received/sent/
-//	                                             status, customer created/updated/merged), capped;
-//	                                             written by the script that records the fact
+//	                                             status, customer created/updated/merged, conversation
+//	                                             closed), capped; written by the script that records
+//	                                             the fact
 //
 // The conversation hash's updated_at (ms) is set by every script that
 // changes the record (receive, reply, update, merge).

@@ -40,11 +40,12 @@ const (
 	EventCustomerMerged = "customer.merged"
 	// EventConversationClosed: the record was closed (state closed, not a
 	// customer's abandon), by the same script that recorded the close.
-	// ConversationID, CustomerID, Channel, Queue, AgentID (the agent it
-	// was with, if any), By (who closed it: empty for routing or a closer
-	// that died), Disposition, From (the state it left), and Handle (since
-	// the last accept) when it had been answered or Wait (since it entered
-	// the queue) when it had not.
+	// ConversationID, CustomerID, Channel, Queue, By (who closed it: an
+	// agent, a supervisor; empty for the customer), Disposition, and either
+	// From (FromWaiting, FromOffered: closed from the queue before anyone
+	// had it) with Wait (since it entered the queue or was reopened), or
+	// AgentID (who had it) with Handle (since the last accept, when one is
+	// recorded).
 	EventConversationClosed = "conversation.closed"
 )
 
@@ -80,7 +81,7 @@ type Event struct {
 	Queue        string
 	By           string
 	Disposition  string
-	From         State
+	From         CloseFrom
 	Handle, Wait time.Duration
 }
 
@@ -99,7 +100,7 @@ func EventFrom(id string, v map[string]any) Event {
 		Status: str("status"), ErrorCode: str("error_code"), ErrorText: str("error_text"),
 		Address: str("address"), Name: str("name"), MergedID: str("merged"),
 		NewConversation: str("new") == "1",
-		Queue:           str("queue"), By: str("by"), Disposition: str("disposition"), From: State(str("from")),
+		Queue:           str("queue"), By: str("by"), Disposition: str("disposition"), From: CloseFrom(str("from")),
 	}
 	if h := str("handle_ms"); h != "" {
 		n, _ := strconv.ParseInt(h, 10, 64)

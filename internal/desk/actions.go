@@ -98,6 +98,7 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 	// From routing's close to the record's, routing's closed event, if
 	// handled here, waits for the record instead of reading it.
 	defer d.closedHere.begin(conv.ID)()
+	from := conversation.FromHandled
 	switch st {
 	case routing.ConvActive:
 		// One waiting for a promise is not routing's to close any more.
@@ -107,17 +108,26 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 			}
 		}
 	case routing.ConvWaiting, routing.ConvOffered:
+		if closer == "" {
+			// The customer ending it as routing gave it back to the queue
+			// (CustomerEnded read it active a moment before): their
+			// abandon, as when it had waited all along, so it is one
+			// conversation.abandoned and no close.
+			if err := d.convs.Abandon(ctx, conv.ID); err != nil {
+				return conversation.Conversation{}, mapErr(err)
+			}
+			out, err := d.convs.Conversation(ctx, conv.ID)
+			return out, mapErr(err)
+		}
 		// Closed before anyone took it (spam a supervisor closes from the
 		// queue): routing forgets it; the offered agent's console is told.
 		// Routing reports that as abandoned; the mark keeps the gateway
 		// that handles the report from recording the customer's leaving
 		// over this close's disposition. The cause keeps the figures and
-		// webhooks from taking it for a customer's abandon; a close by
-		// nobody is the customer ending it (CustomerEnded) as routing
-		// gave it back to the queue, which is theirs.
-		cause := routing.CauseClosed
-		if closer == "" {
-			cause = routing.CauseCustomer
+		// webhooks from taking it for a customer's abandon.
+		from = conversation.FromWaiting
+		if st == routing.ConvOffered {
+			from = conversation.FromOffered
 		}
 		if err := d.convs.MarkClosing(ctx, conv.ID); errors.Is(err, conversation.ErrClosed) {
 			// Closed meanwhile (the customer left): routing has let go
@@ -127,7 +137,7 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 		} else if err != nil {
 			return conversation.Conversation{}, mapErr(err)
 		}
-		if err := ignoreGone(d.engine.Abandon(ctx, conv.ID, cause)); err != nil {
+		if err := ignoreGone(d.engine.Abandon(ctx, conv.ID, routing.CauseClosed)); err != nil {
 			return conversation.Conversation{}, mapErr(err)
 		}
 	default:
@@ -138,7 +148,8 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 	}
 	// Routing has let go above: only the record is left to close (asking
 	// routing again would cost a failed close and a read per conversation).
-	out, err := d.convs.RecordClose(ctx, conv.ID, closer, disposition)
+	// from is where routing had it, which the record may not know yet.
+	out, err := d.convs.RecordClose(ctx, conv.ID, closer, disposition, from)
 	return out, mapErr(err)
 }
 

@@ -88,7 +88,7 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 		// two steps, is a no-op on a closed record, and holds the event
 		// while a close is marked (below). The channel hears of it from
 		// the transcript's closing line (Notify).
-		err := d.convs.OnRoutingAbandoned(ctx, ev.ConversationID, ev.ClosedInQueue(), ev.At)
+		err := d.convs.OnRoutingAbandoned(ctx, ev.ConversationID, staffClosedFrom(ev), ev.At)
 		if err != nil && !errors.Is(err, conversation.ErrCloseUnderWay) {
 			return ignoreMissing(err)
 		}
@@ -115,6 +115,18 @@ func (d *Desk) React(ctx context.Context, ev routing.Event) error {
 		d.consoles.AgentState(ctx, ev.AgentID, AgentState{State: string(ev.State), Reason: ev.Reason, Since: ev.At})
 	}
 	return nil
+}
+
+// staffClosedFrom is where staff closed the conversation of routing's
+// abandoned event from, FromHandled when the customer left.
+func staffClosedFrom(ev routing.Event) conversation.CloseFrom {
+	switch {
+	case !ev.ClosedInQueue():
+		return conversation.FromHandled
+	case ev.Reason == string(conversation.FromOffered):
+		return conversation.FromOffered
+	}
+	return conversation.FromWaiting
 }
 
 // closeRepairAfter is how long a close routing made may stay unrecorded on

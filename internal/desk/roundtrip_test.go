@@ -142,7 +142,7 @@ func TestRoutingsCloseOfACloseRecordedHereReadsNothing(t *testing.T) {
 // record is sent (through cmdTap): routing has let go of it by then.
 type closingHook struct {
 	conv   string
-	arg    string // of the script to run before at: "" for the record's close ("cg")
+	arg    string // of the script to run before at: "" for the record's close ("cg", or "cgQ" from the queue)
 	before func()
 	fired  atomic.Bool // once only, and a script sent from before passes
 }
@@ -150,11 +150,12 @@ type closingHook struct {
 // see runs before when the script closing conv's record (or the one
 // passing arg) is sent.
 func (h *closingHook) see(cmd redis.Cmder) {
-	args, arg := cmd.Args(), h.arg
-	if arg == "" {
-		arg = "cg"
+	args := cmd.Args()
+	match := slices.Contains(args, any(h.arg))
+	if h.arg == "" {
+		match = slices.Contains(args, any("cg")) || slices.Contains(args, any("cgQ"))
 	}
-	if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && slices.Contains(args, any(arg)) {
+	if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && match {
 		if h.fired.CompareAndSwap(false, true) {
 			h.before()
 		}
@@ -635,5 +636,42 @@ func TestThePlaceOfAConversationNotWaitingIsOneRead(t *testing.T) {
 		if p.Position != want+1 {
 			t.Errorf("waiting conversation %d is told place %d", want+1, p.Position)
 		}
+	}
+}
+
+// TestACustomerEndingAConversationBackInTheQueueAbandonsIt: CustomerEnded
+// read routing's state as active, and routing gave the conversation back
+// to the queue before the close (the agent missed it). The close then
+// finds it waiting, closed by nobody: the customer's abandon, recorded as
+// abandoned, and no conversation.closed on the conversation stream (the
+// webhooks send routing's conversation.abandoned for it).
+func TestACustomerEndingAConversationBackInTheQueueAbandonsIt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	conv, _ := e.conversation(ana, Waiting)
+	rec, err := e.convs.Conversation(ctx, conv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.desk.close(ctx, rec, "", conversation.DispositionCustomerEnded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.State != conversation.StateAbandoned {
+		t.Errorf("record after the customer ended it from the queue: %s/%q, want abandoned", out.State, out.Disposition)
+	}
+	evs, err := e.rdb.XRange(ctx, e.convs.EventsKey(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range evs {
+		if m.Values["type"] == conversation.EventConversationClosed {
+			t.Errorf("a customer's abandon wrote %v", m.Values)
+		}
+	}
+	st, err := e.engine.Conversation(ctx, conv)
+	if err != nil || st.State != routing.ConvAbandoned {
+		t.Errorf("routing's state %s (%v), want abandoned", st.State, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/conversation"
 	"github.com/switchboard/switchboard/routing"
 )
 
@@ -43,10 +44,17 @@ func TestRoutingsCloseAndStaffAbandonSendNothing(t *testing.T) {
 // the desk's order, routing first and the record after, with the fan-out
 // given time to handle routing's event in between (when the envelope was
 // built from routing's event, it read the record before the close and
-// went without a disposition). A supervisor's close from the queue is
-// conversation.closed with where it waited and no agent, never
-// conversation.abandoned; an agent's close names the agent and how long
-// they had it; a customer who leaves is conversation.abandoned.
+// went without a disposition). Where the close took the conversation from
+// is the caller's word (routing's state), not the record's, which may lag:
+//   - spam closed from the queue: conversation.closed with reason
+//     waiting, wait_ms and no agent, never conversation.abandoned;
+//   - one offered to ana, closed from the queue: reason offered;
+//   - one a promise sent back to the queue (its record still active with
+//     ana) closed by a supervisor: from the queue, no agent, no handle_ms;
+//   - one ana accepted, closed by her: her name and handle_ms;
+//   - one ana accepted in routing, closed before the record heard of the
+//     accept: her name, no reason, no handle_ms;
+//   - a customer who leaves: conversation.abandoned.
 func TestAClosedEnvelopeCarriesTheDispositionRecordedAfterRouting(t *testing.T) {
 	h := newHarness(t)
 	f := newFacts(h)
@@ -56,45 +64,61 @@ func TestAClosedEnvelopeCarriesTheDispositionRecordedAfterRouting(t *testing.T) 
 	register(t, s, abandonsOnly, TypeConversationAbandoned)
 	f.run(s)
 	between := func() { time.Sleep(150 * time.Millisecond) } // past the fan-out's 25 ms linger
+	ctx := h.ctx
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	spam := f.receive("+14155550130", "WIN A PRIZE", "SMspam").ConversationID
+	offered := f.receive("+14155550133", "FREE CRUISE", "SMoffered").ConversationID
+	parked := f.receive("+14155550134", "Any news?", "SMparked").ConversationID
 	left := f.receive("+14155550131", "Anyone there?", "SMleft").ConversationID
 	helped := f.receive("+14155550132", "Where is my parcel?", "SMhelped").ConversationID
+	quick := f.receive("+14155550135", "Thanks, sorted", "SMquick").ConversationID
 	h.enqueue(spam)
 	h.enqueue(left)
-	if err := h.engine.Abandon(h.ctx, spam, routing.CauseClosed); err != nil {
+	if err := h.engine.Abandon(ctx, spam, routing.CauseClosed); err != nil {
 		t.Fatal(err)
 	}
+	must(f.convs.Offered(ctx, offered, "ana", time.Now()))
+	must(f.convs.Accepted(ctx, parked, "ana", time.Now()))
+	must(f.convs.Accepted(ctx, helped, "ana", time.Now()))
+	must(f.convs.Offered(ctx, quick, "ana", time.Now()))
 	between()
-	if _, err := f.convs.RecordClose(h.ctx, spam, "sam", "spam"); err != nil {
-		t.Fatal(err)
-	}
+	must(f.convs.RecordClose(ctx, spam, "sam", "spam", conversation.FromWaiting))
+	must(f.convs.RecordClose(ctx, offered, "sam", "spam", conversation.FromOffered))
+	must(f.convs.RecordClose(ctx, parked, "sam", "duplicate", conversation.FromWaiting))
+	must(f.convs.RecordClose(ctx, helped, "ana", "resolved", conversation.FromHandled))
+	must(f.convs.RecordClose(ctx, quick, "ana", "resolved", conversation.FromHandled))
 	h.abandon(left)
-	if _, err := f.convs.Accepted(h.ctx, helped, "ana", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	between()
-	if _, err := f.convs.RecordClose(h.ctx, helped, "ana", "resolved"); err != nil {
-		t.Fatal(err)
-	}
 
-	closed := byType(t, both, TypeConversationClosed, 2)
+	closed := byType(t, both, TypeConversationClosed, 5)
 	abandoned := byType(t, both, TypeConversationAbandoned, 1)
 	time.Sleep(200 * time.Millisecond) // nothing more may come
-	if got := len(both.delivered()); got != 3 {
-		t.Fatalf("%d deliveries, want 3: %+v", got, both.delivered())
+	if got := len(both.delivered()); got != 6 {
+		t.Fatalf("%d deliveries, want 6: %+v", got, both.delivered())
 	}
 	byConv := map[string]Data{}
 	for _, e := range closed {
 		byConv[e.Data.ConversationID] = e.Data
 	}
-	if d := byConv[spam]; d.Disposition != "spam" || d.Reason != "waiting" || d.WaitMS < 150 ||
-		d.AgentID != "" || d.HandleMS != 0 || d.CustomerID == "" || d.Queue == "" || d.Channel != "sms" {
-		t.Errorf("conversation.closed of the staff close from the queue: %+v", d)
+	for _, c := range []struct {
+		conv, disposition, reason string
+	}{{spam, "spam", "waiting"}, {offered, "spam", "offered"}, {parked, "duplicate", "waiting"}} {
+		if d := byConv[c.conv]; d.Disposition != c.disposition || d.Reason != c.reason || d.WaitMS < 150 ||
+			d.AgentID != "" || d.HandleMS != 0 || d.CustomerID == "" || d.Queue == "" || d.Channel != "sms" {
+			t.Errorf("conversation.closed of a close from the queue (%s, %s): %+v", c.disposition, c.reason, d)
+		}
 	}
 	if d := byConv[helped]; d.Disposition != "resolved" || d.AgentID != "ana" || d.HandleMS < 150 || d.Reason != "" ||
 		d.WaitMS != 0 || d.CustomerID == "" {
 		t.Errorf("conversation.closed of the agent's close: %+v", d)
+	}
+	if d := byConv[quick]; d.Disposition != "resolved" || d.AgentID != "ana" || d.HandleMS != 0 || d.Reason != "" || d.WaitMS != 0 {
+		t.Errorf("conversation.closed of a close before the record heard of the accept: %+v", d)
 	}
 	if d := abandoned[0].Data; d.ConversationID != left || d.Reason != "waiting" {
 		t.Errorf("conversation.abandoned of the customer's leaving: %+v", d)

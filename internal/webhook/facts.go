@@ -150,13 +150,10 @@ func (s *Service) fromConversation(ctx context.Context, id string, v map[string]
 		// Everything is in the entry, the disposition included: the
 		// script that recorded the close wrote it.
 		d.Queue, d.Disposition = ev.Queue, ev.Disposition
-		if ev.From == conversation.StateQueued || ev.From == conversation.StateOffered {
+		if ev.From != conversation.FromHandled {
 			// Closed before anyone took it (spam from the queue): where it
 			// was and how long it waited; nobody handled it.
-			d.AgentID, d.Reason, d.WaitMS = "", "waiting", ev.Wait.Milliseconds()
-			if ev.From == conversation.StateOffered {
-				d.Reason = "offered"
-			}
+			d.Reason, d.WaitMS = string(ev.From), ev.Wait.Milliseconds()
 		} else {
 			d.HandleMS = ev.Handle.Milliseconds()
 		}

@@ -14,6 +14,10 @@
 --              closed, else release the customer's open-conversation slot;
 --              a close to state closed also writes conversation.closed to
 --              the event stream, with the disposition it recorded
+--           Q  with c: the close took it from the queue before anyone had
+--              it (the set pairs hold closed_from: waiting or offered); the
+--              caller says so, from routing's state, which the record may
+--              not have caught up with
 --           a  record ARGV[4] as the customer's last agent, at ARGV[5]
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
@@ -61,8 +65,11 @@ local i = 7
 local n1 = tonumber(ARGV[i])
 local n2at = i + 1 + 2 * n1
 local n2 = tonumber(ARGV[n2at])
-local want = {'state', 'routed', 'created_at', 'updated_at', 'customer', 'channel', 'closing_until',
-  'queue', 'enqueued_at', 'accepted_at', 'answered_at', 'agent'}
+local want = {'state', 'routed', 'created_at', 'updated_at', 'customer', 'channel', 'closing_until'}
+if has('c') then
+  -- What a close's event tells, read only by closes.
+  for _, f in ipairs({'queue', 'enqueued_at', 'accepted_at', 'answered_at', 'agent'}) do want[#want + 1] = f end
+end
 for j = 1, n2 do want[#want + 1] = ARGV[n2at + 2 * j - 1] end
 local got = redis.call('HMGET', ck, unpack(want))
 local state = got[1]
@@ -106,19 +113,19 @@ if has('c') then
   if cur['state'] == 'closed' then
     -- The close and its event are one step, so a webhook's
     -- conversation.closed carries the disposition just recorded, whichever
-    -- gateway fans it out and however late. agent is who had it, by who
-    -- closed it (a supervisor; nobody for routing). from is the state it
-    -- left: a close from the queue (queued, offered) tells how long it
-    -- waited, an answered one how long it was handled since the last
-    -- accept.
-    local from = state
+    -- gateway fans it out and however late. A close from the queue (Q)
+    -- tells where it was and how long it waited; any other, who had it
+    -- (the record's agent, else the closer) and for how long since the
+    -- last accept (absent when no accept is recorded yet).
     local ev = {'type', 'conversation.closed', 'conv', conv, 'cust', cur['customer'], 'channel', cur['channel'],
-      'queue', cur['queue'], 'agent', cur['agent'], 'by', ARGV[4], 'disposition', cur['disposition'] or '', 'from', from, 'at', now}
+      'queue', cur['queue'], 'by', ARGV[4], 'disposition', cur['disposition'] or '', 'at', now}
     local since
-    if from == 'queued' or from == 'offered' then
+    if has('Q') then
+      ev[#ev + 1] = 'from'; ev[#ev + 1] = cur['closed_from'] or 'waiting'
       since = tonumber(cur['enqueued_at'])
       ev[#ev + 1] = 'wait_ms'
     else
+      ev[#ev + 1] = 'agent'; ev[#ev + 1] = cur['agent'] ~= '' and cur['agent'] or ARGV[4]
       since = tonumber(cur['accepted_at']) or tonumber(cur['answered_at'])
       ev[#ev + 1] = 'handle_ms'
     end
