@@ -251,7 +251,7 @@ func (s *Service) onTransferred(ctx context.Context, flags, convID, fromAgent, t
 // so the wiring may forward routing's close events for closes made through
 // Close.
 func (s *Service) OnClosed(ctx context.Context, convID, agentID, disposition string, at time.Time) error {
-	_, err := s.onClosed(ctx, convID, agentID, disposition, FromHandled, at)
+	_, err := s.onClosed(ctx, convID, Closing{Holder: agentID, By: agentID, Disposition: disposition}, at)
 	return err
 }
 
@@ -269,18 +269,34 @@ const (
 	FromOffered CloseFrom = "offered"
 )
 
-// onClosed is OnClosed from where the close took it, returning the record
-// as the close left it, nil when it was closed already. The closing line's
-// Entry.Record carries it too, which saves the Notifier a read.
-func (s *Service) onClosed(ctx context.Context, convID, agentID, disposition string, from CloseFrom, at time.Time) (*Conversation, error) {
+// Closing is what a close records besides its time.
+type Closing struct {
+	// Holder is the agent routing had it with, when the caller read
+	// routing; empty leaves the record's agent (which may lag an accept).
+	Holder string
+	// By closed it: an agent, a supervisor; empty for nobody (routing, a
+	// closer that died).
+	By          string
+	Disposition string
+	// From is where routing had it: FromHandled, or the queue.
+	From CloseFrom
+}
+
+// onClosed is OnClosed for c, returning the record as the close left it,
+// nil when it was closed already. The closing line's Entry.Record carries
+// it too, which saves the Notifier a read.
+func (s *Service) onClosed(ctx context.Context, convID string, c Closing, at time.Time) (*Conversation, error) {
 	flags := "cg"
-	set := []string{"state", string(StateClosed), "closed_at", fmt.Sprint(ms(at)), "disposition", disposition}
-	if from != FromHandled {
+	set := []string{"state", string(StateClosed), "closed_at", fmt.Sprint(ms(at)), "disposition", c.Disposition}
+	switch {
+	case c.From != FromHandled:
 		flags += "Q"
-		set = append(set, "closed_from", string(from))
+		set = append(set, "closed_from", string(c.From))
+	case c.Holder != "":
+		set = append(set, "agent", c.Holder)
 	}
-	_, rec, err := s.updateRecord(ctx, convID, flags, agentID, at, set, nil,
-		[]string{"type", string(EntrySystem), "event", "closed", "agent", agentID, "text", closedText(agentID, disposition)})
+	_, rec, err := s.updateRecord(ctx, convID, flags, c.By, at, set, nil,
+		[]string{"type", string(EntrySystem), "event", "closed", "agent", c.By, "text", closedText(c.By, c.Disposition)})
 	return rec, err
 }
 
@@ -330,7 +346,7 @@ func (s *Service) OnRoutingAbandoned(ctx context.Context, convID string, staffCl
 		return s.onAbandoned(ctx, convID, "cgw", at)
 	}
 	if staffClosedFrom != FromHandled {
-		_, err := s.onClosed(ctx, convID, "", DispositionClosedInQueue, staffClosedFrom, at)
+		_, err := s.onClosed(ctx, convID, Closing{Disposition: DispositionClosedInQueue, From: staffClosedFrom}, at)
 		return err
 	}
 	return s.onAbandoned(ctx, convID, "cg", at)
@@ -376,15 +392,15 @@ func (s *Service) Close(ctx context.Context, convID, agentID, disposition string
 	if err := s.router.Close(ctx, convID, agentID); err != nil {
 		return Conversation{}, fmt.Errorf("conversation: close %s: routing: %w", convID, err)
 	}
-	return s.RecordClose(ctx, convID, agentID, disposition, FromHandled)
+	return s.RecordClose(ctx, convID, Closing{By: agentID, Disposition: disposition})
 }
 
 // RecordClose is Close for a caller that has let routing go of the
 // conversation itself (the desk, which decides who may close): the record
-// is closed with the disposition, without asking routing again; from is
-// where routing had it. A closed conversation stays as it was.
-func (s *Service) RecordClose(ctx context.Context, convID, agentID, disposition string, from CloseFrom) (Conversation, error) {
-	rec, err := s.onClosed(ctx, convID, agentID, disposition, from, s.now())
+// is closed as c says, without asking routing again. A closed
+// conversation stays as it was.
+func (s *Service) RecordClose(ctx context.Context, convID string, c Closing) (Conversation, error) {
+	rec, err := s.onClosed(ctx, convID, c, s.now())
 	if err != nil {
 		return Conversation{}, err
 	}

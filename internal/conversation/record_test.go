@@ -57,7 +57,7 @@ func TestScriptsReturnTheRecord(t *testing.T) {
 	if err != nil || c.State != StateOffered || c.AgentID != "bo" {
 		t.Fatalf("Transfer = %+v, %v; want offered to bo", c, err)
 	}
-	c, err = e.svc.RecordClose(ctx, r.ConversationID, "bo", "resolved", FromHandled)
+	c, err = e.svc.RecordClose(ctx, r.ConversationID, Closing{By: "bo", Disposition: "resolved"})
 	if err != nil || c.State != StateClosed || c.Disposition != "resolved" {
 		t.Fatalf("RecordClose = %+v, %v; want closed, resolved", c, err)
 	}
@@ -66,7 +66,7 @@ func TestScriptsReturnTheRecord(t *testing.T) {
 		t.Fatalf("closing line = %+v, want it to carry the closed record", last)
 	}
 	// Closing again changes nothing and still answers with the record.
-	if c, err = e.svc.RecordClose(ctx, r.ConversationID, "bo", "spam", FromHandled); err != nil || c.Disposition != "resolved" {
+	if c, err = e.svc.RecordClose(ctx, r.ConversationID, Closing{By: "bo", Disposition: "spam"}); err != nil || c.Disposition != "resolved" {
 		t.Fatalf("second RecordClose = %+v, %v; want the first close kept", c, err)
 	}
 	if back, err := e.svc.Transcript(ctx, r.ConversationID, "", 0); err != nil || back[len(back)-1].Record != nil {

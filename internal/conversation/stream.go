@@ -41,11 +41,12 @@ const (
 	// EventConversationClosed: the record was closed (state closed, not a
 	// customer's abandon), by the same script that recorded the close.
 	// ConversationID, CustomerID, Channel, Queue, By (who closed it: an
-	// agent, a supervisor; empty for the customer), Disposition, and either
+	// agent, a supervisor; empty for the customer, or for a close from the
+	// queue recorded after its closer died), Disposition, and either
 	// From (FromWaiting, FromOffered: closed from the queue before anyone
 	// had it) with Wait (since it entered the queue or was reopened), or
-	// AgentID (who had it) with Handle (since the last accept, when one is
-	// recorded).
+	// AgentID (who had it, when known) with Handle (since the last accept,
+	// when one is recorded since it was created or reopened).
 	EventConversationClosed = "conversation.closed"
 )
 

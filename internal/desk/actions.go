@@ -113,10 +113,14 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 			// (CustomerEnded read it active a moment before): their
 			// abandon, as when it had waited all along, so it is one
 			// conversation.abandoned and no close.
-			if err := d.convs.Abandon(ctx, conv.ID); err != nil {
-				return conversation.Conversation{}, mapErr(err)
-			}
+			aerr := d.convs.Abandon(ctx, conv.ID)
 			out, err := d.convs.Conversation(ctx, conv.ID)
+			if aerr != nil && (err != nil || out.Open()) {
+				// Still open: the abandon's failure stands. A record closed
+				// meanwhile (the customer left another way, an agent's
+				// close won) is the answer.
+				return conversation.Conversation{}, mapErr(aerr)
+			}
 			return out, mapErr(err)
 		}
 		// Closed before anyone took it (spam a supervisor closes from the
@@ -148,8 +152,12 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 	}
 	// Routing has let go above: only the record is left to close (asking
 	// routing again would cost a failed close and a read per conversation).
-	// from is where routing had it, which the record may not know yet.
-	out, err := d.convs.RecordClose(ctx, conv.ID, closer, disposition, from)
+	// Where routing had it, and with whom, the record may not know yet.
+	c := conversation.Closing{By: closer, Disposition: disposition, From: from}
+	if from == conversation.FromHandled {
+		c.Holder = holder
+	}
+	out, err := d.convs.RecordClose(ctx, conv.ID, c)
 	return out, mapErr(err)
 }
 

@@ -675,3 +675,76 @@ func TestACustomerEndingAConversationBackInTheQueueAbandonsIt(t *testing.T) {
 		t.Errorf("routing's state %s (%v), want abandoned", st.State, err)
 	}
 }
+
+// TestACloseRecordsWhereRoutingHadIt: the close's event on the conversation
+// stream says where routing had the conversation and with whom, although
+// the record heard of neither the offer nor the accept.
+func TestACloseRecordsWhereRoutingHadIt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	closedEvent := func(conv string) map[string]any {
+		t.Helper()
+		evs, err := e.rdb.XRange(ctx, e.convs.EventsKey(), "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []map[string]any
+		for _, m := range evs {
+			if m.Values["type"] == conversation.EventConversationClosed && m.Values["conv"] == conv {
+				got = append(got, m.Values)
+			}
+		}
+		if len(got) != 1 {
+			t.Fatalf("%d conversation.closed entries for %s, want 1: %v", len(got), conv, got)
+		}
+		return got[0]
+	}
+	waiting, _ := e.conversation(ana, Waiting)
+	offered, _ := e.conversation(ana, Waiting)
+	active, _ := e.conversation(ana, Waiting)
+	// Routing moves; the record is not told (its reactor is behind).
+	if err := e.engine.Transfer(ctx, offered, routing.Target{Queue: "support", AgentID: bo.AccountID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.engine.Transfer(ctx, active, routing.Target{Queue: "support", AgentID: ana.AccountID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.engine.Accept(ctx, active, ana.AccountID); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ conv, from, agent string }{
+		{waiting, "waiting", ""}, {offered, "offered", ""}, {active, "", ana.AccountID},
+	} {
+		if _, err := e.desk.Close(ctx, sam, c.conv, "duplicate"); err != nil {
+			t.Fatal(err)
+		}
+		ev := closedEvent(c.conv)
+		from, _ := ev["from"].(string)
+		agent, _ := ev["agent"].(string)
+		if from != c.from || agent != c.agent || ev["by"] != sam.AccountID || ev["disposition"] != "duplicate" {
+			t.Errorf("close of one routing had %s with %q: %v", c.from, c.agent, ev)
+		}
+	}
+}
+
+// TestStaffClosedFromReadsRoutingsAbandon: routing's abandoned event says
+// whether staff closed it (cause) and where it was (reason).
+func TestStaffClosedFromReadsRoutingsAbandon(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		cause  routing.AbandonCause
+		reason string
+		want   conversation.CloseFrom
+	}{
+		{routing.CauseClosed, "waiting", conversation.FromWaiting},
+		{routing.CauseClosed, "offered", conversation.FromOffered},
+		{routing.CauseCustomer, "offered", conversation.FromHandled},
+		{"", "waiting", conversation.FromHandled},
+	} {
+		ev := routing.Event{Type: routing.EventAbandoned, Cause: c.cause, Reason: c.reason}
+		if got := staffClosedFrom(ev); got != c.want {
+			t.Errorf("cause %q, reason %q: %q, want %q", c.cause, c.reason, got, c.want)
+		}
+	}
+}

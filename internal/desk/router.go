@@ -91,8 +91,9 @@ func (r Router) Close(ctx context.Context, id, agentID string) error {
 		return nil
 	case routing.ConvWaiting, routing.ConvOffered:
 		if agentID == "" {
-			// Only the customer ending it closes for nobody (Desk.CustomerEnded,
-			// which found routing giving it back to the queue): their abandon.
+			// Only the customer ending it closes for nobody: a close through
+			// Service.Close that found routing giving it back to the queue
+			// (Desk.CustomerEnded's own such case abandons in closeHeld).
 			// Staff close from the queue through the desk, as CauseClosed.
 			return ignoreGone(r.Engine.Abandon(ctx, id, routing.CauseCustomer))
 		}

@@ -52,8 +52,9 @@ func TestRoutingsCloseAndStaffAbandonSendNothing(t *testing.T) {
 //   - one a promise sent back to the queue (its record still active with
 //     ana) closed by a supervisor: from the queue, no agent, no handle_ms;
 //   - one ana accepted, closed by her: her name and handle_ms;
-//   - one ana accepted in routing, closed before the record heard of the
-//     accept: her name, no reason, no handle_ms;
+//   - one ana accepted in routing, closed by a supervisor before the
+//     record heard of the offer or the accept: her name (routing's
+//     holder, not the closer's), no reason, no handle_ms;
 //   - a customer who leaves: conversation.abandoned.
 func TestAClosedEnvelopeCarriesTheDispositionRecordedAfterRouting(t *testing.T) {
 	h := newHarness(t)
@@ -86,13 +87,12 @@ func TestAClosedEnvelopeCarriesTheDispositionRecordedAfterRouting(t *testing.T) 
 	must(f.convs.Offered(ctx, offered, "ana", time.Now()))
 	must(f.convs.Accepted(ctx, parked, "ana", time.Now()))
 	must(f.convs.Accepted(ctx, helped, "ana", time.Now()))
-	must(f.convs.Offered(ctx, quick, "ana", time.Now()))
 	between()
-	must(f.convs.RecordClose(ctx, spam, "sam", "spam", conversation.FromWaiting))
-	must(f.convs.RecordClose(ctx, offered, "sam", "spam", conversation.FromOffered))
-	must(f.convs.RecordClose(ctx, parked, "sam", "duplicate", conversation.FromWaiting))
-	must(f.convs.RecordClose(ctx, helped, "ana", "resolved", conversation.FromHandled))
-	must(f.convs.RecordClose(ctx, quick, "ana", "resolved", conversation.FromHandled))
+	must(f.convs.RecordClose(ctx, spam, conversation.Closing{By: "sam", Disposition: "spam", From: conversation.FromWaiting}))
+	must(f.convs.RecordClose(ctx, offered, conversation.Closing{By: "sam", Disposition: "spam", From: conversation.FromOffered}))
+	must(f.convs.RecordClose(ctx, parked, conversation.Closing{By: "sam", Disposition: "duplicate", From: conversation.FromWaiting}))
+	must(f.convs.RecordClose(ctx, helped, conversation.Closing{By: "ana", Disposition: "resolved", From: conversation.FromHandled}))
+	must(f.convs.RecordClose(ctx, quick, conversation.Closing{Holder: "ana", By: "sam", Disposition: "resolved"}))
 	h.abandon(left)
 
 	closed := byType(t, both, TypeConversationClosed, 5)

@@ -41,7 +41,7 @@ redis.call('HSET', KEYS[2],
   'id', conv, 'channel', ch, 'customer', cust, 'customer_address', addr,
   'our_address', ARGV[6], 'queue', ARGV[7], 'state', 'active', 'agent', agent,
   'thread_hint', '', 'skills', '', 'created_at', now, 'enqueued_at', now,
-  'answered_at', now, 'first_reply_at', now, 'routed', '1', 'returning', returning,
+  'answered_at', now, 'accepted_at', now, 'first_reply_at', now, 'routed', '1', 'returning', returning,
   'message_count', '1', 'started_by', agent, 'subject', ARGV[12],
   'last_message_at', now, 'updated_at', now, 'outbox_head', msg)
 redis.call('SET', p .. 'open:' .. cust .. ':' .. ch, conv)

@@ -68,7 +68,7 @@ local n2 = tonumber(ARGV[n2at])
 local want = {'state', 'routed', 'created_at', 'updated_at', 'customer', 'channel', 'closing_until'}
 if has('c') then
   -- What a close's event tells, read only by closes.
-  for _, f in ipairs({'queue', 'enqueued_at', 'accepted_at', 'answered_at', 'agent'}) do want[#want + 1] = f end
+  for _, f in ipairs({'queue', 'enqueued_at', 'accepted_at', 'agent'}) do want[#want + 1] = f end
 end
 for j = 1, n2 do want[#want + 1] = ARGV[n2at + 2 * j - 1] end
 local got = redis.call('HMGET', ck, unpack(want))
@@ -115,8 +115,9 @@ if has('c') then
     -- conversation.closed carries the disposition just recorded, whichever
     -- gateway fans it out and however late. A close from the queue (Q)
     -- tells where it was and how long it waited; any other, who had it
-    -- (the record's agent, else the closer) and for how long since the
-    -- last accept (absent when no accept is recorded yet).
+    -- (the record's agent, which the caller may have just set from
+    -- routing's holder) and for how long since the last accept (absent
+    -- when none is recorded since it was created or reopened).
     local ev = {'type', 'conversation.closed', 'conv', conv, 'cust', cur['customer'], 'channel', cur['channel'],
       'queue', cur['queue'], 'by', ARGV[4], 'disposition', cur['disposition'] or '', 'at', now}
     local since
@@ -125,8 +126,8 @@ if has('c') then
       since = tonumber(cur['enqueued_at'])
       ev[#ev + 1] = 'wait_ms'
     else
-      ev[#ev + 1] = 'agent'; ev[#ev + 1] = cur['agent'] ~= '' and cur['agent'] or ARGV[4]
-      since = tonumber(cur['accepted_at']) or tonumber(cur['answered_at'])
+      if cur['agent'] ~= '' then ev[#ev + 1] = 'agent'; ev[#ev + 1] = cur['agent'] end
+      since = tonumber(cur['accepted_at'])
       ev[#ev + 1] = 'handle_ms'
     end
     if since and tonumber(now) >= since then
