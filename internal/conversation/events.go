@@ -247,11 +247,12 @@ func (s *Service) onTransferred(ctx context.Context, flags, convID, fromAgent, t
 }
 
 // OnClosed records that the conversation is closed with a disposition
-// (resolved, spam, no_answer…). Closing a closed conversation does nothing,
-// so the wiring may forward routing's close events for closes made through
-// Close.
+// (resolved, spam, no_answer…), for routing's close of it: agentID is who
+// routing had it with, and nobody is named as the closer. Closing a closed
+// conversation does nothing, so the wiring may forward routing's close
+// events for closes made through Close.
 func (s *Service) OnClosed(ctx context.Context, convID, agentID, disposition string, at time.Time) error {
-	_, err := s.onClosed(ctx, convID, Closing{Holder: agentID, By: agentID, Disposition: disposition}, at)
+	_, err := s.onClosed(ctx, convID, Closing{Holder: agentID, Disposition: disposition}, at)
 	return err
 }
 
@@ -382,6 +383,12 @@ func (s *Service) MarkClosing(ctx context.Context, convID string) error {
 // Close ends a conversation on an agent's request: routing frees the agent,
 // then the record is closed with the disposition.
 func (s *Service) Close(ctx context.Context, convID, agentID, disposition string) (Conversation, error) {
+	return s.CloseWith(ctx, convID, Closing{By: agentID, Disposition: disposition})
+}
+
+// CloseWith is Close as c says (c.By closes; c.Holder, when the caller
+// read routing, is who had it).
+func (s *Service) CloseWith(ctx context.Context, convID string, c Closing) (Conversation, error) {
 	conv, err := s.Conversation(ctx, convID)
 	if err != nil {
 		return Conversation{}, err
@@ -389,10 +396,10 @@ func (s *Service) Close(ctx context.Context, convID, agentID, disposition string
 	if !conv.Open() {
 		return conv, nil
 	}
-	if err := s.router.Close(ctx, convID, agentID); err != nil {
+	if err := s.router.Close(ctx, convID, c.By); err != nil {
 		return Conversation{}, fmt.Errorf("conversation: close %s: routing: %w", convID, err)
 	}
-	return s.RecordClose(ctx, convID, Closing{By: agentID, Disposition: disposition})
+	return s.RecordClose(ctx, convID, c)
 }
 
 // RecordClose is Close for a caller that has let routing go of the

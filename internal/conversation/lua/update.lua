@@ -68,7 +68,9 @@ local n2 = tonumber(ARGV[n2at])
 local want = {'state', 'routed', 'created_at', 'updated_at', 'customer', 'channel', 'closing_until'}
 if has('c') then
   -- What a close's event tells, read only by closes.
-  for _, f in ipairs({'queue', 'enqueued_at', 'accepted_at', 'agent'}) do want[#want + 1] = f end
+  for _, f in ipairs({'queue', 'enqueued_at', 'accepted_at', 'agent', 'answered_at', 'reopened_at'}) do
+    want[#want + 1] = f
+  end
 end
 for j = 1, n2 do want[#want + 1] = ARGV[n2at + 2 * j - 1] end
 local got = redis.call('HMGET', ck, unpack(want))
@@ -128,6 +130,11 @@ if has('c') then
     else
       if cur['agent'] ~= '' then ev[#ev + 1] = 'agent'; ev[#ev + 1] = cur['agent'] end
       since = tonumber(cur['accepted_at'])
+      if not since and cur['reopened_at'] == '' then
+        -- Accepted before accepted_at was kept, and never reopened: the
+        -- first accept is the last one, unless it was transferred.
+        since = tonumber(cur['answered_at'])
+      end
       ev[#ev + 1] = 'handle_ms'
     end
     if since and tonumber(now) >= since then

@@ -1,0 +1,62 @@
+package conversation
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/channel"
+)
+
+// TestAClosesEventCountsHandlingFromAnAcceptOfThisVisit: the close's
+// entry on the event stream counts handle_ms from the last accept; a
+// conversation reopened by a late mail and closed before anyone accepted
+// it again has none (the earlier visit's accept is not this one's).
+func TestAClosesEventCountsHandlingFromAnAcceptOfThisVisit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	closes := func(conv string) []Event {
+		t.Helper()
+		msgs, err := e.rdb.XRange(ctx, e.svc.EventsKey(), "-", "+").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []Event
+		for _, m := range msgs {
+			if ev := EventFrom(m.ID, m.Values); ev.Type == EventConversationClosed && ev.ConversationID == conv {
+				out = append(out, ev)
+			}
+		}
+		return out
+	}
+	mail := func(pid, hint string) channel.Inbound {
+		return channel.Inbound{Channel: channel.Email, From: "dee@example.com", To: "help@us.example", Text: "x", ProviderID: pid, ThreadHint: hint}
+	}
+	first := mustReceive(t, e, mail("d1@dee", ""))
+	if _, err := e.svc.Accepted(ctx, first.ConversationID, "ana", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(30 * time.Millisecond)
+	if _, err := e.svc.Close(ctx, first.ConversationID, "ana", "resolved"); err != nil {
+		t.Fatal(err)
+	}
+	got := closes(first.ConversationID)
+	if len(got) != 1 || got[0].Handle < 30*time.Millisecond || got[0].AgentID != "ana" || got[0].By != "ana" ||
+		got[0].From != FromHandled || got[0].Disposition != "resolved" {
+		t.Fatalf("first close's events %+v; want one, handled by ana for 30 ms or more", got)
+	}
+
+	// A late reply reopens it; a supervisor closes it before anyone takes it
+	// again, as routing had it with nobody.
+	if r := mustReceive(t, e, mail("d2@dee", "d1@dee")); r.ConversationID != first.ConversationID {
+		t.Fatalf("late reply opened %s, want %s reopened", r.ConversationID, first.ConversationID)
+	}
+	if _, err := e.svc.Close(ctx, first.ConversationID, "sam", "duplicate"); err != nil {
+		t.Fatal(err)
+	}
+	got = closes(first.ConversationID)
+	if len(got) != 2 || got[1].Handle != 0 || got[1].AgentID != "" || got[1].By != "sam" || got[1].Disposition != "duplicate" {
+		t.Fatalf("second close's events %+v; want no handling and no agent from the earlier visit", got)
+	}
+}
