@@ -287,16 +287,15 @@ type Closing struct {
 // nil when it was closed already. The closing line's Entry.Record carries
 // it too, which saves the Notifier a read.
 func (s *Service) onClosed(ctx context.Context, convID string, c Closing, at time.Time) (*Conversation, error) {
-	flags := "cg"
 	set := []string{"state", string(StateClosed), "closed_at", fmt.Sprint(ms(at)), "disposition", c.Disposition}
 	switch {
 	case c.From != FromHandled:
-		flags += "Q"
+		// update.lua tells a close from the queue by this field.
 		set = append(set, "closed_from", string(c.From))
 	case c.Holder != "":
 		set = append(set, "agent", c.Holder)
 	}
-	_, rec, err := s.updateRecord(ctx, convID, flags, c.By, at, set, nil,
+	_, rec, err := s.updateRecord(ctx, convID, "cg", c.By, at, set, nil,
 		[]string{"type", string(EntrySystem), "event", "closed", "agent", c.By, "text", closedText(c.By, c.Disposition)})
 	return rec, err
 }

@@ -103,14 +103,15 @@ func EventFrom(id string, v map[string]any) Event {
 		NewConversation: str("new") == "1",
 		Queue:           str("queue"), By: str("by"), Disposition: str("disposition"), From: CloseFrom(str("from")),
 	}
-	if h := str("handle_ms"); h != "" {
-		n, _ := strconv.ParseInt(h, 10, 64)
-		e.Handle = time.Duration(n) * time.Millisecond
+	millis := func(k string) time.Duration {
+		v := str(k)
+		if v == "" {
+			return 0 // most events have none; a failed parse would allocate its error
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		return time.Duration(n) * time.Millisecond
 	}
-	if w := str("wait_ms"); w != "" {
-		n, _ := strconv.ParseInt(w, 10, 64)
-		e.Wait = time.Duration(n) * time.Millisecond
-	}
+	e.Handle, e.Wait = millis("handle_ms"), millis("wait_ms")
 	if a := str("attempt"); a != "" {
 		// Most events have none; a failed parse would allocate its error.
 		e.Attempt, _ = strconv.Atoi(a)

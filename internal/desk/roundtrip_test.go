@@ -142,7 +142,7 @@ func TestRoutingsCloseOfACloseRecordedHereReadsNothing(t *testing.T) {
 // record is sent (through cmdTap): routing has let go of it by then.
 type closingHook struct {
 	conv   string
-	arg    string // of the script to run before at: "" for the record's close ("cg", or "cgQ" from the queue)
+	arg    string // of the script to run before at: "" for the record's close ("cg")
 	before func()
 	fired  atomic.Bool // once only, and a script sent from before passes
 }
@@ -150,12 +150,11 @@ type closingHook struct {
 // see runs before when the script closing conv's record (or the one
 // passing arg) is sent.
 func (h *closingHook) see(cmd redis.Cmder) {
-	args := cmd.Args()
-	match := slices.Contains(args, any(h.arg))
-	if h.arg == "" {
-		match = slices.Contains(args, any("cg")) || slices.Contains(args, any("cgQ"))
+	args, arg := cmd.Args(), h.arg
+	if arg == "" {
+		arg = "cg"
 	}
-	if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && match {
+	if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && slices.Contains(args, any(arg)) {
 		if h.fired.CompareAndSwap(false, true) {
 			h.before()
 		}

@@ -13,11 +13,10 @@
 --           c  this closes the conversation: no-op (code 3) when already
 --              closed, else release the customer's open-conversation slot;
 --              a close to state closed also writes conversation.closed to
---              the event stream, with the disposition it recorded
---           Q  with c: the close took it from the queue before anyone had
---              it (the set pairs hold closed_from: waiting or offered); the
---              caller says so, from routing's state, which the record may
---              not have caught up with
+--              the event stream, with the disposition it recorded; a close
+--              from the queue before anyone had it sets closed_from
+--              (waiting, offered) among its HSET pairs, as the caller read
+--              routing's state, which the record may not have caught up with
 --           a  record ARGV[4] as the customer's last agent, at ARGV[5]
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
@@ -115,32 +114,29 @@ if has('c') then
   if cur['state'] == 'closed' then
     -- The close and its event are one step, so a webhook's
     -- conversation.closed carries the disposition just recorded, whichever
-    -- gateway fans it out and however late. A close from the queue (Q)
-    -- tells where it was and how long it waited; any other, who had it
-    -- (the record's agent, which the caller may have just set from
-    -- routing's holder) and for how long since the last accept (absent
-    -- when none is recorded since it was created or reopened).
+    -- gateway fans it out and however late. A close from the queue tells
+    -- where it was and how long it waited (closed_from is never read from
+    -- the record, so cur holds it only when this close set it); any
+    -- other, who had it (the record's agent, which the caller may have
+    -- just set from routing's holder) and for how long since the last
+    -- accept (absent when none is recorded since it was created or
+    -- reopened).
     local ev = {'type', 'conversation.closed', 'conv', conv, 'cust', cur['customer'], 'channel', cur['channel'],
       'queue', cur['queue'], 'by', ARGV[4], 'disposition', cur['disposition'] or '', 'at', now}
-    local since
-    if has('Q') then
-      ev[#ev + 1] = 'from'; ev[#ev + 1] = cur['closed_from'] or 'waiting'
-      since = tonumber(cur['enqueued_at'])
-      ev[#ev + 1] = 'wait_ms'
+    local from, took, since = cur['closed_from'], 'handle_ms', tonumber(cur['accepted_at'])
+    if from then
+      ev[#ev + 1] = 'from'; ev[#ev + 1] = from
+      took, since = 'wait_ms', tonumber(cur['enqueued_at'])
     else
       if cur['agent'] ~= '' then ev[#ev + 1] = 'agent'; ev[#ev + 1] = cur['agent'] end
-      since = tonumber(cur['accepted_at'])
       if not since and cur['reopened_at'] == '' then
         -- Accepted before accepted_at was kept, and never reopened: the
         -- first accept is the last one, unless it was transferred.
         since = tonumber(cur['answered_at'])
       end
-      ev[#ev + 1] = 'handle_ms'
     end
     if since and tonumber(now) >= since then
-      ev[#ev + 1] = string.format('%d', tonumber(now) - since)
-    else
-      ev[#ev] = nil
+      ev[#ev + 1] = took; ev[#ev + 1] = string.format('%d', tonumber(now) - since)
     end
     redis.call('XADD', p .. 'convevents', 'MAXLEN', '~', ARGV[6], '*', unpack(ev))
   end
