@@ -272,7 +272,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	if err != nil {
 		return res, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	if err := loopbackOnly(opts.Addr); err != nil {
+	if err := localRedis(opts); err != nil {
 		return res, err
 	}
 	rdb := redis.NewClient(opts)

@@ -122,7 +122,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	if err := loopbackOnly(opts.Addr); err != nil {
+	if err := localRedis(opts); err != nil {
 		return Result{}, err
 	}
 	opts.PoolSize = 256
@@ -418,7 +418,16 @@ func redisCPU(ctx context.Context, c *redis.Client) time.Duration {
 	return time.Duration(sum * float64(time.Second))
 }
 
-// loopbackOnly refuses to load anything but a local Redis.
+// localRedis refuses to load a Redis that is not on this host: a Unix
+// socket, or TCP on loopback.
+func localRedis(opts *redis.Options) error {
+	if opts.Network == "unix" {
+		return nil
+	}
+	return loopbackOnly(opts.Addr)
+}
+
+// loopbackOnly refuses to load anything but a loopback address.
 func loopbackOnly(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {

@@ -192,7 +192,7 @@ var options = []option{
 		func(c *Config, v string) error { c.AttachmentsSecretKey = v; return nil }},
 	{"admin-password", "SWITCHBOARD_ADMIN_PASSWORD", "", "first admin's password (default: generated, shown once on a terminal or written to <data-dir>/admin-password)", true,
 		func(c *Config, v string) error { c.AdminPassword = v; return nil }},
-	{"redis-url", "REDIS_URL", "", "redis:// or rediss:// URL (default: embedded store, nothing survives a restart)", true,
+	{"redis-url", "REDIS_URL", "", "redis://, rediss:// or unix:// URL (default: embedded store, nothing survives a restart)", true,
 		func(c *Config, v string) error { c.RedisURL = v; return nil }},
 	{"workspace", "SWITCHBOARD_WORKSPACE", "default", "workspace name; all Redis keys share its hash tag", false,
 		func(c *Config, v string) error { c.Workspace = v; return nil }},
@@ -383,10 +383,8 @@ func (c *Config) validate() error {
 	}
 	c.Location = loc
 	if c.RedisURL != "" {
-		u, err := url.Parse(c.RedisURL)
-		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-			// Never echo the URL: it may hold a password.
-			return &Error{Field: "--redis-url / REDIS_URL", Reason: "must be a redis:// or rediss:// URL with a host"}
+		if err := checkRedisURL(c.RedisURL); err != nil {
+			return err
 		}
 	}
 	if c.TwilioAPIBaseURL != "" {
@@ -475,4 +473,27 @@ func validHostname(h string) bool {
 		}
 	}
 	return true
+}
+
+// checkRedisURL accepts a redis:// or rediss:// URL with a host, or a
+// unix:// URL naming a socket path. A socket is one Redis on this host, so
+// it cannot select Sentinel or Cluster. Errors never echo the URL: it may
+// hold a password.
+func checkRedisURL(raw string) error {
+	const field = "--redis-url / REDIS_URL"
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return &Error{Field: field, Reason: "is not a URL"}
+	case u.Scheme == "unix":
+		if u.Host != "" || u.Path == "" {
+			return &Error{Field: field, Reason: "a unix:// URL names a socket path, as in unix:///run/redis/redis.sock"}
+		}
+		if q := u.Query(); q.Has("master_name") || q.Has("addr") || q.Has("cluster") {
+			return &Error{Field: field, Reason: "a Unix socket is one Redis: Sentinel and Cluster need redis:// or rediss:// URLs"}
+		}
+	case u.Scheme != "redis" && u.Scheme != "rediss" || u.Host == "":
+		return &Error{Field: field, Reason: "must be a redis:// or rediss:// URL with a host, or unix:///path/to/redis.sock"}
+	}
+	return nil
 }

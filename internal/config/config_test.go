@@ -85,6 +85,10 @@ func TestInvalidValuesNameTheField(t *testing.T) {
 		{desc: "listen from env", env: map[string]string{"SWITCHBOARD_LISTEN": "::::"}, field: "SWITCHBOARD_LISTEN"},
 		{desc: "public url relative", args: []string{"--public-url", "example.com"}, field: "--public-url"},
 		{desc: "redis scheme", env: map[string]string{"REDIS_URL": "http://u:hunter2@h:1"}, field: "REDIS_URL"},
+		{desc: "redis socket with a host", env: map[string]string{"REDIS_URL": "unix://u:hunter2@h/run/redis.sock"}, field: "REDIS_URL"},
+		{desc: "redis socket without a path", env: map[string]string{"REDIS_URL": "unix://"}, field: "REDIS_URL"},
+		{desc: "redis socket as a cluster", env: map[string]string{"REDIS_URL": "unix:///run/redis.sock?addr=h:7001"}, field: "REDIS_URL"},
+		{desc: "redis socket through sentinel", env: map[string]string{"REDIS_URL": "unix:///run/redis.sock?master_name=m&password=hunter2"}, field: "REDIS_URL"},
 		{desc: "log level", args: []string{"--log-level", "loud"}, field: "--log-level"},
 		{desc: "log format", args: []string{"--log-format", "xml"}, field: "--log-format"},
 		{desc: "shutdown timeout", args: []string{"--shutdown-timeout", "soon"}, field: "--shutdown-timeout"},
@@ -117,6 +121,26 @@ func TestInvalidValuesNameTheField(t *testing.T) {
 				t.Fatalf("secret leaked into error: %q", err)
 			}
 		})
+	}
+}
+
+func TestRedisURLForms(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{
+		"redis://h:6379/0",
+		"rediss://u:p@h:6380",
+		"redis://h:26379/0?master_name=m",
+		"unix:///run/redis/redis.sock",
+		"unix://:p@/run/redis/redis.sock?db=2",
+	} {
+		c, err := Load(nil, env(map[string]string{"REDIS_URL": u}), io.Discard)
+		if err != nil {
+			t.Errorf("%s: %v", u, err)
+			continue
+		}
+		if c.RedisURL != u {
+			t.Errorf("%s: kept as %s", u, c.RedisURL)
+		}
 	}
 }
 

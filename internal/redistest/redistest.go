@@ -36,6 +36,9 @@ type Options struct {
 	// AOF turns on the append-only file with fsync on every write, so a
 	// SIGKILLed server loses nothing that it acknowledged.
 	AOF bool
+	// UnixSocket has the server listen on a Unix socket in its directory
+	// too (SocketURL).
+	UnixSocket bool
 }
 
 // Server is one redis-server process owned by a test.
@@ -86,6 +89,11 @@ func launch(opts Options, dir string, extra ...string) (*Server, error) {
 // URL is the redis:// URL of the server, for code configured by REDIS_URL.
 func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
 
+// SocketURL is the unix:// URL of the server's socket (Options.UnixSocket).
+func (s *Server) SocketURL() string { return "unix://" + s.socket() }
+
+func (s *Server) socket() string { return filepath.Join(s.Dir, "redis.sock") }
+
 // Client returns a new go-redis client connected to the server. The caller
 // closes it.
 func (s *Server) Client() *redis.Client {
@@ -120,6 +128,9 @@ func (s *Server) start() error {
 		args = append(args, "--appendonly", "yes", "--appendfsync", "always")
 	} else {
 		args = append(args, "--appendonly", "no")
+	}
+	if s.opts.UnixSocket {
+		args = append(args, "--unixsocket", s.socket(), "--unixsocketperm", "700")
 	}
 	args = append(args, s.extra...)
 	cmd := exec.Command("redis-server", args...)

@@ -100,21 +100,23 @@ func TestAnIdleConnectionRedisDroppedIsNotHandedOut(t *testing.T) {
 	}
 }
 
-// BenchmarkRoundTrip is one GET after another from 8 goroutines, on a
-// client whose pool checks every connection it hands out (go-redis's own
-// dialer) and on one that checks only idle ones (dialer). It reports the
-// whole process's CPU per command beside the time.
+// BenchmarkRoundTrip is one GET after another from 8 goroutines: over
+// loopback TCP on a client whose pool checks every connection it hands
+// out (go-redis's own dialer), over TCP and over the Unix socket with
+// dialer, which checks only idle ones. It reports the whole process's CPU
+// per command beside the time.
 func BenchmarkRoundTrip(b *testing.B) {
-	srv := redistest.Start(b, redistest.Options{})
+	srv := redistest.Start(b, redistest.Options{UnixSocket: true})
 	for _, tc := range []struct {
-		name   string
-		dialer func(context.Context, string, string) (net.Conn, error)
+		name, network, addr string
+		dialer              func(context.Context, string, string) (net.Conn, error)
 	}{
-		{"check-every-get", nil},
-		{"check-idle-only", dialer(0, nil)},
+		{"tcp-check-every-get", "tcp", srv.Addr, nil},
+		{"tcp", "tcp", srv.Addr, dialer(0, nil)},
+		{"unix", "unix", srv.SocketURL()[len("unix://"):], dialer(0, nil)},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			c := redis.NewClient(&redis.Options{Addr: srv.Addr, Dialer: tc.dialer})
+			c := redis.NewClient(&redis.Options{Network: tc.network, Addr: tc.addr, Dialer: tc.dialer})
 			defer c.Close()
 			ctx := context.Background()
 			if err := c.Set(ctx, "k", "v", 0).Err(); err != nil {

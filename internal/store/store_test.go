@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -73,6 +74,28 @@ func TestRealRedisFromURL(t *testing.T) {
 			t.Fatal("client did not reconnect")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestRealRedisOverAUnixSocket(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t, redistest.Options{UnixSocket: true})
+	s, err := Open(Options{URL: srv.SocketURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := s.Client.Do(ctx, "CLIENT", "INFO").Text()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(info, "laddr="+filepath.Join(srv.Dir, "redis.sock")) {
+		t.Fatalf("not connected through the socket: %s", info)
+	}
+	if err := redis.NewScript(`return 1`).Run(ctx, NewBatcher(s.Client), nil).Err(); err != nil {
+		t.Fatalf("a script over the socket: %v", err)
 	}
 }
 
