@@ -60,3 +60,37 @@ func TestAClosesEventCountsHandlingFromAnAcceptOfThisVisit(t *testing.T) {
 		t.Fatalf("second close's events %+v; want no handling and no agent from the earlier visit", got)
 	}
 }
+
+// TestARecordTellsItWasClosedFromTheQueueUntilReopened: a close from the
+// queue leaves closed_from on the record, with the agent it was offered
+// to (whom the survey must not name); a reopen clears it, so the next
+// close, handled, says nothing of the queue.
+func TestARecordTellsItWasClosedFromTheQueueUntilReopened(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	mail := func(pid, hint string) channel.Inbound {
+		return channel.Inbound{Channel: channel.Email, From: "eve@example.com", To: "help@us.example", Text: "x", ProviderID: pid, ThreadHint: hint}
+	}
+	id := mustReceive(t, e, mail("e1@eve", "")).ConversationID
+	if _, err := e.svc.Offered(ctx, id, "ana", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := e.svc.CloseWith(ctx, id, Closing{By: "sam", Disposition: "resolved", From: FromOffered})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if conv.ClosedFrom != FromOffered || conv.AgentID != "ana" {
+		t.Fatalf("closed from the queue: closed_from %q agent %q, want offered and ana", conv.ClosedFrom, conv.AgentID)
+	}
+	mustReceive(t, e, mail("e2@eve", "e1@eve"))
+	if conv, err = e.svc.Conversation(ctx, id); err != nil || conv.Open() == false || conv.ClosedFrom != FromHandled {
+		t.Fatalf("reopened: %+v %v; want open with no closed_from", conv, err)
+	}
+	if _, err := e.svc.Accepted(ctx, id, "bo", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if conv, err = e.svc.Close(ctx, id, "bo", "resolved"); err != nil || conv.ClosedFrom != FromHandled || conv.AgentID != "bo" {
+		t.Fatalf("handled close after the reopen: %+v %v", conv, err)
+	}
+}

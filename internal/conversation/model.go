@@ -38,13 +38,16 @@ type Conversation struct {
 	Routed          bool         `json:"routed"`
 	MessageCount    int          `json:"message_count"`
 	Disposition     string       `json:"disposition,omitempty"`
-	CreatedAt       time.Time    `json:"created_at"`
-	EnqueuedAt      time.Time    `json:"enqueued_at"`
-	FirstOfferedAt  time.Time    `json:"first_offered_at,omitzero"`
-	AnsweredAt      time.Time    `json:"answered_at,omitzero"`
-	FirstReplyAt    time.Time    `json:"first_reply_at,omitzero"`
-	ClosedAt        time.Time    `json:"closed_at,omitzero"`
-	LastMessageAt   time.Time    `json:"last_message_at,omitzero"`
+	// ClosedFrom is where routing had a conversation staff closed before
+	// anyone served it (waiting, offered); empty for every other close.
+	ClosedFrom     CloseFrom `json:"closed_from,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	EnqueuedAt     time.Time `json:"enqueued_at"`
+	FirstOfferedAt time.Time `json:"first_offered_at,omitzero"`
+	AnsweredAt     time.Time `json:"answered_at,omitzero"`
+	FirstReplyAt   time.Time `json:"first_reply_at,omitzero"`
+	ClosedAt       time.Time `json:"closed_at,omitzero"`
+	LastMessageAt  time.Time `json:"last_message_at,omitzero"`
 	// UpdatedAt is the last change of the record: a message, a reply or
 	// note, a routing event, a merge.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
@@ -69,6 +72,7 @@ func convFromHash(h map[string]string) Conversation {
 		Routed:          h["routed"] == "1",
 		MessageCount:    n,
 		Disposition:     h["disposition"],
+		ClosedFrom:      CloseFrom(h["closed_from"]),
 		CreatedAt:       fromMS(h["created_at"]),
 		EnqueuedAt:      fromMS(h["enqueued_at"]),
 		FirstOfferedAt:  fromMS(h["first_offered_at"]),

@@ -194,7 +194,9 @@ func (s *Service) Metrics() *Metrics { return s.metrics }
 // when the conversation's survey exists already (retries, several
 // gateways): one survey per conversation.
 func (s *Service) Closed(ctx context.Context, conv conversation.Conversation, agentName string) error {
-	if s.p.Config.Off || conv.Disposition != Disposition || conv.AgentID == "" {
+	// A conversation closed from the queue was only ever offered: its
+	// record may name the agent it was offered to, who never served it.
+	if s.p.Config.Off || conv.Disposition != Disposition || conv.AgentID == "" || conv.ClosedFrom != conversation.FromHandled {
 		return nil
 	}
 	askOn, from := conv.Channel, conv.OurAddress

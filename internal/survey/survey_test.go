@@ -160,6 +160,10 @@ func TestWhoGetsAQuestion(t *testing.T) {
 			c.AgentID = ""
 		}},
 		{desc: "customer ended", mutate: func(c *conversation.Conversation) { c.Disposition = conversation.DispositionCustomerEnded }},
+		// A supervisor may close an offered conversation as resolved; the
+		// agent it was offered to never spoke to the customer.
+		{desc: "resolved from the queue", mutate: func(c *conversation.Conversation) { c.ClosedFrom = conversation.FromOffered }},
+		{desc: "resolved while waiting", mutate: func(c *conversation.Conversation) { c.ClosedFrom = conversation.FromWaiting }},
 		{desc: "voice without a number", mutate: func(c *conversation.Conversation) { c.Channel = channel.Voice }},
 		{desc: "voice texted", mutate: func(c *conversation.Conversation) { c.Channel = channel.Voice }, cfg: Config{VoiceSMSFrom: "+15550002222"}, wantDue: true, wantOn: "sms"},
 		{desc: "surveys off", cfg: Config{Off: true}},

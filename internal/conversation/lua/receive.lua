@@ -147,7 +147,7 @@ elseif reopen then
   routed = '0'
   local ck = p .. 'conv:' .. conv
   redis.call('HSET', ck, 'state', 'queued', 'enqueued_at', now, 'routed', '0', 'returning', '1',
-    'agent', '', 'accepted_at', '', 'closed_at', '', 'disposition', '', 'reopened_at', now)
+    'agent', '', 'accepted_at', '', 'closed_at', '', 'disposition', '', 'closed_from', '', 'reopened_at', now)
   redis.call('SET', p .. 'open:' .. cust .. ':' .. ch, conv)
   redis.call('ZADD', KEYS[3], now, conv)
   redis.call('XADD', ck .. ':log', '*', 'type', 'system', 'event', 'reopened', 'at', now,
