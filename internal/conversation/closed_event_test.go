@@ -94,3 +94,49 @@ func TestARecordTellsItWasClosedFromTheQueueUntilReopened(t *testing.T) {
 		t.Fatalf("handled close after the reopen: %+v %v", conv, err)
 	}
 }
+
+// TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent: routing's accept
+// reaches the record after the agent closed (the record refuses it then),
+// yet the close names routing's holder, who becomes the customer's last
+// agent; a close after a recorded accept leaves the accept's time.
+func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	lastAgent := func(cust string) (string, string) {
+		t.Helper()
+		v, err := e.rdb.HMGet(ctx, e.svc.k.cust(cust), "last_agent", "last_agent_at").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := func(x any) string { str, _ := x.(string); return str }
+		return s(v[0]), s(v[1])
+	}
+	r := mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "hi", ProviderID: "SM1"})
+	if _, err := e.svc.Offered(ctx, r.ConversationID, "ana", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	conv, err := e.svc.CloseWith(ctx, r.ConversationID, Closing{Holder: "ana", By: "ana", Disposition: "resolved"})
+	if err != nil || conv.AgentID != "ana" {
+		t.Fatalf("close: %+v %v", conv, err)
+	}
+	if _, err := e.svc.Accepted(ctx, r.ConversationID, "ana", time.Now()); err == nil {
+		t.Fatal("a late accept was recorded on a closed record")
+	}
+	if got, _ := lastAgent(conv.CustomerID); got != "ana" {
+		t.Fatalf("last agent %q after a close that beat the accept, want ana", got)
+	}
+
+	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "again", ProviderID: "SM2"})
+	if _, err := e.svc.Accepted(ctx, r.ConversationID, "bo", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_, at := lastAgent(conv.CustomerID)
+	time.Sleep(5 * time.Millisecond)
+	if _, err := e.svc.CloseWith(ctx, r.ConversationID, Closing{Holder: "bo", By: "bo", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, gotAt := lastAgent(conv.CustomerID); got != "bo" || gotAt != at {
+		t.Fatalf("last agent %q at %s after a handled close, want bo at the accept's %s", got, gotAt, at)
+	}
+}

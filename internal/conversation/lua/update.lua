@@ -16,7 +16,9 @@
 --              the event stream, with the disposition it recorded; a close
 --              from the queue before anyone had it sets closed_from
 --              (waiting, offered) among its HSET pairs, as the caller read
---              routing's state, which the record may not have caught up with
+--              routing's state, which the record may not have caught up with;
+--              any other close of a record with an agent but no accept
+--              recorded makes that agent the customer's last agent
 --           a  record ARGV[4] as the customer's last agent, at ARGV[5]
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
@@ -129,6 +131,12 @@ if has('c') then
       took, since = 'wait_ms', tonumber(cur['enqueued_at'])
     else
       if cur['agent'] ~= '' then ev[#ev + 1] = 'agent'; ev[#ev + 1] = cur['agent'] end
+      if cur['accepted_at'] == '' and cur['agent'] ~= '' and cur['customer'] ~= '' then
+        -- The close beat the record's accept, which a closed record will
+        -- refuse: the agent routing had it with still served this
+        -- customer, and is the one to give back next time.
+        redis.call('HSET', p .. 'cust:' .. cur['customer'], 'last_agent', cur['agent'], 'last_agent_at', now)
+      end
       if not since and cur['reopened_at'] == '' then
         -- Accepted before accepted_at was kept, and never reopened: the
         -- first accept is the last one, unless it was transferred.
