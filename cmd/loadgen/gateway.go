@@ -270,7 +270,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	}
 	opts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
-		return res, fmt.Errorf("REDIS_URL: %w", err)
+		return res, errors.New("REDIS_URL is not a Redis URL") // its error would quote the password
 	}
 	if err := localRedis(opts); err != nil {
 		return res, err

@@ -120,7 +120,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 	}
 	opts, err := redis.ParseURL(url)
 	if err != nil {
-		return Result{}, fmt.Errorf("REDIS_URL: %w", err)
+		return Result{}, errors.New("REDIS_URL is not a Redis URL") // its error would quote the password
 	}
 	if err := localRedis(opts); err != nil {
 		return Result{}, err

@@ -59,7 +59,7 @@ func Open(opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: start embedded store: %w", err)
 		}
 		s.mini, s.Embedded = m, true
-		s.Client = redis.NewClient(&redis.Options{Addr: m.Addr(), Dialer: dialer(0, nil)})
+		s.Client = redis.NewClient(&redis.Options{Addr: m.Addr()})
 		log.Warn("EMBEDDED STORE: no REDIS_URL given, so all state lives in this process and NOTHING SURVIVES A RESTART; " +
 			"for anything but a trial set REDIS_URL=redis://host:6379/0 to use a real Redis")
 	} else {
@@ -95,7 +95,6 @@ func newClient(raw string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: REDIS_URL (sentinel): %w", redact(err, raw))
 		}
-		o.Dialer = dialer(o.DialTimeout, o.TLSConfig)
 		return redis.NewFailoverClient(o), nil
 	case q.Has("addr") || q.Get("cluster") == "true":
 		q.Del("cluster")
@@ -104,7 +103,6 @@ func newClient(raw string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: REDIS_URL (cluster): %w", redact(err, raw))
 		}
-		o.Dialer = dialer(o.DialTimeout, o.TLSConfig)
 		c := redis.NewClusterClient(o)
 		c.AddHook(newSlotRetryHook())
 		return c, nil
@@ -113,7 +111,6 @@ func newClient(raw string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: REDIS_URL: %w", redact(err, raw))
 		}
-		o.Dialer = dialer(o.DialTimeout, o.TLSConfig)
 		return redis.NewClient(o), nil
 	}
 }
