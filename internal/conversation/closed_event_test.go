@@ -2,6 +2,7 @@ package conversation
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -138,5 +139,45 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 	}
 	if got, gotAt := lastAgent(conv.CustomerID); got != "bo" || gotAt != at {
 		t.Fatalf("last agent %q at %s after a handled close, want bo at the accept's %s", got, gotAt, at)
+	}
+
+	// A close that names no holder (routing had let go) of a record only
+	// offered to cy leaves bo: cy never served them.
+	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "third", ProviderID: "SM3"})
+	if _, err := e.svc.Offered(ctx, r.ConversationID, "cy", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RecordClose(ctx, r.ConversationID, Closing{Disposition: DispositionCustomerEnded}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := lastAgent(conv.CustomerID); got != "bo" {
+		t.Fatalf("last agent %q after a close naming no holder, want bo still", got)
+	}
+
+	// A record accepted before accepted_at was kept (answered_at only, never
+	// reopened) had its accept recorded: its close leaves bo too.
+	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "fourth", ProviderID: "SM4"})
+	if err := e.rdb.HSet(ctx, e.svc.k.conv(r.ConversationID), "state", "active", "agent", "dee",
+		"answered_at", fmt.Sprint(time.Now().Add(-time.Minute).UnixMilli())).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RecordClose(ctx, r.ConversationID, Closing{Holder: "dee", By: "dee", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := lastAgent(conv.CustomerID); got != "bo" {
+		t.Fatalf("last agent %q after closing a record accepted before accepted_at, want bo still", got)
+	}
+
+	// A repaired close, recorded at routing's time long past, does not
+	// take the place of a newer last agent.
+	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "fifth", ProviderID: "SM5"})
+	if _, err := e.svc.Offered(ctx, r.ConversationID, "eve", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.OnClosed(ctx, r.ConversationID, "eve", "resolved", time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := lastAgent(conv.CustomerID); got != "bo" {
+		t.Fatalf("last agent %q after a close an hour old, want bo still", got)
 	}
 }

@@ -288,14 +288,16 @@ type Closing struct {
 // it too, which saves the Notifier a read.
 func (s *Service) onClosed(ctx context.Context, convID string, c Closing, at time.Time) (*Conversation, error) {
 	set := []string{"state", string(StateClosed), "closed_at", fmt.Sprint(ms(at)), "disposition", c.Disposition}
+	flags := "cg"
 	switch {
 	case c.From != FromHandled:
 		// update.lua tells a close from the queue by this field.
 		set = append(set, "closed_from", string(c.From))
 	case c.Holder != "":
 		set = append(set, "agent", c.Holder)
+		flags += "h"
 	}
-	_, rec, err := s.updateRecord(ctx, convID, "cg", c.By, at, set, nil,
+	_, rec, err := s.updateRecord(ctx, convID, flags, c.By, at, set, nil,
 		[]string{"type", string(EntrySystem), "event", "closed", "agent", c.By, "text", closedText(c.By, c.Disposition)})
 	return rec, err
 }
