@@ -7,7 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/streamwork"
 )
 
 // Types of the events on the service's event stream (EventsKey). Each is
@@ -78,17 +81,40 @@ type Event struct {
 	NewConversation bool
 	Attempt         int
 	// Queue, By, Disposition, From, Handle and Wait: of a close
-	// (EventConversationClosed).
-	Queue        string
-	By           string
-	Disposition  string
-	From         CloseFrom
-	Handle, Wait time.Duration
+	// (EventConversationClosed), which also carries the addresses and the
+	// thread a message after it (a survey's question) goes by.
+	Queue                                   string
+	By                                      string
+	Disposition                             string
+	From                                    CloseFrom
+	Handle, Wait                            time.Duration
+	CustomerAddress, OurAddress, ThreadHint string
 }
 
 // EventsKey is the Redis stream of the service's events, capped at
 // Params.EventsMaxLen, for consumers in other processes.
 func (s *Service) EventsKey() string { return s.k.events() }
+
+// consumeLinger is how long Consume's reader waits for more entries after
+// a short read: its consumers act after a conversation, not within its
+// milliseconds, so the stream is read in batches.
+const consumeLinger = 25 * time.Millisecond
+
+// Consume hands the service's events (EventsKey), decoded, to handle until
+// ctx ends: each event once across the processes that consume with the
+// same group, a conversation's in stream order. An error from handle
+// leaves the event to be handed out again later (internal/streamwork).
+func (s *Service) Consume(ctx context.Context, group, consumer string, handle func(context.Context, Event) error) error {
+	return streamwork.Run(ctx, streamwork.Params{Client: s.rdb, Group: group, Consumer: consumer, Log: s.log,
+		ReadLinger: consumeLinger,
+		Streams: []streamwork.Stream{{
+			Name: s.k.events(),
+			Key:  func(m redis.XMessage) string { c, _ := m.Values["conv"].(string); return c },
+			Handle: func(ctx context.Context, m redis.XMessage) error {
+				return handle(ctx, EventFrom(m.ID, m.Values))
+			},
+		}}})
+}
 
 // EventFrom decodes one stream entry (id and field values as go-redis
 // returns them).
@@ -102,6 +128,7 @@ func EventFrom(id string, v map[string]any) Event {
 		Address: str("address"), Name: str("name"), MergedID: str("merged"),
 		NewConversation: str("new") == "1",
 		Queue:           str("queue"), By: str("by"), Disposition: str("disposition"), From: CloseFrom(str("from")),
+		CustomerAddress: str("cust_addr"), OurAddress: str("our_addr"), ThreadHint: str("thread"),
 	}
 	millis := func(k string) time.Duration {
 		v := str(k)

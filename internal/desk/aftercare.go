@@ -105,14 +105,35 @@ func (d *Desk) afterReceive(ctx context.Context, in channel.Inbound, r channel.R
 	}
 }
 
-// surveyClosed hands a closed conversation to the survey.
-func (d *Desk) surveyClosed(ctx context.Context, conv conversation.Conversation) {
-	if d.surveys == nil || conv.AgentID == "" {
-		return
+// Aftercare follows every closed conversation up (its survey) from the
+// conversation service's event stream, where the close's own script wrote
+// it. So a gateway that recorded a close and died before telling anyone
+// loses no follow-up, and an agent's close does not wait for one.
+type Aftercare struct {
+	Desk *Desk
+	// Consumer names this gateway in the group; unique per process.
+	Consumer string
+}
+
+// Run follows closes up until ctx ends.
+func (a Aftercare) Run(ctx context.Context) error {
+	return a.Desk.convs.Consume(ctx, "aftercare", a.Consumer, a.Desk.afterEvent)
+}
+
+// afterEvent is Aftercare's handler: an error leaves the event to be
+// handed out again; the survey schedules once however often it is asked.
+func (d *Desk) afterEvent(ctx context.Context, ev conversation.Event) error {
+	if ev.Type != conversation.EventConversationClosed || d.surveys == nil || ev.AgentID == "" {
+		return nil
 	}
+	conv := conversation.Conversation{ID: ev.ConversationID, Channel: ev.Channel, CustomerID: ev.CustomerID,
+		CustomerAddress: ev.CustomerAddress, OurAddress: ev.OurAddress, Queue: ev.Queue, ThreadHint: ev.ThreadHint,
+		State: conversation.StateClosed, AgentID: ev.AgentID, Disposition: ev.Disposition, ClosedFrom: ev.From, ClosedAt: ev.At}
 	if err := d.surveys.Closed(ctx, conv, d.shownName(ctx, conv.AgentID)); err != nil {
-		d.log.Warn("desk: schedule survey", "conv", conv.ID, "err", err)
+		d.log.Warn("desk: schedule survey; it will be retried", "conv", conv.ID, "err", err)
+		return err
 	}
+	return nil
 }
 
 // recoveryBanner is the banner for conv when its customer (cust, as read

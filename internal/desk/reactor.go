@@ -300,9 +300,6 @@ func (d *Desk) closed(ctx context.Context, convID string, e conversation.Entry) 
 		d.consoles.Revoke(ctx, conv.AgentID, convID)
 	}
 	d.observe(ctx, conv, ce)
-	if e.Event == "closed" {
-		d.surveyClosed(ctx, conv)
-	}
 }
 
 var _ conversation.Notifier = (*Desk)(nil)

@@ -70,7 +70,8 @@ local n2 = tonumber(ARGV[n2at])
 local want = {'state', 'routed', 'created_at', 'updated_at', 'customer', 'channel', 'closing_until'}
 if has('c') then
   -- What a close's event tells, read only by closes.
-  for _, f in ipairs({'queue', 'enqueued_at', 'accepted_at', 'agent', 'answered_at', 'reopened_at'}) do
+  for _, f in ipairs({'queue', 'enqueued_at', 'accepted_at', 'agent', 'answered_at', 'reopened_at',
+      'customer_address', 'our_address', 'thread_hint'}) do
     want[#want + 1] = f
   end
 end
@@ -125,7 +126,9 @@ if has('c') then
     -- accept (absent when none is recorded since it was created or
     -- reopened).
     local ev = {'type', 'conversation.closed', 'conv', conv, 'cust', cur['customer'], 'channel', cur['channel'],
-      'queue', cur['queue'], 'by', ARGV[4], 'disposition', cur['disposition'] or '', 'at', now}
+      'queue', cur['queue'], 'by', ARGV[4], 'disposition', cur['disposition'] or '', 'at', now,
+      'cust_addr', cur['customer_address'], 'our_addr', cur['our_address']}
+    if cur['thread_hint'] ~= '' then ev[#ev + 1] = 'thread'; ev[#ev + 1] = cur['thread_hint'] end
     local from, took, since = cur['closed_from'], 'handle_ms', tonumber(cur['accepted_at'])
     if from then
       ev[#ev + 1] = 'from'; ev[#ev + 1] = from

@@ -1,0 +1,106 @@
+package desk
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/conversation"
+	"github.com/switchboard/switchboard/internal/survey"
+)
+
+// surveysHeard records the closes handed to the survey.
+type surveysHeard struct {
+	mu     sync.Mutex
+	closed []conversation.Conversation
+	names  []string
+}
+
+func (s *surveysHeard) Closed(_ context.Context, conv conversation.Conversation, agentName string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed, s.names = append(s.closed, conv), append(s.names, agentName)
+	return nil
+}
+
+func (s *surveysHeard) Reply(context.Context, channel.Inbound) (survey.Match, error) {
+	return survey.Match{}, nil
+}
+
+func (s *surveysHeard) EndWindow(context.Context, channel.Name, string) error { return nil }
+
+func (s *surveysHeard) heard() ([]conversation.Conversation, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]conversation.Conversation(nil), s.closed...), append([]string(nil), s.names...)
+}
+
+// TestAftercareFollowsUpClosesFromTheStream: the survey hears of a close
+// from the event stream the close's script wrote, not from the closing
+// gateway's own steps after it, so a close recorded by a gateway that then
+// died is followed up; a close from the queue, which nobody served, is not.
+func TestAftercareFollowsUpClosesFromTheStream(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	heard := &surveysHeard{}
+	d, err := New(Params{Engine: e.engine, Conversations: e.convs, Auth: e.auth, Promises: e.promises, Surveys: heard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- Aftercare{Desk: d, Consumer: "gw-a"}.Run(ctx) }()
+	// The group starts at the stream's end: wait until it is there.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if groups, err := e.rdb.XInfoGroups(ctx, e.convs.EventsKey()).Result(); err == nil && len(groups) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the aftercare group was not created")
+		}
+	}
+	served, _ := e.conversation(ana, ActiveMine)
+	waiting, _ := e.conversation(ana, Waiting)
+	// Recorded straight on the conversation service, as by a gateway that
+	// died right after its close's script: nobody hears of it but the
+	// stream.
+	if _, err := e.convs.CloseWith(ctx, served, conversation.Closing{Holder: "ana", By: "ana", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.convs.RecordClose(ctx, waiting, conversation.Closing{By: "sam", Disposition: "resolved", From: conversation.FromWaiting}); err != nil {
+		t.Fatal(err)
+	}
+
+	want, err := e.convs.Conversation(ctx, served)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if got, _ := heard.heard(); len(got) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // room for a wrong second close to arrive
+	got, names := heard.heard()
+	if len(got) != 1 {
+		t.Fatalf("the survey heard of %d closes, want the served one only: %+v", len(got), got)
+	}
+	c := got[0]
+	if c.ID != served || c.AgentID != "ana" || c.Disposition != "resolved" || c.Channel != channel.SMS ||
+		c.CustomerID != want.CustomerID || c.CustomerAddress != want.CustomerAddress || c.OurAddress != ourAddress ||
+		c.Queue != want.Queue || c.ClosedFrom != conversation.FromHandled || c.ClosedAt.IsZero() {
+		t.Fatalf("the survey heard %+v, want the close of %+v", c, want)
+	}
+	if names[0] != "Ana" {
+		t.Fatalf("agent named %q, want Ana", names[0])
+	}
+	cancel()
+	if err := <-done; err != nil && ctx.Err() == nil {
+		t.Fatal(err)
+	}
+}
