@@ -119,8 +119,10 @@ func (a *App) wire(ctx context.Context, reg *prometheus.Registry, channels []cha
 	}
 	convs.SetNotifier(theDesk)
 	promises.OnBroken(theDesk.PromiseBroken)
-	a.background = append(a.background, engine, convs, desk.Reactor{Desk: theDesk, Consumer: nodeName()},
-		desk.Aftercare{Desk: theDesk, Consumer: nodeName()}, promises)
+	a.background = append(a.background, engine, convs, desk.Reactor{Desk: theDesk, Consumer: nodeName()}, promises)
+	if !surveys.Off() {
+		a.background = append(a.background, desk.Aftercare{Desk: theDesk, Consumer: nodeName()})
+	}
 	if err := reg.Register(promise.NewMetrics(promises)); err != nil {
 		return fmt.Errorf("app: promise metrics: %w", err)
 	}

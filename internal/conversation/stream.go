@@ -101,9 +101,10 @@ func (s *Service) EventsKey() string { return s.k.events() }
 const consumeLinger = 25 * time.Millisecond
 
 // Consume hands the service's events (EventsKey), decoded, to handle until
-// ctx ends: each event once across the processes that consume with the
-// same group, a conversation's in stream order. An error from handle
-// leaves the event to be handed out again later (internal/streamwork).
+// ctx ends: each event to one of the processes that consume with the same
+// group at a time, a conversation's in stream order, at least once. An
+// error from handle, or its process dying, leaves the event to be handed
+// out again later (internal/streamwork), while the stream still holds it.
 func (s *Service) Consume(ctx context.Context, group, consumer string, handle func(context.Context, Event) error) error {
 	return streamwork.Run(ctx, streamwork.Params{Client: s.rdb, Group: group, Consumer: consumer, Log: s.log,
 		ReadLinger: consumeLinger,

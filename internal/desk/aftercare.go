@@ -129,6 +129,16 @@ func (d *Desk) afterEvent(ctx context.Context, ev conversation.Event) error {
 	conv := conversation.Conversation{ID: ev.ConversationID, Channel: ev.Channel, CustomerID: ev.CustomerID,
 		CustomerAddress: ev.CustomerAddress, OurAddress: ev.OurAddress, Queue: ev.Queue, ThreadHint: ev.ThreadHint,
 		State: conversation.StateClosed, AgentID: ev.AgentID, Disposition: ev.Disposition, ClosedFrom: ev.From, ClosedAt: ev.At}
+	if conv.CustomerAddress == "" {
+		// Written by a gateway from before the entry carried addresses
+		// (a rolling upgrade): the record has them. A record reopened
+		// since has no disposition, and gets no survey for this close.
+		rec, err := d.convs.Conversation(ctx, ev.ConversationID)
+		if err != nil {
+			return ignoreMissing(err)
+		}
+		conv = rec
+	}
 	if err := d.surveys.Closed(ctx, conv, d.shownName(ctx, conv.AgentID)); err != nil {
 		d.log.Warn("desk: schedule survey; it will be retried", "conv", conv.ID, "err", err)
 		return err

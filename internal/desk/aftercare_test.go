@@ -2,9 +2,12 @@ package desk
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/internal/channel"
 	"github.com/switchboard/switchboard/internal/conversation"
@@ -98,6 +101,22 @@ func TestAftercareFollowsUpClosesFromTheStream(t *testing.T) {
 	}
 	if names[0] != "Ana" {
 		t.Fatalf("agent named %q, want Ana", names[0])
+	}
+
+	// An entry from a gateway that predates the addresses in it (a rolling
+	// upgrade) is followed up with the record's.
+	if err := e.rdb.XAdd(ctx, &redis.XAddArgs{Stream: e.convs.EventsKey(), Values: []any{
+		"type", conversation.EventConversationClosed, "conv", served, "cust", want.CustomerID, "channel", "sms",
+		"queue", want.Queue, "by", "ana", "agent", "ana", "disposition", "resolved", "at", fmt.Sprint(time.Now().UnixMilli())}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if got, _ = heard.heard(); len(got) > 1 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(got) != 2 || got[1].CustomerAddress != want.CustomerAddress || got[1].OurAddress != ourAddress || got[1].AgentID != "ana" {
+		t.Fatalf("an entry without addresses was followed up as %+v, want the record's addresses", got[1:])
 	}
 	cancel()
 	if err := <-done; err != nil && ctx.Err() == nil {

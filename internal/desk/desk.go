@@ -74,8 +74,8 @@ type Params struct {
 	// Timeline are further sources of a customer's timeline (ratings,
 	// recovery notes), merged with conversations and promises. Nil: none.
 	Timeline []TimelineSource
-	// Surveys hears of closes and reads inbound replies first. Nil: no
-	// satisfaction surveys.
+	// Surveys hears of closes (from Aftercare, when the wiring runs it) and
+	// reads inbound replies first. Nil: no satisfaction surveys.
 	Surveys Surveys
 	// Recovery is service recovery: the console's banner and the agent's
 	// note. Nil: none.

@@ -151,14 +151,17 @@ type closingHook struct {
 // passing arg) is sent.
 func (h *closingHook) see(cmd redis.Cmder) {
 	args := cmd.Args()
-	passes := func(a any) bool {
-		s, _ := a.(string)
-		if h.arg == "" {
-			return strings.HasPrefix(s, "cg") // a record's close: "cg", "cgh"
+	passes := func() bool {
+		if h.arg != "" {
+			return slices.Contains(args, any(h.arg))
 		}
-		return s == h.arg
+		// update.lua's flags (ARGV[3], after the command, the sha, the key
+		// count and three keys) of a record's close: "cg", or "cgh" when it
+		// names routing's holder.
+		flags, _ := args[min(8, len(args)-1)].(string)
+		return flags == "cg" || flags == "cgh"
 	}
-	if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && slices.ContainsFunc(args, passes) {
+	if name := cmd.Name(); (name == "evalsha" || name == "eval") && slices.Contains(args, any(h.conv)) && passes() {
 		if h.fired.CompareAndSwap(false, true) {
 			h.before()
 		}

@@ -188,6 +188,9 @@ func (s *Service) SetRater(r Rater) { s.p.Rater = r }
 // Metrics are the service's Prometheus series.
 func (s *Service) Metrics() *Metrics { return s.metrics }
 
+// Off reports that surveys are switched off (Config.Off).
+func (s *Service) Off() bool { return s.p.Config.Off }
+
 // Closed schedules the thank-you and question for a conversation that was
 // just closed; agentName is the first name of the agent who served it. It
 // is a no-op for other dispositions, for a conversation nobody served, and

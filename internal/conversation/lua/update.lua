@@ -13,7 +13,8 @@
 --           c  this closes the conversation: no-op (code 3) when already
 --              closed, else release the customer's open-conversation slot;
 --              a close to state closed also writes conversation.closed to
---              the event stream, with the disposition it recorded; a close
+--              the event stream, with the disposition it recorded and the
+--              addresses and thread a survey goes by; a close
 --              from the queue before anyone had it sets closed_from
 --              (waiting, offered) among its HSET pairs, as the caller read
 --              routing's state, which the record may not have caught up with
