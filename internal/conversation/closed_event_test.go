@@ -99,7 +99,9 @@ func TestARecordTellsItWasClosedFromTheQueueUntilReopened(t *testing.T) {
 // TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent: routing's accept
 // reaches the record after the agent closed (the record refuses it then),
 // yet the close names routing's holder, who becomes the customer's last
-// agent; a close after a recorded accept leaves the accept's time.
+// agent, also after a transfer; a close after a recorded accept leaves
+// the accept's time; a close naming no holder, a record accepted before
+// accepted_at was kept and a close recorded long after leave it alone.
 func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -139,6 +141,30 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 	}
 	if got, gotAt := lastAgent(conv.CustomerID); got != "bo" || gotAt != at {
 		t.Fatalf("last agent %q at %s after a handled close, want bo at the accept's %s", got, gotAt, at)
+	}
+
+	// Accepted by bo, transferred to cy, closed by cy before the record
+	// heard of cy's accept: cy served the customer last.
+	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "transfer", ProviderID: "SM2b"})
+	if _, err := e.svc.Accepted(ctx, r.ConversationID, "bo", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.OnTransferred(ctx, r.ConversationID, "bo", "", "cy", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CloseWith(ctx, r.ConversationID, Closing{Holder: "cy", By: "cy", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := lastAgent(conv.CustomerID); got != "cy" {
+		t.Fatalf("last agent %q after a transfer's close beat the accept, want cy", got)
+	}
+	// bo serves them again, so the cases below have bo to keep.
+	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "back", ProviderID: "SM2c"})
+	if _, err := e.svc.Accepted(ctx, r.ConversationID, "bo", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CloseWith(ctx, r.ConversationID, Closing{Holder: "bo", By: "bo", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
 	}
 
 	// A close that names no holder (routing had let go) of a record only

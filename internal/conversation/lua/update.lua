@@ -19,8 +19,8 @@
 --              (waiting, offered) among its HSET pairs, as the caller read
 --              routing's state, which the record may not have caught up with
 --           h  with c: the caller set agent to routing's holder; a close
---              of a record that never heard of this visit's accept makes
---              that agent the customer's last agent
+--              of a record not active (it never heard of that agent's
+--              accept) makes that agent the customer's last agent
 --           a  record ARGV[4] as the customer's last agent, at ARGV[5]
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
@@ -136,13 +136,13 @@ if has('c') then
       took, since = 'wait_ms', tonumber(cur['enqueued_at'])
     else
       if cur['agent'] ~= '' then ev[#ev + 1] = 'agent'; ev[#ev + 1] = cur['agent'] end
-      if has('h') and cur['accepted_at'] == '' and (cur['answered_at'] == '' or cur['reopened_at'] ~= '')
-          and cur['customer'] ~= '' then
-        -- The close beat the record's accept of this visit (a record
-        -- accepted before accepted_at was kept has answered_at and no
-        -- reopen), and a closed record will refuse that accept: the agent
-        -- routing had it with served this customer, and is the one to give
-        -- back next time, unless someone served them since.
+      if has('h') and state ~= 'active' and cur['customer'] ~= '' then
+        -- The close beat the record's accept (its first, or one after a
+        -- transfer, a promise's return or a missed offer, all of which
+        -- leave the record queued or offered), and a closed record will
+        -- refuse that accept: the agent routing had it with served this
+        -- customer, and is the one to give back next time, unless someone
+        -- served them since.
         local ck2 = p .. 'cust:' .. cur['customer']
         if (tonumber(redis.call('HGET', ck2, 'last_agent_at')) or 0) < tonumber(now) then
           redis.call('HSET', ck2, 'last_agent', cur['agent'], 'last_agent_at', now)
