@@ -115,7 +115,13 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 		s := func(x any) string { str, _ := x.(string); return str }
 		return s(v[0]), s(v[1])
 	}
-	r := mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "hi", ProviderID: "SM1"})
+	// text opens a new conversation of the same customer (each is closed
+	// before the next).
+	text := func(body, sid string) channel.Receipt {
+		t.Helper()
+		return mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: body, ProviderID: sid})
+	}
+	r := text("hi", "SM1")
 	if _, err := e.svc.Offered(ctx, r.ConversationID, "ana", time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +136,7 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 		t.Fatalf("last agent %q after a close that beat the accept, want ana", got)
 	}
 
-	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "again", ProviderID: "SM2"})
+	r = text("again", "SM2")
 	if _, err := e.svc.Accepted(ctx, r.ConversationID, "bo", time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +151,7 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 
 	// Accepted by bo, transferred to cy, closed by cy before the record
 	// heard of cy's accept: cy served the customer last.
-	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "transfer", ProviderID: "SM2b"})
+	r = text("transfer", "SM2b")
 	if _, err := e.svc.Accepted(ctx, r.ConversationID, "bo", time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +165,7 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 		t.Fatalf("last agent %q after a transfer's close beat the accept, want cy", got)
 	}
 	// bo serves them again, so the cases below have bo to keep.
-	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "back", ProviderID: "SM2c"})
+	r = text("back", "SM2c")
 	if _, err := e.svc.Accepted(ctx, r.ConversationID, "bo", time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +175,7 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 
 	// A close that names no holder (routing had let go) of a record only
 	// offered to cy leaves bo: cy never served them.
-	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "third", ProviderID: "SM3"})
+	r = text("third", "SM3")
 	if _, err := e.svc.Offered(ctx, r.ConversationID, "cy", time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +188,7 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 
 	// A record accepted before accepted_at was kept (answered_at only, never
 	// reopened) had its accept recorded: its close leaves bo too.
-	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "fourth", ProviderID: "SM4"})
+	r = text("fourth", "SM4")
 	if err := e.rdb.HSet(ctx, e.svc.k.conv(r.ConversationID), "state", "active", "agent", "dee",
 		"answered_at", fmt.Sprint(time.Now().Add(-time.Minute).UnixMilli())).Err(); err != nil {
 		t.Fatal(err)
@@ -196,7 +202,7 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 
 	// A repaired close, recorded at routing's time long past, does not
 	// take the place of a newer last agent.
-	r = mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701234567", To: "+15550001111", Text: "fifth", ProviderID: "SM5"})
+	r = text("fifth", "SM5")
 	if _, err := e.svc.Offered(ctx, r.ConversationID, "eve", time.Now()); err != nil {
 		t.Fatal(err)
 	}
