@@ -140,7 +140,9 @@ func (d *Desk) afterEvent(ctx context.Context, ev conversation.Event) error {
 		conv = rec
 	}
 	if err := d.surveys.Closed(ctx, conv, d.shownName(ctx, conv.AgentID)); err != nil {
-		d.log.Warn("desk: schedule survey; it will be retried", "conv", conv.ID, "err", err)
+		if ctx.Err() == nil { // a gateway stopping leaves it to the next without a warning
+			d.log.Warn("desk: schedule survey; it will be retried", "conv", conv.ID, "err", err)
+		}
 		return err
 	}
 	return nil
