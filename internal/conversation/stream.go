@@ -110,11 +110,23 @@ func (s *Service) Consume(ctx context.Context, group, consumer string, handle fu
 		ReadLinger: consumeLinger,
 		Streams: []streamwork.Stream{{
 			Name: s.k.events(),
-			Key:  func(m redis.XMessage) string { c, _ := m.Values["conv"].(string); return c },
+			Key:  func(m redis.XMessage) string { return OrderKey(m.Values) },
 			Handle: func(ctx context.Context, m redis.XMessage) error {
 				return handle(ctx, EventFrom(m.ID, m.Values))
 			},
 		}}})
+}
+
+// OrderKey is what orders the stream's entries (field values as go-redis
+// returns them) for a consumer: a customer's events by customer, the rest
+// by conversation.
+func OrderKey(v map[string]any) string {
+	str := func(k string) string { s, _ := v[k].(string); return s }
+	switch str("type") {
+	case EventCustomerCreated, EventCustomerUpdated, EventCustomerMerged:
+		return "customer:" + str("cust")
+	}
+	return str("conv")
 }
 
 // EventFrom decodes one stream entry (id and field values as go-redis

@@ -40,7 +40,7 @@ type source struct {
 func (s *Service) sources() []source {
 	var out []source
 	if c := s.p.Conversations; c != nil {
-		out = append(out, source{stream: c.EventsKey(), key: conversationKey, envelopes: s.fromConversation})
+		out = append(out, source{stream: c.EventsKey(), key: conversation.OrderKey, envelopes: s.fromConversation})
 	}
 	if p := s.p.Promises; p != nil {
 		out = append(out, source{stream: p.EventsKey(), key: convKey, envelopes: s.fromPromise})
@@ -57,23 +57,13 @@ func str(v map[string]any, k string) string { s, _ := v[k].(string); return s }
 // one conversation's events of every source share an ordering list.
 func convKey(v map[string]any) string { return str(v, "conv") }
 
-// conversationKey orders customer events by customer, the rest by
-// conversation.
-func conversationKey(v map[string]any) string {
-	switch str(v, "type") {
-	case conversation.EventCustomerCreated, conversation.EventCustomerUpdated, conversation.EventCustomerMerged:
-		return "customer:" + str(v, "cust")
-	}
-	return str(v, "conv")
-}
-
 // fromConversation turns one entry of the conversation service's event
 // stream into its envelope, reading what the entry only names (a
 // message's text, a customer's tags) from the records.
 func (s *Service) fromConversation(ctx context.Context, id string, v map[string]any) ([]Envelope, error) {
 	ev := conversation.EventFrom(id, v)
 	convs := s.p.Conversations
-	env := Envelope{ID: "evt_cv_" + id, Type: ev.Type, OccurredAt: ev.At, Workspace: s.p.Workspace, key: conversationKey(v)}
+	env := Envelope{ID: "evt_cv_" + id, Type: ev.Type, OccurredAt: ev.At, Workspace: s.p.Workspace, key: conversation.OrderKey(v)}
 	d := Data{ConversationID: ev.ConversationID, CustomerID: ev.CustomerID, Channel: string(ev.Channel),
 		MessageID: ev.MessageID, AgentID: ev.AgentID, ProviderID: ev.ProviderID}
 	switch ev.Type {
