@@ -274,6 +274,7 @@ const (
 type Closing struct {
 	// Holder is the agent routing had it with, when the caller read
 	// routing; empty leaves the record's agent (which may lag an accept).
+	// A close from the queue ignores it: nobody served the conversation.
 	Holder string
 	// By closed it: an agent, a supervisor; empty for nobody (routing, a
 	// closer that died).

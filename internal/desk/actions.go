@@ -153,11 +153,7 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 	// Routing has let go above: only the record is left to close (asking
 	// routing again would cost a failed close and a read per conversation).
 	// Where routing had it, and with whom, the record may not know yet.
-	c := conversation.Closing{By: closer, Disposition: disposition, From: from}
-	if from == conversation.FromHandled {
-		c.Holder = holder
-	}
-	out, err := d.convs.RecordClose(ctx, conv.ID, c)
+	out, err := d.convs.RecordClose(ctx, conv.ID, conversation.Closing{Holder: holder, By: closer, Disposition: disposition, From: from})
 	return out, mapErr(err)
 }
 

@@ -40,6 +40,15 @@ func (s *surveysHeard) heard() ([]conversation.Conversation, []string) {
 	return append([]conversation.Conversation(nil), s.closed...), append([]string(nil), s.names...)
 }
 
+// await returns what was heard once it holds n closes, or after 10 s.
+func (s *surveysHeard) await(n int) ([]conversation.Conversation, []string) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if got, names := s.heard(); len(got) >= n || time.Now().After(deadline) {
+			return got, names
+		}
+	}
+}
+
 // TestAftercareFollowsUpClosesFromTheStream: the survey hears of a close
 // from the event stream the close's script wrote, not from the closing
 // gateway's own steps after it, so a close recorded by a gateway that then
@@ -81,13 +90,7 @@ func TestAftercareFollowsUpClosesFromTheStream(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if got, _ := heard.heard(); len(got) > 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	heard.await(1)
 	time.Sleep(200 * time.Millisecond) // room for a wrong second close to arrive
 	got, names := heard.heard()
 	if len(got) != 1 {
@@ -110,13 +113,8 @@ func TestAftercareFollowsUpClosesFromTheStream(t *testing.T) {
 		"queue", want.Queue, "by", "ana", "agent", "ana", "disposition", "resolved", "at", fmt.Sprint(time.Now().UnixMilli())}}).Err(); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if got, _ = heard.heard(); len(got) > 1 || time.Now().After(deadline) {
-			break
-		}
-	}
-	if len(got) != 2 || got[1].CustomerAddress != want.CustomerAddress || got[1].OurAddress != ourAddress || got[1].AgentID != "ana" {
-		t.Fatalf("an entry without addresses was followed up as %+v, want the record's addresses", got[1:])
+	if got, _ = heard.await(2); len(got) != 2 || got[1].CustomerAddress != want.CustomerAddress || got[1].OurAddress != ourAddress || got[1].AgentID != "ana" {
+		t.Fatalf("an entry without addresses was followed up as %+v, want the record's addresses", got)
 	}
 	cancel()
 	if err := <-done; err != nil && ctx.Err() == nil {

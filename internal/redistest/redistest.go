@@ -89,10 +89,11 @@ func launch(opts Options, dir string, extra ...string) (*Server, error) {
 // URL is the redis:// URL of the server, for code configured by REDIS_URL.
 func (s *Server) URL() string { return "redis://" + s.Addr + "/0" }
 
-// SocketURL is the unix:// URL of the server's socket (Options.UnixSocket).
-func (s *Server) SocketURL() string { return "unix://" + s.socket() }
+// Socket is the path of the server's Unix socket (Options.UnixSocket).
+func (s *Server) Socket() string { return filepath.Join(s.Dir, "redis.sock") }
 
-func (s *Server) socket() string { return filepath.Join(s.Dir, "redis.sock") }
+// SocketURL is the unix:// URL of Socket.
+func (s *Server) SocketURL() string { return "unix://" + s.Socket() }
 
 // Client returns a new go-redis client connected to the server. The caller
 // closes it.
@@ -130,7 +131,7 @@ func (s *Server) start() error {
 		args = append(args, "--appendonly", "no")
 	}
 	if s.opts.UnixSocket {
-		args = append(args, "--unixsocket", s.socket(), "--unixsocketperm", "700")
+		args = append(args, "--unixsocket", s.Socket(), "--unixsocketperm", "700")
 	}
 	args = append(args, s.extra...)
 	cmd := exec.Command("redis-server", args...)

@@ -18,7 +18,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	srv := redistest.Start(b, redistest.Options{UnixSocket: true})
 	for _, tc := range []struct{ name, network, addr string }{
 		{"tcp", "tcp", srv.Addr},
-		{"unix", "unix", srv.SocketURL()[len("unix://"):]},
+		{"unix", "unix", srv.Socket()},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			c := redis.NewClient(&redis.Options{Network: tc.network, Addr: tc.addr})

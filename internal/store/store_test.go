@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -91,7 +90,7 @@ func TestRealRedisOverAUnixSocket(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(info, "laddr="+filepath.Join(srv.Dir, "redis.sock")) {
+	if !strings.Contains(info, "laddr="+srv.Socket()) {
 		t.Fatalf("not connected through the socket: %s", info)
 	}
 	if err := redis.NewScript(`return 1`).Run(ctx, NewBatcher(s.Client), nil).Err(); err != nil {
