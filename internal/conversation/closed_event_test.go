@@ -99,13 +99,25 @@ func TestARecordTellsItWasClosedFromTheQueueUntilReopened(t *testing.T) {
 // TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent: routing's accept
 // reaches the record after the agent closed (the record refuses it then),
 // yet the close names routing's holder, who becomes the customer's last
-// agent, also after a transfer; a close after a recorded accept leaves
-// the accept's time; a close naming no holder, a record accepted before
-// accepted_at was kept and a close recorded long after leave it alone.
+// agent, also after a transfer, even in the millisecond of the accept
+// before it; a close after a recorded accept leaves the accept's time; a
+// close naming no holder, a record accepted before accepted_at was kept
+// and a close recorded long after leave it alone.
 func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := newEnv(t, nil)
+	// stopped, when set, is the service's clock: a fast Redis records an
+	// accept, a transfer and a close in one millisecond, and the test
+	// makes sure that they do.
+	var stopped time.Time
+	e := newEnv(t, func(p *Params) {
+		p.Now = func() time.Time {
+			if stopped.IsZero() {
+				return time.Now()
+			}
+			return stopped
+		}
+	})
 	lastAgent := func(cust string) (string, string) {
 		t.Helper()
 		v, err := e.rdb.HMGet(ctx, e.svc.k.cust(cust), "last_agent", "last_agent_at").Result()
@@ -150,19 +162,22 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 	}
 
 	// Accepted by bo, transferred to cy, closed by cy before the record
-	// heard of cy's accept: cy served the customer last.
+	// heard of cy's accept, all in one millisecond: cy served the customer
+	// last.
 	r = text("transfer", "SM2b")
-	if _, err := e.svc.Accepted(ctx, r.ConversationID, "bo", time.Now()); err != nil {
+	stopped = time.Now()
+	if _, err := e.svc.Accepted(ctx, r.ConversationID, "bo", stopped); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.OnTransferred(ctx, r.ConversationID, "bo", "", "cy", time.Now()); err != nil {
+	if err := e.svc.OnTransferred(ctx, r.ConversationID, "bo", "", "cy", stopped); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.CloseWith(ctx, r.ConversationID, Closing{Holder: "cy", By: "cy", Disposition: "resolved"}); err != nil {
 		t.Fatal(err)
 	}
+	stopped = time.Time{}
 	if got, _ := lastAgent(conv.CustomerID); got != "cy" {
-		t.Fatalf("last agent %q after a transfer's close beat the accept, want cy", got)
+		t.Fatalf("last agent %q after a transfer's close beat the accept in its millisecond, want cy", got)
 	}
 	// bo serves them again, so the cases below have bo to keep.
 	r = text("back", "SM2c")

@@ -142,9 +142,11 @@ if has('c') then
         -- leave the record queued or offered), and a closed record will
         -- refuse that accept: the agent routing had it with served this
         -- customer, and is the one to give back next time, unless someone
-        -- served them since.
+        -- served them since. A tie goes to the close: an accept of this
+        -- same conversation (before a transfer, say) in the same
+        -- millisecond came before it.
         local ck2 = p .. 'cust:' .. cur['customer']
-        if (tonumber(redis.call('HGET', ck2, 'last_agent_at')) or 0) < tonumber(now) then
+        if (tonumber(redis.call('HGET', ck2, 'last_agent_at')) or 0) <= tonumber(now) then
           redis.call('HSET', ck2, 'last_agent', cur['agent'], 'last_agent_at', now)
         end
       end
