@@ -3,6 +3,7 @@ package conversation
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,24 +101,30 @@ func TestARecordTellsItWasClosedFromTheQueueUntilReopened(t *testing.T) {
 // reaches the record after the agent closed (the record refuses it then),
 // yet the close names routing's holder, who becomes the customer's last
 // agent, also after a transfer, even in the millisecond of the accept
-// before it; a close after a recorded accept leaves the accept's time; a
-// close naming no holder, a record accepted before accepted_at was kept
-// and a close recorded long after leave it alone.
+// before it, and after another agent served them; a close after a
+// recorded accept leaves the accept's time; a close naming no holder, a
+// record accepted before accepted_at was kept, a close recorded long
+// after and a close in the millisecond of another conversation's accept
+// leave it alone.
 func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	// stopped, when set, is the service's clock: a fast Redis records an
-	// accept, a transfer and a close in one millisecond, and the test
-	// makes sure that they do.
-	var stopped time.Time
+	// stopped, when not zero, is the service's clock in Unix milliseconds:
+	// a fast Redis records an accept and a close in one millisecond, and
+	// the test makes sure that they do.
+	var stopped atomic.Int64
 	e := newEnv(t, func(p *Params) {
 		p.Now = func() time.Time {
-			if stopped.IsZero() {
-				return time.Now()
+			if ms := stopped.Load(); ms != 0 {
+				return time.UnixMilli(ms)
 			}
-			return stopped
+			return time.Now()
 		}
 	})
+	stopAt := func(at time.Time) time.Time {
+		stopped.Store(at.UnixMilli())
+		return time.UnixMilli(at.UnixMilli())
+	}
 	lastAgent := func(cust string) (string, string) {
 		t.Helper()
 		v, err := e.rdb.HMGet(ctx, e.svc.k.cust(cust), "last_agent", "last_agent_at").Result()
@@ -165,17 +172,17 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 	// heard of cy's accept, all in one millisecond: cy served the customer
 	// last.
 	r = text("transfer", "SM2b")
-	stopped = time.Now()
-	if _, err := e.svc.Accepted(ctx, r.ConversationID, "bo", stopped); err != nil {
+	tie := stopAt(time.Now())
+	if _, err := e.svc.Accepted(ctx, r.ConversationID, "bo", tie); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.OnTransferred(ctx, r.ConversationID, "bo", "", "cy", stopped); err != nil {
+	if err := e.svc.OnTransferred(ctx, r.ConversationID, "bo", "", "cy", tie); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.CloseWith(ctx, r.ConversationID, Closing{Holder: "cy", By: "cy", Disposition: "resolved"}); err != nil {
 		t.Fatal(err)
 	}
-	stopped = time.Time{}
+	stopped.Store(0)
 	if got, _ := lastAgent(conv.CustomerID); got != "cy" {
 		t.Fatalf("last agent %q after a transfer's close beat the accept in its millisecond, want cy", got)
 	}
@@ -226,5 +233,44 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 	}
 	if got, _ := lastAgent(conv.CustomerID); got != "bo" {
 		t.Fatalf("last agent %q after a close an hour old, want bo still", got)
+	}
+
+	// In one millisecond, ana accepts the customer's text and cy closes
+	// their call, offered to cy and never heard accepted: the tie is not
+	// cy's, since ana's accept is not the call's.
+	tie = stopAt(time.Now())
+	r = text("sixth", "SM6")
+	if _, err := e.svc.Accepted(ctx, r.ConversationID, "ana", tie); err != nil {
+		t.Fatal(err)
+	}
+	call := mustReceive(t, e, channel.Inbound{Channel: channel.Voice, From: "+46701234567", To: "+15550001111", ProviderID: "CA6"})
+	if call.CustomerID != conv.CustomerID || call.ConversationID == r.ConversationID {
+		t.Fatalf("the call %+v, want another conversation of customer %s", call, conv.CustomerID)
+	}
+	if _, err := e.svc.Offered(ctx, call.ConversationID, "cy", tie); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CloseWith(ctx, call.ConversationID, Closing{Holder: "cy", By: "cy", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := lastAgent(conv.CustomerID); got != "ana" {
+		t.Fatalf("last agent %q after a call's close in the millisecond of ana's accept of a text, want ana", got)
+	}
+	if _, err := e.svc.CloseWith(ctx, r.ConversationID, Closing{Holder: "ana", By: "ana", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A millisecond later, a close that beats dee's accept makes dee the
+	// last agent over ana.
+	later := stopAt(tie.Add(time.Millisecond))
+	r = text("seventh", "SM7")
+	if _, err := e.svc.Offered(ctx, r.ConversationID, "dee", later); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CloseWith(ctx, r.ConversationID, Closing{Holder: "dee", By: "dee", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, gotAt := lastAgent(conv.CustomerID); got != "dee" || gotAt != fmt.Sprint(later.UnixMilli()) {
+		t.Fatalf("last agent %q at %s after a close a millisecond after ana's accept, want dee at %d", got, gotAt, later.UnixMilli())
 	}
 }

@@ -20,7 +20,9 @@
 --              routing's state, which the record may not have caught up with
 --           h  with c: the caller set agent to routing's holder; a close
 --              of a record not active (it never heard of that agent's
---              accept) makes that agent the customer's last agent
+--              accept) makes that agent the customer's last agent, unless
+--              the customer's last_agent_at is no older than the close
+--              and newer than this record's own last accept
 --           a  record ARGV[4] as the customer's last agent, at ARGV[5]
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
@@ -142,11 +144,15 @@ if has('c') then
         -- leave the record queued or offered), and a closed record will
         -- refuse that accept: the agent routing had it with served this
         -- customer, and is the one to give back next time, unless someone
-        -- served them since. A tie goes to the close: an accept of this
-        -- same conversation (before a transfer, say) in the same
-        -- millisecond came before it.
+        -- served them since. Time alone cannot say so when the last
+        -- service is this record's own earlier accept (before a transfer,
+        -- say): in the same millisecond, or stamped by a gateway whose
+        -- clock runs ahead of this one's. That accept came before this
+        -- close, whatever the clocks say; another conversation's accept
+        -- in the same millisecond keeps its agent.
         local ck2 = p .. 'cust:' .. cur['customer']
-        if (tonumber(redis.call('HGET', ck2, 'last_agent_at')) or 0) <= tonumber(now) then
+        local last = tonumber(redis.call('HGET', ck2, 'last_agent_at')) or 0
+        if last < tonumber(now) or last <= (tonumber(cur['accepted_at']) or -1) then
           redis.call('HSET', ck2, 'last_agent', cur['agent'], 'last_agent_at', now)
         end
       end
