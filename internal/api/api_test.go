@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -216,6 +217,9 @@ func TestConversationFlow(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	phone := f.receive(t, channel.Inbound{Channel: channel.SMS, From: "+14155550101", To: "+1", Name: "Bo", Text: "hi", ProviderID: "SM1"})
+	// History is newest first by creation millisecond: the mail gets its
+	// own, so the history read below finds it first.
+	time.Sleep(2 * time.Millisecond)
 	mail := f.receive(t, channel.Inbound{Channel: channel.Email, From: "bo@example.com", To: "help@x.io", Text: "hello", ProviderID: "<1@x>"})
 	cid := phone.ConversationID
 
