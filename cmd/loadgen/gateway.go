@@ -268,11 +268,8 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 		stopAll = append(stopAll, redisSrv.Stop)
 		cfg.RedisURL = redisSrv.URL()
 	}
-	opts, err := redis.ParseURL(cfg.RedisURL)
+	opts, err := localRedis(cfg.RedisURL)
 	if err != nil {
-		return res, errors.New("REDIS_URL is not a Redis URL") // its error would quote the password
-	}
-	if err := localRedis(opts); err != nil {
 		return res, err
 	}
 	rdb := redis.NewClient(opts)

@@ -118,11 +118,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 		url = srv.URL()
 		fmt.Fprintf(out, "started redis-server on %s\n", srv.Addr)
 	}
-	opts, err := redis.ParseURL(url)
+	opts, err := localRedis(url)
 	if err != nil {
-		return Result{}, errors.New("REDIS_URL is not a Redis URL") // its error would quote the password
-	}
-	if err := localRedis(opts); err != nil {
 		return Result{}, err
 	}
 	opts.PoolSize = 256
@@ -418,13 +415,17 @@ func redisCPU(ctx context.Context, c *redis.Client) time.Duration {
 	return time.Duration(sum * float64(time.Second))
 }
 
-// localRedis refuses to load a Redis that is not on this host: a Unix
-// socket, or TCP on loopback.
-func localRedis(opts *redis.Options) error {
-	if opts.Network == "unix" {
-		return nil
+// localRedis parses REDIS_URL, and refuses to load a Redis that is not on
+// this host: a Unix socket, or TCP on loopback.
+func localRedis(url string) (*redis.Options, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, errors.New("REDIS_URL is not a Redis URL") // its error would quote the password
 	}
-	return loopbackOnly(opts.Addr)
+	if opts.Network == "unix" {
+		return opts, nil
+	}
+	return opts, loopbackOnly(opts.Addr)
 }
 
 // loopbackOnly refuses to load anything but a loopback address.

@@ -73,3 +73,19 @@ func TestSelfCPUCountsTheGeneratorsOwnWork(t *testing.T) {
 	}
 	_ = x
 }
+
+// localRedis takes loopback and Unix sockets only, and its errors never
+// quote REDIS_URL, which may carry a password.
+func TestLocalRedisTakesOnlyThisHost(t *testing.T) {
+	for _, url := range []string{"redis://127.0.0.1:6379/0", "redis://localhost:6379", "unix:///tmp/redis.sock"} {
+		if _, err := localRedis(url); err != nil {
+			t.Errorf("%s refused: %v", url, err)
+		}
+	}
+	for _, url := range []string{"redis://:s3cret@10.0.0.1:6379/0", "bogus://:s3cret@127.0.0.1"} {
+		_, err := localRedis(url)
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: error %v, want a refusal that does not quote the password", url, err)
+		}
+	}
+}
