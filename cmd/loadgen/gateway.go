@@ -32,6 +32,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/switchboard/switchboard/internal/auth"
+	"github.com/switchboard/switchboard/internal/cputime"
 	"github.com/switchboard/switchboard/internal/redistest"
 	"github.com/switchboard/switchboard/internal/twilioapi"
 )
@@ -372,7 +373,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 	cmd0, rcpu0 := redisCommands(ctx, rdb), redisCPU(ctx, rdb)
 	byName0, usec0 := commandStats(ctx, rdb)
 	reads0 := redisReads(ctx, rdb)
-	gcpu0, lcpu0 := procsCPU(procs), selfCPU()
+	gcpu0, lcpu0 := procsCPU(procs), cputime.Self()
 	start := time.Now()
 	for i, c := range g.contacts {
 		c.sched = start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
@@ -432,7 +433,7 @@ func RunGateways(ctx context.Context, cfg GatewayConfig) (GatewayResult, error) 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	cmds, rcpu, gcpu, lcpu := redisCommands(ctx, rdb)-cmd0, redisCPU(ctx, rdb)-rcpu0, procsCPU(procs)-gcpu0, selfCPU()-lcpu0
+	cmds, rcpu, gcpu, lcpu := redisCommands(ctx, rdb)-cmd0, redisCPU(ctx, rdb)-rcpu0, procsCPU(procs)-gcpu0, cputime.Self()-lcpu0
 	reads := redisReads(ctx, rdb) - reads0
 	byName, usec := commandStats(ctx, rdb)
 	for k, n := range byName0 {
@@ -1328,15 +1329,6 @@ func procsCPU(procs []*exec.Cmd) time.Duration {
 		sum += time.Duration(u+k) * 10 * time.Millisecond
 	}
 	return sum
-}
-
-// selfCPU is the CPU time this process used so far, user and system.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // ---- spawning ----

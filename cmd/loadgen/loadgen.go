@@ -14,12 +14,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/switchboard/switchboard/internal/channel"
+	"github.com/switchboard/switchboard/internal/cputime"
 	"github.com/switchboard/switchboard/internal/redistest"
 	"github.com/switchboard/switchboard/routing"
 )
@@ -225,7 +225,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 
 	fmt.Fprintf(out, "workspace %s: %d conversations at %.0f/s over %s, %d agents, %d gateways, channel %s, handle %s\n",
 		ws, total, cfg.Rate, cfg.Duration, cfg.Agents, cfg.Gateways, cfg.Channel, cfg.Handle)
-	cpu0, redisCPU0, calls0 := processCPU(), redisCPU(ctx, clients[0]), scriptCalls(ctx, clients[0])
+	cpu0, redisCPU0, calls0 := cputime.Self(), redisCPU(ctx, clients[0]), scriptCalls(ctx, clients[0])
 	writes.Store(0)
 	// Open loop: conversation i is due at start + i/rate whatever happened
 	// to earlier ones; a pool of senders per gateway issues them.
@@ -270,7 +270,7 @@ func Run(ctx context.Context, cfg Config, out io.Writer) (Result, error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	nWrites := writes.Load()
-	cpu, rcpu, trips := processCPU()-cpu0, redisCPU(ctx, clients[0])-redisCPU0, scriptCalls(ctx, clients[0])-calls0
+	cpu, rcpu, trips := cputime.Self()-cpu0, redisCPU(ctx, clients[0])-redisCPU0, scriptCalls(ctx, clients[0])-calls0
 	cancel()
 	agentWork.Wait()
 	sweepers.Wait() // before cleanup deletes the workspace under them
@@ -349,15 +349,6 @@ func writeTrace(w io.Writer, tracks []convTrack, start time.Time) {
 		fmt.Fprintf(bw, "%d,%d,%d,%d\n", i, tr.sched.Sub(start).Microseconds(), tr.enqueued.Load()/1e3, offer)
 	}
 	_ = bw.Flush()
-}
-
-// processCPU is the CPU time this process used so far (user and system).
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // scriptCalls is how many script calls (EVALSHA, EVAL) the Redis server ran

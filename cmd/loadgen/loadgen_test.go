@@ -54,26 +54,6 @@ func TestHelpMentionsOwnRedis(t *testing.T) {
 	}
 }
 
-// TestSelfCPUCountsTheGeneratorsOwnWork: the generator's CPU, reported
-// next to the gateways' and Redis's, grows while it works.
-func TestSelfCPUCountsTheGeneratorsOwnWork(t *testing.T) {
-	before := selfCPU()
-	if before <= 0 {
-		t.Fatalf("selfCPU = %v at start; a running test has used some", before)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	x := 0
-	for selfCPU()-before < 30*time.Millisecond {
-		if time.Now().After(deadline) {
-			t.Fatalf("selfCPU grew by %v in 10 s of busy work; want at least 30ms", selfCPU()-before)
-		}
-		for i := range 100000 {
-			x += i
-		}
-	}
-	_ = x
-}
-
 // localRedis takes loopback and Unix sockets only, and its errors never
 // quote REDIS_URL, which may carry a password.
 func TestLocalRedisTakesOnlyThisHost(t *testing.T) {
