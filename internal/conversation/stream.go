@@ -51,6 +51,11 @@ const (
 	// AgentID (who had it, when known) with Handle (since the last accept,
 	// when one is recorded since it was created or reopened).
 	EventConversationClosed = "conversation.closed"
+	// EventConversationStarted: an agent started the conversation to the
+	// customer, and holds it (Start), written by the script that stores
+	// it; a start refused or never stored writes none. ConversationID,
+	// CustomerID, Channel, Queue, AgentID.
+	EventConversationStarted = "conversation.started"
 )
 
 // Event is one entry of the service's event stream.

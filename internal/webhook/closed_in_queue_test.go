@@ -8,12 +8,14 @@ import (
 	"github.com/switchboard/switchboard/routing"
 )
 
-// TestRoutingsCloseAndStaffAbandonSendNothing: of routing's closing
+// TestRoutingsCloseStartAndStaffAbandonSendNothing: of routing's closing
 // events only a customer's abandon becomes an envelope
 // (conversation.abandoned; one written before abandons had a cause is the
 // customer's leaving). A close, and staff's close from the queue, are told
-// by the record's close on the conversation stream, with the disposition.
-func TestRoutingsCloseAndStaffAbandonSendNothing(t *testing.T) {
+// by the record's close on the conversation stream, with the disposition;
+// an agent's start by the record's start (routing's may be of a start the
+// record refused).
+func TestRoutingsCloseStartAndStaffAbandonSendNothing(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		typ   routing.EventType
@@ -24,6 +26,7 @@ func TestRoutingsCloseAndStaffAbandonSendNothing(t *testing.T) {
 		{routing.EventAbandoned, routing.CauseCustomer, TypeConversationAbandoned},
 		{routing.EventAbandoned, "", TypeConversationAbandoned},
 		{routing.EventClosed, "", ""},
+		{routing.EventStarted, "", ""},
 	} {
 		ev := routing.Event{ID: "1-0", Type: c.typ, At: time.Now(), ConversationID: "c", Queue: "support",
 			Channel: "sms", AgentID: "ana", Reason: "offered", Wait: 3 * time.Second, Cause: c.cause}

@@ -148,14 +148,12 @@ func fromRouting(ws string, ev routing.Event) []Envelope {
 		d.CustomerID, d.Priority = ev.CustomerID, ev.Priority
 		return one(TypeConversationQueued, d)
 	case routing.EventStarted:
-		// An agent started it to the customer: created, and assigned to
-		// that agent at once, with no wait.
-		d.CustomerID, d.Reason = ev.CustomerID, "outbound"
-		created := base
-		created.ID, created.Type, created.Data = base.ID+"_created", TypeConversationCreated, d
-		assigned := base
-		assigned.Type, assigned.Data = TypeConversationAssigned, d
-		return []Envelope{created, assigned}
+		// An agent started it to the customer: conversation.created and
+		// .assigned come from the record's start, on the conversation
+		// stream. Routing holds the conversation before the record is
+		// stored and lets it go when storing fails, so its start may be
+		// of a conversation that never was.
+		return nil
 	case routing.EventOffered:
 		d.Reason, d.WaitMS = ev.Reason, ev.Wait.Milliseconds()
 		return one(TypeConversationOffered, d)

@@ -117,6 +117,14 @@ func (s *Service) fromConversation(ctx context.Context, id string, v map[string]
 			env.Data = d
 			return []Envelope{created, env}, nil
 		}
+	case conversation.EventConversationStarted:
+		// An agent started it to the customer: created, and assigned to
+		// that agent at once, with no wait, in this order (one entry).
+		d.Queue, d.Reason = ev.Queue, "outbound"
+		created, assigned := env, env
+		created.ID, created.Type, created.Data = env.ID+"_created", TypeConversationCreated, d
+		assigned.Type, assigned.Data = TypeConversationAssigned, d
+		return []Envelope{created, assigned}, nil
 	case conversation.EventCustomerCreated:
 		d.Identity, d.Name = ev.Address, ev.Name
 	case conversation.EventCustomerUpdated:

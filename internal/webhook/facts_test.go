@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -30,6 +31,21 @@ func (nopRouter) Enqueue(context.Context, conversation.RouteRequest) error     {
 func (nopRouter) Abandon(context.Context, string) error                        { return nil }
 func (nopRouter) Close(context.Context, string, string) error                  { return nil }
 func (nopRouter) Transfer(context.Context, conversation.TransferRequest) error { return nil }
+
+// startRouter is nopRouter that also lets agents start conversations
+// (conversation.Starter); beforeStore, when set, runs once routing holds
+// the conversation and before the record is stored.
+type startRouter struct {
+	nopRouter
+	beforeStore func()
+}
+
+func (r *startRouter) Start(context.Context, conversation.RouteRequest, string) error {
+	if r.beforeStore != nil {
+		r.beforeStore()
+	}
+	return nil
+}
 
 // promiseRouter: the agent can always take the conversation back.
 type promiseRouter struct{}
@@ -69,6 +85,7 @@ func (c *clock) add(d time.Duration) {
 // workspace, feeding a webhook service.
 type facts struct {
 	h        *harness
+	router   *startRouter
 	convs    *conversation.Service
 	promises *promise.Service
 	surveys  *survey.Service
@@ -78,9 +95,9 @@ type facts struct {
 
 func newFacts(h *harness) *facts {
 	t := h.t
-	f := &facts{h: h, sms: &smsSender{}, clock: &clock{t: time.Now()}}
+	f := &facts{h: h, router: &startRouter{}, sms: &smsSender{}, clock: &clock{t: time.Now()}}
 	var err error
-	f.convs, err = conversation.New(conversation.Params{Redis: server.NewClient(t), Workspace: h.ws, Router: nopRouter{},
+	f.convs, err = conversation.New(conversation.Params{Redis: server.NewClient(t), Workspace: h.ws, Router: f.router,
 		Senders: map[channel.Name]conversation.Sender{channel.SMS: f.sms}, DataDir: t.TempDir(),
 		Outbox: conversation.OutboxConfig{Poll: 20 * time.Millisecond}})
 	if err != nil {
@@ -319,6 +336,64 @@ func TestFactEventsReachEndpoints(t *testing.T) {
 	}
 	if n := len(byType(t, all, TypeMessageReceived, 2)); n != 2 {
 		t.Errorf("%d message.received, want 2 (one per distinct inbound)", n)
+	}
+}
+
+// TestAnAgentsStartIsCreatedOnlyWhenStored: a conversation an agent
+// starts is conversation.created (reason outbound, the agent named) and
+// then conversation.assigned to that agent, once each, when its record is
+// stored. A start the record refuses (the customer wrote in while routing
+// was taking the agent's start) gives neither: routing held it and let it
+// go, and an integration told it was created would wait for a close that
+// never comes.
+func TestAnAgentsStartIsCreatedOnlyWhenStored(t *testing.T) {
+	h := newHarness(t)
+	f := newFacts(h)
+	s := f.service("gw1", nil)
+	rcv := newReceiver(t)
+	register(t, s, rcv, TypeConversationCreated, TypeConversationAssigned)
+	f.run(s)
+	ctx := h.ctx
+
+	started, err := f.convs.Start(ctx, conversation.StartRequest{Channel: channel.SMS, CustomerAddress: "+14155550140",
+		OurAddress: "+15550001111", Queue: "support", AgentID: "ana", Text: "Your replacement ships today."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := started.Conversation
+	created := byType(t, rcv, TypeConversationCreated, 1)[0]
+	assigned := byType(t, rcv, TypeConversationAssigned, 1)[0]
+	for _, e := range []Envelope{created, assigned} {
+		if d := e.Data; d.ConversationID != conv.ID || d.CustomerID != conv.CustomerID || d.AgentID != "ana" ||
+			d.Reason != "outbound" || d.Channel != "sms" || d.Queue != "support" || d.WaitMS != 0 {
+			t.Errorf("%s %+v", e.Type, d)
+		}
+	}
+	if order := rcv.deliveredIDs(); len(order) != 2 || order[0] != created.ID || created.ID != assigned.ID+"_created" {
+		t.Errorf("deliveries %v; want %s, then %s", order, assigned.ID+"_created", assigned.ID)
+	}
+
+	// The customer writes in while routing takes the agent's start: the
+	// record refuses the start, and routing lets it go.
+	var wrote channel.Receipt
+	f.router.beforeStore = func() { wrote = f.receive("+14155550141", "Hello? I need help", "SMrace") }
+	_, err = f.convs.Start(ctx, conversation.StartRequest{Channel: channel.SMS, CustomerAddress: "+14155550141",
+		OurAddress: "+15550001111", Queue: "support", AgentID: "ana", Text: "Checking in on your order."})
+	if !errors.Is(err, conversation.ErrOpenConversation) {
+		t.Fatalf("start raced by the customer's message: %v; want ErrOpenConversation", err)
+	}
+	// The customer's own conversation is created (by their message): the
+	// refused start, which came first, would have been delivered before it.
+	byType(t, rcv, TypeConversationCreated, 2)
+	time.Sleep(200 * time.Millisecond) // anything else queued would have arrived by now
+	var got []string
+	for _, e := range rcv.delivered() {
+		got = append(got, e.Type+" "+e.Data.ConversationID)
+	}
+	want := []string{TypeConversationCreated + " " + conv.ID, TypeConversationAssigned + " " + conv.ID,
+		TypeConversationCreated + " " + wrote.ConversationID}
+	if !slices.Equal(got, want) {
+		t.Errorf("delivered %v; want %v", got, want)
 	}
 }
 

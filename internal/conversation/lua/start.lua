@@ -16,8 +16,10 @@
 -- ARGV[11] text               ARGV[12] subject (may be empty)
 -- ARGV[13] now (ms)           ARGV[14] system line text
 -- ARGV[15] cap of the event stream sb:{ws}:convevents (derived): a new
---          customer is announced there (customer.created); the message's
---          message.sent follows when the outbox has sent it
+--          customer is announced there (customer.created), then the
+--          conversation (conversation.started: created, and held by the
+--          agent); the message's message.sent follows when the outbox has
+--          sent it
 --
 -- Returns {0, customer, system entry id, message entry id, returning}
 --   | {3, open conversation id}: the customer has an open conversation on
@@ -60,4 +62,9 @@ redis.call('ZADD', KEYS[5], now, msg)
 local sid = redis.call('XADD', KEYS[3], '*', 'type', 'agent', 'id', msg, 'author', agent,
   'at', now, 'text', ARGV[11], 'status', 'pending')
 redis.call('HSET', KEYS[4], 'entry_id', sid)
+-- Announced here, with the record, and not by routing's start: routing
+-- holds the conversation before this script runs, and lets it go again
+-- when this script refuses (or never runs), so only a stored start is one.
+redis.call('XADD', p .. 'convevents', 'MAXLEN', '~', ARGV[15], '*', 'type', 'conversation.started',
+  'conv', conv, 'cust', cust, 'channel', ch, 'agent', agent, 'queue', ARGV[7], 'at', now)
 return {0, cust, sys, sid, returning}
