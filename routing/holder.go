@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
 // HolderRead is one read of who holds a conversation and in which state:
-// the two fields every "may this person act on it" check needs. Another
+// the two fields every "may this person act on it" check needs, and when
+// the holder accepted it (a close's handle time). Another
 // service sharing routing's Redis may queue it in a pipeline of its own
 // read (Pipe), so one round trip answers both; otherwise Result reads it
 // alone.
@@ -29,7 +32,7 @@ func (r *HolderRead) Pipe(ctx context.Context, c redis.UniversalClient, p redis.
 	if c != r.e.c {
 		return false
 	}
-	r.cmd = p.HMGet(ctx, r.e.k.conv(r.id), "state", "agent")
+	r.cmd = p.HMGet(ctx, r.e.k.conv(r.id), holderFields...)
 	return true
 }
 
@@ -38,7 +41,7 @@ func (r *HolderRead) Pipe(ctx context.Context, c redis.UniversalClient, p redis.
 // know the conversation (never enqueued, or forgotten after Retention).
 func (r *HolderRead) Result(ctx context.Context) (agentID string, st ConvState, err error) {
 	if r.cmd == nil {
-		r.cmd = r.e.c.HMGet(ctx, r.e.k.conv(r.id), "state", "agent")
+		r.cmd = r.e.c.HMGet(ctx, r.e.k.conv(r.id), holderFields...)
 	}
 	f, err := r.cmd.Result()
 	if err != nil {
@@ -50,6 +53,32 @@ func (r *HolderRead) Result(ctx context.Context) (agentID string, st ConvState, 
 		return "", "", fmt.Errorf("routing: conversation %s: %w", r.id, ErrNotFound)
 	}
 	return agentID, ConvState(state), nil
+}
+
+// holderFields are what a HolderRead reads of the conversation's hash.
+var holderFields = []string{"state", "agent", "accepted_at"}
+
+// AcceptedAt is when the holder accepted the conversation, as routing
+// recorded it; zero unless routing has it active, or in wrap-up, with that
+// agent (an accept of a conversation routing let go may be of an earlier
+// visit). Call it after Result, which reads.
+func (r *HolderRead) AcceptedAt() time.Time {
+	if r.cmd == nil {
+		return time.Time{}
+	}
+	f, err := r.cmd.Result()
+	if err != nil || len(f) < 3 {
+		return time.Time{}
+	}
+	if st, _ := f[0].(string); ConvState(st) != ConvActive && ConvState(st) != ConvWrapUp {
+		return time.Time{}
+	}
+	s, _ := f[2].(string)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(n)
 }
 
 // AgentName is the agent's name as routing knows it (from the

@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"testing"
+	"time"
 )
 
 func TestHolderRead(t *testing.T) {
@@ -31,15 +32,33 @@ func TestHolderRead(t *testing.T) {
 	if a, st, err := rd.Result(v.ctx); err != nil || st != ConvOffered || a != "ana" {
 		t.Fatalf("piped: %q %s %v", a, st, err)
 	}
+	if at := rd.AcceptedAt(); !at.IsZero() {
+		t.Fatalf("offered, accepted at %v; want none", at)
+	}
 	// Another client's pipeline is refused; Result reads on its own.
 	other := shared.Connect(t)
 	rd = v.e.ReadHolder("c1")
 	if rd.Pipe(v.ctx, other, other.Pipeline()) {
 		t.Fatal("another client's pipeline accepted")
 	}
+	v.clock.Add(7 * time.Second)
 	v.must(v.e.Accept(v.ctx, "c1", "ana"))
 	if a, st, err := rd.Result(v.ctx); err != nil || st != ConvActive || a != "ana" {
 		t.Fatalf("alone: %q %s %v", a, st, err)
+	}
+	// The holder's accept, as routing stamped it: a close's handle time
+	// counts from it.
+	if at, want := rd.AcceptedAt(), v.clock.Now(); !at.Equal(want) {
+		t.Fatalf("accepted at %v; want %v", at, want)
+	}
+	// Let go, routing's accept is no one's hold any more.
+	v.must(v.e.Close(v.ctx, "c1", "ana"))
+	rd = v.e.ReadHolder("c1")
+	if _, st, err := rd.Result(v.ctx); err != nil || st != ConvClosed {
+		t.Fatalf("closed: %s %v", st, err)
+	}
+	if at := rd.AcceptedAt(); !at.IsZero() {
+		t.Fatalf("closed, accepted at %v; want none", at)
 	}
 
 	if name, err := v.e.AgentName(v.ctx, "ana"); err != nil || name != "Ana Lima" {

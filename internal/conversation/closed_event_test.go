@@ -274,3 +274,49 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 		t.Fatalf("last agent %q at %s after a close a millisecond after ana's accept, want dee at %d", got, gotAt, later.UnixMilli())
 	}
 }
+
+// TestAHandledCloseCountsFromTheHoldersAccept: accepted by bo, transferred
+// to cy, who accepts and closes before the record hears of that accept.
+// The close names cy's accept as routing stamped it: handle_ms counts from
+// it (not from bo's, which would add bo's time and the transfer's wait),
+// and the record keeps it as its last accept. Which agent the customer
+// gets back is still settled by the record's own accept: bo's, stamped by
+// a gateway whose clock runs ahead of the closing one's, came before the
+// close, so cy becomes the last agent.
+func TestAHandledCloseCountsFromTheHoldersAccept(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t0 := time.UnixMilli(time.Now().UnixMilli())
+	closedAt := t0.Add(5 * time.Second)
+	e := newEnv(t, func(p *Params) { p.Now = func() time.Time { return closedAt } })
+	r := mustReceive(t, e, channel.Inbound{Channel: channel.SMS, From: "+46701230000", To: "+15550001111", Text: "hi", ProviderID: "SMh1"})
+	if _, err := e.svc.Accepted(ctx, r.ConversationID, "bo", t0.Add(10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.OnTransferred(ctx, r.ConversationID, "bo", "", "cy", t0.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	cyAccepted := t0.Add(2 * time.Second)
+	if _, err := e.svc.RecordClose(ctx, r.ConversationID, Closing{Holder: "cy", HolderAccepted: cyAccepted, By: "cy", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := e.rdb.XRange(ctx, e.svc.EventsKey(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var closes []Event
+	for _, m := range msgs {
+		if ev := EventFrom(m.ID, m.Values); ev.Type == EventConversationClosed && ev.ConversationID == r.ConversationID {
+			closes = append(closes, ev)
+		}
+	}
+	if len(closes) != 1 || closes[0].Handle != 3*time.Second || closes[0].AgentID != "cy" {
+		t.Fatalf("close events %+v; want one, cy's, handled for 3 s", closes)
+	}
+	if at, _ := e.rdb.HGet(ctx, e.svc.k.conv(r.ConversationID), "accepted_at").Result(); at != fmt.Sprint(cyAccepted.UnixMilli()) {
+		t.Errorf("record's accepted_at %s, want cy's %d", at, cyAccepted.UnixMilli())
+	}
+	if got, _ := e.rdb.HGet(ctx, e.svc.k.cust(r.CustomerID), "last_agent").Result(); got != "cy" {
+		t.Errorf("last agent %q, want cy", got)
+	}
+}

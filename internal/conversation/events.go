@@ -276,6 +276,11 @@ type Closing struct {
 	// routing; empty leaves the record's agent (which may lag an accept).
 	// A close from the queue ignores it: nobody served the conversation.
 	Holder string
+	// HolderAccepted is when Holder accepted it, as routing recorded it;
+	// zero when unknown. The record takes it as its last accept, which it
+	// may not have heard of yet (a close that beat the accept's event, one
+	// after a transfer among them), so handle time counts from it.
+	HolderAccepted time.Time
 	// By closed it: an agent, a supervisor; empty for nobody (routing, a
 	// closer that died).
 	By          string
@@ -296,6 +301,9 @@ func (s *Service) onClosed(ctx context.Context, convID string, c Closing, at tim
 		set = append(set, "closed_from", string(c.From))
 	case c.Holder != "":
 		set = append(set, "agent", c.Holder)
+		if !c.HolderAccepted.IsZero() {
+			set = append(set, "accepted_at", fmt.Sprint(ms(c.HolderAccepted)))
+		}
 		flags += "h"
 	}
 	_, rec, err := s.updateRecord(ctx, convID, flags, c.By, at, set, nil,

@@ -80,7 +80,7 @@ func (d *Desk) Close(ctx context.Context, who Actor, convID, disposition string)
 	if disposition == "" {
 		disposition = "resolved"
 	}
-	return d.closeHeld(ctx, a.conv, a.holder, a.state, a.waiting, who.AccountID, disposition)
+	return d.closeHeld(ctx, a.conv, held{agent: a.holder, state: a.state, accepted: a.accepted}, a.waiting, who.AccountID, disposition)
 }
 
 // close lets routing go of the conversation for whoever holds it, then
@@ -88,13 +88,14 @@ func (d *Desk) Close(ctx context.Context, who Actor, convID, disposition string)
 func (d *Desk) close(ctx context.Context, conv conversation.Conversation, closer, disposition string) (conversation.Conversation, error) {
 	h := d.readHold(conv.ID)
 	holder, st := d.holderFrom(ctx, conv, h)
-	return d.closeHeld(ctx, conv, holder, st, h.waiting, closer, disposition)
+	return d.closeHeld(ctx, conv, held{agent: holder, state: st, accepted: h.routing.AcceptedAt()}, h.waiting, closer, disposition)
 }
 
 // closeHeld is close for a caller that read who holds conv (authorize),
 // and perhaps whether it waits for a promise (waiting).
-func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, holder string, st routing.ConvState,
+func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, hd held,
 	waiting *promise.WaitingRead, closer, disposition string) (conversation.Conversation, error) {
+	holder, st := hd.agent, hd.state
 	// From routing's close to the record's, routing's closed event, if
 	// handled here, waits for the record instead of reading it.
 	defer d.closedHere.begin(conv.ID)()
@@ -153,7 +154,11 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, ho
 	// Routing has let go above: only the record is left to close (asking
 	// routing again would cost a failed close and a read per conversation).
 	// Where routing had it, and with whom, the record may not know yet.
-	out, err := d.convs.RecordClose(ctx, conv.ID, conversation.Closing{Holder: holder, By: closer, Disposition: disposition, From: from})
+	c := conversation.Closing{Holder: holder, By: closer, Disposition: disposition, From: from}
+	if from == conversation.FromHandled {
+		c.HolderAccepted = hd.accepted
+	}
+	out, err := d.convs.RecordClose(ctx, conv.ID, c)
 	return out, mapErr(err)
 }
 

@@ -272,6 +272,14 @@ func standingOf(who Actor, conv conversation.Conversation, holder string, st rou
 	return ClosedOther
 }
 
+// held is who holds a conversation, in which routing state, and since
+// when (routing's accept; zero when unknown).
+type held struct {
+	agent    string
+	state    routing.ConvState
+	accepted time.Time
+}
+
 // access is what authorize read and decided: the record, who holds the
 // conversation in which routing state, and the standing of the actor. An
 // action goes on from it instead of reading the conversation again.
@@ -281,6 +289,9 @@ type access struct {
 	state   routing.ConvState
 	s       Standing
 	waiting *promise.WaitingRead // read along the record (closing asks)
+	// accepted is when holder accepted it, as routing recorded it (zero
+	// when unknown): a close's handle time counts from it.
+	accepted time.Time
 }
 
 // authorize loads the conversation and checks that who may do action to
@@ -294,6 +305,7 @@ func (d *Desk) authorize(ctx context.Context, who Actor, action Action, convID s
 	}
 	a := access{conv: conv, waiting: h.waiting}
 	a.holder, a.state = d.holderFrom(ctx, conv, h)
+	a.accepted = h.routing.AcceptedAt()
 	a.s = standingOf(who, conv, a.holder, a.state)
 	if err := Decide(who, action, a.s); err != nil {
 		return access{s: a.s}, fmt.Errorf("desk: conversation %s: %w", convID, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -683,8 +684,9 @@ func TestACustomerEndingAConversationBackInTheQueueAbandonsIt(t *testing.T) {
 }
 
 // TestACloseRecordsWhereRoutingHadIt: the close's event on the conversation
-// stream says where routing had the conversation and with whom, although
-// the record heard of neither the offer nor the accept.
+// stream says where routing had the conversation and with whom, and for
+// how long since routing's accept, although the record heard of neither
+// the offer nor the accept.
 func TestACloseRecordsWhereRoutingHadIt(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -716,9 +718,11 @@ func TestACloseRecordsWhereRoutingHadIt(t *testing.T) {
 	if err := e.engine.Transfer(ctx, active, routing.Target{Queue: "support", AgentID: ana.AccountID}); err != nil {
 		t.Fatal(err)
 	}
+	accepting := time.Now()
 	if err := e.engine.Accept(ctx, active, ana.AccountID); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(20 * time.Millisecond)
 	for _, c := range []struct{ conv, from, agent string }{
 		{waiting, "waiting", ""}, {offered, "offered", ""}, {active, "", ana.AccountID},
 	} {
@@ -730,6 +734,13 @@ func TestACloseRecordsWhereRoutingHadIt(t *testing.T) {
 		agent, _ := ev["agent"].(string)
 		if from != c.from || agent != c.agent || ev["by"] != sam.AccountID || ev["disposition"] != "duplicate" {
 			t.Errorf("close of one routing had %s with %q: %v", c.from, c.agent, ev)
+		}
+		if c.conv == active {
+			ms, _ := ev["handle_ms"].(string)
+			handled, err := strconv.ParseInt(ms, 10, 64)
+			if elapsed := time.Since(accepting).Milliseconds(); err != nil || handled < 20 || handled > elapsed {
+				t.Errorf("handle_ms %q of a close %d ms after routing's accept; want from that accept, 20 ms or more", ms, elapsed)
+			}
 		}
 	}
 }

@@ -18,11 +18,13 @@
 --              from the queue before anyone had it sets closed_from
 --              (waiting, offered) among its HSET pairs, as the caller read
 --              routing's state, which the record may not have caught up with
---           h  with c: the caller set agent to routing's holder; a close
---              of a record not active (it never heard of that agent's
---              accept) makes that agent the customer's last agent, unless
---              the customer's last_agent_at is no older than the close
---              and newer than this record's own last accept
+--           h  with c: the caller set agent to routing's holder (and
+--              accepted_at to that agent's accept, when routing had one,
+--              so handle_ms counts from it); a close of a record not
+--              active (it never heard of that agent's accept) makes that
+--              agent the customer's last agent, unless the customer's
+--              last_agent_at is no older than the close and newer than
+--              this record's own last accept (as it was before the close)
 --           a  record ARGV[4] as the customer's last agent, at ARGV[5]
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
@@ -89,6 +91,9 @@ if has('r') and got[2] == '1' then return {3, ''} end
 if has('w') and (tonumber(got[7]) or 0) > tonumber(now) then return {4, ''} end
 local cur = {}
 for j, f in ipairs(want) do cur[f] = got[j] or '' end
+-- The record's own last accept, before a close's pairs may set the
+-- holder's (one the record never heard of): flag h tells the two apart.
+local own_accept = cur['accepted_at']
 
 local write = {}
 local function put(f, v)
@@ -152,7 +157,7 @@ if has('c') then
         -- in the same millisecond keeps its agent.
         local ck2 = p .. 'cust:' .. cur['customer']
         local last = tonumber(redis.call('HGET', ck2, 'last_agent_at')) or 0
-        if last < tonumber(now) or last <= (tonumber(cur['accepted_at']) or -1) then
+        if last < tonumber(now) or last <= (tonumber(own_accept) or -1) then
           redis.call('HSET', ck2, 'last_agent', cur['agent'], 'last_agent_at', now)
         end
       end
