@@ -320,3 +320,53 @@ func TestAHandledCloseCountsFromTheHoldersAccept(t *testing.T) {
 		t.Errorf("last agent %q, want cy", got)
 	}
 }
+
+// TestALateAcceptLeavesANewerService: the customer's text is accepted by
+// ana, their call by bo three seconds later, and the call's accept is
+// recorded first (the gateway handling the text's is behind). Bo served
+// them last and stays their last agent; an accept newer than bo's (cy's,
+// of their next call) takes the place.
+func TestALateAcceptLeavesANewerService(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	in := func(ch channel.Name, sid string) channel.Receipt {
+		t.Helper()
+		return mustReceive(t, e, channel.Inbound{Channel: ch, From: "+46701239999", To: "+15550001111", Text: "hello", ProviderID: sid})
+	}
+	lastAgent := func(cust string) (string, string) {
+		t.Helper()
+		v, err := e.rdb.HMGet(ctx, e.svc.k.cust(cust), "last_agent", "last_agent_at").Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := v[0].(string)
+		at, _ := v[1].(string)
+		return a, at
+	}
+	text, call := in(channel.SMS, "SMlate"), in(channel.Voice, "CAlate")
+	if text.CustomerID != call.CustomerID {
+		t.Fatalf("text's customer %s, call's %s: want one", text.CustomerID, call.CustomerID)
+	}
+	bo := time.UnixMilli(time.Now().UnixMilli())
+	if _, err := e.svc.Accepted(ctx, call.ConversationID, "bo", bo); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Accepted(ctx, text.ConversationID, "ana", bo.Add(-3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got, at := lastAgent(text.CustomerID); got != "bo" || at != fmt.Sprint(bo.UnixMilli()) {
+		t.Fatalf("last agent %q at %s after an older accept recorded late, want bo at %d", got, at, bo.UnixMilli())
+	}
+	if _, err := e.svc.CloseWith(ctx, call.ConversationID, Closing{Holder: "bo", By: "bo", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	next := in(channel.Voice, "CAnext")
+	cy := bo.Add(time.Second)
+	if _, err := e.svc.Accepted(ctx, next.ConversationID, "cy", cy); err != nil {
+		t.Fatal(err)
+	}
+	if got, at := lastAgent(text.CustomerID); got != "cy" || at != fmt.Sprint(cy.UnixMilli()) {
+		t.Fatalf("last agent %q at %s after a newer accept, want cy at %d", got, at, cy.UnixMilli())
+	}
+}

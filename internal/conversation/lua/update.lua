@@ -25,7 +25,8 @@
 --              agent the customer's last agent, unless the customer's
 --              last_agent_at is no older than the close and newer than
 --              this record's own last accept (as it was before the close)
---           a  record ARGV[4] as the customer's last agent, at ARGV[5]
+--           a  record ARGV[4] as the customer's last agent, at ARGV[5],
+--              unless the customer's last_agent_at is newer
 --           r  routing has the conversation: drop it from the unrouted set;
 --              no-op (code 3) when it was marked routed already
 --           q  silent: change the record, append nothing
@@ -177,7 +178,13 @@ if has('r') then
   redis.call('ZREM', KEYS[3], conv)
 end
 if has('a') and ARGV[4] ~= '' and cur['customer'] ~= '' then
-  redis.call('HSET', p .. 'cust:' .. cur['customer'], 'last_agent', ARGV[4], 'last_agent_at', now)
+  -- The newest service wins, not the last one told: an accept handled
+  -- late (a gateway's reactor behind) must not hand the customer back to
+  -- an agent who served them before the one recorded since.
+  local ck2 = p .. 'cust:' .. cur['customer']
+  if (tonumber(redis.call('HGET', ck2, 'last_agent_at')) or 0) <= tonumber(now) then
+    redis.call('HSET', ck2, 'last_agent', ARGV[4], 'last_agent_at', now)
+  end
 end
 
 local out = {0, ''}
