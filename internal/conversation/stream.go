@@ -109,10 +109,11 @@ const consumeLinger = 25 * time.Millisecond
 // ctx ends: each event to one of the processes that consume with the same
 // group at a time, a conversation's in stream order, at least once. An
 // error from handle, or its process dying, leaves the event to be handed
-// out again later (internal/streamwork), while the stream still holds it.
-func (s *Service) Consume(ctx context.Context, group, consumer string, handle func(context.Context, Event) error) error {
+// out again after claimAfter (0: streamwork's default), while the stream
+// still holds it (internal/streamwork).
+func (s *Service) Consume(ctx context.Context, group, consumer string, claimAfter time.Duration, handle func(context.Context, Event) error) error {
 	return streamwork.Run(ctx, streamwork.Params{Client: s.rdb, Group: group, Consumer: consumer, Log: s.log,
-		ReadLinger: consumeLinger,
+		ReadLinger: consumeLinger, ClaimAfter: claimAfter,
 		Streams: []streamwork.Stream{{
 			Name: s.k.events(),
 			Key:  func(m redis.XMessage) string { return OrderKey(m.Values) },

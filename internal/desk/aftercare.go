@@ -115,9 +115,17 @@ type Aftercare struct {
 	Consumer string
 }
 
+// aftercareClaimAfter is how long a close read by a gateway that died
+// stays with it before another gateway takes it. Short, because the
+// stream is capped (a few hundred contacts a second trim it in under a
+// minute) and a close trimmed before it is taken is never followed up;
+// and it can be, because following a close up twice (a gateway only slow,
+// not dead) schedules one survey all the same.
+const aftercareClaimAfter = 5 * time.Second
+
 // Run follows closes up until ctx ends.
 func (a Aftercare) Run(ctx context.Context) error {
-	return a.Desk.convs.Consume(ctx, "aftercare", a.Consumer, a.Desk.afterEvent)
+	return a.Desk.convs.Consume(ctx, "aftercare", a.Consumer, aftercareClaimAfter, a.Desk.afterEvent)
 }
 
 // afterEvent is Aftercare's handler: an error leaves the event to be

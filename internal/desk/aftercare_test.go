@@ -121,3 +121,53 @@ func TestAftercareFollowsUpClosesFromTheStream(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAftercareTakesADeadGatewaysCloseWithinSeconds: a gateway read a
+// close from the stream and died before following it up. Another gateway
+// takes it within seconds (aftercareClaimAfter), not the half minute other
+// consumers wait: the capped stream is trimmed past an entry in under a
+// minute at a few hundred contacts a second, and a close trimmed before it
+// is taken gets no survey.
+func TestAftercareTakesADeadGatewaysCloseWithinSeconds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	heard := &surveysHeard{}
+	d, err := New(Params{Engine: e.engine, Conversations: e.convs, Auth: e.auth, Promises: e.promises, Surveys: heard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream := e.convs.EventsKey()
+	if err := e.rdb.XGroupCreateMkStream(ctx, stream, "aftercare", "$").Err(); err != nil {
+		t.Fatal(err)
+	}
+	served, _ := e.conversation(ana, ActiveMine)
+	if _, err := e.convs.CloseWith(ctx, served, conversation.Closing{Holder: "ana", By: "ana", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	// The gateway that dies: it reads everything there is and acknowledges
+	// nothing.
+	read, err := e.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "aftercare", Consumer: "gw-dead", Streams: []string{stream, ">"}, Count: 100}).Result()
+	if err != nil || len(read) != 1 || len(read[0].Messages) == 0 {
+		t.Fatalf("the dying gateway read %v, %v", read, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- Aftercare{Desk: d, Consumer: "gw-b"}.Run(ctx) }()
+	// Within 20 s: other consumers' 30 s would fail here.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if got, _ := heard.heard(); len(got) > 0 {
+			if got[0].ID != served || len(got) != 1 {
+				t.Fatalf("the survey heard %+v, want the close of %s", got, served)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the dead gateway's close was not followed up in 20 s")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil && ctx.Err() == nil {
+		t.Fatal(err)
+	}
+}
