@@ -228,7 +228,7 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 	if _, err := e.svc.Offered(ctx, r.ConversationID, "eve", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.OnClosed(ctx, r.ConversationID, "eve", "resolved", time.Now().Add(-time.Hour)); err != nil {
+	if err := e.svc.OnClosed(ctx, r.ConversationID, Closing{Holder: "eve", Disposition: "resolved"}, time.Now().Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := lastAgent(conv.CustomerID); got != "bo" {

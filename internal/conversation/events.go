@@ -247,12 +247,13 @@ func (s *Service) onTransferred(ctx context.Context, flags, convID, fromAgent, t
 }
 
 // OnClosed records that the conversation is closed with a disposition
-// (resolved, spam, no_answer…), for routing's close of it: agentID is who
-// routing had it with, and nobody is named as the closer. Closing a closed
-// conversation does nothing, so the wiring may forward routing's close
-// events for closes made through Close.
-func (s *Service) OnClosed(ctx context.Context, convID, agentID, disposition string, at time.Time) error {
-	_, err := s.onClosed(ctx, convID, Closing{Holder: agentID, Disposition: disposition}, at)
+// (resolved, spam, no_answer…), for routing's close of it: c.Holder is who
+// routing had it with (c.HolderAccepted since when), and nobody is named
+// as the closer. Closing a closed conversation does nothing, so the
+// wiring may forward routing's close events for closes made through Close.
+func (s *Service) OnClosed(ctx context.Context, convID string, c Closing, at time.Time) error {
+	c.By, c.From = "", FromHandled
+	_, err := s.onClosed(ctx, convID, c, at)
 	return err
 }
 

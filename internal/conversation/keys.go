@@ -37,8 +37,8 @@ import "github.com/switchboard/switchboard/internal/channel"
 //	                                             Read by receive, claim and reply along their work
 //	sb:{ws}:convevents                    stream facts for other processes (message received/sent/
 //	                                             status, customer created/updated/merged, conversation
-//	                                             closed), capped; written by the script that records
-//	                                             the fact
+//	                                             started by an agent, conversation closed), capped;
+//	                                             written by the script that records the fact
 //
 // The conversation hash's updated_at (ms) is set by every script that
 // changes the record (receive, reply, update, merge).

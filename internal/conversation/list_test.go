@@ -103,7 +103,7 @@ func TestListFilters(t *testing.T) {
 	if _, err := e.svc.Accepted(ctx, ids[3], "ana", at); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.OnClosed(ctx, ids[3], "ana", "resolved", at); err != nil {
+	if err := e.svc.OnClosed(ctx, ids[3], Closing{Holder: "ana", Disposition: "resolved"}, at); err != nil {
 		t.Fatal(err)
 	}
 	// A transfer to another queue moves it out of ana's hands.
@@ -205,7 +205,7 @@ func TestListStableUnderConcurrentWrites(t *testing.T) {
 					n++
 				case 4:
 					if slices.Index(ids, id) >= 200 {
-						err = e.svc.OnClosed(ctx, id, "", "resolved", time.Now())
+						err = e.svc.OnClosed(ctx, id, Closing{Disposition: "resolved"}, time.Now())
 					}
 				}
 				if err != nil && !errors.Is(err, ErrClosed) {

@@ -266,7 +266,9 @@ func TestRoutingEvents(t *testing.T) {
 			return err
 		}, StateQueued},
 		{"closed", func() error { _, err := e.svc.Close(ctx, r.ConversationID, "bob", "resolved"); return err }, StateClosed},
-		{"closed twice", func() error { return e.svc.OnClosed(ctx, r.ConversationID, "bob", "other", now) }, StateClosed},
+		{"closed twice", func() error {
+			return e.svc.OnClosed(ctx, r.ConversationID, Closing{Holder: "bob", Disposition: "other"}, now)
+		}, StateClosed},
 	}
 	for _, s := range steps {
 		if err := s.do(); err != nil {

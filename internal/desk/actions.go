@@ -148,7 +148,7 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, hd
 	default:
 		// Routing's state is another (wrap-up, or it let go already): the
 		// conversation service settles it with routing as it closes.
-		out, err := d.convs.CloseWith(ctx, conv.ID, conversation.Closing{Holder: holder, By: closer, Disposition: disposition})
+		out, err := d.convs.CloseWith(ctx, conv.ID, conversation.Closing{Holder: holder, HolderAccepted: hd.accepted, By: closer, Disposition: disposition})
 		return out, mapErr(err)
 	}
 	// Routing has let go above: only the record is left to close (asking

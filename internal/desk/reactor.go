@@ -173,7 +173,13 @@ func (d *Desk) repairClose(ctx context.Context, ev routing.Event) error {
 		// Let go by routing on purpose; its record stays open.
 		return nil
 	}
-	return ignoreMissing(d.convs.OnClosed(ctx, ev.ConversationID, ev.AgentID, "closed by routing", ev.At))
+	c := conversation.Closing{Holder: ev.AgentID, Disposition: "closed by routing"}
+	if ev.Handle > 0 {
+		// Routing's close counted from the holder's accept, which the
+		// record may not have heard of.
+		c.HolderAccepted = ev.At.Add(-ev.Handle)
+	}
+	return ignoreMissing(d.convs.OnClosed(ctx, ev.ConversationID, c, ev.At))
 }
 
 // observeEvent tells the channel of ev's conversation, without reading the

@@ -718,7 +718,8 @@ func TestACloseRecordsWhereRoutingHadIt(t *testing.T) {
 	if err := e.engine.Transfer(ctx, active, routing.Target{Queue: "support", AgentID: ana.AccountID}); err != nil {
 		t.Fatal(err)
 	}
-	accepting := time.Now()
+	// Whole milliseconds, as routing stamps them.
+	accepting := time.UnixMilli(time.Now().UnixMilli())
 	if err := e.engine.Accept(ctx, active, ana.AccountID); err != nil {
 		t.Fatal(err)
 	}
@@ -763,5 +764,34 @@ func TestStaffClosedFromReadsRoutingsAbandon(t *testing.T) {
 		if got := staffClosedFrom(ev); got != c.want {
 			t.Errorf("cause %q, reason %q: %q, want %q", c.cause, c.reason, got, c.want)
 		}
+	}
+}
+
+// TestARepairedCloseCountsFromRoutingsAccept: routing closed a conversation
+// whose closer died before recording it, and whose record never heard of
+// the accept. The gateway that repairs it names routing's holder and
+// counts handle_ms from the accept routing's close counted from.
+func TestARepairedCloseCountsFromRoutingsAccept(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	id, _ := e.conversation(ana, Waiting)
+	at := time.UnixMilli(time.Now().Add(-time.Minute).UnixMilli())
+	if err := e.desk.React(ctx, routing.Event{ID: "1-0", Type: routing.EventClosed, At: at, ConversationID: id,
+		Queue: "support", Channel: "sms", AgentID: ana.AccountID, Handle: 20 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := e.rdb.XRange(ctx, e.convs.EventsKey(), "-", "+").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	for _, m := range evs {
+		if m.Values["type"] == conversation.EventConversationClosed && m.Values["conv"] == id {
+			got = append(got, m.Values)
+		}
+	}
+	if len(got) != 1 || got[0]["agent"] != ana.AccountID || got[0]["handle_ms"] != "20000" {
+		t.Fatalf("repaired close's entries %v; want one, ana's, handled for 20000 ms", got)
 	}
 }

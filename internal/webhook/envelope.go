@@ -119,7 +119,8 @@ type Attachment struct {
 }
 
 // Conversations is the conversation service as the webhooks see it: its
-// event stream feeds message.*, customer.* and conversation.closed, and
+// event stream feeds message.*, customer.*, conversation.closed, and
+// conversation.created and .assigned of an agent's start, and
 // its records fill in what an event names (the text of a message, a
 // customer as they are now). *conversation.Service implements it.
 type Conversations interface {
