@@ -49,20 +49,27 @@ func (s *surveysHeard) await(n int) ([]conversation.Conversation, []string) {
 	}
 }
 
+// newAftercareEnv is a desk whose survey only records the closes it hears.
+func newAftercareEnv(t *testing.T) (*env, *Desk, *surveysHeard) {
+	t.Helper()
+	e := newEnv(t)
+	heard := &surveysHeard{}
+	d, err := New(Params{Engine: e.engine, Conversations: e.convs, Auth: e.auth, Promises: e.promises, Surveys: heard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, d, heard
+}
+
 // TestAftercareFollowsUpClosesFromTheStream: the survey hears of a close
 // from the event stream the close's script wrote, not from the closing
 // gateway's own steps after it, so a close recorded by a gateway that then
 // died is followed up; a close from the queue, which nobody served, is not.
 func TestAftercareFollowsUpClosesFromTheStream(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e, d, heard := newAftercareEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	heard := &surveysHeard{}
-	d, err := New(Params{Engine: e.engine, Conversations: e.convs, Auth: e.auth, Promises: e.promises, Surveys: heard})
-	if err != nil {
-		t.Fatal(err)
-	}
 	done := make(chan error, 1)
 	go func() { done <- Aftercare{Desk: d, Consumer: "gw-a"}.Run(ctx) }()
 	// The group starts at the stream's end: wait until it is there.
@@ -130,14 +137,9 @@ func TestAftercareFollowsUpClosesFromTheStream(t *testing.T) {
 // is taken gets no survey.
 func TestAftercareTakesADeadGatewaysCloseWithinSeconds(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e, d, heard := newAftercareEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	heard := &surveysHeard{}
-	d, err := New(Params{Engine: e.engine, Conversations: e.convs, Auth: e.auth, Promises: e.promises, Surveys: heard})
-	if err != nil {
-		t.Fatal(err)
-	}
 	stream := e.convs.EventsKey()
 	if err := e.rdb.XGroupCreateMkStream(ctx, stream, "aftercare", "$").Err(); err != nil {
 		t.Fatal(err)

@@ -693,16 +693,7 @@ func TestACloseRecordsWhereRoutingHadIt(t *testing.T) {
 	ctx := context.Background()
 	closedEvent := func(conv string) map[string]any {
 		t.Helper()
-		evs, err := e.rdb.XRange(ctx, e.convs.EventsKey(), "-", "+").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []map[string]any
-		for _, m := range evs {
-			if m.Values["type"] == conversation.EventConversationClosed && m.Values["conv"] == conv {
-				got = append(got, m.Values)
-			}
-		}
+		got := closedEntries(t, e, conv)
 		if len(got) != 1 {
 			t.Fatalf("%d conversation.closed entries for %s, want 1: %v", len(got), conv, got)
 		}
@@ -781,17 +772,24 @@ func TestARepairedCloseCountsFromRoutingsAccept(t *testing.T) {
 		Queue: "support", Channel: "sms", AgentID: ana.AccountID, Handle: 20 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
-	evs, err := e.rdb.XRange(ctx, e.convs.EventsKey(), "-", "+").Result()
+	if got := closedEntries(t, e, id); len(got) != 1 || got[0]["agent"] != ana.AccountID || got[0]["handle_ms"] != "20000" {
+		t.Fatalf("repaired close's entries %v; want one, ana's, handled for 20000 ms", got)
+	}
+}
+
+// closedEntries are the conversation.closed entries of conv on the
+// conversation event stream, as field values.
+func closedEntries(t *testing.T, e *env, conv string) []map[string]any {
+	t.Helper()
+	evs, err := e.rdb.XRange(context.Background(), e.convs.EventsKey(), "-", "+").Result()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []map[string]any
 	for _, m := range evs {
-		if m.Values["type"] == conversation.EventConversationClosed && m.Values["conv"] == id {
+		if m.Values["type"] == conversation.EventConversationClosed && m.Values["conv"] == conv {
 			got = append(got, m.Values)
 		}
 	}
-	if len(got) != 1 || got[0]["agent"] != ana.AccountID || got[0]["handle_ms"] != "20000" {
-		t.Fatalf("repaired close's entries %v; want one, ana's, handled for 20000 ms", got)
-	}
+	return got
 }
