@@ -404,10 +404,23 @@ func (e *Engine) Decline(ctx context.Context, conversationID, agentID string) er
 // it. With the queue's wrap-up time set, the agent keeps the slot (and gets
 // no call) until wrap-up ends; then the slot is freed and refilled.
 func (e *Engine) Close(ctx context.Context, conversationID, agentID string) error {
-	if _, err := e.call(ctx, e.s.close, []string{e.k.conv(conversationID)}, conversationID, agentID); err != nil {
-		return fmt.Errorf("routing: close %s by %s: %w", conversationID, agentID, err)
+	_, err := e.CloseHeld(ctx, conversationID, agentID)
+	return err
+}
+
+// CloseHeld is Close that also tells when the agent accepted what it
+// closed: the accept its handling time counts from (EventClosed's Handle),
+// read in the same step, so no transfer and accept in between can make it
+// another's.
+func (e *Engine) CloseHeld(ctx context.Context, conversationID, agentID string) (acceptedAt time.Time, err error) {
+	res, err := e.call(ctx, e.s.close, []string{e.k.conv(conversationID)}, conversationID, agentID)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("routing: close %s by %s: %w", conversationID, agentID, err)
 	}
-	return nil
+	if len(res) > 2 && res[2] > 0 {
+		acceptedAt = time.UnixMilli(res[2])
+	}
+	return acceptedAt, nil
 }
 
 // Target is where Transfer sends a conversation: a queue, a named agent, or

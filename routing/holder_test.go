@@ -51,8 +51,13 @@ func TestHolderRead(t *testing.T) {
 	if at, want := rd.AcceptedAt(), v.clock.Now(); !at.Equal(want) {
 		t.Fatalf("accepted at %v; want %v", at, want)
 	}
-	// Let go, routing's accept is no one's hold any more.
-	v.must(v.e.Close(v.ctx, "c1", "ana"))
+	// Closing tells the accept it counted from; let go, routing's accept
+	// is no one's hold any more.
+	accepted := v.clock.Now()
+	v.clock.Add(3 * time.Second)
+	if at, err := v.e.CloseHeld(v.ctx, "c1", "ana"); err != nil || !at.Equal(accepted) {
+		t.Fatalf("CloseHeld: accepted at %v, %v; want %v", at, err, accepted)
+	}
 	rd = v.e.ReadHolder("c1")
 	if _, st, err := rd.Result(v.ctx); err != nil || st != ConvClosed {
 		t.Fatalf("closed: %s %v", st, err)

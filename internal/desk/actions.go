@@ -104,9 +104,13 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, hd
 	case routing.ConvActive:
 		// One waiting for a promise is not routing's to close any more.
 		if !d.waited(ctx, conv.ID, waiting) {
-			if err := d.engine.Close(ctx, conv.ID, holder); err != nil {
+			accepted, err := d.engine.CloseHeld(ctx, conv.ID, holder)
+			if err != nil {
 				return conversation.Conversation{}, mapErr(err)
 			}
+			// The accept routing closed, which is the one read before only
+			// when no transfer and accept came in between.
+			hd.accepted = accepted
 		}
 	case routing.ConvWaiting, routing.ConvOffered:
 		if closer == "" {

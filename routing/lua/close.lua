@@ -3,7 +3,8 @@
 -- otherwise the slot is freed and refilled at once.
 -- KEYS[1] events stream (see lib.lua)   KEYS[2] the conversation hash
 -- ARGV[4] conversation id               ARGV[5] agent id, "" for whoever holds it
--- Returns {0, offers made} | {1} no such conversation | {3} not assigned to this agent
+-- Returns {0, offers made, the accept the handling time counts from (unix ms)}
+--   | {1} no such conversation | {3} not assigned to this agent
 local id, aid = ARGV[4], ARGV[5]
 local c = conv_get(id)
 if not c then return {1} end
@@ -24,10 +25,10 @@ if wrap > 0 then
   refresh(aid)
   emit('closed', {'conv', id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
     'handle_ms', itoa(NOW - acc), 'reason', 'wrapup', 'until', itoa(wu)})
-  return {0, serve_agent(aid)}
+  return {0, serve_agent(aid), acc}
 end
 finish(c, 'closed', true)
 release(c, aid)
 emit('closed', {'conv', id, 'agent', aid, 'queue', c.queue, 'channel', c.channel,
   'handle_ms', itoa(NOW - acc)})
-return {0, serve_agent(aid)}
+return {0, serve_agent(aid), acc}
