@@ -50,7 +50,7 @@ redis.call('SET', p .. 'open:' .. cust .. ':' .. ch, conv)
 redis.call('ZADD', p .. 'cust:' .. cust .. ':convs', now, conv)
 redis.call('ZADD', p .. 'convs', now, conv)
 redis.call('ZADD', p .. 'convs:agent:' .. agent, now, conv)
-served_by(p, cust, agent, now)
+redis.call('HSET', p .. 'cust:' .. cust, 'last_agent', agent, 'last_agent_at', now)
 
 local sys = redis.call('XADD', KEYS[3], '*', 'type', 'system', 'event', 'started',
   'agent', agent, 'at', now, 'text', ARGV[14])

@@ -178,7 +178,13 @@ if has('r') then
   redis.call('ZREM', KEYS[3], conv)
 end
 if has('a') and ARGV[4] ~= '' and cur['customer'] ~= '' then
-  served_by(p, cur['customer'], ARGV[4], now)
+  -- The newest service wins, not the last one told: an accept handled
+  -- late (a gateway's reactor behind) must not hand the customer back to
+  -- an agent who served them before the one recorded since.
+  local ck2 = p .. 'cust:' .. cur['customer']
+  if (tonumber(redis.call('HGET', ck2, 'last_agent_at')) or 0) <= tonumber(now) then
+    redis.call('HSET', ck2, 'last_agent', ARGV[4], 'last_agent_at', now)
+  end
 end
 
 local out = {0, ''}

@@ -1,6 +1,6 @@
--- lib/customer.lua: the customer behind an address or a merged id, and
--- who served them last, for the scripts that meet customers (receive.lua,
--- start.lua, update.lua); loadScript puts it in front of them. It only defines functions, so each script's slot probe is
+-- lib/customer.lua: the customer behind an address or a merged id, for the
+-- scripts that meet customers (receive.lua, start.lua, update.lua);
+-- loadScript puts it in front of them. It only defines functions, so each script's slot probe is
 -- still its first command.
 
 -- resolve_customer follows merges: a merged customer keeps merged_into
@@ -30,13 +30,3 @@ local function customer_at(p, ident, kind, addr, new_id, name, now, ch, conv, ma
   return new_id, true
 end
 
--- served_by records agent as the customer's last agent, who served them at
--- at (ms), unless a newer service is recorded: a returning customer is
--- given back to whoever served them last, not to whoever was recorded last
--- (an accept handled late by a gateway that was behind).
-local function served_by(p, cust, agent, at)
-  local ck = p .. 'cust:' .. cust
-  if (tonumber(redis.call('HGET', ck, 'last_agent_at')) or 0) <= tonumber(at) then
-    redis.call('HSET', ck, 'last_agent', agent, 'last_agent_at', at)
-  end
-end
