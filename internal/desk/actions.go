@@ -110,7 +110,9 @@ func (d *Desk) closeHeld(ctx context.Context, conv conversation.Conversation, hd
 			}
 			// The accept routing closed, which is the one read before only
 			// when no transfer and accept came in between.
-			hd.accepted = accepted
+			if !accepted.IsZero() {
+				hd.accepted = accepted
+			}
 		}
 	case routing.ConvWaiting, routing.ConvOffered:
 		if closer == "" {

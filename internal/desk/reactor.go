@@ -174,10 +174,10 @@ func (d *Desk) repairClose(ctx context.Context, ev routing.Event) error {
 		return nil
 	}
 	c := conversation.Closing{Holder: ev.AgentID, Disposition: "closed by routing"}
-	if ev.Handle > 0 {
+	if acc := ev.At.Add(-ev.Handle); ev.Handle > 0 && acc.UnixMilli() > 0 {
 		// Routing's close counted from the holder's accept, which the
-		// record may not have heard of.
-		c.HolderAccepted = ev.At.Add(-ev.Handle)
+		// record may not have heard of (from 0 when routing had none).
+		c.HolderAccepted = acc
 	}
 	return ignoreMissing(d.convs.OnClosed(ctx, ev.ConversationID, c, ev.At))
 }

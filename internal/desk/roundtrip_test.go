@@ -775,6 +775,16 @@ func TestARepairedCloseCountsFromRoutingsAccept(t *testing.T) {
 	if got := closedEntries(t, e, id); len(got) != 1 || got[0]["agent"] != ana.AccountID || got[0]["handle_ms"] != "20000" {
 		t.Fatalf("repaired close's entries %v; want one, ana's, handled for 20000 ms", got)
 	}
+	// A close routing counted from no accept (an empty accepted_at reads
+	// as 1970) names none: the record has none recorded either.
+	other, _ := e.conversation(ana, Waiting)
+	if err := e.desk.React(ctx, routing.Event{ID: "2-0", Type: routing.EventClosed, At: at, ConversationID: other,
+		Queue: "support", Channel: "sms", AgentID: ana.AccountID, Handle: time.Duration(at.UnixMilli()) * time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+	if got := closedEntries(t, e, other); len(got) != 1 || got[0]["handle_ms"] != nil {
+		t.Fatalf("close counted from no accept: entries %v; want one without handle_ms", got)
+	}
 }
 
 // closedEntries are the conversation.closed entries of conv on the
@@ -792,4 +802,46 @@ func closedEntries(t *testing.T, e *env, conv string) []map[string]any {
 		}
 	}
 	return got
+}
+
+// TestAWrapUpCloseCountsFromRoutingsAccept: a conversation of a queue with
+// wrap-up, transferred from bo to ana, accepted by ana and closed in
+// routing (ana in wrap-up) by a gateway that died before recording the
+// close; the record last heard of bo's accept. The customer then ends it
+// (the only close of a record open in wrap-up that is not the repair): the
+// close counts handle_ms from ana's accept, not bo's.
+func TestAWrapUpCloseCountsFromRoutingsAccept(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	id, _ := e.conversation(ana, Waiting)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(e.engine.Transfer(ctx, id, routing.Target{Queue: "wrap", AgentID: bo.AccountID}))
+	must(e.engine.Accept(ctx, id, bo.AccountID))
+	if _, err := e.convs.Accepted(ctx, id, bo.AccountID, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	must(e.engine.Transfer(ctx, id, routing.Target{Queue: "wrap", AgentID: ana.AccountID}))
+	accepting := time.UnixMilli(time.Now().UnixMilli())
+	must(e.engine.Accept(ctx, id, ana.AccountID))
+	must(e.engine.Close(ctx, id, ana.AccountID))
+	if st, err := e.engine.Conversation(ctx, id); err != nil || st.State != routing.ConvWrapUp {
+		t.Fatalf("routing's state %+v, %v; want wrap-up", st, err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	must(e.desk.CustomerEnded(ctx, id))
+	got := closedEntries(t, e, id)
+	if len(got) != 1 || got[0]["agent"] != ana.AccountID {
+		t.Fatalf("close entries %v; want one, ana's", got)
+	}
+	ms, _ := got[0]["handle_ms"].(string)
+	handled, err := strconv.ParseInt(ms, 10, 64)
+	if elapsed := time.Since(accepting).Milliseconds(); err != nil || handled < 20 || handled > elapsed {
+		t.Errorf("handle_ms %q, %d ms after ana's accept; want from it (bo's was an hour before)", ms, elapsed)
+	}
 }
