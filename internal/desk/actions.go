@@ -80,7 +80,7 @@ func (d *Desk) Close(ctx context.Context, who Actor, convID, disposition string)
 	if disposition == "" {
 		disposition = "resolved"
 	}
-	return d.closeHeld(ctx, a.conv, held{agent: a.holder, state: a.state, accepted: a.accepted}, a.waiting, who.AccountID, disposition)
+	return d.closeHeld(ctx, a.conv, a.held, a.waiting, who.AccountID, disposition)
 }
 
 // close lets routing go of the conversation for whoever holds it, then
@@ -175,7 +175,7 @@ func (d *Desk) Transfer(ctx context.Context, who Actor, convID, queue, toAgent s
 	if err != nil {
 		return conversation.Conversation{}, err
 	}
-	from := a.holder
+	from := a.agent
 	out, err := d.convs.Transfer(ctx, a.conv, conversation.TransferRequest{ConversationID: convID, FromAgentID: from, ToQueue: queue, ToAgentID: toAgent})
 	if err != nil {
 		return conversation.Conversation{}, mapErr(err)
@@ -193,7 +193,7 @@ func (d *Desk) Assign(ctx context.Context, who Actor, convID, agentID string) er
 	if err != nil {
 		return err
 	}
-	before, s := a.holder, a.s
+	before, s := a.agent, a.s
 	if _, err := d.convs.Transfer(ctx, a.conv, conversation.TransferRequest{ConversationID: convID, FromAgentID: before, ToAgentID: agentID}); err != nil {
 		return mapErr(err)
 	}

@@ -272,8 +272,9 @@ func standingOf(who Actor, conv conversation.Conversation, holder string, st rou
 	return ClosedOther
 }
 
-// held is who holds a conversation, in which routing state, and since
-// when (routing's accept; zero when unknown).
+// held is who holds a conversation (agent), in which routing state, and
+// since when (routing's accept; zero when unknown): a close's handle time
+// counts from it.
 type held struct {
 	agent    string
 	state    routing.ConvState
@@ -284,14 +285,10 @@ type held struct {
 // conversation in which routing state, and the standing of the actor. An
 // action goes on from it instead of reading the conversation again.
 type access struct {
-	conv    conversation.Conversation
-	holder  string
-	state   routing.ConvState
+	conv conversation.Conversation
+	held
 	s       Standing
 	waiting *promise.WaitingRead // read along the record (closing asks)
-	// accepted is when holder accepted it, as routing recorded it (zero
-	// when unknown): a close's handle time counts from it.
-	accepted time.Time
 }
 
 // authorize loads the conversation and checks that who may do action to
@@ -304,9 +301,9 @@ func (d *Desk) authorize(ctx context.Context, who Actor, action Action, convID s
 		return access{}, mapErr(err)
 	}
 	a := access{conv: conv, waiting: h.waiting}
-	a.holder, a.state = d.holderFrom(ctx, conv, h)
+	a.agent, a.state = d.holderFrom(ctx, conv, h)
 	a.accepted = h.routing.AcceptedAt()
-	a.s = standingOf(who, conv, a.holder, a.state)
+	a.s = standingOf(who, conv, a.agent, a.state)
 	if err := Decide(who, action, a.s); err != nil {
 		return access{s: a.s}, fmt.Errorf("desk: conversation %s: %w", convID, err)
 	}

@@ -64,7 +64,7 @@ func (d *Desk) MakePromise(ctx context.Context, who Actor, convID string, r Prom
 	if err != nil {
 		return promise.Promise{}, err
 	}
-	conv, owner, st := a.conv, a.holder, a.state
+	conv, owner, st := a.conv, a.agent, a.state
 	if owner == "" {
 		return promise.Promise{}, fmt.Errorf("desk: promise on %s: nobody holds it: %w", convID, ErrForbidden)
 	}
