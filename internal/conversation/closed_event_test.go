@@ -370,3 +370,37 @@ func TestALateAcceptLeavesANewerService(t *testing.T) {
 		t.Fatalf("last agent %q at %s after a newer accept, want cy at %d", got, at, cy.UnixMilli())
 	}
 }
+
+// TestACloseThatBeatsTheAcceptDatesTheServiceByIt: bo's call is closed
+// before the record heard of his accept, which routing stamped ten seconds
+// ago; cy accepted the customer's text five seconds ago, and the record
+// hears of it only after the close. Both services are dated by their
+// accepts, so cy's, the later, is the one the customer goes back to.
+func TestACloseThatBeatsTheAcceptDatesTheServiceByIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	in := func(ch channel.Name, sid string) channel.Receipt {
+		t.Helper()
+		return mustReceive(t, e, channel.Inbound{Channel: ch, From: "+46701238888", To: "+15550001111", Text: "hello", ProviderID: sid})
+	}
+	text, call := in(channel.SMS, "SMdate"), in(channel.Voice, "CAdate")
+	now := time.UnixMilli(time.Now().UnixMilli())
+	boAccepted, cyAccepted := now.Add(-10*time.Second), now.Add(-5*time.Second)
+	if _, err := e.svc.Offered(ctx, call.ConversationID, "bo", boAccepted); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.RecordClose(ctx, call.ConversationID, Closing{Holder: "bo", HolderAccepted: boAccepted, By: "bo", Disposition: "resolved"}); err != nil {
+		t.Fatal(err)
+	}
+	v, err := e.rdb.HMGet(ctx, e.svc.k.cust(call.CustomerID), "last_agent", "last_agent_at").Result()
+	if err != nil || v[0] != "bo" || v[1] != fmt.Sprint(boAccepted.UnixMilli()) {
+		t.Fatalf("after bo's close: last agent %v (%v); want bo at his accept, %d", v, err, boAccepted.UnixMilli())
+	}
+	if _, err := e.svc.Accepted(ctx, text.ConversationID, "cy", cyAccepted); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.rdb.HGet(ctx, e.svc.k.cust(call.CustomerID), "last_agent").Result(); got != "cy" {
+		t.Fatalf("last agent %q after cy's later accept was recorded, want cy", got)
+	}
+}

@@ -22,9 +22,10 @@
 --              accepted_at to that agent's accept, when routing had one,
 --              so handle_ms counts from it); a close of a record not
 --              active (it never heard of that agent's accept) makes that
---              agent the customer's last agent, unless the customer's
---              last_agent_at is no older than the close and newer than
---              this record's own last accept (as it was before the close)
+--              agent the customer's last agent, served at that accept
+--              (at the close when none was given), unless the customer's
+--              last_agent_at is no older than that and newer than this
+--              record's own last accept (as it was before the close)
 --           a  record ARGV[4] as the customer's last agent, at ARGV[5],
 --              unless the customer's last_agent_at is newer
 --           r  routing has the conversation: drop it from the unrouted set;
@@ -156,10 +157,17 @@ if has('c') then
         -- clock runs ahead of this one's. That accept came before this
         -- close, whatever the clocks say; another conversation's accept
         -- in the same millisecond keeps its agent.
+        --
+        -- The service is dated by its accept, as flag a dates it, when the
+        -- caller named routing's (accepted_at changed above); by the close
+        -- otherwise. So another conversation's accept that came after this
+        -- one's, recorded late, still takes the place.
+        local served = now
+        if cur['accepted_at'] ~= '' and cur['accepted_at'] ~= own_accept then served = cur['accepted_at'] end
         local ck2 = p .. 'cust:' .. cur['customer']
         local last = tonumber(redis.call('HGET', ck2, 'last_agent_at')) or 0
-        if last < tonumber(now) or last <= (tonumber(own_accept) or -1) then
-          redis.call('HSET', ck2, 'last_agent', cur['agent'], 'last_agent_at', now)
+        if last < tonumber(served) or last <= (tonumber(own_accept) or -1) then
+          redis.call('HSET', ck2, 'last_agent', cur['agent'], 'last_agent_at', served)
         end
       end
       if not since and cur['reopened_at'] == '' then
