@@ -125,15 +125,7 @@ func TestACloseThatBeatsTheAcceptKeepsTheCustomersAgent(t *testing.T) {
 		stopped.Store(at.UnixMilli())
 		return time.UnixMilli(at.UnixMilli())
 	}
-	lastAgent := func(cust string) (string, string) {
-		t.Helper()
-		v, err := e.rdb.HMGet(ctx, e.svc.k.cust(cust), "last_agent", "last_agent_at").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := func(x any) string { str, _ := x.(string); return str }
-		return s(v[0]), s(v[1])
-	}
+	lastAgent := func(cust string) (string, string) { t.Helper(); return lastAgentOf(t, e, cust) }
 	// text opens a new conversation of the same customer (each is closed
 	// before the next).
 	text := func(body, sid string) channel.Receipt {
@@ -316,7 +308,7 @@ func TestAHandledCloseCountsFromTheHoldersAccept(t *testing.T) {
 	if at, _ := e.rdb.HGet(ctx, e.svc.k.conv(r.ConversationID), "accepted_at").Result(); at != fmt.Sprint(cyAccepted.UnixMilli()) {
 		t.Errorf("record's accepted_at %s, want cy's %d", at, cyAccepted.UnixMilli())
 	}
-	if got, _ := e.rdb.HGet(ctx, e.svc.k.cust(r.CustomerID), "last_agent").Result(); got != "cy" {
+	if got, _ := lastAgentOf(t, e, r.CustomerID); got != "cy" {
 		t.Errorf("last agent %q, want cy", got)
 	}
 }
@@ -332,18 +324,9 @@ func TestALateAcceptLeavesANewerService(t *testing.T) {
 	e := newEnv(t, nil)
 	in := func(ch channel.Name, sid string) channel.Receipt {
 		t.Helper()
-		return mustReceive(t, e, channel.Inbound{Channel: ch, From: "+46701239999", To: "+15550001111", Text: "hello", ProviderID: sid})
+		return helloFrom(t, e, ch, "+46701239999", sid)
 	}
-	lastAgent := func(cust string) (string, string) {
-		t.Helper()
-		v, err := e.rdb.HMGet(ctx, e.svc.k.cust(cust), "last_agent", "last_agent_at").Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, _ := v[0].(string)
-		at, _ := v[1].(string)
-		return a, at
-	}
+	lastAgent := func(cust string) (string, string) { t.Helper(); return lastAgentOf(t, e, cust) }
 	text, call := in(channel.SMS, "SMlate"), in(channel.Voice, "CAlate")
 	if text.CustomerID != call.CustomerID {
 		t.Fatalf("text's customer %s, call's %s: want one", text.CustomerID, call.CustomerID)
@@ -380,11 +363,7 @@ func TestACloseThatBeatsTheAcceptDatesTheServiceByIt(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	e := newEnv(t, nil)
-	in := func(ch channel.Name, sid string) channel.Receipt {
-		t.Helper()
-		return mustReceive(t, e, channel.Inbound{Channel: ch, From: "+46701238888", To: "+15550001111", Text: "hello", ProviderID: sid})
-	}
-	text, call := in(channel.SMS, "SMdate"), in(channel.Voice, "CAdate")
+	text, call := helloFrom(t, e, channel.SMS, "+46701238888", "SMdate"), helloFrom(t, e, channel.Voice, "+46701238888", "CAdate")
 	now := time.UnixMilli(time.Now().UnixMilli())
 	boAccepted, cyAccepted := now.Add(-10*time.Second), now.Add(-5*time.Second)
 	if _, err := e.svc.Offered(ctx, call.ConversationID, "bo", boAccepted); err != nil {
@@ -393,14 +372,31 @@ func TestACloseThatBeatsTheAcceptDatesTheServiceByIt(t *testing.T) {
 	if _, err := e.svc.RecordClose(ctx, call.ConversationID, Closing{Holder: "bo", HolderAccepted: boAccepted, By: "bo", Disposition: "resolved"}); err != nil {
 		t.Fatal(err)
 	}
-	v, err := e.rdb.HMGet(ctx, e.svc.k.cust(call.CustomerID), "last_agent", "last_agent_at").Result()
-	if err != nil || v[0] != "bo" || v[1] != fmt.Sprint(boAccepted.UnixMilli()) {
-		t.Fatalf("after bo's close: last agent %v (%v); want bo at his accept, %d", v, err, boAccepted.UnixMilli())
+	if got, at := lastAgentOf(t, e, call.CustomerID); got != "bo" || at != fmt.Sprint(boAccepted.UnixMilli()) {
+		t.Fatalf("after bo's close: last agent %q at %s; want bo at his accept, %d", got, at, boAccepted.UnixMilli())
 	}
 	if _, err := e.svc.Accepted(ctx, text.ConversationID, "cy", cyAccepted); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := e.rdb.HGet(ctx, e.svc.k.cust(call.CustomerID), "last_agent").Result(); got != "cy" {
+	if got, _ := lastAgentOf(t, e, call.CustomerID); got != "cy" {
 		t.Fatalf("last agent %q after cy's later accept was recorded, want cy", got)
 	}
+}
+
+// lastAgentOf is the customer's last agent and when they served.
+func lastAgentOf(t *testing.T, e *env, cust string) (agent, at string) {
+	t.Helper()
+	v, err := e.rdb.HMGet(context.Background(), e.svc.k.cust(cust), "last_agent", "last_agent_at").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent, _ = v[0].(string)
+	at, _ = v[1].(string)
+	return agent, at
+}
+
+// helloFrom is a customer's "hello" from the phone number from, on ch.
+func helloFrom(t *testing.T, e *env, ch channel.Name, from, providerID string) channel.Receipt {
+	t.Helper()
+	return mustReceive(t, e, channel.Inbound{Channel: ch, From: from, To: "+15550001111", Text: "hello", ProviderID: providerID})
 }
