@@ -87,8 +87,7 @@ func (d *Desk) Close(ctx context.Context, who Actor, convID, disposition string)
 // records the close by closer with its disposition.
 func (d *Desk) close(ctx context.Context, conv conversation.Conversation, closer, disposition string) (conversation.Conversation, error) {
 	h := d.readHold(conv.ID)
-	holder, st := d.holderFrom(ctx, conv, h)
-	return d.closeHeld(ctx, conv, held{agent: holder, state: st, accepted: h.routing.AcceptedAt()}, h.waiting, closer, disposition)
+	return d.closeHeld(ctx, conv, d.heldFrom(ctx, conv, h), h.waiting, closer, disposition)
 }
 
 // closeHeld is close for a caller that read who holds conv (authorize),

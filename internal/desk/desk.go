@@ -212,6 +212,13 @@ func (h holdRead) along() []conversation.Along {
 	return []conversation.Along{h.routing, h.waiting}
 }
 
+// heldFrom is holderFrom with routing's accept of the holder, when
+// routing has it active or in wrap-up (read in the same round trip).
+func (d *Desk) heldFrom(ctx context.Context, conv conversation.Conversation, h holdRead) held {
+	agent, st := d.holderFrom(ctx, conv, h)
+	return held{agent: agent, state: st, accepted: h.routing.AcceptedAt()}
+}
+
 // holderFrom is holder with the reads prepared (and perhaps already made
 // along with the record's, authorize).
 func (d *Desk) holderFrom(ctx context.Context, conv conversation.Conversation, h holdRead) (agentID string, st routing.ConvState) {
@@ -300,9 +307,7 @@ func (d *Desk) authorize(ctx context.Context, who Actor, action Action, convID s
 	if err != nil {
 		return access{}, mapErr(err)
 	}
-	a := access{conv: conv, waiting: h.waiting}
-	a.agent, a.state = d.holderFrom(ctx, conv, h)
-	a.accepted = h.routing.AcceptedAt()
+	a := access{conv: conv, held: d.heldFrom(ctx, conv, h), waiting: h.waiting}
 	a.s = standingOf(who, conv, a.agent, a.state)
 	if err := Decide(who, action, a.s); err != nil {
 		return access{s: a.s}, fmt.Errorf("desk: conversation %s: %w", convID, err)
