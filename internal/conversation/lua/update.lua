@@ -97,6 +97,15 @@ for j, f in ipairs(want) do cur[f] = got[j] or '' end
 -- holder's (one the record never heard of): flag h tells the two apart.
 local own_accept = cur['accepted_at']
 
+-- record_service makes agent the customer's last agent, served at at,
+-- when wins says so of the customer's last service (ms, 0 for none).
+local function record_service(agent, at, wins)
+  local k = p .. 'cust:' .. cur['customer']
+  if wins(tonumber(redis.call('HGET', k, 'last_agent_at')) or 0) then
+    redis.call('HSET', k, 'last_agent', agent, 'last_agent_at', at)
+  end
+end
+
 local write = {}
 local function put(f, v)
   write[#write + 1] = f; write[#write + 1] = v
@@ -164,11 +173,9 @@ if has('c') then
         -- one's, recorded late, still takes the place.
         local served = now
         if cur['accepted_at'] ~= '' and cur['accepted_at'] ~= own_accept then served = cur['accepted_at'] end
-        local ck2 = p .. 'cust:' .. cur['customer']
-        local last = tonumber(redis.call('HGET', ck2, 'last_agent_at')) or 0
-        if last < tonumber(served) or last <= (tonumber(own_accept) or -1) then
-          redis.call('HSET', ck2, 'last_agent', cur['agent'], 'last_agent_at', served)
-        end
+        record_service(cur['agent'], served, function(last)
+          return last < tonumber(served) or last <= (tonumber(own_accept) or -1)
+        end)
       end
       if not since and cur['reopened_at'] == '' then
         -- Accepted before accepted_at was kept, and never reopened: the
@@ -189,10 +196,7 @@ if has('a') and ARGV[4] ~= '' and cur['customer'] ~= '' then
   -- The newest service wins, not the last one told: an accept handled
   -- late (a gateway's reactor behind) must not hand the customer back to
   -- an agent who served them before the one recorded since.
-  local ck2 = p .. 'cust:' .. cur['customer']
-  if (tonumber(redis.call('HGET', ck2, 'last_agent_at')) or 0) <= tonumber(now) then
-    redis.call('HSET', ck2, 'last_agent', ARGV[4], 'last_agent_at', now)
-  end
+  record_service(ARGV[4], now, function(last) return last <= tonumber(now) end)
 end
 
 local out = {0, ''}
